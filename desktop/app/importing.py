@@ -1,0 +1,210 @@
+"""Use case: import paths (folders, files, .zip, DICOMDIR) into the library.
+
+Discovery runs here; reading, hashing, parsing and sealing run in worker processes (both
+cores: pydicom parsing holds the GIL); indexing runs here in batched transactions. An object
+is renamed into ``objects/`` and fsynced before the transaction that indexes it commits, so a
+crash at any point leaves a library that opens, and importing again completes the work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from desktop.app.home import VeilHome
+from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.audit.log import os_user
+from desktop.core.library import index
+from desktop.core.library.ingest import Ingested, ingest
+from desktop.core.library.object_store import ObjectStore
+from desktop.core.library.sources import DirectoryRead, Rejected, Source, discover
+
+#: Below this many files the import runs in this process: starting workers costs more.
+IN_PROCESS_BELOW = 24
+TASK_SIZE = 8
+COMMIT_EVERY = 128
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for a person: counts, and every rejected file with its reason."""
+
+    total: int = 0
+    imported: int = 0
+    already_present: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    #: Same SOP Instance UID as an indexed instance but other bytes (another transfer syntax
+    #: of the same image, typically). The first one imported is kept.
+    duplicates: list[str] = field(default_factory=list)
+    directories: list[DirectoryRead] = field(default_factory=list)
+    study_uids: set[str] = field(default_factory=set)
+    cancelled: bool = False
+    seconds: float = 0.0
+    bytes_read: int = 0
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.imported == 0 and self.already_present > 0
+
+    def summary(self) -> str:
+        parts = [f"Imported {self.imported} new instance{'s' if self.imported != 1 else ''}"
+                 f" ({len(self.study_uids)} stud{'ies' if len(self.study_uids) != 1 else 'y'})"]
+        if self.already_present:
+            parts.append(f"{self.already_present} already in the library (nothing added for them)")
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicate{'s' if len(self.duplicates) != 1 else ''} "
+                         "of instances already in the library (same SOP Instance UID, other bytes)")
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} rejected")
+        text = "; ".join(parts) + "."
+        if self.cancelled:
+            handled = self.imported + self.already_present + len(self.duplicates) + len(self.rejected)
+            text = f"Cancelled after {handled} files. " + text
+        return text
+
+
+# -- worker side ----------------------------------------------------------------------------
+_STORE: ObjectStore | None = None
+
+
+def _worker_init(root: str, tmp: str, object_key: bytes, name_key: bytes) -> None:
+    global _STORE
+    _STORE = ObjectStore(root, tmp, object_key, name_key)
+
+
+def _worker_run(sources: list[Source]) -> list[Ingested | Rejected]:
+    assert _STORE is not None
+    return [ingest(s, _STORE) for s in sources]
+
+
+def _pool(home: VeilHome, workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["desktop.core.library.ingest"])
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init,
+        initargs=(str(home.objects.root), str(home.objects.tmp), home.keys.object_key,
+                  home.keys.object_name_key),
+    )
+
+
+def _chunks(items: list[Source], size: int) -> Iterator[list[Source]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _results_parallel(home: VeilHome, sources: list[Source], workers: int, cancel: CancelToken) -> Iterator[Ingested | Rejected]:
+    tasks = iter(list(_chunks(sources, TASK_SIZE)))
+    pool = _pool(home, workers)
+    pending: set[Future] = set()
+    try:
+        while True:
+            while not cancel.cancelled and len(pending) < workers * 3:
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending.add(pool.submit(_worker_run, task))
+            if not pending:
+                return
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results_serial(home: VeilHome, sources: list[Source], cancel: CancelToken) -> Iterator[Ingested | Rejected]:
+    for source in sources:
+        if cancel.cancelled:
+            return
+        yield ingest(source, home.objects)
+
+
+# -- the use case ------------------------------------------------------------------------------
+def import_paths(
+    home: VeilHome,
+    paths: Iterable[str | os.PathLike[str]],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import everything under ``paths``; never stops for a bad file."""
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    report = ImportReport()
+    sources: list[Source] = []
+    for found in discover(paths, lambda: cancel.cancelled):
+        if isinstance(found, Rejected):
+            report.rejected.append(found)
+        elif isinstance(found, DirectoryRead):
+            report.directories.append(found)
+        else:
+            sources.append(found)
+    report.total = len(sources)
+    progress(0, report.total)
+    workers = workers or max(1, min(os.cpu_count() or 1, 8))
+
+    conn = home.connect()
+    try:
+        import_id = index.start_import(conn, os_user())
+        if len(sources) < IN_PROCESS_BELOW or workers == 1:
+            results = _results_serial(home, sources, cancel)
+        else:
+            results = _results_parallel(home, sources, workers, cancel)
+        batch: list[Ingested] = []
+        done = 0
+        last_progress = 0.0
+        for result in results:
+            done += 1
+            if isinstance(result, Rejected):
+                report.rejected.append(result)
+            else:
+                batch.append(result)
+                report.bytes_read += result.size
+            if len(batch) >= COMMIT_EVERY:
+                _index_batch(home, conn, batch, import_id, report)
+                batch = []
+            now = time.perf_counter()
+            if now - last_progress > 0.05 or done == report.total:
+                progress(done, report.total)
+                last_progress = now
+        _index_batch(home, conn, batch, import_id, report)
+        report.cancelled = cancel.cancelled and done < report.total
+        index.finish_import(conn, import_id, report.imported, report.already_present,
+                            len(report.rejected), report.cancelled)
+        home.record(
+            conn, "import",
+            imported=report.imported, already_present=report.already_present,
+            duplicates=len(report.duplicates), rejected=len(report.rejected),
+            cancelled=report.cancelled,
+            studies=sorted(home.audit.pseudonym(uid) for uid in report.study_uids),
+        )
+    finally:
+        conn.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, report: ImportReport) -> None:
+    if not batch:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for item in batch:
+            outcome = index.add_instance(conn, item.header, item.sha256, item.size, item.label, import_id)
+            if outcome is index.Added.NEW:
+                report.imported += 1
+                report.study_uids.add(item.header.study_uid)
+            elif outcome is index.Added.ALREADY_PRESENT:
+                report.already_present += 1
+            else:
+                if item.newly_stored:  # keep no unreferenced copy of someone's data
+                    home.objects.discard(item.sha256)
+                report.duplicates.append(item.label)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,178 @@
+"""``veil``: the command line. Without a command it opens the desktop app.
+
+The commands call the same use cases as the GUI (``desktop.app``); Qt is imported only when
+the window is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from desktop import __version__
+from desktop.core.errors import VeilError
+
+log = logging.getLogger("veil")
+
+
+def _prompt(creating: bool) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    print("No system keyring is available: Veil protects this library with a passphrase.", file=sys.stderr)
+    first = getpass.getpass("New library passphrase: " if creating else "Library passphrase: ")
+    if creating and getpass.getpass("Repeat the passphrase: ") != first:
+        raise VeilError("The two passphrases differ; nothing was created.")
+    return first
+
+
+def _open(args: argparse.Namespace):
+    from desktop.app.home import VeilHome
+
+    return VeilHome.open(args.home, prompt=_prompt)
+
+
+class _TerminalProgress:
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and total:
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.flush()
+            if done == total:
+                sys.stderr.write("\n")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from desktop.app.importing import import_paths
+    from desktop.app.samples import sample_folders
+    from desktop.app.tasks import CancelToken
+
+    paths = list(args.paths)
+    if args.samples:
+        paths.extend(sample_folders())
+    if not paths:
+        print("veil import: give one or more paths, or --samples", file=sys.stderr)
+        return 2
+    home = _open(args)
+    cancel = CancelToken()
+    try:
+        report = import_paths(home, paths, progress=_TerminalProgress(), cancel=cancel, workers=args.workers)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("\nCancelled.", file=sys.stderr)
+        return 130
+    print(report.summary())
+    if report.nothing_new:
+        print("Nothing new: every file is already in the library.")
+    for d in report.directories:
+        print(f"  read DICOMDIR {d.label} ({d.entries} entries)")
+    if report.duplicates and args.verbose:
+        print("Duplicates (same SOP Instance UID as an instance already in the library; kept the first):")
+        for label in report.duplicates:
+            print(f"  {label}")
+    if report.rejected:
+        print("Rejected:")
+        for r in report.rejected:
+            print(f"  {r.label}: {r.reason}")
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from desktop.app.browsing import load_catalogue
+
+    cat = load_catalogue(_open(args))
+    c = cat.counts
+    print(f"{c.patients} patients, {c.studies} studies, {c.series} series, {c.instances} instances")
+    last_patient = None
+    for st in cat.studies:
+        patient = (st.patient_name, st.patient_id, st.birth_date)
+        if patient != last_patient:
+            born = f", born {_date(st.birth_date)}" if st.birth_date else ""
+            print(f"{st.patient_name or '(no name)'} [{st.patient_id or 'no ID'}{born}]")
+            last_patient = patient
+        print(f"  {_date(st.study_date) or '(no date)'}  {st.modalities or '-':<8} "
+              f"{st.description or '(no description)'}  — {st.series_count} series, "
+              f"{st.image_count} instances")
+        for se in cat.series_by_study.get(st.study_ref, []):
+            number = "" if se.series_number is None else f"#{se.series_number} "
+            print(f"      {number}{se.modality or '-':<4} {se.description or '(no description)'}"
+                  f"  — {se.image_count} instances, {se.frame_count} frames")
+    return 0
+
+
+def _date(value: str) -> str:
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    home = _open(args)
+    result = home.verify_audit()
+    print(f"audit.log: {result.message}")
+    return 0 if result.ok else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from desktop.app.checking import check_home
+
+    report = check_home(_open(args))
+    print(f"index integrity: {report.integrity}")
+    print(f"objects checked: {report.objects_checked}, damaged: {len(report.damaged)}, "
+          f"unreferenced: {report.unreferenced}")
+    for line in report.damaged:
+        print(f"  {line}")
+    return 0 if report.ok else 1
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from desktop.ui.launch import run_app
+
+    return run_app(home=args.home)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="veil", description="Share medical images without leaking the patient.")
+    parser.add_argument("--version", action="version", version=f"veil {__version__}")
+    parser.add_argument("--home", help="the Veil home folder (default: $VEIL_HOME, else your user data folder)")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("import", help="import DICOM files, folders, .zip archives or DICOMDIRs")
+    p.add_argument("paths", nargs="*", help="files, folders, .zip archives or DICOMDIR files")
+    p.add_argument("--samples", action="store_true", help="also import the sample studies shipped with pydicom")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list duplicate files")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("ls", help="list patients, studies and series with counts")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("check", help="check the index and every stored object")
+    p.set_defaults(func=cmd_check)
+
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    p = audit_sub.add_parser("verify", help="prove the audit log untouched, or name the first altered line")
+    p.set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="veil: %(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    func = getattr(args, "func", cmd_gui)
+    try:
+        return func(args)
+    except VeilError as exc:
+        print(f"veil: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,1 @@
+"""Veil's domains: pure Python, numpy and pydicom. Nothing here imports Qt."""

@@ -1,0 +1,96 @@
+"""``library.sqlite``: the encrypted index (SQLCipher), WAL mode, foreign keys, migrations.
+
+Migrations are numbered SQL files in ``migrations/`` (``0001_initial.sql`` ...). The number of
+the last one applied is SQLite's ``user_version``; each runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import sqlcipher3.dbapi2 as sqlcipher
+
+from desktop.core.errors import LibraryError
+
+Connection = sqlcipher.Connection
+DatabaseError = sqlcipher.DatabaseError
+IntegrityError = sqlcipher.IntegrityError
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(number, SQL) of every migration shipped, in order."""
+    found = []
+    for entry in resources.files("desktop.core.library").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise LibraryError("Veil's schema migrations are not numbered 1, 2, 3, ... without gaps.")
+    return found
+
+
+def connect(path: Path, key: bytes) -> Connection:
+    """Open (or create) the encrypted index at ``path`` and bring its schema up to date."""
+    if not Path(path).exists():
+        # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    conn = sqlcipher.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        # Temp tables and sorts stay in memory: no plaintext spill files.
+        conn.execute("PRAGMA temp_store = MEMORY")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except DatabaseError:
+            raise LibraryError(
+                "library.sqlite cannot be opened with this library's key "
+                "(wrong key, or the file is damaged)."
+            ) from None
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise LibraryError("library.sqlite could not be switched to WAL mode.")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def schema_version(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the migrations not yet applied; returns the resulting schema version."""
+    known = migrations()
+    current = schema_version(conn)
+    if current > len(known):
+        raise LibraryError(
+            f"This library was written by a newer Veil (schema {current}); "
+            f"this Veil knows schema {len(known)}. Update Veil to open it."
+        )
+    for number, sql in known[current:]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations use no semicolons inside strings)."""
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]

@@ -1,0 +1,354 @@
+"""Read what the index needs from a DICOM file's header, stopping before the pixel data.
+
+pydicom is lenient: it reads a truncated file or an element whose declared length runs past
+the end of the file without complaint. Veil must not index such a file as if it were whole,
+so after the header parse it checks the framing itself: every header element holds as many
+bytes as it declares, and the Pixel Data element (native, or encapsulated fragments per
+PS3.5 A.4) fits in the file.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass, fields
+
+import pydicom
+import pydicom.datadict
+import pydicom.filereader
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.tag import Tag
+
+from desktop.core.errors import VeilError
+
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+UNDEFINED = 0xFFFFFFFF
+PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+ITEM, SEQ_DELIMITER = 0xFFFEE000, 0xFFFEE0DD
+#: VRs whose explicit-VR header has 2 reserved bytes and a 4-byte length (PS3.5 7.1.2).
+LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+
+
+#: A whole file: bytes in memory, or a read-only memory map of a large file.
+Buffer = bytes | memoryview | mmap.mmap
+
+
+class InvalidInstance(VeilError):
+    """The file is not a DICOM instance Veil can index; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class InstanceHeader:
+    """The attributes the library indexes, as plain strings and ints."""
+
+    # Patient (PS3.3 C.7.1.1)
+    patient_id: str
+    issuer_of_patient_id: str
+    patient_name: str
+    birth_date: str
+    sex: str
+    # Study (C.7.2.1)
+    study_uid: str
+    study_date: str
+    study_time: str
+    study_id: str
+    accession_number: str
+    study_description: str
+    referring_physician: str
+    institution_name: str
+    # Series and equipment (C.7.3.1, C.7.5.1)
+    series_uid: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    body_part: str
+    series_date: str
+    manufacturer: str
+    model_name: str
+    station_name: str
+    frame_of_reference_uid: str
+    # Instance and image pixel (C.12.1, C.7.6.3)
+    sop_instance_uid: str
+    sop_class_uid: str
+    instance_number: int | None
+    transfer_syntax_uid: str
+    rows: int | None
+    columns: int | None
+    number_of_frames: int | None
+    samples_per_pixel: int | None
+    bits_allocated: int | None
+    bits_stored: int | None
+    pixel_representation: int | None
+    photometric: str
+    burned_in_annotation: str
+    image_type: str
+    has_pixel_data: bool
+    content_date: str
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception:
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, pydicom.multival.MultiValue):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip().strip("\x00").strip()
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            return None
+        if isinstance(value, pydicom.multival.MultiValue):
+            value = value[0]
+        return int(value)
+    except Exception:
+        return None
+
+
+def _uid(ds: Dataset, keyword: str, tag: str, required: bool = True) -> str:
+    value = _text(ds, keyword)
+    if required and not value:
+        raise InvalidInstance(f"no {_spaced(keyword)} {tag}, which every DICOM instance must have")
+    if len(value) > 64:
+        raise InvalidInstance(f"{_spaced(keyword)} {tag} is longer than 64 characters")
+    return value
+
+
+def _spaced(keyword: str) -> str:
+    out = "".join(" " + c if c.isupper() else c for c in keyword).strip()
+    return out.replace("U I D", "UID").replace("S O P", "SOP")
+
+
+def _as_file(data: Buffer) -> io.BufferedIOBase | mmap.mmap:
+    if isinstance(data, mmap.mmap):
+        data.seek(0)
+        return data
+    return io.BytesIO(data)
+
+
+def _read_dataset(data: Buffer) -> tuple[Dataset, int]:
+    """Parse up to the Pixel Data; return the dataset and the offset where parsing stopped."""
+    fh = _as_file(data)
+    try:
+        ds = pydicom.dcmread(fh, stop_before_pixels=True)
+    except InvalidDicomError:
+        fh = _as_file(data)
+        try:
+            ds = pydicom.dcmread(fh, stop_before_pixels=True, force=True)
+        except Exception as exc:
+            raise InvalidInstance(f"not a DICOM file ({type(exc).__name__} while reading)") from None
+        if "SOPInstanceUID" not in ds and not _looks_like_dicom(ds):
+            raise InvalidInstance(
+                "not a DICOM file: no 'DICM' prefix and the data does not parse as a DICOM dataset"
+            )
+    except Exception as exc:
+        raise InvalidInstance(f"DICOM header cannot be parsed ({type(exc).__name__})") from None
+    return ds, fh.tell()
+
+
+def _looks_like_dicom(ds: Dataset) -> bool:
+    """A forced parse found at least a few elements of the standard's dictionary."""
+    known = 0
+    for elem in list(ds._dict.values())[:20]:
+        tag = Tag(elem.tag)
+        if tag.group in (0x0008, 0x0010, 0x0018, 0x0020, 0x0028) and pydicom.datadict.dictionary_has_tag(tag):
+            known += 1
+    return known >= 3
+
+
+def _inflated_body(data: Buffer) -> tuple[bytes, int]:
+    """Deflated Explicit VR Little Endian (PS3.5 A.5): the inflated dataset and where the
+    header parse stops in it."""
+    fh = io.BytesIO(data)
+    try:
+        pydicom.filereader.read_preamble(fh, False)
+        pydicom.filereader._read_file_meta_info(fh)
+        body = zlib.decompress(bytes(data[fh.tell() :]), -zlib.MAX_WBITS)
+    except zlib.error:
+        raise InvalidInstance("corrupt: the deflated dataset cannot be inflated") from None
+    except Exception as exc:
+        raise InvalidInstance(f"malformed deflated file ({type(exc).__name__})") from None
+    inner = io.BytesIO(body)
+    pydicom.filereader.read_dataset(inner, False, True, stop_when=pydicom.filereader._at_pixel_data)
+    return body, inner.tell()
+
+
+def _check_element_lengths(ds: Dataset) -> None:
+    """Every top-level element must hold the bytes its header declares."""
+    for raw in list(ds._dict.values()):
+        length = getattr(raw, "length", None)
+        value = getattr(raw, "value", None)
+        if length is None or length == UNDEFINED or not isinstance(value, (bytes, bytearray)):
+            continue
+        if len(value) < length:
+            tag = Tag(raw.tag)
+            raise InvalidInstance(
+                f"truncated: element ({tag.group:04X},{tag.element:04X}) declares {length} bytes "
+                f"but only {len(value)} remain in the file"
+            )
+
+
+def _pixel_element_end(data: Buffer, pos: int, explicit: bool, little: bool) -> int:
+    """Check the framing of the Pixel Data element at ``pos``; return where it ends."""
+    end = len(data)
+    e = "<" if little else ">"
+    if pos + 8 > end:
+        raise InvalidInstance("truncated: the Pixel Data element header is cut off")
+    group, element = struct.unpack_from(e + "HH", data, pos)
+    tag = (group << 16) | element
+    vr = bytes(data[pos + 4 : pos + 6])
+    # Some writers put an implicit-VR element in an explicit-VR file; pydicom reads it, so
+    # detect the VR per element as pydicom does (two upper-case letters, or none).
+    if explicit and vr.isalpha() and vr.isupper():
+        if vr in LONG_VRS:
+            if pos + 12 > end:
+                raise InvalidInstance("truncated: the Pixel Data element header is cut off")
+            (length,) = struct.unpack_from(e + "I", data, pos + 8)
+            start = pos + 12
+        else:
+            (length,) = struct.unpack_from(e + "H", data, pos + 6)
+            start = pos + 8
+    else:
+        (length,) = struct.unpack_from(e + "I", data, pos + 4)
+        start = pos + 8
+    name = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    if length != UNDEFINED:
+        if start + length > end:
+            raise InvalidInstance(
+                f"truncated: Pixel Data {name} declares {length} bytes but only "
+                f"{end - start} remain in the file"
+            )
+        return start + length
+    # Encapsulated (PS3.5 A.4): items of defined length, then a sequence delimiter.
+    at = start
+    while True:
+        if at + 8 > end:
+            raise InvalidInstance("truncated: encapsulated Pixel Data ends without its delimiter")
+        item_group, item_element, item_length = struct.unpack_from("<HHI", data, at)
+        item_tag = (item_group << 16) | item_element
+        at += 8
+        if item_tag == SEQ_DELIMITER:
+            return at
+        if item_tag != ITEM or item_length == UNDEFINED:
+            raise InvalidInstance("malformed: encapsulated Pixel Data holds something other than items")
+        if at + item_length > end:
+            raise InvalidInstance(
+                f"truncated: a Pixel Data fragment declares {item_length} bytes but only "
+                f"{end - at} remain in the file"
+            )
+        at += item_length
+
+
+def parse_header(data: Buffer) -> InstanceHeader:
+    """Parse and check one DICOM file held in memory; raise :class:`InvalidInstance` if unfit."""
+    if len(data) == 0:
+        raise InvalidInstance("empty file (0 bytes)")
+    if bytes(data[:2]) == b"\x1f\x8b":
+        raise InvalidInstance("gzip-compressed file, not DICOM (Veil reads .zip archives)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds, stop = _read_dataset(data)
+        has_dicm = len(data) >= 132 and bytes(data[128:132]) == b"DICM"
+        meta = getattr(ds, "file_meta", None)
+        if has_dicm and (meta is None or "TransferSyntaxUID" not in meta):
+            raise InvalidInstance(
+                "malformed: 'DICM' prefix present but the File Meta Information (group 0002) "
+                "has no Transfer Syntax UID"
+            )
+        _check_element_lengths(ds)
+        return _header_from(ds, data, stop)
+
+
+def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
+    sop_class = _uid(ds, "SOPClassUID", "(0008,0016)", required=False)
+    if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
+        raise InvalidInstance("a media directory (DICOMDIR), not an image: nothing to index in it")
+    sop_instance = _uid(ds, "SOPInstanceUID", "(0008,0018)")
+    study_uid = _uid(ds, "StudyInstanceUID", "(0020,000D)")
+    series_uid = _uid(ds, "SeriesInstanceUID", "(0020,000E)")
+    meta = getattr(ds, "file_meta", None)
+    ts = _text(meta, "TransferSyntaxUID") if meta is not None else ""
+    if not ts:
+        ts = str(ds.original_encoding and _implied_syntax(ds))
+    body = data
+    if ts == DEFLATED:
+        body, stop = _inflated_body(data)
+    has_pixels = stop < len(body)
+    if has_pixels:
+        explicit = not ds.is_implicit_VR if ds.is_implicit_VR is not None else True
+        little = ds.is_little_endian if ds.is_little_endian is not None else True
+        _pixel_element_end(body, stop, explicit, little)
+    elif "Rows" in ds and "Columns" in ds and "PixelData" not in ds:
+        if _int(ds, "Rows") and _int(ds, "Columns") and sop_class.startswith("1.2.840.10008.5.1.4.1.1."):
+            if not _is_pixelless_image_class(sop_class):
+                raise InvalidInstance(
+                    "incomplete image: Rows and Columns are present but there is no Pixel Data "
+                    "(truncated or stripped file)"
+                )
+    return InstanceHeader(
+        patient_id=_text(ds, "PatientID"),
+        issuer_of_patient_id=_text(ds, "IssuerOfPatientID"),
+        patient_name=_text(ds, "PatientName"),
+        birth_date=_text(ds, "PatientBirthDate"),
+        sex=_text(ds, "PatientSex"),
+        study_uid=study_uid,
+        study_date=_text(ds, "StudyDate"),
+        study_time=_text(ds, "StudyTime"),
+        study_id=_text(ds, "StudyID"),
+        accession_number=_text(ds, "AccessionNumber"),
+        study_description=_text(ds, "StudyDescription"),
+        referring_physician=_text(ds, "ReferringPhysicianName"),
+        institution_name=_text(ds, "InstitutionName"),
+        series_uid=series_uid,
+        modality=_text(ds, "Modality"),
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_text(ds, "SeriesDescription"),
+        body_part=_text(ds, "BodyPartExamined"),
+        series_date=_text(ds, "SeriesDate"),
+        manufacturer=_text(ds, "Manufacturer"),
+        model_name=_text(ds, "ManufacturerModelName"),
+        station_name=_text(ds, "StationName"),
+        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+        sop_instance_uid=sop_instance,
+        sop_class_uid=sop_class,
+        instance_number=_int(ds, "InstanceNumber"),
+        transfer_syntax_uid=ts,
+        rows=_int(ds, "Rows"),
+        columns=_int(ds, "Columns"),
+        number_of_frames=_int(ds, "NumberOfFrames") or (1 if has_pixels else None),
+        samples_per_pixel=_int(ds, "SamplesPerPixel"),
+        bits_allocated=_int(ds, "BitsAllocated"),
+        bits_stored=_int(ds, "BitsStored"),
+        pixel_representation=_int(ds, "PixelRepresentation"),
+        photometric=_text(ds, "PhotometricInterpretation"),
+        burned_in_annotation=_text(ds, "BurnedInAnnotation"),
+        image_type=_text(ds, "ImageType"),
+        has_pixel_data=has_pixels,
+        content_date=_text(ds, "ContentDate"),
+    )
+
+
+def _implied_syntax(ds: Dataset) -> str:
+    """Transfer syntax of a file without File Meta Information, from how it was read."""
+    if ds.is_implicit_VR:
+        return "1.2.840.10008.1.2"
+    return "1.2.840.10008.1.2.1" if ds.is_little_endian else "1.2.840.10008.1.2.2"
+
+
+def _is_pixelless_image_class(sop_class: str) -> bool:
+    # RT Dose may carry Rows/Columns with no grid (PS3.3 C.8.8.3); waveforms and SR none.
+    return sop_class in {"1.2.840.10008.5.1.4.1.1.481.2"}

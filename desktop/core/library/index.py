@@ -1,0 +1,201 @@
+"""Rows of the index: add an instance under its patient, study and series; list them back.
+
+Identity keys follow the DICOM information model (PS3.3 A.1.2): a study is its Study
+Instance UID, a series its Series Instance UID, an instance its SOP Instance UID. A patient is
+Patient ID + Issuer of Patient ID, or, where the ID is empty, name + birth date.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from desktop.core.library.database import Connection
+from desktop.core.library.header import InstanceHeader
+
+
+class Added(enum.Enum):
+    NEW = "new"
+    ALREADY_PRESENT = "already present"
+    UID_CONFLICT = "uid conflict"
+
+
+def patient_key(h: InstanceHeader) -> str:
+    if h.patient_id:
+        return f"id:{h.issuer_of_patient_id}|{h.patient_id}"
+    return f"name:{h.patient_name}|{h.birth_date}"
+
+
+def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object]) -> int:
+    row = conn.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
+    if row:
+        return int(row[0])
+    cols = [key_col, *values]
+    marks = ", ".join("?" for _ in cols)
+    cur = conn.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", (key, *values.values())
+    )
+    return int(cur.lastrowid)
+
+
+def add_instance(
+    conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str, import_id: int | None
+) -> Added:
+    """Index one stored instance; the caller holds the transaction."""
+    if conn.execute("SELECT 1 FROM instances WHERE object_sha256 = ?", (sha256,)).fetchone():
+        return Added.ALREADY_PRESENT
+    if conn.execute("SELECT 1 FROM instances WHERE sop_instance_uid = ?", (h.sop_instance_uid,)).fetchone():
+        return Added.UID_CONFLICT
+    patient = _upsert(conn, "patients", "patient_key", patient_key(h), {
+        "patient_id": h.patient_id, "issuer": h.issuer_of_patient_id, "name": h.patient_name,
+        "birth_date": h.birth_date, "sex": h.sex,
+    })
+    study = _upsert(conn, "studies", "study_uid", h.study_uid, {
+        "patient_ref": patient, "study_date": h.study_date, "study_time": h.study_time,
+        "study_id": h.study_id, "accession_number": h.accession_number,
+        "description": h.study_description, "referring_physician": h.referring_physician,
+        "institution_name": h.institution_name,
+    })
+    series = _upsert(conn, "series", "series_uid", h.series_uid, {
+        "study_ref": study, "modality": h.modality, "series_number": h.series_number,
+        "description": h.series_description, "body_part": h.body_part,
+        "series_date": h.series_date, "manufacturer": h.manufacturer,
+        "model_name": h.model_name, "station_name": h.station_name,
+        "frame_of_reference_uid": h.frame_of_reference_uid,
+    })
+    conn.execute(
+        """INSERT INTO instances (series_ref, sop_instance_uid, sop_class_uid, instance_number,
+            transfer_syntax_uid, rows, columns, number_of_frames, samples_per_pixel,
+            bits_allocated, bits_stored, pixel_representation, photometric,
+            burned_in_annotation, image_type, has_pixel_data, content_date, object_sha256,
+            size_bytes, source_path, import_ref, imported_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        (series, h.sop_instance_uid, h.sop_class_uid, h.instance_number, h.transfer_syntax_uid,
+         h.rows, h.columns, h.number_of_frames, h.samples_per_pixel, h.bits_allocated,
+         h.bits_stored, h.pixel_representation, h.photometric, h.burned_in_annotation,
+         h.image_type, int(h.has_pixel_data), h.content_date, sha256, size, source_path,
+         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+    )
+    return Added.NEW
+
+
+def known_hashes(conn: Connection, hashes: list[str]) -> set[str]:
+    """Which of ``hashes`` the index already holds."""
+    found: set[str] = set()
+    for i in range(0, len(hashes), 500):
+        part = hashes[i : i + 500]
+        marks = ",".join("?" for _ in part)
+        found.update(r[0] for r in conn.execute(
+            f"SELECT object_sha256 FROM instances WHERE object_sha256 IN ({marks})", part))
+    return found
+
+
+# -- reading back ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyRow:
+    """One line of the study browser."""
+
+    study_ref: int
+    patient_name: str
+    patient_id: str
+    birth_date: str
+    sex: str
+    study_uid: str
+    study_date: str
+    study_time: str
+    accession_number: str
+    description: str
+    modalities: str
+    series_count: int
+    image_count: int
+    frame_count: int
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    series_ref: int
+    study_ref: int
+    series_uid: str
+    series_number: int | None
+    modality: str
+    description: str
+    body_part: str
+    manufacturer: str
+    model_name: str
+    image_count: int
+    frame_count: int
+
+
+_STUDY_SQL = """
+SELECT st.id, p.name, p.patient_id, p.birth_date, p.sex, st.study_uid, st.study_date,
+       st.study_time, st.accession_number, st.description,
+       COALESCE((SELECT group_concat(m, '/') FROM (SELECT DISTINCT se.modality AS m FROM series se
+                 WHERE se.study_ref = st.id AND se.modality != '' ORDER BY se.modality)), ''),
+       (SELECT count(*) FROM series se WHERE se.study_ref = st.id),
+       (SELECT count(*) FROM instances i JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id),
+       (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM instances i
+         JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id)
+FROM studies st JOIN patients p ON st.patient_ref = p.id
+"""
+
+
+def list_studies(conn: Connection) -> list[StudyRow]:
+    rows = conn.execute(_STUDY_SQL + " ORDER BY p.name, st.study_date, st.study_time").fetchall()
+    return [StudyRow(*r) for r in rows]
+
+
+def list_series(conn: Connection, study_ref: int | None = None) -> list[SeriesRow]:
+    sql = """SELECT se.id, se.study_ref, se.series_uid, se.series_number, se.modality,
+                    se.description, se.body_part, se.manufacturer, se.model_name,
+                    (SELECT count(*) FROM instances i WHERE i.series_ref = se.id),
+                    (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM instances i
+                      WHERE i.series_ref = se.id)
+             FROM series se"""
+    args: tuple = ()
+    if study_ref is not None:
+        sql += " WHERE se.study_ref = ?"
+        args = (study_ref,)
+    sql += " ORDER BY se.study_ref, se.series_number IS NULL, se.series_number, se.id"
+    return [SeriesRow(*r) for r in conn.execute(sql, args).fetchall()]
+
+
+@dataclass(frozen=True)
+class Counts:
+    patients: int
+    studies: int
+    series: int
+    instances: int
+
+
+def counts(conn: Connection) -> Counts:
+    return Counts(*(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("patients", "studies", "series", "instances")))
+
+
+# -- imports and the audit head ----------------------------------------------------------------
+def start_import(conn: Connection, os_user: str) -> int:
+    cur = conn.execute("INSERT INTO imports (started_at, os_user) VALUES (?, ?)",
+                       (datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user))
+    return int(cur.lastrowid)
+
+
+def finish_import(conn: Connection, import_id: int, imported: int, already: int, rejected: int, cancelled: bool) -> None:
+    conn.execute(
+        "UPDATE imports SET finished_at = ?, imported = ?, already_present = ?, rejected = ?, cancelled = ? WHERE id = ?",
+        (datetime.now(timezone.utc).isoformat(timespec="seconds"), imported, already, rejected,
+         int(cancelled), import_id),
+    )
+
+
+def audit_head(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute("SELECT line_count, last_hash FROM audit_head WHERE id = 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def set_audit_head(conn: Connection, line_count: int, last_hash: str) -> None:
+    conn.execute(
+        "INSERT INTO audit_head (id, line_count, last_hash) VALUES (1, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash",
+        (line_count, last_hash),
+    )

@@ -1,0 +1,135 @@
+"""``objects/``: imported originals, stored once, encrypted, read-only.
+
+Objects are content-addressed by the SHA-256 of the original bytes. The file name is a keyed
+hash of that digest (HMAC-SHA256 with a library subkey), so that someone holding a copy of a
+patient's file cannot confirm it is in a stolen library by hashing it. The plain SHA-256 is
+kept in the (encrypted) index.
+
+Writes go to ``VEIL_HOME/tmp`` first and are renamed into place, so a crash leaves either no
+object or a whole one; temp names carry the writer's pid so stale ones can be swept safely.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from desktop.core.atomic_files import fsync_dir
+from desktop.core.errors import ObjectStoreError
+from desktop.core.library.sealed import iter_unsealed, seal_bytes
+
+READ_ONLY = stat.S_IRUSR
+
+
+class ObjectStore:
+    """Sealed, content-addressed originals under ``root``."""
+
+    def __init__(self, root: Path, tmp: Path, object_key: bytes, name_key: bytes) -> None:
+        self.root = Path(root)
+        self.tmp = Path(tmp)
+        self._key = object_key
+        self._name_key = name_key
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    # -- naming ---------------------------------------------------------------------------
+    def name_for(self, sha256_hex: str) -> str:
+        return hmac.new(self._name_key, bytes.fromhex(sha256_hex), hashlib.sha256).hexdigest()
+
+    def path_for(self, sha256_hex: str) -> Path:
+        name = self.name_for(sha256_hex)
+        return self.root / name[:2] / name[2:]
+
+    def has(self, sha256_hex: str) -> bool:
+        return self.path_for(sha256_hex).is_file()
+
+    # -- writing --------------------------------------------------------------------------
+    def _temp_path(self) -> Path:
+        return self.tmp / f".w-{os.getpid()}-{secrets.token_hex(8)}"
+
+    def _commit(self, tmp: Path, sha256_hex: str, durable: bool) -> bool:
+        final = self.path_for(sha256_hex)
+        if final.exists():
+            tmp.unlink(missing_ok=True)
+            return False
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(tmp, READ_ONLY)
+        os.replace(tmp, final)
+        if durable:
+            fsync_dir(final.parent)
+        return True
+
+    def put_bytes(self, data: bytes | memoryview, sha256_hex: str, durable: bool = True) -> bool:
+        """Store ``data`` (whose SHA-256 is given); False when it was already there."""
+        if self.has(sha256_hex):
+            return False
+        tmp = self._temp_path()
+        try:
+            with open(tmp, "xb") as fh:
+                seal_bytes(fh, self._key, data)
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            return self._commit(tmp, sha256_hex, durable)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    # -- reading --------------------------------------------------------------------------
+    def iter_chunks(self, sha256_hex: str) -> Iterator[bytes]:
+        path = self.path_for(sha256_hex)
+        try:
+            fh = open(path, "rb")
+        except FileNotFoundError:
+            raise ObjectStoreError("An object referenced by the library is missing.") from None
+        with fh:
+            yield from iter_unsealed(fh, self._key)
+
+    def read(self, sha256_hex: str) -> bytes:
+        """The original bytes, checked against their SHA-256."""
+        data = b"".join(self.iter_chunks(sha256_hex))
+        if hashlib.sha256(data).hexdigest() != sha256_hex:
+            raise ObjectStoreError("An object in the library does not match its recorded hash.")
+        return data
+
+    def discard(self, sha256_hex: str) -> None:
+        """Remove an object that nothing references (never an indexed original)."""
+        path = self.path_for(sha256_hex)
+        path.unlink(missing_ok=True)
+
+    # -- housekeeping ---------------------------------------------------------------------
+    def sweep_stale_temps(self) -> int:
+        """Remove temp files left by writers that no longer run (after a crash)."""
+        removed = 0
+        for entry in self.tmp.iterdir():
+            parts = entry.name.split("-")
+            if len(parts) < 3 or not parts[0] == ".w":
+                continue
+            try:
+                pid = int(parts[1])
+            except ValueError:
+                continue
+            if pid == os.getpid() or _pid_alive(pid):
+                continue
+            entry.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def iter_object_paths(self) -> Iterator[Path]:
+        for sub in sorted(self.root.iterdir()):
+            if sub.is_dir():
+                yield from sorted(sub.iterdir())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True

@@ -1,0 +1,106 @@
+"""Sealed files: authenticated encryption in chunks, so large objects stream.
+
+Layout (all integers big-endian)::
+
+    magic   8 bytes  b"VEILOBJ1"
+    salt   16 bytes  random; file key = HKDF-SHA256(object key, salt)
+    chunks           AES-256-GCM(file key, nonce, plaintext chunk) each 1 MiB + 16-byte tag
+
+The nonce of chunk *i* is an 11-byte counter *i* and one byte that is 1 for the final chunk
+and 0 otherwise (the STREAM construction used by age), so reordering, dropping, appending or
+truncating chunks is detected. The final chunk holds 1..CHUNK bytes, or 0 for an empty file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from desktop.core.errors import ObjectStoreError
+
+MAGIC = b"VEILOBJ1"
+SALT_SIZE = 16
+CHUNK = 1 << 20
+TAG = 16
+HEADER_SIZE = len(MAGIC) + SALT_SIZE
+
+
+def _file_cipher(key: bytes, salt: bytes) -> AESGCM:
+    file_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"veil object v1").derive(key)
+    return AESGCM(file_key)
+
+
+def _nonce(counter: int, last: bool) -> bytes:
+    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+class SealWriter:
+    """Write plaintext in any pieces; ``close`` seals the final chunk."""
+
+    def __init__(self, out: BinaryIO, key: bytes) -> None:
+        salt = os.urandom(SALT_SIZE)
+        self._out = out
+        self._aead = _file_cipher(key, salt)
+        self._buf = bytearray()
+        self._counter = 0
+        out.write(MAGIC + salt)
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._buf += data
+        while len(self._buf) > CHUNK:
+            self._emit(bytes(self._buf[:CHUNK]), last=False)
+            del self._buf[:CHUNK]
+
+    def close(self) -> None:
+        self._emit(bytes(self._buf), last=True)
+        self._buf.clear()
+
+    def _emit(self, chunk: bytes, last: bool) -> None:
+        self._out.write(self._aead.encrypt(_nonce(self._counter, last), chunk, None))
+        self._counter += 1
+
+
+def seal_bytes(out: BinaryIO, key: bytes, data: bytes | memoryview) -> None:
+    """Seal ``data`` into ``out`` in one go."""
+    view = memoryview(data)
+    salt = os.urandom(SALT_SIZE)
+    aead = _file_cipher(key, salt)
+    out.write(MAGIC + salt)
+    n = len(view)
+    count = max(1, -(-n // CHUNK))
+    for i in range(count):
+        out.write(aead.encrypt(_nonce(i, i == count - 1), view[i * CHUNK : (i + 1) * CHUNK], None))
+
+
+def iter_unsealed(fh: BinaryIO, key: bytes) -> Iterator[bytes]:
+    """Yield the plaintext chunks of a sealed stream, checking every tag."""
+    header = fh.read(HEADER_SIZE)
+    if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
+        raise ObjectStoreError("An object in the library is not a Veil sealed file.")
+    aead = _file_cipher(key, header[len(MAGIC) :])
+    counter = 0
+    block = fh.read(CHUNK + TAG)
+    while True:
+        nxt = fh.read(CHUNK + TAG)
+        last = not nxt
+        try:
+            yield aead.decrypt(_nonce(counter, last), block, None)
+        except InvalidTag:
+            raise ObjectStoreError(
+                "An object in the library failed its integrity check (altered or truncated)."
+            ) from None
+        if last:
+            return
+        block = nxt
+        counter += 1
+
+
+def unseal_bytes(fh: BinaryIO, key: bytes) -> bytes:
+    """The whole plaintext of a sealed stream."""
+    return b"".join(iter_unsealed(fh, key))

@@ -1,0 +1,248 @@
+"""Turn what the user picked (folders, files, .zip archives, DICOMDIRs) into files to import.
+
+Discovery never opens a file for reading beyond a DICOMDIR or a zip directory, never follows
+a DICOMDIR entry out of its folder, stops at symlink loops, and skips anything that is not a
+regular file (a FIFO would block a reader forever). Each problem becomes a :class:`Rejected`
+with a one-line reason; the walk goes on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pydicom
+
+#: A zip member larger than this is refused (and so is one that inflates more than 1000x).
+MAX_ZIP_MEMBER = 8 << 30
+MAX_ZIP_RATIO = 1000
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A regular file on disk to import."""
+
+    path: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """A file inside a .zip archive, read in place (never extracted to disk)."""
+
+    archive: str
+    member: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.archive}::{self.member}"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Something that cannot be imported, and why (one line)."""
+
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DirectoryRead:
+    """A DICOMDIR that was read; its entries come as sources of their own."""
+
+    label: str
+    entries: int
+
+
+Source = FileSource | ZipMember
+Found = FileSource | ZipMember | Rejected | DirectoryRead
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop: the link points back to itself"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot be read: permission denied"
+    if exc.errno == errno.ENOENT:
+        return "does not exist (or is a broken symlink)"
+    return f"cannot be read: {exc.strerror or type(exc).__name__}"
+
+
+def is_dicomdir_name(path: str) -> bool:
+    return os.path.basename(path).upper() == "DICOMDIR"
+
+
+def discover(paths: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bool] = lambda: False) -> Iterator[Found]:
+    """Yield every source under ``paths`` and every rejection, each path once."""
+    seen_files: set[tuple[int, int]] = set()
+    seen_dirs: set[tuple[int, int]] = set()
+    for raw in paths:
+        if cancelled():
+            return
+        yield from _discover_one(os.path.abspath(os.fspath(raw)), seen_files, seen_dirs, cancelled)
+
+
+def _discover_one(path: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool]) -> Iterator[Found]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        yield Rejected(path, _os_reason(exc))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk(path, seen_files, seen_dirs, cancelled)
+    else:
+        yield from _file(path, st, seen_files, explicit=True)
+
+
+def _file(path: str, st: os.stat_result, seen_files: set, explicit: bool) -> Iterator[Found]:
+    if not stat.S_ISREG(st.st_mode):
+        yield Rejected(path, "not a regular file (device, FIFO or socket)")
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen_files:
+        return
+    seen_files.add(key)
+    if path.lower().endswith(".zip"):
+        yield from _zip(path)
+    elif is_dicomdir_name(path):
+        yield from _dicomdir(path, seen_files)
+    else:
+        yield FileSource(path, st.st_size)
+
+
+def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool]) -> Iterator[Found]:
+    """Depth-first walk that follows symlinks but never enters a folder twice."""
+    stack = [root]
+    while stack:
+        if cancelled():
+            return
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            yield Rejected(folder, _os_reason(exc))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            if os.path.islink(folder):
+                yield Rejected(folder, "symlink loop: this folder was already visited")
+            continue
+        seen_dirs.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Rejected(folder, _os_reason(exc))
+            continue
+        subdirs = []
+        # A DICOMDIR in this folder is read as an index; the walk covers its files anyway.
+        for entry in entries:
+            full = entry.path
+            try:
+                est = os.stat(full)
+            except OSError as exc:
+                yield Rejected(full, _os_reason(exc))
+                continue
+            if stat.S_ISDIR(est.st_mode):
+                subdirs.append(full)
+            else:
+                yield from _file(full, est, seen_files, explicit=False)
+        stack.extend(reversed(subdirs))
+
+
+def _zip(path: str) -> Iterator[Found]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        reason = _os_reason(exc) if isinstance(exc, OSError) else "not a readable .zip archive"
+        yield Rejected(path, reason)
+        return
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            label = f"{path}::{info.filename}"
+            name = PurePosixPath(info.filename).name
+            if info.flag_bits & 0x1:
+                yield Rejected(label, "encrypted zip entry: Veil cannot read it without the password")
+            elif info.file_size > MAX_ZIP_MEMBER:
+                yield Rejected(label, f"zip entry too large ({info.file_size} bytes)")
+            elif info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 64 << 20:
+                yield Rejected(label, "zip entry inflates more than 1000x (a zip bomb?)")
+            elif name.lower().endswith(".zip"):
+                yield Rejected(label, "a zip inside a zip: extract the outer archive first")
+            elif name.upper() == "DICOMDIR":
+                yield DirectoryRead(label, 0)
+            else:
+                yield ZipMember(path, info.filename, info.file_size)
+
+
+def _resolve_case_insensitive(folder: Path, parts: list[str]) -> Path | None:
+    """Find ``parts`` under ``folder``; CD file systems often change the case of names."""
+    current = folder
+    for part in parts:
+        candidate = current / part
+        if candidate.exists():
+            current = candidate
+            continue
+        try:
+            match = next((c for c in current.iterdir() if c.name.upper() == part.upper()), None)
+        except OSError:
+            return None
+        if match is None:
+            return None
+        current = match
+    return current
+
+
+def _dicomdir(path: str, seen_files: set) -> Iterator[Found]:
+    """Read a DICOMDIR (PS3.10 media directory) and yield the files it references."""
+    folder = Path(path).parent.resolve()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, force=True)
+        records = list(ds.get("DirectoryRecordSequence", []))
+    except Exception as exc:
+        yield Rejected(path, f"DICOMDIR cannot be read ({type(exc).__name__})")
+        return
+    if not records and "DirectoryRecordSequence" not in ds:
+        yield Rejected(path, "named DICOMDIR but holds no Directory Record Sequence")
+        return
+    count = 0
+    for record in records:
+        file_id = record.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else [str(p) for p in file_id]
+        label = f"{path} -> {'/'.join(parts)}"
+        if any(p in ("", ".", "..") or "/" in p or "\\" in p or os.path.isabs(p) for p in parts):
+            yield Rejected(label, "DICOMDIR entry points outside its folder; not followed")
+            continue
+        target = _resolve_case_insensitive(folder, parts)
+        if target is None:
+            yield Rejected(label, "DICOMDIR entry refers to a file that is not on the media")
+            continue
+        real = target.resolve()
+        if not real.is_relative_to(folder):
+            yield Rejected(label, "DICOMDIR entry points outside its folder (through a symlink); not followed")
+            continue
+        try:
+            st = os.stat(real)
+        except OSError as exc:
+            yield Rejected(label, _os_reason(exc))
+            continue
+        count += 1
+        yield from _file(str(real), st, seen_files, explicit=True)
+    yield DirectoryRead(path, count)
