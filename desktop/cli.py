@@ -19,8 +19,6 @@ log = logging.getLogger("veil")
 
 
 def _prompt(creating: bool) -> str | None:
-    if not sys.stdin.isatty():
-        return None
     print("No system keyring is available: Veil protects this library with a passphrase.", file=sys.stderr)
     first = getpass.getpass("New library passphrase: " if creating else "Library passphrase: ")
     if creating and getpass.getpass("Repeat the passphrase: ") != first:
@@ -31,7 +29,8 @@ def _prompt(creating: bool) -> str | None:
 def _open(args: argparse.Namespace):
     from desktop.app.home import VeilHome
 
-    return VeilHome.open(args.home, prompt=_prompt)
+    # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
+    return VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
 
 
 class _TerminalProgress:

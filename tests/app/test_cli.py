@@ -1,0 +1,57 @@
+"""The CLI as a script or CI uses it: passphrase from VEIL_PASSPHRASE_FILE, no keyring."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def run(tmp_path):
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery\n")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+
+    def _run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    return _run
+
+
+def test_import_ls_and_audit_verify(run, few_dicoms, tmp_path):
+    first = run("import", str(few_dicoms))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Imported 5 new instances (5 studies)")
+    again = run("import", str(few_dicoms))
+    assert "Nothing new: every file is already in the library." in again.stdout
+    listing = run("ls")
+    assert listing.stdout.splitlines()[0] == "5 patients, 5 studies, 5 series, 5 instances"
+    assert "CompressedSamples^CT1 [1CT1]" in listing.stdout
+    assert "#1 CT" in listing.stdout or " CT " in listing.stdout
+    verify = run("audit", "verify")
+    assert verify.returncode == 0 and "OK: 2 lines" in verify.stdout
+    assert run("check").returncode == 0
+
+    log = tmp_path / "home" / "audit.log"
+    lines = log.read_text().splitlines()
+    lines[0] = lines[0].replace('"imported":5', '"imported":50')
+    log.write_text("\n".join(lines) + "\n")
+    tampered = run("audit", "verify")
+    assert tampered.returncode == 1
+    assert "line 1 was altered" in tampered.stdout
+
+
+def test_no_keyring_and_no_passphrase_is_a_clear_error(tmp_path):
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env.pop("VEIL_PASSPHRASE_FILE", None)
+    done = subprocess.run([sys.executable, "-m", "desktop", "ls"], env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 1
+    assert "VEIL_PASSPHRASE_FILE" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,66 @@
+"""kill -9 in the middle of an import leaves a library that opens, checks clean, and completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import pydicom_data_files, write_series
+
+from desktop.app.checking import check_home
+from desktop.app.home import VeilHome
+from desktop.app.importing import import_paths
+
+COUNT = 400
+
+
+@pytest.mark.slow
+def test_kill_9_mid_import_then_import_again(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    write_series(pydicom_data_files() / "MR2_UNCR.dcm", src, COUNT)
+    home_dir = tmp_path / "home"
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery")
+    env = dict(os.environ, VEIL_HOME=str(home_dir), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    proc = subprocess.Popen([sys.executable, "-m", "desktop", "import", str(src)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    objects = home_dir / "objects"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        stored = sum(1 for d in objects.glob("*") for _ in d.iterdir()) if objects.exists() else 0
+        if stored >= COUNT // 4:
+            break
+        assert proc.poll() is None, "the import finished before it could be killed"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes
+    proc.wait()
+
+    monkeypatch.setenv("VEIL_PASSPHRASE_FILE", str(passfile))
+    import keyring
+    from keyring.backends import fail
+    keyring.set_keyring(fail.Keyring())
+    home = VeilHome.open(home_dir)
+    report = check_home(home)
+    assert report.integrity == "ok"
+    assert report.damaged == []
+    # Every file in objects/ is whole: it decrypts and authenticates to the end.
+    for path in home.objects.iter_object_paths():
+        from desktop.core.library.sealed import unseal_bytes
+        with open(path, "rb") as fh:
+            unseal_bytes(fh, home.keys.object_key)
+    conn = home.connect()
+    indexed = conn.execute("SELECT count(*) FROM instances").fetchone()[0]
+    conn.close()
+    assert indexed < COUNT
+
+    again = import_paths(home, [src])
+    assert again.imported + again.already_present == COUNT
+    assert again.imported == COUNT - indexed
+    final = check_home(home)
+    assert final.ok and final.objects_checked == COUNT and final.unreferenced == 0
+    assert home.verify_audit().ok

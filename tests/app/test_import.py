@@ -1,0 +1,179 @@
+"""Importing: counts, idempotence, archives, DICOMDIRs, hostile input, the whole corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import pydicom_data_files, pydicom_test_files
+
+from desktop.app.browsing import load_catalogue
+from desktop.app.checking import check_home
+from desktop.app.home import VeilHome
+from desktop.app.importing import import_paths
+from desktop.app.samples import sample_folders
+from desktop.app.tasks import CancelToken
+
+TF = pydicom_test_files()
+
+
+@pytest.fixture
+def home(veil_home) -> VeilHome:
+    return VeilHome.open(veil_home)
+
+
+def test_a_folder_imports_into_patients_studies_series(home, few_dicoms):
+    report = import_paths(home, [few_dicoms])
+    assert (report.imported, report.already_present, report.rejected) == (5, 0, [])
+    cat = load_catalogue(home)
+    assert cat.counts.instances == 5
+    ct = next(s for s in cat.studies if s.patient_id == "1CT1")
+    assert (ct.modalities, ct.series_count, ct.image_count) == ("CT", 1, 1)
+    series = cat.series_by_study[ct.study_ref][0]
+    assert series.manufacturer == "GE MEDICAL SYSTEMS"
+
+
+def test_importing_again_adds_nothing_and_says_so(home, few_dicoms):
+    import_paths(home, [few_dicoms])
+    again = import_paths(home, [few_dicoms])
+    assert (again.imported, again.already_present) == (0, 5)
+    assert again.nothing_new
+    assert "already in the library" in again.summary()
+    assert load_catalogue(home).counts.instances == 5
+    assert sum(1 for _ in home.objects.iter_object_paths()) == 5
+
+
+def test_zip_and_single_files(home, tmp_path):
+    archive = tmp_path / "study.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(TF / "CT_small.dcm", "x/CT_small.dcm")
+        zf.writestr("x/readme.txt", "hello")
+    report = import_paths(home, [archive, TF / "MR_small.dcm"])
+    assert report.imported == 2
+    assert [r.reason for r in report.rejected] == [
+        "not a DICOM file: no 'DICM' prefix and the data does not parse as a DICOM dataset"]
+    assert report.rejected[0].label.endswith("study.zip::x/readme.txt")
+
+
+def test_a_dicomdir_imports_its_media(home, tmp_path):
+    media = tmp_path / "cd"
+    shutil.copytree(TF / "dicomdirtests" / "TINY_ALPHA", media)
+    report = import_paths(home, [media / "DICOMDIR"])
+    assert report.imported == report.directories[0].entries > 0
+    assert report.rejected == []
+
+
+def test_hostile_input_never_stops_the_batch_and_writes_only_in_veil_home(home, tmp_path, few_dicoms):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    ct = (TF / "CT_small.dcm").read_bytes()
+    (bad / "zero.dcm").write_bytes(b"")
+    (bad / "truncated.dcm").write_bytes(ct[: len(ct) // 2])
+    (bad / "random.dcm").write_bytes(b"\0" * 128 + b"DICM" + os.urandom(5000))
+    patched = bytearray(ct)
+    at = patched.find(b"\x10\x00\x10\x00PN")
+    patched[at + 6 : at + 8] = b"\xf0\xff"
+    (bad / "pastend.dcm").write_bytes(bytes(patched[: at + 300]))
+    os.symlink(bad, bad / "loop")
+    os.mkfifo(bad / "fifo")
+    before = _snapshot(tmp_path, exclude=home.path)
+
+    report = import_paths(home, [bad, few_dicoms])
+
+    assert report.imported == 5
+    reasons = {Path(r.label).name: r.reason for r in report.rejected}
+    assert reasons["zero.dcm"] == "empty file (0 bytes)"
+    assert reasons["truncated.dcm"].startswith("truncated")
+    assert "File Meta Information" in reasons["random.dcm"]
+    assert "declares 65520 bytes" in reasons["pastend.dcm"]
+    assert "symlink loop" in reasons["loop"]
+    assert "not a regular file" in reasons["fifo"]
+    assert all("\n" not in r.reason for r in report.rejected)
+    assert _snapshot(tmp_path, exclude=home.path) == before
+    assert check_home(home).ok
+
+
+def _snapshot(root: Path, exclude: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath).is_relative_to(exclude):
+            continue
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.is_file() and not p.is_symlink():
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                out[str(p)] = "special"
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_unreadable_file_is_rejected_and_the_batch_goes_on(tmp_path):
+    """Root reads everything, so drop its DAC capabilities for the import: a mode-000 file
+    is then unreadable, as for any user."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(TF / "CT_small.dcm", src / "ok.dcm")
+    shutil.copy(TF / "MR_small.dcm", src / "secret.dcm")
+    os.chmod(src / "secret.dcm", 0)
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    drop = "-dac_override,-dac_read_search"
+    done = subprocess.run(
+        ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}",
+         sys.executable, "-m", "desktop", "import", str(src)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Imported 1 new instance" in done.stdout
+    assert "secret.dcm: cannot be read: permission denied" in done.stdout
+
+
+def test_cancel_stops_between_files_and_keeps_what_was_done(home):
+    token = CancelToken()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 3:
+            token.cancel()
+
+    report = import_paths(home, sample_folders(), progress=progress, cancel=token, workers=1)
+    assert report.cancelled
+    assert 3 <= report.imported + report.already_present + len(report.rejected) + len(report.duplicates) < report.total
+    assert check_home(home).ok
+
+
+@pytest.mark.slow
+def test_every_file_of_pydicom_and_pydicom_data_is_imported_or_rejected_with_a_reason(home):
+    roots = [TF.parent, pydicom_data_files()]  # pydicom/data (test_files, charsets, palettes)
+    files = {str(p) for r in roots for p in r.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")}
+    report = import_paths(home, roots)
+    accounted: dict[str, str] = {}
+    imported = check_home(home)
+    assert imported.ok
+    for r in report.rejected:
+        assert r.reason and "\n" not in r.reason
+        accounted[r.label.split(" -> ")[0].split("::")[0]] = r.reason
+    for label in report.duplicates:
+        accounted[label] = "duplicate"
+    for d in report.directories:
+        accounted[d.label] = "directory"
+    conn = home.connect()
+    stored = {row[0] for row in conn.execute("SELECT source_path FROM instances")}
+    conn.close()
+    for label in stored:
+        accounted.setdefault(label, "imported")
+    # Same bytes under two names (pydicom and pydicom-data overlap): "already present".
+    missing = files - set(accounted)
+    assert len(missing) == report.already_present, sorted(missing)[:5]
+    assert report.imported >= 140

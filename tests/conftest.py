@@ -1,0 +1,85 @@
+"""Shared fixtures: an in-memory keyring (never the user's), a fresh VEIL_HOME, real DICOM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend that lives only in this process."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """Every test gets its own empty keyring; no test touches the real one."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    monkeypatch.delenv("VEIL_PASSPHRASE_FILE", raising=False)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty VEIL_HOME for this test (set in the environment too)."""
+    home = tmp_path / "veil-home"
+    monkeypatch.setenv("VEIL_HOME", str(home))
+    return home
+
+
+def pydicom_test_files() -> Path:
+    import pydicom
+
+    return Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def pydicom_data_files() -> Path:
+    import data_store
+
+    return Path(data_store.__file__).parent / "data"
+
+
+@pytest.fixture
+def few_dicoms(tmp_path: Path) -> Path:
+    """A folder with a handful of real, small DICOM files (CT, MR, US, RGB) in sub-folders."""
+    folder = tmp_path / "incoming"
+    src = pydicom_test_files()
+    for sub, name in [("ct", "CT_small.dcm"), ("mr", "MR_small.dcm"), ("us", "US1_J2KR.dcm"),
+                      ("rgb", "SC_rgb_small_odd.dcm"), ("mono1", "MR-SIEMENS-DICOM-WithOverlays.dcm")]:
+        path = src / name
+        if not path.exists():
+            path = pydicom_data_files() / name
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / sub / name)
+    return folder
+
+
+# The synthetic-series generator is shared with the benchmarks.
+import sys as _sys
+
+_sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.synthetic import write_series  # noqa: E402,F401
