@@ -1,22 +1,29 @@
 """Use case: import paths (folders, files, .zip, DICOMDIR) into the library.
 
 Discovery runs here; reading, hashing, parsing and sealing run in worker processes (both
-cores: pydicom parsing holds the GIL); indexing runs here in batched transactions. An object
-is renamed into ``objects/`` and fsynced before the transaction that indexes it commits, so a
-crash at any point leaves a library that opens, and importing again completes the work.
+cores: pydicom parsing holds the GIL); indexing runs here in batched transactions.
+
+Durability per batch: the workers' sealed temp files are flushed with one ``syncfs``, renamed
+into ``objects/``, the renames flushed with a second ``syncfs``, and only then does the
+transaction that indexes them commit. A crash at any point leaves a library that opens, no
+half-written object, and an import that completes when run again.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
 from desktop.core.library import index
 from desktop.core.library.ingest import Ingested, ingest
@@ -25,8 +32,11 @@ from desktop.core.library.sources import DirectoryRead, Rejected, Source, discov
 
 #: Below this many files the import runs in this process: starting workers costs more.
 IN_PROCESS_BELOW = 24
+log = logging.getLogger(__name__)
 TASK_SIZE = 8
 COMMIT_EVERY = 128
+#: Tasks queued per worker, so workers keep busy while this process flushes a batch.
+IN_FLIGHT_PER_WORKER = 8
 
 
 @dataclass
@@ -45,6 +55,8 @@ class ImportReport:
     cancelled: bool = False
     seconds: float = 0.0
     bytes_read: int = 0
+    #: Row ids of patients/studies/series seen in this import (not part of the report proper).
+    row_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def nothing_new(self) -> bool:
@@ -97,23 +109,41 @@ def _chunks(items: list[Source], size: int) -> Iterator[list[Source]]:
 
 
 def _results_parallel(home: VeilHome, sources: list[Source], workers: int, cancel: CancelToken) -> Iterator[Ingested | Rejected]:
+    """Ingest in worker processes; if the pool breaks (a worker killed by the OS, say), the
+    files not yet done are ingested here instead, so the batch still completes."""
     tasks = iter(list(_chunks(sources, TASK_SIZE)))
     pool = _pool(home, workers)
-    pending: set[Future] = set()
+    pending: dict[Future, list[Source]] = {}
+    leftovers: list[Source] = []
     try:
         while True:
-            while not cancel.cancelled and len(pending) < workers * 3:
+            while not cancel.cancelled and len(pending) < workers * IN_FLIGHT_PER_WORKER:
                 task = next(tasks, None)
                 if task is None:
                     break
-                pending.add(pool.submit(_worker_run, task))
+                pending[pool.submit(_worker_run, task)] = task
             if not pending:
                 return
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
-                yield from future.result()
+                task = pending.pop(future)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    leftovers.extend(task)
+                    continue
+                yield from results
+            if leftovers:
+                log.warning("import worker process died; finishing the import in this process")
+                for future, task in pending.items():
+                    leftovers.extend(task)
+                pending.clear()
+                for task in tasks:
+                    leftovers.extend(task)
+                break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    yield from _results_serial(home, leftovers, cancel)
 
 
 def _results_serial(home: VeilHome, sources: list[Source], cancel: CancelToken) -> Iterator[Ingested | Rejected]:
@@ -191,17 +221,24 @@ def import_paths(
 def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, report: ImportReport) -> None:
     if not batch:
         return
+    # Flush the staged objects, rename them into place, flush the renames, then index.
+    sync_filesystem(home.objects.root)
+    for item in batch:
+        if item.staged:
+            home.objects.commit(Path(item.staged), item.sha256)
+    sync_filesystem(home.objects.root)
     conn.execute("BEGIN IMMEDIATE")
     try:
         for item in batch:
-            outcome = index.add_instance(conn, item.header, item.sha256, item.size, item.label, import_id)
+            outcome = index.add_instance(conn, item.header, item.sha256, item.size, item.label,
+                                         import_id, report.row_cache)
             if outcome is index.Added.NEW:
                 report.imported += 1
                 report.study_uids.add(item.header.study_uid)
             elif outcome is index.Added.ALREADY_PRESENT:
                 report.already_present += 1
             else:
-                if item.newly_stored:  # keep no unreferenced copy of someone's data
+                if item.staged:  # keep no unreferenced copy of someone's data
                     home.objects.discard(item.sha256)
                 report.duplicates.append(item.label)
         conn.execute("COMMIT")

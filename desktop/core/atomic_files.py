@@ -24,6 +24,35 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_libc = None
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush every dirty page of the file system holding ``path`` (Linux ``syncfs``).
+
+    One call makes a whole batch of written files durable, where an fsync per file would
+    cost a disk flush each; elsewhere it falls back to ``os.sync``.
+    """
+    global _libc
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            _libc.syncfs  # noqa: B018 - probe
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    os.sync()
+
+
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so a reader sees the old file or the whole new one."""
     path = Path(path)

@@ -177,3 +177,35 @@ def test_every_file_of_pydicom_and_pydicom_data_is_imported_or_rejected_with_a_r
     missing = files - set(accounted)
     assert len(missing) == report.already_present, sorted(missing)[:5]
     assert report.imported >= 140
+
+
+def test_a_worker_that_dies_does_not_lose_the_batch(home, tmp_path, monkeypatch):
+    """A worker SIGKILLed mid-import (as the OOM killer does): the rest still imports."""
+    import signal
+
+    from conftest import write_series
+
+    import desktop.app.importing as importing
+
+    src = tmp_path / "series"
+    write_series(TF / "CT_small.dcm", src, 400)
+    pools = []
+    real_pool = importing._pool
+
+    def spy_pool(*args):
+        pools.append(real_pool(*args))
+        return pools[-1]
+
+    killed = []
+
+    def progress(done, total):
+        if done >= 40 and not killed and pools and pools[0]._processes:
+            pid = next(iter(pools[0]._processes))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    monkeypatch.setattr(importing, "_pool", spy_pool)
+    report = import_paths(home, [src], progress=progress, workers=2)
+    assert killed
+    assert report.imported == 400 and not report.rejected
+    assert check_home(home).ok

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, fields
 
 import pydicom
+import pydicom.dataelem
 import pydicom.datadict
 import pydicom.filereader
 from pydicom.dataset import Dataset
@@ -95,9 +96,43 @@ class InstanceHeader:
         return [f.name for f in fields(cls)]
 
 
-def _text(ds: Dataset, keyword: str) -> str:
+#: Character sets (0008,0005) whose text decodes with one Python codec (PS3.5 6.1.2.3);
+#: anything else (ISO 2022 code extensions) goes through pydicom's own decoding.
+_SIMPLE_CODECS = {
+    "": "latin_1", "ISO_IR 6": "latin_1", "ISO_IR 100": "latin_1", "ISO_IR 101": "iso8859_2",
+    "ISO_IR 109": "iso8859_3", "ISO_IR 110": "iso8859_4", "ISO_IR 144": "iso8859_5",
+    "ISO_IR 127": "iso8859_6", "ISO_IR 126": "iso8859_7", "ISO_IR 138": "iso8859_8",
+    "ISO_IR 148": "iso8859_9", "ISO_IR 203": "iso8859_15", "ISO_IR 192": "utf_8",
+    "GB18030": "gb18030", "GBK": "gbk",
+}
+
+
+def _codec(ds: Dataset) -> str | None:
+    raw = ds._dict.get(0x00080005)
+    if raw is None:
+        return "latin_1"
+    value = raw.value
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("ascii", "replace")
+    elif not isinstance(value, str):
+        return None  # already converted to a list: several character sets
+    return _SIMPLE_CODECS.get(value.strip(" \x00"))
+
+
+def _text(ds: Dataset, keyword: str, codec: str | None = None) -> str:
+    """A text attribute as one string (values joined by backslash), "" when absent.
+
+    Decodes raw bytes directly where the character set allows (much faster than pydicom's
+    per-element conversion); otherwise asks pydicom.
+    """
+    tag = pydicom.datadict.tag_for_keyword(keyword)
+    elem = ds._dict.get(tag) if tag is not None else None
+    if elem is None:
+        return ""
+    if codec and isinstance(elem, pydicom.dataelem.RawDataElement) and isinstance(elem.value, (bytes, bytearray)):
+        return elem.value.decode(codec, "replace").strip(" \x00")
     try:
-        value = ds.get(keyword)
+        value = ds[tag].value
     except Exception:
         return ""
     if value is None:
@@ -108,8 +143,13 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
+    """An IS or US attribute's first value as int, None when absent or unreadable."""
+    tag = pydicom.datadict.tag_for_keyword(keyword)
+    elem = ds._dict.get(tag) if tag is not None else None
+    if elem is None:
+        return None
     try:
-        value = ds.get(keyword)
+        value = ds[tag].value
         if value is None or value == "":
             return None
         if isinstance(value, pydicom.multival.MultiValue):
@@ -120,7 +160,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
 
 
 def _uid(ds: Dataset, keyword: str, tag: str, required: bool = True) -> str:
-    value = _text(ds, keyword)
+    value = _text(ds, keyword, "latin_1")
     if required and not value:
         raise InvalidInstance(f"no {_spaced(keyword)} {tag}, which every DICOM instance must have")
     if len(value) > 64:
@@ -299,30 +339,31 @@ def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
                     "incomplete image: Rows and Columns are present but there is no Pixel Data "
                     "(truncated or stripped file)"
                 )
+    c = _codec(ds)
     return InstanceHeader(
-        patient_id=_text(ds, "PatientID"),
-        issuer_of_patient_id=_text(ds, "IssuerOfPatientID"),
-        patient_name=_text(ds, "PatientName"),
-        birth_date=_text(ds, "PatientBirthDate"),
-        sex=_text(ds, "PatientSex"),
+        patient_id=_text(ds, "PatientID", c),
+        issuer_of_patient_id=_text(ds, "IssuerOfPatientID", c),
+        patient_name=_text(ds, "PatientName", c),
+        birth_date=_text(ds, "PatientBirthDate", c),
+        sex=_text(ds, "PatientSex", c),
         study_uid=study_uid,
-        study_date=_text(ds, "StudyDate"),
-        study_time=_text(ds, "StudyTime"),
-        study_id=_text(ds, "StudyID"),
-        accession_number=_text(ds, "AccessionNumber"),
-        study_description=_text(ds, "StudyDescription"),
-        referring_physician=_text(ds, "ReferringPhysicianName"),
-        institution_name=_text(ds, "InstitutionName"),
+        study_date=_text(ds, "StudyDate", c),
+        study_time=_text(ds, "StudyTime", c),
+        study_id=_text(ds, "StudyID", c),
+        accession_number=_text(ds, "AccessionNumber", c),
+        study_description=_text(ds, "StudyDescription", c),
+        referring_physician=_text(ds, "ReferringPhysicianName", c),
+        institution_name=_text(ds, "InstitutionName", c),
         series_uid=series_uid,
-        modality=_text(ds, "Modality"),
+        modality=_text(ds, "Modality", c),
         series_number=_int(ds, "SeriesNumber"),
-        series_description=_text(ds, "SeriesDescription"),
-        body_part=_text(ds, "BodyPartExamined"),
-        series_date=_text(ds, "SeriesDate"),
-        manufacturer=_text(ds, "Manufacturer"),
-        model_name=_text(ds, "ManufacturerModelName"),
-        station_name=_text(ds, "StationName"),
-        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+        series_description=_text(ds, "SeriesDescription", c),
+        body_part=_text(ds, "BodyPartExamined", c),
+        series_date=_text(ds, "SeriesDate", c),
+        manufacturer=_text(ds, "Manufacturer", c),
+        model_name=_text(ds, "ManufacturerModelName", c),
+        station_name=_text(ds, "StationName", c),
+        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID", c),
         sop_instance_uid=sop_instance,
         sop_class_uid=sop_class,
         instance_number=_int(ds, "InstanceNumber"),
@@ -334,11 +375,11 @@ def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
         bits_allocated=_int(ds, "BitsAllocated"),
         bits_stored=_int(ds, "BitsStored"),
         pixel_representation=_int(ds, "PixelRepresentation"),
-        photometric=_text(ds, "PhotometricInterpretation"),
-        burned_in_annotation=_text(ds, "BurnedInAnnotation"),
-        image_type=_text(ds, "ImageType"),
+        photometric=_text(ds, "PhotometricInterpretation", c),
+        burned_in_annotation=_text(ds, "BurnedInAnnotation", c),
+        image_type=_text(ds, "ImageType", c),
         has_pixel_data=has_pixels,
-        content_date=_text(ds, "ContentDate"),
+        content_date=_text(ds, "ContentDate", c),
     )
 
 

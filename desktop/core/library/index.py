@@ -27,7 +27,17 @@ def patient_key(h: InstanceHeader) -> str:
     return f"name:{h.patient_name}|{h.birth_date}"
 
 
-def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object]) -> int:
+def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object],
+            cache: dict | None = None) -> int:
+    if cache is not None and (table, key) in cache:
+        return cache[(table, key)]
+    row_id = _find_or_insert(conn, table, key_col, key, values)
+    if cache is not None:
+        cache[(table, key)] = row_id
+    return row_id
+
+
+def _find_or_insert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object]) -> int:
     row = conn.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
     if row:
         return int(row[0])
@@ -40,9 +50,14 @@ def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[s
 
 
 def add_instance(
-    conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str, import_id: int | None
+    conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str,
+    import_id: int | None, cache: dict | None = None,
 ) -> Added:
-    """Index one stored instance; the caller holds the transaction."""
+    """Index one stored instance; the caller holds the transaction.
+
+    ``cache`` (a dict kept by the caller for one import) remembers patient, study and series
+    row ids, so a series of 500 slices looks each up once.
+    """
     if conn.execute("SELECT 1 FROM instances WHERE object_sha256 = ?", (sha256,)).fetchone():
         return Added.ALREADY_PRESENT
     if conn.execute("SELECT 1 FROM instances WHERE sop_instance_uid = ?", (h.sop_instance_uid,)).fetchone():
@@ -50,20 +65,20 @@ def add_instance(
     patient = _upsert(conn, "patients", "patient_key", patient_key(h), {
         "patient_id": h.patient_id, "issuer": h.issuer_of_patient_id, "name": h.patient_name,
         "birth_date": h.birth_date, "sex": h.sex,
-    })
+    }, cache)
     study = _upsert(conn, "studies", "study_uid", h.study_uid, {
         "patient_ref": patient, "study_date": h.study_date, "study_time": h.study_time,
         "study_id": h.study_id, "accession_number": h.accession_number,
         "description": h.study_description, "referring_physician": h.referring_physician,
         "institution_name": h.institution_name,
-    })
+    }, cache)
     series = _upsert(conn, "series", "series_uid", h.series_uid, {
         "study_ref": study, "modality": h.modality, "series_number": h.series_number,
         "description": h.series_description, "body_part": h.body_part,
         "series_date": h.series_date, "manufacturer": h.manufacturer,
         "model_name": h.model_name, "station_name": h.station_name,
         "frame_of_reference_uid": h.frame_of_reference_uid,
-    })
+    }, cache)
     conn.execute(
         """INSERT INTO instances (series_ref, sop_instance_uid, sop_class_uid, instance_number,
             transfer_syntax_uid, rows, columns, number_of_frames, samples_per_pixel,

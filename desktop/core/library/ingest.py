@@ -26,7 +26,8 @@ class Ingested:
     sha256: str
     size: int
     header: InstanceHeader
-    newly_stored: bool
+    #: The sealed temp file awaiting commit, or None when the object was already stored.
+    staged: str | None
 
 
 def _read(source: Source) -> bytes:
@@ -38,15 +39,18 @@ def _read(source: Source) -> bytes:
         return fh.read()
 
 
-def ingest(source: Source, store: ObjectStore, durable: bool = True) -> Ingested | Rejected:
-    """Parse and store one source; a :class:`Rejected` names what is wrong with it."""
+def ingest(source: Source, store: ObjectStore) -> Ingested | Rejected:
+    """Parse one source and stage it sealed; a :class:`Rejected` names what is wrong.
+
+    The caller makes the staged file durable and commits it (:meth:`ObjectStore.commit`).
+    """
     try:
         if source.size > IN_MEMORY_LIMIT:
             if isinstance(source, ZipMember):
                 return Rejected(source.label, "zip entry larger than 512 MiB: extract the archive first")
             with open(source.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                return _ingest_bytes(source, mm, store, durable)
-        return _ingest_bytes(source, _read(source), store, durable)
+                return _ingest_bytes(source, mm, store)
+        return _ingest_bytes(source, _read(source), store)
     except InvalidInstance as exc:
         return Rejected(source.label, str(exc))
     except PermissionError:
@@ -59,8 +63,8 @@ def ingest(source: Source, store: ObjectStore, durable: bool = True) -> Ingested
         return Rejected(source.label, "too large to read into memory")
 
 
-def _ingest_bytes(source: Source, data: bytes | mmap.mmap, store: ObjectStore, durable: bool) -> Ingested:
+def _ingest_bytes(source: Source, data: bytes | mmap.mmap, store: ObjectStore) -> Ingested:
     header = parse_header(data)
     sha = hashlib.sha256(data).hexdigest()
-    created = store.put_bytes(data, sha, durable=durable)
-    return Ingested(source.label, sha, len(data), header, created)
+    staged = store.stage(data, sha)
+    return Ingested(source.label, sha, len(data), header, str(staged) if staged else None)

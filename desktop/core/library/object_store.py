@@ -35,6 +35,7 @@ class ObjectStore:
         self.tmp = Path(tmp)
         self._key = object_key
         self._name_key = name_key
+        self._folders: set[str] = set()
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -53,33 +54,55 @@ class ObjectStore:
     def _temp_path(self) -> Path:
         return self.tmp / f".w-{os.getpid()}-{secrets.token_hex(8)}"
 
-    def _commit(self, tmp: Path, sha256_hex: str, durable: bool) -> bool:
-        final = self.path_for(sha256_hex)
-        if final.exists():
-            tmp.unlink(missing_ok=True)
-            return False
-        final.parent.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(tmp, READ_ONLY)
-        os.replace(tmp, final)
-        if durable:
-            fsync_dir(final.parent)
-        return True
+    def stage(self, data: bytes | memoryview, sha256_hex: str) -> Path | None:
+        """Seal ``data`` into a temp file (not yet durable, not yet visible).
 
-    def put_bytes(self, data: bytes | memoryview, sha256_hex: str, durable: bool = True) -> bool:
-        """Store ``data`` (whose SHA-256 is given); False when it was already there."""
+        Returns None when the object is already stored. The caller makes staged files
+        durable (fsync or :func:`sync_filesystem`) and then calls :meth:`commit`.
+        """
         if self.has(sha256_hex):
-            return False
+            return None
         tmp = self._temp_path()
         try:
             with open(tmp, "xb") as fh:
                 seal_bytes(fh, self._key, data)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            return self._commit(tmp, sha256_hex, durable)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        return tmp
+
+    def commit(self, staged: Path, sha256_hex: str) -> bool:
+        """Rename a durable staged file into place; False if the object was already there."""
+        name = self.name_for(sha256_hex)
+        folder = os.path.join(self.root, name[:2])
+        final = os.path.join(folder, name[2:])
+        if os.path.exists(final):
+            os.unlink(staged)
+            return False
+        if folder not in self._folders:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            self._folders.add(folder)
+        os.chmod(staged, READ_ONLY)
+        os.replace(staged, final)
+        return True
+
+    def put_bytes(self, data: bytes | memoryview, sha256_hex: str) -> bool:
+        """Store ``data`` (whose SHA-256 is given) durably; False when it was already there."""
+        staged = self.stage(data, sha256_hex)
+        if staged is None:
+            return False
+        try:
+            fd = os.open(staged, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            created = self.commit(staged, sha256_hex)
+        except BaseException:
+            Path(staged).unlink(missing_ok=True)
+            raise
+        fsync_dir(self.path_for(sha256_hex).parent)
+        return created
 
     # -- reading --------------------------------------------------------------------------
     def iter_chunks(self, sha256_hex: str) -> Iterator[bytes]:
