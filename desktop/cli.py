@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from desktop import __version__
+from desktop.app.log_policy import configure_logging
 from desktop.core.errors import VeilError
 
-log = logging.getLogger("veil")
 
 
 def _prompt(creating: bool) -> str | None:
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="veil: %(levelname)s: %(message)s")
+    configure_logging()
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_gui)
     try:
@@ -175,3 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: report it without values that may identify a patient
+        if os.environ.get("VEIL_DEBUG"):
+            raise
+        print(f"veil: unexpected error ({type(exc).__name__}). Details are not shown because they "
+              "may contain patient data; run again with VEIL_DEBUG=1 to see them.", file=sys.stderr)
+        return 70

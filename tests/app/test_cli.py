@@ -55,3 +55,11 @@ def test_no_keyring_and_no_passphrase_is_a_clear_error(tmp_path):
     assert done.returncode == 1
     assert "VEIL_PASSPHRASE_FILE" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_importing_the_whole_corpus_writes_nothing_to_stderr(run):
+    """pydicom's warnings quote element values; none of them may reach the terminal or a log."""
+    done = run("import", "--samples")
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert "Imported" in done.stdout

@@ -1,0 +1,18 @@
+"""Logging that never carries a patient identifier.
+
+Veil's own messages are written without identifiers. Third-party libraries are not so
+careful: pydicom's warnings quote element values ("Invalid value for VR PN: '...'"), so its
+logger is kept out of every handler Veil configures.
+"""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure_logging(level: int = logging.WARNING) -> None:
+    """Set up Veil's log output (stderr) and silence libraries that may quote DICOM values."""
+    logging.basicConfig(level=level, format="veil: %(levelname)s: %(message)s")
+    pydicom_log = logging.getLogger("pydicom")
+    pydicom_log.propagate = False
+    pydicom_log.setLevel(logging.CRITICAL + 1)
