@@ -21,7 +21,7 @@ COUNT = 400
 @pytest.mark.slow
 def test_kill_9_mid_import_then_import_again(tmp_path, monkeypatch):
     src = tmp_path / "src"
-    write_series(pydicom_data_files() / "MR2_UNCR.dcm", src, COUNT)
+    write_series(pydicom_data_files() / "693_UNCR.dcm", src, COUNT)
     home_dir = tmp_path / "home"
     passfile = tmp_path / "pass"
     passfile.write_text("correct horse battery")
