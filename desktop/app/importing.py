@@ -173,6 +173,7 @@ def import_paths(
             report.directories.append(found)
         else:
             sources.append(found)
+    discovery_interrupted = cancel.cancelled
     report.total = len(sources)
     progress(0, report.total)
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
@@ -202,7 +203,7 @@ def import_paths(
                 progress(done, report.total)
                 last_progress = now
         _index_batch(home, conn, batch, import_id, report)
-        report.cancelled = cancel.cancelled and done < report.total
+        report.cancelled = discovery_interrupted or (cancel.cancelled and done < report.total)
         index.finish_import(conn, import_id, report.imported, report.already_present,
                             len(report.rejected), report.cancelled)
         home.record(

@@ -209,3 +209,14 @@ def test_a_worker_that_dies_does_not_lose_the_batch(home, tmp_path, monkeypatch)
     assert killed
     assert report.imported == 400 and not report.rejected
     assert check_home(home).ok
+
+
+def test_cancel_while_files_are_still_being_found_is_recorded_as_cancelled(home):
+    token = CancelToken()
+    token.cancel()
+    report = import_paths(home, sample_folders(), cancel=token)
+    assert report.cancelled and report.imported == 0
+    conn = home.connect()
+    assert conn.execute("SELECT cancelled FROM imports").fetchone()[0] == 1
+    conn.close()
+    assert '"cancelled":true' in home.audit_path.read_text()

@@ -1,0 +1,85 @@
+"""The window's actions (menu items and shortcuts), with their tooltips, and its menus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QStyle
+
+
+@dataclass
+class Actions:
+    import_files: QAction
+    import_folder: QAction
+    load_samples: QAction
+    cancel_import: QAction
+    quit: QAction
+    find: QAction
+    verify_audit: QAction
+    about: QAction
+
+    @property
+    def needing_library(self) -> list[QAction]:
+        """Actions that make sense only once the library is open."""
+        return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit]
+
+
+def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
+            icon: QStyle.StandardPixmap | None = None) -> QAction:
+    action = QAction(text, window)
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+    if icon is not None:
+        action.setIcon(window.style().standardIcon(icon))
+    window.addAction(action)  # shortcuts work even where the menu bar is hidden
+    return action
+
+
+def create_actions(window: QMainWindow) -> Actions:
+    sp = QStyle.StandardPixmap
+    actions = Actions(
+        import_files=_action(window, "Import &Files…", "Import DICOM files, .zip archives or a DICOMDIR",
+                             "Ctrl+O", sp.SP_FileIcon),
+        import_folder=_action(window, "Import F&older…", "Import every DICOM file under a folder",
+                              "Ctrl+Shift+O", sp.SP_DirIcon),
+        load_samples=_action(window, "Load &Sample Studies",
+                             "Import the anonymous sample studies that ship with pydicom"),
+        cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
+                              "imported stay", "Esc", sp.SP_DialogCancelButton),
+        quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
+        find=_action(window, "&Filter Studies", "Type to filter the studies shown",
+                     "Ctrl+F"),
+        verify_audit=_action(window, "&Verify Audit Log",
+                             "Check that the audit log is complete and unaltered"),
+        about=_action(window, "&About Veil", "Version and purpose of Veil"),
+    )
+    actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
+    actions.about.setMenuRole(QAction.MenuRole.AboutRole)
+    actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    actions.cancel_import.setEnabled(False)
+    return actions
+
+
+def build_menus(window: QMainWindow, actions: Actions) -> None:
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.setToolTipsVisible(True)
+    file_menu.addActions([actions.import_files, actions.import_folder, actions.load_samples])
+    file_menu.addSeparator()
+    file_menu.addAction(actions.cancel_import)
+    file_menu.addSeparator()
+    file_menu.addAction(actions.quit)
+    edit_menu = bar.addMenu("&Edit")
+    edit_menu.setToolTipsVisible(True)
+    edit_menu.addAction(actions.find)
+    tools_menu = bar.addMenu("&Tools")
+    tools_menu.setToolTipsVisible(True)
+    tools_menu.addAction(actions.verify_audit)
+    help_menu = bar.addMenu("&Help")
+    help_menu.setToolTipsVisible(True)
+    help_menu.addAction(actions.about)

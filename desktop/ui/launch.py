@@ -1,0 +1,79 @@
+"""Start the desktop app: ``veil`` (no command), ``veil gui`` or ``veil-gui``."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+
+from desktop import __version__
+from desktop.app.home import resolve_home
+from desktop.ui import background
+from desktop.ui.errors import install_excepthook, uninstall_excepthook
+from desktop.ui.main_window import MainWindow
+from desktop.ui.resources import app_icon
+from desktop.ui.theme import apply_theme
+
+
+def application(argv: Sequence[str] | None = None) -> QApplication:
+    """The QApplication, created once, with Veil's name, icon and dark theme."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(list(argv if argv is not None else sys.argv[:1]))
+    app.setApplicationName("veil")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("veil")  # matches packaging/veil.desktop
+    apply_theme(app)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def start(home: str | None = None) -> MainWindow:
+    """Show the window and start opening the library (returns at once)."""
+    window = MainWindow(resolve_home(home))
+    window.show()
+    window.open_library()
+    return window
+
+
+def run_app(home: str | None = None) -> int:
+    """Run the desktop app until its window closes; the exit status."""
+    app = application()
+    install_excepthook()
+    window = start(home)
+    try:
+        app.exec()
+    finally:
+        uninstall_excepthook()
+        background.wait_for_all()
+        background.discard_pending()
+    code = window.exit_code
+    _dispose(window)
+    return code
+
+
+def _dispose(window: MainWindow) -> None:
+    """Destroy the window now, while the QApplication exists, not during interpreter exit
+    (whose garbage collector would free Qt objects in no particular order)."""
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``veil-gui``."""
+    logging.basicConfig(level=logging.WARNING, format="veil: %(levelname)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="veil-gui", description="Open the Veil desktop app.")
+    parser.add_argument("--version", action="version", version=f"veil {__version__}")
+    parser.add_argument("--home", help="the Veil home folder (default: $VEIL_HOME, else your user data folder)")
+    args = parser.parse_args(argv)
+    return run_app(home=args.home)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

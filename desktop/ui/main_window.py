@@ -1,0 +1,330 @@
+"""The Veil window: menus, the empty state or the study browser, imports in the status bar.
+
+The window wires widgets to use cases; the work itself runs in ``desktop.app`` off the UI
+thread (see :mod:`desktop.ui.background`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout,
+                               QWidget)
+
+from desktop.app.browsing import Catalogue, load_catalogue
+from desktop.app.home import VeilHome
+from desktop.app.importing import ImportReport
+from desktop.app.samples import sample_folders
+from desktop.core.errors import VeilError
+from desktop.ui import about_dialog, audit_check
+from desktop.ui.actions import Actions, build_menus, create_actions
+from desktop.ui.background import run_in_background
+from desktop.ui.drop_overlay import DropOverlay, local_paths
+from desktop.ui.empty_state import EmptyStatePage
+from desktop.ui.errors import show_error
+from desktop.ui.formatting import plural
+from desktop.ui.import_controller import ImportController, headline, status_line
+from desktop.ui.import_progress import ImportProgress
+from desktop.ui.import_report_dialog import ImportReportDialog
+from desktop.ui.library_opener import LibraryOpener
+from desktop.ui.notice_bar import NoticeBar
+from desktop.ui.resources import app_icon
+from desktop.ui.study_browser import StudyBrowser
+
+FILE_FILTERS = "All files (*);;DICOM files (*.dcm *.DCM *.dicom *.dic *.ima);;Zip archives (*.zip);;DICOMDIR (DICOMDIR)"
+STATUS_MESSAGE_MS = 8000
+#: While an import runs, the browser reloads this often to show studies as they arrive.
+LIVE_REFRESH_MS = 1500
+
+
+class MainWindow(QMainWindow):
+    """One window per Veil home."""
+
+    def __init__(self, home_path: Path | None = None, import_workers: int | None = None) -> None:
+        super().__init__()
+        self.setObjectName("VeilMainWindow")
+        self.setWindowTitle("Veil")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.home_path = home_path
+        self.home: VeilHome | None = None
+        self.catalogue: Catalogue | None = None
+        self.exit_code = 0
+        self.report_dialog: ImportReportDialog | None = None
+        self._last_folder = ""  # this session only: folder names can identify a patient
+        self._close_when_idle = False
+        self._opener: LibraryOpener | None = None
+        self._refresh_failing = False
+
+        self.commands: Actions = create_actions(self)  # not `actions`: QWidget.actions()
+        build_menus(self, self.commands)
+        self._build_central()
+        self._build_status_bar()
+        self.imports = ImportController(self, workers=import_workers)
+        self._live_refresh = QTimer(self)
+        self._live_refresh.setInterval(LIVE_REFRESH_MS)
+        self._live_refresh.timeout.connect(self.refresh)
+        self._connect()
+        self._set_library_actions(False)
+        self._resize_to_screen()
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.notice = NoticeBar(self)
+        self.opening_page = QLabel("Opening your library…", self)
+        self.opening_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.opening_page.setProperty("role", "muted")
+        self.empty_page = EmptyStatePage(self)
+        self.browser = StudyBrowser(self)
+        self.pages = QStackedWidget(self)
+        for page in (self.opening_page, self.empty_page, self.browser):
+            self.pages.addWidget(page)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 8, 8, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.drop_overlay = DropOverlay(central)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.import_progress = ImportProgress(self)
+        self.counts_label = QLabel(self)
+        self.counts_label.setObjectName("CountsLabel")
+        self.counts_label.setToolTip("What the library holds")
+        bar.addPermanentWidget(self.import_progress)
+        bar.addPermanentWidget(self.counts_label)
+
+    def _connect(self) -> None:
+        a = self.commands
+        a.import_files.triggered.connect(self.choose_files)
+        a.import_folder.triggered.connect(self.choose_folder)
+        a.load_samples.triggered.connect(self.load_samples)
+        a.cancel_import.triggered.connect(self.cancel_import)
+        a.quit.triggered.connect(self.close)
+        a.find.triggered.connect(self._focus_filter)
+        a.verify_audit.triggered.connect(self.verify_audit)
+        a.about.triggered.connect(lambda: about_dialog.show_about(self))
+        self.empty_page.import_files_requested.connect(self.choose_files)
+        self.empty_page.import_folder_requested.connect(self.choose_folder)
+        self.empty_page.samples_requested.connect(self.load_samples)
+        self.import_progress.cancel_requested.connect(self.cancel_import)
+        self.imports.started.connect(self.import_progress.begin)
+        self.imports.progressed.connect(self.import_progress.set_progress)
+        self.imports.busy_changed.connect(self.commands.cancel_import.setEnabled)
+        self.imports.busy_changed.connect(
+            lambda busy: self._live_refresh.start() if busy else self._live_refresh.stop())
+        self.imports.finished.connect(self._on_import_finished)
+        self.imports.failed.connect(self._on_import_failed)
+        self.imports.queued.connect(self._on_import_queued)
+
+    def _resize_to_screen(self) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None or screen.width() < 400:
+            self.resize(1280, 800)
+            return
+        width, height = min(1440, int(screen.width() * 0.85)), min(900, int(screen.height() * 0.85))
+        self.resize(width, height)
+        self.move(screen.center() - self.rect().center())
+
+    def _set_library_actions(self, enabled: bool) -> None:
+        for action in self.commands.needing_library:
+            action.setEnabled(enabled)
+        self.empty_page.setEnabled(enabled)
+
+    # -- the library -----------------------------------------------------------------------
+    def open_library(self) -> None:
+        """Unlock and open the home (asking for a passphrase first if one is needed)."""
+        assert self.home_path is not None
+        self.pages.setCurrentWidget(self.opening_page)
+        self._opener = LibraryOpener(self.home_path, self)
+        self._opener.opened.connect(self.set_home)
+        self._opener.abandoned.connect(self.close)
+        self._opener.failed.connect(self._on_open_failed)
+        self._opener.start()
+
+    def _on_open_failed(self, exc: BaseException) -> None:
+        self.exit_code = 1
+        self.opening_page.setText("The library could not be opened.")
+        show_error(self, exc, "Cannot open the library").finished.connect(self.close)
+
+    def set_home(self, home: VeilHome) -> None:
+        """Work on ``home`` from now on."""
+        self.home = home
+        self.imports.home = home
+        self._set_library_actions(True)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the catalogue in the background; a newer reload supersedes an older one."""
+        if self.home is None:
+            return
+        home = self.home
+        run_in_background(lambda _progress: load_catalogue(home), self._show_catalogue,
+                          self._on_refresh_failed, key=f"catalogue-{id(self)}", context=self)
+
+    def _on_refresh_failed(self, exc: BaseException) -> None:
+        if not self._refresh_failing:  # once, not at every live reload
+            self._refresh_failing = True
+            show_error(self, exc, "Cannot read the library")
+
+    def _show_catalogue(self, catalogue: Catalogue) -> None:
+        self._refresh_failing = False
+        self.catalogue = catalogue
+        self.browser.set_catalogue(catalogue)
+        c = catalogue.counts
+        self.counts_label.setText(" · ".join([
+            plural(c.patients, "patient"), plural(c.studies, "study", "studies"),
+            plural(c.series, "series", "series"), plural(c.instances, "instance")]))
+        self.pages.setCurrentWidget(self.empty_page if catalogue.empty else self.browser)
+
+    def _focus_filter(self) -> None:
+        if self.pages.currentWidget() is self.browser:
+            self.browser.focus_filter()
+
+    # -- importing -------------------------------------------------------------------------
+    def _file_dialog(self, title: str, folders: bool) -> QFileDialog:
+        dialog = QFileDialog(self, title, self._last_folder)
+        if folders:
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+            dialog.setNameFilters(FILE_FILTERS.split(";;"))
+        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Import")
+        dialog.resize(980, 600)
+        return dialog
+
+    def choose_files(self) -> None:
+        """File > Import Files…: pick files, .zip archives or a DICOMDIR (several at once)."""
+        dialog = self._file_dialog("Import files", folders=False)
+        paths = dialog.selectedFiles() if dialog.exec() else []
+        dialog.deleteLater()
+        if paths:
+            self._last_folder = str(Path(paths[0]).parent)
+            self.import_paths(paths)
+
+    def choose_folder(self) -> None:
+        """File > Import Folder…: every DICOM file under one folder."""
+        dialog = self._file_dialog("Import folder", folders=True)
+        folders = dialog.selectedFiles() if dialog.exec() else []
+        dialog.deleteLater()
+        if folders:
+            self._last_folder = folders[0]
+            self.import_paths(folders[:1])
+
+    def load_samples(self) -> None:
+        folders = sample_folders()
+        if not folders:
+            show_error(self, VeilError("No sample studies are installed. Install pydicom-data "
+                                       "(pip install pydicom-data) to get them."))
+            return
+        self.import_paths(folders)
+
+    def import_paths(self, paths: list[str] | list[Path]) -> None:
+        """Import ``paths`` in the background (queued if an import is running)."""
+        if self.home is None:
+            self.statusBar().showMessage("The library is not open yet.", STATUS_MESSAGE_MS)
+            return
+        if self.imports.start(paths):
+            self.notice.hide()
+            self.statusBar().clearMessage()
+
+    def cancel_import(self) -> None:
+        if self.imports.busy and not self.imports.cancelling:
+            self.imports.cancel()
+            self.import_progress.cancelling()
+            self.statusBar().showMessage("Cancelling the import…")
+
+    def _on_import_queued(self, waiting: int) -> None:
+        self.statusBar().showMessage(
+            f"An import is running; this one will start when it ends ({waiting} waiting).",
+            STATUS_MESSAGE_MS)
+
+    def _on_import_finished(self, report: ImportReport) -> None:
+        self.import_progress.end()
+        self.refresh()
+        text = headline(report)
+        self.statusBar().showMessage(status_line(report), STATUS_MESSAGE_MS)
+        has_details = bool(report.rejected or report.duplicates)
+        self.notice.show_message(
+            text, warning=bool(report.rejected) or report.cancelled,
+            action_text="Show report…" if has_details else None,
+            action=(lambda: self.show_report(report)) if has_details else None,
+            action_tooltip="List every rejected and duplicate file with the reason")
+        if report.rejected and not report.nothing_new and not self._close_when_idle:
+            self.show_report(report)  # a re-import's rejects were reported the first time
+        self._close_if_waiting()
+
+    def _on_import_failed(self, exc: BaseException) -> None:
+        self.import_progress.end()
+        self.refresh()
+        if not self._close_when_idle:
+            show_error(self, exc, "Import failed")
+        self._close_if_waiting()
+
+    def show_report(self, report: ImportReport) -> ImportReportDialog:
+        """Open the import report beside the window (non-modal)."""
+        if self.report_dialog is not None:
+            self.report_dialog.close()
+        dialog = ImportReportDialog(report, self)
+        dialog.destroyed.connect(lambda *_: self._forget_report(dialog))
+        self.report_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _forget_report(self, dialog: ImportReportDialog) -> None:
+        if self.report_dialog is dialog:
+            self.report_dialog = None
+
+    # -- tools -----------------------------------------------------------------------------
+    def verify_audit(self) -> None:
+        if self.home is not None:
+            audit_check.verify_audit_log(self, self.home)
+
+    # -- drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.home is not None and local_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+            self.drop_overlay.show_over_parent()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self.home is not None and local_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
+        paths = local_paths(event.mimeData().urls())
+        if not paths or self.home is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Let the drag source finish before the import starts.
+        QTimer.singleShot(0, lambda: self.import_paths(paths))
+
+    # -- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.imports.busy:
+            # Stop the import first; the window closes when the worker has let go.
+            self._close_when_idle = True
+            self.cancel_import()
+            self.statusBar().showMessage("Stopping the import before closing…")
+            event.ignore()
+            return
+        if self.report_dialog is not None:
+            self.report_dialog.close()
+        event.accept()
+
+    def _close_if_waiting(self) -> None:
+        if self._close_when_idle and not self.imports.busy:
+            QTimer.singleShot(0, self.close)

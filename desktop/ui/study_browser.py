@@ -1,0 +1,220 @@
+"""The study browser: a filter box, the table of studies, and the series of the selected one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from desktop.app.browsing import Catalogue, StudyRow
+from desktop.ui.formatting import dicom_date, person_name, plural
+from desktop.ui.study_model import NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel
+
+FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
+MAX_FITTED_WIDTH = 300
+
+
+def _table(parent: QWidget) -> QTableView:
+    view = QTableView(parent)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setResizeContentsPrecision(200)
+    header.setMinimumSectionSize(40)
+    return view
+
+
+def _fit_columns(view: QTableView, stretch: int, grow_only: bool = False) -> None:
+    """Size every column to its content (capped), and let ``stretch`` take the rest."""
+    header = view.horizontalHeader()
+    for column in range(header.count()):
+        if column == stretch:
+            continue
+        before = header.sectionSize(column)
+        view.resizeColumnToContents(column)
+        width = min(max(header.sectionSize(column), header.sectionSizeHint(column)) + 12, MAX_FITTED_WIDTH)
+        header.resizeSection(column, max(width, before) if grow_only else width)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
+class StudyBrowser(QWidget):
+    """Browse the library: filter as you type, sort by any column, see a study's series."""
+
+    #: The selected study, or None when nothing is selected.
+    study_selected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._catalogue = Catalogue([])
+        self.study_model = StudyTableModel(self)
+        self.proxy = StudyFilterProxy(self)
+        self.proxy.setSourceModel(self.study_model)
+        self.series_model = SeriesTableModel(self)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("StudyFilter")
+        self.filter_edit.setPlaceholderText(FILTER_PLACEHOLDER)
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setAcceptDrops(False)  # dropped folders are imported, not typed
+        self.filter_edit.setToolTip(
+            "Show only the studies whose patient, ID, dates, modality, description or accession "
+            f"number contain every word typed ({QKeySequence('Ctrl+F').toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.filter_edit.returnPressed.connect(lambda: self.studies_view.setFocus())
+        self.shown_label = QLabel(self)
+        self.shown_label.setProperty("role", "muted")
+
+        self.studies_view = _table(self)
+        self.studies_view.setObjectName("StudyTable")
+        self.studies_view.setModel(self.proxy)
+        self.studies_view.setSortingEnabled(True)
+        self.studies_view.sortByColumn(StudyTableModel.STUDY_DATE, Qt.SortOrder.DescendingOrder)
+        self.studies_view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.proxy.layoutChanged.connect(self._keep_selection_visible)
+        self._fitting = False
+        self._user_sized = False
+        self.studies_view.horizontalHeader().sectionResized.connect(self._on_section_resized)
+
+        self.series_title = QLabel(self)
+        self.series_title.setProperty("role", "section")
+        self.series_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.series_view = _table(self)
+        self.series_view.setObjectName("SeriesTable")
+        self.series_view.setModel(self.series_model)
+
+        self._build_layout()
+        self._show_series(None)
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.shown_label)
+        studies = QWidget(self)
+        studies_layout = QVBoxLayout(studies)
+        studies_layout.setContentsMargins(0, 0, 0, 0)
+        studies_layout.addLayout(top)
+        studies_layout.addWidget(self.studies_view)
+        series = QWidget(self)
+        series_layout = QVBoxLayout(series)
+        series_layout.setContentsMargins(0, 6, 0, 0)
+        series_layout.addWidget(self.series_title)
+        series_layout.addWidget(self.series_view)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(studies)
+        splitter.addWidget(series)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 300])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(splitter)
+
+    # -- data ------------------------------------------------------------------------------
+    def set_catalogue(self, catalogue: Catalogue) -> None:
+        """Show ``catalogue``, keeping the filter, the sort, the selection and the scroll
+        position (a reload during an import must not move what the person looks at)."""
+        previous = self.selected_study()
+        first = not self._catalogue.studies
+        grew = len(catalogue.studies) > len(self._catalogue.studies)
+        scroll = self.studies_view.verticalScrollBar().value()
+        self._catalogue = catalogue
+        self.study_model.set_rows(catalogue.studies)
+        if grew and not self._user_sized and not self.proxy.filter_text:
+            self._fitting = True
+            _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
+            self._fitting = False
+        self._select_study(previous.study_uid if previous else None, scroll=first)
+        if not first:
+            self._restore_scroll(scroll)
+        self._update_shown()
+
+    def _restore_scroll(self, value: int) -> None:
+        bar = self.studies_view.verticalScrollBar()
+        self.studies_view.doItemsLayout()  # scroll range for the new rows, now
+        bar.setValue(value)
+
+    def _on_section_resized(self, _index: int, _old: int, _new: int) -> None:
+        if not self._fitting and self.studies_view.isVisible() and QGuiApplication.mouseButtons():
+            self._user_sized = True  # the person dragged a column edge: keep their widths
+
+    def selected_study(self) -> StudyRow | None:
+        rows = self.studies_view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.study_model.row_at(self.proxy.mapToSource(rows[0]).row())
+
+    def visible_study_count(self) -> int:
+        return self.proxy.rowCount()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    # -- selection ---------------------------------------------------------------------------
+    def _select_study(self, study_uid: str | None, scroll: bool = True) -> None:
+        target = QModelIndex()
+        if study_uid is not None:
+            for row in range(self.study_model.rowCount()):
+                if self.study_model.row_at(row).study_uid == study_uid:
+                    target = self.proxy.mapFromSource(self.study_model.index(row, 0))
+                    break
+        if not target.isValid() and self.proxy.rowCount():
+            target = self.proxy.index(0, 0)
+        self._select_proxy_index(target, scroll)
+
+    def _select_proxy_index(self, index: QModelIndex, scroll: bool = True) -> None:
+        selection = self.studies_view.selectionModel()
+        if not index.isValid():
+            selection.clear()
+            self._show_series(None)
+            return
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        selection.setCurrentIndex(index, flags)
+        if scroll:
+            self.studies_view.scrollTo(index)
+        self._show_series(self.study_model.row_at(self.proxy.mapToSource(index).row()))
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        study = self.study_model.row_at(self.proxy.mapToSource(current).row()) if current.isValid() else None
+        self._show_series(study)
+
+    def _keep_selection_visible(self) -> None:
+        if not self.studies_view.selectionModel().selectedRows():
+            self._select_study(None)
+
+    def _on_filter_changed(self, text: str) -> None:
+        kept = self.selected_study()
+        self.proxy.set_filter_text(text)
+        self._select_study(kept.study_uid if kept else None)
+        self._update_shown()
+
+    def _update_shown(self) -> None:
+        total, shown = self.study_model.rowCount(), self.proxy.rowCount()
+        filtered = bool(self.proxy.filter_text)
+        self.shown_label.setText(f"{shown:,} of {plural(total, 'study', 'studies')}" if filtered
+                                 else plural(total, "study", "studies"))
+
+    def _show_series(self, study: StudyRow | None) -> None:
+        if study is None:
+            self.series_model.set_rows([])
+            self.series_title.setText("Series — select a study to see its series")
+        else:
+            self.series_model.set_rows(self._catalogue.series_by_study.get(study.study_ref, []))
+            parts = [person_name(study.patient_name) or NO_NAME, dicom_date(study.study_date),
+                     study.description]
+            heading = " · ".join(p for p in parts if p)
+            self.series_title.setText(f"Series of {heading} ({plural(study.series_count, 'series', 'series')})")
+            _fit_columns(self.series_view, 2)
+        self.study_selected.emit(study)

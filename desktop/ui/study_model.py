@@ -1,0 +1,224 @@
+"""Table models of the study browser: studies, the series of one study, and the filter.
+
+Display text is formatted for a person (``Family, Given``, ``YYYY-MM-DD``); sorting uses the
+raw values (numbers as numbers, DICOM dates as ``YYYYMMDD`` strings, so chronological).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
+                            QSortFilterProxyModel, Qt)
+from PySide6.QtGui import QColor, QFont
+
+from desktop.app.browsing import SeriesRow, StudyRow
+from desktop.ui import theme
+from desktop.ui.formatting import date_key, dicom_date, person_name, plural
+
+#: Role holding the value a column sorts on.
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+NO_NAME = "(no name)"
+
+R = TypeVar("R")
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    """One column: its title, how a row reads in it, and what it sorts on."""
+
+    title: str
+    tooltip: str
+    display: Callable[[R], str]
+    sort_key: Callable[[R], Any]
+    numeric: bool = False
+
+
+STUDY_COLUMNS: list[Column[StudyRow]] = [
+    Column("Patient", "Patient's name (family, given)", lambda s: person_name(s.patient_name),
+           lambda s: person_name(s.patient_name).casefold()),
+    Column("Patient ID", "Patient ID as issued by the hospital", lambda s: s.patient_id,
+           lambda s: s.patient_id.casefold()),
+    Column("Birth date", "Patient's birth date", lambda s: dicom_date(s.birth_date),
+           lambda s: date_key(s.birth_date)),
+    Column("Study date", "Date the study was acquired", lambda s: dicom_date(s.study_date),
+           lambda s: date_key(s.study_date) + s.study_time),
+    Column("Modality", "Modalities in the study (CT, MR, US…)", lambda s: s.modalities,
+           lambda s: s.modalities),
+    Column("Description", "Study description", lambda s: s.description,
+           lambda s: s.description.casefold()),
+    Column("Series", "Number of series in the study", lambda s: f"{s.series_count:,}",
+           lambda s: s.series_count, numeric=True),
+    Column("Images", "Number of instances (files) in the study", lambda s: f"{s.image_count:,}",
+           lambda s: s.image_count, numeric=True),
+]
+
+SERIES_COLUMNS: list[Column[SeriesRow]] = [
+    Column("#", "Series number", lambda s: "" if s.series_number is None else str(s.series_number),
+           lambda s: -1 if s.series_number is None else s.series_number, numeric=True),
+    Column("Modality", "Modality of the series", lambda s: s.modality, lambda s: s.modality),
+    Column("Description", "Series description", lambda s: s.description,
+           lambda s: s.description.casefold()),
+    Column("Body part", "Body part examined", lambda s: s.body_part, lambda s: s.body_part),
+    Column("Images", "Number of instances (files) in the series", lambda s: f"{s.image_count:,}",
+           lambda s: s.image_count, numeric=True),
+    Column("Frames", "Number of frames (multi-frame images count each frame)",
+           lambda s: f"{s.frame_count:,}", lambda s: s.frame_count, numeric=True),
+    Column("Manufacturer / model", "Equipment that acquired the series",
+           lambda s: " / ".join(p for p in (s.manufacturer, s.model_name) if p),
+           lambda s: (s.manufacturer + s.model_name).casefold()),
+]
+
+
+class RowTableModel(QAbstractTableModel, Generic[R]):
+    """A read-only table of dataclass rows described by :class:`Column` s."""
+
+    def __init__(self, columns: Sequence[Column[R]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self._rows: list[R] = []
+        self._muted = QColor(theme.MUTED)
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        """Replace every row (views keep their sort and filter)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> R:
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self._rows[index.row()], self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.display(row)
+        if role == SORT_ROLE:
+            return column.sort_key(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, index.column())
+        return None
+
+    def tooltip(self, row: R, column: int) -> str | None:
+        text = self.columns[column].display(row)
+        return text if len(text) > 24 else None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
+            return None
+        column = self.columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return column.tooltip
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            side = Qt.AlignmentFlag.AlignRight if column.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(side | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class StudyTableModel(RowTableModel[StudyRow]):
+    """Every study of the library, one row each."""
+
+    PATIENT, PATIENT_ID, BIRTH_DATE, STUDY_DATE, MODALITY, DESCRIPTION, SERIES, IMAGES = range(8)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(STUDY_COLUMNS, parent)
+        self._haystacks: list[str] = []
+        self._italic = QFont()
+        self._italic.setItalic(True)
+
+    def set_rows(self, rows: Sequence[StudyRow]) -> None:
+        self._haystacks = [self._haystack(r) for r in rows]
+        super().set_rows(rows)
+
+    @staticmethod
+    def _haystack(s: StudyRow) -> str:
+        shown = [c.display(s) for c in STUDY_COLUMNS]
+        raw = [s.patient_name, date_key(s.birth_date), date_key(s.study_date), s.accession_number]
+        return "\n".join(shown + raw).casefold()
+
+    def search_text(self, row: int) -> str:
+        """Everything a filter may match in row ``row``, case-folded."""
+        return self._haystacks[row]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        nameless = (index.isValid() and index.column() == self.PATIENT
+                    and not person_name(self.row_at(index.row()).patient_name))
+        if nameless and role == Qt.ItemDataRole.DisplayRole:
+            return NO_NAME
+        if nameless and role == Qt.ItemDataRole.ForegroundRole:
+            return self._muted
+        if nameless and role == Qt.ItemDataRole.FontRole:
+            return self._italic
+        return super().data(index, role)
+
+    def tooltip(self, row: StudyRow, column: int) -> str | None:
+        if column == self.IMAGES:
+            return f"{plural(row.image_count, 'instance')}, {plural(row.frame_count, 'frame')}"
+        if column == self.PATIENT and row.sex:
+            return f"{person_name(row.patient_name) or NO_NAME} (sex: {row.sex})"
+        if column == self.STUDY_DATE and row.accession_number:
+            return f"Accession number {row.accession_number}"
+        return super().tooltip(row, column)
+
+
+class SeriesTableModel(RowTableModel[SeriesRow]):
+    """The series of the selected study."""
+
+    FRAMES = 5
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(SERIES_COLUMNS, parent)
+
+    def tooltip(self, row: SeriesRow, column: int) -> str | None:
+        if column == self.FRAMES and row.frame_count == 0:
+            return "No pixel data: these instances hold no image (reports, structured data…)"
+        return super().tooltip(row, column)
+
+
+class StudyFilterProxy(QSortFilterProxyModel):
+    """Sorts on :data:`SORT_ROLE`; keeps rows that contain every typed word (any case)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._terms: list[str] = []
+        self.setSortRole(SORT_ROLE)
+        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setDynamicSortFilter(True)
+
+    def set_filter_text(self, text: str) -> None:
+        """Filter on ``text``: each whitespace-separated word must appear in the row."""
+        terms = text.casefold().split()
+        if terms == self._terms:
+            return
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self._terms = terms
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._terms = terms
+            self.invalidateFilter()
+
+    @property
+    def filter_text(self) -> str:
+        return " ".join(self._terms)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self._terms:
+            return True
+        model = self.sourceModel()
+        haystack = model.search_text(source_row) if isinstance(model, StudyTableModel) else ""
+        return all(term in haystack for term in self._terms)

@@ -1,0 +1,1 @@
+"""Tests of the desktop UI (pytest-qt, offscreen)."""

@@ -1,0 +1,35 @@
+"""Fixtures for the desktop UI: an opened Veil home and a window showing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from desktop.app.home import VeilHome
+from desktop.ui import background
+from desktop.ui.main_window import MainWindow
+from desktop.ui.theme import apply_theme
+from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
+
+
+@pytest.fixture
+def home(veil_home: Path) -> VeilHome:
+    """A new, empty, opened Veil home (the in-memory keyring holds its key)."""
+    return VeilHome.open(veil_home)
+
+
+@pytest.fixture
+def window(qtbot, qapp, home: VeilHome) -> MainWindow:
+    """The main window on ``home``, catalogue loaded, in the real theme."""
+    apply_theme(qapp)
+    win = MainWindow(home.path)
+    qtbot.addWidget(win)
+    win.show()
+    win.set_home(home)
+    qtbot.waitUntil(lambda: win.catalogue is not None)
+    yield win
+    win.imports.cancel()
+    background.wait_for_all(IMPORT_TIMEOUT_MS)
+    QApplication.processEvents()
