@@ -62,6 +62,8 @@ class ImportController(QObject):
         self._token: CancelToken | None = None
         self._task: BackgroundTask[ImportReport] | None = None
         self._queue: list[list[str]] = []
+        #: The paths of the running import, or of the last one once it has finished.
+        self.current_paths: list[str] = []
 
     @property
     def busy(self) -> bool:
@@ -86,6 +88,7 @@ class ImportController(QObject):
             return False
         home, token, workers = self.home, CancelToken(), self.workers
         self._token = token
+        self.current_paths = items
         self.busy_changed.emit(True)
         self.started.emit()
         self._task = run_in_background(
@@ -101,10 +104,6 @@ class ImportController(QObject):
             self._token.cancel()
 
     def _on_success(self, report: ImportReport) -> None:
-        if self._token is not None and self._token.cancelled and report.total == 0:
-            # Cancelled while files were still being looked for: import_paths reports
-            # cancelled only when files were left undone, and none were found yet.
-            report.cancelled = True
         self._end()
         self.finished.emit(report)
         self._next()

@@ -251,12 +251,19 @@ class MainWindow(QMainWindow):
         text = headline(report)
         self.statusBar().showMessage(status_line(report), STATUS_MESSAGE_MS)
         has_details = bool(report.rejected or report.duplicates)
+        # pydicom's test data holds deliberately broken files: for the samples, say so in
+        # the notice rather than alarm a newcomer with a dialog of rejections.
+        samples = set(self.imports.current_paths) == {str(p) for p in sample_folders()}
+        if samples and not report.cancelled and not report.nothing_new:
+            text = (f"Loaded the sample studies: {report.imported:,} instances in "
+                    f"{len(report.study_uids):,} studies. {len(report.rejected):,} sample files are "
+                    "deliberately broken test cases and were rejected, as Veil should.")
         self.notice.show_message(
-            text, warning=bool(report.rejected) or report.cancelled,
+            text, warning=(bool(report.rejected) and not samples) or report.cancelled,
             action_text="Show report…" if has_details else None,
             action=(lambda: self.show_report(report)) if has_details else None,
             action_tooltip="List every rejected and duplicate file with the reason")
-        if report.rejected and not report.nothing_new and not self._close_when_idle:
+        if report.rejected and not report.nothing_new and not samples and not self._close_when_idle:
             self.show_report(report)  # a re-import's rejects were reported the first time
         self._close_if_waiting()
 

@@ -170,7 +170,7 @@ def test_cancel_stops_an_import_and_the_ui_returns_to_idle(qtbot, window):
     wait_idle(qtbot, window, timeout=60_000)
     assert not window.import_progress.isVisible()
     assert not window.commands.cancel_import.isEnabled()
-    assert window.notice.text.startswith(("Cancelled", "Imported"))
+    assert window.notice.text.startswith(("Cancelled", "Imported", "Loaded"))
     assert not message_boxes("ErrorBox")
 
 
@@ -183,7 +183,7 @@ def test_esc_cancels_an_import_midway(qtbot, window):
     assert window.imports.cancelling or not window.imports.busy
     wait_idle(qtbot, window, timeout=60_000)
     assert not window.import_progress.isVisible()
-    assert window.notice.text.startswith(("Cancelled after", "Imported"))
+    assert window.notice.text.startswith(("Cancelled after", "Imported", "Loaded"))
     assert not message_boxes("ErrorBox")
 
 
@@ -290,3 +290,14 @@ def test_import_files_and_folder_dialogs(qtbot, window, few_dicoms, monkeypatch)
     assert window.commands.quit.shortcut().toString() == "Ctrl+Q"
     assert window.commands.find.shortcut().toString() == "Ctrl+F"
     assert window.commands.cancel_import.shortcut().toString() == "Esc"
+
+
+def test_a_newcomer_loads_the_samples_from_the_empty_page(qtbot, window):
+    assert window.pages.currentWidget() is window.empty_page
+    qtbot.mouseClick(window.empty_page.samples_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window, timeout=60_000)
+    assert window.pages.currentWidget() is not window.empty_page
+    assert window.browser.visible_study_count() >= 40
+    assert window.notice.text.startswith("Loaded the sample studies:")
+    assert "deliberately broken test cases" in window.notice.text
+    assert window.report_dialog is None  # no dialog of rejections for a newcomer
