@@ -72,6 +72,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("Nothing new: every file is already in the library.")
     for d in report.directories:
         print(f"  read DICOMDIR {d.label} ({d.entries} entries)")
+    if report.already_present_files and args.verbose:
+        print("Already in the library (same bytes; nothing added):")
+        for label in report.already_present_files:
+            print(f"  {label}")
     if report.duplicates and args.verbose:
         print("Duplicates (same SOP Instance UID as an instance already in the library; kept the first):")
         for label in report.duplicates:
@@ -147,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import DICOM files, folders, .zip archives or DICOMDIRs")
     p.add_argument("paths", nargs="*", help="files, folders, .zip archives or DICOMDIR files")
     p.add_argument("--samples", action="store_true", help="also import the sample studies shipped with pydicom")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list duplicate files")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list the files that added nothing (already present, duplicates)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_import)
 

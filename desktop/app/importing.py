@@ -45,7 +45,8 @@ class ImportReport:
 
     total: int = 0
     imported: int = 0
-    already_present: int = 0
+    #: Files whose exact bytes the library already holds (nothing was added for them).
+    already_present_files: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     #: Same SOP Instance UID as an indexed instance but other bytes (another transfer syntax
     #: of the same image, typically). The first one imported is kept.
@@ -57,6 +58,10 @@ class ImportReport:
     bytes_read: int = 0
     #: Row ids of patients/studies/series seen in this import (not part of the report proper).
     row_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def already_present(self) -> int:
+        return len(self.already_present_files)
 
     @property
     def nothing_new(self) -> bool:
@@ -237,7 +242,7 @@ def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, re
                 report.imported += 1
                 report.study_uids.add(item.header.study_uid)
             elif outcome is index.Added.ALREADY_PRESENT:
-                report.already_present += 1
+                report.already_present_files.append(item.label)
             else:
                 if item.staged:  # keep no unreferenced copy of someone's data
                     home.objects.discard(item.sha256)

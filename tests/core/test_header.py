@@ -105,6 +105,15 @@ def test_a_declared_length_past_the_end_of_file_is_rejected():
         parse_header(cut)
 
 
+def test_a_cut_in_the_elements_after_the_pixel_data_is_rejected():
+    """CT_small.dcm carries a padding element after its Pixel Data; cutting into it is a
+    truncated file too, though every byte of the image is there."""
+    data = read("CT_small.dcm")
+    with pytest.raises(InvalidInstance, match=r"truncated: element \(FFFC,FFFC\) declares"):
+        parse_header(data[:-100])
+    assert parse_header(data + b"\0\0").has_pixel_data  # a little zero padding is harmless
+
+
 def test_encapsulated_pixel_data_without_delimiter_is_rejected():
     with pytest.raises(InvalidInstance, match="without its delimiter"):
         parse_header(read("emri_small_jpeg_2k_lossless_too_short.dcm"))

@@ -242,21 +242,24 @@ def _check_element_lengths(ds: Dataset) -> None:
             )
 
 
-def _pixel_element_end(data: Buffer, pos: int, explicit: bool, little: bool) -> int:
-    """Check the framing of the Pixel Data element at ``pos``; return where it ends."""
+def _element_end(data: Buffer, pos: int, explicit: bool, e: str) -> int:
+    """Check the framing of the element at ``pos`` (PS3.5 7.1, 7.5) and return where it ends.
+
+    Defined lengths must fit in the file; undefined lengths (sequences, encapsulated Pixel
+    Data per PS3.5 A.4) must reach their delimiter, through items of either kind.
+    """
     end = len(data)
-    e = "<" if little else ">"
     if pos + 8 > end:
-        raise InvalidInstance("truncated: the Pixel Data element header is cut off")
+        raise InvalidInstance(f"truncated: an element header at byte {pos} is cut off")
     group, element = struct.unpack_from(e + "HH", data, pos)
     tag = (group << 16) | element
     vr = bytes(data[pos + 4 : pos + 6])
     # Some writers put an implicit-VR element in an explicit-VR file; pydicom reads it, so
     # detect the VR per element as pydicom does (two upper-case letters, or none).
-    if explicit and vr.isalpha() and vr.isupper():
+    if explicit and group != 0xFFFE and vr.isalpha() and vr.isupper():
         if vr in LONG_VRS:
             if pos + 12 > end:
-                raise InvalidInstance("truncated: the Pixel Data element header is cut off")
+                raise InvalidInstance(f"truncated: an element header at byte {pos} is cut off")
             (length,) = struct.unpack_from(e + "I", data, pos + 8)
             start = pos + 12
         else:
@@ -265,32 +268,49 @@ def _pixel_element_end(data: Buffer, pos: int, explicit: bool, little: bool) -> 
     else:
         (length,) = struct.unpack_from(e + "I", data, pos + 4)
         start = pos + 8
-    name = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    name = ("Pixel Data " if tag in PIXEL_TAGS else "element ") + f"({group:04X},{element:04X})"
     if length != UNDEFINED:
         if start + length > end:
             raise InvalidInstance(
-                f"truncated: Pixel Data {name} declares {length} bytes but only "
-                f"{end - start} remain in the file"
+                f"truncated: {name} declares {length} bytes but only {end - start} remain in the file"
             )
         return start + length
-    # Encapsulated (PS3.5 A.4): items of defined length, then a sequence delimiter.
     at = start
-    while True:
+    while True:  # items until the sequence delimiter
         if at + 8 > end:
-            raise InvalidInstance("truncated: encapsulated Pixel Data ends without its delimiter")
-        item_group, item_element, item_length = struct.unpack_from("<HHI", data, at)
+            raise InvalidInstance(f"truncated: {name} ends without its delimiter")
+        item_group, item_element, item_length = struct.unpack_from(e + "HHI", data, at)
         item_tag = (item_group << 16) | item_element
         at += 8
         if item_tag == SEQ_DELIMITER:
             return at
-        if item_tag != ITEM or item_length == UNDEFINED:
-            raise InvalidInstance("malformed: encapsulated Pixel Data holds something other than items")
-        if at + item_length > end:
-            raise InvalidInstance(
-                f"truncated: a Pixel Data fragment declares {item_length} bytes but only "
-                f"{end - at} remain in the file"
-            )
-        at += item_length
+        if item_tag != ITEM:
+            raise InvalidInstance(f"malformed: {name} holds something other than items")
+        if item_length != UNDEFINED:
+            if at + item_length > end:
+                raise InvalidInstance(
+                    f"truncated: an item of {name} declares {item_length} bytes but only "
+                    f"{end - at} remain in the file"
+                )
+            at += item_length
+            continue
+        while True:  # an item of undefined length: elements until the item delimiter
+            if at + 8 > end:
+                raise InvalidInstance(f"truncated: an item of {name} ends without its delimiter")
+            if struct.unpack_from(e + "HH", data, at) == (0xFFFE, 0xE00D):
+                at += 8
+                break
+            at = _element_end(data, at, explicit, e)
+
+
+def _check_from_pixel_data(data: Buffer, pos: int, explicit: bool, little: bool) -> None:
+    """Walk the Pixel Data element and every element after it to the end of the file."""
+    e = "<" if little else ">"
+    end = len(data)
+    while pos < end:
+        if end - pos < 8 and not any(bytes(data[pos:end])):
+            return  # a few bytes of zero padding after the last element
+        pos = _element_end(data, pos, explicit, e)
 
 
 def parse_header(data: Buffer) -> InstanceHeader:
@@ -331,7 +351,7 @@ def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
     if has_pixels:
         explicit = not ds.is_implicit_VR if ds.is_implicit_VR is not None else True
         little = ds.is_little_endian if ds.is_little_endian is not None else True
-        _pixel_element_end(body, stop, explicit, little)
+        _check_from_pixel_data(body, stop, explicit, little)
     elif "Rows" in ds and "Columns" in ds and "PixelData" not in ds:
         if _int(ds, "Rows") and _int(ds, "Columns") and sop_class.startswith("1.2.840.10008.5.1.4.1.1."):
             if not _is_pixelless_image_class(sop_class):
