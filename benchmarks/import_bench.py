@@ -87,7 +87,7 @@ def main() -> None:
         veil_seconds = []
         for i in range(args.repeat):
             home = VeilHome.open(work / f"home{i}")
-            t = timed(lambda: import_paths(home, [src], workers=args.workers))
+            t = timed(lambda h=home: import_paths(h, [src], workers=args.workers))
             veil_seconds.append(t)
             shutil.rmtree(work / f"home{i}")
 

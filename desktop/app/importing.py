@@ -140,7 +140,7 @@ def _results_parallel(home: VeilHome, sources: list[Source], workers: int, cance
                 yield from results
             if leftovers:
                 log.warning("import worker process died; finishing the import in this process")
-                for future, task in pending.items():
+                for task in pending.values():
                     leftovers.extend(task)
                 pending.clear()
                 for task in tasks:

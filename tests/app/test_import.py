@@ -99,7 +99,7 @@ def test_hostile_input_never_stops_the_batch_and_writes_only_in_veil_home(home, 
 
 def _snapshot(root: Path, exclude: Path) -> dict[str, str]:
     out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         if Path(dirpath).is_relative_to(exclude):
             continue
         for name in filenames:

@@ -156,7 +156,7 @@ def _create(home: Path, prompt: PassphrasePrompt | None) -> LibraryKeys:
                 KEYRING_SERVICE, _keyring_user(home_id), base64.b64encode(master).decode()
             )
         except keyring.errors.KeyringError as exc:
-            raise KeyStoreError(f"The system keyring refused to store the library key: {exc}")
+            raise KeyStoreError(f"The system keyring refused to store the library key: {exc}") from None
         meta["method"] = "keyring"
     else:
         passphrase = _ask(prompt, creating=True)

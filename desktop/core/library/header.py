@@ -14,7 +14,7 @@ import mmap
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pydicom
 import pydicom.dataelem
@@ -90,10 +90,6 @@ class InstanceHeader:
     image_type: str
     has_pixel_data: bool
     content_date: str
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 #: Character sets (0008,0005) whose text decodes with one Python codec (PS3.5 6.1.2.3);
@@ -194,7 +190,7 @@ def _read_dataset(data: Buffer) -> tuple[Dataset, int]:
         if "SOPInstanceUID" not in ds and not _looks_like_dicom(ds):
             raise InvalidInstance(
                 "not a DICOM file: no 'DICM' prefix and the data does not parse as a DICOM dataset"
-            )
+            ) from None
     except Exception as exc:
         raise InvalidInstance(f"DICOM header cannot be parsed ({type(exc).__name__})") from None
     return ds, fh.tell()

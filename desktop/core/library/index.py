@@ -95,17 +95,6 @@ def add_instance(
     return Added.NEW
 
 
-def known_hashes(conn: Connection, hashes: list[str]) -> set[str]:
-    """Which of ``hashes`` the index already holds."""
-    found: set[str] = set()
-    for i in range(0, len(hashes), 500):
-        part = hashes[i : i + 500]
-        marks = ",".join("?" for _ in part)
-        found.update(r[0] for r in conn.execute(
-            f"SELECT object_sha256 FROM instances WHERE object_sha256 IN ({marks})", part))
-    return found
-
-
 # -- reading back ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StudyRow:

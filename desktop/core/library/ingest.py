@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from desktop.core.library.header import InstanceHeader, InvalidInstance, parse_header
 from desktop.core.library.object_store import ObjectStore
-from desktop.core.library.sources import FileSource, Rejected, Source, ZipMember
+from desktop.core.library.sources import Rejected, Source, ZipMember
 
 IN_MEMORY_LIMIT = 256 << 20
 

@@ -40,32 +40,6 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-class SealWriter:
-    """Write plaintext in any pieces; ``close`` seals the final chunk."""
-
-    def __init__(self, out: BinaryIO, key: bytes) -> None:
-        salt = os.urandom(SALT_SIZE)
-        self._out = out
-        self._aead = _file_cipher(key, salt)
-        self._buf = bytearray()
-        self._counter = 0
-        out.write(MAGIC + salt)
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._buf += data
-        while len(self._buf) > CHUNK:
-            self._emit(bytes(self._buf[:CHUNK]), last=False)
-            del self._buf[:CHUNK]
-
-    def close(self) -> None:
-        self._emit(bytes(self._buf), last=True)
-        self._buf.clear()
-
-    def _emit(self, chunk: bytes, last: bool) -> None:
-        self._out.write(self._aead.encrypt(_nonce(self._counter, last), chunk, None))
-        self._counter += 1
-
-
 def seal_bytes(out: BinaryIO, key: bytes, data: bytes | memoryview) -> None:
     """Seal ``data`` into ``out`` in one go."""
     view = memoryview(data)

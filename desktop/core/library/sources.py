@@ -102,10 +102,10 @@ def _discover_one(path: str, seen_files: set, seen_dirs: set, cancelled: Callabl
     if stat.S_ISDIR(st.st_mode):
         yield from _walk(path, seen_files, seen_dirs, cancelled)
     else:
-        yield from _file(path, st, seen_files, explicit=True)
+        yield from _file(path, st, seen_files)
 
 
-def _file(path: str, st: os.stat_result, seen_files: set, explicit: bool) -> Iterator[Found]:
+def _file(path: str, st: os.stat_result, seen_files: set) -> Iterator[Found]:
     if not stat.S_ISREG(st.st_mode):
         yield Rejected(path, "not a regular file (device, FIFO or socket)")
         return
@@ -157,7 +157,7 @@ def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bo
             if stat.S_ISDIR(est.st_mode):
                 subdirs.append(full)
             else:
-                yield from _file(full, est, seen_files, explicit=False)
+                yield from _file(full, est, seen_files)
         stack.extend(reversed(subdirs))
 
 
@@ -244,5 +244,5 @@ def _dicomdir(path: str, seen_files: set) -> Iterator[Found]:
             yield Rejected(label, _os_reason(exc))
             continue
         count += 1
-        yield from _file(str(real), st, seen_files, explicit=True)
+        yield from _file(str(real), st, seen_files)
     yield DirectoryRead(path, count)
