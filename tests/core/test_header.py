@@ -127,3 +127,18 @@ def test_messages_never_carry_the_patient_name():
         except InvalidInstance as exc:
             assert "CompressedSamples" not in str(exc)
             assert "1CT1" not in str(exc)
+
+
+def _nested_sequences(levels: int) -> bytes:
+    """Undefined-length sequences nested ``levels`` deep (explicit VR little endian)."""
+    open_ = (struct.pack("<HH", 0x0009, 0x1010) + b"SQ\0\0" + struct.pack("<I", 0xFFFFFFFF)
+             + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF))
+    close = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    return open_ * levels + close * levels
+
+
+def test_deeply_nested_sequences_are_rejected_not_a_crash():
+    data = read("CT_small.dcm")
+    assert parse_header(data + _nested_sequences(10)).has_pixel_data  # plausible nesting is fine
+    with pytest.raises(InvalidInstance, match="nested more than"):
+        parse_header(data + _nested_sequences(5000))

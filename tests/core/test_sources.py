@@ -108,3 +108,32 @@ def test_unreadable_folder_is_reported(tmp_path):
         assert "permission denied" in _split(discover([tmp_path]))[1]["locked"]
     finally:
         locked.chmod(0o700)
+
+
+def test_a_dicomdir_entry_that_is_a_symlink_loop_is_rejected(tmp_path):
+    media = _dicomdir_copy(tmp_path)
+    ds = pydicom.dcmread(media / "DICOMDIR")
+    [r for r in ds.DirectoryRecordSequence if "ReferencedFileID" in r][0].ReferencedFileID = "LOOP"
+    ds.save_as(media / "DICOMDIR")
+    os.symlink("LOOP", media / "LOOP")
+    for target in (media / "DICOMDIR", media):
+        reasons = _split(discover([target]))[1]
+        assert "symlink loop" in reasons["LOOP"]
+
+
+def test_zip_entries_in_a_method_python_cannot_read_are_rejected(tmp_path):
+    archive = tmp_path / "deflate64.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(TF / "CT_small.dcm", "a.dcm")
+        zf.write(TF / "MR_small.dcm", "b.dcm")
+    blob = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("b.dcm")
+    # Patch method 9 (Deflate64, as Windows Explorer writes) in the local and central headers.
+    blob[info.header_offset + 8 : info.header_offset + 10] = (9).to_bytes(2, "little")
+    central = blob.rfind(b"PK\x01\x02")
+    blob[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    archive.write_bytes(bytes(blob))
+    found = list(discover([archive]))
+    assert [s.member for s in found if isinstance(s, ZipMember)] == ["a.dcm"]
+    assert "Deflate64" in _split(found)[1]["deflate64.zip::b.dcm"]

@@ -238,13 +238,19 @@ def _check_element_lengths(ds: Dataset) -> None:
             )
 
 
-def _element_end(data: Buffer, pos: int, explicit: bool, e: str) -> int:
+#: Sequences nest a few levels in real files; thousands is an attack on the walker.
+MAX_NESTING = 64
+
+
+def _element_end(data: Buffer, pos: int, explicit: bool, e: str, depth: int = 0) -> int:
     """Check the framing of the element at ``pos`` (PS3.5 7.1, 7.5) and return where it ends.
 
     Defined lengths must fit in the file; undefined lengths (sequences, encapsulated Pixel
     Data per PS3.5 A.4) must reach their delimiter, through items of either kind.
     """
     end = len(data)
+    if depth > MAX_NESTING:
+        raise InvalidInstance(f"malformed: sequences nested more than {MAX_NESTING} levels deep")
     if pos + 8 > end:
         raise InvalidInstance(f"truncated: an element header at byte {pos} is cut off")
     group, element = struct.unpack_from(e + "HH", data, pos)
@@ -296,7 +302,7 @@ def _element_end(data: Buffer, pos: int, explicit: bool, e: str) -> int:
             if struct.unpack_from(e + "HH", data, at) == (0xFFFE, 0xE00D):
                 at += 8
                 break
-            at = _element_end(data, at, explicit, e)
+            at = _element_end(data, at, explicit, e, depth + 1)
 
 
 def _check_from_pixel_data(data: Buffer, pos: int, explicit: bool, little: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import os
 import zipfile
 from dataclasses import dataclass
 
@@ -47,9 +48,12 @@ def ingest(source: Source, store: ObjectStore) -> Ingested | Rejected:
     try:
         if source.size > IN_MEMORY_LIMIT:
             if isinstance(source, ZipMember):
-                return Rejected(source.label, "zip entry larger than 512 MiB: extract the archive first")
-            with open(source.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                return _ingest_bytes(source, mm, store)
+                return Rejected(source.label, "zip entry larger than 256 MiB: extract the archive first")
+            with open(source.path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    return Rejected(source.label, "empty file (0 bytes)")
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    return _ingest_bytes(source, mm, store)
         return _ingest_bytes(source, _read(source), store)
     except InvalidInstance as exc:
         return Rejected(source.label, str(exc))
@@ -61,6 +65,8 @@ def ingest(source: Source, store: ObjectStore) -> Ingested | Rejected:
         return Rejected(source.label, f"cannot be read: {exc.strerror or type(exc).__name__}")
     except MemoryError:
         return Rejected(source.label, "too large to read into memory")
+    except Exception as exc:  # one bad file never stops the batch; the type says enough
+        return Rejected(source.label, f"cannot be read ({type(exc).__name__} while reading it)")
 
 
 def _ingest_bytes(source: Source, data: bytes | mmap.mmap, store: ObjectStore) -> Ingested:

@@ -22,6 +22,7 @@ import pydicom
 #: A zip member larger than this is refused (and so is one that inflates more than 1000x).
 MAX_ZIP_MEMBER = 8 << 30
 MAX_ZIP_RATIO = 1000
+SUPPORTED_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,9 @@ def _zip(path: str) -> Iterator[Found]:
                 yield Rejected(label, f"zip entry too large ({info.file_size} bytes)")
             elif info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 64 << 20:
                 yield Rejected(label, "zip entry inflates more than 1000x (a zip bomb?)")
+            elif info.compress_type not in SUPPORTED_ZIP_METHODS:
+                yield Rejected(label, f"zip entry uses compression method {info.compress_type}, "
+                                      "which Veil cannot read (e.g. Deflate64): re-zip it")
             elif name.lower().endswith(".zip"):
                 yield Rejected(label, "a zip inside a zip: extract the outer archive first")
             elif name.upper() == "DICOMDIR":
@@ -208,7 +212,11 @@ def _resolve_case_insensitive(folder: Path, parts: list[str]) -> Path | None:
 
 def _dicomdir(path: str, seen_files: set) -> Iterator[Found]:
     """Read a DICOMDIR (PS3.10 media directory) and yield the files it references."""
-    folder = Path(path).parent.resolve()
+    try:
+        folder = Path(path).parent.resolve(strict=True)
+    except (OSError, RuntimeError):
+        yield Rejected(path, "the DICOMDIR's folder cannot be resolved (symlink loop?)")
+        return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -234,7 +242,11 @@ def _dicomdir(path: str, seen_files: set) -> Iterator[Found]:
         if target is None:
             yield Rejected(label, "DICOMDIR entry refers to a file that is not on the media")
             continue
-        real = target.resolve()
+        try:
+            real = target.resolve(strict=True)
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+            yield Rejected(label, "symlink loop or broken link: not followed")
+            continue
         if not real.is_relative_to(folder):
             yield Rejected(label, "DICOMDIR entry points outside its folder (through a symlink); not followed")
             continue
