@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from desktop.core.audit import AuditLog, Verification, verify_log
+from desktop.core.audit.log import GENESIS
 from desktop.core.keys import LibraryKeys, PassphrasePrompt, open_library_keys
 from desktop.core.library import database, index
 from desktop.core.library.object_store import ObjectStore
@@ -63,14 +64,22 @@ class VeilHome:
         return database.connect(self.database_path, self.keys.database_key)
 
     def record(self, conn: database.Connection, action: str, **details: object) -> None:
-        """Append an audit event and remember its hash in the index (so cuts are seen)."""
-        count, digest = self.audit.append(action, **details)
-        index.set_audit_head(conn, count, digest)
+        """Append an audit event chained onto the last one this library wrote, and anchor its
+        hash in the index. The index's write lock serialises writers across processes."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            after = index.last_audit_line(conn) or (0, GENESIS)
+            seq, digest = self.audit.append(action, after=after, **details)
+            index.add_audit_line(conn, seq, digest)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def verify_audit(self) -> Verification:
         conn = self.connect()
         try:
-            head = index.audit_head(conn)
+            anchors = index.audit_anchors(conn)
         finally:
             conn.close()
-        return verify_log(self.audit_path, head)
+        return verify_log(self.audit_path, anchors)

@@ -184,8 +184,13 @@ def import_paths(
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
 
     conn = home.connect()
+    outcome = "failed"
+    import_id: int | None = None
     try:
         import_id = index.start_import(conn, os_user())
+        # Recorded before anything is indexed, so even an import killed midway is accounted
+        # for: a started line with no closing line says exactly that.
+        home.record(conn, "import.started", import_id=import_id, files=report.total)
         if len(sources) < IN_PROCESS_BELOW or workers == 1:
             results = _results_serial(home, sources, cancel)
         else:
@@ -209,19 +214,33 @@ def import_paths(
                 last_progress = now
         _index_batch(home, conn, batch, import_id, report)
         report.cancelled = discovery_interrupted or (cancel.cancelled and done < report.total)
-        index.finish_import(conn, import_id, report.imported, report.already_present,
-                            len(report.rejected), report.cancelled)
-        home.record(
-            conn, "import",
-            imported=report.imported, already_present=report.already_present,
-            duplicates=len(report.duplicates), rejected=len(report.rejected),
-            cancelled=report.cancelled,
-            studies=sorted(home.audit.pseudonym(uid) for uid in report.study_uids),
-        )
+        outcome = "cancelled" if report.cancelled else "completed"
     finally:
-        conn.close()
+        try:
+            if import_id is not None:
+                _record_end(home, conn, import_id, outcome, report)
+        except Exception:
+            if outcome != "failed":
+                raise
+            # Keep the original failure; this one is about the audit trail, not the data.
+            log.error("the end of a failed import could not be recorded in the audit log")
+        finally:
+            conn.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _record_end(home: VeilHome, conn, import_id: int, outcome: str, report: ImportReport) -> None:
+    """Whatever happened, what was indexed is accounted for in the index and the audit log."""
+    index.finish_import(conn, import_id, report.imported, report.already_present,
+                        len(report.rejected), report.cancelled)
+    home.record(
+        conn, "import", import_id=import_id, outcome=outcome,
+        imported=report.imported, already_present=report.already_present,
+        duplicates=len(report.duplicates), rejected=len(report.rejected),
+        cancelled=report.cancelled,
+        studies=sorted(home.audit.pseudonym(uid) for uid in report.study_uids),
+    )
 
 
 def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, report: ImportReport) -> None:

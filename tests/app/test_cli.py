@@ -34,16 +34,16 @@ def test_import_ls_and_audit_verify(run, few_dicoms, tmp_path):
     assert "CompressedSamples^CT1 [1CT1]" in listing.stdout
     assert "#1 CT" in listing.stdout or " CT " in listing.stdout
     verify = run("audit", "verify")
-    assert verify.returncode == 0 and "OK: 2 lines" in verify.stdout
+    assert verify.returncode == 0 and "OK: 4 lines" in verify.stdout  # started + outcome, twice
     assert run("check").returncode == 0
 
     log = tmp_path / "home" / "audit.log"
     lines = log.read_text().splitlines()
-    lines[0] = lines[0].replace('"imported":5', '"imported":50')
+    lines[1] = lines[1].replace('"imported":5', '"imported":50')
     log.write_text("\n".join(lines) + "\n")
     tampered = run("audit", "verify")
     assert tampered.returncode == 1
-    assert "line 1 was altered" in tampered.stdout
+    assert "line 2 was altered" in tampered.stdout
 
 
 def test_no_keyring_and_no_passphrase_is_a_clear_error(tmp_path):

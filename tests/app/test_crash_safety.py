@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,4 +64,8 @@ def test_kill_9_mid_import_then_import_again(tmp_path, monkeypatch):
     assert again.imported == COUNT - indexed
     final = check_home(home)
     assert final.ok and final.objects_checked == COUNT and final.unreferenced == 0
-    assert home.verify_audit().ok
+    verdict = home.verify_audit()
+    assert verdict.ok, verdict.message
+    actions = [json.loads(line)["action"] for line in home.audit_path.read_text().splitlines()]
+    # The killed import is accounted for: started, never closed; the second one closed.
+    assert actions == ["import.started", "import.started", "import"]

@@ -217,7 +217,7 @@ def test_verify_audit_log_names_an_altered_log(qtbot, window, few_dicoms):
     qtbot.waitUntil(lambda: bool(message_boxes("AuditResultBox")))
     box = message_boxes("AuditResultBox")[0]
     assert box.windowTitle() == "Audit log altered"
-    assert "does not verify" in box.text() and "line 1" in box.text()
+    assert "does not verify" in box.text() and "line 2 was altered" in box.text()
     box.close()
 
 

@@ -5,8 +5,10 @@ newline); the first line's ``prev`` is 64 zeros. Lines hold no patient identifie
 written as keyed hashes (HMAC-SHA256 with a library subkey), so the log can be shown to an
 auditor without disclosing whom it is about.
 
-Removing lines from the end cannot be seen from the chain alone, so the caller keeps the
-count and hash of the last line elsewhere (the encrypted index) and passes them to
+A chain alone can be recomputed by whoever edits the file, and lines cut from its end leave
+no trace. So the caller keeps the hash of every line it wrote somewhere the editor cannot
+reach (Veil: the encrypted index), passes the last one to :meth:`AuditLog.append` (the new
+line chains onto what Veil wrote, not onto what the file now says) and all of them to
 :func:`verify_log`.
 """
 
@@ -49,19 +51,28 @@ class AuditLog:
         """A stable keyed hash of an identifier (a UID), safe to write in the log."""
         return hmac.new(self._key, identifier.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def append(self, action: str, **details: object) -> tuple[int, str]:
-        """Write one event; returns (line count, hash of the new line)."""
+    def append(self, action: str, after: tuple[int, str] | None = None, **details: object) -> tuple[int, str]:
+        """Write one event; returns (its sequence number, its hash).
+
+        ``after`` is (sequence number, hash) of the last line the caller recorded; the new line
+        chains onto it even if the file was altered since (the break then shows in
+        :func:`verify_log`). Without it, the file's own last line is used.
+        """
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            count, prev, torn = _tail(fd)
-            if torn:
-                # An earlier writer died mid-line. That line was never complete; drop it
-                # and say so in the chain, rather than leave the log unverifiable.
+            seq, prev, torn = _tail(fd)
+            if after is not None:
+                seq, prev = after
+            if torn is not None:
+                # A writer died mid-line: those bytes were never a record. Drop them, and
+                # say so in the chain (with their hash), rather than leave the log unreadable.
+                size = os.fstat(fd).st_size
+                dropped = os.pread(fd, size - torn, torn)
                 os.ftruncate(fd, torn)
-                count, prev = self._write(fd, count, prev, "audit.torn_line_dropped", {})
-            count, digest = self._write(fd, count, prev, action, details)
-            return count, digest
+                seq, prev = self._write(fd, seq, prev, "audit.torn_line_dropped",
+                                        {"bytes": len(dropped), "sha256": line_hash(dropped)})
+            return self._write(fd, seq, prev, action, details)
         except OSError as exc:
             raise AuditError(f"The audit log cannot be written: {exc.strerror}") from None
         finally:
@@ -96,7 +107,14 @@ def _tail(fd: int) -> tuple[int, str, int | None]:
         if (end == -1 or start == 0) and block < size:
             block = min(size, block * 2)
             continue
-        torn = None if data.endswith(b"\n") else size - (len(data) - end - 1)
+        if not data.endswith(b"\n"):
+            tail = data[end + 1 :]
+            if _is_record(tail):  # a whole record whose newline is missing
+                os.write(fd, b"\n")
+                return _tail(fd)
+            torn = size - len(tail)
+        else:
+            torn = None
         if end == -1:
             return 0, GENESIS, 0
         last = data[start:end]
@@ -108,6 +126,14 @@ def _tail(fd: int) -> tuple[int, str, int | None]:
     return 0, GENESIS, None
 
 
+def _is_record(line: bytes) -> bool:
+    try:
+        record = json.loads(line)
+        return isinstance(record, dict) and "seq" in record and "prev" in record
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
@@ -116,46 +142,52 @@ class Verification:
     first_bad_line: int | None = None
 
 
-def verify_log(path: Path, expected_head: tuple[int, str] | None = None) -> Verification:
-    """Check the chain; name the first line that was altered or removed.
+def verify_log(path: Path, anchors: dict[int, str] | None = None) -> Verification:
+    """Check the chain and the anchors; name the first line that was altered, removed or added.
 
-    ``expected_head`` is (line count, hash of last line) as recorded at the last append; a log
-    with fewer lines, or a different line at that position, was cut or altered at its end.
+    ``anchors`` maps each sequence number the library wrote to that line's hash.
     """
+    anchors = anchors or {}
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        if expected_head and expected_head[0] > 0:
-            return Verification(False, 0, "audit.log is missing, but the library recorded entries in it", 1)
+        if anchors:
+            return Verification(False, 0, f"audit.log is missing; the library wrote {len(anchors)} lines to it", 1)
         return Verification(True, 0, "audit.log is empty: nothing recorded yet")
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    problems: list[tuple[int, str]] = []
     prev = GENESIS
     for number, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
             seq, recorded_prev = record["seq"], record["prev"]
         except (ValueError, KeyError, TypeError):
-            return Verification(False, number - 1, f"line {number} is not a valid audit record (altered)", number)
-        if recorded_prev != prev:
-            return Verification(
-                False, number - 1,
-                f"line {number - 1 if number > 1 else 1} was altered, or a line before line {number} was removed "
-                f"(line {number} does not carry the hash of the line before it)",
-                max(1, number - 1),
-            )
-        if seq != number:
-            return Verification(False, number - 1, f"line {number} was altered or lines were removed (sequence number {seq})", number)
+            problems.append((number, f"line {number} is not a valid audit record (altered)"))
+            break
+        if recorded_prev != prev or seq != number:
+            if isinstance(seq, int) and seq > number:
+                problems.append((number, f"{seq - number} line(s) before line {number} were removed"))
+            else:
+                culprit = max(1, number - 1)
+                problems.append((culprit, f"line {culprit} was altered, or a line after it was removed "
+                                          f"(line {number} does not chain onto it)"))
+            break
         prev = line_hash(line)
-    if expected_head:
-        count, last = expected_head
-        if len(lines) < count:
-            return Verification(
-                False, len(lines),
-                f"the last {count - len(lines)} line(s) were removed (the library recorded {count} lines)",
-                len(lines) + 1,
-            )
-        if count and line_hash(lines[count - 1]) != last:
-            return Verification(False, count - 1, f"line {count} was altered", count)
-    return Verification(True, len(lines), f"OK: {len(lines)} lines, hash chain intact")
+    for seq in sorted(anchors):
+        if seq > len(lines):
+            problems.append((seq, f"line {seq} and after were removed (the library wrote {max(anchors)} lines)"))
+            break
+        if line_hash(lines[seq - 1]) != anchors[seq]:
+            problems.append((seq, f"line {seq} was altered (it is not the line Veil wrote)"))
+            break
+    if anchors and len(lines) > max(anchors):
+        extra = max(anchors) + 1
+        problems.append((extra, f"line {extra} was not written by this library (added outside Veil, "
+                                "or written just before a crash)"))
+    if problems:
+        first, message = min(problems)
+        return Verification(False, len(lines), message, first)
+    anchored = f", all {len(anchors)} anchored in the library" if anchors else ""
+    return Verification(True, len(lines), f"OK: {len(lines)} lines, hash chain intact{anchored}")

@@ -192,14 +192,15 @@ def finish_import(conn: Connection, import_id: int, imported: int, already: int,
     )
 
 
-def audit_head(conn: Connection) -> tuple[int, str] | None:
-    row = conn.execute("SELECT line_count, last_hash FROM audit_head WHERE id = 1").fetchone()
+def last_audit_line(conn: Connection) -> tuple[int, str] | None:
+    """(sequence number, hash) of the last audit line this library wrote."""
+    row = conn.execute("SELECT seq, hash FROM audit_lines ORDER BY seq DESC LIMIT 1").fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
-def set_audit_head(conn: Connection, line_count: int, last_hash: str) -> None:
-    conn.execute(
-        "INSERT INTO audit_head (id, line_count, last_hash) VALUES (1, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET line_count = excluded.line_count, last_hash = excluded.last_hash",
-        (line_count, last_hash),
-    )
+def add_audit_line(conn: Connection, seq: int, digest: str) -> None:
+    conn.execute("INSERT INTO audit_lines (seq, hash) VALUES (?, ?)", (seq, digest))
+
+
+def audit_anchors(conn: Connection) -> dict[int, str]:
+    return {int(seq): str(h) for seq, h in conn.execute("SELECT seq, hash FROM audit_lines")}

@@ -77,9 +77,9 @@ CREATE TABLE imports (
     cancelled       INTEGER NOT NULL DEFAULT 0
 );
 
--- The last audit line this library wrote, so that truncating the log is noticed.
-CREATE TABLE audit_head (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    line_count  INTEGER NOT NULL,
-    last_hash   TEXT NOT NULL
+-- The SHA-256 of every line this library wrote to audit.log: the encrypted anchor that shows
+-- a line altered, removed or added outside Veil, even if the chain was recomputed.
+CREATE TABLE audit_lines (
+    seq     INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL
 );
