@@ -7,7 +7,10 @@ is kept; never the key itself in clear).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,16 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return platformdirs.user_data_path("veil", appauthor=False)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -52,11 +65,13 @@ class VeilHome:
         """Open (creating on first use) the home at ``path``; asks ``prompt`` only if needed."""
         home = resolve_home(path)
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        keys = open_library_keys(home, prompt)
-        objects = ObjectStore(home / "objects", home / "tmp", keys.object_key, keys.object_name_key)
-        objects.sweep_stale_temps()
-        opened = cls(home, keys, objects, AuditLog(home / "audit.log", keys.audit_key))
-        opened.connect().close()  # create or migrate the schema now, not mid-import
+        # Two first opens at once (the app and a script) must not each mint a key.
+        with _exclusive(home / ".open.lock"):
+            keys = open_library_keys(home, prompt)
+            objects = ObjectStore(home / "objects", home / "tmp", keys.object_key, keys.object_name_key)
+            objects.sweep_stale_temps()
+            opened = cls(home, keys, objects, AuditLog(home / "audit.log", keys.audit_key))
+            opened.connect().close()  # create or migrate the schema now, not mid-import
         return opened
 
     def connect(self) -> database.Connection:

@@ -63,3 +63,18 @@ def test_importing_the_whole_corpus_writes_nothing_to_stderr(run):
     assert done.returncode == 0
     assert done.stderr == ""
     assert "Imported" in done.stdout
+
+
+def test_two_first_opens_at_once_agree_on_one_key(tmp_path):
+    """The app and a script started together on a new home must not each mint a key."""
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    procs = [subprocess.Popen([sys.executable, "-m", "desktop", "ls"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    again = subprocess.run([sys.executable, "-m", "desktop", "check"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr

@@ -4,6 +4,7 @@ import base64
 import json
 
 import keyring
+import keyring.backend
 import pytest
 from keyring.backends import fail
 
@@ -87,3 +88,35 @@ def test_short_passphrases_are_refused_and_nothing_is_written(tmp_path, no_keyri
 def test_no_keyring_no_prompt_no_env_says_what_to_do(tmp_path, no_keyring):
     with pytest.raises(KeyStoreError, match="VEIL_PASSPHRASE_FILE"):
         open_library_keys(tmp_path)
+
+
+def test_plaintext_keyring_backends_are_not_trusted_with_the_key(tmp_path):
+    class PlaintextKeyring(keyring.backend.KeyringBackend):  # as keyrings.alt ships one
+        priority = 0.5
+
+        def get_password(self, service, username):
+            return None
+
+        def set_password(self, service, username, password):
+            raise AssertionError("the library key must not go to a plaintext backend")
+
+        def delete_password(self, service, username):
+            pass
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        assert not keyring_available()
+        keys = open_library_keys(tmp_path, lambda creating: "a long enough passphrase")
+        assert keys.method == "passphrase"
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_a_missing_keystore_next_to_a_library_is_not_silently_replaced(tmp_path):
+    open_library_keys(tmp_path)
+    (tmp_path / "library.sqlite").write_bytes(b"x")
+    (tmp_path / "keystore.json").unlink()
+    with pytest.raises(KeyStoreError, match="will not replace it"):
+        open_library_keys(tmp_path)
+    assert not (tmp_path / "keystore.json").exists()

@@ -84,11 +84,15 @@ class LibraryKeys:
         return f"LibraryKeys(home_id={self.home_id!r}, method={self.method!r})"
 
 
+#: Backends that write secrets to a file in clear (or barely obscured): never a keyring for us.
+_INSECURE_BACKENDS = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
+
+
 def keyring_available() -> bool:
-    """True when ``keyring`` has a real backend to store secrets in."""
+    """True when ``keyring`` has a real, protected backend to store secrets in."""
     backend = keyring.get_keyring()
     name = type(backend).__module__ + "." + type(backend).__name__
-    if name.startswith("keyring.backends.fail") or "null" in name.lower():
+    if name.startswith(_INSECURE_BACKENDS) or "plaintext" in name.lower():
         return False
     if name == "keyring.backends.chainer.ChainerBackend":
         return bool(getattr(backend, "backends", []))
@@ -214,6 +218,12 @@ def open_library_keys(home: Path, prompt: PassphrasePrompt | None = None) -> Lib
     """
     path = Path(home) / KEYSTORE_FILE
     if not path.exists():
+        if (Path(home) / "library.sqlite").exists():
+            raise KeyStoreError(
+                f"{KEYSTORE_FILE} is missing from this Veil home, but a library exists: without it "
+                "the library cannot be opened. Restore the file from a backup; Veil will not "
+                "replace it with a new key."
+            )
         return _create(Path(home), prompt)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))

@@ -79,6 +79,9 @@ def migrate(conn: Connection) -> int:
         )
     for number, sql in known[current:]:
         conn.execute("BEGIN IMMEDIATE")
+        if schema_version(conn) >= number:  # another process applied it meanwhile
+            conn.execute("ROLLBACK")
+            continue
         try:
             for statement in _statements(sql):
                 conn.execute(statement)
