@@ -230,6 +230,16 @@ def import_paths(
     return report
 
 
+_COLLISION_REASONS = {
+    index.Added.STUDY_OF_ANOTHER_PATIENT:
+        "UID collision: its Study Instance UID already belongs to another patient in the "
+        "library; not merged",
+    index.Added.SERIES_OF_ANOTHER_STUDY:
+        "UID collision: its Series Instance UID already belongs to another study in the "
+        "library; not merged",
+}
+
+
 def _record_end(home: VeilHome, conn, import_id: int, outcome: str, report: ImportReport) -> None:
     """Whatever happened, what was indexed is accounted for in the index and the audit log."""
     index.finish_import(conn, import_id, report.imported, report.already_present,
@@ -265,7 +275,10 @@ def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, re
             else:
                 if item.staged:  # keep no unreferenced copy of someone's data
                     home.objects.discard(item.sha256)
-                report.duplicates.append(item.label)
+                if outcome is index.Added.UID_CONFLICT:
+                    report.duplicates.append(item.label)
+                else:
+                    report.rejected.append(Rejected(item.label, _COLLISION_REASONS[outcome]))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

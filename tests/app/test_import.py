@@ -241,3 +241,27 @@ def test_files_too_large_to_read_into_memory_are_memory_mapped(home, few_dicoms,
     reasons = sorted(r.reason for r in again.rejected)
     assert reasons[0] == "empty file (0 bytes)"
     assert reasons[1].startswith("truncated: Pixel Data")
+
+
+def test_a_study_uid_shared_by_two_patients_is_never_merged(home, tmp_path):
+    """Two patients' files with one Study Instance UID (a broken modality, a bad merge):
+    merging would show Bob's images under Alice's name."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    study, series = generate_uid(), generate_uid()
+    for name, pid, series_uid in [("Alpha^Alice", "A1", series), ("Bravo^Bob", "B2", generate_uid()),
+                                  ("Charlie^Carl", "C3", series)]:
+        ds = pydicom.dcmread(TF / "CT_small.dcm")
+        ds.PatientName, ds.PatientID = name, pid
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study if pid != "C3" else generate_uid(), series_uid
+        ds.save_as(tmp_path / f"{pid}.dcm")
+    report = import_paths(home, [tmp_path / "A1.dcm", tmp_path / "B2.dcm", tmp_path / "C3.dcm"])
+    assert report.imported == 1
+    reasons = {Path(r.label).name: r.reason for r in report.rejected}
+    assert "Study Instance UID already belongs to another patient" in reasons["B2.dcm"]
+    assert "Series Instance UID already belongs to another study" in reasons["C3.dcm"]
+    cat = load_catalogue(home)
+    assert [(s.patient_name, s.image_count) for s in cat.studies] == [("Alpha^Alice", 1)]
+    assert check_home(home).ok and check_home(home).unreferenced == 0

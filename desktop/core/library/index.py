@@ -19,6 +19,10 @@ class Added(enum.Enum):
     NEW = "new"
     ALREADY_PRESENT = "already present"
     UID_CONFLICT = "uid conflict"
+    #: The file's Study (or Series) Instance UID is already in the library under another
+    #: patient (or study). Merging would show one patient's images under another's name.
+    STUDY_OF_ANOTHER_PATIENT = "study uid of another patient"
+    SERIES_OF_ANOTHER_STUDY = "series uid of another study"
 
 
 def patient_key(h: InstanceHeader) -> str:
@@ -29,24 +33,29 @@ def patient_key(h: InstanceHeader) -> str:
 
 def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object],
             cache: dict | None = None) -> int:
-    if cache is not None and (table, key) in cache:
-        return cache[(table, key)]
-    row_id = _find_or_insert(conn, table, key_col, key, values)
+    row_id = _row_id(conn, table, key_col, key, cache)
+    if row_id is None:
+        cols = [key_col, *values]
+        marks = ", ".join("?" for _ in cols)
+        cur = conn.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", (key, *values.values())
+        )
+        row_id = int(cur.lastrowid)
     if cache is not None:
         cache[(table, key)] = row_id
     return row_id
 
 
-def _find_or_insert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object]) -> int:
+def _row_id(conn: Connection, table: str, key_col: str, key: str, cache: dict | None) -> int | None:
+    if cache is not None and (table, key) in cache:
+        return cache[(table, key)]
     row = conn.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
-    if row:
-        return int(row[0])
-    cols = [key_col, *values]
-    marks = ", ".join("?" for _ in cols)
-    cur = conn.execute(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", (key, *values.values())
-    )
-    return int(cur.lastrowid)
+    return int(row[0]) if row else None
+
+
+def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str) -> int | None:
+    row = conn.execute(f"SELECT {parent_col} FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def add_instance(
@@ -62,7 +71,17 @@ def add_instance(
         return Added.ALREADY_PRESENT
     if conn.execute("SELECT 1 FROM instances WHERE sop_instance_uid = ?", (h.sop_instance_uid,)).fetchone():
         return Added.UID_CONFLICT
-    patient = _upsert(conn, "patients", "patient_key", patient_key(h), {
+    # Check where the UIDs already belong before writing anything, so a refused file leaves
+    # no empty patient or study behind.
+    key = patient_key(h)
+    known_patient = _row_id(conn, "patients", "patient_key", key, cache)
+    known_study = _row_id(conn, "studies", "study_uid", h.study_uid, cache)
+    if known_study is not None and _owner(conn, "studies", "patient_ref", "study_uid", h.study_uid) != known_patient:
+        return Added.STUDY_OF_ANOTHER_PATIENT
+    owner = _owner(conn, "series", "study_ref", "series_uid", h.series_uid)
+    if owner is not None and owner != known_study:
+        return Added.SERIES_OF_ANOTHER_STUDY
+    patient = _upsert(conn, "patients", "patient_key", key, {
         "patient_id": h.patient_id, "issuer": h.issuer_of_patient_id, "name": h.patient_name,
         "birth_date": h.birth_date, "sex": h.sex,
     }, cache)
