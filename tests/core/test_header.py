@@ -142,3 +142,25 @@ def test_deeply_nested_sequences_are_rejected_not_a_crash():
     assert parse_header(data + _nested_sequences(10)).has_pixel_data  # plausible nesting is fine
     with pytest.raises(InvalidInstance, match="nested more than"):
         parse_header(data + _nested_sequences(5000))
+
+
+def test_a_deflate_bomb_is_refused_before_it_is_inflated(monkeypatch):
+    """A deflated file whose dataset inflates past the limit (here lowered to 1 MiB, with a
+    real 64 MiB bomb) is rejected without ever inflating it whole."""
+    import io
+
+    import pydicom
+
+    import desktop.core.library.header as header
+
+    ds = pydicom.dcmread(TF / "image_dfl.dcm")
+    ds.PixelData = bytes(64 << 20)  # 64 MiB of zeros
+    ds.Rows, ds.Columns = 8192, 8192
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    data = out.getvalue()
+    assert len(data) < 1 << 20  # the bomb is small on disk
+    monkeypatch.setattr(header, "MAX_INFLATED", 1 << 20)
+    with pytest.raises(InvalidInstance, match="deflate bomb"):
+        parse_header(data)
+    assert parse_header(read("image_dfl.dcm")).has_pixel_data  # a normal deflated file is fine

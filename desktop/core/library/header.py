@@ -28,6 +28,9 @@ from desktop.core.errors import VeilError
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 DEFLATED = "1.2.840.10008.1.2.1.99"
+#: A deflated dataset (PS3.5 A.5) larger than this once inflated is refused: a few MB of
+#: zeros can otherwise claim gigabytes of memory.
+MAX_INFLATED = 512 << 20
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 ITEM, SEQ_DELIMITER = 0xFFFEE000, 0xFFFEE0DD
@@ -213,7 +216,14 @@ def _inflated_body(data: Buffer) -> tuple[bytes, int]:
     try:
         pydicom.filereader.read_preamble(fh, False)
         pydicom.filereader._read_file_meta_info(fh)
-        body = zlib.decompress(bytes(data[fh.tell() :]), -zlib.MAX_WBITS)
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        body = inflater.decompress(bytes(data[fh.tell() :]), MAX_INFLATED + 1)
+        if len(body) > MAX_INFLATED:
+            raise InvalidInstance(
+                f"the deflated dataset inflates past {MAX_INFLATED >> 20} MiB (a deflate bomb?)"
+            )
+    except InvalidInstance:
+        raise
     except zlib.error:
         raise InvalidInstance("corrupt: the deflated dataset cannot be inflated") from None
     except Exception as exc:
@@ -323,6 +333,8 @@ def parse_header(data: Buffer) -> InstanceHeader:
         raise InvalidInstance("gzip-compressed file, not DICOM (Veil reads .zip archives)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # Bound the inflation before pydicom inflates the whole dataset itself.
+        inflated = _inflated_body(data) if DEFLATED.encode() in bytes(data[:4096]) else None
         ds, stop = _read_dataset(data)
         has_dicm = len(data) >= 132 and bytes(data[128:132]) == b"DICM"
         meta = getattr(ds, "file_meta", None)
@@ -332,10 +344,10 @@ def parse_header(data: Buffer) -> InstanceHeader:
                 "has no Transfer Syntax UID"
             )
         _check_element_lengths(ds)
-        return _header_from(ds, data, stop)
+        return _header_from(ds, data, stop, inflated)
 
 
-def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
+def _header_from(ds: Dataset, data: Buffer, stop: int, inflated: tuple[bytes, int] | None) -> InstanceHeader:
     sop_class = _uid(ds, "SOPClassUID", "(0008,0016)", required=False)
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
         raise InvalidInstance("a media directory (DICOMDIR), not an image: nothing to index in it")
@@ -348,7 +360,7 @@ def _header_from(ds: Dataset, data: Buffer, stop: int) -> InstanceHeader:
         ts = str(ds.original_encoding and _implied_syntax(ds))
     body = data
     if ts == DEFLATED:
-        body, stop = _inflated_body(data)
+        body, stop = inflated or _inflated_body(data)
     has_pixels = stop < len(body)
     if has_pixels:
         explicit = not ds.is_implicit_VR if ds.is_implicit_VR is not None else True
