@@ -48,7 +48,7 @@ class _TerminalProgress:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from desktop.app.importing import import_paths
+    from desktop.app.importing import headline, import_paths
     from desktop.app.samples import sample_folders
     from desktop.app.tasks import CancelToken
 
@@ -66,24 +66,28 @@ def cmd_import(args: argparse.Namespace) -> int:
         cancel.cancel()
         print("\nCancelled.", file=sys.stderr)
         return 130
-    print(report.summary())
-    if report.nothing_new:
-        print("Nothing new: every file is already in the library.")
+    print(headline(report))
     for d in report.directories:
-        print(f"  read DICOMDIR {d.label} ({d.entries} entries)")
+        print(f"  read DICOMDIR {_safe(d.label)} ({d.entries} entries)")
     if report.already_present_files and args.verbose:
         print("Already in the library (same bytes; nothing added):")
         for label in report.already_present_files:
-            print(f"  {label}")
-    if report.duplicates and args.verbose:
-        print("Duplicates (same SOP Instance UID as an instance already in the library; kept the first):")
+            print(f"  {_safe(label)}")
+    if report.duplicates:
+        print("Not imported, duplicates (same SOP Instance UID as an instance already in the "
+              "library, other bytes; kept the first):")
         for label in report.duplicates:
-            print(f"  {label}")
+            print(f"  {_safe(label)}")
     if report.rejected:
         print("Rejected:")
         for r in report.rejected:
-            print(f"  {r.label}: {r.reason}")
+            print(f"  {_safe(r.label)}: {r.reason}")
     return 0
+
+
+def _safe(label: str) -> str:
+    """A file name on one line: control characters (a newline in a name) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in label)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -150,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import DICOM files, folders, .zip archives or DICOMDIRs")
     p.add_argument("paths", nargs="*", help="files, folders, .zip archives or DICOMDIR files")
     p.add_argument("--samples", action="store_true", help="also import the sample studies shipped with pydicom")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list the files that added nothing (already present, duplicates)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list the files already in the library")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_import)
 

@@ -84,6 +84,28 @@ class ImportReport:
         return text
 
 
+NOTHING_NEW = "Nothing new: every file is already in the library."
+NOTHING_FOUND = "Nothing to import: no files were found there."
+
+
+def headline(report: ImportReport) -> str:
+    """The one line a person reads when an import ends."""
+    if report.cancelled:
+        return report.summary()  # "Cancelled after N files. Imported …"
+    if report.nothing_new:
+        others = []
+        if report.rejected:
+            others.append(f"{len(report.rejected):,} rejected")
+        if report.duplicates:
+            others.append(f"{len(report.duplicates):,} duplicate{'s' if len(report.duplicates) != 1 else ''}")
+        if not others:
+            return NOTHING_NEW
+        return f"Nothing new: every importable file is already in the library ({', '.join(others)})."
+    if report.total == 0 and not report.rejected:
+        return NOTHING_FOUND
+    return report.summary()
+
+
 # -- worker side ----------------------------------------------------------------------------
 _STORE: ObjectStore | None = None
 

@@ -9,32 +9,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop.app.home import VeilHome
-from desktop.app.importing import ImportReport, import_paths
+from desktop.app.importing import NOTHING_FOUND, NOTHING_NEW, ImportReport, headline, import_paths
 from desktop.app.tasks import CancelToken
 from desktop.ui.background import BackgroundTask, run_in_background
 from desktop.ui.formatting import plural
 
-NOTHING_NEW = "Nothing new: every file is already in the library."
-NOTHING_FOUND = "Nothing to import: no files were found there."
-
-
-def headline(report: ImportReport) -> str:
-    """The one line a person reads when an import ends."""
-    if report.cancelled:
-        return report.summary()  # "Cancelled after N files. Imported …"
-    if report.nothing_new:
-        others = []
-        if report.rejected:
-            others.append(f"{len(report.rejected):,} rejected")
-        if report.duplicates:
-            others.append(plural(len(report.duplicates), "duplicate"))
-        if not others:
-            return NOTHING_NEW
-        return f"Nothing new: every importable file is already in the library ({', '.join(others)})."
-    if report.total == 0 and not report.rejected:
-        return NOTHING_FOUND
-    return report.summary()
-
+__all__ = ["NOTHING_FOUND", "NOTHING_NEW", "ImportController", "headline", "status_line"]
 
 def status_line(report: ImportReport) -> str:
     """A short line for the status bar (the notice bar above the browser has the details)."""

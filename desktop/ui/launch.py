@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
+from desktop.app.log_policy import configure_logging
 from desktop.app.home import resolve_home
 from desktop.ui import background
 from desktop.ui.errors import install_excepthook, uninstall_excepthook
@@ -67,7 +67,7 @@ def _dispose(window: MainWindow) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``veil-gui``."""
-    logging.basicConfig(level=logging.WARNING, format="veil: %(levelname)s: %(message)s")
+    configure_logging()
     parser = argparse.ArgumentParser(prog="veil-gui", description="Open the Veil desktop app.")
     parser.add_argument("--version", action="version", version=f"veil {__version__}")
     parser.add_argument("--home", help="the Veil home folder (default: $VEIL_HOME, else your user data folder)")

@@ -78,3 +78,13 @@ def test_two_first_opens_at_once_agree_on_one_key(tmp_path):
         assert proc.returncode == 0, err
     again = subprocess.run([sys.executable, "-m", "desktop", "check"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_file_name_with_a_newline_stays_on_its_own_line(run, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "Doe John\nok.dcm: imported fine").write_bytes(b"not dicom")
+    done = run("import", str(folder))
+    rejected = [line for line in done.stdout.splitlines() if "Doe John" in line]
+    assert len(rejected) == 1 and "\\n" in rejected[0] and rejected[0].endswith("DICOM dataset")
+    assert not any(line.startswith("ok.dcm") for line in done.stdout.splitlines())

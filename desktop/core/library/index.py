@@ -164,7 +164,7 @@ FROM studies st JOIN patients p ON st.patient_ref = p.id
 
 
 def list_studies(conn: Connection) -> list[StudyRow]:
-    rows = conn.execute(_STUDY_SQL + " ORDER BY p.name, st.study_date, st.study_time").fetchall()
+    rows = conn.execute(_STUDY_SQL + " ORDER BY p.name, p.id, st.study_date, st.study_time").fetchall()
     return [StudyRow(*r) for r in rows]
 
 
