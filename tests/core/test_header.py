@@ -57,6 +57,16 @@ def test_multiframe_and_colour_attributes():
     assert multi.number_of_frames == 10
 
 
+def test_pixel_values_play_no_part_in_the_header_parse():
+    """Only the Pixel Data's framing is read: random pixel bytes give the same header."""
+    data = read("CT_small.dcm")
+    at = data.find(b"\xe0\x7f\x10\x00")  # (7FE0,0010)
+    length = int.from_bytes(data[at + 8 : at + 12], "little")
+    noisy = data[: at + 12] + os.urandom(length) + data[at + 12 + length :]
+    assert noisy != data and len(noisy) == len(data)
+    assert parse_header(noisy) == parse_header(data)
+
+
 def test_header_parse_stops_before_pixel_data(monkeypatch):
     """The Pixel Data value is never read by pydicom: only its framing is checked."""
     import pydicom

@@ -56,7 +56,8 @@ def connect(path: Path, key: bytes) -> Connection:
         if str(mode).lower() != "wal":
             raise LibraryError("library.sqlite could not be switched to WAL mode.")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a commit is on disk before Veil writes the audit line that reports it.
+        conn.execute("PRAGMA synchronous = FULL")
         migrate(conn)
     except BaseException:
         conn.close()
