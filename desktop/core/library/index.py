@@ -53,7 +53,10 @@ def _row_id(conn: Connection, table: str, key_col: str, key: str, cache: dict | 
     return int(row[0]) if row else None
 
 
-def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str) -> int | None:
+def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str,
+           cache: dict | None = None) -> int | None:
+    if cache is not None and ("owner", table, key) in cache:
+        return cache[("owner", table, key)]
     row = conn.execute(f"SELECT {parent_col} FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
     return int(row[0]) if row else None
 
@@ -76,9 +79,9 @@ def add_instance(
     key = patient_key(h)
     known_patient = _row_id(conn, "patients", "patient_key", key, cache)
     known_study = _row_id(conn, "studies", "study_uid", h.study_uid, cache)
-    if known_study is not None and _owner(conn, "studies", "patient_ref", "study_uid", h.study_uid) != known_patient:
+    if known_study is not None and _owner(conn, "studies", "patient_ref", "study_uid", h.study_uid, cache) != known_patient:
         return Added.STUDY_OF_ANOTHER_PATIENT
-    owner = _owner(conn, "series", "study_ref", "series_uid", h.series_uid)
+    owner = _owner(conn, "series", "study_ref", "series_uid", h.series_uid, cache)
     if owner is not None and owner != known_study:
         return Added.SERIES_OF_ANOTHER_STUDY
     patient = _upsert(conn, "patients", "patient_key", key, {
@@ -98,6 +101,9 @@ def add_instance(
         "model_name": h.model_name, "station_name": h.station_name,
         "frame_of_reference_uid": h.frame_of_reference_uid,
     }, cache)
+    if cache is not None:
+        cache[("owner", "studies", h.study_uid)] = patient
+        cache[("owner", "series", h.series_uid)] = study
     conn.execute(
         """INSERT INTO instances (series_ref, sop_instance_uid, sop_class_uid, instance_number,
             transfer_syntax_uid, rows, columns, number_of_frames, samples_per_pixel,
