@@ -127,10 +127,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from desktop.app.checking import check_home
 
-    report = check_home(_open(args))
+    report = check_home(_open(args), prune=args.prune)
     print(f"index integrity: {report.integrity}")
     print(f"objects checked: {report.objects_checked}, damaged: {len(report.damaged)}, "
           f"unreferenced: {report.unreferenced}")
+    if report.pruned:
+        print(f"pruned {report.pruned} unreferenced object(s) left by an interrupted import")
     for line in report.damaged:
         print(f"  {line}")
     return 0 if report.ok else 1
@@ -162,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ls)
 
     p = sub.add_parser("check", help="check the index and every stored object")
+    p.add_argument("--prune", action="store_true",
+                   help="delete stored objects that nothing refers to (left by an interrupted import)")
     p.set_defaults(func=cmd_check)
 
     audit = sub.add_parser("audit", help="the audit log")

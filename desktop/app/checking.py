@@ -14,13 +14,20 @@ class CheckReport:
     objects_checked: int = 0
     damaged: list[str] = field(default_factory=list)  # SOP Instance UIDs are not shown: row ids
     unreferenced: int = 0
+    pruned: int = 0
 
     @property
     def ok(self) -> bool:
         return self.integrity == "ok" and not self.damaged
 
 
-def check_home(home: VeilHome, verify_objects: bool = True) -> CheckReport:
+def check_home(home: VeilHome, verify_objects: bool = True, prune: bool = False) -> CheckReport:
+    """Integrity of the index, every indexed object whole, and objects nothing refers to.
+
+    ``prune`` deletes those unreferenced objects (originals left by an import that crashed
+    before indexing them): they hold someone's data for no purpose. It runs under the index's
+    write lock, which imports also hold while they rename objects into place.
+    """
     report = CheckReport()
     conn = home.connect()
     try:
@@ -39,4 +46,29 @@ def check_home(home: VeilHome, verify_objects: bool = True) -> CheckReport:
         except ObjectStoreError as exc:
             report.damaged.append(f"instance #{row_id}: {exc}")
     report.unreferenced = sum(1 for p in home.objects.iter_object_paths() if p.name not in referenced)
+    if prune and report.unreferenced:
+        report.pruned = _prune(home)
     return report
+
+
+def _prune(home: VeilHome) -> int:
+    conn = home.connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        referenced = {home.objects.path_for(sha).name
+                      for (sha,) in conn.execute("SELECT object_sha256 FROM instances")}
+        pruned = 0
+        for path in list(home.objects.iter_object_paths()):
+            if path.name not in referenced:
+                path.unlink()
+                pruned += 1
+        conn.execute("COMMIT")
+        if pruned:
+            home.record(conn, "objects.pruned", count=pruned)
+        return pruned
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()

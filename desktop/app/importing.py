@@ -278,14 +278,16 @@ def _record_end(home: VeilHome, conn, import_id: int, outcome: str, report: Impo
 def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, report: ImportReport) -> None:
     if not batch:
         return
-    # Flush the staged objects, rename them into place, flush the renames, then index.
-    sync_filesystem(home.objects.root)
-    for item in batch:
-        if item.staged:
-            home.objects.commit(Path(item.staged), item.sha256)
+    # Flush the staged objects, rename them into place, flush the renames, then index. The
+    # renames happen under the index's write lock, so `veil check --prune` (which takes the
+    # same lock) never sees a renamed object that is about to be indexed as an orphan.
     sync_filesystem(home.objects.root)
     conn.execute("BEGIN IMMEDIATE")
     try:
+        for item in batch:
+            if item.staged:
+                home.objects.commit(Path(item.staged), item.sha256)
+        sync_filesystem(home.objects.root)
         for item in batch:
             outcome = index.add_instance(conn, item.header, item.sha256, item.size, item.label,
                                          import_id, report.row_cache)

@@ -265,3 +265,19 @@ def test_a_study_uid_shared_by_two_patients_is_never_merged(home, tmp_path):
     cat = load_catalogue(home)
     assert [(s.patient_name, s.image_count) for s in cat.studies] == [("Alpha^Alice", 1)]
     assert check_home(home).ok and check_home(home).unreferenced == 0
+
+
+def test_objects_left_by_an_interrupted_import_can_be_pruned(home, few_dicoms):
+    import hashlib
+
+    import_paths(home, [few_dicoms])
+    orphan = b"DICM" + os.urandom(1000)  # stored, never indexed: what a crash leaves
+    home.objects.put_bytes(orphan, hashlib.sha256(orphan).hexdigest())
+    before = check_home(home)
+    assert before.ok and before.unreferenced == 1 and before.pruned == 0
+    after = check_home(home, prune=True)
+    assert after.pruned == 1
+    final = check_home(home)
+    assert final.ok and final.unreferenced == 0 and final.objects_checked == 5
+    assert '"action":"objects.pruned"' in home.audit_path.read_text()
+    assert home.verify_audit().ok
