@@ -1,0 +1,208 @@
+"""The grey-scale display pipeline, as pure numpy steps (PS3.3 C.11, PS3.4 N.2).
+
+stored values -> Modality LUT (rescale slope/intercept, or a Modality LUT Sequence)
+              -> VOI (a window: LINEAR, LINEAR_EXACT or SIGMOID; or a VOI LUT Sequence)
+              -> MONOCHROME1 inverted -> 8-bit display values
+
+:func:`display_params` reads what the pipeline needs from a dataset once (per frame for an
+enhanced multi-frame image, whose functional groups carry rescale and window per frame,
+PS3.3 C.7.6.16); :func:`render` runs it. Colour frames pass through, scaled to 8 bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class Window:
+    """A VOI window (PS3.3 C.11.2.1.2): centre and width in modality units."""
+
+    center: float
+    width: float
+    function: str = "LINEAR"  # LINEAR, LINEAR_EXACT or SIGMOID (C.11.2.1.3)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class LookupTable:
+    """A LUT (PS3.3 C.11.1.1): input values below ``first_mapped`` take entry 0."""
+
+    first_mapped: int
+    bits: int
+    table: np.ndarray
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        index = np.clip(np.asarray(values, dtype=np.int64) - self.first_mapped, 0, len(self.table) - 1)
+        return self.table[index]
+
+
+@dataclass(frozen=True)
+class DisplayParams:
+    """Everything the pipeline needs for one frame, read once from the header."""
+
+    photometric: str = "MONOCHROME2"
+    slope: float = 1.0
+    intercept: float = 0.0
+    modality_lut: LookupTable | None = None
+    windows: tuple[Window, ...] = ()
+    voi_lut: LookupTable | None = None
+    bits_stored: int = 8
+
+    @property
+    def monochrome1(self) -> bool:
+        return self.photometric == "MONOCHROME1"
+
+
+# -- reading the parameters -------------------------------------------------------------------
+def _floats(value: object) -> list[float]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return [float(v) for v in value]  # type: ignore[union-attr]
+    return [float(value)]  # type: ignore[arg-type]
+
+
+def _lut(item: Dataset, data_keyword: str, signed: bool) -> LookupTable | None:
+    try:
+        descriptor = [int(v) for v in item.LUTDescriptor]
+        data = item.get(data_keyword)
+        if data is None:
+            return None
+        entries = descriptor[0] or 65536
+        bits = descriptor[2]
+        if isinstance(data, (bytes, bytearray)):
+            dtype = np.uint8 if bits <= 8 and len(data) == entries else np.uint16
+            table = np.frombuffer(data, dtype=dtype).astype(np.float32)
+        else:
+            table = np.asarray(list(data), dtype=np.float32)
+        first = descriptor[1]
+        if signed and first >= 32768:  # SS when the image's pixels are signed (C.11.1.1)
+            first -= 65536
+        return LookupTable(first, bits, table[:entries])
+    except Exception:
+        return None
+
+
+def _windows(item: Dataset) -> tuple[Window, ...]:
+    try:
+        centers = _floats(item.get("WindowCenter"))
+        widths = _floats(item.get("WindowWidth"))
+    except (TypeError, ValueError):
+        return ()
+    names = item.get("WindowCenterWidthExplanation") or []
+    if isinstance(names, str):
+        names = [names]
+    function = str(item.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    out = []
+    for i, (c, w) in enumerate(zip(centers, widths)):
+        if w > 0:
+            out.append(Window(c, w, function, str(names[i]) if i < len(names) else ""))
+    return tuple(out)
+
+
+def _group(ds: Dataset, index: int, keyword: str) -> Dataset | None:
+    """A functional group macro for frame ``index``: per-frame first, then shared."""
+    for seq_keyword, i in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
+        seq = ds.get(seq_keyword)
+        if seq and len(seq) > i and keyword in seq[i] and len(seq[i][keyword].value):
+            return seq[i][keyword].value[0]
+    return None
+
+
+def display_params(ds: Dataset, index: int = 0) -> DisplayParams:
+    """Rescale, Modality LUT, windows and VOI LUT for frame ``index`` of ``ds``."""
+    rescale_source: Dataset = ds
+    voi_source: Dataset = ds
+    transform = _group(ds, index, "PixelValueTransformationSequence")
+    if transform is not None:
+        rescale_source = transform
+    frame_voi = _group(ds, index, "FrameVOILUTSequence")
+    if frame_voi is not None:
+        voi_source = frame_voi
+    slope = _floats(rescale_source.get("RescaleSlope")) or [1.0]
+    intercept = _floats(rescale_source.get("RescaleIntercept")) or [0.0]
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    modality_lut = None
+    if "ModalityLUTSequence" in ds and ds.ModalityLUTSequence:
+        modality_lut = _lut(ds.ModalityLUTSequence[0], "LUTData", signed)
+    voi_lut = None
+    if "VOILUTSequence" in voi_source and voi_source.VOILUTSequence:
+        voi_lut = _lut(voi_source.VOILUTSequence[0], "LUTData", signed)
+    return DisplayParams(
+        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip(),
+        slope=slope[0] or 1.0,
+        intercept=intercept[0],
+        modality_lut=modality_lut,
+        windows=_windows(voi_source),
+        voi_lut=voi_lut,
+        bits_stored=int(ds.get("BitsStored") or 8),
+    )
+
+
+# -- the steps ------------------------------------------------------------------------------------
+def modality_values(stored: np.ndarray, params: DisplayParams) -> np.ndarray:
+    """Stored values to modality values (e.g. Hounsfield units), PS3.3 C.11.1."""
+    if params.modality_lut is not None:
+        return params.modality_lut.apply(stored).astype(np.float32)
+    values = stored.astype(np.float32)
+    if params.slope != 1.0:
+        values *= np.float32(params.slope)
+    if params.intercept != 0.0:
+        values += np.float32(params.intercept)
+    return values
+
+
+def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
+    """Modality values to 0..255 through a window (PS3.3 C.11.2.1.2.1 and C.11.2.1.3)."""
+    c, w = float(window.center), float(window.width)
+    if window.function == "SIGMOID":
+        out = 255.0 / (1.0 + np.exp(-4.0 * (values - c) / w))
+    elif window.function == "LINEAR_EXACT":
+        out = np.clip((values - c) / w + 0.5, 0.0, 1.0) * 255.0
+    elif w <= 1.0:  # LINEAR with width 1 is a threshold at c - 0.5
+        out = np.where(values > c - 0.5, 255.0, 0.0)
+    else:
+        out = np.clip((values - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0) * 255.0
+    return np.rint(out).astype(np.uint8)
+
+
+def full_range_window(values: np.ndarray) -> Window:
+    """A window spanning the data, for images whose header gives none."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return Window((lo + hi) / 2.0 + 0.5, max(hi - lo + 1.0, 2.0), "LINEAR", "full range")
+
+
+def default_window(values: np.ndarray, params: DisplayParams) -> Window:
+    return params.windows[0] if params.windows else full_range_window(values)
+
+
+def _color_to_8bit(frame: np.ndarray, bits_stored: int) -> np.ndarray:
+    if frame.dtype == np.uint8:
+        return frame
+    top = float((1 << bits_stored) - 1) if bits_stored else float(frame.max() or 1)
+    return np.rint(np.clip(frame.astype(np.float32) / top, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def render(frame: np.ndarray, params: DisplayParams, window: Window | None = None,
+           invert: bool = False) -> np.ndarray:
+    """One decoded frame to display values: uint8 (rows, cols) or (rows, cols, 3).
+
+    ``window`` overrides the header's VOI (a user dragging); ``invert`` is the user's
+    invert toggle, on top of MONOCHROME1's own inversion.
+    """
+    if frame.ndim == 3:  # RGB (YBR and palette were converted when decoding)
+        out = _color_to_8bit(frame, params.bits_stored if frame.dtype != np.uint8 else 8)
+        return 255 - out if invert else out
+    values = modality_values(frame, params)
+    if window is None and params.voi_lut is not None:
+        top = float((1 << params.voi_lut.bits) - 1)
+        shown = np.rint(params.voi_lut.apply(values) / top * 255.0).clip(0, 255).astype(np.uint8)
+    else:
+        shown = apply_window(values, window or default_window(values, params))
+    if params.monochrome1 != invert:
+        shown = 255 - shown
+    return shown

@@ -1,0 +1,109 @@
+"""The display pipeline against values worked out by hand from PS3.3 C.11."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from desktop.core.imaging.display import (
+    DisplayParams, LookupTable, Window, apply_window, display_params, modality_values, render,
+)
+
+
+def test_linear_window_follows_c_11_2_1_2_1():
+    # c=40, w=400 (a CT soft-tissue window): below c-0.5-(w-1)/2 = -160 -> 0, above 239 -> 255,
+    # between: ((x - 39.5) / 399 + 0.5) * 255
+    x = np.array([-1000, -160, -159, 39.5, 40, 239, 240, 3000], dtype=np.float32)
+    out = apply_window(x, Window(40, 400))
+    expected = [0, 0, round((( -159 - 39.5) / 399 + 0.5) * 255), round(0.5 * 255),
+                round(((40 - 39.5) / 399 + 0.5) * 255), 255, 255, 255]
+    assert out.tolist() == expected
+
+
+def test_linear_exact_and_sigmoid_follow_c_11_2_1_3():
+    x = np.array([-60.0, -50.0, 0.0, 50.0, 60.0], dtype=np.float32)
+    assert apply_window(x, Window(0, 100, "LINEAR_EXACT")).tolist() == [0, 0, 128, 255, 255]
+    sig = apply_window(x, Window(0, 100, "SIGMOID"))
+    assert sig[2] == 128 and sig[0] < sig[1] < sig[2] < sig[3] < sig[4]
+    assert sig[3] == round(255 / (1 + np.exp(-2.0)))
+
+
+def test_width_one_is_a_threshold():
+    assert apply_window(np.array([9.0, 9.5, 10.0]), Window(10, 1)).tolist() == [0, 0, 255]
+
+
+def test_rescale_gives_hounsfield_units_from_signed_stored_values():
+    stored = np.array([[-2000, 0], [1024, 3071]], dtype=np.int16)
+    hu = modality_values(stored, DisplayParams(slope=1.0, intercept=-1024.0))
+    assert hu.tolist() == [[-3024, -1024], [0, 2047]]
+    scaled = modality_values(np.array([100], dtype=np.uint16), DisplayParams(slope=0.5, intercept=10.0))
+    assert scaled.tolist() == [60.0]
+
+
+def test_monochrome1_is_inverted_and_the_user_invert_undoes_it():
+    stored = np.array([[0, 100, 200]], dtype=np.uint16)
+    window = Window(100.5, 201)  # 0 -> 0, 200 -> 255 in MONOCHROME2
+    m2 = render(stored, DisplayParams("MONOCHROME2"), window)
+    m1 = render(stored, DisplayParams("MONOCHROME1"), window)
+    assert m2.tolist() == [[0, 128, 255]]
+    assert m1.tolist() == [[255, 127, 0]]  # low values are white in MONOCHROME1
+    assert render(stored, DisplayParams("MONOCHROME1"), window, invert=True).tolist() == m2.tolist()
+
+
+def test_lookup_tables_clamp_below_and_above():
+    lut = LookupTable(first_mapped=-2, bits=8, table=np.array([10, 20, 30], dtype=np.float32))
+    assert lut.apply(np.array([-10, -2, -1, 0, 99])).tolist() == [10, 10, 20, 30, 30]
+
+
+def test_voi_lut_sequence_scales_by_its_bit_depth():
+    params = DisplayParams(voi_lut=LookupTable(0, 16, np.array([0, 32768, 65535], dtype=np.float32)))
+    assert render(np.array([[0, 1, 2]], dtype=np.uint16), params).tolist() == [[0, 128, 255]]
+    # a user's window replaces the VOI LUT
+    assert render(np.array([[0, 2]], dtype=np.uint16), params, Window(1.5, 3)).tolist() == [[0, 255]]
+
+
+def test_no_window_in_the_header_spans_the_data():
+    out = render(np.array([[100, 150, 200]], dtype=np.uint16), DisplayParams())
+    assert out.tolist() == [[0, 128, 255]]
+
+
+def test_enhanced_multiframe_takes_rescale_and_window_per_frame():
+    ds = Dataset()
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsStored = 12
+    shared = Dataset()
+    shared.PixelValueTransformationSequence = Sequence([_ds(RescaleSlope=1, RescaleIntercept=-1024)])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for c, w in [(40, 400), (-600, 1500)]:
+        item = Dataset()
+        item.FrameVOILUTSequence = Sequence([_ds(WindowCenter=c, WindowWidth=w)])
+        frames.append(item)
+    frames[1].PixelValueTransformationSequence = Sequence([_ds(RescaleSlope=2, RescaleIntercept=0)])
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    first, second = display_params(ds, 0), display_params(ds, 1)
+    assert (first.slope, first.intercept, first.windows[0].center) == (1.0, -1024.0, 40.0)
+    assert (second.slope, second.intercept, second.windows[0].width) == (2.0, 0.0, 1500.0)
+
+
+def _ds(**values) -> Dataset:
+    item = Dataset()
+    for keyword, value in values.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def test_colour_passes_through_and_16_bit_colour_is_scaled():
+    rgb = np.zeros((1, 2, 3), dtype=np.uint8)
+    rgb[0, 1] = (255, 128, 0)
+    assert render(rgb, DisplayParams("RGB")).tolist() == rgb.tolist()
+    wide = np.array([[[65535, 0, 32768]]], dtype=np.uint16)
+    assert render(wide, DisplayParams("RGB", bits_stored=16)).tolist() == [[[255, 0, 128]]]
+
+
+@pytest.mark.parametrize("size", [(512, 512), (1024, 1024)])
+def test_output_is_contiguous_uint8_ready_for_a_qimage(size):
+    out = render(np.random.randint(0, 4096, size, dtype=np.uint16), DisplayParams(bits_stored=12), Window(2048, 4096))
+    assert out.dtype == np.uint8 and out.shape == size and out.flags.c_contiguous
