@@ -36,6 +36,7 @@ from benchmarks.synthetic import write_series  # noqa: E402
 
 
 def find_source(name: str) -> Path:
+    """A file of pydicom's or pydicom-data's test data, by name."""
     import data_store
 
     for folder in (Path(pydicom.__file__).parent / "data" / "test_files", Path(data_store.__file__).parent / "data"):

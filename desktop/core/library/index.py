@@ -229,3 +229,37 @@ def add_audit_line(conn: Connection, seq: int, digest: str) -> None:
 
 def audit_anchors(conn: Connection) -> dict[int, str]:
     return {int(seq): str(h) for seq, h in conn.execute("SELECT seq, hash FROM audit_lines")}
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """One image of a series, as the viewer needs it."""
+
+    instance_ref: int
+    sop_instance_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    rows: int | None
+    columns: int | None
+    photometric: str
+    object_sha256: str
+
+
+def list_instances(conn: Connection, series_ref: int) -> list[InstanceRow]:
+    """The instances of a series in viewing order: Instance Number, then import order."""
+    rows = conn.execute(
+        """SELECT id, sop_instance_uid, instance_number, COALESCE(number_of_frames, 0), rows,
+                  columns, photometric, object_sha256
+           FROM instances WHERE series_ref = ?
+           ORDER BY instance_number IS NULL, instance_number, id""",
+        (series_ref,),
+    ).fetchall()
+    return [InstanceRow(*r) for r in rows]
+
+
+def study_uid_of_series(conn: Connection, series_ref: int) -> str | None:
+    row = conn.execute(
+        "SELECT st.study_uid FROM series se JOIN studies st ON se.study_ref = st.id WHERE se.id = ?",
+        (series_ref,),
+    ).fetchone()
+    return str(row[0]) if row else None

@@ -1,0 +1,111 @@
+"""Use case: look at a series. List its images, load them from the sealed store, decode
+frames ahead of the viewer, and account for the view in the audit log (identifiable data
+was shown to someone: PS3.15 E does not apply, HIPAA's accounting does)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from desktop.app.frame_cache import FrameCache, Prefetcher
+from desktop.app.home import VeilHome
+from desktop.core.imaging.display import DisplayParams, display_params
+from desktop.core.imaging.frames import decode_frame, read_image
+from desktop.core.library import index
+from desktop.core.library.index import InstanceRow
+
+#: How many frames either side of the one on screen are decoded ahead.
+PREFETCH_RADIUS = 8
+#: How many whole datasets (with their pixel data) stay in memory.
+DATASETS_KEPT = 2 * PREFETCH_RADIUS + 4
+
+
+@dataclass
+class OpenSeries:
+    """A series opened for viewing: its images in order and their frames, flattened."""
+
+    home: VeilHome
+    series_ref: int
+    images: list[InstanceRow]
+    #: (image position, frame index) for every frame of the series, in viewing order.
+    frames: list[tuple[int, int]] = field(default_factory=list)
+    cache: FrameCache = field(default_factory=FrameCache)
+    #: Full datasets (pixel data included) of the last few images read: bounded, because a
+    #: 2,000-slice series would otherwise keep every compressed original in memory.
+    _datasets: OrderedDict[int, Dataset] = field(default_factory=OrderedDict, repr=False)
+    _params: dict[tuple[int, int], DisplayParams] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _prefetcher: Prefetcher | None = field(default=None, repr=False)
+
+    def dataset(self, position: int) -> Dataset:
+        """The full dataset of image ``position`` (decrypted from the store, hash checked)."""
+        with self._lock:
+            ds = self._datasets.get(position)
+            if ds is not None:
+                self._datasets.move_to_end(position)
+                return ds
+        ds = read_image(self.home.objects.read(self.images[position].object_sha256))
+        with self._lock:
+            self._datasets[position] = ds
+            while len(self._datasets) > DATASETS_KEPT:
+                self._datasets.popitem(last=False)
+        return ds
+
+    def params(self, key: tuple[int, int]) -> DisplayParams:
+        """How to display frame ``key`` (read from its header once)."""
+        found = self._params.get(key)
+        if found is None:
+            found = self._params[key] = display_params(self.dataset(key[0]), key[1])
+        return found
+
+    def _decode(self, key: tuple[int, int]) -> np.ndarray:
+        position, frame = key
+        return decode_frame(self.dataset(position), frame)
+
+    def frame(self, number: int) -> tuple[np.ndarray, DisplayParams]:
+        """Frame ``number`` of the series (0-based, across images) and how to display it;
+        the frames around it are decoded ahead in the background."""
+        key = self.frames[number]
+        pixels = self.cache.get(key)
+        if pixels is None:
+            pixels = self._decode(key)
+            self.cache.put(key, pixels)
+        self.prefetch_around(number)
+        return pixels, self.params(key)
+
+    def prefetch_around(self, number: int) -> None:
+        if self._prefetcher is None:
+            self._prefetcher = Prefetcher(self.cache, self._decode)
+        order = sorted(range(max(0, number - PREFETCH_RADIUS), min(len(self.frames), number + PREFETCH_RADIUS + 1)),
+                       key=lambda n: abs(n - number))
+        self._prefetcher.want([self.frames[n] for n in order if n != number])
+
+    def wait_for_prefetch(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.wait()
+
+    def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+        with self._lock:
+            self._datasets.clear()
+
+
+def open_series(home: VeilHome, series_ref: int, cache_budget: int | None = None) -> OpenSeries:
+    """Open a series for viewing and record the view in the audit log."""
+    conn = home.connect()
+    try:
+        images = index.list_instances(conn, series_ref)
+        study_uid = index.study_uid_of_series(conn, series_ref)
+        if study_uid is not None:
+            home.record(conn, "view", study=home.audit.pseudonym(study_uid), series_ref=series_ref,
+                        images=len(images))
+    finally:
+        conn.close()
+    frames = [(position, f) for position, image in enumerate(images) for f in range(max(1, image.number_of_frames))]
+    cache = FrameCache(cache_budget) if cache_budget else FrameCache()
+    return OpenSeries(home, series_ref, images, frames, cache)
