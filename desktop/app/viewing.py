@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -14,6 +15,7 @@ from pydicom.dataset import Dataset
 from desktop.app.frame_cache import FrameCache, Prefetcher
 from desktop.app.home import VeilHome
 from desktop.core.imaging.display import DisplayParams, display_params
+from desktop.core.imaging.export import write_png
 from desktop.core.imaging.frames import decode_frame, read_image
 from desktop.core.library import index
 from desktop.core.library.index import InstanceRow
@@ -31,6 +33,7 @@ class OpenSeries:
     home: VeilHome
     series_ref: int
     images: list[InstanceRow]
+    study_uid: str = ""
     #: (image position, frame index) for every frame of the series, in viewing order.
     frames: list[tuple[int, int]] = field(default_factory=list)
     cache: FrameCache = field(default_factory=FrameCache)
@@ -84,6 +87,17 @@ class OpenSeries:
                        key=lambda n: abs(n - number))
         self._prefetcher.want([self.frames[n] for n in order if n != number])
 
+    def export_png(self, path: str | Path, image: np.ndarray) -> None:
+        """Save what is on screen (``image``: the rendered, transformed view) as a PNG, and
+        account for it: a picture of someone's scan has left the library."""
+        write_png(path, image)
+        conn = self.home.connect()
+        try:
+            self.home.record(conn, "export.png", study=self.home.audit.pseudonym(self.study_uid),
+                             series_ref=self.series_ref, width=int(image.shape[1]), height=int(image.shape[0]))
+        finally:
+            conn.close()
+
     def wait_for_prefetch(self) -> None:
         if self._prefetcher is not None:
             self._prefetcher.wait()
@@ -108,4 +122,4 @@ def open_series(home: VeilHome, series_ref: int, cache_budget: int | None = None
         conn.close()
     frames = [(position, f) for position, image in enumerate(images) for f in range(max(1, image.number_of_frames))]
     cache = FrameCache(cache_budget) if cache_budget else FrameCache()
-    return OpenSeries(home, series_ref, images, frames, cache)
+    return OpenSeries(home, series_ref, images, study_uid or "", frames, cache)

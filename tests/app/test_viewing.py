@@ -85,3 +85,18 @@ def test_a_long_series_keeps_only_a_few_whole_datasets_in_memory(home, tmp_path)
     series.wait_for_prefetch()
     assert len(series._datasets) <= DATASETS_KEPT
     series.close()
+
+
+def test_exporting_the_view_as_png_writes_it_and_accounts_for_it(home, few_dicoms, tmp_path):
+    from PIL import Image
+
+    import_paths(home, [few_dicoms])
+    series = open_series(home, _series_ref(home, "CT"))
+    pixels, params = series.frame(0)
+    shown = render(pixels, params)
+    series.export_png(tmp_path / "view.png", shown)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "view.png")), shown)
+    log = home.audit_path.read_text()
+    assert '"action":"export.png"' in log and "CompressedSamples" not in log
+    assert home.verify_audit().ok
+    series.close()
