@@ -13,7 +13,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMo
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout,
                                QWidget)
 
-from desktop.app.browsing import Catalogue, load_catalogue
+from desktop.app.browsing import Catalogue, SeriesRow, StudyRow, load_catalogue
 from desktop.app.home import VeilHome
 from desktop.app.importing import ImportReport
 from desktop.app.samples import sample_folders
@@ -32,6 +32,7 @@ from desktop.ui.library_opener import LibraryOpener
 from desktop.ui.notice_bar import NoticeBar
 from desktop.ui.resources import app_icon
 from desktop.ui.study_browser import StudyBrowser
+from desktop.ui.viewer.viewer_window import ViewerWindow
 
 FILE_FILTERS = "All files (*);;DICOM files (*.dcm *.DCM *.dicom *.dic *.ima);;Zip archives (*.zip);;DICOMDIR (DICOMDIR)"
 STATUS_MESSAGE_MS = 8000
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self._close_when_idle = False
         self._opener: LibraryOpener | None = None
         self._refresh_failing = False
+        self.viewers: list[ViewerWindow] = []
 
         self.commands: Actions = create_actions(self)  # not `actions`: QWidget.actions()
         build_menus(self, self.commands)
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self.imports.finished.connect(self._on_import_finished)
         self.imports.failed.connect(self._on_import_failed)
         self.imports.queued.connect(self._on_import_queued)
+        self.browser.open_requested.connect(self.open_viewer)
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -293,6 +296,17 @@ class MainWindow(QMainWindow):
         if self.home is not None:
             audit_check.verify_audit_log(self, self.home)
 
+    def open_viewer(self, study: StudyRow, series: SeriesRow | None = None) -> ViewerWindow | None:
+        """Show ``study`` in a viewer window (at ``series``; None: its first series)."""
+        if self.home is None:
+            return None
+        viewer = ViewerWindow(self.home, study, self.browser.series_of(study),
+                              series.series_ref if series is not None else None)
+        self.viewers.append(viewer)
+        viewer.destroyed.connect(lambda *_: self.viewers.remove(viewer) if viewer in self.viewers else None)
+        viewer.show()
+        return viewer
+
     # -- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.home is not None and local_paths(event.mimeData().urls()):
@@ -330,6 +344,8 @@ class MainWindow(QMainWindow):
             return
         if self.report_dialog is not None:
             self.report_dialog.close()
+        for viewer in list(self.viewers):
+            viewer.close()
         event.accept()
 
     def _close_if_waiting(self) -> None:

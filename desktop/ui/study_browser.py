@@ -7,7 +7,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from desktop.app.browsing import Catalogue, StudyRow
+from desktop.app.browsing import Catalogue, SeriesRow, StudyRow
 from desktop.ui.formatting import dicom_date, person_name, plural
 from desktop.ui.study_model import NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel
 
@@ -52,6 +52,8 @@ class StudyBrowser(QWidget):
 
     #: The selected study, or None when nothing is selected.
     study_selected = Signal(object)
+    #: Double-click: view this study (StudyRow) at this series (SeriesRow, None: its first).
+    open_requested = Signal(object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +93,9 @@ class StudyBrowser(QWidget):
         self.series_view = _table(self)
         self.series_view.setObjectName("SeriesTable")
         self.series_view.setModel(self.series_model)
+        self.studies_view.doubleClicked.connect(lambda _index: self._request_open(None))
+        self.series_view.doubleClicked.connect(
+            lambda index: self._request_open(self.series_model.row_at(index.row())))
 
         self._build_layout()
         self._show_series(None)
@@ -153,6 +158,14 @@ class StudyBrowser(QWidget):
         if not rows:
             return None
         return self.study_model.row_at(self.proxy.mapToSource(rows[0]).row())
+
+    def series_of(self, study: StudyRow) -> list[SeriesRow]:
+        return list(self._catalogue.series_by_study.get(study.study_ref, []))
+
+    def _request_open(self, series: SeriesRow | None) -> None:
+        study = self.selected_study()
+        if study is not None:
+            self.open_requested.emit(study, series)
 
     def visible_study_count(self) -> int:
         return self.proxy.rowCount()

@@ -1,0 +1,80 @@
+"""The four corner overlays: who (top left), which study (top right), where in the series
+(bottom left), how it is displayed (bottom right). They show identity, which is fine in the
+viewer: opening a series is recorded in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+
+from desktop.app.browsing import SeriesRow, StudyRow
+from desktop.ui.formatting import dicom_date, dicom_time, person_name
+
+OVERLAY_COLOR = QColor("#e8e8e8")
+SHADOW_COLOR = QColor(0, 0, 0, 220)
+MARGIN = 8
+
+
+@dataclass(frozen=True)
+class Corners:
+    top_left: str = ""
+    top_right: str = ""
+    bottom_left: str = ""
+    bottom_right: str = ""
+
+
+def patient_text(study: StudyRow) -> str:
+    name = person_name(study.patient_name) or "(no name)"
+    details = " · ".join(p for p in (study.patient_id and f"ID {study.patient_id}",
+                                     dicom_date(study.birth_date) and f"Born {dicom_date(study.birth_date)}",
+                                     study.sex) if p)
+    return "\n".join(p for p in (name, details) if p)
+
+
+def study_text(study: StudyRow) -> str:
+    when = " ".join(p for p in (dicom_date(study.study_date), dicom_time(study.study_time)) if p)
+    return "\n".join(p for p in (when, study.description) if p)
+
+
+def series_text(series: SeriesRow | None, image_number: int | None, frame: int, frames_in_image: int,
+                index: int, count: int) -> str:
+    lines = []
+    if series is not None:
+        head = f"Se {series.series_number}" if series.series_number is not None else "Series"
+        lines.append(" · ".join(p for p in (head, series.modality, series.description) if p))
+    parts = [f"Im {image_number}"] if image_number is not None else []
+    if frames_in_image > 1:
+        parts.append(f"Frame {frame + 1} / {frames_in_image}")
+    if parts:
+        lines.append("  ".join(parts))
+    lines.append(f"Image {index + 1} / {count}" if count else "No image")
+    return "\n".join(lines)
+
+
+def display_text(window_label: str, zoom: float, invert: bool, size: tuple[int, int] | None) -> str:
+    lines = [window_label + (" (inverted)" if invert else "")] if window_label or invert else []
+    if size is not None:
+        lines.append(f"{size[1]} × {size[0]}")
+        lines.append(f"Zoom {zoom * 100:.0f}%")
+    return "\n".join(lines)
+
+
+def paint_corners(painter: QPainter, rect: QRectF, corners: Corners) -> None:
+    """Draw the four texts in the corners of ``rect``, with a shadow to read on any image."""
+    font = QFont(painter.font())
+    font.setPointSizeF(max(font.pointSizeF(), 10.0))
+    painter.setFont(font)
+    inner = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+    a = Qt.AlignmentFlag
+    placed = ((corners.top_left, a.AlignLeft | a.AlignTop), (corners.top_right, a.AlignRight | a.AlignTop),
+              (corners.bottom_left, a.AlignLeft | a.AlignBottom),
+              (corners.bottom_right, a.AlignRight | a.AlignBottom))
+    for text, align in placed:
+        if not text:
+            continue
+        painter.setPen(SHADOW_COLOR)
+        painter.drawText(inner.translated(1, 1), int(align), text)
+        painter.setPen(OVERLAY_COLOR)
+        painter.drawText(inner, int(align), text)

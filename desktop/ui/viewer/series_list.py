@@ -1,0 +1,47 @@
+"""The left panel of the viewer: the study's series, one click to show one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+
+from desktop.app.browsing import SeriesRow
+from desktop.ui.formatting import plural
+
+
+def series_label(row: SeriesRow) -> str:
+    """How a series reads in the list: number, modality, description; its size below."""
+    head = " · ".join(p for p in (str(row.series_number) if row.series_number is not None else "",
+                                  row.modality, row.description or "(no description)") if p)
+    size = plural(row.image_count, "image")
+    if row.frame_count > row.image_count:
+        size += f", {row.frame_count:,} frames"
+    return f"{head}\n{size}"
+
+
+class SeriesList(QListWidget):
+    """The series of one study; emits the series_ref of the one clicked."""
+
+    series_chosen = Signal(int)
+
+    def __init__(self, rows: list[SeriesRow], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SeriesList")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys scroll images, not this list
+        self.setToolTip("The series of this study: click one to show it (N, P)")
+        self.setSpacing(2)
+        self.setMinimumWidth(180)
+        self.setWordWrap(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for row in rows:
+            item = QListWidgetItem(series_label(row))
+            item.setData(Qt.ItemDataRole.UserRole, row.series_ref)
+            item.setToolTip(series_label(row).replace("\n", " — "))
+            self.addItem(item)
+        self.itemClicked.connect(lambda item: self.series_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+
+    def select(self, series_ref: int) -> None:
+        """Highlight ``series_ref`` (without emitting)."""
+        for i in range(self.count()):
+            if self.item(i).data(Qt.ItemDataRole.UserRole) == series_ref:
+                self.setCurrentRow(i)
