@@ -10,7 +10,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from desktop.core.imaging.display import Window
-from desktop.core.imaging.export import write_png
 from desktop.core.imaging.presets import presets_for
 from desktop.ui.errors import show_error
 from desktop.ui.viewer.tag_browser import TagBrowser
@@ -77,7 +76,7 @@ def export_png(viewer: "ViewerWindow", path: str | None = None) -> Path | None:
     if target.suffix.lower() != ".png":
         target = target.with_name(target.name + ".png")
     try:
-        write_png(target, image)
+        view.series.export_png(target, image)  # written atomically and recorded in the audit log
     except Exception as exc:  # noqa: BLE001 - reported through the one error reporter
         show_error(viewer, exc, "Cannot export the image")
         return None

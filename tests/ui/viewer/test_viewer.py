@@ -229,6 +229,7 @@ def test_presets_rotate_flip_and_export(qtbot, library, tmp_path: Path):
     from PIL import Image
 
     assert np.array_equal(np.asarray(Image.open(out)), base[::-1])
+    assert '"action":"export.png"' in viewer.home.audit_path.read_text()  # a disclosure, accounted for
     viewer.commands.reset.trigger()
     assert np.array_equal(shown_array(viewer), base)
 
