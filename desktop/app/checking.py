@@ -42,7 +42,7 @@ def check_home(home: VeilHome, verify_objects: bool = True, prune: bool = False)
             continue
         report.objects_checked += 1
         try:
-            home.objects.read(sha)
+            home.objects.read(sha, verify=True)
         except ObjectStoreError as exc:
             report.damaged.append(f"instance #{row_id}: {exc}")
     report.unreferenced = sum(1 for p in home.objects.iter_object_paths() if p.name not in referenced)

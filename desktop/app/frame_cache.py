@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-DEFAULT_BUDGET = 512 << 20
+DEFAULT_BUDGET = 256 << 20  # ~490 frames of 512x512x16-bit: far more than the prefetch radius
 
 
 class FrameCache:

@@ -53,3 +53,16 @@ def test_temps_of_dead_writers_are_swept(store):
     mine.write_bytes(b"in progress")
     assert store.sweep_stale_temps() == 1
     assert not stale.exists() and mine.exists()
+
+
+def test_an_object_moved_to_another_objects_name_does_not_open(store):
+    a, b = b"DICM" + os.urandom(500), b"DICM" + os.urandom(500)
+    sha_a, sha_b = hashlib.sha256(a).hexdigest(), hashlib.sha256(b).hexdigest()
+    store.put_bytes(a, sha_a)
+    store.put_bytes(b, sha_b)
+    path_a, path_b = store.path_for(sha_a), store.path_for(sha_b)
+    os.chmod(path_a, 0o600)
+    path_a.write_bytes(path_b.read_bytes())  # someone swaps the files on disk
+    with pytest.raises(ObjectStoreError, match="integrity"):
+        store.read(sha_a)
+    assert store.read(sha_b, verify=True) == b

@@ -65,7 +65,7 @@ class ObjectStore:
         tmp = self._temp_path()
         try:
             with open(tmp, "xb") as fh:
-                seal_bytes(fh, self._key, data)
+                seal_bytes(fh, self._key, data, bytes.fromhex(sha256_hex))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -112,12 +112,13 @@ class ObjectStore:
         except FileNotFoundError:
             raise ObjectStoreError("An object referenced by the library is missing.") from None
         with fh:
-            yield from iter_unsealed(fh, self._key)
+            yield from iter_unsealed(fh, self._key, bytes.fromhex(sha256_hex))
 
-    def read(self, sha256_hex: str) -> bytes:
-        """The original bytes, checked against their SHA-256."""
+    def read(self, sha256_hex: str, verify: bool = False) -> bytes:
+        """The original bytes. Every chunk is authenticated and bound to ``sha256_hex``, so a
+        tampered or swapped object fails here; ``verify`` also recomputes the SHA-256 (checks)."""
         data = b"".join(self.iter_chunks(sha256_hex))
-        if hashlib.sha256(data).hexdigest() != sha256_hex:
+        if verify and hashlib.sha256(data).hexdigest() != sha256_hex:
             raise ObjectStoreError("An object in the library does not match its recorded hash.")
         return data
 
