@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
@@ -35,6 +35,9 @@ class ViewerActions:
     export_png: QAction
     cine: QAction
     tags: QAction
+    layout_1x1: QAction
+    layout_1x2: QAction
+    layout_2x2: QAction
     close: QAction
 
     def all(self) -> list[QAction]:
@@ -86,6 +89,11 @@ def create_viewer_actions(window: QMainWindow) -> ViewerActions:
         cine=a(window, "&Play Cine", "Play the series as a loop at the rate its header gives (else 10 "
                "images a second); again to stop", "C", checkable=True),
         tags=a(window, "DICOM &Tags…", "List every element of this image's header, searchable", "Ctrl+T"),
+        layout_1x1=a(window, "Layout &1×1", "One viewport", "Ctrl+1", checkable=True),
+        layout_1x2=a(window, "Layout 1×&2", "Two viewports side by side, to compare two series (the new one "
+                     "shows the next series)", "Ctrl+2", checkable=True),
+        layout_2x2=a(window, "Layout 2×2", "Four viewports, to compare series (the new ones show the next "
+                     "series); click a viewport to make it the active one", "Ctrl+4", checkable=True),
         close=a(window, "&Close Viewer", "Close this viewer window", "Ctrl+W"),
     )
 
@@ -101,7 +109,8 @@ def build_viewer_menus(window: QMainWindow, actions: ViewerActions) -> dict[str,
         ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool]),
         ("&View", [actions.fit, actions.actual_size, actions.zoom_in, actions.zoom_out, None,
                    actions.rotate_right, actions.rotate_left, actions.flip_h, actions.flip_v, None,
-                   actions.overlays, None, actions.reset]),
+                   actions.overlays, None, actions.layout_1x1, actions.layout_1x2, actions.layout_2x2, None,
+                   actions.reset]),
     ):
         menu = bar.addMenu(name)
         menu.setToolTipsVisible(True)
@@ -122,7 +131,17 @@ def build_viewer_toolbar(window: QMainWindow, actions: ViewerActions) -> QToolBa
     toolbar.setIconSize(QSize(16, 16))
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     for action in (actions.fit, actions.actual_size, actions.default_window, actions.invert, actions.pan_tool,
-                   actions.rotate_right, actions.flip_h, actions.overlays, actions.cine, actions.reset):
-        toolbar.addAction(action)
+                   actions.rotate_right, actions.flip_h, actions.overlays, actions.cine, actions.reset, None,
+                   actions.layout_1x1, actions.layout_1x2, actions.layout_2x2):
+        if action is None:
+            toolbar.addSeparator()
+        else:
+            toolbar.addAction(action)
+    for action, label in ((actions.layout_1x1, "1×1"), (actions.layout_1x2, "1×2"), (actions.layout_2x2, "2×2")):
+        action.setIconText(label)
+    group = QActionGroup(toolbar)
+    for action in (actions.layout_1x1, actions.layout_1x2, actions.layout_2x2):
+        group.addAction(action)
+    actions.layout_1x1.setChecked(True)
     window.addToolBar(toolbar)
     return toolbar

@@ -1,0 +1,226 @@
+"""One pane of the viewer's layout: a viewport with its own series, frame, window, zoom and pan,
+invert and overlays. The window drives the active pane; clicking a pane makes it the active one.
+
+Opening a series (decrypting and decoding) runs in the background; the first frame shows as
+soon as it is decoded. Frames after that come from :meth:`OpenSeries.frame`, which keeps the
+neighbours decoded ahead, and are rendered on the UI thread (a few milliseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop.app.browsing import SeriesRow, StudyRow
+from desktop.app.home import VeilHome
+from desktop.app.viewing import OpenSeries, open_series
+from desktop.core.errors import VeilError
+from desktop.core.imaging.display import Window
+from desktop.ui.background import run_in_background
+from desktop.ui.errors import describe_unexpected, message_for
+from desktop.ui.viewer.overlays import Corners, display_text, patient_text, series_text, study_text
+from desktop.ui.viewer.view_state import SeriesView, Shown, load_frame
+from desktop.ui.viewer.viewport import Viewport
+
+log = logging.getLogger("veil.ui")
+
+LOADING = "Loading…"
+EMPTY = "Select a series on the left to show it here."
+ACTIVE_BORDER = QColor("#3d8ee6")
+INACTIVE_BORDER = QColor("#2a2a2a")
+BORDER = 2
+
+
+def _open(home: VeilHome, series_ref: int) -> tuple[OpenSeries, Shown | None]:
+    """Worker thread: open the series (audited) and decode its first frame."""
+    series = open_series(home, series_ref)
+    return series, (load_frame(series, 0) if series.frames else None)
+
+
+class Pane(QWidget):
+    """A viewport and what it shows; a coloured border marks the active pane (when there are several)."""
+
+    #: The pane was clicked (or scrolled with the wheel): make it the active one.
+    activated = Signal(object)
+    #: The frame or its display changed (the window follows its active pane's position).
+    shown = Signal(object)
+    #: A series is open and its first frame shown (the pane; its series_ref).
+    opened = Signal(object, int)
+
+    def __init__(self, home: VeilHome, study: StudyRow, series_rows: list[SeriesRow],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ViewerPane")
+        self.home = home
+        self.study = study
+        self.series_rows = series_rows
+        self.view: SeriesView | None = None
+        self.current_ref: int | None = None
+        self.invert = False
+        self.active = False
+        self.framed = False  # draw the border (only when the layout has several panes)
+        self.viewport = Viewport(self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.viewport)
+        self.viewport.installEventFilter(self)
+        self.viewport.scroll_requested.connect(self.step)
+        self.viewport.window_dragged.connect(self.drag_window)
+        self.viewport.view_changed.connect(self.update_corners)
+        self.update_corners()
+
+    # -- active ------------------------------------------------------------------------------
+    def set_active(self, active: bool, framed: bool) -> None:
+        self.active, self.framed = active, framed
+        self.layout().setContentsMargins(*([BORDER] * 4 if framed else [0] * 4))
+        self.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.viewport and event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.Wheel,
+                                                          QEvent.Type.FocusIn):
+            if not self.active:
+                self.activated.emit(self)
+        return False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.framed:
+            painter = QPainter(self)
+            painter.fillRect(self.rect(), ACTIVE_BORDER if self.active else INACTIVE_BORDER)
+            painter.end()
+
+    # -- series ------------------------------------------------------------------------------
+    def show_series(self, series_ref: int) -> None:
+        """Open ``series_ref`` in the background; its first frame shows when decoded."""
+        if series_ref == self.current_ref:
+            return
+        self.close_view()
+        self.current_ref = series_ref
+        self.viewport.set_image(None)
+        self.viewport.set_message(LOADING)
+        self.viewport.setCursor(Qt.CursorShape.BusyCursor)
+        self.update_corners()
+        self.shown.emit(self)
+        home, pane = self.home, self
+        window = self.window()
+
+        def delivered(result: tuple[OpenSeries, Shown | None]) -> None:
+            if shiboken6.isValid(pane) and pane.current_ref is not None:
+                pane._on_opened(result)
+            else:  # the pane is gone or closed meanwhile
+                result[0].close()
+
+        def failed(exc: BaseException) -> None:
+            if shiboken6.isValid(pane):
+                pane._on_open_failed(exc)
+
+        run_in_background(lambda _progress: _open(home, series_ref), delivered, failed,
+                          key=f"viewer-open-{id(self)}", context=window)
+
+    def _on_opened(self, result: tuple[OpenSeries, Shown | None]) -> None:
+        series, first = result
+        if self.current_ref != series.series_ref:  # another series asked for meanwhile
+            series.close()
+            return
+        self.viewport.unsetCursor()
+        self.view = SeriesView(series, first)
+        self.viewport.fit()
+        self.refresh()
+        self.opened.emit(self, series.series_ref)
+
+    def _on_open_failed(self, exc: BaseException) -> None:
+        self.viewport.unsetCursor()
+        if not isinstance(exc, VeilError):
+            log.error("Unexpected error opening a series: %s", describe_unexpected(exc))
+        self.viewport.set_message(f"This series cannot be opened.\n{message_for(exc)}")
+        self.current_ref = None  # clicking it again tries again
+        self.shown.emit(self)
+
+    def current_series_row(self) -> SeriesRow | None:
+        return next((r for r in self.series_rows if r.series_ref == self.current_ref), None)
+
+    def set_empty(self) -> None:
+        """No series: the pane asks for one."""
+        self.viewport.set_message(EMPTY)
+        self.update_corners()
+
+    # -- images ------------------------------------------------------------------------------
+    def step(self, delta: int) -> None:
+        if self.view is not None:
+            self.go_to(self.view.index + delta)
+
+    def go_to(self, number: int) -> None:
+        """Show frame ``number`` of the series (clamped to the series)."""
+        if self.view is not None and self.view.go_to(number):
+            self.refresh()
+
+    def drag_window(self, dx: float, dy: float) -> None:
+        if self.view is not None and self.view.drag_window(dx, dy):
+            self.refresh()
+
+    def set_window(self, window: Window | None) -> None:
+        """Show the series through ``window`` (a preset; None: the header's)."""
+        if self.view is not None and not self.view.shown().color and self.view.shown().pixels is not None:
+            self.view.set_window(window)
+            self.refresh()
+
+    def default_window(self) -> None:
+        """Back to the window the header asks for."""
+        if self.view is not None:
+            self.view.set_window(None)
+            self.refresh()
+
+    def set_invert(self, on: bool) -> None:
+        self.invert = on
+        self.refresh()
+
+    def reset_view(self) -> None:
+        """Fit, the header's window, not inverted."""
+        self.invert = False
+        if self.view is not None:
+            self.view.set_window(None)
+            self.view.reset_orientation()
+        self.viewport.fit()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the current frame again (after a change of frame or of how it is displayed)."""
+        view = self.view
+        if view is None:
+            return
+        view.invert = self.invert
+        shown = view.shown()
+        self.viewport.set_image(view.displayed())
+        self.viewport.set_message(shown.error or "")
+        self.update_corners()
+        self.shown.emit(self)
+
+    def update_corners(self) -> None:
+        view = self.view
+        series_row = self.current_series_row()
+        if view is None or view.count == 0:
+            bottom_left = series_text(series_row, None, 0, 0, 0, 0) if series_row else ""
+            self.viewport.set_corners(Corners(patient_text(self.study), study_text(self.study), bottom_left))
+            return
+        position, frame = view.position()
+        image = view.series.images[position]
+        pixels = self.viewport.array
+        self.viewport.set_corners(Corners(
+            patient_text(self.study), study_text(self.study),
+            series_text(series_row, image.instance_number, frame, image.number_of_frames, view.index, view.count),
+            display_text(view.window_label(), self.viewport.scale(), view.invert,
+                         pixels.shape[:2] if pixels is not None else None)))
+
+    # -- closing -----------------------------------------------------------------------------
+    def close_view(self) -> None:
+        if self.view is not None:
+            self.view.close()
+            self.view = None
+
+    def close_pane(self) -> None:
+        """Close the series (a result still loading is closed when it arrives)."""
+        self.close_view()
+        self.current_ref = None
