@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from pydicom.dataset import Dataset
 
 from desktop.app.frame_cache import FrameCache, Prefetcher
 from desktop.app.home import VeilHome
-from desktop.core.imaging.display import DisplayParams, display_params
+from desktop.core.errors import VeilError
+from desktop.core.imaging.display import DisplayParams, display_params, render
 from desktop.core.imaging.export import write_png
 from desktop.core.imaging.frames import decode_frame, read_image
 from desktop.core.library import index
@@ -123,3 +125,30 @@ def open_series(home: VeilHome, series_ref: int, cache_budget: int | None = None
     frames = [(position, f) for position, image in enumerate(images) for f in range(max(1, image.number_of_frames))]
     cache = FrameCache(cache_budget) if cache_budget else FrameCache()
     return OpenSeries(home, series_ref, images, study_uid or "", frames, cache)
+
+
+def series_thumbnails(home: VeilHome, series_refs: list[int], size: int = 96) -> dict[int, np.ndarray]:
+    """A small picture of each series (its middle frame at its default display), for the
+    viewer's series panel. A series whose image cannot be decoded gets no thumbnail."""
+    out: dict[int, np.ndarray] = {}
+    conn = home.connect()
+    try:
+        listed = {ref: index.list_instances(conn, ref) for ref in series_refs}
+    finally:
+        conn.close()
+    for ref, images in listed.items():
+        if not images:
+            continue
+        image = images[len(images) // 2]
+        try:
+            ds = read_image(home.objects.read(image.object_sha256))
+            frame = (max(1, image.number_of_frames) - 1) // 2
+            shown = render(decode_frame(ds, frame), display_params(ds, frame))
+        except VeilError:
+            continue
+        picture = Image.fromarray(shown)
+        scale = size / max(picture.size)  # fit the square, enlarging tiny images crisply
+        target = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        picture = picture.resize(target, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.BILINEAR)
+        out[ref] = np.ascontiguousarray(np.asarray(picture))
+    return out

@@ -100,3 +100,16 @@ def test_exporting_the_view_as_png_writes_it_and_accounts_for_it(home, few_dicom
     assert '"action":"export.png"' in log and "CompressedSamples" not in log
     assert home.verify_audit().ok
     series.close()
+
+
+def test_each_series_gets_a_small_picture_of_its_middle_image(home, few_dicoms, tmp_path):
+    from desktop.app.viewing import series_thumbnails
+
+    import_paths(home, [few_dicoms])
+    refs = [se.series_ref for rows in load_catalogue(home).series_by_study.values() for se in rows]
+    pictures = series_thumbnails(home, refs, size=64)
+    assert set(pictures) == set(refs)
+    for picture in pictures.values():
+        assert picture.dtype == np.uint8 and max(picture.shape[:2]) == 64
+    colour = [p for p in pictures.values() if p.ndim == 3]
+    assert colour  # the RGB secondary capture and the ultrasound stay in colour

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from desktop.app.browsing import SeriesRow
 from desktop.ui.formatting import plural
+from desktop.ui.viewer.viewport import to_qimage
+
+#: Edge of a series thumbnail, in pixels.
+THUMBNAIL = 72
 
 
 def series_label(row: SeriesRow) -> str:
@@ -30,6 +36,7 @@ class SeriesList(QListWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys scroll images, not this list
         self.setToolTip("The series of this study: click one to show it (N, P)")
         self.setSpacing(2)
+        self.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
         self.setMinimumWidth(180)
         self.setWordWrap(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -39,6 +46,17 @@ class SeriesList(QListWidget):
             item.setToolTip(series_label(row).replace("\n", " — "))
             self.addItem(item)
         self.itemClicked.connect(lambda item: self.series_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+
+    def set_thumbnails(self, pictures: dict[int, np.ndarray]) -> None:
+        """Show each series' picture beside its label (arrays: 8-bit grey or RGB)."""
+        for i in range(self.count()):
+            item = self.item(i)
+            picture = pictures.get(item.data(Qt.ItemDataRole.UserRole))
+            if picture is not None:
+                pixmap = QPixmap.fromImage(to_qimage(picture))
+                icon = QIcon(pixmap)
+                icon.addPixmap(pixmap, QIcon.Mode.Selected)  # no blue tint over the image
+                item.setIcon(icon)
 
     def select(self, series_ref: int) -> None:
         """Highlight ``series_ref`` (without emitting)."""

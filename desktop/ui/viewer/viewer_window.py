@@ -19,7 +19,9 @@ from desktop.ui.formatting import dicom_date, person_name
 from desktop.ui.viewer.cine import Cine, frame_rate
 from desktop.ui.viewer.layout import PaneGrid
 from desktop.ui.viewer.pane import LOADING, Pane  # noqa: F401 - LOADING is the viewer's word too
-from desktop.ui.viewer.series_list import SeriesList
+from desktop.app.viewing import series_thumbnails
+from desktop.ui.background import run_in_background
+from desktop.ui.viewer.series_list import THUMBNAIL, SeriesList
 from desktop.ui.viewer.view_state import SeriesView
 from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.viewer_actions import build_viewer_menus, build_viewer_toolbar, create_viewer_actions
@@ -156,6 +158,10 @@ class ViewerWindow(QMainWindow):
         for action, name in ((c.layout_1x1, "1x1"), (c.layout_1x2, "1x2"), (c.layout_2x2, "2x2")):
             action.triggered.connect(lambda _checked=False, n=name: self.set_layout(n))
         self.series_list.series_chosen.connect(self.show_series)
+        home, refs = self.home, [row.series_ref for row in self.series_rows]
+        run_in_background(lambda _progress: series_thumbnails(home, refs, THUMBNAIL),
+                          self.series_list.set_thumbnails, lambda _exc: None,
+                          key=f"viewer-thumbnails-{id(self)}", context=self)
         self.slider.valueChanged.connect(self.go_to)
         self.grid.active_changed.connect(self._on_active_changed)
 

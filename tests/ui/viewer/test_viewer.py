@@ -281,3 +281,12 @@ def test_tag_browser_lists_and_finds_elements(qtbot, library):
     browser.filter_edit.setText("PatientName")
     assert [tree.topLevelItem(i).text(3) for i in range(tree.topLevelItemCount())] == ["CompressedSamples^CT1"]
     browser.close()
+
+
+def test_the_series_panel_shows_a_thumbnail_of_each_series(qtbot, library):
+    viewer = open_viewer(qtbot, library, "CT")
+    panel = viewer.series_list
+    qtbot.waitUntil(lambda: all(not panel.item(i).icon().isNull() for i in range(panel.count())),
+                    timeout=OPEN_TIMEOUT_MS)
+    icon = panel.item(0).icon().pixmap(panel.iconSize())
+    assert not icon.isNull() and max(icon.width(), icon.height()) > 16
