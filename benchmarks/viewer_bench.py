@@ -140,6 +140,24 @@ def main() -> None:
         viewport.set_image(image)
         viewport.repaint()  # synchronous paint, as a wheel event's update would do
 
+    def open_and_scroll(series_ref: int, settle: bool = False) -> tuple[float, list[float]]:
+        """Seconds to the first frame painted, then seconds per following frame."""
+        start = time.perf_counter()
+        series = open_series(home, series_ref)
+        pixels, params = series.frame(0)
+        show(render(pixels, params))
+        first = time.perf_counter() - start
+        per_frame = []
+        for n in range(1, len(series.frames)):
+            if settle:
+                series.wait_for_prefetch()  # as at a person's pace
+            t = time.perf_counter()
+            pixels, params = series.frame(n)
+            show(render(pixels, params))
+            per_frame.append(time.perf_counter() - t)
+        series.close()
+        return first, per_frame
+
     work = Path(tempfile.mkdtemp(prefix="veil-viewer-bench-"))
     results: dict[str, str] = {}
     try:
@@ -155,28 +173,9 @@ def main() -> None:
 
         ct_ref = series_of(write_series(find_source("693_UNCR.dcm"), work / "ct", args.slices)[0].parent)
 
-        t = time.perf_counter()
-        series = open_series(home, ct_ref)
-        pixels, params = series.frame(0)
-        show(render(pixels, params))
-        results["first image on screen (500 x 512x512 CT)"] = f"{ms(time.perf_counter() - t)}   target < 300 ms"
-
-        flat = []
-        for n in range(1, len(series.frames)):
-            t = time.perf_counter()
-            pixels, params = series.frame(n)
-            show(render(pixels, params))
-            flat.append(time.perf_counter() - t)
-        series.close()
-        series = open_series(home, ct_ref)
-        settled = []
-        for n in range(len(series.frames)):
-            series.wait_for_prefetch()
-            t = time.perf_counter()
-            pixels, params = series.frame(n)
-            show(render(pixels, params))
-            settled.append(time.perf_counter() - t)
-        series.close()
+        first, flat = open_and_scroll(ct_ref)
+        results["first image on screen (500 x 512x512 CT)"] = f"{ms(first)}   target < 300 ms"
+        _, settled = open_and_scroll(ct_ref, settle=True)
         results["scroll 512x512, flat out"] = f"median {ms(statistics.median(flat))}  p95 {ms(p95(flat))}   target < 16 ms"
         results["scroll 512x512, settled"] = f"median {ms(statistics.median(settled))}  p95 {ms(p95(settled))}"
 
@@ -194,18 +193,7 @@ def main() -> None:
         results["window drag 1024x1024"] = f"median {ms(statistics.median(drags))}  p95 {ms(p95(drags))}   target < 33 ms"
 
         cine_ref = series_of(write_cine(work / "cine").parent)
-        t = time.perf_counter()
-        series = open_series(home, cine_ref)
-        pixels, params = series.frame(0)
-        show(render(pixels, params))
-        cine_first = time.perf_counter() - t
-        cine = []
-        for n in range(1, len(series.frames)):
-            t = time.perf_counter()
-            pixels, params = series.frame(n)
-            show(render(pixels, params))
-            cine.append(time.perf_counter() - t)
-        series.close()
+        cine_first, cine = open_and_scroll(cine_ref)
         results["RGB cine 51 x 640x480: first frame"] = ms(cine_first)
         results["RGB cine 51 x 640x480: per frame"] = f"median {ms(statistics.median(cine))}  p95 {ms(p95(cine))}   (25 fps = 40 ms)"
 
