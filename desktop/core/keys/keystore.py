@@ -80,6 +80,11 @@ class LibraryKeys:
     def audit_key(self) -> bytes:
         return self.derive("audit")
 
+    @property
+    def deid_key(self) -> bytes:
+        """Keys the de-identification pseudonyms (UIDs, date shifts): repeatable per library."""
+        return self.derive("deid-mapping")
+
     def __repr__(self) -> str:  # never print key material
         return f"LibraryKeys(home_id={self.home_id!r}, method={self.method!r})"
 
