@@ -44,6 +44,7 @@ class FrameCache:
     def put(self, key: Hashable, frame: np.ndarray) -> None:
         if frame.nbytes > self.budget:
             return  # larger than the whole budget: decode it each time instead
+        frame.flags.writeable = False  # shared with whoever shows it; nobody may change it
         with self._lock:
             old = self._frames.pop(key, None)
             if old is not None:
@@ -63,26 +64,23 @@ class Prefetcher:
         self._decode = decode
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="veil-prefetch")
         self._pending: dict[Hashable, Future] = {}
-        self._generation = 0
         self._lock = threading.Lock()
 
     def want(self, keys: Iterable[Hashable]) -> None:
         """Decode these (nearest first); requests for anything else not yet started are dropped."""
         keys = list(keys)
         with self._lock:
-            self._generation += 1
-            generation = self._generation
             for key, future in list(self._pending.items()):
                 if key not in keys and future.cancel():
                     del self._pending[key]
             for key in keys:
                 if key in self.cache or key in self._pending:
                     continue
-                self._pending[key] = self._pool.submit(self._run, key, generation)
+                self._pending[key] = self._pool.submit(self._run, key)
 
-    def _run(self, key: Hashable, generation: int) -> None:
+    def _run(self, key: Hashable) -> None:
         try:
-            if generation == self._generation or key not in self.cache:
+            if key not in self.cache:
                 self.cache.put(key, self._decode(key))
         except Exception:  # a frame that cannot be decoded is reported when it is shown
             pass

@@ -15,7 +15,6 @@ from pydicom.dataset import Dataset
 
 from desktop.app.frame_cache import FrameCache, Prefetcher
 from desktop.app.home import VeilHome
-from desktop.core.errors import VeilError
 from desktop.core.imaging.display import DisplayParams, display_params, render
 from desktop.core.imaging.export import write_png
 from desktop.core.imaging.frames import decode_frame, read_image
@@ -83,6 +82,9 @@ class OpenSeries:
         return pixels, self.params(key)
 
     def prefetch_around(self, number: int) -> None:
+        image = self.images[self.frames[number][0]]
+        if (image.rows or 0) * (image.columns or 0) * 8 > self.cache.budget // 4:
+            return  # frames this large are decoded when shown, not several at a time ahead
         if self._prefetcher is None:
             self._prefetcher = Prefetcher(self.cache, self._decode)
         order = sorted(range(max(0, number - PREFETCH_RADIUS), min(len(self.frames), number + PREFETCH_RADIUS + 1)),
@@ -97,6 +99,9 @@ class OpenSeries:
         try:
             self.home.record(conn, "export.png", study=self.home.audit.pseudonym(self.study_uid),
                              series_ref=self.series_ref, width=int(image.shape[1]), height=int(image.shape[0]))
+        except BaseException:
+            Path(path).unlink(missing_ok=True)  # no disclosure that the log does not account for
+            raise
         finally:
             conn.close()
 
@@ -144,7 +149,7 @@ def series_thumbnails(home: VeilHome, series_refs: list[int], size: int = 96) ->
             ds = read_image(home.objects.read(image.object_sha256))
             frame = (max(1, image.number_of_frames) - 1) // 2
             shown = render(decode_frame(ds, frame), display_params(ds, frame))
-        except VeilError:
+        except Exception:  # one series without a picture; the others still get theirs
             continue
         picture = Image.fromarray(shown)
         scale = size / max(picture.size)  # fit the square, enlarging tiny images crisply

@@ -46,6 +46,8 @@ class _Bridge(QObject):
         if self.task.current:
             self.task.done = True
             self.task.on_success(result)
+        elif self.task.on_dropped is not None:
+            self.task.on_dropped(result)  # superseded or its window gone: release what it holds
 
     @Slot(object)
     def _on_failed(self, exc: object) -> None:
@@ -65,7 +67,8 @@ class BackgroundTask(Generic[T]):
 
     def __init__(self, key: str | None, context: QObject | None,
                  on_success: Callable[[T], None], on_failure: Callable[[BaseException], None],
-                 on_progress: Progress | None) -> None:
+                 on_progress: Progress | None, on_dropped: Callable[[T], None] | None = None) -> None:
+        self.on_dropped = on_dropped
         self.key = key
         self.generation = next(_counter)
         self.context = context
@@ -115,13 +118,15 @@ def run_in_background(
     *,
     key: str | None = None,
     context: QObject | None = None,
+    on_dropped: Callable[[T], None] | None = None,
 ) -> BackgroundTask[T]:
     """Run ``op(progress)`` off the UI thread; call back on the UI thread.
 
     ``key`` names a kind of work whose newer runs supersede older ones; ``context`` is a
-    QObject (usually the window) whose destruction drops the result.
+    QObject (usually the window) whose destruction drops the result. ``on_dropped`` receives
+    a result that is dropped, to release what it holds (open files, threads).
     """
-    task: BackgroundTask[T] = BackgroundTask(key, context, on_success, on_failure, on_progress)
+    task: BackgroundTask[T] = BackgroundTask(key, context, on_success, on_failure, on_progress, on_dropped)
     bridge = _Bridge(task)
     _live.add(bridge)
     QThreadPool.globalInstance().start(_Runnable(op, bridge))

@@ -36,7 +36,8 @@ class LookupTable:
     table: np.ndarray
 
     def apply(self, values: np.ndarray) -> np.ndarray:
-        index = np.clip(np.asarray(values, dtype=np.int64) - self.first_mapped, 0, len(self.table) - 1)
+        rounded = np.rint(np.nan_to_num(np.asarray(values, dtype=np.float64)))
+        index = np.clip(rounded.astype(np.int64) - self.first_mapped, 0, len(self.table) - 1)
         return self.table[index]
 
 
@@ -66,7 +67,7 @@ def _floats(value: object) -> list[float]:
     return [float(value)]  # type: ignore[arg-type]
 
 
-def _lut(item: Dataset, data_keyword: str, signed: bool) -> LookupTable | None:
+def _lut(item: Dataset, data_keyword: str, signed: bool, little_endian: bool = True) -> LookupTable | None:
     try:
         descriptor = [int(v) for v in item.LUTDescriptor]
         data = item.get(data_keyword)
@@ -75,8 +76,11 @@ def _lut(item: Dataset, data_keyword: str, signed: bool) -> LookupTable | None:
         entries = descriptor[0] or 65536
         bits = descriptor[2]
         if isinstance(data, (bytes, bytearray)):
-            dtype = np.uint8 if bits <= 8 and len(data) == entries else np.uint16
-            table = np.frombuffer(data, dtype=dtype).astype(np.float32)
+            if bits <= 8 and len(data) in (entries, entries + 1):  # 8-bit entries, OW-padded
+                table = np.frombuffer(data, dtype=np.uint8)[:entries].astype(np.float32)
+            else:  # one 16-bit word per entry, in the file's byte order
+                words = np.frombuffer(data[: len(data) // 2 * 2], dtype="<u2" if little_endian else ">u2")
+                table = words.astype(np.float32)
         else:
             table = np.asarray(list(data), dtype=np.float32)
         first = descriptor[1]
@@ -126,12 +130,16 @@ def display_params(ds: Dataset, index: int = 0) -> DisplayParams:
     slope = _floats(rescale_source.get("RescaleSlope")) or [1.0]
     intercept = _floats(rescale_source.get("RescaleIntercept")) or [0.0]
     signed = int(ds.get("PixelRepresentation") or 0) == 1
+    little = ds.is_little_endian is not False
     modality_lut = None
     if "ModalityLUTSequence" in ds and ds.ModalityLUTSequence:
-        modality_lut = _lut(ds.ModalityLUTSequence[0], "LUTData", signed)
+        modality_lut = _lut(ds.ModalityLUTSequence[0], "LUTData", signed, little)
     voi_lut = None
     if "VOILUTSequence" in voi_source and voi_source.VOILUTSequence:
-        voi_lut = _lut(voi_source.VOILUTSequence[0], "LUTData", signed)
+        # The VOI LUT's input is the modality output: signed when a rescale can make it
+        # negative, whatever the stored pixels are (PS3.3 C.11.2.1.1).
+        voi_signed = signed or (intercept[0] < 0 if modality_lut is None else modality_lut.first_mapped < 0)
+        voi_lut = _lut(voi_source.VOILUTSequence[0], "LUTData", voi_signed, little)
     return DisplayParams(
         photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip(),
         slope=slope[0] or 1.0,
@@ -167,12 +175,14 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
         out = np.where(values > c - 0.5, 255.0, 0.0)
     else:
         out = np.clip((values - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0) * 255.0
-    return np.rint(out).astype(np.uint8)
+    return np.rint(np.nan_to_num(out)).astype(np.uint8)
 
 
 def full_range_window(values: np.ndarray) -> Window:
     """A window spanning the data, for images whose header gives none."""
-    lo, hi = float(np.min(values)), float(np.max(values))
+    if values.size == 0 or not np.isfinite(values).any():
+        return Window(0.5, 2.0, "LINEAR", "full range")
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     return Window((lo + hi) / 2.0 + 0.5, max(hi - lo + 1.0, 2.0), "LINEAR", "full range")
 
 

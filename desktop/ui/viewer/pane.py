@@ -118,7 +118,8 @@ class Pane(QWidget):
                 pane._on_open_failed(exc)
 
         run_in_background(lambda _progress: _open(home, series_ref), delivered, failed,
-                          key=f"viewer-open-{id(self)}", context=window)
+                          key=f"viewer-open-{id(self)}", context=window,
+                          on_dropped=lambda result: result[0].close())
 
     def _on_opened(self, result: tuple[OpenSeries, Shown | None]) -> None:
         series, first = result

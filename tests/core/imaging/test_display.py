@@ -107,3 +107,43 @@ def test_colour_passes_through_and_16_bit_colour_is_scaled():
 def test_output_is_contiguous_uint8_ready_for_a_qimage(size):
     out = render(np.random.randint(0, 4096, size, dtype=np.uint16), DisplayParams(bits_stored=12), Window(2048, 4096))
     assert out.dtype == np.uint8 and out.shape == size and out.flags.c_contiguous
+
+
+def _lut_item(descriptor, data) -> Dataset:
+    item = Dataset()
+    item.LUTDescriptor = descriptor
+    item.add_new(0x00283006, "OW", data)  # LUT Data as raw words, as files carry it
+    return item
+
+
+def test_an_8_bit_lut_with_an_odd_number_of_entries_is_read_as_bytes():
+    ds = Dataset()
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelRepresentation = 0
+    table = bytes(range(255)) + b"\0"  # 255 entries, padded to an even length
+    ds.VOILUTSequence = Sequence([_lut_item([255, 0, 8], table)])
+    params = display_params(ds)
+    assert len(params.voi_lut.table) == 255
+    assert render(np.array([[0, 100, 254]], dtype=np.uint8), params).tolist() == [[0, 100, 254]]
+
+
+def test_a_voi_lut_after_a_negative_rescale_starts_at_a_signed_value():
+    """CT stored unsigned with intercept -1024: the VOI LUT's first mapped value is SS."""
+    ds = Dataset()
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelRepresentation = 0
+    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    words = np.linspace(0, 65535, 4096).astype("<u2").tobytes()
+    ds.VOILUTSequence = Sequence([_lut_item([4096, 65536 - 1024, 16], words)])
+    params = display_params(ds)
+    assert params.voi_lut.first_mapped == -1024
+    out = render(np.array([[0, 2048, 4095]], dtype=np.uint16), params)
+    assert out.tolist() == [[0, 128, 255]]
+
+
+def test_lut_indices_round_and_nan_does_not_blank_the_image():
+    lut = LookupTable(first_mapped=-2, bits=8, table=np.array([10, 20, 30, 40], dtype=np.float32))
+    assert lut.apply(np.array([-1.6, -1.4, -0.4])).tolist() == [10, 20, 30]  # nearest: -2, -1, 0
+    values = np.array([[0.0, np.nan, 50.0, 100.0]], dtype=np.float32)
+    out = render(values, DisplayParams())
+    assert out[0, 0] == 0 and out[0, 3] == 255 and out[0, 2] in (127, 128)

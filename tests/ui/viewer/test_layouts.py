@@ -124,3 +124,52 @@ def test_two_by_two_then_back_to_one_keeps_the_active_series_and_closes_the_othe
     viewer.commands.layout_1x2.trigger()
     qtbot.waitUntil(lambda: loaded(viewer), timeout=OPEN_TIMEOUT_MS)
     assert counts(viewer) == [3, 6]  # the next series after the third wraps to the first
+
+
+def _track_opens(monkeypatch):
+    from desktop.app import viewing
+    from desktop.ui.viewer import pane as pane_module
+
+    opened, closed = [], set()
+    real_open, real_close = viewing.open_series, viewing.OpenSeries.close
+
+    def tracked_open(*args, **kwargs):
+        series = real_open(*args, **kwargs)
+        opened.append(series)
+        return series
+
+    def tracked_close(self):
+        closed.add(id(self))
+        return real_close(self)
+
+    monkeypatch.setattr(pane_module, "open_series", tracked_open)
+    monkeypatch.setattr(viewing.OpenSeries, "close", tracked_close)
+    return opened, closed
+
+
+def _settle():
+    from PySide6.QtCore import QCoreApplication, QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(10_000)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+
+
+def test_a_series_opened_then_superseded_is_closed(qtbot, viewer, monkeypatch):
+    """Clicking series quickly: the open nobody will see releases its threads and data."""
+    opened, closed = _track_opens(monkeypatch)
+    refs = [row.series_ref for row in viewer.series_rows]
+    viewer.show_series(refs[1])
+    viewer.show_series(refs[2])
+    qtbot.waitUntil(lambda: viewer.view is not None and viewer.current_ref == refs[2], timeout=OPEN_TIMEOUT_MS)
+    _settle()
+    assert [s for s in opened if id(s) not in closed and s is not viewer.view.series] == []
+
+
+def test_closing_the_viewer_while_a_series_loads_closes_it(qtbot, viewer, monkeypatch):
+    opened, closed = _track_opens(monkeypatch)
+    viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # pytest-qt closes it later
+    viewer.show_series([row.series_ref for row in viewer.series_rows][1])
+    viewer.close()
+    _settle()
+    assert opened and all(id(s) in closed for s in opened)
