@@ -37,9 +37,9 @@ from benchmarks.synthetic import write_series  # noqa: E402
 
 def find_source(name: str) -> Path:
     """A file of pydicom's or pydicom-data's test data, by name."""
-    import data_store
+    from desktop.app.samples import sample_folders
 
-    for folder in (Path(pydicom.__file__).parent / "data" / "test_files", Path(data_store.__file__).parent / "data"):
+    for folder in sample_folders():
         if (folder / name).exists():
             return folder / name
     raise SystemExit(f"no test file named {name}")

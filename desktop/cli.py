@@ -92,29 +92,27 @@ def _safe(label: str) -> str:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from desktop.app.browsing import load_catalogue
+    from desktop.app.formatting import dicom_date, plural
 
     cat = load_catalogue(_open(args))
     c = cat.counts
-    print(f"{c.patients} patients, {c.studies} studies, {c.series} series, {c.instances} instances")
+    print(f"{plural(c.patients, 'patient')}, {plural(c.studies, 'study', 'studies')}, "
+          f"{plural(c.series, 'series', 'series')}, {plural(c.instances, 'instance')}")
     last_patient = None
     for st in cat.studies:
         patient = (st.patient_name, st.patient_id, st.birth_date)
         if patient != last_patient:
-            born = f", born {_date(st.birth_date)}" if st.birth_date else ""
+            born = f", born {dicom_date(st.birth_date)}" if st.birth_date else ""
             print(f"{st.patient_name or '(no name)'} [{st.patient_id or 'no ID'}{born}]")
             last_patient = patient
-        print(f"  {_date(st.study_date) or '(no date)'}  {st.modalities or '-':<8} "
-              f"{st.description or '(no description)'}  — {st.series_count} series, "
-              f"{st.image_count} instances")
+        print(f"  {dicom_date(st.study_date) or '(no date)'}  {st.modalities or '-':<8} "
+              f"{st.description or '(no description)'}  — {plural(st.series_count, 'series', 'series')}, "
+              f"{plural(st.image_count, 'instance')}")
         for se in cat.series_by_study.get(st.study_ref, []):
             number = "" if se.series_number is None else f"#{se.series_number} "
             print(f"      {number}{se.modality or '-':<4} {se.description or '(no description)'}"
-                  f"  — {se.image_count} instances, {se.frame_count} frames")
+                  f"  — {plural(se.image_count, 'instance')}, {plural(se.frame_count, 'frame')}")
     return 0
-
-
-def _date(value: str) -> str:
-    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

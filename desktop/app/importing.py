@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import sync_filesystem
@@ -68,13 +69,13 @@ class ImportReport:
         return self.imported == 0 and self.already_present > 0
 
     def summary(self) -> str:
-        parts = [f"Imported {self.imported} new instance{'s' if self.imported != 1 else ''}"
-                 f" ({len(self.study_uids)} stud{'ies' if len(self.study_uids) != 1 else 'y'})"]
+        parts = [f"Imported {plural(self.imported, 'new instance')}"
+                 f" ({plural(len(self.study_uids), 'study', 'studies')})"]
         if self.already_present:
             parts.append(f"{self.already_present} already in the library (nothing added for them)")
         if self.duplicates:
-            parts.append(f"{len(self.duplicates)} duplicate{'s' if len(self.duplicates) != 1 else ''} "
-                         "of instances already in the library (same SOP Instance UID, other bytes)")
+            parts.append(f"{plural(len(self.duplicates), 'duplicate')} of instances already in the "
+                         "library (same SOP Instance UID, other bytes)")
         if self.rejected:
             parts.append(f"{len(self.rejected)} rejected")
         text = "; ".join(parts) + "."
@@ -97,7 +98,7 @@ def headline(report: ImportReport) -> str:
         if report.rejected:
             others.append(f"{len(report.rejected):,} rejected")
         if report.duplicates:
-            others.append(f"{len(report.duplicates):,} duplicate{'s' if len(report.duplicates) != 1 else ''}")
+            others.append(plural(len(report.duplicates), "duplicate"))
         if not others:
             return NOTHING_NEW
         return f"Nothing new: every importable file is already in the library ({', '.join(others)})."

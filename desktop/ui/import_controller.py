@@ -12,7 +12,7 @@ from desktop.app.home import VeilHome
 from desktop.app.importing import NOTHING_FOUND, NOTHING_NEW, ImportReport, headline, import_paths
 from desktop.app.tasks import CancelToken
 from desktop.ui.background import BackgroundTask, run_in_background
-from desktop.ui.formatting import plural
+from desktop.app.formatting import plural
 
 __all__ = ["NOTHING_FOUND", "NOTHING_NEW", "ImportController", "headline", "status_line"]
 

@@ -24,7 +24,7 @@ from desktop.ui.background import run_in_background
 from desktop.ui.drop_overlay import DropOverlay, local_paths
 from desktop.ui.empty_state import EmptyStatePage
 from desktop.ui.errors import show_error
-from desktop.ui.formatting import plural
+from desktop.app.formatting import plural
 from desktop.ui.import_controller import ImportController, headline, status_line
 from desktop.ui.import_progress import ImportProgress
 from desktop.ui.import_report_dialog import ImportReportDialog

@@ -8,14 +8,14 @@ from PySide6.QtCore import QByteArray, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-#: ``resources/icons`` of a source checkout (the package is run from the repository).
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+from desktop.core.resources import resource_path
+
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
 def icon_path(name: str = "veil.svg") -> Path:
-    """Where the named icon lives in a source checkout."""
-    return ICONS_DIR / name
+    """Where the named icon lives (``resources/icons``)."""
+    return resource_path("icons", name)
 
 
 def app_icon() -> QIcon:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from desktop.app.browsing import Catalogue, SeriesRow, StudyRow
-from desktop.ui.formatting import dicom_date, person_name, plural
+from desktop.app.formatting import dicom_date, person_name, plural
 from desktop.ui.study_model import NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel
 
 FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"

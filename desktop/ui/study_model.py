@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont
 
 from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.ui import theme
-from desktop.ui.formatting import date_key, dicom_date, person_name, plural
+from desktop.app.formatting import date_key, dicom_date, person_name, plural
 
 #: Role holding the value a column sorts on.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -15,8 +15,9 @@ import numpy as np
 import pydicom
 import pydicom.pixels
 from pydicom.dataset import Dataset
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID
 
+from desktop.core.dicom_encoding import implied_transfer_syntax
 from desktop.core.errors import VeilError
 
 
@@ -39,10 +40,7 @@ def read_image(data: bytes) -> Dataset:
         raise DecodeError(f"the file cannot be read ({type(exc).__name__})") from None
     if "TransferSyntaxUID" not in ds.file_meta and ds.is_little_endian is not None:
         # No File Meta Information (ACR-NEMA style): the syntax is how it was read.
-        ds.file_meta.TransferSyntaxUID = (
-            ExplicitVRBigEndian if not ds.is_little_endian
-            else ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
-        )
+        ds.file_meta.TransferSyntaxUID = implied_transfer_syntax(ds)
     return ds
 
 

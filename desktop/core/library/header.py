@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 
+from desktop.core.dicom_encoding import implied_transfer_syntax
 from desktop.core.errors import VeilError
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
@@ -357,7 +358,7 @@ def _header_from(ds: Dataset, data: Buffer, stop: int, inflated: tuple[bytes, in
     meta = getattr(ds, "file_meta", None)
     ts = _text(meta, "TransferSyntaxUID") if meta is not None else ""
     if not ts:
-        ts = str(ds.original_encoding and _implied_syntax(ds))
+        ts = str(implied_transfer_syntax(ds))
     body = data
     if ts == DEFLATED:
         body, stop = inflated or _inflated_body(data)
@@ -415,13 +416,6 @@ def _header_from(ds: Dataset, data: Buffer, stop: int, inflated: tuple[bytes, in
         has_pixel_data=has_pixels,
         content_date=_text(ds, "ContentDate", c),
     )
-
-
-def _implied_syntax(ds: Dataset) -> str:
-    """Transfer syntax of a file without File Meta Information, from how it was read."""
-    if ds.is_implicit_VR:
-        return "1.2.840.10008.1.2"
-    return "1.2.840.10008.1.2.1" if ds.is_little_endian else "1.2.840.10008.1.2.2"
 
 
 def _is_pixelless_image_class(sop_class: str) -> bool:

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from desktop.app.browsing import SeriesRow
-from desktop.ui.formatting import plural
+from desktop.app.formatting import plural
 from desktop.ui.viewer.viewport import to_qimage
 
 #: Edge of a series thumbnail, in pixels.

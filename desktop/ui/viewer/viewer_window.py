@@ -15,7 +15,7 @@ from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.app.home import VeilHome
 from desktop.core.imaging.display import Window
 from desktop.ui.resources import app_icon
-from desktop.ui.formatting import dicom_date, person_name
+from desktop.app.formatting import dicom_date, person_name
 from desktop.ui.viewer.cine import Cine, frame_rate
 from desktop.ui.viewer.layout import PaneGrid
 from desktop.ui.viewer.pane import LOADING, Pane  # noqa: F401 - LOADING is the viewer's word too

@@ -3,23 +3,18 @@ reference implementation and against the same image in other encodings."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pydicom
 import pydicom.pixels
 import pytest
+from conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import DecodeError, decode_frame, frame_count, read_image
 
-TF = Path(pydicom.__file__).parent / "data" / "test_files"
-
-
-def _data_store() -> Path:
-    import data_store
-
-    return Path(data_store.__file__).parent / "data"
+TF = pydicom_test_files()
+_data_store = pydicom_data_files
 
 
 def load(name: str):

@@ -1,6 +1,6 @@
 """DICOM values as a person reads them."""
 
-from desktop.ui.formatting import date_key, dicom_date, dicom_time, person_name, plural
+from desktop.app.formatting import date_key, dicom_date, dicom_time, person_name, plural
 
 
 def test_person_name_reads_family_comma_given():

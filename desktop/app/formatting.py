@@ -1,4 +1,4 @@
-"""How DICOM values read in the window: person names, dates, counts. No Qt here."""
+"""How DICOM values read to a person (app and command line): names, dates, counts. No Qt."""
 
 from __future__ import annotations
 
