@@ -1,0 +1,97 @@
+"""Attribute Types per IOD (PS3.3), to resolve the compound action codes of PS3.15 E.1-1a.
+
+A compound code (Z/D, X/Z, X/D, X/Z/D, X/Z/U*) picks its action by whether the attribute is
+Type 1, 2 or 3 in the IOD of the instance: "X unless Z or D is required to maintain IOD
+conformance". The Types come from the standard's module tables as published in machine-readable
+form with highdicom (``highdicom/_standard``, generated from the DICOM standard by the
+innolitics dicom-standard project). Only the attributes that carry a compound code are kept, so
+the index is small enough to hand to worker processes.
+
+A conditional Type (1C, 2C) counts as its unconditional Type: the attribute is present, so its
+condition is taken to hold. An attribute of an IOD Veil cannot identify (a private SOP Class)
+takes the strongest Type any IOD gives it, so the output stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+from dataclasses import dataclass
+from functools import lru_cache
+
+#: Strength order: a lower number is the stronger requirement.
+_STRENGTH = {"1": 1, "1C": 1, "2": 2, "2C": 2, "3": 3}
+ANY_IOD = "*"
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttributeTypes:
+    """``types[iod][(path, keyword)]`` = 1, 2 or 3; ``iods[sop_class_uid]`` = IOD key."""
+
+    iods: dict[str, str]
+    types: dict[str, dict[tuple[Path, str], int]]
+
+    def type_of(self, sop_class_uid: str, path: Path, keyword: str) -> int:
+        """The Type (1, 2 or 3) of ``keyword`` inside the sequences ``path`` for this SOP Class;
+        3 when the IOD does not include it."""
+        iod = self.iods.get(sop_class_uid)
+        table = self.types.get(iod) if iod else None
+        if table is None:
+            table = self.types.get(ANY_IOD, {})
+        return table.get((path, keyword), 3)
+
+
+def _standard_json(name: str) -> object:
+    data = pkgutil.get_data("highdicom", f"_standard/{name}")
+    if data is None:  # pragma: no cover - a broken highdicom install
+        raise FileNotFoundError(name)
+    return json.loads(data)
+
+
+@lru_cache(maxsize=4)
+def load_attribute_types(keywords: frozenset[str]) -> AttributeTypes:
+    """Index the Types of ``keywords`` (at any depth) in every IOD of the standard."""
+    modules = _standard_json("module_attribute_map.json")
+    per_module: dict[str, dict[tuple[Path, str], int]] = {}
+    for module, attributes in modules.items():  # type: ignore[union-attr]
+        found: dict[tuple[Path, str], int] = {}
+        for attribute in attributes:
+            if attribute["keyword"] not in keywords:
+                continue
+            strength = _STRENGTH.get(str(attribute["type"]), 3)
+            key = (tuple(attribute["path"]), attribute["keyword"])
+            found[key] = min(strength, found.get(key, 3))
+        if found:
+            per_module[module] = found
+    types: dict[str, dict[tuple[Path, str], int]] = {}
+    strongest: dict[tuple[Path, str], int] = {}
+    for iod, iod_modules in _standard_json("iod_module_map.json").items():  # type: ignore[union-attr]
+        table: dict[tuple[Path, str], int] = {}
+        for module in iod_modules:
+            for key, strength in per_module.get(module["key"], {}).items():
+                table[key] = min(strength, table.get(key, 3))
+                strongest[key] = min(strength, strongest.get(key, 3))
+        types[iod] = table
+    types[ANY_IOD] = strongest
+    iods = dict(_standard_json("sop_class_iod_map.json"))  # type: ignore[arg-type]
+    return AttributeTypes(iods, types)
+
+
+def resolve_compound(action: str, type_: int) -> str:
+    """The simple action a compound code (PS3.15 Table E.1-1a) means for an attribute of this
+    Type: D where a value is required (Type 1), Z where the attribute must be present (Type 2),
+    otherwise X; X/Z/U* keeps a required sequence with its UIDs replaced."""
+    if "/" not in action:
+        return action
+    choices = action.split("/")
+    if type_ == 1:
+        for wanted in ("D", "U*", "Z"):
+            if wanted in choices:
+                return "U" if wanted == "U*" else wanted
+    if type_ <= 2:
+        for wanted in ("Z", "D"):
+            if wanted in choices:
+                return wanted
+    return choices[0]

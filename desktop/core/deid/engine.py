@@ -1,0 +1,722 @@
+"""Header de-identification of one DICOM instance (PS3.15 E.1.1 de-identifier).
+
+Every element, at any depth, gets the action Table E.1-1 gives it under the profile's options
+(:mod:`desktop.core.deid.table`), compound codes resolved by the attribute's Type in the IOD
+(:mod:`desktop.core.deid.attribute_types`):
+
+- X remove; Z empty (a sequence: no items); D a dummy valid for the VR (a UID: its keyed
+  replacement; a sequence: kept, its items de-identified); K keep (a sequence: its items
+  de-identified); U keyed UID replacement; C clean: dates shifted, text with the instance's
+  identifiers scrubbed, names replaced, sequences walked.
+- Private attributes (PS3.5 7.8) are removed, unless Retain Safe Private keeps those in
+  Table E.3.10-1 (and their Private Creators). Public attributes the table does not list are
+  kept when the data dictionary knows them and removed when not (PS3.15 E.1.1).
+- An overlay plane (60xx) goes whole when its Overlay Data goes; curves (50xx) likewise.
+- Patient's Name and ID become the patient's pseudonym.
+- The output records what was done (PS3.3 C.7.1.1, C.12.1): Patient Identity Removed, the
+  De-identification Method and its CID 7050 codes, Longitudinal Temporal Information Modified.
+
+Pixel Data is never decoded: its bytes are copied from the original as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pydicom
+import pydicom.charset
+import pydicom.datadict
+import pydicom.filereader
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.dataelem import RawDataElement
+from pydicom.filewriter import write_data_element, write_dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
+
+from desktop.core.deid.attribute_types import AttributeTypes, load_attribute_types, resolve_compound
+from desktop.core.deid.identifiers import Identifier, collect_identifiers, reportable, scrub_pattern
+from desktop.core.deid.leaks import Leak, find_leaks_in_bytes
+from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
+from desktop.core.deid.profiles import Profile
+from desktop.core.deid.safe_private import SafeKey, load_safe_private, normalise_creator
+from desktop.core.deid.table import BASIC, ConfidentialityTable, Decision, decide, load_table
+from desktop.core.dicom_encoding import implied_transfer_syntax
+from desktop.core.errors import VeilError
+from desktop.core.library.header import (
+    DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _element_end, _read_dataset,
+)
+
+#: This implementation's Implementation Class UID (PS3.7 D.3.3.2): 2.25 + a fixed UUID.
+IMPLEMENTATION_CLASS_UID = "2.25.186146457613937622331906834785384127873"
+IMPLEMENTATION_VERSION = "VEIL_1"
+
+DUMMY_TEXT = "ANONYMIZED"
+DUMMY_BY_VR: dict[str, object] = {
+    "AE": "ANONYMIZED", "AS": "000D", "CS": "ANONYMIZED", "DA": "19000101", "DT": "19000101000000",
+    "TM": "000000", "DS": "0", "IS": "0", "LO": DUMMY_TEXT, "LT": DUMMY_TEXT, "SH": DUMMY_TEXT,
+    "ST": DUMMY_TEXT, "UC": DUMMY_TEXT, "UT": DUMMY_TEXT, "PN": DUMMY_TEXT, "UR": "",
+    "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "UL": 0, "US": 0, "SV": 0, "UV": 0,
+}
+_TEXT_VRS = {"LO", "LT", "SH", "ST", "UC", "UT", "AE", "CS"}
+#: Free text that a sequence replaced by D (dummy) or C (clean) must not carry as it was.
+_FREE_TEXT_VRS = {"LO", "LT", "SH", "ST", "UC", "UT", "PN"}
+#: Coded entries (PS3.3 8.8) inside such sequences: controlled vocabulary, kept as they are.
+_CODE_KEYWORDS = frozenset({
+    "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue",
+    "URNCodeValue", "ContextIdentifier", "ContextGroupVersion", "MappingResource",
+    "MappingResourceName", "ContextGroupExtensionCreatorUID", "ContextUID", "TemplateIdentifier",
+    "MeasurementUnitsCodeSequence", "ContinuityOfContent", "RelationshipType", "ValueType",
+})
+_MAX_LENGTH = {"SH": 16, "LO": 64, "AE": 16, "CS": 16, "ST": 1024, "PN": 64}
+ACTION_WORDS = {"X": "removed", "Z": "emptied", "D": "replaced", "U": "replaced", "C": "cleaned", "K": "kept"}
+
+PATIENT_NAME, PATIENT_ID = 0x00100010, 0x00100020
+IMPLICIT_LE, EXPLICIT_BE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"
+OVERLAY_DATA_ELEMENT = 0x3000
+
+
+@dataclass(frozen=True)
+class DeidSettings:
+    """What stays the same for every instance of one run."""
+
+    profile: Profile
+    table: ConfidentialityTable
+    types: AttributeTypes
+    safe_private: frozenset[SafeKey]
+    uid_key: bytes
+    #: Per tag: the table's decision under this profile (filled as tags are met).
+    decisions: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def decision(self, tag: int) -> Decision | None:
+        try:
+            return self.decisions[tag]
+        except KeyError:
+            found = self.decisions[tag] = decide(self.table, tag, self.profile.options)
+            return found
+
+
+def compound_keywords(table: ConfidentialityTable) -> frozenset[str]:
+    """Keywords of the attributes whose action depends on their Type in the IOD."""
+    out = set()
+    for row in table.rows:
+        if row.mask == 0xFFFFFFFF and any("/" in a for a in (row.basic, *row.options.values())):
+            keyword = pydicom.datadict.keyword_for_tag(row.value)
+            if keyword:
+                out.add(keyword)
+    return frozenset(out)
+
+
+def make_settings(profile: Profile, uid_key: bytes) -> DeidSettings:
+    """Everything a run needs, read from ``resources/`` and the standard's module tables."""
+    table = load_table()
+    return DeidSettings(profile, table, load_attribute_types(compound_keywords(table)),
+                        load_safe_private(), uid_key)
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    """The patient's pseudonym and date shift (whole days)."""
+
+    pseudonym: str
+    shift_days: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the preview: what happens to one attribute, and the rule that decided it."""
+
+    location: str
+    name: str
+    vr: str
+    action: str
+    rule: str
+    before: str
+    after: str
+
+
+@dataclass
+class DeidResult:
+    data: bytes
+    sop_instance_uid: str
+    study_uid: str
+    series_uid: str
+    pseudonym: str
+    changes: list[Change] = field(default_factory=list)
+    leaks: list[Leak] = field(default_factory=list)
+
+
+def patient_key(patient_id: str, issuer: str, name: str, birth_date: str) -> str:
+    """The patient's identity as the library keys it: the ID with its issuer, else the name with
+    the birth date. Pseudonyms and date shifts are derived from it."""
+    parts = [p.strip(" \x00") for p in (patient_id, issuer, name, birth_date)]
+    if parts[0]:
+        return "\x00".join(["id", parts[1], parts[0]])
+    return "\x00".join(["name", parts[2], parts[3]])
+
+
+def _text_of(ds: Dataset, keyword: str) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception:
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue):
+        value = "\\".join(str(v) for v in value)
+    return str(value).strip(" \x00")
+
+
+def patient_key_of(ds: Dataset) -> str:
+    return patient_key(_text_of(ds, "PatientID"), _text_of(ds, "IssuerOfPatientID"),
+                       _text_of(ds, "PatientName"), _text_of(ds, "PatientBirthDate"))
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Sequence):
+        return f"<{len(value)} item{'s' if len(value) != 1 else ''}>"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (list, MultiValue)):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _vr_of(ds: Dataset, tag: int) -> str:
+    raw = ds._dict[tag]
+    vr = getattr(raw, "VR", None)
+    if vr and vr != "UN":
+        return vr
+    try:
+        return pydicom.datadict.dictionary_VR(tag).split(" ")[0]
+    except KeyError:
+        return vr or "UN"
+
+
+class _Walker:
+    """Applies the profile to one dataset and its sequences, recording changes on request."""
+
+    def __init__(self, settings: DeidSettings, plan: PatientPlan, sop_class: str,
+                 identifiers: list[Identifier], record: bool) -> None:
+        self.s = settings
+        self.options = settings.profile.options
+        self.plan = plan
+        self.sop_class = sop_class
+        self.scrub = scrub_pattern(identifiers)
+        #: Inside a sequence whose action is D ("dummy") or C ("clean"): what free text gets.
+        self.mode: str | None = None
+        self.mode_rule = ""
+        self.changes: list[Change] | None = [] if record else None
+
+    # -- recording ---------------------------------------------------------------------
+    def _note(self, loc: str, tag: int, vr: str, action: str, rule: str, before: object, after: object) -> None:
+        if self.changes is None:
+            return
+        name = pydicom.datadict.keyword_for_tag(tag)
+        try:
+            name = pydicom.datadict.dictionary_description(tag) if name else ""
+        except KeyError:
+            name = ""
+        if not name:
+            name = "Private attribute" if (tag >> 16) & 1 else "Unknown attribute"
+        self.changes.append(Change(loc + _tag_text(tag), name, vr, action, rule, _show(before), _show(after)))
+
+    # -- the walk ----------------------------------------------------------------------
+    def dataset(self, ds: Dataset, path: tuple[str, ...], loc: str) -> None:
+        tags = list(ds._dict.keys())
+        creators = {}
+        for tag in tags:
+            group, element = tag >> 16, tag & 0xFFFF
+            if group & 1 and 0x0010 <= element <= 0x00FF:
+                try:
+                    creators[(group, element)] = normalise_creator(str(ds[tag].value or ""))
+                except Exception:
+                    creators[(group, element)] = ""
+        kept_blocks: set[tuple[int, int]] = set()
+        overlay_groups_gone: set[int] = set()
+        for tag in tags:
+            group, element = tag >> 16, tag & 0xFFFF
+            if group & 1:
+                if 0x0010 <= element <= 0x00FF:
+                    continue  # creators are decided once their blocks are
+                if self._private(ds, tag, creators, path, loc):
+                    kept_blocks.add((group, element >> 8))
+                continue
+            if element == 0 and group != 0x0002:
+                self._remove(ds, tag, loc, "Group Length is retired (PS3.5 7.2) and would be wrong")
+                continue
+            self._public(ds, tag, path, loc)
+            if 0x6000 <= group <= 0x60FF and element == OVERLAY_DATA_ELEMENT and tag not in ds._dict:
+                overlay_groups_gone.add(group)
+        for (group, block), creator in creators.items():
+            tag = (group << 16) | block
+            if (group, block) in kept_blocks:
+                self._note(loc, tag, "LO", "kept", "Private Creator of a safe private attribute (PS3.15 E.3.10)",
+                           creator, creator)
+            else:
+                self._remove(ds, tag, loc, "Private Creator with no attribute kept (PS3.15 E.1.1)")
+        for tag in [t for t in ds._dict if (t >> 16) in overlay_groups_gone]:
+            self._remove(ds, tag, loc, "part of an overlay plane whose Overlay Data is removed (PS3.15 E.1-1)")
+
+    def _private(self, ds: Dataset, tag: int, creators: dict, path: tuple[str, ...], loc: str) -> bool:
+        decision = self.s.decision(tag)
+        action = decision.action if decision else "X"
+        rule = decision.rule if decision else BASIC
+        if action == "C":
+            group, element = tag >> 16, tag & 0xFFFF
+            creator = creators.get((group, element >> 8), "")
+            if creator and (creator, group, element & 0xFF) in self.s.safe_private:
+                vr = _vr_of(ds, tag)
+                self._note(loc, tag, vr, "kept", f"{rule}: in Table E.3.10-1 (safe private)", ds[tag].value, ds[tag].value)
+                if vr == "SQ":
+                    self._items(ds, tag, path, loc)
+                return True
+            self._remove(ds, tag, loc, f"{rule}: not a safe private attribute (Table E.3.10-1)")
+            return False
+        self._remove(ds, tag, loc, f"Private attribute: {rule} (PS3.15 E.1-1, private attributes)")
+        return False
+
+    def _public(self, ds: Dataset, tag: int, path: tuple[str, ...], loc: str) -> None:
+        decision = self.s.decision(tag)
+        if decision is None:
+            if _known_public(tag):
+                vr = _vr_of(ds, tag)
+                if self.mode and vr in _FREE_TEXT_VRS and pydicom.datadict.keyword_for_tag(tag) not in _CODE_KEYWORDS:
+                    self._free_text(ds, tag, vr, loc)
+                    return
+                if self.changes is not None:
+                    value = ds[tag].value
+                    self._note(loc, tag, vr, "kept", "not in Table E.1-1: a standard attribute (PS3.15 E.1.1)", value, value)
+                if vr == "SQ":
+                    self._items(ds, tag, path, loc)
+            else:
+                self._remove(ds, tag, loc, "unknown public attribute: not known to be safe (PS3.15 E.1.1)")
+            return
+        action, rule = decision.action, decision.rule
+        keyword = pydicom.datadict.keyword_for_tag(tag)
+        if "/" in action:
+            type_ = self.s.types.type_of(self.sop_class, path, keyword)
+            resolved = resolve_compound(action, type_)
+            rule = f"{rule}: {action} → {resolved} for a Type {type_} attribute of this IOD"
+            action = resolved
+        if action == "X":
+            self._remove(ds, tag, loc, rule)
+            return
+        vr = _vr_of(ds, tag)
+        if action == "K":
+            value = ds[tag].value if (self.changes is not None or vr == "SQ") else None
+            self._note(loc, tag, vr, "kept", rule, value, value)
+            if vr == "SQ":
+                self._items(ds, tag, path, loc)
+            return
+        elem = ds[tag]
+        before = elem.value if self.changes is not None else None
+        if vr == "SQ":
+            if action == "Z":
+                elem.value = Sequence([])
+                self._note(loc, tag, vr, "emptied", rule, before, elem.value)
+            else:  # D, U, C on a sequence: keep its items, each de-identified
+                self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, before)
+                mode = {"D": "dummy", "C": "clean"}.get(action, self.mode)
+                saved = self.mode, self.mode_rule
+                if mode != self.mode:
+                    self.mode, self.mode_rule = mode, f"{rule}, on {pydicom.datadict.dictionary_description(tag)}"
+                try:
+                    self._items(ds, tag, path, loc)
+                finally:
+                    self.mode, self.mode_rule = saved
+            return
+        top = not path
+        if top and tag in (PATIENT_NAME, PATIENT_ID) and action in ("Z", "D", "C"):
+            _set(ds, tag, vr, self.plan.pseudonym)
+            self._note(loc, tag, vr, "replaced", f"{rule}; pseudonym", before, self.plan.pseudonym)
+            return
+        if action == "Z":
+            _set(ds, tag, vr, None)
+        elif action == "U" or vr == "UI":
+            _set(ds, tag, vr, self._uids(elem.value))
+        elif action == "D":
+            _set(ds, tag, vr, DUMMY_BY_VR.get(vr))
+            if vr not in DUMMY_BY_VR:
+                _set(ds, tag, vr, None)
+        elif action == "C":
+            self._clean(ds, tag, vr, rule, loc)
+            return
+        self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, ds[tag].value)
+
+    def _free_text(self, ds: Dataset, tag: int, vr: str, loc: str) -> None:
+        """Free text not in Table E.1-1 inside a dummied or cleaned sequence (PS3.15 E.1-1a)."""
+        before = ds[tag].value
+        if self.mode == "dummy":
+            after: object = DUMMY_TEXT if before not in (None, "") else before
+            word, why = "replaced", f"{self.mode_rule}: its free text becomes a dummy value"
+        else:
+            after = DUMMY_TEXT if vr == "PN" and before not in (None, "") else self._scrubbed(before, vr)
+            word, why = ("cleaned" if after != before else "kept"), f"{self.mode_rule}: identifiers scrubbed from its text"
+        if after is not before:
+            _set(ds, tag, vr, after)
+        self._note(loc, tag, vr, word, why, before, after)
+
+    def _items(self, ds: Dataset, tag: int, path: tuple[str, ...], loc: str) -> None:
+        keyword = pydicom.datadict.keyword_for_tag(tag) or _tag_text(tag)
+        for index, item in enumerate(ds[tag].value or []):
+            self.dataset(item, path + (keyword,), f"{loc}{_tag_text(tag)}[{index + 1}] › ")
+
+    def _uids(self, value: object) -> object:
+        if value is None or value == "":
+            return value
+        if isinstance(value, (list, MultiValue)):
+            return [map_uid(self.s.uid_key, str(v)) for v in value]
+        return map_uid(self.s.uid_key, str(value))
+
+    def _clean(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> None:
+        """C (PS3.15 E.1-1a): a value of similar meaning that identifies nobody."""
+        elem = ds[tag]
+        before = elem.value
+        if vr == "DA" and "retain_modified_dates" in self.options:
+            after = _shifted(before, lambda v: shift_date(v, self.plan.shift_days))
+            word, why = "shifted", f"{rule}: dates moved by the patient's offset"
+        elif vr == "DT" and "retain_modified_dates" in self.options:
+            after = _shifted(before, lambda v: shift_datetime(v, self.plan.shift_days))
+            word, why = "shifted", f"{rule}: dates moved by the patient's offset"
+        elif vr in ("TM", "DA", "DT") and "retain_full_dates" in self.options:
+            after, word, why = before, "kept", rule
+        elif vr == "TM" and "retain_modified_dates" in self.options:
+            after, word, why = before, "kept", f"{rule}: whole-day shifts leave times of day as they are"
+        elif vr in ("DA", "DT", "TM"):
+            after, word, why = DUMMY_BY_VR[vr], "replaced", rule
+        elif vr == "PN":
+            after, word, why = DUMMY_TEXT, "replaced", f"{rule}: a person's name is replaced"
+        elif vr in _TEXT_VRS:
+            after = self._scrubbed(before, vr)
+            word, why = ("cleaned" if after != before else "kept"), f"{rule}: identifiers scrubbed from the text"
+        elif vr in ("DS", "IS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV", "AS", "AT"):
+            after, word, why = before, "kept", f"{rule}: a number identifies nobody"
+        else:
+            self._remove(ds, tag, loc, f"{rule}: a {vr} value cannot be cleaned, so it is removed")
+            return
+        if after is not before:
+            _set(ds, tag, vr, after)
+        self._note(loc, tag, vr, word, why, before, after)
+
+    def _scrubbed(self, value: object, vr: str) -> object:
+        if value is None or self.scrub is None:
+            return value
+        if isinstance(value, (list, MultiValue)):
+            return [self._scrubbed(v, vr) for v in value]
+        text = str(value)
+        cleaned = self.scrub.sub("*", text)
+        if cleaned == text:
+            return value
+        limit = _MAX_LENGTH.get(vr)
+        return cleaned[:limit] if limit else cleaned
+
+    def _remove(self, ds: Dataset, tag: int, loc: str, rule: str) -> None:
+        if tag not in ds._dict:
+            return
+        if self.changes is not None:
+            vr = _vr_of(ds, tag)
+            try:
+                before = ds[tag].value
+            except Exception:
+                before = b""
+            self._note(loc, tag, vr, "removed", rule, before, None)
+        del ds._dict[tag]
+
+
+def _shifted(value: object, shift: Callable[[str], str]) -> object:
+    if value is None or value == "":
+        return value
+    if isinstance(value, (list, MultiValue)):
+        return [_shifted(v, shift) for v in value]
+    try:
+        return shift(str(value))
+    except ValueError:
+        return ""  # a date that cannot be read cannot be shifted: emptied, never guessed
+
+
+def _set(ds: Dataset, tag: int, vr: str, value: object) -> None:
+    ds._dict[tag] = DataElement(tag, vr, value)
+
+
+@lru_cache(maxsize=8192)
+def _known_public(tag: int) -> bool:
+    try:
+        pydicom.datadict.dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
+
+
+# -- whole files ----------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    ds: Dataset
+    pixel: memoryview | None  # the Pixel Data element's raw bytes (header, value, delimiters)
+    trailing: Dataset | None  # elements after the Pixel Data
+    implicit: bool
+    little: bool
+    transfer_syntax: str
+
+
+def _parse(data: bytes | memoryview) -> _Parsed:
+    view = memoryview(data)
+    ds, stop = _read_dataset(view)
+    meta = getattr(ds, "file_meta", None)
+    syntax = str(getattr(meta, "TransferSyntaxUID", "") or "") if meta is not None else ""
+    if not syntax:
+        syntax = implied_transfer_syntax(ds)
+    implicit, little = syntax == IMPLICIT_LE, syntax != EXPLICIT_BE
+    mixed = any(getattr(raw, "is_implicit_VR", implicit) != implicit for raw in ds._dict.values())
+    if syntax == DEFLATED or mixed or ds.original_encoding not in ((implicit, little), (None, None)):
+        # Deflated, or elements not encoded as the transfer syntax says (some writers mix
+        # them): read everything and let pydicom re-encode the whole dataset.
+        full = pydicom.dcmread(io.BytesIO(bytes(view)), force=True)
+        full.walk(lambda _ds, _elem: None)  # decode every element, so each is re-encoded
+        return _Parsed(full, None, None, implicit, little, syntax)
+    pixel = trailing = None
+    if stop < len(view):
+        end = _element_end(view, stop, not implicit, "<" if little else ">")
+        pixel = view[stop:end]
+        rest = bytes(view[end:])
+        if rest.strip(b"\x00"):
+            trailing = pydicom.filereader.read_dataset(io.BytesIO(rest), implicit, little)
+    return _Parsed(ds, pixel, trailing, bool(implicit), bool(little), syntax)
+
+
+def _undefined_length(element: memoryview, implicit: bool, little: bool) -> bool:
+    """Encapsulated Pixel Data has an undefined length (PS3.5 A.4)."""
+    offset = 4 if implicit else 8
+    return element[offset:offset + 4] == b"\xff\xff\xff\xff"
+
+
+def _check_instance(ds: Dataset, meta: Dataset | None) -> None:
+    sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "") or "")
+    if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
+        raise InvalidInstance("a media directory (DICOMDIR), not an instance: de-identify the files it lists")
+    for keyword, name in (("SOPInstanceUID", "SOP Instance UID (0008,0018)"), ("SOPClassUID", "SOP Class UID (0008,0016)")):
+        if not str(ds.get(keyword, "") or "").strip():
+            raise InvalidInstance(f"no {name}, which every DICOM instance must have")
+
+
+_RECORD_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303)
+
+
+@lru_cache(maxsize=64)
+def _encoded_record(profile: Profile, implicit: bool, little: bool) -> tuple[RawDataElement, ...]:
+    """The record of :func:`_record_method` for a file without one, encoded once per run."""
+    ds = Dataset()
+    _record_method(ds, profile, fast=False)
+    out = []
+    for tag in _RECORD_TAGS:
+        buf = DicomBytesIO()
+        buf.is_implicit_VR, buf.is_little_endian = implicit, little
+        elem = ds[tag]
+        write_data_element(buf, elem, "iso8859")
+        data = buf.getvalue()
+        header = 8 if implicit or elem.VR not in ("SQ",) else 12
+        value = data[header:-8] if elem.VR == "SQ" else data[header:]
+        out.append(RawDataElement(BaseTag(tag), None if implicit else elem.VR, len(value), value, 0,
+                                  implicit, little, True))
+    return tuple(out)
+
+
+def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: tuple[bool, bool] = (False, True)) -> None:
+    """PS3.3 C.7.1.1 Patient Identity Removed and the De-identification Method attributes;
+    C.7.1.1 / PS3.15 E.3 Longitudinal Temporal Information Modified."""
+    if fast and not any(tag in ds._dict for tag in _RECORD_TAGS):
+        for elem in _encoded_record(profile, *encoding):
+            ds._dict[elem.tag] = elem
+        return
+    ds.PatientIdentityRemoved = "YES"
+    previous = [str(v) for v in (ds.get("DeidentificationMethod") or []) if str(v)] \
+        if isinstance(ds.get("DeidentificationMethod"), (list, MultiValue)) \
+        else ([str(ds.DeidentificationMethod)] if ds.get("DeidentificationMethod") else [])
+    ds.DeidentificationMethod = previous + [t for t in profile.method_text if t not in previous]
+    items = list(ds.get("DeidentificationMethodCodeSequence") or [])
+    present = {(str(i.get("CodingSchemeDesignator", "")), str(i.get("CodeValue", ""))) for i in items}
+    for value, meaning in profile.codes:
+        if ("DCM", value) not in present:
+            item = Dataset()
+            item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
+            items.append(item)
+    ds.DeidentificationMethodCodeSequence = Sequence(items)
+    ds.LongitudinalTemporalInformationModified = profile.temporal_information
+
+
+def _file_meta(ds: Dataset, syntax: str) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = str(ds.get("SOPClassUID", "") or "")
+    meta.MediaStorageSOPInstanceUID = str(ds.get("SOPInstanceUID", "") or "")
+    meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION
+    return meta
+
+
+def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
+    """File Meta Information (PS3.10 7.1): explicit VR little endian, with its group length."""
+    body = bytearray()
+    for keyword, vr in (("FileMetaInformationVersion", b"OB"), ("MediaStorageSOPClassUID", b"UI"),
+                        ("MediaStorageSOPInstanceUID", b"UI"), ("TransferSyntaxUID", b"UI"),
+                        ("ImplementationClassUID", b"UI"), ("ImplementationVersionName", b"SH")):
+        tag = pydicom.datadict.tag_for_keyword(keyword)
+        value = meta[keyword].value
+        if not isinstance(value, bytes):
+            value = str(value).encode("ascii")
+            if len(value) % 2:
+                value += b"\x00" if vr == b"UI" else b" "
+        body += struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+        body += (vr + b"\x00\x00" + struct.pack("<I", len(value))) if vr == b"OB" else (vr + struct.pack("<H", len(value)))
+        body += value
+    return struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + bytes(body)
+
+
+def _meta_changes(original: Dataset | None, meta: FileMetaDataset) -> list[Change]:
+    out = []
+    for elem in original or []:
+        new = meta.get(elem.tag)
+        after = new.value if new is not None else None
+        action = "kept" if after == elem.value else ("removed" if new is None else "replaced")
+        rule = "File Meta Information rewritten for the new instance (PS3.10 7.1)"
+        if elem.keyword == "MediaStorageSOPInstanceUID":
+            rule = "copy of the SOP Instance UID (PS3.10 7.1)"
+        out.append(Change(_tag_text(elem.tag), elem.name, elem.VR, action, rule, _show(elem.value), _show(after)))
+    return out
+
+
+def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Callable[[str], PatientPlan],
+               record: bool = False, check: bool = True) -> DeidResult:
+    """De-identify one instance held in memory and return the new file's bytes.
+
+    ``plan_for(patient_key)`` gives the patient's pseudonym and date shift. With ``check``,
+    the output is searched for every identifier of the original (see :mod:`leaks`); the
+    caller must refuse to write a result with leaks. Raises :class:`InvalidInstance` for a file
+    that is not a readable DICOM instance.
+    """
+    try:
+        parsed = _parse(data)
+    except InvalidInstance:
+        raise
+    except Exception as exc:
+        raise InvalidInstance(f"DICOM header cannot be parsed ({type(exc).__name__})") from None
+    ds = parsed.ds
+    original_meta = getattr(ds, "file_meta", None)
+    _check_instance(ds, original_meta)
+    try:
+        identifiers = collect_identifiers(ds)
+        if parsed.trailing is not None:
+            identifiers += collect_identifiers(parsed.trailing)
+        plan = plan_for(patient_key_of(ds))
+        walker = _Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), identifiers, record)
+        walker.dataset(ds, (), "")
+        if parsed.trailing is not None:
+            walker.dataset(parsed.trailing, (), "")
+        _record_method(ds, settings.profile, fast=parsed.pixel is not None,
+                       encoding=(parsed.implicit, parsed.little))
+        meta = _file_meta(ds, parsed.transfer_syntax)
+        out = DicomBytesIO()
+        out.write(b"\x00" * 128 + b"DICM")
+        out.write(_file_meta_bytes(meta))
+        if parsed.pixel is None and parsed.trailing is None and parsed.transfer_syntax == DEFLATED:
+            body = _deflated(ds)
+            pixel_range = (out.tell(), out.tell())
+            out.write(body)
+        else:
+            out.is_implicit_VR, out.is_little_endian = parsed.implicit, parsed.little
+            if parsed.pixel is None:  # everything was decoded: pydicom writes it all
+                write_dataset(out, _without_meta(ds), _charset(ds))
+            else:
+                _write_elements(out, _without_meta(ds), parsed.implicit, parsed.little, _charset(ds))
+            start = out.tell()
+            if parsed.pixel is not None:
+                out.write(parsed.pixel)
+            pixel_range = (start, out.tell())
+            if parsed.trailing is not None:
+                write_dataset(out, parsed.trailing, _charset(ds))
+    except InvalidInstance:
+        raise
+    except VeilError:
+        raise
+    except Exception as exc:
+        raise InvalidInstance(f"cannot be de-identified ({type(exc).__name__} while rewriting the header)") from None
+    result = DeidResult(out.getvalue(), str(ds.get("SOPInstanceUID", "") or ""),
+                        str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or ""),
+                        plan.pseudonym)
+    if record:
+        result.changes = _meta_changes(original_meta, meta) + (walker.changes or [])
+    if check:
+        charset = _charset(ds)
+        encapsulated = parsed.pixel is None or _undefined_length(parsed.pixel, parsed.implicit, parsed.little)
+        result.leaks = find_leaks_in_bytes(result.data, reportable(identifiers, settings.profile.options),
+                                           charset, pixel_range, scan_pixels=encapsulated)
+    return result
+
+
+def _write_elements(out: DicomBytesIO, ds: Dataset, implicit: bool, little: bool,
+                    charset: str | list[str]) -> None:
+    """Write ``ds``'s top-level elements in tag order (PS3.5 7.1): an element still raw from
+    the original, in the same encoding, is copied as bytes; others go through pydicom."""
+    e = "<" if little else ">"
+    pack_tag = struct.Struct(e + "HH").pack
+    pack_long = struct.Struct(e + "I").pack
+    pack_short = struct.Struct(e + "H").pack
+    for tag in sorted(ds._dict):
+        elem = ds._dict[tag]
+        value = elem.value
+        if (isinstance(elem, RawDataElement) and elem.is_implicit_VR == implicit
+                and elem.is_little_endian == little and isinstance(value, bytes)
+                and elem.length != UNDEFINED and len(value) == elem.length):
+            out.write(pack_tag(tag >> 16, tag & 0xFFFF))
+            if implicit:
+                out.write(pack_long(len(value)))
+            else:
+                vr = (elem.VR or "UN").encode("ascii")
+                if vr in LONG_VRS:
+                    out.write(vr + b"\x00\x00" + pack_long(len(value)))
+                elif len(value) > 0xFFFF:
+                    out.write(b"UN\x00\x00" + pack_long(len(value)))
+                else:
+                    out.write(vr + pack_short(len(value)))
+            out.write(value)
+        else:
+            write_data_element(out, ds[tag], charset)
+
+
+def _charset(ds: Dataset) -> str | list[str]:
+    value = ds.get("SpecificCharacterSet")
+    if not value:
+        return "iso8859"
+    return pydicom.charset.convert_encodings(value if isinstance(value, (list, MultiValue)) else [value])
+
+
+def _without_meta(ds: Dataset) -> Dataset:
+    if 0x00020000 <= min(ds._dict or [0x00080000]) < 0x00030000:
+        for tag in [t for t in ds._dict if t >> 16 == 0x0002]:
+            del ds._dict[tag]
+    return ds
+
+
+def _deflated(ds: Dataset) -> bytes:
+    import zlib
+    plain = DicomBytesIO()
+    plain.is_implicit_VR, plain.is_little_endian = False, True
+    write_dataset(plain, _without_meta(ds), _charset(ds))
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(plain.getvalue()) + compressor.flush()

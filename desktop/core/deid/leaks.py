@@ -1,0 +1,145 @@
+"""The leak check: is any identifier of the original still in the de-identified output?
+
+Two searches, both case-insensitive and for whole words (no letter or digit right before or
+after): every element at any depth, private attributes and File Meta included, as decoded
+text; and the raw bytes of the whole file, in the file's character set and in ASCII. Inside
+Pixel Data only identifiers of six characters or more count: shorter ones turn up by chance in
+image bytes. A leak names the kind of identifier, the attribute it came from and where it was
+found, never the value itself (reports and logs must not carry identity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.valuerep import PersonName
+
+from desktop.core.deid.identifiers import Identifier, scrub_pattern
+
+#: Inside Pixel Data, shorter identifiers match image bytes by chance.
+MIN_PIXEL_TOKEN = 6
+
+
+@dataclass(frozen=True)
+class Leak:
+    kind: str
+    source: str
+    where: str
+
+    def describe(self) -> str:
+        return f"{self.kind} from {self.source} found in {self.where}"
+
+
+def _alnum(byte: int) -> bool:
+    return 48 <= byte <= 57 or 65 <= byte <= 90 or 97 <= byte <= 122
+
+
+def _encodings(text: str, charset: str | list[str]) -> set[bytes]:
+    forms = set()
+    codecs = charset if isinstance(charset, list) else [charset]
+    for codec in [*codecs, "ascii", "utf-8"]:
+        try:
+            forms.add(text.encode(codec).lower())
+        except (UnicodeError, LookupError):
+            continue
+    return {f for f in forms if f}
+
+
+def _whole_word_at(blob: bytes, needle: bytes, lowered: bool) -> int | None:
+    """The first offset where ``needle`` stands as a whole word in ``blob``."""
+    at = blob.find(needle)
+    while at >= 0:
+        before = blob[at - 1] if at > 0 else 0
+        end = at + len(needle)
+        after = blob[end] if end < len(blob) else 0
+        if not _alnum(before) and not _alnum(after):
+            return at
+        at = blob.find(needle, at + 1)
+    return None
+
+
+def find_leaks_in_bytes(data: bytes, identifiers: list[Identifier], charset: str | list[str] = "iso8859",
+                        pixel_range: tuple[int, int] = (0, 0), scan_pixels: bool = True) -> list[Leak]:
+    """Where each identifier first turns up in the raw bytes (one leak per identifier).
+
+    Outside Pixel Data the search ignores case; inside it (often megabytes) the identifier is
+    looked for as written, in capitals and in lower case, and only when it is long enough.
+    ``scan_pixels=False`` skips native (uncompressed) Pixel Data: sample values, which hold no
+    text; encapsulated frames (JPEG comments, JPEG 2000 boxes) can, so they are searched.
+    """
+    start, end = pixel_range
+    view = memoryview(data)
+    regions = [(0, bytes(view[:start]).lower()), (end, bytes(view[end:]).lower())]
+    pixels = bytes(view[start:end]) if end > start and scan_pixels else b""
+    leaks = []
+    for ident in identifiers:
+        hit = None
+        for needle in _encodings(ident.text, charset):
+            for offset, blob in regions:
+                at = _whole_word_at(blob, needle, True)
+                if at is not None:
+                    hit = (offset + at, False)
+                    break
+            if hit is None and pixels and len(needle) >= MIN_PIXEL_TOKEN:
+                for form in {needle, needle.upper(), ident.text.encode("latin_1", "ignore")}:
+                    at = _whole_word_at(pixels, form, False) if form else None
+                    if at is not None:
+                        hit = (start + at, True)
+                        break
+            if hit is not None:
+                break
+        if hit is not None:
+            where = f"the file's bytes at offset {hit[0]}" + (" (inside Pixel Data)" if hit[1] else "")
+            leaks.append(Leak(ident.kind, ident.source, where))
+    return leaks
+
+
+def _texts(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, MultiValue)):
+        return [t for v in value for t in _texts(v)]
+    if isinstance(value, PersonName):
+        return [str(value)]
+    if isinstance(value, (bytes, bytearray)):
+        return [bytes(value[:1 << 16]).decode("latin_1", "replace")]
+    return [str(value)]
+
+
+def find_leaks_in_dataset(ds: Dataset, identifiers: list[Identifier]) -> list[Leak]:
+    """Every element (any depth, private, File Meta) whose text holds an identifier."""
+    pattern = scrub_pattern(identifiers)
+    if pattern is None:
+        return []
+    by_text = {i.text.upper(): i for i in identifiers}
+    leaks: list[Leak] = []
+    seen: set[tuple[str, str]] = set()
+
+    def walk(dataset: Dataset, loc: str) -> None:
+        for elem in dataset:
+            where = f"{loc}({elem.tag.group:04X},{elem.tag.element:04X}) {elem.name}"
+            if elem.VR == "SQ":
+                for index, item in enumerate(elem.value or []):
+                    walk(item, f"{where}[{index + 1}] › ")
+                continue
+            if elem.tag == 0x7FE00010 or elem.VR in ("OB", "OW", "OF", "OD", "OL", "OV") and elem.tag.group != 0x0002 \
+                    and not elem.tag.is_private:
+                continue  # binary data: judged by the raw-byte search
+            for text in _texts(elem.value):
+                for match in pattern.finditer(text):
+                    ident = by_text.get(match.group(0).upper())
+                    if ident is None:
+                        continue
+                    key = (ident.text.upper(), where)
+                    if key not in seen:
+                        seen.add(key)
+                        leaks.append(Leak(ident.kind, ident.source, where))
+
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        walk(meta, "File Meta ")
+    walk(ds, "")
+    return leaks
+
