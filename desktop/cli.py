@@ -136,6 +136,88 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _profile(args: argparse.Namespace):
+    from desktop.core.deid.profiles import preset
+
+    profile = preset(args.profile)
+    extra = set(args.option or [])
+    if extra or args.prefix:
+        profile = profile.with_options(set(profile.options) | extra, args.prefix)
+    return profile
+
+
+def cmd_deid(args: argparse.Namespace) -> int:
+    from desktop.app.deidentifying import deidentify_paths, deidentify_studies
+    from desktop.app.tasks import CancelToken
+
+    profile = _profile(args)
+    if args.study:
+        inputs, out = args.study, args.paths[-1] if args.paths else None
+        if not out or len(args.paths) != 1:
+            raise VeilError("With --study, give only the output folder: veil deid --study UID OUT_DIR")
+    else:
+        if len(args.paths) < 2:
+            raise VeilError("Give what to de-identify and where to write it: veil deid IN_DIR OUT_DIR")
+        inputs, out = args.paths[:-1], args.paths[-1]
+    home = _open(args)
+    cancel = CancelToken()
+    try:
+        if args.study:
+            report = deidentify_studies(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers)
+        else:
+            report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("\nCancelled. Nothing was written.", file=sys.stderr)
+        return 130
+    print(report.headline())
+    if report.written:
+        print(f"  written to {_safe(str(report.out_dir))}: "
+              + ", ".join(f"{p} ({n})" for p, n in sorted(report.pseudonyms.items())))
+    for label, leaks in report.leaks:
+        print(f"  {_safe(label)}:")
+        for leak in leaks:
+            print(f"    {leak.describe()}")
+    if report.duplicates:
+        print("Skipped, the same instance as another input:")
+        for label in report.duplicates:
+            print(f"  {_safe(label)}")
+    if report.rejected:
+        print("Not de-identified:")
+        for r in report.rejected:
+            print(f"  {_safe(r.label)}: {r.reason}")
+    return 1 if report.refused else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from desktop.app.leak_check import verify_paths
+
+    uid_key = _open(args).keys.deid_key if not args.no_library else None
+    report = verify_paths([args.original], [args.output], _TerminalProgress(), uid_key=uid_key)
+    print(report.headline())
+    for label, leaks in sorted(report.leaks.items()):
+        print(f"  {_safe(label)}:")
+        for leak in leaks:
+            print(f"    {leak.describe()}")
+    for label in report.not_deidentified:
+        print(f"  {_safe(label)}: no Patient Identity Removed = YES")
+    for r in report.unreadable:
+        print(f"  {_safe(r.label)}: {r.reason}")
+    return 0 if report.clean else 1
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from desktop.core.deid.profiles import load_presets
+    from desktop.core.deid.table import OPTIONS
+
+    for key, profile in load_presets().items():
+        print(f"{key}: {profile.title} (pseudonyms {profile.pseudonym_prefix}-0001...)")
+        print(f"  {profile.description}")
+        print(f"  options: {', '.join(sorted(profile.options)) or 'none (Basic Profile only)'}")
+    print("options for --option: " + ", ".join(OPTIONS))
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from desktop.ui.launch import run_app
 
@@ -165,6 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true",
                    help="delete stored objects that nothing refers to (left by an interrupted import)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("deid", help="write de-identified copies (PS3.15 Basic Profile + options)",
+                       description="De-identify DICOM files, folders, zips or DICOMDIRs (or library studies "
+                                   "with --study) into OUT_DIR. The export is refused, and nothing written, "
+                                   "if any output still holds an identifier of its original.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="inputs, then the output folder last")
+    p.add_argument("--profile", default="teaching", help="teaching, research or publication (default: teaching)")
+    p.add_argument("--option", action="append", help="add a PS3.15 option (see 'veil profiles')")
+    p.add_argument("--prefix", help="pseudonym prefix, e.g. TEACH gives TEACH-0007")
+    p.add_argument("--study", action="append", metavar="STUDY_UID", help="de-identify this library study")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.set_defaults(func=cmd_deid)
+
+    p = sub.add_parser("verify", help="look for any identifier of ORIGINAL left in OUTPUT (leak check)")
+    p.add_argument("original", help="the original files or folder")
+    p.add_argument("output", help="the de-identified files or folder")
+    p.add_argument("--no-library", action="store_true",
+                   help="do not open the library: check every output against every original "
+                        "(for output made elsewhere; stricter, so more coincidences are reported)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("profiles", help="list the de-identification profiles and options")
+    p.set_defaults(func=cmd_profiles)
 
     audit = sub.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -2,12 +2,14 @@
 
 Veil's own messages are written without identifiers. Third-party libraries are not so
 careful: pydicom's warnings quote element values ("Invalid value for VR PN: '...'"), so its
-logger is kept out of every handler Veil configures.
+logger is kept out of every handler Veil configures, and its Python warnings (which it also
+emits, printed to stderr) are ignored.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 
 
 def configure_logging(level: int = logging.WARNING) -> None:
@@ -16,3 +18,4 @@ def configure_logging(level: int = logging.WARNING) -> None:
     pydicom_log = logging.getLogger("pydicom")
     pydicom_log.propagate = False
     pydicom_log.setLevel(logging.CRITICAL + 1)
+    warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")

@@ -468,6 +468,7 @@ def _known_public(tag: int) -> bool:
 class _Parsed:
     ds: Dataset
     pixel: memoryview | None  # the Pixel Data element's raw bytes (header, value, delimiters)
+    pixel_start: int
     trailing: Dataset | None  # elements after the Pixel Data
     implicit: bool
     little: bool
@@ -476,7 +477,7 @@ class _Parsed:
 
 def _parse(data: bytes | memoryview) -> _Parsed:
     view = memoryview(data)
-    ds, stop = _read_dataset(view)
+    ds, stop = _read_dataset(data)
     meta = getattr(ds, "file_meta", None)
     syntax = str(getattr(meta, "TransferSyntaxUID", "") or "") if meta is not None else ""
     if not syntax:
@@ -488,7 +489,7 @@ def _parse(data: bytes | memoryview) -> _Parsed:
         # them): read everything and let pydicom re-encode the whole dataset.
         full = pydicom.dcmread(io.BytesIO(bytes(view)), force=True)
         full.walk(lambda _ds, _elem: None)  # decode every element, so each is re-encoded
-        return _Parsed(full, None, None, implicit, little, syntax)
+        return _Parsed(full, None, 0, None, implicit, little, syntax)
     pixel = trailing = None
     if stop < len(view):
         end = _element_end(view, stop, not implicit, "<" if little else ">")
@@ -496,7 +497,20 @@ def _parse(data: bytes | memoryview) -> _Parsed:
         rest = bytes(view[end:])
         if rest.strip(b"\x00"):
             trailing = pydicom.filereader.read_dataset(io.BytesIO(rest), implicit, little)
-    return _Parsed(ds, pixel, trailing, bool(implicit), bool(little), syntax)
+    return _Parsed(ds, pixel, stop, trailing, bool(implicit), bool(little), syntax)
+
+
+def pixel_extent(data: bytes | memoryview) -> tuple[int, int, bool]:
+    """Where the Pixel Data element lies in a file: (start, end, encapsulated); (0, 0, False)
+    when it has none or the file cannot be framed."""
+    try:
+        parsed = _parse(data)
+    except Exception:
+        return 0, 0, False
+    if parsed.pixel is None:
+        return 0, 0, False
+    return (parsed.pixel_start, parsed.pixel_start + len(parsed.pixel),
+            _undefined_length(parsed.pixel, parsed.implicit, parsed.little))
 
 
 def _undefined_length(element: memoryview, implicit: bool, little: bool) -> bool:

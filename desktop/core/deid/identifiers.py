@@ -110,8 +110,31 @@ def _tokens(kind: str, text: str) -> list[str]:
     return [t for t in out if len(t) >= 2 and not (t.isdigit() and len(t) < 3)]
 
 
+@dataclass
+class Gathered:
+    """Identifiers of one or more originals, with the words that make a match a coincidence."""
+
+    found: dict[tuple[str, str], Identifier]
+    vocabulary: set[str]
+    vendor: set[str]
+
+    def merge(self, other: Gathered) -> None:
+        for key, ident in other.found.items():
+            self.found.setdefault(key, ident)
+        self.vocabulary |= other.vocabulary
+        self.vendor |= other.vendor
+
+    def identifiers(self) -> list[Identifier]:
+        return [i for i in self.found.values() if not _coincidence(i, self.vocabulary, self.vendor)]
+
+
 def collect_identifiers(ds: Dataset) -> list[Identifier]:
     """Every identifier in ``ds`` (file meta included), at any depth, without duplicates."""
+    return gather(ds).identifiers()
+
+
+def gather(ds: Dataset) -> Gathered:
+    """The identifiers of ``ds`` before coincidences are set aside (see :class:`Gathered`)."""
     found: dict[tuple[str, str], Identifier] = {}
 
     vocabulary: set[str] = set()  # words of Code String values: defined terms, not identity
@@ -174,7 +197,7 @@ def collect_identifiers(ds: Dataset) -> list[Identifier]:
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
         walk(meta)
-    return [i for i in found.values() if not _coincidence(i, vocabulary, vendor)]
+    return Gathered(found, vocabulary, vendor)
 
 
 def _coincidence(ident: Identifier, vocabulary: set[str], vendor: set[str]) -> bool:

@@ -69,3 +69,8 @@ def shift_datetime(value: str, days: int) -> str:
             raise ValueError("a DT value without a full date cannot be shifted")
         parts.append(_shift_one_date(item[:8], days) + item[8:])
     return "\\".join(parts)
+
+
+def patient_token(key: bytes, patient: str) -> bytes:
+    """What the library stores to recognise a patient again for pseudonyms (never the identity)."""
+    return _mac(key, b"patient", patient)[:16]

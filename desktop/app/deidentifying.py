@@ -1,0 +1,442 @@
+"""Use case: write de-identified copies of files or library studies to a folder.
+
+1. Every input is found (folders, files, zip, DICOMDIR; or library studies).
+2. A quick pass reads each input's patient group (0010) to know its patients; each patient gets
+   the scheme's pseudonym (``TEACH-0007``, the same in every export) and a date shift.
+3. Worker processes (both cores) de-identify each instance and run the leak check on the
+   bytes they produced; output is staged as temp files in the output folder.
+4. If any output holds an identifier of its original, the export is refused: every temp file
+   is removed and nothing is written. Otherwise one ``syncfs`` makes the staged files durable,
+   they are renamed into place (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new
+   UIDs, never by identity), and the folders are flushed.
+5. The export is recorded in the audit log: profile, counts, pseudonyms; never identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import secrets
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydicom
+import pydicom.filereader
+
+from desktop.app.formatting import plural
+from desktop.app.home import VeilHome
+from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.atomic_files import fsync_dir, sync_filesystem
+from desktop.core.deid.engine import (
+    Change, DeidSettings, PatientPlan, deidentify, make_settings, patient_key, patient_key_of,
+)
+from desktop.core.deid.leaks import Leak
+from desktop.core.deid.mapping import date_shift_days, patient_token
+from desktop.core.deid.profiles import Profile
+from desktop.core.errors import VeilError
+from desktop.core.library.header import InvalidInstance
+from desktop.core.library.object_store import ObjectStore
+from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
+from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
+
+log = logging.getLogger(__name__)
+IN_PROCESS_BELOW = 24
+TASK_SIZE = 8
+IN_FLIGHT_PER_WORKER = 8
+TEMP_PREFIX = ".veil-partial-"
+
+
+@dataclass(frozen=True)
+class LibraryInstance:
+    """An instance held in the library (sealed), to be de-identified."""
+
+    sha256: str
+    label: str
+    patient_key: str
+
+
+Input = FileSource | ZipMember | LibraryInstance
+
+
+@dataclass(frozen=True)
+class _Done:
+    label: str
+    temp: str | None = None
+    final: str | None = None
+    leaks: tuple[Leak, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class DeidReport:
+    """What an export did, for a person."""
+
+    profile: Profile
+    out_dir: Path
+    total: int = 0
+    written: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    #: Outputs that still held an identifier: (input label, leaks). Any refuses the export.
+    leaks: list[tuple[str, list[Leak]]] = field(default_factory=list)
+    #: Inputs that are the same instance as another input (same new SOP Instance UID).
+    duplicates: list[str] = field(default_factory=list)
+    pseudonyms: dict[str, int] = field(default_factory=dict)  # pseudonym -> instances
+    files: list[str] = field(default_factory=list)  # written, relative to out_dir
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.leaks)
+
+    def headline(self) -> str:
+        if self.refused:
+            return (f"Export refused: {plural(len(self.leaks), 'output file')} still held an identifier "
+                    "of the original. Nothing was written.")
+        if self.cancelled:
+            return "Export cancelled. Nothing was written."
+        text = (f"De-identified {plural(self.written, 'instance')} of "
+                f"{plural(len(self.pseudonyms), 'patient')} with the {self.profile.title} profile")
+        if self.rejected:
+            text += f"; {plural(len(self.rejected), 'file')} could not be de-identified"
+        return text + "."
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def file_inputs(paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | None = None
+                ) -> tuple[list[Input], list[Rejected]]:
+    """Every DICOM candidate under ``paths`` (as import finds them) and what was refused."""
+    cancel = cancel or CancelToken()
+    inputs: list[Input] = []
+    rejected: list[Rejected] = []
+    for found in discover(paths, lambda: cancel.cancelled):
+        if isinstance(found, Rejected):
+            rejected.append(found)
+        elif not isinstance(found, DirectoryRead):
+            inputs.append(found)
+    return inputs, rejected
+
+
+def library_inputs(home: VeilHome, study_uids: Iterable[str]) -> list[Input]:
+    """Every instance of the given library studies."""
+    conn = home.connect()
+    try:
+        out: list[Input] = []
+        for uid in study_uids:
+            rows = conn.execute(
+                """SELECT i.object_sha256, i.sop_instance_uid, p.patient_id, p.issuer, p.name, p.birth_date
+                   FROM instances i JOIN series se ON i.series_ref = se.id
+                   JOIN studies st ON se.study_ref = st.id JOIN patients p ON st.patient_ref = p.id
+                   WHERE st.study_uid = ? ORDER BY se.id, i.instance_number, i.id""", (uid,)).fetchall()
+            if not rows:
+                raise VeilError("No such study in the library (check the Study Instance UID).")
+            out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth))
+                       for sha, sop, pid, issuer, name, birth in rows)
+        return out
+    finally:
+        conn.close()
+
+
+def _read(item: Input, store: ObjectStore | None) -> bytes:
+    if isinstance(item, LibraryInstance):
+        assert store is not None
+        return store.read(item.sha256)
+    if isinstance(item, ZipMember):
+        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
+            return fh.read()
+    with open(item.path, "rb") as fh:
+        return fh.read()
+
+
+def _stop_after_patient(tag, vr, length) -> bool:  # noqa: ANN001 - pydicom's callback
+    return tag.group > 0x0010
+
+
+def _patient_of(item: Input) -> str:
+    """The patient key, from the patient group only (a few KB read per file)."""
+    if isinstance(item, LibraryInstance):
+        return item.patient_key
+    if isinstance(item, ZipMember):
+        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
+            ds = pydicom.filereader.read_partial(fh, stop_when=_stop_after_patient, force=True)
+    else:
+        with open(item.path, "rb") as fh:
+            ds = pydicom.filereader.read_partial(fh, stop_when=_stop_after_patient, force=True)
+    return patient_key_of(ds)
+
+
+# -- worker side -------------------------------------------------------------------------------
+_W: dict = {}
+
+
+def _worker_init(settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
+                 store_args: tuple | None) -> None:
+    _W.clear()
+    _W.update(settings=settings, plans=plans, out_dir=out_dir,
+              store=ObjectStore(*store_args) if store_args else None)
+
+
+def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
+    def plan(key: str) -> PatientPlan:
+        try:
+            return plans[key]
+        except KeyError:
+            raise InvalidInstance("its patient attributes changed while it was being read") from None
+    return plan
+
+
+def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
+         store: ObjectStore | None) -> _Done:
+    try:
+        result = deidentify(_read(item, store), settings, _plan_for(plans))
+    except InvalidInstance as exc:
+        return _Done(item.label, error=str(exc))
+    except PermissionError:
+        return _Done(item.label, error="cannot be read: permission denied")
+    except (zipfile.BadZipFile, EOFError):
+        return _Done(item.label, error="zip entry is damaged (bad CRC or truncated archive)")
+    except OSError as exc:
+        return _Done(item.label, error=f"cannot be read: {exc.strerror or type(exc).__name__}")
+    except MemoryError:
+        return _Done(item.label, error="too large to read into memory")
+    except VeilError as exc:
+        return _Done(item.label, error=str(exc))
+    except Exception as exc:  # one bad file never stops the batch
+        return _Done(item.label, error=f"cannot be de-identified ({type(exc).__name__})")
+    if result.leaks:
+        return _Done(item.label, leaks=tuple(result.leaks))
+    final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
+    temp = os.path.join(out_dir, TEMP_PREFIX + secrets.token_hex(8))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(result.data)
+    return _Done(item.label, temp=temp, final=final)
+
+
+def _worker_run(items: list[Input]) -> list[_Done]:
+    return [_one(i, _W["settings"], _W["plans"], _W["out_dir"], _W["store"]) for i in items]
+
+
+def _results(items: list[Input], settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: Path,
+             store_args: tuple | None, workers: int, cancel: CancelToken) -> Iterator[_Done]:
+    if len(items) < IN_PROCESS_BELOW or workers <= 1:
+        store = ObjectStore(*store_args) if store_args else None
+        for item in items:
+            if cancel.cancelled:
+                return
+            yield _one(item, settings, plans, str(out_dir), store)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["desktop.core.deid.engine"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(settings, plans, str(out_dir), store_args))
+    tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
+    pending: dict[Future, list[Input]] = {}
+    leftovers: list[Input] = []
+    try:
+        while True:
+            while not cancel.cancelled and len(pending) < workers * IN_FLIGHT_PER_WORKER:
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending[pool.submit(_worker_run, task)] = task
+            if not pending:
+                break
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    yield from future.result()
+                except BrokenProcessPool:
+                    leftovers.extend(task)
+            if leftovers:
+                log.warning("a de-identification worker died; finishing in this process")
+                for task in pending.values():
+                    leftovers.extend(task)
+                pending.clear()
+                for task in tasks:
+                    leftovers.extend(task)
+                break
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    store = ObjectStore(*store_args) if store_args else None
+    for item in leftovers:
+        if cancel.cancelled:
+            return
+        yield _one(item, settings, plans, str(out_dir), store)
+
+
+# -- the use case ------------------------------------------------------------------------------
+def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> dict[str, PatientPlan]:
+    """Each patient's pseudonym (assigned once, kept in the library) and date shift."""
+    keys = list(dict.fromkeys(patient_keys))
+    secret = home.keys.deid_key
+    tokens = {k: patient_token(secret, k) for k in keys}
+    conn = home.connect()
+    try:
+        names = assign_pseudonyms(conn, profile.pseudonym_prefix, tokens.values())
+    finally:
+        conn.close()
+    return {k: PatientPlan(names[tokens[k]], date_shift_days(secret, k)) for k in keys}
+
+
+def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out_dir: str | os.PathLike[str],
+                      progress: Progress = no_progress, cancel: CancelToken | None = None,
+                      workers: int | None = None, rejected: list[Rejected] | None = None) -> DeidReport:
+    """De-identify ``inputs`` into ``out_dir``; all or nothing when a leak is found."""
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []))
+    progress(0, len(inputs))
+    keys: dict[int, str] = {}
+    readable: list[Input] = []
+    for item in inputs:
+        if cancel.cancelled:
+            break
+        try:
+            keys[id(item)] = _patient_of(item)
+            readable.append(item)
+        except Exception as exc:
+            report.rejected.append(Rejected(item.label, _unreadable(exc)))
+    plans = plans_for(home, profile, keys.values())
+    settings = make_settings(profile, home.keys.deid_key)
+    store_args = None
+    if any(isinstance(i, LibraryInstance) for i in readable):
+        store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
+    workers = workers or max(1, min(os.cpu_count() or 1, 8))
+    staged: list[_Done] = []
+    finals: dict[str, str] = {}
+    done = 0
+    last = 0.0
+    try:
+        for result in _results(readable, settings, plans, out, store_args, workers, cancel):
+            done += 1
+            if result.error:
+                report.rejected.append(Rejected(result.label, result.error))
+            elif result.leaks:
+                report.leaks.append((result.label, list(result.leaks)))
+            elif result.final in finals:
+                report.duplicates.append(result.label)
+                os.unlink(result.temp)
+            else:
+                finals[result.final] = result.label
+                staged.append(result)
+            now = time.perf_counter()
+            if now - last > 0.05 or done == len(readable):
+                progress(done, len(inputs))
+                last = now
+        report.cancelled = cancel.cancelled and done < len(readable)
+        if report.cancelled or report.refused:
+            _discard(staged)
+            staged = []
+        else:
+            _commit(out, staged)
+    except BaseException:
+        _discard(staged)
+        raise
+    for item in staged:
+        report.files.append(item.final)
+        pseudonym = item.final.split("/", 1)[0]
+        report.pseudonyms[pseudonym] = report.pseudonyms.get(pseudonym, 0) + 1
+    report.written = len(staged)
+    report.seconds = time.perf_counter() - started
+    _audit(home, report)
+    return report
+
+
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, PermissionError):
+        return "cannot be read: permission denied"
+    if isinstance(exc, OSError):
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    return f"not a readable DICOM file ({type(exc).__name__} in its patient attributes)"
+
+
+def _discard(staged: list[_Done]) -> None:
+    for item in staged:
+        try:
+            os.unlink(item.temp)
+        except FileNotFoundError:
+            pass
+
+
+def _commit(out: Path, staged: list[_Done]) -> None:
+    """Flush the staged files once, rename each into place, then flush the folders."""
+    if not staged:
+        return
+    sync_filesystem(out)
+    folders: set[Path] = {out}
+    for item in staged:
+        final = out / item.final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(item.temp, final)
+        folders.update(p for p in final.parents if out in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(folder)
+
+
+def _audit(home: VeilHome, report: DeidReport) -> None:
+    outcome = "refused-leak" if report.refused else "cancelled" if report.cancelled else "completed"
+    conn = home.connect()
+    try:
+        home.record(conn, "deid.export", outcome=outcome, profile=report.profile.key,
+                    options=sorted(report.profile.options), written=report.written,
+                    rejected=len(report.rejected), leaks=len(report.leaks),
+                    pseudonyms=sorted(report.pseudonyms))
+    finally:
+        conn.close()
+
+
+def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.PathLike[str]],
+                     out_dir: str | os.PathLike[str], progress: Progress = no_progress,
+                     cancel: CancelToken | None = None, workers: int | None = None) -> DeidReport:
+    """De-identify every DICOM file under ``paths`` into ``out_dir``."""
+    out = Path(out_dir).resolve()
+    for path in paths:
+        if out == Path(path).resolve() or Path(path).resolve() in out.parents:
+            raise VeilError("Write the de-identified copies outside the folder being read.")
+    inputs, rejected = file_inputs(paths, cancel)
+    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected)
+
+
+def deidentify_studies(home: VeilHome, profile: Profile, study_uids: Iterable[str],
+                       out_dir: str | os.PathLike[str], progress: Progress = no_progress,
+                       cancel: CancelToken | None = None, workers: int | None = None) -> DeidReport:
+    """De-identify library studies into ``out_dir``."""
+    return deidentify_inputs(home, profile, library_inputs(home, study_uids), out_dir, progress, cancel, workers)
+
+
+# -- preview -----------------------------------------------------------------------------------
+def preview(home: VeilHome, profile: Profile, item: Input) -> list[Change]:
+    """What the profile does to every attribute of one instance, without writing anything.
+
+    The patient's pseudonym is shown as it will be (an existing one, or the next number), but
+    not assigned until an export runs.
+    """
+    data = _read(item, home.objects if isinstance(item, LibraryInstance) else None)
+    key = _patient_of(item) if not isinstance(item, LibraryInstance) else item.patient_key
+    secret = home.keys.deid_key
+    token = patient_token(secret, key)
+    conn = home.connect()
+    try:
+        row = conn.execute("SELECT number FROM pseudonyms WHERE scheme = ? AND patient_token = ?",
+                           (profile.pseudonym_prefix, token)).fetchone()
+        if row is None:
+            (last,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM pseudonyms WHERE scheme = ?",
+                                   (profile.pseudonym_prefix,)).fetchone()
+            number = last + 1
+        else:
+            (number,) = row
+    finally:
+        conn.close()
+    plan = PatientPlan(pseudonym_text(profile.pseudonym_prefix, number), date_shift_days(secret, key))
+    result = deidentify(data, make_settings(profile, secret), lambda _key: plan, record=True)
+    return result.changes
