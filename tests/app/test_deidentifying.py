@@ -1,0 +1,232 @@
+"""De-identified export as a user runs it: from folders or library studies, with pseudonyms that
+stay the same across exports, all or nothing when a leak is found, recorded in the audit log;
+and the leak check `veil verify`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from desktop.app.deidentifying import deidentify_paths, deidentify_studies, library_inputs, preview
+from desktop.app.home import VeilHome
+from desktop.app.importing import import_paths
+from desktop.app.leak_check import verify_paths
+from desktop.app.tasks import CancelToken
+from desktop.core.deid.profiles import preset
+from tests.conftest import pydicom_test_files, write_series
+
+
+def _outputs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.dcm"))
+
+
+def test_export_writes_pseudonymised_studies_that_open_as_one_study(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src / "a", 5, "Smith^Anna", "MRN-1001")
+    write_series(pydicom_test_files() / "MR_small.dcm", src / "b", 3, "Jones^Bob", "MRN-2002")
+    home = VeilHome.open()
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    assert report.written == 8 and not report.refused and not report.rejected
+    assert sorted(report.pseudonyms.items()) == [("TEACH-0001", 5), ("TEACH-0002", 3)]
+    files = _outputs(tmp_path / "out")
+    assert len(files) == 8
+    by_patient: dict[str, set[str]] = {}
+    for path in files:
+        ds = pydicom.dcmread(path)
+        assert ds.PatientName in ("TEACH-0001", "TEACH-0002")
+        by_patient.setdefault(str(ds.PatientName), set()).add(ds.StudyInstanceUID)
+        assert path.name == f"{ds.SOPInstanceUID}.dcm" and path.parts[-4] == str(ds.PatientName)
+    assert all(len(uids) == 1 for uids in by_patient.values())  # each still one study
+    assert not [p for p in (tmp_path / "out").rglob(".veil-partial-*")]
+
+
+def test_pseudonyms_and_dates_are_the_same_in_every_export(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    first = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one")
+    write_series(pydicom_test_files() / "MR_small.dcm", tmp_path / "new", 1, "New^Person", "MRN-3")
+    second = deidentify_paths(home, preset("teaching"), [tmp_path / "new", src], tmp_path / "two")
+    assert set(first.pseudonyms) == {"TEACH-0001"}
+    assert set(second.pseudonyms) == {"TEACH-0001", "TEACH-0002"}
+    one = {p.name: pydicom.dcmread(p) for p in _outputs(tmp_path / "one")}
+    two = {p.name: pydicom.dcmread(p) for p in _outputs(tmp_path / "two")}
+    for name, ds in one.items():  # same file names, same shifted dates, in both exports
+        assert two[name].StudyDate == ds.StudyDate and two[name].PatientID == "TEACH-0001"
+    # Another scheme numbers its own patients.
+    research = deidentify_paths(home, preset("research"), [src], tmp_path / "three")
+    assert set(research.pseudonyms) == {"RES-0001"}
+
+
+def test_library_studies_export_and_preview(veil_home, few_dicoms, tmp_path):
+    home = VeilHome.open()
+    imported = import_paths(home, [few_dicoms])
+    study = sorted(imported.study_uids)[0]
+    item = library_inputs(home, [study])[0]
+    changes = preview(home, preset("teaching"), item)
+    names = {c.name: c for c in changes}
+    assert names["Patient's Name"].after.startswith("TEACH-")
+    assert any(c.action == "removed" for c in changes)
+    report = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out")
+    assert report.written == len(_outputs(tmp_path / "out")) >= 5
+    assert not report.refused
+    # Previewing assigned nothing: the export numbered patients from 1.
+    assert "TEACH-0001" in report.pseudonyms
+
+
+def test_a_leak_refuses_the_whole_export_and_writes_nothing(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Smith^Anna", "MRN-1001")
+    leaky = pydicom.dcmread(sorted(src.iterdir())[0])
+    leaky.Manufacturer = "Scanner of Anna Smith"  # a safe attribute by the standard, not here
+    leaky.save_as(sorted(src.iterdir())[0])
+    home = VeilHome.open()
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    assert report.refused and report.written == 0
+    assert "Export refused" in report.headline()
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    text = " ".join(leak.describe() for _label, leaks in report.leaks for leak in leaks)
+    assert "name from PatientName" in text and "Anna" not in text and "Smith" not in text
+
+
+def test_cancel_writes_nothing(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 30, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    cancel = CancelToken()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 5:
+            cancel.cancel()
+
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", progress, cancel, workers=1)
+    assert report.cancelled and report.written == 0
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+
+
+def test_bad_files_are_named_and_the_rest_goes_on(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
+    (src / "notes.txt").write_text("not dicom")
+    shutil.copy(pydicom_test_files() / "MR_truncated.dcm", src / "cut.dcm")
+    home = VeilHome.open()
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    assert report.written == 2
+    reasons = {Path(r.label).name: r.reason for r in report.rejected}
+    assert "truncated" in reasons["cut.dcm"] and "not a DICOM file" in reasons["notes.txt"]
+
+
+def test_output_inside_the_input_is_refused(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 1)
+    with pytest.raises(Exception, match="outside the folder"):
+        deidentify_paths(VeilHome.open(), preset("teaching"), [src], src / "out")
+
+
+def test_export_is_in_the_audit_log_without_identity(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    deidentify_paths(home, preset("research"), [src], tmp_path / "out")
+    lines = [json.loads(line) for line in home.audit_path.read_text().splitlines()]
+    export = [line for line in lines if line.get("action") == "deid.export"][-1]
+    assert export["outcome"] == "completed" and export["written"] == 2 and export["profile"] == "research"
+    log = home.audit_path.read_text()
+    assert "Smith" not in log and "MRN-1001" not in log
+    assert home.verify_audit().ok
+
+
+def test_verify_finds_no_leak_in_an_export_and_finds_a_planted_one(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    clean = verify_paths([src], [tmp_path / "out"], uid_key=home.keys.deid_key)
+    assert clean.clean and clean.outputs == 3, clean.headline()
+    # Plant the patient's ID in a private tag of one output, and the name in its raw bytes.
+    target = _outputs(tmp_path / "out")[0]
+    ds = pydicom.dcmread(target)
+    block = ds.private_block(0x0099, "PLANTED", create=True)
+    block.add_new(0x01, "LO", "MRN-1001")
+    ds.save_as(target)
+    raw = _outputs(tmp_path / "out")[1]
+    raw.write_bytes(raw.read_bytes() + b"\x00Smith\x00")
+    report = verify_paths([src], [tmp_path / "out"], uid_key=home.keys.deid_key)
+    assert not report.clean and len(report.leaks) == 2
+    found = {label: " ".join(leak.describe() for leak in leaks) for label, leaks in report.leaks.items()}
+    assert "id from PatientID found in (0099,1001)" in found[str(target)]
+    assert "name from PatientName found in the file's bytes" in found[str(raw)]
+
+
+def test_verify_flags_an_original_passed_off_as_output(veil_home, tmp_path):
+    report = verify_paths([pydicom_test_files() / "CT_small.dcm"], [pydicom_test_files() / "CT_small.dcm"])
+    assert not report.clean and report.not_deidentified
+    assert "LEAK" in report.headline()
+
+
+@pytest.fixture
+def cli(tmp_path):
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery\n")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+
+    def _run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+    return _run
+
+
+def test_cli_deid_then_verify(cli, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 4, "Smith^Anna", "MRN-1001")
+    done = cli("deid", "--profile", "teaching", str(src), str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "De-identified 4 instances of 1 patient with the Teaching file profile" in done.stdout
+    assert "TEACH-0001 (4)" in done.stdout
+    assert done.stderr == ""
+    checked = cli("verify", str(src), str(tmp_path / "out"))
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("No identifier found: 4 output files")
+    leaky = cli("verify", str(src), str(src))
+    assert leaky.returncode == 1 and "LEAK" in leaky.stdout
+    assert "Smith" not in leaky.stdout and "MRN-1001" not in leaky.stdout
+
+
+def test_cli_deid_library_study_with_an_extra_option(cli, few_dicoms, tmp_path):
+    assert cli("import", str(few_dicoms)).returncode == 0
+    uid = pydicom.dcmread(few_dicoms / "ct" / "CT_small.dcm").StudyInstanceUID
+    done = cli("deid", "--profile", "publication", "--option", "retain_patient_characteristics",
+               "--prefix", "JOURNAL", "--study", uid, str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = _outputs(tmp_path / "out")
+    ds = pydicom.dcmread(path)
+    original = pydicom.dcmread(few_dicoms / "ct" / "CT_small.dcm")
+    assert ds.PatientName == "JOURNAL-0001" and ds.PatientSex == original.PatientSex
+    assert [i.CodeValue for i in ds.DeidentificationMethodCodeSequence] == ["113100", "113108"]
+
+
+def test_cli_unknown_profile_is_a_clear_error(cli, tmp_path):
+    done = cli("deid", "--profile", "nope", str(tmp_path), str(tmp_path / "out"))
+    assert done.returncode == 1 and "No profile named 'nope'" in done.stderr
+
+
+def test_preview_reads_nothing_into_the_pseudonym_table(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 1, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    from desktop.app.deidentifying import file_inputs
+
+    (item,), _ = file_inputs([src])
+    first = {c.name: c.after for c in preview(home, preset("teaching"), item)}
+    second = {c.name: c.after for c in preview(home, preset("teaching"), item)}
+    assert first["Patient's Name"] == second["Patient's Name"] == "TEACH-0001"
+    assert not list(tmp_path.rglob("*.veil-partial-*"))
