@@ -307,7 +307,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         except Exception as exc:
             report.rejected.append(Rejected(item.label, _unreadable(exc)))
     plans = plans_for(home, profile, keys.values())
-    settings = make_settings(profile, home.keys.deid_key)
+    settings = make_settings(profile, home.keys.deid_key, home.path / "cache")
     store_args = None
     if any(isinstance(i, LibraryInstance) for i in readable):
         store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
@@ -438,5 +438,5 @@ def preview(home: VeilHome, profile: Profile, item: Input) -> list[Change]:
     finally:
         conn.close()
     plan = PatientPlan(pseudonym_text(profile.pseudonym_prefix, number), date_shift_days(secret, key))
-    result = deidentify(data, make_settings(profile, secret), lambda _key: plan, record=True)
+    result = deidentify(data, make_settings(profile, secret, home.path / "cache"), lambda _key: plan, record=True)
     return result.changes

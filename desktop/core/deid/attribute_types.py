@@ -14,16 +14,22 @@ takes the strongest Type any IOD gives it, so the output stays readable.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import importlib.util
 import json
-import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+from desktop.core.atomic_files import atomic_write_bytes
+from desktop.core.errors import VeilError
 
 #: Strength order: a lower number is the stronger requirement.
 _STRENGTH = {"1": 1, "1C": 1, "2": 2, "2C": 2, "3": 3}
 ANY_IOD = "*"
 
-Path = tuple[str, ...]
+SequencePath = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,9 @@ class AttributeTypes:
     """``types[iod][(path, keyword)]`` = 1, 2 or 3; ``iods[sop_class_uid]`` = IOD key."""
 
     iods: dict[str, str]
-    types: dict[str, dict[tuple[Path, str], int]]
+    types: dict[str, dict[tuple[SequencePath, str], int]]
 
-    def type_of(self, sop_class_uid: str, path: Path, keyword: str) -> int:
+    def type_of(self, sop_class_uid: str, path: SequencePath, keyword: str) -> int:
         """The Type (1, 2 or 3) of ``keyword`` inside the sequences ``path`` for this SOP Class;
         3 when the IOD does not include it."""
         iod = self.iods.get(sop_class_uid)
@@ -43,20 +49,54 @@ class AttributeTypes:
         return table.get((path, keyword), 3)
 
 
+def _standard_dir() -> Path:
+    """highdicom's data folder, found without importing highdicom (which pulls in much more)."""
+    spec = importlib.util.find_spec("highdicom")
+    if spec is None or not spec.submodule_search_locations:
+        raise VeilError("The standard's module tables are missing: reinstall Veil (highdicom is required).")
+    return Path(list(spec.submodule_search_locations)[0]) / "_standard"
+
+
 def _standard_json(name: str) -> object:
-    data = pkgutil.get_data("highdicom", f"_standard/{name}")
-    if data is None:  # pragma: no cover - a broken highdicom install
-        raise FileNotFoundError(name)
-    return json.loads(data)
+    return json.loads((_standard_dir() / name).read_bytes())
+
+
+def _cache_file(cache_dir: Path, keywords: frozenset[str]) -> Path:
+    version = importlib.metadata.version("highdicom")
+    digest = hashlib.sha256("\n".join(sorted(keywords)).encode()).hexdigest()[:16]
+    return cache_dir / f"attribute-types-{version}-{digest}.json"
+
+
+def load_attribute_types(keywords: frozenset[str], cache_dir: Path | None = None) -> AttributeTypes:
+    """The Types of ``keywords`` in every IOD; with ``cache_dir``, the small index is kept there
+    so later runs skip reading the standard's 22 MB module table."""
+    if cache_dir is None:
+        return _index(keywords)
+    path = _cache_file(Path(cache_dir), keywords)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AttributeTypes(data["iods"], {iod: {(tuple(p), k): t for p, k, t in rows}
+                                             for iod, rows in data["types"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    types = _index(keywords)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"iods": types.iods,
+                   "types": {iod: [[list(p), k, t] for (p, k), t in table.items()] for iod, table in types.types.items()}}
+        atomic_write_bytes(path, json.dumps(payload).encode("utf-8"), mode=0o644)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return types
 
 
 @lru_cache(maxsize=4)
-def load_attribute_types(keywords: frozenset[str]) -> AttributeTypes:
+def _index(keywords: frozenset[str]) -> AttributeTypes:
     """Index the Types of ``keywords`` (at any depth) in every IOD of the standard."""
     modules = _standard_json("module_attribute_map.json")
-    per_module: dict[str, dict[tuple[Path, str], int]] = {}
+    per_module: dict[str, dict[tuple[SequencePath, str], int]] = {}
     for module, attributes in modules.items():  # type: ignore[union-attr]
-        found: dict[tuple[Path, str], int] = {}
+        found: dict[tuple[SequencePath, str], int] = {}
         for attribute in attributes:
             if attribute["keyword"] not in keywords:
                 continue
@@ -65,10 +105,10 @@ def load_attribute_types(keywords: frozenset[str]) -> AttributeTypes:
             found[key] = min(strength, found.get(key, 3))
         if found:
             per_module[module] = found
-    types: dict[str, dict[tuple[Path, str], int]] = {}
-    strongest: dict[tuple[Path, str], int] = {}
+    types: dict[str, dict[tuple[SequencePath, str], int]] = {}
+    strongest: dict[tuple[SequencePath, str], int] = {}
     for iod, iod_modules in _standard_json("iod_module_map.json").items():  # type: ignore[union-attr]
-        table: dict[tuple[Path, str], int] = {}
+        table: dict[tuple[SequencePath, str], int] = {}
         for module in iod_modules:
             for key, strength in per_module.get(module["key"], {}).items():
                 table[key] = min(strength, table.get(key, 3))

@@ -26,6 +26,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import pydicom
 import pydicom.charset
@@ -113,10 +114,11 @@ def compound_keywords(table: ConfidentialityTable) -> frozenset[str]:
     return frozenset(out)
 
 
-def make_settings(profile: Profile, uid_key: bytes) -> DeidSettings:
-    """Everything a run needs, read from ``resources/`` and the standard's module tables."""
+def make_settings(profile: Profile, uid_key: bytes, cache_dir: Path | None = None) -> DeidSettings:
+    """Everything a run needs, read from ``resources/`` and the standard's module tables
+    (indexed once into ``cache_dir`` when given)."""
     table = load_table()
-    return DeidSettings(profile, table, load_attribute_types(compound_keywords(table)),
+    return DeidSettings(profile, table, load_attribute_types(compound_keywords(table), cache_dir),
                         load_safe_private(), uid_key)
 
 
