@@ -289,7 +289,7 @@ class _Walker:
                 return True
             self._remove(ds, tag, loc, f"{rule}: not a safe private attribute (Table E.3.10-1)")
             return False
-        self._remove(ds, tag, loc, f"Private attribute: {rule} (PS3.15 E.1-1, private attributes)")
+        self._remove(ds, tag, loc, f"{rule}: private attributes are removed (Table E.1-1, odd groups)")
         return False
 
     def _public(self, ds: Dataset, tag: int, path: tuple[str, ...], loc: str) -> None:
