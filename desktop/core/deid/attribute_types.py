@@ -122,7 +122,7 @@ def _index(keywords: frozenset[str]) -> AttributeTypes:
 def resolve_compound(action: str, type_: int) -> str:
     """The simple action a compound code (PS3.15 Table E.1-1a) means for an attribute of this
     Type: D where a value is required (Type 1), Z where the attribute must be present (Type 2),
-    otherwise X; X/Z/U* keeps a required sequence with its UIDs replaced."""
+    otherwise X; X/Z/U* keeps a required (Type 1 or 2) sequence with its UIDs replaced."""
     if "/" not in action:
         return action
     choices = action.split("/")
@@ -130,6 +130,10 @@ def resolve_compound(action: str, type_: int) -> str:
         for wanted in ("D", "U*", "Z"):
             if wanted in choices:
                 return "U" if wanted == "U*" else wanted
+    if type_ == 2 and "U*" in choices:
+        # Z would satisfy a Type 2 sequence, but would cut a segmentation or an RT object off
+        # its source images; its references are kept, every UID in them replaced.
+        return "U"
     if type_ <= 2:
         for wanted in ("Z", "D"):
             if wanted in choices:

@@ -51,7 +51,8 @@ from desktop.core.deid.table import BASIC, ConfidentialityTable, Decision, decid
 from desktop.core.dicom_encoding import implied_transfer_syntax
 from desktop.core.errors import VeilError
 from desktop.core.library.header import (
-    DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _element_end, _read_dataset,
+    DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _check_element_lengths,
+    _element_end, _read_dataset,
 )
 
 #: This implementation's Implementation Class UID (PS3.7 D.3.3.2): 2.25 + a fixed UUID.
@@ -480,6 +481,7 @@ class _Parsed:
 def _parse(data: bytes | memoryview) -> _Parsed:
     view = memoryview(data)
     ds, stop = _read_dataset(data)
+    _check_element_lengths(ds)  # a value cut short by the end of the file is refused
     meta = getattr(ds, "file_meta", None)
     syntax = str(getattr(meta, "TransferSyntaxUID", "") or "") if meta is not None else ""
     if not syntax:
@@ -545,8 +547,11 @@ def _encoded_record(profile: Profile, implicit: bool, little: bool) -> tuple[Raw
         elem = ds[tag]
         write_data_element(buf, elem, "iso8859")
         data = buf.getvalue()
-        header = 8 if implicit or elem.VR not in ("SQ",) else 12
-        value = data[header:-8] if elem.VR == "SQ" else data[header:]
+        header = 8 if implicit or elem.VR != "SQ" else 12
+        (length,) = struct.unpack_from("<I" if little else ">I", data, header - 4)
+        # pydicom may write a sequence with a defined length or an undefined one (then the
+        # value ends with a Sequence Delimitation Item, PS3.5 7.5.2, which is not kept).
+        value = data[header:-8] if length == UNDEFINED else data[header:]
         out.append(RawDataElement(BaseTag(tag), None if implicit else elem.VR, len(value), value, 0,
                                   implicit, little, True))
     return tuple(out)

@@ -236,6 +236,8 @@ def test_record_of_what_was_done():
     codes = [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
     assert codes == ["113100", "113105", "113107", "113108"]
     assert all(item.CodingSchemeDesignator == "DCM" for item in ds.DeidentificationMethodCodeSequence)
+    assert [item.CodeMeaning for item in ds.DeidentificationMethodCodeSequence][-1] == \
+        "Retain Patient Characteristics Option"
     assert ds.DeidentificationMethod[0].startswith("Veil")
 
 

@@ -51,7 +51,7 @@ def test_profile_rules():
     ("X/Z", 2, "Z"), ("X/Z", 3, "X"),
     ("X/D", 1, "D"), ("X/D", 3, "X"),
     ("X/Z/D", 1, "D"), ("X/Z/D", 2, "Z"), ("X/Z/D", 3, "X"),
-    ("X/Z/U*", 1, "U"), ("X/Z/U*", 2, "Z"), ("X/Z/U*", 3, "X"),
+    ("X/Z/U*", 1, "U"), ("X/Z/U*", 2, "U"), ("X/Z/U*", 3, "X"),
     ("K", 1, "K"),
 ])
 def test_compound_codes(code: str, type_: int, action: str):
