@@ -31,6 +31,7 @@ import pydicom.filereader
 
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
+from desktop.app.log_policy import quiet_libraries
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import fsync_dir, sync_filesystem
 from desktop.core.deid.engine import (
@@ -59,6 +60,8 @@ class LibraryInstance:
     sha256: str
     label: str
     patient_key: str
+    series_uid: str = ""
+    instance_number: int | None = None
 
 
 Input = FileSource | ZipMember | LibraryInstance
@@ -130,14 +133,16 @@ def library_inputs(home: VeilHome, study_uids: Iterable[str]) -> list[Input]:
         out: list[Input] = []
         for uid in study_uids:
             rows = conn.execute(
-                """SELECT i.object_sha256, i.sop_instance_uid, p.patient_id, p.issuer, p.name, p.birth_date
+                """SELECT i.object_sha256, i.sop_instance_uid, p.patient_id, p.issuer, p.name, p.birth_date,
+                          se.series_uid, i.instance_number
                    FROM instances i JOIN series se ON i.series_ref = se.id
                    JOIN studies st ON se.study_ref = st.id JOIN patients p ON st.patient_ref = p.id
                    WHERE st.study_uid = ? ORDER BY se.id, i.instance_number, i.id""", (uid,)).fetchall()
             if not rows:
                 raise VeilError("No such study in the library (check the Study Instance UID).")
-            out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth))
-                       for sha, sop, pid, issuer, name, birth in rows)
+            out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth),
+                                       series, number)
+                       for sha, sop, pid, issuer, name, birth, series, number in rows)
         return out
     finally:
         conn.close()
@@ -177,6 +182,7 @@ _W: dict = {}
 
 def _worker_init(settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
                  store_args: tuple | None) -> None:
+    quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
     _W.clear()
     _W.update(settings=settings, plans=plans, out_dir=out_dir,
               store=ObjectStore(*store_args) if store_args else None)
@@ -293,7 +299,10 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
     report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []))
     progress(0, len(inputs))
     keys: dict[int, str] = {}
@@ -306,6 +315,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
             readable.append(item)
         except Exception as exc:
             report.rejected.append(Rejected(item.label, _unreadable(exc)))
+    interrupted = cancel.cancelled
     plans = plans_for(home, profile, keys.values())
     settings = make_settings(profile, home.keys.deid_key, home.path / "cache")
     store_args = None
@@ -333,7 +343,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
             if now - last > 0.05 or done == len(readable):
                 progress(done, len(inputs))
                 last = now
-        report.cancelled = cancel.cancelled and done < len(readable)
+        report.cancelled = interrupted or (cancel.cancelled and done < len(readable))
         if report.cancelled or report.refused:
             _discard(staged)
             staged = []
@@ -395,6 +405,16 @@ def _audit(home: VeilHome, report: DeidReport) -> None:
         conn.close()
 
 
+def _audit_preview(home: VeilHome, profile: Profile, item: Input) -> None:
+    """A preview shows the original's identifying values: accounted for like a view."""
+    where = item.sha256 if isinstance(item, LibraryInstance) else item.label
+    conn = home.connect()
+    try:
+        home.record(conn, "deid.preview", profile=profile.key, instance=home.audit.pseudonym(where))
+    finally:
+        conn.close()
+
+
 def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.PathLike[str]],
                      out_dir: str | os.PathLike[str], progress: Progress = no_progress,
                      cancel: CancelToken | None = None, workers: int | None = None) -> DeidReport:
@@ -438,5 +458,6 @@ def preview(home: VeilHome, profile: Profile, item: Input) -> list[Change]:
     finally:
         conn.close()
     plan = PatientPlan(pseudonym_text(profile.pseudonym_prefix, number), date_shift_days(secret, key))
+    _audit_preview(home, profile, item)
     result = deidentify(data, make_settings(profile, secret, home.path / "cache"), lambda _key: plan, record=True)
     return result.changes

@@ -15,6 +15,12 @@ import warnings
 def configure_logging(level: int = logging.WARNING) -> None:
     """Set up Veil's log output (stderr) and silence libraries that may quote DICOM values."""
     logging.basicConfig(level=level, format="veil: %(levelname)s: %(message)s")
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Silence pydicom's logger and Python warnings (both may quote DICOM values); worker
+    processes call this too, since they do not inherit it."""
     pydicom_log = logging.getLogger("pydicom")
     pydicom_log.propagate = False
     pydicom_log.setLevel(logging.CRITICAL + 1)

@@ -15,6 +15,7 @@ class Actions:
     import_folder: QAction
     load_samples: QAction
     cancel_import: QAction
+    deidentify: QAction
     quit: QAction
     find: QAction
     verify_audit: QAction
@@ -49,6 +50,9 @@ def create_actions(window: QMainWindow) -> Actions:
                               "Ctrl+Shift+O", sp.SP_DirIcon),
         load_samples=_action(window, "Load &Sample Studies",
                              "Import the anonymous sample studies that ship with pydicom"),
+        deidentify=_action(window, "&De-identify…", "Write copies of the selected studies without "
+                           "the patient's identity (DICOM PS3.15 profiles), with a preview",
+                           "Ctrl+Shift+D", sp.SP_DialogSaveButton),
         cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
                               "imported stay", "Esc", sp.SP_DialogCancelButton),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
@@ -62,6 +66,7 @@ def create_actions(window: QMainWindow) -> Actions:
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     actions.cancel_import.setEnabled(False)
+    actions.deidentify.setEnabled(False)  # until a study is selected
     return actions
 
 
@@ -70,6 +75,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu = bar.addMenu("&File")
     file_menu.setToolTipsVisible(True)
     file_menu.addActions([actions.import_files, actions.import_folder, actions.load_samples])
+    file_menu.addSeparator()
+    file_menu.addAction(actions.deidentify)
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()

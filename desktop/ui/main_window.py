@@ -21,6 +21,7 @@ from desktop.core.errors import VeilError
 from desktop.ui import about_dialog, audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
 from desktop.ui.background import run_in_background
+from desktop.ui.deid_dialog import DeidDialog
 from desktop.ui.drop_overlay import DropOverlay, local_paths
 from desktop.ui.empty_state import EmptyStatePage
 from desktop.ui.errors import show_error
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self._opener: LibraryOpener | None = None
         self._refresh_failing = False
         self.viewers: list[ViewerWindow] = []
+        self.deid_dialog: DeidDialog | None = None
 
         self.commands: Actions = create_actions(self)  # not `actions`: QWidget.actions()
         build_menus(self, self.commands)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         a.quit.triggered.connect(self.close)
         a.find.triggered.connect(self._focus_filter)
         a.verify_audit.triggered.connect(self.verify_audit)
+        a.deidentify.triggered.connect(self.open_deid)
         a.about.triggered.connect(lambda: about_dialog.show_about(self))
         self.empty_page.import_files_requested.connect(self.choose_files)
         self.empty_page.import_folder_requested.connect(self.choose_folder)
@@ -124,6 +127,8 @@ class MainWindow(QMainWindow):
         self.imports.failed.connect(self._on_import_failed)
         self.imports.queued.connect(self._on_import_queued)
         self.browser.open_requested.connect(self.open_viewer)
+        self.browser.selection_changed.connect(self._update_study_actions)
+        self.browser.add_study_action(self.commands.deidentify)
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -138,6 +143,11 @@ class MainWindow(QMainWindow):
         for action in self.commands.needing_library:
             action.setEnabled(enabled)
         self.empty_page.setEnabled(enabled)
+        self._update_study_actions()
+
+    def _update_study_actions(self) -> None:
+        """Actions on the selected studies: enabled while some are selected."""
+        self.commands.deidentify.setEnabled(self.home is not None and bool(self.browser.selected_studies()))
 
     # -- the library -----------------------------------------------------------------------
     def open_library(self) -> None:
@@ -307,6 +317,36 @@ class MainWindow(QMainWindow):
         viewer.show()
         return viewer
 
+    def open_deid(self) -> DeidDialog | None:
+        """File > De-identify…: the selected studies, in a dialog beside the window."""
+        studies = self.browser.selected_studies() if self.pages.currentWidget() is self.browser else []
+        if self.home is None or not studies:
+            self.statusBar().showMessage("Select one or more studies to de-identify.", STATUS_MESSAGE_MS)
+            return None
+        if self.deid_dialog is not None:
+            if self.deid_dialog.busy:
+                self.deid_dialog.raise_()
+                self.deid_dialog.activateWindow()
+                self.statusBar().showMessage("An export is running; it must end before another starts.",
+                                             STATUS_MESSAGE_MS)
+                return self.deid_dialog
+            self.deid_dialog.close()
+        try:
+            dialog = DeidDialog(self.home, studies, {s.study_ref: self.browser.series_of(s) for s in studies}, self)
+        except VeilError as exc:  # no profile installed, or a broken one
+            show_error(self, exc, "Cannot de-identify")
+            return None
+        dialog.destroyed.connect(lambda *_: self._forget_deid(dialog))
+        dialog.exported.connect(lambda report: self.statusBar().showMessage(report.headline(), STATUS_MESSAGE_MS))
+        dialog.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
+        self.deid_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _forget_deid(self, dialog: DeidDialog) -> None:
+        if self.deid_dialog is dialog:
+            self.deid_dialog = None
+
     # -- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.home is not None and local_paths(event.mimeData().urls()):
@@ -335,6 +375,14 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.deid_dialog is not None and self.deid_dialog.busy:
+            # Stop the export first (nothing is written); the window closes once it has stopped.
+            self._close_when_idle = True
+            self.deid_dialog.request_close()
+            self.cancel_import()
+            self.statusBar().showMessage("Stopping the export before closing…")
+            event.ignore()
+            return
         if self.imports.busy:
             # Stop the import first; the window closes when the worker has let go.
             self._close_when_idle = True
@@ -344,10 +392,13 @@ class MainWindow(QMainWindow):
             return
         if self.report_dialog is not None:
             self.report_dialog.close()
+        if self.deid_dialog is not None:
+            self.deid_dialog.close()
         for viewer in list(self.viewers):
             viewer.close()
         event.accept()
 
     def _close_if_waiting(self) -> None:
-        if self._close_when_idle and not self.imports.busy:
+        exporting = self.deid_dialog is not None and self.deid_dialog.busy
+        if self._close_when_idle and not self.imports.busy and not exporting:
             QTimer.singleShot(0, self.close)

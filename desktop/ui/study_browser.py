@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
@@ -54,6 +54,8 @@ class StudyBrowser(QWidget):
     study_selected = Signal(object)
     #: Double-click: view this study (StudyRow) at this series (SeriesRow, None: its first).
     open_requested = Signal(object, object)
+    #: The set of selected studies changed (see :meth:`selected_studies`).
+    selection_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,9 @@ class StudyBrowser(QWidget):
         self.studies_view = _table(self)
         self.studies_view.setObjectName("StudyTable")
         self.studies_view.setModel(self.proxy)
+        # Several studies can be selected (Ctrl/Shift-click) for the actions that take many.
+        self.studies_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.studies_view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         self.studies_view.setSortingEnabled(True)
         self.studies_view.sortByColumn(StudyTableModel.STUDY_DATE, Qt.SortOrder.DescendingOrder)
         self.studies_view.selectionModel().currentRowChanged.connect(self._on_current_changed)
@@ -130,6 +135,7 @@ class StudyBrowser(QWidget):
         """Show ``catalogue``, keeping the filter, the sort, the selection and the scroll
         position (a reload during an import must not move what the person looks at)."""
         previous = self.selected_study()
+        others = [s.study_uid for s in self.selected_studies() if s != previous]
         first = not self._catalogue.studies
         grew = len(catalogue.studies) > len(self._catalogue.studies)
         scroll = self.studies_view.verticalScrollBar().value()
@@ -140,6 +146,7 @@ class StudyBrowser(QWidget):
             _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
             self._fitting = False
         self._select_study(previous.study_uid if previous else None, scroll=first)
+        self._add_to_selection(others)
         if not first:
             self._restore_scroll(scroll)
         self._update_shown()
@@ -154,10 +161,25 @@ class StudyBrowser(QWidget):
             self._user_sized = True  # the person dragged a column edge: keep their widths
 
     def selected_study(self) -> StudyRow | None:
-        rows = self.studies_view.selectionModel().selectedRows()
+        """The current study if it is selected, else the first one selected, else None."""
+        selection = self.studies_view.selectionModel()
+        current = selection.currentIndex()
+        rows = selection.selectedRows()
+        if current.isValid() and selection.isRowSelected(current.row(), current.parent()):
+            return self.study_model.row_at(self.proxy.mapToSource(current).row())
         if not rows:
             return None
         return self.study_model.row_at(self.proxy.mapToSource(rows[0]).row())
+
+    def selected_studies(self) -> list[StudyRow]:
+        """Every selected study, in the order shown."""
+        rows = sorted(self.studies_view.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [self.study_model.row_at(self.proxy.mapToSource(i).row()) for i in rows]
+
+    def add_study_action(self, action: QAction) -> None:
+        """Offer ``action`` in the context menu of the studies."""
+        self.studies_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.studies_view.addAction(action)
 
     def series_of(self, study: StudyRow) -> list[SeriesRow]:
         return list(self._catalogue.series_by_study.get(study.study_ref, []))
@@ -185,6 +207,18 @@ class StudyBrowser(QWidget):
         if not target.isValid() and self.proxy.rowCount():
             target = self.proxy.index(0, 0)
         self._select_proxy_index(target, scroll)
+
+    def _add_to_selection(self, study_uids: list[str]) -> None:
+        wanted = set(study_uids)
+        if not wanted:
+            return
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection = self.studies_view.selectionModel()
+        for row in range(self.study_model.rowCount()):
+            if self.study_model.row_at(row).study_uid in wanted:
+                index = self.proxy.mapFromSource(self.study_model.index(row, 0))
+                if index.isValid():
+                    selection.select(index, flags)
 
     def _select_proxy_index(self, index: QModelIndex, scroll: bool = True) -> None:
         selection = self.studies_view.selectionModel()

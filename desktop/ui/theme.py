@@ -35,6 +35,7 @@ QStatusBar {{ border-top: 1px solid {BORDER}; }}
 QStatusBar::item {{ border: none; }}
 QLabel[role="muted"] {{ color: {MUTED}; }}
 QLabel[role="section"] {{ font-weight: 600; color: {TEXT}; }}
+QLabel[role="warning"] {{ color: {WARNING}; }}
 QFrame#NoticeBar {{ background: #2b3f55; border: 1px solid #3d5a78; border-radius: 4px; }}
 QFrame#NoticeBar[kind="warning"] {{ background: #4a3d22; border: 1px solid #6e5a2e; }}
 QPushButton[primary="true"] {{ background-color: {HIGHLIGHT}; color: white; border: 1px solid #3d80cc;

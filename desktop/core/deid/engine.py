@@ -618,6 +618,8 @@ def _meta_changes(original: Dataset | None, meta: FileMetaDataset) -> list[Chang
         rule = "File Meta Information rewritten for the new instance (PS3.10 7.1)"
         if elem.keyword == "MediaStorageSOPInstanceUID":
             rule = "copy of the SOP Instance UID (PS3.10 7.1)"
+        elif elem.tag == 0x00020000:
+            action, rule, after = "replaced", "recomputed for the new File Meta Information (PS3.10 7.1)", "recomputed"
         out.append(Change(_tag_text(elem.tag), elem.name, elem.VR, action, rule, _show(elem.value), _show(after)))
     return out
 
