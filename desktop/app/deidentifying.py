@@ -180,12 +180,10 @@ def _patient_of(item: Input) -> str:
 _W: dict = {}
 
 
-def _worker_init(settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
-                 store_args: tuple | None) -> None:
+def _worker_init(settings: DeidSettings, out_dir: str, store_args: tuple | None) -> None:
     quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
     _W.clear()
-    _W.update(settings=settings, plans=plans, out_dir=out_dir,
-              store=ObjectStore(*store_args) if store_args else None)
+    _W.update(settings=settings, out_dir=out_dir, store=ObjectStore(*store_args) if store_args else None)
 
 
 def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
@@ -195,6 +193,13 @@ def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
         except KeyError:
             raise InvalidInstance("its patient attributes changed while it was being read") from None
     return plan
+
+
+def _patient_or_reason(item: Input) -> tuple[str | None, str | None]:
+    try:
+        return _patient_of(item), None
+    except Exception as exc:
+        return None, _unreadable(exc)
 
 
 def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
@@ -225,57 +230,89 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
     return _Done(item.label, temp=temp, final=final)
 
 
-def _worker_run(items: list[Input]) -> list[_Done]:
-    return [_one(i, _W["settings"], _W["plans"], _W["out_dir"], _W["store"]) for i in items]
+def _worker_patients(items: list[Input]) -> list[tuple[str | None, str | None]]:
+    return [_patient_or_reason(i) for i in items]
 
 
-def _results(items: list[Input], settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: Path,
-             store_args: tuple | None, workers: int, cancel: CancelToken) -> Iterator[_Done]:
-    if len(items) < IN_PROCESS_BELOW or workers <= 1:
-        store = ObjectStore(*store_args) if store_args else None
+def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[_Done]:
+    return [_one(i, _W["settings"], plans, _W["out_dir"], _W["store"]) for i in items]
+
+
+class _Runner:
+    """Runs both passes (patients, then de-identification) in one pool of worker processes,
+    started once; below a few files, or with one worker, everything runs in this process."""
+
+    def __init__(self, settings: DeidSettings, out_dir: Path, store_args: tuple | None,
+                 workers: int, count: int) -> None:
+        self.settings, self.out_dir, self.store_args = settings, str(out_dir), store_args
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        if count >= IN_PROCESS_BELOW and workers > 1:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["desktop.core.deid.engine"])
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                            initargs=(settings, self.out_dir, store_args))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def _local_store(self) -> ObjectStore | None:
+        return ObjectStore(*self.store_args) if self.store_args else None
+
+    def patients(self, items: list[Input], cancel: CancelToken) -> list[tuple[str | None, str | None]]:
+        """Each item's patient key, or why it cannot be read."""
+        if self.pool is not None:
+            chunks = [items[i:i + 64] for i in range(0, len(items), 64)]
+            try:
+                return [r for chunk in self.pool.map(_worker_patients, chunks) for r in chunk]
+            except BrokenProcessPool:
+                log.warning("a de-identification worker died; finishing in this process")
+                self.close()
+        out = []
         for item in items:
             if cancel.cancelled:
-                return
-            yield _one(item, settings, plans, str(out_dir), store)
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["desktop.core.deid.engine"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(settings, plans, str(out_dir), store_args))
-    tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
-    pending: dict[Future, list[Input]] = {}
-    leftovers: list[Input] = []
-    try:
-        while True:
-            while not cancel.cancelled and len(pending) < workers * IN_FLIGHT_PER_WORKER:
-                task = next(tasks, None)
-                if task is None:
+                break
+            out.append(_patient_or_reason(item))
+        return out
+
+    def results(self, items: list[Input], keys: dict[int, str], plans: dict[str, PatientPlan],
+                cancel: CancelToken) -> Iterator[_Done]:
+        leftovers: list[Input] = list(items) if self.pool is None else []
+        if self.pool is not None:
+            tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
+            pending: dict[Future, list[Input]] = {}
+            while True:
+                while not cancel.cancelled and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
+                    task = next(tasks, None)
+                    if task is None:
+                        break
+                    subset = {keys[id(i)]: plans[keys[id(i)]] for i in task}
+                    pending[self.pool.submit(_worker_run, task, subset)] = task
+                if not pending:
                     break
-                pending[pool.submit(_worker_run, task)] = task
-            if not pending:
-                break
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    yield from future.result()
-                except BrokenProcessPool:
-                    leftovers.extend(task)
-            if leftovers:
-                log.warning("a de-identification worker died; finishing in this process")
-                for task in pending.values():
-                    leftovers.extend(task)
-                pending.clear()
-                for task in tasks:
-                    leftovers.extend(task)
-                break
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    store = ObjectStore(*store_args) if store_args else None
-    for item in leftovers:
-        if cancel.cancelled:
-            return
-        yield _one(item, settings, plans, str(out_dir), store)
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        yield from future.result()
+                    except BrokenProcessPool:
+                        leftovers.extend(task)
+                if leftovers:
+                    log.warning("a de-identification worker died; finishing in this process")
+                    for task in pending.values():
+                        leftovers.extend(task)
+                    pending.clear()
+                    for task in tasks:
+                        leftovers.extend(task)
+                    self.close()
+                    break
+        store = self._local_store()
+        for item in leftovers:
+            if cancel.cancelled:
+                return
+            yield _one(item, self.settings, plans, self.out_dir, store)
 
 
 # -- the use case ------------------------------------------------------------------------------
@@ -305,29 +342,36 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
     report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []))
     progress(0, len(inputs))
-    keys: dict[int, str] = {}
-    readable: list[Input] = []
-    for item in inputs:
-        if cancel.cancelled:
-            break
-        try:
-            keys[id(item)] = _patient_of(item)
-            readable.append(item)
-        except Exception as exc:
-            report.rejected.append(Rejected(item.label, _unreadable(exc)))
-    interrupted = cancel.cancelled
-    plans = plans_for(home, profile, keys.values())
     settings = make_settings(profile, home.keys.deid_key, home.path / "cache")
     store_args = None
-    if any(isinstance(i, LibraryInstance) for i in readable):
+    if any(isinstance(i, LibraryInstance) for i in inputs):
         store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
+    runner = _Runner(settings, out, store_args, workers, len(inputs))
+    try:
+        return _run(home, profile, inputs, out, runner, report, progress, cancel, started)
+    finally:
+        runner.close()
+
+
+def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: _Runner,
+         report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
+    keys: dict[int, str] = {}
+    readable: list[Input] = []
+    for item, (key, reason) in zip(inputs, runner.patients(inputs, cancel)):
+        if key is None:
+            report.rejected.append(Rejected(item.label, reason or "cannot be read"))
+        else:
+            keys[id(item)] = key
+            readable.append(item)
+    interrupted = cancel.cancelled
+    plans = plans_for(home, profile, keys.values())
     staged: list[_Done] = []
     finals: dict[str, str] = {}
     done = 0
     last = 0.0
     try:
-        for result in _results(readable, settings, plans, out, store_args, workers, cancel):
+        for result in runner.results(readable, keys, plans, cancel):
             done += 1
             if result.error:
                 report.rejected.append(Rejected(result.label, result.error))

@@ -230,3 +230,18 @@ def test_preview_reads_nothing_into_the_pseudonym_table(veil_home, tmp_path):
     second = {c.name: c.after for c in preview(home, preset("teaching"), item)}
     assert first["Patient's Name"] == second["Patient's Name"] == "TEACH-0001"
     assert not list(tmp_path.rglob("*.veil-partial-*"))
+
+
+def test_worker_processes_give_the_same_files_as_one_process(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src / "a", 20, "Smith^Anna", "MRN-1001")
+    write_series(pydicom_test_files() / "MR_small.dcm", src / "b", 10, "Jones^Bob", "MRN-2002")
+    (src / "junk.dcm").write_bytes(b"DICM" * 10)
+    home = VeilHome.open()
+    serial = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one", workers=1)
+    parallel = deidentify_paths(home, preset("teaching"), [src], tmp_path / "two", workers=2)
+    assert serial.written == parallel.written == 30
+    assert len(serial.rejected) == len(parallel.rejected) == 1
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in _outputs(tmp_path / "one")}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in _outputs(tmp_path / "two")}
+    assert one == two

@@ -214,8 +214,14 @@ class _Walker:
     """Applies the profile to one dataset and its sequences, recording changes on request."""
 
     def __init__(self, settings: DeidSettings, plan: PatientPlan, sop_class: str,
-                 identifiers: list[Identifier], record: bool) -> None:
+                 identifiers: list[Identifier], record: bool,
+                 encoding: tuple[bool, bool] | None = None, raw_sequences: dict | None = None) -> None:
         self.s = settings
+        #: (implicit, little) when new text values may be written as raw bytes in that encoding.
+        self.encoding = encoding
+        #: Top-level sequences as first read: written back as bytes when nothing inside changed.
+        self.raw_sequences = raw_sequences or {}
+        self.edits = 0
         self.options = settings.profile.options
         self.plan = plan
         self.sop_class = sop_class
@@ -246,7 +252,9 @@ class _Walker:
             group, element = tag >> 16, tag & 0xFFFF
             if group & 1 and 0x0010 <= element <= 0x00FF:
                 try:
-                    creators[(group, element)] = normalise_creator(str(ds[tag].value or ""))
+                    raw = ds._dict[tag]
+                    value = raw.value.decode("latin_1") if isinstance(raw.value, bytes) else str(ds[tag].value or "")
+                    creators[(group, element)] = normalise_creator(value)
                 except Exception:
                     creators[(group, element)] = ""
         kept_blocks: set[tuple[int, int]] = set()
@@ -326,11 +334,12 @@ class _Walker:
             if vr == "SQ":
                 self._items(ds, tag, path, loc)
             return
-        elem = ds[tag]
-        before = elem.value if self.changes is not None else None
         if vr == "SQ":
+            elem = ds[tag]
+            before = elem.value if self.changes is not None else None
             if action == "Z":
                 elem.value = Sequence([])
+                self.edits += 1
                 self._note(loc, tag, vr, "emptied", rule, before, elem.value)
             else:  # D, U, C on a sequence: keep its items, each de-identified
                 self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, before)
@@ -343,23 +352,49 @@ class _Walker:
                 finally:
                     self.mode, self.mode_rule = saved
             return
+        if action == "C":
+            self._clean(ds, tag, vr, rule, loc)
+            return
+        before = ds[tag].value if self.changes is not None else None
         top = not path
-        if top and tag in (PATIENT_NAME, PATIENT_ID) and action in ("Z", "D", "C"):
-            _set(ds, tag, vr, self.plan.pseudonym)
+        if top and tag in (PATIENT_NAME, PATIENT_ID) and action in ("Z", "D"):
+            self._set_text(ds, tag, vr, self.plan.pseudonym)
             self._note(loc, tag, vr, "replaced", f"{rule}; pseudonym", before, self.plan.pseudonym)
             return
         if action == "Z":
-            _set(ds, tag, vr, None)
+            self._set_text(ds, tag, vr, "")
         elif action == "U" or vr == "UI":
-            _set(ds, tag, vr, self._uids(elem.value))
-        elif action == "D":
+            self._set_uids(ds, tag, vr)
+        elif vr in DUMMY_BY_VR and isinstance(DUMMY_BY_VR[vr], str):
+            self._set_text(ds, tag, vr, DUMMY_BY_VR[vr])
+        else:
             _set(ds, tag, vr, DUMMY_BY_VR.get(vr))
-            if vr not in DUMMY_BY_VR:
-                _set(ds, tag, vr, None)
-        elif action == "C":
-            self._clean(ds, tag, vr, rule, loc)
+        self.edits += 1
+        if self.changes is not None:
+            self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, ds[tag].value)
+
+    def _set_text(self, ds: Dataset, tag: int, vr: str, text: str) -> None:
+        """Set a text value; as raw bytes in the file's encoding when it is plain ASCII."""
+        if self.encoding is None or not text.isascii() or vr in ("US", "SS", "UL", "SL", "FL", "FD", "SV", "UV",
+                                                                  "OB", "OW", "UN", "SQ", "AT", "OF", "OD", "OL", "OV"):
+            _set(ds, tag, vr, text or None)
             return
-        self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, ds[tag].value)
+        value = text.encode("ascii")
+        if len(value) % 2:
+            value += b"\x00" if vr == "UI" else b" "
+        implicit, little = self.encoding
+        ds._dict[tag] = RawDataElement(BaseTag(tag), None if implicit else vr, len(value), value, 0,
+                                       implicit, little, True)
+
+    def _set_uids(self, ds: Dataset, tag: int, vr: str) -> None:
+        raw = ds._dict[tag]
+        if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
+            uids = [u.strip(" \x00") for u in raw.value.decode("ascii", "replace").split("\\")]
+        else:
+            value = ds[tag].value
+            uids = [str(v) for v in value] if isinstance(value, (list, MultiValue)) else ([str(value)] if value else [])
+        mapped = [map_uid(self.s.uid_key, u) if u else u for u in uids]
+        self._set_text(ds, tag, vr, "\\".join(mapped))
 
     def _free_text(self, ds: Dataset, tag: int, vr: str, loc: str) -> None:
         """Free text not in Table E.1-1 inside a dummied or cleaned sequence (PS3.15 E.1-1a)."""
@@ -372,12 +407,16 @@ class _Walker:
             word, why = ("cleaned" if after != before else "kept"), f"{self.mode_rule}: identifiers scrubbed from its text"
         if after is not before:
             _set(ds, tag, vr, after)
+            self.edits += 1
         self._note(loc, tag, vr, word, why, before, after)
 
     def _items(self, ds: Dataset, tag: int, path: tuple[str, ...], loc: str) -> None:
         keyword = pydicom.datadict.keyword_for_tag(tag) or _tag_text(tag)
+        edits = self.edits
         for index, item in enumerate(ds[tag].value or []):
             self.dataset(item, path + (keyword,), f"{loc}{_tag_text(tag)}[{index + 1}] › ")
+        if not path and self.edits == edits and tag in self.raw_sequences:
+            ds._dict[tag] = self.raw_sequences[tag]  # unchanged: copied as read
 
     def _uids(self, value: object) -> object:
         if value is None or value == "":
@@ -388,6 +427,8 @@ class _Walker:
 
     def _clean(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> None:
         """C (PS3.15 E.1-1a): a value of similar meaning that identifies nobody."""
+        if self._clean_fast(ds, tag, vr, rule, loc):
+            return
         elem = ds[tag]
         before = elem.value
         if vr == "DA" and "retain_modified_dates" in self.options:
@@ -414,7 +455,31 @@ class _Walker:
             return
         if after is not before:
             _set(ds, tag, vr, after)
+            self.edits += 1
         self._note(loc, tag, vr, word, why, before, after)
+
+    def _clean_fast(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> bool:
+        """Dates and times under the date options, straight from the raw bytes (most C actions
+        in a teaching export); False when the general path must run."""
+        raw = ds._dict[tag]
+        if (self.changes is not None or self.encoding is None or vr not in ("DA", "DT", "TM")
+                or not isinstance(raw, RawDataElement) or not isinstance(raw.value, bytes)):
+            return False
+        if "retain_full_dates" in self.options or (vr == "TM" and "retain_modified_dates" in self.options):
+            return True  # kept as it is
+        if "retain_modified_dates" not in self.options:
+            return False
+        text = raw.value.decode("ascii", "replace").strip(" \x00")
+        if not text:
+            return True
+        shift = shift_date if vr == "DA" else shift_datetime
+        try:
+            after = shift(text, self.plan.shift_days)
+        except ValueError:
+            after = ""  # a date that cannot be read cannot be shifted: emptied, never guessed
+        self._set_text(ds, tag, vr, after)
+        self.edits += 1
+        return True
 
     def _scrubbed(self, value: object, vr: str) -> object:
         if value is None or self.scrub is None:
@@ -439,6 +504,7 @@ class _Walker:
                 before = b""
             self._note(loc, tag, vr, "removed", rule, before, None)
         del ds._dict[tag]
+        self.edits += 1
 
 
 def _shifted(value: object, shift: Callable[[str], str]) -> object:
@@ -643,11 +709,16 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     original_meta = getattr(ds, "file_meta", None)
     _check_instance(ds, original_meta)
     try:
+        fast = parsed.pixel is not None
+        raw_sequences = {tag: raw for tag, raw in ds._dict.items()
+                         if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
+                         and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
         identifiers = collect_identifiers(ds)
         if parsed.trailing is not None:
             identifiers += collect_identifiers(parsed.trailing)
         plan = plan_for(patient_key_of(ds))
-        walker = _Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), identifiers, record)
+        walker = _Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), identifiers, record,
+                         (parsed.implicit, parsed.little) if fast else None, raw_sequences)
         walker.dataset(ds, (), "")
         if parsed.trailing is not None:
             walker.dataset(parsed.trailing, (), "")

@@ -52,6 +52,8 @@ _ID_KEYWORDS = {
     "PatientInsurancePlanCodeSequence": "id", "FillerOrderNumberImagingServiceRequest": "id",
     "PlacerOrderNumberImagingServiceRequest": "id", "OrderCallbackPhoneNumber": "phone",
 }
+_ID_TAGS = frozenset(pydicom.datadict.tag_for_keyword(k) for k in [*_ID_KEYWORDS, "Manufacturer"]
+                     if pydicom.datadict.tag_for_keyword(k) is not None)
 _ADDRESS_WORD_MIN = 4
 _COLLECTED_VRS = {"PN", "DA", "DT", "SQ", "CS"}
 _WORDS = re.compile(r"[\\_\s]+")
@@ -152,15 +154,15 @@ def gather(ds: Dataset) -> Gathered:
         for tag, raw in list(dataset._dict.items()):
             if (tag >> 16) & 1:
                 continue  # private values are judged by where they turn up, not collected
-            keyword = pydicom.datadict.keyword_for_tag(tag)
             vr = getattr(raw, "VR", None)
             if not vr or vr == "UN":
                 try:
                     vr = pydicom.datadict.dictionary_VR(tag)
                 except KeyError:
                     continue
-            if vr not in _COLLECTED_VRS and keyword not in _ID_KEYWORDS and keyword != "Manufacturer":
+            if vr not in _COLLECTED_VRS and tag not in _ID_TAGS:
                 continue
+            keyword = pydicom.datadict.keyword_for_tag(tag)
             if vr != "SQ" and codec and isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
                 # Fast path: decode the raw bytes directly (simple character sets only).
                 values = [v.strip(" \x00") for v in raw.value.decode(codec, "replace").split("\\")]
