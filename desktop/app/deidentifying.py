@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import secrets
+import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -41,7 +42,7 @@ from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import VeilError
-from desktop.core.library.header import InvalidInstance
+from desktop.core.library.header import InvalidInstance, _element_end
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
@@ -163,10 +164,62 @@ def _stop_after_patient(tag, vr, length) -> bool:  # noqa: ANN001 - pydicom's ca
     return tag.group > 0x0010
 
 
+_PATIENT_TAGS = {0x00100010: 2, 0x00100020: 0, 0x00100021: 1, 0x00100030: 3}
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+
+
+def _quick_patient_key(head: bytes) -> str | None:
+    """The patient key from the first bytes of a plain Explicit or Implicit VR Little Endian
+    file (PS3.5 7.1), without pydicom; None whenever anything is unusual (then pydicom reads
+    it): no preamble, another transfer syntax, a sequence or undefined length before group
+    0011, text that is not ASCII, or the patient group not within ``head``."""
+    if len(head) < 144 or head[128:132] != b"DICM":
+        return None
+    pos, syntax = 132, None
+    while pos + 8 <= len(head) and head[pos:pos + 2] == b"\x02\x00":
+        element = int.from_bytes(head[pos + 2:pos + 4], "little")
+        vr = head[pos + 4:pos + 6]
+        if vr in _LONG_VRS:
+            length, start = int.from_bytes(head[pos + 8:pos + 12], "little"), pos + 12
+        else:
+            length, start = int.from_bytes(head[pos + 6:pos + 8], "little"), pos + 8
+        if element == 0x0010:
+            syntax = head[start:start + length].rstrip(b"\x00 ")
+        pos = start + length
+    if syntax not in (b"1.2.840.10008.1.2", b"1.2.840.10008.1.2.1"):
+        return None
+    implicit = syntax == b"1.2.840.10008.1.2"
+    values = ["", "", "", ""]
+    while True:
+        if pos + 8 > len(head):
+            return None
+        group = int.from_bytes(head[pos:pos + 2], "little")
+        if group > 0x0010:
+            break
+        try:
+            end = _element_end(head, pos, not implicit, "<")  # sequences too (PS3.5 7.5)
+        except InvalidInstance:
+            return None  # runs past what was read
+        tag = (group << 16) | int.from_bytes(head[pos + 2:pos + 4], "little")
+        if tag in _PATIENT_TAGS:
+            long_vr = not implicit and head[pos + 4:pos + 6] in _LONG_VRS
+            value = head[pos + (12 if long_vr else 8):end]
+            if not value.isascii():
+                return None
+            values[_PATIENT_TAGS[tag]] = value.decode("ascii").strip(" \x00")
+        pos = end
+    return patient_key(*values)
+
+
 def _patient_of(item: Input) -> str:
     """The patient key, from the patient group only (a few KB read per file)."""
     if isinstance(item, LibraryInstance):
         return item.patient_key
+    if isinstance(item, FileSource):
+        with open(item.path, "rb") as fh:
+            quick = _quick_patient_key(fh.read(16384))
+        if quick is not None:
+            return quick
     if isinstance(item, ZipMember):
         with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
             ds = pydicom.filereader.read_partial(fh, stop_when=_stop_after_patient, force=True)
@@ -227,11 +280,16 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(result.data)
+        fh.flush()
+        if hasattr(os, "posix_fadvise"):
+            # Start writing it to disk now (Linux begins writeback of dirty pages on
+            # DONTNEED), so the one sync before the renames has little left to wait for.
+            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     return _Done(item.label, temp=temp, final=final)
 
 
-def _worker_patients(items: list[Input]) -> list[tuple[str | None, str | None]]:
-    return [_patient_or_reason(i) for i in items]
+def _warm() -> None:
+    """Nothing: submitted once per worker so the pool starts before it is needed."""
 
 
 def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[_Done]:
@@ -252,9 +310,19 @@ class _Runner:
             ctx.set_forkserver_preload(["desktop.core.deid.engine"])
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                             initargs=(settings, self.out_dir, store_args))
+            # Start the workers now, from a thread (starting them blocks): they come up while
+            # this process reads the patients.
+            self._warming = threading.Thread(target=self._warm, daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        assert self.pool is not None
+        for _ in range(self.workers):
+            self.pool.submit(_warm)
 
     def close(self) -> None:
         if self.pool is not None:
+            self._warming.join()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
@@ -262,14 +330,8 @@ class _Runner:
         return ObjectStore(*self.store_args) if self.store_args else None
 
     def patients(self, items: list[Input], cancel: CancelToken) -> list[tuple[str | None, str | None]]:
-        """Each item's patient key, or why it cannot be read."""
-        if self.pool is not None:
-            chunks = [items[i:i + 64] for i in range(0, len(items), 64)]
-            try:
-                return [r for chunk in self.pool.map(_worker_patients, chunks) for r in chunk]
-            except BrokenProcessPool:
-                log.warning("a de-identification worker died; finishing in this process")
-                self.close()
+        """Each item's patient key, or why it cannot be read (a few KB read per file, here,
+        while the workers start)."""
         out = []
         for item in items:
             if cancel.cancelled:
@@ -279,6 +341,8 @@ class _Runner:
 
     def results(self, items: list[Input], keys: dict[int, str], plans: dict[str, PatientPlan],
                 cancel: CancelToken) -> Iterator[_Done]:
+        if self.pool is not None:
+            self._warming.join()
         leftovers: list[Input] = list(items) if self.pool is None else []
         if self.pool is not None:
             tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])

@@ -245,3 +245,17 @@ def test_worker_processes_give_the_same_files_as_one_process(veil_home, tmp_path
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in _outputs(tmp_path / "one")}
     two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in _outputs(tmp_path / "two")}
     assert one == two
+
+
+def test_the_quick_patient_reader_agrees_with_pydicom(tmp_path):
+    from desktop.app.deidentifying import _quick_patient_key
+    from desktop.core.deid.engine import patient_key_of
+
+    checked = 0
+    for path in sorted(pydicom_test_files().glob("*.dcm")):
+        quick = _quick_patient_key(path.read_bytes()[:16384])
+        if quick is None:
+            continue
+        assert quick == patient_key_of(pydicom.dcmread(path, force=True)), path.name
+        checked += 1
+    assert checked > 15
