@@ -1,0 +1,171 @@
+"""Use case: burn a series' redaction masks into new instances, stored beside the originals.
+
+For each image of the series that a stored mask applies to (its own masks, and series-wide
+masks of same-size images), the pixels under the masks are burned in
+(:mod:`desktop.core.redaction.burn_in`) and the result is stored in the library as a new
+instance of a new derived series in the same study ("<description> (redacted)"). Originals
+are never touched. The new UIDs are derived from the original UID and the masks, so applying
+the same masks again gives the same instances (and adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
+
+from desktop.app.home import VeilHome
+from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.atomic_files import sync_filesystem
+from desktop.core.audit.log import os_user
+from desktop.core.errors import VeilError
+from desktop.core.library import index
+from desktop.core.library.header import parse_header
+from desktop.core.library.masks import masks_for, masks_of_series
+from desktop.core.redaction.burn_in import burn_in
+from desktop.core.redaction.mask import Mask
+
+UID_PREFIX = "2.25."
+
+
+@dataclass
+class RedactionReport:
+    images: int = 0  # images with a mask
+    written: int = 0
+    already_present: int = 0
+    frames: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (instance, reason)
+    series_uid: str = ""
+    notes: set[str] = field(default_factory=set)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def headline(self) -> str:
+        if self.images == 0:
+            return "No image of this series has a redaction mask."
+        text = (f"Redacted {self.frames} frame{'s' if self.frames != 1 else ''} in "
+                f"{self.written + self.already_present} of {self.images} image{'s' if self.images != 1 else ''}")
+        if self.failed:
+            text += f"; {len(self.failed)} could not be redacted"
+        return text + "."
+
+
+def _derived_uid(*parts: str) -> str:
+    """A UID derived from ``parts`` (PS3.5 B.2 2.25 form): the same parts, the same UID."""
+    return generate_uid(prefix=None, entropy_srcs=list(parts))
+
+
+def _union(rasters: list[np.ndarray]) -> np.ndarray | None:
+    if not rasters:
+        return None
+    out = rasters[0].copy()
+    for r in rasters[1:]:
+        out |= r
+    return out
+
+
+def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_progress,
+                       cancel: CancelToken | None = None) -> RedactionReport:
+    """Burn the series' masks into new instances of a derived series; originals untouched."""
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    report = RedactionReport()
+    conn = home.connect()
+    try:
+        instances = index.list_instances(conn, series_ref)
+        stored = masks_of_series(conn, series_ref)
+        series_uid = conn.execute("SELECT series_uid FROM series WHERE id = ?", (series_ref,)).fetchone()
+        if series_uid is None:
+            raise VeilError("This series is no longer in the library.")
+        rasters: dict[str, np.ndarray] = {}
+
+        def raster(mask: Mask) -> np.ndarray:
+            key = mask.to_json()
+            if key not in rasters:
+                rasters[key] = mask.rasterize()
+            return rasters[key]
+
+        work = []
+        for inst in instances:
+            frames = max(1, inst.number_of_frames or 1)
+            if inst.rows is None or inst.columns is None:
+                continue
+            per_frame = [masks_for(stored, inst.instance_ref, f, inst.rows, inst.columns) for f in range(frames)]
+            if any(per_frame):
+                work.append((inst, per_frame))
+        report.images = len(work)
+        report.series_uid = _derived_uid(series_uid[0], "veil-redacted-series") if work else ""
+        import_id = index.start_import(conn, os_user()) if work else None
+        staged = []
+        for n, (inst, per_frame) in enumerate(work, 1):
+            if cancel.cancelled:
+                report.cancelled = True
+                break
+            digest = hashlib.sha256("".join(m.to_json() for ms in per_frame for m in ms).encode()).hexdigest()
+            try:
+                ds = pydicom.dcmread(io.BytesIO(home.objects.read(inst.object_sha256)))
+                result = burn_in(ds, lambda f, pf=per_frame: _union([raster(m) for m in pf[f]]) if f < len(pf) else None,
+                                 _derived_uid(inst.sop_instance_uid, digest))
+                out = result.dataset
+                out.SeriesInstanceUID = report.series_uid
+                description = str(ds.get("SeriesDescription", "") or "").strip()
+                out.SeriesDescription = (f"{description} (redacted)" if description else "Redacted")[:64]
+                buffer = io.BytesIO()
+                out.save_as(buffer, enforce_file_format=True)
+                data = buffer.getvalue()
+                header = parse_header(data)
+                sha = hashlib.sha256(data).hexdigest()
+                staged.append((header, sha, len(data), home.objects.stage(data, sha)))
+                report.frames += len(result.frames_redacted)
+                report.notes.add(result.note)
+            except Exception as exc:  # one image that cannot be redacted does not stop the series
+                report.failed.append((f"instance {inst.instance_number or inst.instance_ref}", _reason(exc)))
+            progress(n, len(work))
+        if staged and not report.cancelled:
+            _store(home, conn, staged, import_id, report)
+        elif import_id is not None:
+            for *_rest, temp in staged:
+                if temp is not None:
+                    temp.unlink(missing_ok=True)
+            index.finish_import(conn, import_id, 0, 0, len(report.failed), report.cancelled)
+        home.record(conn, "redact.apply", series=home.audit.pseudonym(series_uid[0]),
+                    images=report.images, written=report.written, frames=report.frames,
+                    failed=len(report.failed), cancelled=report.cancelled)
+    finally:
+        conn.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store(home: VeilHome, conn, staged: list, import_id: int, report: RedactionReport) -> None:  # noqa: ANN001
+    sync_filesystem(home.objects.root)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for _header, sha, _size, temp in staged:
+            if temp is not None:
+                home.objects.commit(temp, sha)
+        sync_filesystem(home.objects.root)
+        for header, sha, size, _temp in staged:
+            added = index.add_instance(conn, header, sha, size, "redacted by Veil", import_id)
+            if added is index.Added.NEW:
+                report.written += 1
+            elif added is index.Added.ALREADY_PRESENT:
+                report.already_present += 1
+            else:
+                report.failed.append((header.sop_instance_uid, "its new UID collides with another instance"))
+        index.finish_import(conn, import_id, report.written, report.already_present, len(report.failed), False)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, VeilError):
+        return str(exc)
+    return f"{type(exc).__name__} while burning in the mask"

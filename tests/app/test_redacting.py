@@ -1,0 +1,74 @@
+"""Applying a series' masks: new redacted instances beside the originals, in the library."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+
+from desktop.app.home import VeilHome
+from desktop.app.importing import import_paths
+from desktop.app.redacting import apply_series_masks
+from desktop.core.library import index
+from desktop.core.library.masks import save_mask
+from desktop.core.redaction.mask import Mask, Scope
+from desktop.core.redaction.shapes import Rect
+from tests.conftest import pydicom_test_files, write_series
+
+
+def _series_ref(conn, series_uid: str) -> int:  # noqa: ANN001
+    return conn.execute("SELECT id FROM series WHERE series_uid = ?", (series_uid,)).fetchone()[0]
+
+
+def test_series_masks_make_redacted_instances_beside_the_originals(veil_home, tmp_path):
+    src = tmp_path / "in"
+    files = write_series(pydicom_test_files() / "CT_small.dcm", src, 4, "Smith^Anna", "MRN-1")
+    home = VeilHome.open()
+    import_paths(home, [src])
+    original = pydicom.dcmread(files[0])
+    conn = home.connect()
+    try:
+        series_ref = _series_ref(conn, original.SeriesInstanceUID)
+        first = index.list_instances(conn, series_ref)[0]
+        banner = Mask(128, 128, scope=Scope.SERIES).with_shape(Rect(0, 0, 0, 128, 16))
+        save_mask(conn, first.instance_ref, banner)
+        before = {i.object_sha256 for i in index.list_instances(conn, series_ref)}
+    finally:
+        conn.close()
+    report = apply_series_masks(home, series_ref)
+    assert report.images == 4 and report.written == 4 and report.frames == 4 and not report.failed
+    assert report.headline() == "Redacted 4 frames in 4 of 4 images."
+    conn = home.connect()
+    try:
+        # The originals are untouched; the redacted copies are a new series of the same study.
+        assert {i.object_sha256 for i in index.list_instances(conn, series_ref)} == before
+        new_ref = _series_ref(conn, report.series_uid)
+        redacted = index.list_instances(conn, new_ref)
+        assert len(redacted) == 4
+        study = conn.execute("SELECT st.study_uid, se.description FROM series se JOIN studies st "
+                             "ON se.study_ref = st.id WHERE se.id = ?", (new_ref,)).fetchone()
+        assert study[0] == original.StudyInstanceUID and study[1].lower().endswith("redacted")
+        ds = pydicom.dcmread(io.BytesIO(home.objects.read(redacted[0].object_sha256)))
+    finally:
+        conn.close()
+    pixels, source = ds.pixel_array, original.pixel_array
+    assert (pixels[:16] == pixels[:16].min()).all() and pixels[:16].min() <= source.min()
+    assert np.array_equal(pixels[16:], source[16:])
+    assert ds.BurnedInAnnotation == "NO" and ds.SOPInstanceUID != original.SOPInstanceUID
+    # Applying the same masks again adds nothing.
+    again = apply_series_masks(home, series_ref)
+    assert again.written == 0 and again.already_present == 4
+    assert "redact.apply" in home.audit_path.read_text()
+
+
+def test_a_series_without_masks_says_so(veil_home, few_dicoms):
+    home = VeilHome.open()
+    import_paths(home, [few_dicoms])
+    conn = home.connect()
+    try:
+        series_ref = conn.execute("SELECT id FROM series ORDER BY id").fetchone()[0]
+    finally:
+        conn.close()
+    report = apply_series_masks(home, series_ref)
+    assert report.images == 0 and report.headline() == "No image of this series has a redaction mask."
