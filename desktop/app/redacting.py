@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
-from pydicom.uid import generate_uid
 
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
@@ -56,8 +55,10 @@ class RedactionReport:
 
 
 def _derived_uid(*parts: str) -> str:
-    """A UID derived from ``parts`` (PS3.5 B.2 2.25 form): the same parts, the same UID."""
-    return generate_uid(prefix=None, entropy_srcs=list(parts))
+    """A UID derived from ``parts`` (PS3.5 B.2: 2.25 and a 128-bit number): the same parts,
+    the same UID."""
+    digest = hashlib.sha256("\x00".join(("veil-redaction", *parts)).encode()).digest()
+    return UID_PREFIX + str(int.from_bytes(digest[:16], "big"))
 
 
 def _union(rasters: list[np.ndarray]) -> np.ndarray | None:
