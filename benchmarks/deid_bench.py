@@ -442,7 +442,7 @@ def main() -> None:
 
         load_before = os.getloadavg()
         mr_summary = measure(mr, work, home, args.profile, args.repeat, notes)
-        us_summary = measure(us, work, home, args.profile, args.repeat, notes)
+        us_summary = measure(us, work, home, args.profile, args.repeat, notes) if us_files else {}
         memory = {}
         for label, folder in ((f"{len(dicom_files(quarter))} MR files", quarter), (f"{args.files} MR files", mr)):
             out = work / "out-memory"
@@ -462,14 +462,15 @@ def main() -> None:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine skews times)")
     print_table(f"MR: {args.files} x {MR_SOURCE} (484x484 16-bit, {mr_mb / args.files * 1000:.0f} KB each, "
                 f"{mr_mb:.0f} MB), {args.repeat} runs", mr_summary, mr_mb)
-    print_table(f"US: {args.us_files} x {US_SOURCE} frame x {args.us_frames} (640x480 RGB, "
-                f"{us_mb / args.us_files:.0f} MB each, {us_mb:.0f} MB), {args.repeat} runs", us_summary, us_mb)
+    if us_summary:  # --us-files 0 skips the ultrasounds
+        print_table(f"US: {args.us_files} x {US_SOURCE} frame x {args.us_frames} (640x480 RGB, "
+                    f"{us_mb / args.us_files:.0f} MB each, {us_mb:.0f} MB), {args.repeat} runs", us_summary, us_mb)
     print("\nVeil peak RSS by number of files (deidentify_paths, one child process + forkserver + workers):")
     for label, r in memory.items():
         print(f"  {label:15} {r['seconds']:6.2f} s  peak {r['peak_mb']:5.0f} MB in all  "
               f"(main {r['main_mb']:.0f} MB, {r['setup_mb']:.0f} MB before the step; others " + ", ".join(f"{m:.0f}" for m in r["workers_mb"]) + " MB)")
     for key in ("veil", "veil-cli"):
-        for name, summary in (("MR", mr_summary), ("US", us_summary)):
+        for name, summary in (("MR", mr_summary), ("US", us_summary)) if us_summary else (("MR", mr_summary),):
             ratio = summary["dicognito" + key[4:]]["seconds"] / summary[key]["seconds"]
             print(f"target {key} {name}: {ratio:.2f}x dicognito's files/s (>= 3x: "
                   f"{'met' if ratio >= 3 else 'NOT met'})")
