@@ -206,6 +206,42 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.clean else 1
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from desktop.app.redacting_files import redact_paths
+    from desktop.app.tasks import CancelToken
+    from desktop.core.redaction.templates import load_templates
+    from desktop.core.resources import resource_path
+
+    if len(args.paths) < 2:
+        raise VeilError("Give what to redact and where to write it: veil redact IN_DIR OUT_DIR")
+    templates = load_templates(resource_path("redaction", "templates.json")) if args.templates else []
+    for extra in args.template_file or []:
+        templates += load_templates(Path(extra))
+    detector = None
+    if args.detect:
+        from desktop.app.detecting import high_risk_detector
+
+        detector = high_risk_detector()
+    if not templates and detector is None:
+        raise VeilError("Nothing to redact with: give --templates, --template-file and/or --detect.")
+    home = _open(args)
+    cancel = CancelToken()
+    try:
+        report = redact_paths(home, args.paths[:-1], args.paths[-1], templates, detector, args.dry_run,
+                              _TerminalProgress(), cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("\nCancelled.", file=sys.stderr)
+        return 130
+    print(report.headline())
+    print(f"  review: {_safe(str(report.report_path))}" + (f" and {_safe(str(report.sheet_path))}" if report.sheet_path else ""))
+    for r in report.rejected:
+        print(f"  {_safe(r.label)}: {r.reason}")
+    return 0
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from desktop.core.deid.profiles import load_presets
     from desktop.core.deid.table import OPTIONS
@@ -267,6 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not open the library: check every output against every original "
                         "(for output made elsewhere; stricter, so more coincidences are reported)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("redact", help="burn template regions and detected identifying text into copies of images",
+                       description="Headless pixel redaction for folders: applies scanner templates (--templates) "
+                                   "and text found by OCR that matches the header's identifiers (--detect), writes "
+                                   "the redacted files under OUT_DIR, and a review report (JSON and a PNG contact "
+                                   "sheet of every redacted frame) that a person checks afterwards.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="inputs, then the output folder last")
+    p.add_argument("--templates", action="store_true", help="apply Veil's scanner templates "
+                   "(resources/redaction/templates.json)")
+    p.add_argument("--template-file", action="append", metavar="FILE",
+                   help="also apply these rules: Veil JSON or an RSNA CTP DicomPixelAnonymizer.script")
+    p.add_argument("--detect", action="store_true", help="also redact text that matches the header's identifiers (OCR)")
+    p.add_argument("--dry-run", action="store_true", help="write only the review report and contact sheet")
+    p.set_defaults(func=cmd_redact)
 
     p = sub.add_parser("profiles", help="list the de-identification profiles and options")
     p.set_defaults(func=cmd_profiles)
