@@ -26,7 +26,7 @@ from desktop.core.errors import VeilError
 from desktop.core.library import index
 from desktop.core.library.header import parse_header
 from desktop.core.library.masks import masks_for, masks_of_series
-from desktop.core.redaction.burn_in import burn_in
+from desktop.core.redaction.burn_in import burn_in, mark_redacted
 from desktop.core.redaction.mask import Mask
 
 UID_PREFIX = "2.25."
@@ -113,6 +113,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
                 result = burn_in(ds, lambda f, pf=per_frame: _union([raster(m) for m in pf[f]]) if f < len(pf) else None,
                                  _derived_uid(inst.sop_instance_uid, digest))
                 out = result.dataset
+                mark_redacted(out)
                 out.SeriesInstanceUID = report.series_uid
                 description = str(ds.get("SeriesDescription", "") or "").strip()
                 out.SeriesDescription = (f"{description} (redacted)" if description else "Redacted")[:64]

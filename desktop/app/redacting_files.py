@@ -33,7 +33,7 @@ from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem
 from desktop.core.errors import VeilError
 from desktop.core.imaging.display import display_params, render
-from desktop.core.redaction.burn_in import burn_in
+from desktop.core.redaction.burn_in import burn_in, mark_redacted
 from desktop.core.redaction.templates import Template, matching
 from desktop.core.library.sources import Rejected
 
@@ -181,6 +181,7 @@ def _one(item: Input, roots: list[Path], out: Path, templates: list[Template], d
 
     regions = json.dumps([[t.name for t in hits], sorted((f, b) for f, bs in detected.items() for b, _ in bs)])
     result = burn_in(ds, mask_for, _derived_uid(str(ds.SOPInstanceUID), regions))
+    mark_redacted(result.dataset)
     relative = _relative(item, roots)
     entry = {"number": number, "input": item.label, "output": None if dry_run else str(relative),
              "templates": [t.name for t in hits], "frames": result.frames_redacted,

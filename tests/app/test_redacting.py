@@ -12,6 +12,7 @@ from desktop.app.importing import import_paths
 from desktop.app.redacting import apply_series_masks
 from desktop.core.library import index
 from desktop.core.library.masks import save_mask
+from desktop.core.redaction.burn_in import REDACTION_MARK
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
 from tests.conftest import pydicom_test_files, write_series
@@ -72,3 +73,34 @@ def test_a_series_without_masks_says_so(veil_home, few_dicoms):
         conn.close()
     report = apply_series_masks(home, series_ref)
     assert report.images == 0 and report.headline() == "No image of this series has a redaction mask."
+
+
+def test_exporting_a_redacted_image_records_the_clean_pixel_data_option(veil_home, tmp_path):
+    from desktop.app.deidentifying import deidentify_studies
+    from desktop.core.deid.profiles import preset
+
+    src = tmp_path / "in"
+    files = write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1")
+    home = VeilHome.open()
+    import_paths(home, [src])
+    study_uid = pydicom.dcmread(files[0]).StudyInstanceUID
+    conn = home.connect()
+    try:
+        series_ref = _series_ref(conn, pydicom.dcmread(files[0]).SeriesInstanceUID)
+        first = index.list_instances(conn, series_ref)[0]
+        save_mask(conn, first.instance_ref, Mask(128, 128, scope=Scope.SERIES).with_shape(Rect(0, 0, 0, 40, 40)))
+    finally:
+        conn.close()
+    apply_series_masks(home, series_ref)
+    report = deidentify_studies(home, preset("teaching"), [study_uid], tmp_path / "out")
+    assert report.written == 4 and not report.refused
+    codes = {}
+    for path in (tmp_path / "out").rglob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        codes.setdefault(ds.SeriesInstanceUID, set()).add(
+            tuple(i.CodeValue for i in ds.DeidentificationMethodCodeSequence))
+        # Kept by Clean Descriptors (it names no one), removed by the Basic Profile alone.
+        assert str(ds.get("DerivationDescription", "")) in ("", REDACTION_MARK)
+    assert sorted(len(c) for c in codes.values()) == [1, 1]
+    recorded = sorted(next(iter(c)) for c in codes.values())
+    assert recorded == [("113100", "113105", "113107", "113108"), ("113100", "113105", "113107", "113108", "113101")]

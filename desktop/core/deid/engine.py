@@ -47,6 +47,7 @@ from desktop.core.deid.leaks import Leak, find_leaks_in_bytes
 from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
 from desktop.core.deid.profiles import Profile
 from desktop.core.deid.safe_private import SafeKey, load_safe_private, normalise_creator
+from desktop.core.redaction.burn_in import is_redacted, record_clean_pixel_data
 from desktop.core.deid.table import BASIC, ConfidentialityTable, Decision, decide, load_table
 from desktop.core.dicom_encoding import implied_transfer_syntax
 from desktop.core.errors import VeilError
@@ -717,13 +718,16 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
         if parsed.trailing is not None:
             identifiers += collect_identifiers(parsed.trailing)
         plan = plan_for(patient_key_of(ds))
+        pixels_cleaned = is_redacted(ds)
         walker = _Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), identifiers, record,
                          (parsed.implicit, parsed.little) if fast else None, raw_sequences)
         walker.dataset(ds, (), "")
         if parsed.trailing is not None:
             walker.dataset(parsed.trailing, (), "")
-        _record_method(ds, settings.profile, fast=parsed.pixel is not None,
+        _record_method(ds, settings.profile, fast=parsed.pixel is not None and not pixels_cleaned,
                        encoding=(parsed.implicit, parsed.little))
+        if pixels_cleaned:  # redacted by Veil: PS3.15 E.3.1, Clean Pixel Data Option
+            record_clean_pixel_data(ds)
         meta = _file_meta(ds, parsed.transfer_syntax)
         out = DicomBytesIO()
         out.write(b"\x00" * 128 + b"DICM")

@@ -280,6 +280,26 @@ def darkest_stored_value(ds: Dataset, frame: int = 0) -> int | tuple[int, int, i
 
 
 # -- recording ----------------------------------------------------------------------------------
+#: Derivation Description (0008,2111, PS3.3 C.7.6.1) of an instance Veil redacted: tells a later
+#: export to record the Clean Pixel Data Option.
+REDACTION_MARK = "Veil: burned-in identity redacted from the pixels"
+
+
+def mark_redacted(ds: Dataset) -> None:
+    """Say in the instance that its pixels were redacted (Derivation Description, DERIVED)."""
+    ds.DerivationDescription = REDACTION_MARK
+    image_type = list(ds.get("ImageType") or [])
+    if image_type:
+        image_type[0] = "DERIVED"
+        ds.ImageType = image_type
+
+
+def is_redacted(ds: Dataset) -> bool:
+    """An instance Veil redacted (and that still says it has no burned-in annotation)."""
+    return (str(ds.get("DerivationDescription", "") or "").strip() == REDACTION_MARK
+            and str(ds.get("BurnedInAnnotation", "") or "").strip().upper() == "NO")
+
+
 def record_clean_pixel_data(ds: Dataset) -> None:
     """Add DCM 113101 "Clean Pixel Data Option" to the De-identification Method Code Sequence
     (PS3.15 E.3.1, PS3.3 C.7.1.1), once; done at export, when the redacted pixels leave."""
