@@ -44,8 +44,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pydicom
+import pydicom.datadict
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.encaps import encapsulate, encapsulate_extended
+from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.pixels import apply_color_lut, get_decoder, get_encoder, pack_bits
 from pydicom.pixels.utils import get_nr_frames
 from pydicom.sequence import Sequence
@@ -461,10 +464,12 @@ def _drop(tag: int) -> bool:
 
 def _clean_nested(ds: Dataset, swap_words: bool) -> None:
     """Remove overlays and icons at every level; swap OW/OL/OF/OD words of a big-endian source."""
-    for tag in list(ds.keys()):
+    for tag in list(ds._dict):
         if _drop(tag):
-            del ds[tag]
+            del ds._dict[tag]
             continue
+        if not swap_words and _raw_not_sequence(ds, tag):
+            continue  # nothing to do in it, and decoding it would only cost time
         elem = ds[tag]
         if elem.VR == "SQ":
             for item in elem.value:
@@ -475,11 +480,28 @@ def _clean_nested(ds: Dataset, swap_words: bool) -> None:
                 elem.value = _swap(bytes(elem.value), width)
 
 
+def _raw_not_sequence(ds: Dataset, tag: int) -> bool:
+    raw = ds._dict[tag]
+    if not isinstance(raw, RawDataElement):
+        return False
+    vr = raw.VR
+    if not vr:
+        try:
+            vr = pydicom.datadict.dictionary_VR(tag)
+        except KeyError:
+            return False
+    return "SQ" not in vr and vr != "UN"
+
+
 def _copy_header(ds: Dataset, swap_words: bool) -> Dataset:
-    """Every element but the pixel data, overlays and icons, deep-copied."""
+    """Every element but the pixel data, overlays and icons: still-raw elements are shared
+    (immutable), the others deep-copied (the caller's dataset is never changed)."""
     out = Dataset()
-    for tag in list(ds.keys()):
+    for tag in list(ds._dict):
         if tag == _PIXEL_DATA or tag in _EXTENDED_OFFSETS or tag in _UNSUPPORTED_PIXELS or _drop(tag):
+            continue
+        if not swap_words and _raw_not_sequence(ds, tag):
+            out._dict[tag] = ds._dict[tag]
             continue
         try:
             out.add(copy.deepcopy(ds[tag]))
@@ -547,6 +569,18 @@ def _set_extreme_values(out: Dataset, darkest: list[int]) -> None:
         value = out.get(keyword)
         if isinstance(value, int):
             setattr(out, keyword, int(pick([value, *darkest])))
+
+
+def _resolve_ambiguous_vrs(ds: Dataset) -> None:
+    """Give every decoded element with an ambiguous VR its real one (raw ones keep theirs)."""
+    for elem in list(ds._dict.values()):
+        if isinstance(elem, RawDataElement):
+            continue
+        if elem.VR == "SQ":
+            for item in elem.value or []:
+                _resolve_ambiguous_vrs(item)
+        elif elem.VR and len(elem.VR) != 2:
+            correct_ambiguous_vr_element(elem, ds, True)
 
 
 class _EncodeFailed(Exception):
@@ -620,8 +654,17 @@ def burn_in(ds: Dataset, mask_for_frame: Callable[[int], np.ndarray | None],
     out.BurnedInAnnotation = "NO"
     meta = _file_meta(ds, out, plan.target, new_sop_instance_uid)
     del out.file_meta
+    implicit = plan.target == ImplicitVRLittleEndian
+    for tag in [t for t, e in out._dict.items() if isinstance(e, RawDataElement)
+                and (e.is_implicit_VR != implicit or not e.is_little_endian)]:
+        out[tag]  # decoded now: written in the target's encoding, not copied as it was read
     result = FileDataset("", out, preamble=b"\x00" * 128, file_meta=meta,
                          is_implicit_VR=plan.target == ImplicitVRLittleEndian, is_little_endian=True)
+    # Same encoding and character set as the elements kept raw: pydicom writes them as read,
+    # so it no longer resolves "US or SS" style VRs itself (PS3.5 A.1, C.7.6.3 rules).
+    result.set_original_encoding(implicit, True, ds.original_character_set)
+    if not implicit:
+        _resolve_ambiguous_vrs(result)
     return BurnInResult(result, redacted, str(plan.target), plan.note)
 
 
