@@ -17,6 +17,9 @@ import hashlib
 import hmac
 from datetime import date, timedelta
 
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
 #: Dates move back between one and ten years (whole days).
 MIN_SHIFT_DAYS = 365
 MAX_SHIFT_DAYS = 3652
@@ -74,3 +77,29 @@ def shift_datetime(value: str, days: int) -> str:
 def patient_token(key: bytes, patient: str) -> bytes:
     """What the library stores to recognise a patient again for pseudonyms (never the identity)."""
     return _mac(key, b"patient", patient)[:16]
+
+
+def patient_key(patient_id: str, issuer: str, name: str, birth_date: str) -> str:
+    """The patient's identity as the library keys it: the ID with its issuer, else the name with
+    the birth date. Pseudonyms and date shifts are derived from it."""
+    parts = [p.strip(" \x00") for p in (patient_id, issuer, name, birth_date)]
+    if parts[0]:
+        return "\x00".join(["id", parts[1], parts[0]])
+    return "\x00".join(["name", parts[2], parts[3]])
+
+
+def _text_of(ds: Dataset, keyword: str) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception:
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue):
+        value = "\\".join(str(v) for v in value)
+    return str(value).strip(" \x00")
+
+
+def patient_key_of(ds: Dataset) -> str:
+    return patient_key(_text_of(ds, "PatientID"), _text_of(ds, "IssuerOfPatientID"),
+                       _text_of(ds, "PatientName"), _text_of(ds, "PatientBirthDate"))
