@@ -64,6 +64,26 @@ def pydicom_data_files() -> Path:
 
 
 @pytest.fixture
+def veil_cli(tmp_path: Path):
+    """Run ``veil ARGS`` as a script or CI does: its own VEIL_HOME, the passphrase from
+    VEIL_PASSPHRASE_FILE, no keyring, no terminal."""
+    import os
+    import subprocess
+    import sys
+
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery\n")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True,
+                              text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+    return run
+
+
+@pytest.fixture
 def few_dicoms(tmp_path: Path) -> Path:
     """A folder with a handful of real, small DICOM files (CT, MR, US, RGB) in sub-folders."""
     folder = tmp_path / "incoming"

@@ -10,17 +10,8 @@ import pytest
 
 
 @pytest.fixture
-def run(tmp_path):
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-
-    def _run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
-                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-
-    return _run
+def run(veil_cli):
+    return veil_cli
 
 
 def test_import_ls_and_audit_verify(run, few_dicoms, tmp_path):

@@ -5,10 +5,7 @@ and the leak check `veil verify`."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pydicom
@@ -172,17 +169,8 @@ def test_verify_flags_an_original_passed_off_as_output(veil_home, tmp_path):
 
 
 @pytest.fixture
-def cli(tmp_path):
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-
-    def _run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
-                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-
-    return _run
+def cli(veil_cli):
+    return veil_cli
 
 
 def test_cli_deid_then_verify(cli, tmp_path):

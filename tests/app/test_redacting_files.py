@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pydicom
@@ -15,13 +12,6 @@ from PIL import Image
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
 
-def _cli(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _folder(tmp_path):  # noqa: ANN001, ANN202
@@ -33,9 +23,9 @@ def _folder(tmp_path):  # noqa: ANN001, ANN202
     return src
 
 
-def test_templates_redact_copies_and_write_a_review(tmp_path):
+def test_templates_redact_copies_and_write_a_review(tmp_path, veil_cli):
     src = _folder(tmp_path)
-    done = _cli(tmp_path, "redact", "--templates", str(src), str(tmp_path / "out"))
+    done = veil_cli("redact", "--templates", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Redacted 1 frame in 1 of 3 files; 1 had nothing to redact; 1 could not be read.")
     original = pydicom.dcmread(src / "us" / "banner.dcm")
@@ -52,31 +42,31 @@ def test_templates_redact_copies_and_write_a_review(tmp_path):
     assert (src / "us" / "banner.dcm").read_bytes() == (next(pydicom_data_files().rglob("US1_UNCR.dcm"))).read_bytes()
 
 
-def test_dry_run_writes_only_the_review(tmp_path):
+def test_dry_run_writes_only_the_review(tmp_path, veil_cli):
     src = _folder(tmp_path)
-    done = _cli(tmp_path, "redact", "--templates", "--dry-run", str(src), str(tmp_path / "out"))
+    done = veil_cli("redact", "--templates", "--dry-run", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Would redact 1 frame in 1 of 3 files")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["redaction-contact-sheet.png",
                                                                      "redaction-report.json"]
 
 
-def test_a_site_ctp_script_adds_its_rules(tmp_path):
+def test_a_site_ctp_script_adds_its_rules(tmp_path, veil_cli):
     src = _folder(tmp_path)
     script = tmp_path / "DicomPixelAnonymizer.script"
     script.write_text('{ Modality.equals("CT") }\n(0,0,128,10)\n')
-    done = _cli(tmp_path, "redact", "--template-file", str(script), str(src), str(tmp_path / "out"))
+    done = veil_cli("redact", "--template-file", str(script), str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     ct = pydicom.dcmread(tmp_path / "out" / "ct.dcm").pixel_array
     assert (ct[:10] == ct.min()).all()
 
 
-def test_nothing_to_redact_with_is_a_clear_error(tmp_path):
-    done = _cli(tmp_path, "redact", str(tmp_path), str(tmp_path / "out"))
+def test_nothing_to_redact_with_is_a_clear_error(tmp_path, veil_cli):
+    done = veil_cli("redact", str(tmp_path), str(tmp_path / "out"))
     assert done.returncode == 1 and "--templates" in done.stderr
 
 
-def test_detect_redacts_burned_in_identifiers_found_by_ocr(tmp_path):
+def test_detect_redacts_burned_in_identifiers_found_by_ocr(tmp_path, veil_cli):
     import pytest
 
     pytest.importorskip("tesserocr", reason="tesserocr (OCR) is installed from pip by the test command")
@@ -95,7 +85,7 @@ def test_detect_redacts_burned_in_identifiers_found_by_ocr(tmp_path):
     draw.text((8, 10), "BRIGHTWATER JONAS   ID K48213977", fill=(255, 255, 255), font=font)
     ds.PixelData = np.asarray(image).tobytes()
     ds.save_as(src / "burned.dcm")
-    done = _cli(tmp_path, "redact", "--detect", str(src), str(tmp_path / "out"))
+    done = veil_cli("redact", "--detect", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Redacted 1 frame in 1 of 1 file")
     report = json.loads((tmp_path / "out" / "redaction-report.json").read_text())
