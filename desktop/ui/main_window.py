@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         viewer = ViewerWindow(self.home, study, self.browser.series_of(study),
                               series.series_ref if series is not None else None)
         self.viewers.append(viewer)
+        viewer.library_changed.connect(self.refresh)
         viewer.destroyed.connect(lambda *_: self.viewers.remove(viewer) if viewer in self.viewers else None)
         viewer.show()
         return viewer

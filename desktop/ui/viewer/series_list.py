@@ -40,12 +40,17 @@ class SeriesList(QListWidget):
         self.setMinimumWidth(180)
         self.setWordWrap(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.set_rows(rows)
+        self.itemClicked.connect(lambda item: self.series_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+
+    def set_rows(self, rows: list[SeriesRow]) -> None:
+        """List ``rows`` (their thumbnails come later, from :meth:`set_thumbnails`)."""
+        self.clear()
         for row in rows:
             item = QListWidgetItem(series_label(row))
             item.setData(Qt.ItemDataRole.UserRole, row.series_ref)
             item.setToolTip(series_label(row).replace("\n", " — "))
             self.addItem(item)
-        self.itemClicked.connect(lambda item: self.series_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def set_thumbnails(self, pictures: dict[int, np.ndarray]) -> None:
         """Show each series' picture beside its label (arrays: 8-bit grey or RGB)."""

@@ -18,6 +18,7 @@ from desktop.ui.resources import app_icon
 from desktop.app.formatting import dicom_date, person_name
 from desktop.ui.viewer.cine import Cine, frame_rate
 from desktop.ui.viewer.layout import PaneGrid
+from desktop.ui.viewer.redact_mode import RedactMode
 from desktop.ui.viewer.pane import LOADING, Pane  # noqa: F401 - LOADING is the viewer's word too
 from desktop.app.viewing import series_thumbnails
 from desktop.ui.background import run_in_background
@@ -37,6 +38,8 @@ class ViewerWindow(QMainWindow):
 
     #: A series is open and its first frame shown (its series_ref).
     series_opened = Signal(int)
+    #: The library changed from here (a redacted series was written): the browser reloads.
+    library_changed = Signal()
 
     def __init__(self, home: VeilHome, study: StudyRow, series: list[SeriesRow],
                  series_ref: int | None = None, parent: QWidget | None = None) -> None:
@@ -54,6 +57,10 @@ class ViewerWindow(QMainWindow):
         self.menus = build_viewer_menus(self, self.commands)
         self._build()
         self._connect()
+        self.redact = RedactMode(self)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.redact.actions.redact)
+        self.redact.actions.redact.setIconText("Redact")
         self.resize(1280, 860)
         if self.series_rows:
             self.show_series(series_ref if series_ref is not None else self.series_rows[0].series_ref)
@@ -125,8 +132,8 @@ class ViewerWindow(QMainWindow):
         self.preset_actions: list[QAction] = []
         self.commands.cine.setEnabled(False)
         self.cine = Cine(lambda: self.go_to((self.view.index + 1) % self.view.count) if self.view else None, self)
-        self.statusBar().addPermanentWidget(QLabel("Drag: window (contrast) · wheel: images · "
-                                                   "Ctrl+wheel: zoom · middle drag: pan", self))
+        self.hint = QLabel("Drag: window (contrast) · wheel: images · Ctrl+wheel: zoom · middle drag: pan", self)
+        self.statusBar().addPermanentWidget(self.hint)
 
     def _connect(self) -> None:
         c = self.commands
@@ -158,12 +165,23 @@ class ViewerWindow(QMainWindow):
         for action, name in ((c.layout_1x1, "1x1"), (c.layout_1x2, "1x2"), (c.layout_2x2, "2x2")):
             action.triggered.connect(lambda _checked=False, n=name: self.set_layout(n))
         self.series_list.series_chosen.connect(self.show_series)
+        self._load_thumbnails()
+        self.slider.valueChanged.connect(self.go_to)
+        self.grid.active_changed.connect(self._on_active_changed)
+
+    def _load_thumbnails(self) -> None:
         home, refs = self.home, [row.series_ref for row in self.series_rows]
         run_in_background(lambda _progress: series_thumbnails(home, refs, THUMBNAIL),
                           self.series_list.set_thumbnails, lambda _exc: None,
                           key=f"viewer-thumbnails-{id(self)}", context=self)
-        self.slider.valueChanged.connect(self.go_to)
-        self.grid.active_changed.connect(self._on_active_changed)
+
+    def set_series_rows(self, rows: list[SeriesRow]) -> None:
+        """The study's series changed (a redacted series was added): list them again."""
+        self.series_rows[:] = rows  # the panes hold this same list
+        self.series_list.set_rows(self.series_rows)
+        if self.current_ref is not None:
+            self.series_list.select(self.current_ref)
+        self._load_thumbnails()
 
     # -- layout ------------------------------------------------------------------------------
     def set_layout(self, name: str) -> None:
@@ -294,5 +312,6 @@ class ViewerWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.commands.cine.setChecked(False)
+        self.redact.close()
         self.grid.close_all()
         super().closeEvent(event)

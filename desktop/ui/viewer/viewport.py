@@ -6,8 +6,10 @@ The Qt layer only wraps the numpy array: the QImage shares its buffer, so the ar
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent,
                            QResizeEvent, QWheelEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -19,6 +21,12 @@ MESSAGE_COLOR = QColor("#d8d8d8")
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
 SMOOTH_UP_TO = 3.0
+
+
+class Editor(Protocol):
+    def paint(self, painter: QPainter) -> None: ...
+    def mouse(self, event: QMouseEvent) -> bool: ...
+    def leave(self) -> None: ...
 
 
 def to_qimage(array: np.ndarray) -> QImage:
@@ -57,6 +65,9 @@ class Viewport(QWidget):
         self._drag: tuple[str, QPointF] | None = None
         self._space = False
         self._wheel = 0
+        #: Redact mode's editor: paints over the image and takes the left button (see
+        #: :class:`desktop.ui.viewer.redact_canvas.RedactCanvas`); None when viewing.
+        self.editor: Editor | None = None
 
     # -- content -----------------------------------------------------------------------------
     def set_image(self, array: np.ndarray | None) -> None:
@@ -142,6 +153,8 @@ class Viewport(QWidget):
             # Interpolate when shrinking or magnifying a little; show pixels as pixels beyond.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < SMOOTH_UP_TO)
             painter.drawImage(self.image_rect(), self._qimage)
+            if self.editor is not None:
+                self.editor.paint(painter)
         if self.message:
             painter.setPen(MESSAGE_COLOR)
             box = QRectF(self.rect()).adjusted(40, 40, -40, -40)
@@ -177,8 +190,15 @@ class Viewport(QWidget):
             return "window"
         return None
 
+    def _edits(self, event: QMouseEvent) -> bool:
+        """Redact mode: the editor takes the event (not while Space pans or another drag runs)."""
+        return self.editor is not None and not self._space and self._drag is None and self.editor.mouse(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        if self._edits(event):
+            event.accept()
+            return
         mode = self._mode_for(event)
         if mode is None:
             super().mousePressEvent(event)
@@ -188,6 +208,9 @@ class Viewport(QWidget):
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._edits(event):
+            event.accept()
+            return
         if self._drag is None:
             super().mouseMoveEvent(event)
             return
@@ -201,12 +224,26 @@ class Viewport(QWidget):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._edits(event):
+            event.accept()
+            return
         if self._drag is not None:
             self._drag = None
             self.unsetCursor()
             event.accept()
         else:
             super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self._edits(event):
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        if self.editor is not None:
+            self.editor.leave()
+        super().leaveEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space:
