@@ -7,13 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.app.formatting import plural
 from desktop.core.deid.engine import Change
 from desktop.ui.deid_preview_model import FILTERS, ChangeFilterProxy, ChangeTableModel, summary
+from desktop.ui.tables import read_only_rows
 
 COLUMN_WIDTHS = {ChangeTableModel.ATTRIBUTE: 290, ChangeTableModel.BEFORE: 180,
                  ChangeTableModel.AFTER: 180, ChangeTableModel.ACTION: 100}
@@ -99,14 +100,8 @@ class PreviewPane(QWidget):
         view = QTableView(self)
         view.setObjectName("PreviewTable")
         view.setModel(self.proxy)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setAlternatingRowColors(True)
+        read_only_rows(view)
         view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
         view.setSortingEnabled(True)
         header = view.horizontalHeader()
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the file's order until a click

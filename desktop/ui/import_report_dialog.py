@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFo
                                QVBoxLayout, QWidget)
 
 from desktop.app.importing import ImportReport
+from desktop.ui.tables import read_only_rows
 
 
 class _MiddleElide(QStyledItemDelegate):
@@ -37,13 +38,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], full: Sequence
     """A read-only table showing ``rows``; Copy puts the matching ``full`` rows on the clipboard."""
     table = QTableWidget(len(rows), len(headers), parent)
     table.setHorizontalHeaderLabels(list(headers))
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    read_only_rows(table)
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             item = QTableWidgetItem(text)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from desktop.app.browsing import Catalogue, SeriesRow, StudyRow
 from desktop.app.formatting import dicom_date, person_name, plural
 from desktop.ui.study_model import NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel
+from desktop.ui.tables import read_only_rows
 
 FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
 MAX_FITTED_WIDTH = 300
@@ -17,15 +18,9 @@ MAX_FITTED_WIDTH = 300
 
 def _table(parent: QWidget) -> QTableView:
     view = QTableView(parent)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    read_only_rows(view, extra_height=10)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
     view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    view.verticalHeader().hide()
-    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
