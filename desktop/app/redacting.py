@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pydicom
 
+from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import sync_filesystem
@@ -47,14 +48,14 @@ class RedactionReport:
     def headline(self) -> str:
         if self.images == 0:
             return "No image of this series has a redaction mask."
-        text = (f"Redacted {self.frames} frame{'s' if self.frames != 1 else ''} in "
-                f"{self.written + self.already_present} of {self.images} image{'s' if self.images != 1 else ''}")
+        text = (f"Redacted {plural(self.frames, 'frame')} in {self.written + self.already_present} "
+                f"of {plural(self.images, 'image')}")
         if self.failed:
             text += f"; {len(self.failed)} could not be redacted"
         return text + "."
 
 
-def _derived_uid(*parts: str) -> str:
+def derived_uid(*parts: str) -> str:
     """A UID derived from ``parts`` (PS3.5 B.2: 2.25 and a 128-bit number): the same parts,
     the same UID."""
     digest = hashlib.sha256("\x00".join(("veil-redaction", *parts)).encode()).digest()
@@ -100,7 +101,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
             if any(per_frame):
                 work.append((inst, per_frame))
         report.images = len(work)
-        report.series_uid = _derived_uid(series_uid[0], "veil-redacted-series") if work else ""
+        report.series_uid = derived_uid(series_uid[0], "veil-redacted-series") if work else ""
         import_id = index.start_import(conn, os_user()) if work else None
         staged = []
         for n, (inst, per_frame) in enumerate(work, 1):
@@ -111,7 +112,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
             try:
                 ds = pydicom.dcmread(io.BytesIO(home.objects.read(inst.object_sha256)))
                 result = burn_in(ds, lambda f, pf=per_frame: _union([raster(m) for m in pf[f]]) if f < len(pf) else None,
-                                 _derived_uid(inst.sop_instance_uid, digest))
+                                 derived_uid(inst.sop_instance_uid, digest))
                 out = result.dataset
                 mark_redacted(out)
                 out.SeriesInstanceUID = report.series_uid

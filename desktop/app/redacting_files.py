@@ -12,7 +12,6 @@ the sheet (which still shows frames as they would be after redaction: never the 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -28,7 +27,9 @@ import pydicom
 from PIL import Image, ImageDraw
 
 from desktop.app.deidentifying import Input, ZipMember, _read, file_inputs
+from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
+from desktop.app.redacting import derived_uid
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem
 from desktop.core.errors import VeilError
@@ -61,8 +62,8 @@ class FileRedactionReport:
 
     def headline(self) -> str:
         verb = "Would redact" if self.dry_run else "Redacted"
-        text = (f"{verb} {self.frames} frame{'s' if self.frames != 1 else ''} in {self.redacted} of "
-                f"{self.total} file{'s' if self.total != 1 else ''}; {self.untouched} had nothing to redact")
+        text = (f"{verb} {plural(self.frames, 'frame')} in {self.redacted} of {plural(self.total, 'file')}; "
+                f"{self.untouched} had nothing to redact")
         if self.rejected:
             text += f"; {len(self.rejected)} could not be read"
         if self.cancelled:
@@ -78,11 +79,6 @@ def _relative(item: Input, roots: list[Path]) -> Path:
         if root.is_dir() and root in path.parents:
             return path.relative_to(root)
     return Path(path.name)
-
-
-def _derived_uid(original: str, regions: str) -> str:
-    digest = hashlib.sha256(f"veil-redaction\x00{original}\x00{regions}".encode()).digest()
-    return "2.25." + str(int.from_bytes(digest[:16], "big"))
 
 
 def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
@@ -180,7 +176,7 @@ def _one(item: Input, roots: list[Path], out: Path, templates: list[Template], d
         return mask
 
     regions = json.dumps([[t.name for t in hits], sorted((f, b) for f, bs in detected.items() for b, _ in bs)])
-    result = burn_in(ds, mask_for, _derived_uid(str(ds.SOPInstanceUID), regions))
+    result = burn_in(ds, mask_for, derived_uid(str(ds.SOPInstanceUID), regions))
     mark_redacted(result.dataset)
     relative = _relative(item, roots)
     entry = {"number": number, "input": item.label, "output": None if dry_run else str(relative),

@@ -357,11 +357,12 @@ def test_an_export_failure_is_reported_and_the_dialog_recovers(qtbot, library, t
     assert not dialog.busy and dialog.export_button.isEnabled()
 
 
-def test_closing_during_an_export_cancels_it(qtbot, library, tmp_path, monkeypatch):
+def start_slow_export(qtbot, library, tmp_path, monkeypatch, name):  # noqa: ANN001, ANN201
+    """Open the dialog and start an export that keeps running until it is cancelled."""
     started = threading.Event()
     real = deid_dialog.deidentify_studies
 
-    def slow(home, profile, uids, out, progress, cancel, workers=None):
+    def slow(home, profile, uids, out, progress, cancel, workers=None):  # noqa: ANN001, ANN202
         started.set()
         for _ in range(200):
             if cancel.cancelled:
@@ -371,10 +372,15 @@ def test_closing_during_an_export_cancels_it(qtbot, library, tmp_path, monkeypat
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", slow)
     dialog = open_dialog(qtbot, library)
-    out = tmp_path / "closed"
+    out = tmp_path / name
     dialog.folder_edit.setText(str(out))
     click(qtbot, dialog.export_button)
     qtbot.waitUntil(started.is_set)
+    return dialog, out
+
+
+def test_closing_during_an_export_cancels_it(qtbot, library, tmp_path, monkeypatch):
+    dialog, out = start_slow_export(qtbot, library, tmp_path, monkeypatch, "closed")
     dialog.close()
     assert dialog.isVisible() and dialog.progress_label.text() == "Cancelling…"
     qtbot.waitUntil(lambda: library.deid_dialog is None, timeout=IMPORT_TIMEOUT_MS)
@@ -396,23 +402,7 @@ def test_an_unusable_output_folder_is_explained(qtbot, library, tmp_path):
 
 
 def test_quitting_during_an_export_cancels_it_first(qtbot, library, tmp_path, monkeypatch):
-    started = threading.Event()
-    real = deid_dialog.deidentify_studies
-
-    def slow(home, profile, uids, out, progress, cancel, workers=None):
-        started.set()
-        for _ in range(200):
-            if cancel.cancelled:
-                break
-            threading.Event().wait(0.05)
-        return real(home, profile, uids, out, progress=progress, cancel=cancel, workers=workers)
-
-    monkeypatch.setattr(deid_dialog, "deidentify_studies", slow)
-    dialog = open_dialog(qtbot, library)
-    out = tmp_path / "quit"
-    dialog.folder_edit.setText(str(out))
-    click(qtbot, dialog.export_button)
-    qtbot.waitUntil(started.is_set)
+    _dialog, out = start_slow_export(qtbot, library, tmp_path, monkeypatch, "quit")
     library.close()
     assert library.isVisible()  # waits for the export to stop
     qtbot.waitUntil(lambda: not library.isVisible(), timeout=IMPORT_TIMEOUT_MS)
