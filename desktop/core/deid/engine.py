@@ -21,6 +21,8 @@ Pixel Data is never decoded: its bytes are copied from the original as they are.
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -92,6 +94,9 @@ class DeidSettings:
     types: AttributeTypes
     safe_private: frozenset[SafeKey]
     uid_key: bytes
+    #: Elements written into every output after de-identification (e.g. the consent the export
+    #: relies on, PS3.3 C.7.1.3): they are the export's, not the patient's, so never cleaned.
+    extra: Dataset | None = None
     #: Per tag: the table's decision under this profile (filled as tags are met).
     decisions: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -114,12 +119,13 @@ def compound_keywords(table: ConfidentialityTable) -> frozenset[str]:
     return frozenset(out)
 
 
-def make_settings(profile: Profile, uid_key: bytes, cache_dir: Path | None = None) -> DeidSettings:
+def make_settings(profile: Profile, uid_key: bytes, cache_dir: Path | None = None,
+                  extra: Dataset | None = None) -> DeidSettings:
     """Everything a run needs, read from ``resources/`` and the standard's module tables
-    (indexed once into ``cache_dir`` when given)."""
+    (indexed once into ``cache_dir`` when given); ``extra`` elements go into every output."""
     table = load_table()
     return DeidSettings(profile, table, load_attribute_types(compound_keywords(table), cache_dir),
-                        load_safe_private(), uid_key)
+                        load_safe_private(), uid_key, extra)
 
 
 @dataclass(frozen=True)
@@ -556,6 +562,9 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
                        encoding=(parsed.implicit, parsed.little))
         if pixels_cleaned:  # redacted by Veil: PS3.15 E.3.1, Clean Pixel Data Option
             record_clean_pixel_data(ds)
+        if settings.extra is not None:
+            for elem in settings.extra:
+                ds[elem.tag] = copy.deepcopy(elem)
         meta = _file_meta(ds, parsed.transfer_syntax)
         out = DicomBytesIO()
         out.write(b"\x00" * 128 + b"DICM")

@@ -297,3 +297,26 @@ def test_patient_key_prefers_id_and_issuer():
     ds.PatientID = ""
     ds.PatientBirthDate = "19700101"
     assert patient_key_of(ds) == "name\x00Doe^John\x0019700101"
+
+
+# -- elements of the export itself -------------------------------------------------------------
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_implicit.dcm", "US1_J2KR.dcm"])
+def test_extra_elements_are_written_into_every_output_untouched(name):
+    """The consent an export relies on (PS3.3 C.7.1.3) goes in after de-identification, so the
+    Clinical Trial Protocol ID (D in the Basic Profile) is the one the export names."""
+    item = Dataset()
+    item.DistributionType, item.ClinicalTrialProtocolID, item.ConsentForDistributionFlag = \
+        "NAMED_PROTOCOL", "VEIL-2026-01", "YES"
+    extra = Dataset()
+    extra.ConsentForClinicalTrialUseSequence = Sequence([item])
+    extra.ClinicalTrialProtocolID = "VEIL-2026-01"
+    settings = make_settings(preset("research"), KEY, extra=extra)
+    result = deidentify(_bytes(name), settings, lambda _key: PLAN)
+    assert not result.leaks
+    ds = pydicom.dcmread(io.BytesIO(result.data))
+    assert ds.ClinicalTrialProtocolID == "VEIL-2026-01"
+    consent = ds.ConsentForClinicalTrialUseSequence[0]
+    assert (consent.DistributionType, consent.ClinicalTrialProtocolID, consent.ConsentForDistributionFlag) == \
+        ("NAMED_PROTOCOL", "VEIL-2026-01", "YES")
+    assert ds.PatientIdentityRemoved == "YES"
+    ds.pixel_array  # pixels intact after the header changes
