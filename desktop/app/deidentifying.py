@@ -27,22 +27,21 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pydicom
-import pydicom.filereader
 
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
+from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import fsync_dir, sync_filesystem
 from desktop.core.deid.engine import (
-    Change, DeidSettings, PatientPlan, deidentify, make_settings, patient_key, patient_key_of,
+    Change, DeidSettings, PatientPlan, deidentify, make_settings, patient_key,
 )
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import VeilError
-from desktop.core.library.header import InvalidInstance, _element_end
+from desktop.core.library.header import InvalidInstance
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
@@ -63,6 +62,7 @@ class LibraryInstance:
     patient_key: str
     series_uid: str = ""
     instance_number: int | None = None
+    study_uid: str = ""
 
 
 Input = FileSource | ZipMember | LibraryInstance
@@ -142,7 +142,7 @@ def library_inputs(home: VeilHome, study_uids: Iterable[str]) -> list[Input]:
             if not rows:
                 raise VeilError("No such study in the library (check the Study Instance UID).")
             out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth),
-                                       series, number)
+                                       series, number, uid)
                        for sha, sop, pid, issuer, name, birth, series, number in rows)
         return out
     finally:
@@ -160,73 +160,11 @@ def _read(item: Input, store: ObjectStore | None) -> bytes:
         return fh.read()
 
 
-def _stop_after_patient(tag, vr, length) -> bool:  # noqa: ANN001 - pydicom's callback
-    return tag.group > 0x0010
-
-
-_PATIENT_TAGS = {0x00100010: 2, 0x00100020: 0, 0x00100021: 1, 0x00100030: 3}
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-
-
-def _quick_patient_key(head: bytes) -> str | None:
-    """The patient key from the first bytes of a plain Explicit or Implicit VR Little Endian
-    file (PS3.5 7.1), without pydicom; None whenever anything is unusual (then pydicom reads
-    it): no preamble, another transfer syntax, a sequence or undefined length before group
-    0011, text that is not ASCII, or the patient group not within ``head``."""
-    if len(head) < 144 or head[128:132] != b"DICM":
-        return None
-    pos, syntax = 132, None
-    while pos + 8 <= len(head) and head[pos:pos + 2] == b"\x02\x00":
-        element = int.from_bytes(head[pos + 2:pos + 4], "little")
-        vr = head[pos + 4:pos + 6]
-        if vr in _LONG_VRS:
-            length, start = int.from_bytes(head[pos + 8:pos + 12], "little"), pos + 12
-        else:
-            length, start = int.from_bytes(head[pos + 6:pos + 8], "little"), pos + 8
-        if element == 0x0010:
-            syntax = head[start:start + length].rstrip(b"\x00 ")
-        pos = start + length
-    if syntax not in (b"1.2.840.10008.1.2", b"1.2.840.10008.1.2.1"):
-        return None
-    implicit = syntax == b"1.2.840.10008.1.2"
-    values = ["", "", "", ""]
-    while True:
-        if pos + 8 > len(head):
-            return None
-        group = int.from_bytes(head[pos:pos + 2], "little")
-        if group > 0x0010:
-            break
-        try:
-            end = _element_end(head, pos, not implicit, "<")  # sequences too (PS3.5 7.5)
-        except InvalidInstance:
-            return None  # runs past what was read
-        tag = (group << 16) | int.from_bytes(head[pos + 2:pos + 4], "little")
-        if tag in _PATIENT_TAGS:
-            long_vr = not implicit and head[pos + 4:pos + 6] in _LONG_VRS
-            value = head[pos + (12 if long_vr else 8):end]
-            if not value.isascii():
-                return None
-            values[_PATIENT_TAGS[tag]] = value.decode("ascii").strip(" \x00")
-        pos = end
-    return patient_key(*values)
-
-
-def _patient_of(item: Input) -> str:
-    """The patient key, from the patient group only (a few KB read per file)."""
+def _identity_of(item: Input) -> Identity:
+    """Patient, study and series of an input (a few KB read per file)."""
     if isinstance(item, LibraryInstance):
-        return item.patient_key
-    if isinstance(item, FileSource):
-        with open(item.path, "rb") as fh:
-            quick = _quick_patient_key(fh.read(16384))
-        if quick is not None:
-            return quick
-    if isinstance(item, ZipMember):
-        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
-            ds = pydicom.filereader.read_partial(fh, stop_when=_stop_after_patient, force=True)
-    else:
-        with open(item.path, "rb") as fh:
-            ds = pydicom.filereader.read_partial(fh, stop_when=_stop_after_patient, force=True)
-    return patient_key_of(ds)
+        return Identity(item.patient_key, item.study_uid, item.series_uid)
+    return identity_of(item)
 
 
 # -- worker side -------------------------------------------------------------------------------
@@ -248,9 +186,9 @@ def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
     return plan
 
 
-def _patient_or_reason(item: Input) -> tuple[str | None, str | None]:
+def _identity_or_reason(item: Input) -> tuple[Identity | None, str | None]:
     try:
-        return _patient_of(item), None
+        return _identity_of(item), None
     except Exception as exc:
         return None, _unreadable(exc)
 
@@ -329,14 +267,14 @@ class _Runner:
     def _local_store(self) -> ObjectStore | None:
         return ObjectStore(*self.store_args) if self.store_args else None
 
-    def patients(self, items: list[Input], cancel: CancelToken) -> list[tuple[str | None, str | None]]:
-        """Each item's patient key, or why it cannot be read (a few KB read per file, here,
-        while the workers start)."""
+    def identities(self, items: list[Input], cancel: CancelToken) -> list[tuple[Identity | None, str | None]]:
+        """Each item's patient, study and series, or why it cannot be read (a few KB read per
+        file, here, while the workers start)."""
         out = []
         for item in items:
             if cancel.cancelled:
                 break
-            out.append(_patient_or_reason(item))
+            out.append(_identity_or_reason(item))
         return out
 
     def results(self, items: list[Input], keys: dict[int, str], plans: dict[str, PatientPlan],
@@ -422,11 +360,11 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
          report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
     keys: dict[int, str] = {}
     readable: list[Input] = []
-    for item, (key, reason) in zip(inputs, runner.patients(inputs, cancel)):
-        if key is None:
+    for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
+        if identity is None:
             report.rejected.append(Rejected(item.label, reason or "cannot be read"))
         else:
-            keys[id(item)] = key
+            keys[id(item)] = identity.patient_key
             readable.append(item)
     interrupted = cancel.cancelled
     plans = plans_for(home, profile, keys.values())
@@ -550,7 +488,7 @@ def preview(home: VeilHome, profile: Profile, item: Input) -> list[Change]:
     not assigned until an export runs.
     """
     data = _read(item, home.objects if isinstance(item, LibraryInstance) else None)
-    key = _patient_of(item) if not isinstance(item, LibraryInstance) else item.patient_key
+    key = _identity_of(item).patient_key
     secret = home.keys.deid_key
     token = patient_token(secret, key)
     conn = home.connect()

@@ -235,15 +235,18 @@ def test_worker_processes_give_the_same_files_as_one_process(veil_home, tmp_path
     assert one == two
 
 
-def test_the_quick_patient_reader_agrees_with_pydicom(tmp_path):
-    from desktop.app.deidentifying import _quick_patient_key
+def test_the_quick_identity_reader_agrees_with_pydicom(tmp_path):
+    from desktop.app.instance_identity import quick_identity
     from desktop.core.deid.engine import patient_key_of
 
     checked = 0
     for path in sorted(pydicom_test_files().glob("*.dcm")):
-        quick = _quick_patient_key(path.read_bytes()[:16384])
+        quick = quick_identity(path.read_bytes()[:16384])
         if quick is None:
             continue
-        assert quick == patient_key_of(pydicom.dcmread(path, force=True)), path.name
+        ds = pydicom.dcmread(path, force=True)
+        assert quick.patient_key == patient_key_of(ds), path.name
+        assert quick.study_uid == str(ds.get("StudyInstanceUID", "") or ""), path.name
+        assert quick.series_uid == str(ds.get("SeriesInstanceUID", "") or ""), path.name
         checked += 1
     assert checked > 15

@@ -26,9 +26,14 @@ class Added(enum.Enum):
 
 
 def patient_key(h: InstanceHeader) -> str:
-    if h.patient_id:
-        return f"id:{h.issuer_of_patient_id}|{h.patient_id}"
-    return f"name:{h.patient_name}|{h.birth_date}"
+    return patient_key_from(h.patient_id, h.issuer_of_patient_id, h.patient_name, h.birth_date)
+
+
+def patient_key_from(patient_id: str, issuer: str, name: str, birth_date: str) -> str:
+    """The library's key of a patient: the ID with its issuer, else the name with the birth date."""
+    if patient_id:
+        return f"id:{issuer}|{patient_id}"
+    return f"name:{name}|{birth_date}"
 
 
 def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object],
