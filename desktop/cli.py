@@ -7,30 +7,17 @@ the window is opened.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from collections.abc import Sequence
 
 from desktop import __version__
 from desktop.app.log_policy import configure_logging
+from desktop.cli_consent import add_consent_commands, add_purpose_arguments, add_report_commands
+from desktop.cli_support import open_home as _open
+from desktop.cli_support import safe as _safe
 from desktop.core.errors import VeilError
 
-
-
-def _prompt(creating: bool) -> str | None:
-    print("No system keyring is available: Veil protects this library with a passphrase.", file=sys.stderr)
-    first = getpass.getpass("New library passphrase: " if creating else "Library passphrase: ")
-    if creating and getpass.getpass("Repeat the passphrase: ") != first:
-        raise VeilError("The two passphrases differ; nothing was created.")
-    return first
-
-
-def _open(args: argparse.Namespace):
-    from desktop.app.home import VeilHome
-
-    # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
-    return VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
 
 
 class _TerminalProgress:
@@ -83,11 +70,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         for r in report.rejected:
             print(f"  {_safe(r.label)}: {r.reason}")
     return 0
-
-
-def _safe(label: str) -> str:
-    """A file name on one line: control characters (a newline in a name) shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in label)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -148,9 +130,11 @@ def _profile(args: argparse.Namespace):
 
 def cmd_deid(args: argparse.Namespace) -> int:
     from desktop.app.deidentifying import deidentify_paths, deidentify_studies
+    from desktop.app.export_consent import ExportPurpose
     from desktop.app.tasks import CancelToken
 
     profile = _profile(args)
+    purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "", args.override or "")
     if args.study:
         inputs, out = args.study, args.paths[-1] if args.paths else None
         if not out or len(args.paths) != 1:
@@ -163,14 +147,26 @@ def cmd_deid(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     try:
         if args.study:
-            report = deidentify_studies(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers)
+            report = deidentify_studies(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
+                                        purpose=purpose)
         else:
-            report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers)
+            report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
+                                      purpose=purpose)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled. Nothing was written.", file=sys.stderr)
         return 130
     print(report.headline())
+    if report.consent is not None:
+        if report.refused_by_consent:
+            for line in report.consent.message.splitlines():
+                print(_safe(line), file=sys.stderr)
+            if report.consent.override_allowed:
+                print("To override for the patient's care, add --override \"WHY\" (a sentence).", file=sys.stderr)
+        elif report.consent.overridden:
+            print("  consent overridden for the patient's care; the justification is in the audit log")
+        for limit in report.consent.limits:
+            print(f"  consent limit: {_safe(limit)}")
     if report.written:
         print(f"  written to {_safe(str(report.out_dir))}: "
               + ", ".join(f"{p} ({n})" for p, n in sorted(report.pseudonyms.items())))
@@ -293,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", help="add a PS3.15 option (see 'veil profiles')")
     p.add_argument("--prefix", help="pseudonym prefix, e.g. TEACH gives TEACH-0007")
     p.add_argument("--study", action="append", metavar="STUDY_UID", help="de-identify this library study")
+    add_purpose_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_deid)
 
@@ -325,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     p = audit_sub.add_parser("verify", help="prove the audit log untouched, or name the first altered line")
     p.set_defaults(func=cmd_audit_verify)
+    add_consent_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

@@ -103,3 +103,21 @@ import sys as _sys
 
 _sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.synthetic import write_series  # noqa: E402,F401
+
+
+def teaching(home):  # noqa: ANN001, ANN201 - VeilHome -> ExportPurpose
+    """The purpose of a de-identified teaching export, allowed in ``home`` by a site-wide
+    "not required" policy (recorded once): what a site that de-identifies its teaching files
+    under a written policy records (issue 6)."""
+    from datetime import date
+
+    from desktop.app.consenting import add_consent, consents_of
+    from desktop.app.export_consent import ExportPurpose
+    from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope
+
+    policy = "Teaching files, de-identified (test policy)"
+    if not any(r.policy == policy for r in consents_of(home)):
+        add_consent(home, ConsentRecord(basis=Basis.NOT_REQUIRED, scope=Scope(EVERY_PATIENT),
+                                        purposes=frozenset({Purpose.TEACHING}), obtained_on=date(2020, 1, 1),
+                                        recorded_by="tests", policy=policy))
+    return ExportPurpose(Purpose.TEACHING, "Teaching file")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from desktop.app.home import VeilHome
 from desktop.core.errors import ObjectStoreError
+from desktop.core.library.consents import form_objects
 
 
 @dataclass
@@ -33,9 +34,10 @@ def check_home(home: VeilHome, verify_objects: bool = True, prune: bool = False)
     try:
         report.integrity = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
         rows = conn.execute("SELECT id, object_sha256 FROM instances ORDER BY id").fetchall()
+        forms = form_objects(conn)
     finally:
         conn.close()
-    referenced = set()
+    referenced = {home.objects.path_for(sha).name for sha in forms}  # scanned consent forms
     for row_id, sha in rows:
         referenced.add(home.objects.path_for(sha).name)
         if not verify_objects:
@@ -45,6 +47,12 @@ def check_home(home: VeilHome, verify_objects: bool = True, prune: bool = False)
             home.objects.read(sha, verify=True)
         except ObjectStoreError as exc:
             report.damaged.append(f"instance #{row_id}: {exc}")
+    for n, sha in enumerate(forms if verify_objects else [], start=1):
+        report.objects_checked += 1
+        try:
+            home.objects.read(sha, verify=True)
+        except ObjectStoreError as exc:
+            report.damaged.append(f"consent form {n}: {exc}")
     report.unreferenced = sum(1 for p in home.objects.iter_object_paths() if p.name not in referenced)
     if prune and report.unreferenced:
         report.pruned = _prune(home)
@@ -57,6 +65,7 @@ def _prune(home: VeilHome) -> int:
         conn.execute("BEGIN IMMEDIATE")
         referenced = {home.objects.path_for(sha).name
                       for (sha,) in conn.execute("SELECT object_sha256 FROM instances")}
+        referenced |= {home.objects.path_for(sha).name for sha in form_objects(conn)}
         pruned = 0
         for path in list(home.objects.iter_object_paths()):
             if path.name not in referenced:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
+from desktop.app.disclosing import Sent, record_disclosure
+from desktop.app.export_consent import ExportPurpose, check_identities
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
 from desktop.app.tasks import CancelToken, Progress, no_progress
@@ -37,6 +39,7 @@ from desktop.core.atomic_files import fsync_dir, sync_filesystem
 from desktop.core.deid.engine import (
     Change, DeidSettings, PatientPlan, deidentify, make_settings, patient_key,
 )
+from desktop.core.consent import Decision
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
@@ -94,12 +97,22 @@ class DeidReport:
     files: list[str] = field(default_factory=list)  # written, relative to out_dir
     cancelled: bool = False
     seconds: float = 0.0
+    purpose: ExportPurpose | None = None
+    #: The consent check: a refusal means nothing was read further, nothing written.
+    consent: Decision | None = None
+    disclosure: int | None = None  # the accounting of disclosures' id of this export
+
+    @property
+    def refused_by_consent(self) -> bool:
+        return self.consent is not None and not self.consent.allowed
 
     @property
     def refused(self) -> bool:
-        return bool(self.leaks)
+        return bool(self.leaks) or self.refused_by_consent
 
     def headline(self) -> str:
+        if self.refused_by_consent:
+            return "Export refused: consent does not allow it. Nothing was written."
         if self.refused:
             return (f"Export refused: {plural(len(self.leaks), 'output file')} still held an identifier "
                     "of the original. Nothing was written.")
@@ -333,8 +346,10 @@ def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> 
 
 def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out_dir: str | os.PathLike[str],
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
-                      workers: int | None = None, rejected: list[Rejected] | None = None) -> DeidReport:
-    """De-identify ``inputs`` into ``out_dir``; all or nothing when a leak is found."""
+                      workers: int | None = None, rejected: list[Rejected] | None = None, *,
+                      purpose: ExportPurpose) -> DeidReport:
+    """De-identify ``inputs`` into ``out_dir`` for ``purpose``: nothing is written when a study
+    has no consent for it, and all or nothing when a leak is found."""
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     out = Path(out_dir)
@@ -342,9 +357,9 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
-    report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []))
+    report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []), purpose=purpose)
     progress(0, len(inputs))
-    settings = make_settings(profile, home.keys.deid_key, home.path / "cache")
+    settings = make_settings(profile, home.keys.deid_key, home.path / "cache", extra=purpose.dicom_elements())
     store_args = None
     if any(isinstance(i, LibraryInstance) for i in inputs):
         store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
@@ -360,13 +375,23 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
          report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
     keys: dict[int, str] = {}
     readable: list[Input] = []
+    identities: dict[str, Identity] = {}
     for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
         if identity is None:
             report.rejected.append(Rejected(item.label, reason or "cannot be read"))
         else:
             keys[id(item)] = identity.patient_key
+            identities[item.label] = identity
             readable.append(item)
     interrupted = cancel.cancelled
+    request = None
+    if readable and not interrupted:
+        request, report.consent = check_identities(home, report.purpose, list(identities.values()),
+                                                   list(identities), deidentified=True)
+        if not report.consent.allowed:
+            report.seconds = time.perf_counter() - started
+            _audit(home, report)
+            return report
     plans = plans_for(home, profile, keys.values())
     staged: list[_Done] = []
     finals: dict[str, str] = {}
@@ -405,6 +430,12 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     report.written = len(staged)
     report.seconds = time.perf_counter() - started
     _audit(home, report)
+    if staged and request is not None and report.consent is not None:
+        sent = [Sent(identities[i.label].library_key, identities[i.label].study_uid, identities[i.label].series_uid)
+                for i in staged]
+        report.disclosure = record_disclosure(home, "deid.export", request, report.consent, sent,
+                                              recipient=report.purpose.recipient, destination=str(out),
+                                              profile=report.profile.key)
     return report
 
 
@@ -440,10 +471,12 @@ def _commit(out: Path, staged: list[_Done]) -> None:
 
 
 def _audit(home: VeilHome, report: DeidReport) -> None:
-    outcome = "refused-leak" if report.refused else "cancelled" if report.cancelled else "completed"
+    outcome = ("refused-consent" if report.refused_by_consent else "refused-leak" if report.refused
+               else "cancelled" if report.cancelled else "completed")
     conn = home.connect()
     try:
         home.record(conn, "deid.export", outcome=outcome, profile=report.profile.key,
+                    purpose=str(report.purpose.purpose) if report.purpose else "",
                     options=sorted(report.profile.options), written=report.written,
                     rejected=len(report.rejected), leaks=len(report.leaks),
                     pseudonyms=sorted(report.pseudonyms))
@@ -463,21 +496,24 @@ def _audit_preview(home: VeilHome, profile: Profile, item: Input) -> None:
 
 def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.PathLike[str]],
                      out_dir: str | os.PathLike[str], progress: Progress = no_progress,
-                     cancel: CancelToken | None = None, workers: int | None = None) -> DeidReport:
+                     cancel: CancelToken | None = None, workers: int | None = None, *,
+                     purpose: ExportPurpose) -> DeidReport:
     """De-identify every DICOM file under ``paths`` into ``out_dir``."""
     out = Path(out_dir).resolve()
     for path in paths:
         if out == Path(path).resolve() or Path(path).resolve() in out.parents:
             raise VeilError("Write the de-identified copies outside the folder being read.")
     inputs, rejected = file_inputs(paths, cancel)
-    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected)
+    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected, purpose=purpose)
 
 
 def deidentify_studies(home: VeilHome, profile: Profile, study_uids: Iterable[str],
                        out_dir: str | os.PathLike[str], progress: Progress = no_progress,
-                       cancel: CancelToken | None = None, workers: int | None = None) -> DeidReport:
+                       cancel: CancelToken | None = None, workers: int | None = None, *,
+                       purpose: ExportPurpose) -> DeidReport:
     """De-identify library studies into ``out_dir``."""
-    return deidentify_inputs(home, profile, library_inputs(home, study_uids), out_dir, progress, cancel, workers)
+    return deidentify_inputs(home, profile, library_inputs(home, study_uids), out_dir, progress, cancel, workers,
+                             purpose=purpose)
 
 
 # -- preview -----------------------------------------------------------------------------------

@@ -78,9 +78,10 @@ class VeilHome:
         """A new connection to the index (one per thread)."""
         return database.connect(self.database_path, self.keys.database_key)
 
-    def record(self, conn: database.Connection, action: str, **details: object) -> None:
+    def record(self, conn: database.Connection, action: str, **details: object) -> int:
         """Append an audit event chained onto the last one this library wrote, and anchor its
-        hash in the index. The index's write lock serialises writers across processes."""
+        hash in the index (the index's write lock serialises writers across processes); its
+        sequence number."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             after = index.last_audit_line(conn) or (0, GENESIS)
@@ -90,6 +91,7 @@ class VeilHome:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return seq
 
     def verify_audit(self) -> Verification:
         conn = self.connect()

@@ -17,7 +17,7 @@ from desktop.app.importing import import_paths
 from desktop.app.leak_check import verify_paths
 from desktop.app.tasks import CancelToken
 from desktop.core.deid.profiles import preset
-from tests.conftest import pydicom_test_files, write_series
+from tests.conftest import teaching, pydicom_test_files, write_series
 
 
 def _outputs(folder: Path) -> list[Path]:
@@ -29,7 +29,7 @@ def test_export_writes_pseudonymised_studies_that_open_as_one_study(veil_home, t
     write_series(pydicom_test_files() / "CT_small.dcm", src / "a", 5, "Smith^Anna", "MRN-1001")
     write_series(pydicom_test_files() / "MR_small.dcm", src / "b", 3, "Jones^Bob", "MRN-2002")
     home = VeilHome.open()
-    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
     assert report.written == 8 and not report.refused and not report.rejected
     assert sorted(report.pseudonyms.items()) == [("TEACH-0001", 5), ("TEACH-0002", 3)]
     files = _outputs(tmp_path / "out")
@@ -48,9 +48,9 @@ def test_pseudonyms_and_dates_are_the_same_in_every_export(veil_home, tmp_path):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
     home = VeilHome.open()
-    first = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one")
+    first = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one", purpose=teaching(home))
     write_series(pydicom_test_files() / "MR_small.dcm", tmp_path / "new", 1, "New^Person", "MRN-3")
-    second = deidentify_paths(home, preset("teaching"), [tmp_path / "new", src], tmp_path / "two")
+    second = deidentify_paths(home, preset("teaching"), [tmp_path / "new", src], tmp_path / "two", purpose=teaching(home))
     assert set(first.pseudonyms) == {"TEACH-0001"}
     assert set(second.pseudonyms) == {"TEACH-0001", "TEACH-0002"}
     one = {p.name: pydicom.dcmread(p) for p in _outputs(tmp_path / "one")}
@@ -58,7 +58,7 @@ def test_pseudonyms_and_dates_are_the_same_in_every_export(veil_home, tmp_path):
     for name, ds in one.items():  # same file names, same shifted dates, in both exports
         assert two[name].StudyDate == ds.StudyDate and two[name].PatientID == "TEACH-0001"
     # Another scheme numbers its own patients.
-    research = deidentify_paths(home, preset("research"), [src], tmp_path / "three")
+    research = deidentify_paths(home, preset("research"), [src], tmp_path / "three", purpose=teaching(home))
     assert set(research.pseudonyms) == {"RES-0001"}
 
 
@@ -71,7 +71,7 @@ def test_library_studies_export_and_preview(veil_home, few_dicoms, tmp_path):
     names = {c.name: c for c in changes}
     assert names["Patient's Name"].after.startswith("TEACH-")
     assert any(c.action == "removed" for c in changes)
-    report = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out")
+    report = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out", purpose=teaching(home))
     assert report.written == len(_outputs(tmp_path / "out")) >= 5
     assert not report.refused
     # Previewing assigned nothing: the export numbered patients from 1.
@@ -85,7 +85,7 @@ def test_a_leak_refuses_the_whole_export_and_writes_nothing(veil_home, tmp_path)
     leaky.Manufacturer = "Scanner of Anna Smith"  # a safe attribute by the standard, not here
     leaky.save_as(sorted(src.iterdir())[0])
     home = VeilHome.open()
-    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
     assert report.refused and report.written == 0
     assert "Export refused" in report.headline()
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
@@ -103,7 +103,7 @@ def test_cancel_writes_nothing(veil_home, tmp_path):
         if done >= 5:
             cancel.cancel()
 
-    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", progress, cancel, workers=1)
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", progress, cancel, workers=1, purpose=teaching(home))
     assert report.cancelled and report.written == 0
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 
@@ -114,7 +114,7 @@ def test_bad_files_are_named_and_the_rest_goes_on(veil_home, tmp_path):
     (src / "notes.txt").write_text("not dicom")
     shutil.copy(pydicom_test_files() / "MR_truncated.dcm", src / "cut.dcm")
     home = VeilHome.open()
-    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
     assert report.written == 2
     reasons = {Path(r.label).name: r.reason for r in report.rejected}
     assert "truncated" in reasons["cut.dcm"] and "not a DICOM file" in reasons["notes.txt"]
@@ -123,15 +123,16 @@ def test_bad_files_are_named_and_the_rest_goes_on(veil_home, tmp_path):
 def test_output_inside_the_input_is_refused(veil_home, tmp_path):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 1)
+    home = VeilHome.open()
     with pytest.raises(Exception, match="outside the folder"):
-        deidentify_paths(VeilHome.open(), preset("teaching"), [src], src / "out")
+        deidentify_paths(home, preset("teaching"), [src], src / "out", purpose=teaching(home))
 
 
 def test_export_is_in_the_audit_log_without_identity(veil_home, tmp_path):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
     home = VeilHome.open()
-    deidentify_paths(home, preset("research"), [src], tmp_path / "out")
+    deidentify_paths(home, preset("research"), [src], tmp_path / "out", purpose=teaching(home))
     lines = [json.loads(line) for line in home.audit_path.read_text().splitlines()]
     export = [line for line in lines if line.get("action") == "deid.export"][-1]
     assert export["outcome"] == "completed" and export["written"] == 2 and export["profile"] == "research"
@@ -144,7 +145,7 @@ def test_verify_finds_no_leak_in_an_export_and_finds_a_planted_one(veil_home, tm
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Smith^Anna", "MRN-1001")
     home = VeilHome.open()
-    deidentify_paths(home, preset("teaching"), [src], tmp_path / "out")
+    deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
     clean = verify_paths([src], [tmp_path / "out"], uid_key=home.keys.deid_key)
     assert clean.clean and clean.outputs == 3, clean.headline()
     # Plant the patient's ID in a private tag of one output, and the name in its raw bytes.
@@ -176,7 +177,13 @@ def cli(veil_cli):
 def test_cli_deid_then_verify(cli, tmp_path):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 4, "Smith^Anna", "MRN-1001")
-    done = cli("deid", "--profile", "teaching", str(src), str(tmp_path / "out"))
+    refused = cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
+    assert refused.returncode == 1 and "Export refused: consent does not allow it" in refused.stdout
+    assert "no consent" in refused.stderr.lower() and "teaching" in refused.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.dcm"))
+    policy = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching")
+    assert policy.returncode == 0, policy.stderr
+    done = cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert "De-identified 4 instances of 1 patient with the Teaching file profile" in done.stdout
     assert "TEACH-0001 (4)" in done.stdout
@@ -192,18 +199,25 @@ def test_cli_deid_then_verify(cli, tmp_path):
 def test_cli_deid_library_study_with_an_extra_option(cli, few_dicoms, tmp_path):
     assert cli("import", str(few_dicoms)).returncode == 0
     uid = pydicom.dcmread(few_dicoms / "ct" / "CT_small.dcm").StudyInstanceUID
+    added = cli("consent", "add", "--study", uid, "--consent", "written", "--obtained-by", "Dr Ward",
+                "--purpose", "publication", "--limits", "no facial images")
+    assert added.returncode == 0, added.stderr
     done = cli("deid", "--profile", "publication", "--option", "retain_patient_characteristics",
-               "--prefix", "JOURNAL", "--study", uid, str(tmp_path / "out"))
+               "--prefix", "JOURNAL", "--study", uid, "--purpose", "publication", "--recipient", "Radiology Journal",
+               str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "consent limit: no facial images" in done.stdout
     (path,) = _outputs(tmp_path / "out")
     ds = pydicom.dcmread(path)
     original = pydicom.dcmread(few_dicoms / "ct" / "CT_small.dcm")
     assert ds.PatientName == "JOURNAL-0001" and ds.PatientSex == original.PatientSex
     assert [i.CodeValue for i in ds.DeidentificationMethodCodeSequence] == ["113100", "113108"]
+    consent = ds.ConsentForClinicalTrialUseSequence[0]
+    assert (consent.DistributionType, consent.ConsentForDistributionFlag) == ("PUBLIC_RELEASE", "YES")
 
 
 def test_cli_unknown_profile_is_a_clear_error(cli, tmp_path):
-    done = cli("deid", "--profile", "nope", str(tmp_path), str(tmp_path / "out"))
+    done = cli("deid", "--profile", "nope", "--purpose", "teaching", str(tmp_path), str(tmp_path / "out"))
     assert done.returncode == 1 and "No profile named 'nope'" in done.stderr
 
 
@@ -226,8 +240,8 @@ def test_worker_processes_give_the_same_files_as_one_process(veil_home, tmp_path
     write_series(pydicom_test_files() / "MR_small.dcm", src / "b", 10, "Jones^Bob", "MRN-2002")
     (src / "junk.dcm").write_bytes(b"DICM" * 10)
     home = VeilHome.open()
-    serial = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one", workers=1)
-    parallel = deidentify_paths(home, preset("teaching"), [src], tmp_path / "two", workers=2)
+    serial = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one", workers=1, purpose=teaching(home))
+    parallel = deidentify_paths(home, preset("teaching"), [src], tmp_path / "two", workers=2, purpose=teaching(home))
     assert serial.written == parallel.written == 30
     assert len(serial.rejected) == len(parallel.rejected) == 1
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in _outputs(tmp_path / "one")}

@@ -15,7 +15,7 @@ from desktop.core.library.masks import save_mask
 from desktop.core.redaction.burn_in import REDACTION_MARK
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
-from tests.conftest import pydicom_test_files, write_series
+from tests.conftest import teaching, pydicom_test_files, write_series
 
 
 def _series_ref(conn, series_uid: str) -> int:  # noqa: ANN001
@@ -92,7 +92,7 @@ def test_exporting_a_redacted_image_records_the_clean_pixel_data_option(veil_hom
     finally:
         conn.close()
     apply_series_masks(home, series_ref)
-    report = deidentify_studies(home, preset("teaching"), [study_uid], tmp_path / "out")
+    report = deidentify_studies(home, preset("teaching"), [study_uid], tmp_path / "out", purpose=teaching(home))
     assert report.written == 4 and not report.refused
     codes = {}
     for path in (tmp_path / "out").rglob("*.dcm"):
