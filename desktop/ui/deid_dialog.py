@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLa
                                QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from desktop.app.browsing import SeriesRow, StudyRow
+from desktop.app.consenting import check_items, selection_items
 from desktop.app.deidentifying import DeidReport, Input, deidentify_studies, library_inputs, preview
 from desktop.app.formatting import dicom_date, person_name, plural
 from desktop.app.home import VeilHome
@@ -30,11 +31,14 @@ from desktop.ui.deid_preview import PreviewPane, series_slices
 from desktop.ui.deid_profile_form import ProfileForm
 from desktop.ui.deid_report import DeidReportDialog
 from desktop.ui.errors import describe_unexpected, message_for, show_error
+from desktop.ui.purpose_form import PurposeForm
 
 log = logging.getLogger("veil.ui")
 PREVIEW_DELAY_MS = 250
-EXPORT_TIP = ("Write de-identified copies of the selected studies to the output folder. If any copy "
-              "still holds an identifier of its original, nothing is written.")
+CONSENT_DELAY_MS = 300
+EXPORT_TIP = ("Write de-identified copies of the selected studies to the output folder, for the purpose "
+              "chosen. Consent must allow it; if any copy still holds an identifier of its original, "
+              "nothing is written.")
 
 
 def default_output_folder(today: date | None = None) -> Path:
@@ -101,6 +105,12 @@ class DeidDialog(QDialog):
 
         self.form = ProfileForm(load_presets(), self)
         self.form.changed.connect(self._on_profile_changed)
+        self.purpose_form = PurposeForm(self)
+        self.purpose_form.changed.connect(self._schedule_consent_check)
+        self._consent_timer = QTimer(self)
+        self._consent_timer.setSingleShot(True)
+        self._consent_timer.setInterval(CONSENT_DELAY_MS)
+        self._consent_timer.timeout.connect(self.check_consent)
         self.folder_edit = QLineEdit(str(default_output_folder()), self)
         self.folder_edit.setObjectName("OutputFolder")
         self.folder_edit.setToolTip("Where the de-identified copies are written (made if missing)")
@@ -121,6 +131,7 @@ class DeidDialog(QDialog):
         self._update_export_state()
         self._resize_to_screen()
         self._load_inputs()
+        self.check_consent()
 
     # -- construction ----------------------------------------------------------------------
     def _build_footer(self) -> None:
@@ -169,6 +180,7 @@ class DeidDialog(QDialog):
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 8, 0)
+        left_layout.addWidget(self.purpose_form)
         left_layout.addWidget(self.form)
         left_layout.addWidget(output)
         left_layout.addStretch(1)
@@ -217,7 +229,7 @@ class DeidDialog(QDialog):
 
     def problem(self) -> str | None:
         """What keeps Export disabled, for a person; None when it can run."""
-        return self.form.problem() or folder_problem(self.folder_edit.text())
+        return self.form.problem() or self.purpose_form.problem() or folder_problem(self.folder_edit.text())
 
     def output_folder(self) -> Path:
         return Path(self.folder_edit.text().strip()).expanduser()
@@ -232,7 +244,7 @@ class DeidDialog(QDialog):
     def _set_busy(self, token: CancelToken | None) -> None:
         self._token = token
         busy = token is not None
-        for widget in (self.form, self.folder_edit, self.browse_button):
+        for widget in (self.form, self.purpose_form, self.folder_edit, self.browse_button):
             widget.setEnabled(not busy)
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
             widget.setVisible(busy)
@@ -251,6 +263,48 @@ class DeidDialog(QDialog):
     def _on_profile_changed(self) -> None:
         self._update_export_state()
         self._schedule_preview()
+
+    # -- consent -----------------------------------------------------------------------------
+    def _schedule_consent_check(self) -> None:
+        self._update_export_state()
+        self._consent_timer.start()
+
+    @property
+    def consent_pending(self) -> bool:
+        return self._consent_timer.isActive() or self.purpose_form.decision is None
+
+    def check_consent(self) -> None:
+        """Check the studies against consent for the purpose as filled in, in the background."""
+        self._consent_timer.stop()
+        purpose = self.purpose_form.purpose()
+        if purpose is None:
+            self.purpose_form.show_checking()
+            self._update_export_state()
+            return
+        home, uids = self.home, [s.study_uid for s in self.studies]
+
+        def op(_progress: Progress):  # noqa: ANN202
+            _request, decision = check_items(home, purpose.purpose, selection_items(home, uids), deidentified=True,
+                                             colleague=purpose.recipient, protocol_id=purpose.protocol_id or None)
+            return purpose, decision
+
+        run_in_background(op, self._on_consent_checked, self._on_consent_failed,
+                          key=f"deid-consent-{id(self)}", context=self)
+
+    def _on_consent_checked(self, result: tuple) -> None:
+        purpose, decision = result
+        current = self.purpose_form.purpose()
+        if current is None or (current.purpose, current.recipient, current.protocol_id) != (
+                purpose.purpose, purpose.recipient, purpose.protocol_id):
+            return  # the form changed meanwhile: a newer check is on its way
+        self.purpose_form.show_decision(decision)
+        self._update_export_state()
+
+    def _on_consent_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, VeilError):
+            log.error("Consent check failed: %s", describe_unexpected(exc))
+        self.purpose_form.show_failure(message_for(exc))
+        self._update_export_state()
 
     # -- preview -----------------------------------------------------------------------------
     def _load_inputs(self) -> None:
@@ -306,8 +360,8 @@ class DeidDialog(QDialog):
     # -- export ------------------------------------------------------------------------------
     def export(self) -> None:
         """Write de-identified copies of the studies in the background, with progress."""
-        profile = self.form.profile()
-        if self.busy or profile is None or self.problem() is not None:
+        profile, purpose = self.form.profile(), self.purpose_form.purpose()
+        if self.busy or profile is None or purpose is None or self.problem() is not None:
             return
         home, uids, out, workers = self.home, [s.study_uid for s in self.studies], self.output_folder(), self.workers
         token = CancelToken()
@@ -316,7 +370,8 @@ class DeidDialog(QDialog):
         self.progress_bar.setRange(0, 0)
         def op(progress: Progress) -> DeidReport:
             _make_folder(out)
-            return deidentify_studies(home, profile, uids, out, progress=progress, cancel=token, workers=workers)
+            return deidentify_studies(home, profile, uids, out, progress=progress, cancel=token, workers=workers,
+                                      purpose=purpose)
 
         run_in_background(
             op,
@@ -391,4 +446,5 @@ class DeidDialog(QDialog):
             event.ignore()
             return
         self._preview_timer.stop()
+        self._consent_timer.stop()
         super().closeEvent(event)

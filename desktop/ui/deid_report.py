@@ -75,9 +75,25 @@ class DeidReportDialog(QDialog):
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
-        note = REFUSED_HELP if report.refused else CANCELLED_HELP if self.cancelled else None
+        consent = report.consent
+        if report.refused_by_consent:
+            note = None
+            refusal = QLabel(consent.message, self)
+            refusal.setObjectName("ConsentRefusal")
+            refusal.setWordWrap(True)
+            refusal.setTextFormat(Qt.TextFormat.PlainText)
+            refusal.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            layout.addWidget(refusal)
+        else:
+            note = REFUSED_HELP if report.refused else CANCELLED_HELP if self.cancelled else None
         if note:
             layout.addWidget(self._muted(note))
+        if consent is not None and consent.allowed and not report.refused and report.written:
+            basis = ("Shared for the patient's care on override; the justification is in the audit log."
+                     if consent.overridden else
+                     f"Consent relied on: {plural(len(consent.relied_on), 'record')}, for {consent.purpose.title}.")
+            limits = "".join(f"\nLimit set by the patient: {limit}" for limit in consent.limits)
+            layout.addWidget(self._muted(basis + limits + "\nThis disclosure is in the accounting of disclosures."))
         self.written = bool(report.written) and not report.refused and not self.cancelled
         if self.written:
             where = QLabel(f"Written to {report.out_dir}", self)

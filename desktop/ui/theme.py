@@ -22,6 +22,8 @@ LINK = "#7fb8f0"
 ACCENT = "#8adbe3"
 BORDER = "#3b4047"
 WARNING = "#e0b25a"
+OK = "#7ccf8a"
+DANGER = "#f07a7a"
 
 _STYLESHEET = f"""
 QToolTip {{ color: {TEXT}; background-color: #30343a; border: 1px solid {BORDER}; padding: 4px; }}
@@ -36,6 +38,8 @@ QStatusBar::item {{ border: none; }}
 QLabel[role="muted"] {{ color: {MUTED}; }}
 QLabel[role="section"] {{ font-weight: 600; color: {TEXT}; }}
 QLabel[role="warning"] {{ color: {WARNING}; }}
+QLabel[role="ok"] {{ color: {OK}; }}
+QLabel[role="danger"] {{ color: {DANGER}; }}
 QFrame#NoticeBar {{ background: #2b3f55; border: 1px solid #3d5a78; border-radius: 4px; }}
 QFrame#NoticeBar[kind="warning"] {{ background: #4a3d22; border: 1px solid #6e5a2e; }}
 QPushButton[primary="true"] {{ background-color: {HIGHLIGHT}; color: white; border: 1px solid #3d80cc;

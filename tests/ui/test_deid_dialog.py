@@ -17,7 +17,7 @@ from desktop.core.errors import VeilError
 from desktop.ui import deid_dialog, deid_report
 from desktop.ui.deid_dialog import DeidDialog
 from desktop.ui.deid_preview_model import ChangeTableModel
-from tests.conftest import pydicom_test_files, write_series
+from tests.conftest import pydicom_test_files, teaching, write_series
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait, message_boxes
 
 TEACHING_TITLES = {
@@ -40,11 +40,16 @@ def open_dialog(qtbot, window, filter_text: str | None = "CT1") -> DeidDialog:
     dialog = window.deid_dialog
     assert dialog is not None and dialog.isVisible()
     wait_preview(qtbot, dialog)
+    wait_consent(qtbot, dialog)
     return dialog
 
 
 def wait_preview(qtbot, dialog: DeidDialog) -> None:
     qtbot.waitUntil(lambda: not dialog.preview_pending, timeout=IMPORT_TIMEOUT_MS)
+
+
+def wait_consent(qtbot, dialog: DeidDialog) -> None:
+    qtbot.waitUntil(lambda: not dialog.consent_pending, timeout=IMPORT_TIMEOUT_MS)
 
 
 def choose_preset(dialog: DeidDialog, title: str) -> None:
@@ -85,7 +90,16 @@ def wait_report(qtbot, dialog: DeidDialog):
 
 @pytest.fixture
 def library(qtbot, window, few_dicoms):
-    """The window with five real studies (CT, MR, US, RGB, MR with overlays) imported."""
+    """The window with five real studies (CT, MR, US, RGB, MR with overlays) imported, and the
+    site's policy that allows de-identified teaching exports."""
+    import_and_wait(qtbot, window, [few_dicoms])
+    teaching(window.home)
+    return window
+
+
+@pytest.fixture
+def no_consent(qtbot, window, few_dicoms):
+    """The same studies, without any consent record."""
     import_and_wait(qtbot, window, [few_dicoms])
     return window
 
@@ -285,7 +299,7 @@ def test_export_writes_pseudonymised_files_to_the_chosen_folder(qtbot, library, 
 def test_cancel_leaves_no_files(qtbot, library, tmp_path, monkeypatch):
     real = deid_dialog.deidentify_studies
 
-    def held(home, profile, uids, out, progress, cancel, workers=None):
+    def held(home, profile, uids, out, progress, cancel, workers=None, purpose=None):
         calls = [0]
 
         def gated(done: int, total: int) -> None:
@@ -298,7 +312,7 @@ def test_cancel_leaves_no_files(qtbot, library, tmp_path, monkeypatch):
                         break
                     deadline.wait(0.05)
 
-        return real(home, profile, uids, out, progress=gated, cancel=cancel, workers=workers)
+        return real(home, profile, uids, out, progress=gated, cancel=cancel, workers=workers, purpose=purpose)
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", held)
     dialog = open_dialog(qtbot, library, None)
@@ -321,7 +335,7 @@ def test_a_refused_export_lists_each_file_and_leak(qtbot, library, tmp_path, mon
                                          Leak("patient ID", "(0010,0020)", "the file's raw bytes")]),
              ("library instance 1.2.4", [Leak("institution", "(0008,0080)", "(0009,1001) private")])]
 
-    def refused(home, profile, uids, out, progress, cancel, workers=None):
+    def refused(home, profile, uids, out, progress, cancel, workers=None, purpose=None):
         return DeidReport(profile, Path(out), total=2, leaks=leaks)
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", refused)
@@ -362,13 +376,13 @@ def start_slow_export(qtbot, library, tmp_path, monkeypatch, name):  # noqa: ANN
     started = threading.Event()
     real = deid_dialog.deidentify_studies
 
-    def slow(home, profile, uids, out, progress, cancel, workers=None):  # noqa: ANN001, ANN202
+    def slow(home, profile, uids, out, progress, cancel, workers=None, purpose=None):  # noqa: ANN001, ANN202
         started.set()
         for _ in range(200):
             if cancel.cancelled:
                 break
             threading.Event().wait(0.05)
-        return real(home, profile, uids, out, progress=progress, cancel=cancel, workers=workers)
+        return real(home, profile, uids, out, progress=progress, cancel=cancel, workers=workers, purpose=purpose)
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", slow)
     dialog = open_dialog(qtbot, library)
@@ -407,3 +421,77 @@ def test_quitting_during_an_export_cancels_it_first(qtbot, library, tmp_path, mo
     assert library.isVisible()  # waits for the export to stop
     qtbot.waitUntil(lambda: not library.isVisible(), timeout=IMPORT_TIMEOUT_MS)
     assert files_under(out) == []
+
+
+# -- consent -------------------------------------------------------------------------------------
+def choose_purpose(dialog: DeidDialog, title: str) -> None:
+    combo = dialog.purpose_form.combo
+    index = combo.findText(title)
+    assert index >= 0, title
+    combo.setCurrentIndex(index)
+
+
+def test_an_export_without_consent_is_refused_naming_the_study(qtbot, no_consent, tmp_path):
+    dialog = open_dialog(qtbot, no_consent)
+    verdict = dialog.purpose_form.verdict
+    assert verdict.text().startswith("✗") and "CT 2004-01-19" in verdict.text()
+    assert "no consent or waiver for teaching" in verdict.text()
+    assert not dialog.export_button.isEnabled()
+    assert dialog.problem_label.text() == "Consent does not allow this export (see Purpose and consent)."
+    assert not dialog.purpose_form.override_button.isVisible()  # only for care
+    choose_purpose(dialog, "Publication in a journal")
+    assert dialog.purpose_form.verdict.text() == "Checking consent…"
+    wait_consent(qtbot, dialog)
+    assert "no consent or waiver for journal publication" in dialog.purpose_form.verdict.text()
+    assert not dialog.export_button.isEnabled()
+
+
+def test_a_site_policy_allows_teaching_and_the_export_is_accounted_for(qtbot, library, tmp_path):
+    from desktop.core.library.disclosures import disclosures_between
+
+    dialog = open_dialog(qtbot, library)
+    assert dialog.purpose_form.verdict.text() == "✓ Consent allows teaching for this study."
+    dialog.purpose_form.recipient.setText("Residents' teaching file")
+    wait_consent(qtbot, dialog)
+    dialog.folder_edit.setText(str(tmp_path / "out"))
+    click(qtbot, dialog.export_button)
+    report = wait_report(qtbot, dialog)
+    assert any("accounting of disclosures" in label.text() for label in report.findChildren(type(report.headline)))
+    conn = library.home.connect()
+    (disclosure,) = disclosures_between(conn, "2000", "9999")
+    conn.close()
+    assert (disclosure.purpose, disclosure.recipient) == ("teaching", "Residents' teaching file")
+
+
+def test_care_without_consent_needs_a_written_justification(qtbot, no_consent, tmp_path, monkeypatch):
+    from desktop.ui import purpose_form
+
+    dialog = open_dialog(qtbot, no_consent)
+    choose_purpose(dialog, "Care consultation with a named colleague")
+    assert dialog.purpose_form.recipient_label.text() == "Colleague"
+    assert dialog.problem() == "Name the colleague this is for."
+    dialog.purpose_form.recipient.setText("Dr Anna Jones")
+    wait_consent(qtbot, dialog)
+    form = dialog.purpose_form
+    assert "no consent or waiver for care consultation" in form.verdict.text()
+    assert form.override_button.isVisible() and not dialog.export_button.isEnabled()
+
+    def answer(box, text):  # the person types a justification and confirms
+        box.text.setPlainText(text)
+        enabled = box.ok.isEnabled()
+        return purpose_form.QDialog.DialogCode.Accepted if enabled else purpose_form.QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(purpose_form.OverrideDialog, "exec", lambda box: answer(box, "asdf asdf"))
+    assert not form.ask_override() and not dialog.export_button.isEnabled()
+    why = "Patient transferred tonight; the on-call neurosurgeon must see the scan now."
+    monkeypatch.setattr(purpose_form.OverrideDialog, "exec", lambda box: answer(box, why))
+    click(qtbot, form.override_button)
+    wait_consent(qtbot, dialog)
+    assert form.verdict.text().startswith("⚠ Overridden for the patient's care")
+    assert dialog.export_button.isEnabled() and not form.override_button.isVisible()
+    dialog.folder_edit.setText(str(tmp_path / "care"))
+    click(qtbot, dialog.export_button)
+    wait_report(qtbot, dialog)
+    assert files_under(tmp_path / "care")
+    lines = no_consent.home.audit_path.read_text()
+    assert '"action":"consent.override"' in lines and why in lines
