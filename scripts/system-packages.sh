@@ -21,4 +21,4 @@ ensure_system_packages() {
 # What Qt needs to open a window on a bare Debian/Ubuntu (xcb platform plugin).
 QT_RUNTIME_PACKAGES=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
     libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
-    libxcb-render-util0 libxcb-image0 libxcb-xinerama0)
+    libxcb-render-util0 libxcb-image0 libxcb-xinerama0 fonts-dejavu-core)

@@ -106,6 +106,17 @@ def test_a_removed_line_is_named(lib):
     assert not result.ok and result.first_bad_line == 2 and "removed" in result.message
 
 
+def test_two_lines_swapped_are_named_even_with_the_chain_recomputed(lib):
+    lines = _lines(lib)
+    lines[1], lines[2] = lines[2], lines[1]
+    _write(lib, lines)
+    result = lib.verify()
+    assert not result.ok and result.first_bad_line in (1, 2)
+    _write(lib, _rechain(lines))  # an editor who recomputes seq and prev after reordering
+    result = lib.verify()
+    assert not result.ok and result.first_bad_line == 2 and "altered" in result.message
+
+
 def test_lines_cut_from_the_end_are_named(lib):
     _write(lib, _lines(lib)[:3])
     assert verify_log(lib.log.path).ok  # the chain alone cannot tell
