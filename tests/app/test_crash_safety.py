@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import pydicom_data_files, write_series
+from tests.conftest import pydicom_data_files, write_series
 
 from desktop.app.checking import check_home
 from desktop.app.home import VeilHome

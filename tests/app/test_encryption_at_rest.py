@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from conftest import pydicom_test_files, write_series
+from tests.conftest import pydicom_test_files, write_series
 
 from desktop.app.browsing import load_catalogue
 from desktop.app.home import VeilHome

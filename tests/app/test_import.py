@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import pydicom_data_files, pydicom_test_files
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.app.browsing import load_catalogue
 from desktop.app.checking import check_home
@@ -186,7 +186,7 @@ def test_a_worker_that_dies_does_not_lose_the_batch(home, tmp_path, monkeypatch)
     """A worker SIGKILLed mid-import (as the OOM killer does): the rest still imports."""
     import signal
 
-    from conftest import write_series
+    from tests.conftest import write_series
 
     import desktop.app.importing as importing
 

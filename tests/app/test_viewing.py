@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import pydicom_data_files, pydicom_test_files, write_series
+from tests.conftest import pydicom_data_files, pydicom_test_files, write_series
 
 from desktop.app.browsing import load_catalogue
 from desktop.app.frame_cache import FrameCache

@@ -6,7 +6,7 @@ import os
 import struct
 
 import pytest
-from conftest import pydicom_data_files, pydicom_test_files
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.library.header import InvalidInstance, parse_header
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pydicom
 import pytest
-from conftest import pydicom_test_files
+from tests.conftest import pydicom_test_files
 
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
 

@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 import pydicom.pixels
 import pytest
-from conftest import pydicom_data_files, pydicom_test_files
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import DecodeError, decode_frame, frame_count, read_image
