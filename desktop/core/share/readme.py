@@ -1,0 +1,51 @@
+"""The ``README.txt`` every package carries: what it is and how to open it without Veil."""
+
+from __future__ import annotations
+
+from desktop.core.share.identity import KeyCard
+from desktop.core.share.manifest import FORMAT_VERSION
+
+_TEXT = """\
+Veil share package (package format {version})
+==============================================
+
+Package id: {package_id}
+Created:    {created}
+Sender:     {sender} (key fingerprint {fingerprint})
+
+Opening it with Veil
+--------------------
+File > Open (or double-click the .veil file). Veil decrypts it with your key, or asks
+for the passphrase, checks the sender's signature and every file's SHA-256, and imports it.
+
+Opening it without Veil
+-----------------------
+The .veil file is an age-encrypted file (https://age-encryption.org/v1). With the age tool:
+
+  encrypted to your key:    age -d -i key.txt NAME.veil > NAME.zip
+  protected by passphrase:  age -d NAME.veil > NAME.zip     (age asks for the passphrase)
+
+then unzip it:               unzip NAME.zip -d NAME
+
+The folder is a DICOM file-set (PS3.10): open NAME/DICOMDIR, or the folder, in any DICOM
+viewer. The images are under DICOM/.
+
+What is inside
+--------------
+  README.txt     this file
+  manifest.json  purpose, consent basis, de-identification and redaction applied, and every
+                 file with its size and SHA-256
+  manifest.sig   the sender's Ed25519 signature over the exact bytes of manifest.json
+  DICOMDIR       the DICOM directory of the images
+  DICOM/         the images
+  previews/      optional preview pictures
+
+These images may be confidential health information: keep them only as long as the purpose
+in manifest.json needs, and delete the decrypted copies afterwards.
+"""
+
+
+def readme_text(package_id: str, created: str, sender: KeyCard) -> bytes:
+    """README.txt of a package (written before the manifest, which lists its hash)."""
+    return _TEXT.format(version=FORMAT_VERSION, package_id=package_id, created=created,
+                        sender=sender.name, fingerprint=sender.fingerprint).encode("utf-8")
