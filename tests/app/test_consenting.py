@@ -5,7 +5,6 @@ showing every disclosure that relied on the consent."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 

@@ -319,4 +319,4 @@ def test_extra_elements_are_written_into_every_output_untouched(name):
     assert (consent.DistributionType, consent.ClinicalTrialProtocolID, consent.ConsentForDistributionFlag) == \
         ("NAMED_PROTOCOL", "VEIL-2026-01", "YES")
     assert ds.PatientIdentityRemoved == "YES"
-    ds.pixel_array  # pixels intact after the header changes
+    assert ds.pixel_array.size  # pixels intact after the header changes
