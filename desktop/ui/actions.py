@@ -16,6 +16,10 @@ class Actions:
     load_samples: QAction
     cancel_import: QAction
     deidentify: QAction
+    record_consent: QAction
+    consent_records: QAction
+    disclosures: QAction
+    audit_report: QAction
     quit: QAction
     find: QAction
     verify_audit: QAction
@@ -24,7 +28,13 @@ class Actions:
     @property
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
-        return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit]
+        return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
+                self.audit_report]
+
+    @property
+    def needing_selection(self) -> list[QAction]:
+        """Actions on the selected studies (or the selected study's patient)."""
+        return [self.deidentify, self.record_consent, self.consent_records, self.disclosures]
 
 
 def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
@@ -53,6 +63,16 @@ def create_actions(window: QMainWindow) -> Actions:
         deidentify=_action(window, "&De-identify…", "Write copies of the selected studies without "
                            "the patient's identity (DICOM PS3.15 profiles), with a preview",
                            "Ctrl+Shift+D", sp.SP_DialogSaveButton),
+        record_consent=_action(window, "&Record Consent…", "Record the consent of the selected study's "
+                               "patient (or an ethics committee waiver, or a site policy): purposes, how, "
+                               "until when, limits, the scanned form", "Ctrl+Shift+K"),
+        consent_records=_action(window, "Consent Re&cords…", "The consents, waivers and site policies of the "
+                                "selected study's patient, their state today; withdraw one, view its form",
+                                "Ctrl+Shift+L"),
+        disclosures=_action(window, "&Accounting of Disclosures…", "Every export of the selected study's "
+                            "patient's images: when, why, to whom, what, on which consent (CSV, PDF)"),
+        audit_report=_action(window, "A&udit Report…", "Everything Veil did in a date range, from the audit "
+                             "log, with patients named from the library (CSV, PDF)"),
         cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
                               "imported stay", "Esc", sp.SP_DialogCancelButton),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
@@ -66,7 +86,8 @@ def create_actions(window: QMainWindow) -> Actions:
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     actions.cancel_import.setEnabled(False)
-    actions.deidentify.setEnabled(False)  # until a study is selected
+    for action in actions.needing_selection:
+        action.setEnabled(False)  # until a study is selected
     return actions
 
 
@@ -84,6 +105,11 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     edit_menu = bar.addMenu("&Edit")
     edit_menu.setToolTipsVisible(True)
     edit_menu.addAction(actions.find)
+    consent_menu = bar.addMenu("&Consent")
+    consent_menu.setToolTipsVisible(True)
+    consent_menu.addActions([actions.record_consent, actions.consent_records])
+    consent_menu.addSeparator()
+    consent_menu.addActions([actions.disclosures, actions.audit_report])
     tools_menu = bar.addMenu("&Tools")
     tools_menu.setToolTipsVisible(True)
     tools_menu.addAction(actions.verify_audit)

@@ -21,6 +21,7 @@ from desktop.core.errors import VeilError
 from desktop.ui import about_dialog, audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
 from desktop.ui.background import run_in_background
+from desktop.ui.consent_windows import ConsentWindows
 from desktop.ui.deid_dialog import DeidDialog
 from desktop.ui.drop_overlay import DropOverlay, local_paths
 from desktop.ui.empty_state import EmptyStatePage
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
 
         self.commands: Actions = create_actions(self)  # not `actions`: QWidget.actions()
         build_menus(self, self.commands)
+        self.consent = ConsentWindows(self)
         self._build_central()
         self._build_status_bar()
         self.imports = ImportController(self, workers=import_workers)
@@ -113,6 +115,10 @@ class MainWindow(QMainWindow):
         a.find.triggered.connect(self._focus_filter)
         a.verify_audit.triggered.connect(self.verify_audit)
         a.deidentify.triggered.connect(self.open_deid)
+        a.record_consent.triggered.connect(lambda: self.consent.record_consent())
+        a.consent_records.triggered.connect(self.consent.consent_records)
+        a.disclosures.triggered.connect(lambda: self.consent.disclosures())
+        a.audit_report.triggered.connect(self.consent.audit_report)
         a.about.triggered.connect(lambda: about_dialog.show_about(self))
         self.empty_page.import_files_requested.connect(self.choose_files)
         self.empty_page.import_folder_requested.connect(self.choose_folder)
@@ -128,7 +134,8 @@ class MainWindow(QMainWindow):
         self.imports.queued.connect(self._on_import_queued)
         self.browser.open_requested.connect(self.open_viewer)
         self.browser.selection_changed.connect(self._update_study_actions)
-        self.browser.add_study_action(self.commands.deidentify)
+        for action in (a.deidentify, a.record_consent, a.consent_records):
+            self.browser.add_study_action(action)
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -147,7 +154,9 @@ class MainWindow(QMainWindow):
 
     def _update_study_actions(self) -> None:
         """Actions on the selected studies: enabled while some are selected."""
-        self.commands.deidentify.setEnabled(self.home is not None and bool(self.browser.selected_studies()))
+        enabled = self.home is not None and bool(self.browser.selected_studies())
+        for action in self.commands.needing_selection:
+            action.setEnabled(enabled)
 
     # -- the library -----------------------------------------------------------------------
     def open_library(self) -> None:
@@ -339,6 +348,7 @@ class MainWindow(QMainWindow):
             return None
         dialog.destroyed.connect(lambda *_: self._forget_deid(dialog))
         dialog.exported.connect(lambda report: self.statusBar().showMessage(report.headline(), STATUS_MESSAGE_MS))
+        dialog.exported.connect(lambda _report: self.refresh())  # the accounting and badges follow
         dialog.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.deid_dialog = dialog
         dialog.show()
@@ -395,6 +405,7 @@ class MainWindow(QMainWindow):
             self.report_dialog.close()
         if self.deid_dialog is not None:
             self.deid_dialog.close()
+        self.consent.close_all()
         for viewer in list(self.viewers):
             viewer.close()
         event.accept()

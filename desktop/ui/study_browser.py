@@ -9,7 +9,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from desktop.app.browsing import Catalogue, SeriesRow, StudyRow
 from desktop.app.formatting import dicom_date, person_name, plural
-from desktop.ui.study_model import NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel
+from desktop.core.consent import StudyBadge
+from desktop.ui.study_model import (BADGE_LOOK, NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel,
+                                    badge_text)
 from desktop.ui.tables import read_only_rows
 
 FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
@@ -135,16 +137,25 @@ class StudyBrowser(QWidget):
         grew = len(catalogue.studies) > len(self._catalogue.studies)
         scroll = self.studies_view.verticalScrollBar().value()
         self._catalogue = catalogue
-        self.study_model.set_rows(catalogue.studies)
+        self.study_model.set_rows(catalogue.studies, catalogue.badges)
         if grew and not self._user_sized and not self.proxy.filter_text:
             self._fitting = True
             _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
+            self._fit_consent_column()
             self._fitting = False
         self._select_study(previous.study_uid if previous else None, scroll=first)
         self._add_to_selection(others)
         if not first:
             self._restore_scroll(scroll)
         self._update_shown()
+
+    def _fit_consent_column(self) -> None:
+        """Wide enough for every badge, so a badge that changes is never cut short."""
+        metrics = self.studies_view.fontMetrics()
+        widest = max(metrics.horizontalAdvance(badge_text(StudyBadge(status, ""))) for status in BADGE_LOOK)
+        header = self.studies_view.horizontalHeader()
+        column = StudyTableModel.CONSENT
+        header.resizeSection(column, max(header.sectionSize(column), widest + 28))
 
     def _restore_scroll(self, value: int) -> None:
         bar = self.studies_view.verticalScrollBar()

@@ -15,8 +15,9 @@ from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIn
 from PySide6.QtGui import QColor, QFont
 
 from desktop.app.browsing import SeriesRow, StudyRow
-from desktop.ui import theme
 from desktop.app.formatting import date_key, dicom_date, person_name, plural
+from desktop.core.consent import ConsentStatus, StudyBadge
+from desktop.ui import theme
 
 #: Role holding the value a column sorts on.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -54,7 +55,29 @@ STUDY_COLUMNS: list[Column[StudyRow]] = [
            lambda s: s.series_count, numeric=True),
     Column("Images", "Number of instances (files) in the study", lambda s: f"{s.image_count:,}",
            lambda s: s.image_count, numeric=True),
+    # Shown from the catalogue's badges (StudyTableModel.data), not from the row itself.
+    Column("Consent", "Consent, waiver or site policy for the study today (hover for what it covers)",
+           lambda s: "", lambda s: 0),
 ]
+
+#: How a consent badge reads in the study table: a sign (for those who cannot tell the colours
+#: apart) and its colour. Valid green, partial amber, expired dim amber, withdrawn red, none muted.
+BADGE_LOOK: dict[ConsentStatus, tuple[str, str]] = {
+    ConsentStatus.VALID: ("✓", theme.OK),
+    ConsentStatus.PARTIAL: ("◐", theme.WARNING),
+    ConsentStatus.EXPIRED: ("◷", "#b59a6e"),
+    ConsentStatus.WITHDRAWN: ("✗", theme.DANGER),
+    ConsentStatus.NONE: ("–", theme.MUTED),
+}
+#: Sorting by the badge: what can be used today first.
+BADGE_ORDER = {status: n for n, status in enumerate(
+    (ConsentStatus.VALID, ConsentStatus.PARTIAL, ConsentStatus.EXPIRED, ConsentStatus.WITHDRAWN, ConsentStatus.NONE))}
+NO_BADGE = StudyBadge(ConsentStatus.NONE, "No consent recorded for this study")
+
+
+def badge_text(badge: StudyBadge) -> str:
+    """ "✓ Consent", "✗ Consent withdrawn"…"""
+    return f"{BADGE_LOOK[badge.status][0]} {badge.status.title}"
 
 SERIES_COLUMNS: list[Column[SeriesRow]] = [
     Column("#", "Series number", lambda s: "" if s.series_number is None else str(s.series_number),
@@ -132,22 +155,30 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
 class StudyTableModel(RowTableModel[StudyRow]):
     """Every study of the library, one row each."""
 
-    PATIENT, PATIENT_ID, BIRTH_DATE, STUDY_DATE, MODALITY, DESCRIPTION, SERIES, IMAGES = range(8)
+    PATIENT, PATIENT_ID, BIRTH_DATE, STUDY_DATE, MODALITY, DESCRIPTION, SERIES, IMAGES, CONSENT = range(9)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(STUDY_COLUMNS, parent)
         self._haystacks: list[str] = []
+        self._badges: dict[str, StudyBadge] = {}
+        self._badge_colours = {status: QColor(colour) for status, (_sign, colour) in BADGE_LOOK.items()}
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    def set_rows(self, rows: Sequence[StudyRow]) -> None:
+    def set_rows(self, rows: Sequence[StudyRow], badges: dict[str, StudyBadge] | None = None) -> None:
+        """Replace every row; ``badges`` are the consent badges by Study Instance UID."""
+        self._badges = dict(badges or {})
         self._haystacks = [self._haystack(r) for r in rows]
         super().set_rows(rows)
 
-    @staticmethod
-    def _haystack(s: StudyRow) -> str:
+    def badge(self, row: int) -> StudyBadge:
+        """The consent badge of row ``row`` (none when the catalogue has none for it)."""
+        return self._badges.get(self.row_at(row).study_uid, NO_BADGE)
+
+    def _haystack(self, s: StudyRow) -> str:
         shown = [c.display(s) for c in STUDY_COLUMNS]
-        raw = [s.patient_name, date_key(s.birth_date), date_key(s.study_date), s.accession_number]
+        raw = [s.patient_name, date_key(s.birth_date), date_key(s.study_date), s.accession_number,
+               self._badges.get(s.study_uid, NO_BADGE).status.title]
         return "\n".join(shown + raw).casefold()
 
     def search_text(self, row: int) -> str:
@@ -155,6 +186,8 @@ class StudyTableModel(RowTableModel[StudyRow]):
         return self._haystacks[row]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.column() == self.CONSENT:
+            return self._badge_data(self.badge(index.row()), role)
         nameless = (index.isValid() and index.column() == self.PATIENT
                     and not person_name(self.row_at(index.row()).patient_name))
         if nameless and role == Qt.ItemDataRole.DisplayRole:
@@ -164,6 +197,17 @@ class StudyTableModel(RowTableModel[StudyRow]):
         if nameless and role == Qt.ItemDataRole.FontRole:
             return self._italic
         return super().data(index, role)
+
+    def _badge_data(self, badge: StudyBadge, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return badge_text(badge)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._badge_colours[badge.status]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return badge.tooltip
+        if role == SORT_ROLE:
+            return BADGE_ORDER[badge.status]
+        return None
 
     def tooltip(self, row: StudyRow, column: int) -> str | None:
         if column == self.IMAGES:
