@@ -20,8 +20,9 @@ from desktop.app.formatting import dicom_date, person_name, plural
 from desktop.app.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.consent import (
-    EVERY_PATIENT, ConsentError, ConsentRecord, Decision, ExportItem, ExportRequest, FormRef, Purpose, StudyBadge,
-    check_export, from_json, override, study_badge, to_json, withdraw,
+    EVERY_PATIENT, Basis, ConsentError, ConsentRecord, Decision, ExportItem, ExportRequest, FormRef, Purpose,
+    RecordState, StudyBadge, check_export, from_json, override, purposes_text, state_on, study_badge, to_json,
+    withdraw,
 )
 from desktop.core.errors import VeilError
 from desktop.core.library import consents as store
@@ -267,7 +268,11 @@ def withdraw_consent(home: VeilHome, consent_id: str, on: date, reason: str) -> 
 
 # -- badges and the export check ----------------------------------------------------------------
 def study_badges(home: VeilHome, on: date | None = None) -> dict[str, StudyBadge]:
-    """The consent badge of every study of the library, by Study Instance UID."""
+    """The consent badge of every study of the library, by Study Instance UID.
+
+    The badge is the patient's own consent (and waivers for them): site-wide waivers and site
+    policies cover every study alike, so they would make every badge green and hide what the
+    patient agreed to. They are named in the tooltip instead; the export check counts them."""
     on = on or date.today()
     conn = home.connect()
     try:
@@ -283,9 +288,15 @@ def study_badges(home: VeilHome, on: date | None = None) -> dict[str, StudyBadge
     by_patient: dict[str, list[ConsentRecord]] = {}
     for r in records:
         by_patient.setdefault(r.scope.patient_key, []).append(r)
-    everyone = by_patient.get(EVERY_PATIENT, [])
-    return {uid: study_badge(key, uid, series, by_patient.get(key, []) + everyone, on)
-            for uid, (key, series) in studies.items()}
+    site = [r for r in by_patient.get(EVERY_PATIENT, []) if state_on(r, on) is RecordState.VALID]
+    note = ("\nSite-wide: " + "; ".join(f"{r.basis.noun} for {purposes_text(r.purposes)}"
+                                        + (", de-identified only" if r.basis is Basis.NOT_REQUIRED else "")
+                                        for r in site)) if site else ""
+    out = {}
+    for uid, (key, series) in studies.items():
+        badge = study_badge(key, uid, series, by_patient.get(key, []), on)
+        out[uid] = StudyBadge(badge.status, badge.tooltip + note) if note else badge
+    return out
 
 
 def check_items(home: VeilHome, purpose: Purpose, items: list[ExportItem], deidentified: bool,

@@ -9,7 +9,7 @@ or study no longer in the library stays a hash).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from desktop.app.consenting import Patient, consents_of, patient_of_key, study_label
 from desktop.app.home import VeilHome
@@ -66,9 +66,10 @@ def _relied(ids: Iterable[str], records: dict[str, ConsentRecord]) -> str:
 
 def _purpose(value: str) -> str:
     try:
-        return Purpose(value).title
+        title = Purpose(value).title
     except ValueError:
         return value
+    return title[:1].upper() + title[1:]
 
 
 def disclosure_rows(d: Disclosure, labels: dict[str, str], records: dict[str, ConsentRecord]) -> tuple[str, ...]:
@@ -150,6 +151,11 @@ def audit_report(home: VeilHome, start: datetime, end: datetime) -> ReportTable:
         conn.close()
     rows = tuple((str(e.seq), e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action,
                   _who(e, patients, studies), describe(e)) for e in events)
-    span = f"{start.astimezone():%Y-%m-%d} to {(end.astimezone()):%Y-%m-%d} (end exclusive)"
+    last = end.astimezone()
+    if (last.hour, last.minute, last.second, last.microsecond) == (0, 0, 0, 0):
+        last -= timedelta(days=1)  # a range ending at midnight: its last whole day
+        span = f"{start.astimezone():%Y-%m-%d} to {last:%Y-%m-%d}"
+    else:
+        span = f"{start.astimezone():%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
     return ReportTable("Audit report", f"{span} · {len(rows)} events · {_generated()}", AUDIT_COLUMNS, rows,
                        (f"Audit log: {home.verify_audit().message}",), (0.5, 1.4, 0.8, 1.3, 2.6, 3.4))

@@ -177,3 +177,13 @@ def test_the_selection_names_studies_and_covers_each_series(library):
     assert all("Smith" not in i.label for i in items)
     with pytest.raises(Exception, match="No such study"):
         consenting.selection_items(home, ["1.2.3"])
+
+
+def test_a_site_policy_does_not_paint_every_badge_green_but_is_named(library):
+    from tests.conftest import teaching
+
+    home, ct_study = library
+    teaching(home)  # a site-wide "not required" policy for de-identified teaching
+    badge = consenting.study_badges(home)[ct_study]
+    assert badge.status is ConsentStatus.NONE
+    assert "Site-wide: site policy for teaching, de-identified only" in badge.tooltip

@@ -50,7 +50,7 @@ def test_the_accounting_names_the_patient_each_export_its_recipient_and_the_cons
     assert "Smith, Anna · ID MRN-1001" in table.subtitle and "2 disclosures" in table.subtitle
     assert [row[2] for row in table.rows] == ["Grand rounds", "Residents' file"]
     first = dict(zip(table.columns, table.rows[0]))
-    assert first["Purpose"] == "teaching"
+    assert first["Purpose"] == "Teaching"
     assert "CT 2004-01-19 'e+1': 3 images" in first["What was sent"] and "teaching profile" in first["What was sent"]
     assert f"consent of {record.obtained_on.isoformat()} for teaching [{record.id[:8]}]" in first["Consent relied on"]
     assert first["Where"] == str(tmp_path / "out0")

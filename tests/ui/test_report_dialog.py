@@ -39,7 +39,7 @@ def test_the_accounting_of_disclosures_of_the_selected_patient(qtbot, window, fe
     assert dialog.windowTitle() == "Accounting of disclosures"
     assert "CompressedSamples, CT1" in dialog.subtitle.text() and "1 disclosure" in dialog.subtitle.text()
     [row] = rows_of(dialog)
-    assert row["Purpose"] == "teaching" and row["Recipient"] == "Residents' teaching file"
+    assert row["Purpose"] == "Teaching" and row["Recipient"] == "Residents' teaching file"
     assert row["What was sent"].startswith("CT 2004-01-19 'e+1': 1 image")
     assert "\n(de-identified" in row["What was sent"]
     assert row["Consent relied on"].startswith("consent of 2026-01-05 for teaching")
@@ -90,7 +90,7 @@ def test_the_audit_report_of_the_last_30_days_and_of_another_range(qtbot, window
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=IMPORT_TIMEOUT_MS)
     wait_report(qtbot, dialog)
     assert dialog.status.text() == "Nothing to report for this choice."
-    assert "2001-01-01 to 2002-01-01 (end exclusive)" in dialog.subtitle.text()  # the last day included
+    assert "2001-01-01 to 2001-12-31" in dialog.subtitle.text()  # the last day included
 
     out = tmp_path / "audit.csv"
     monkeypatch.setattr("desktop.ui.report_dialog.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), ""))
