@@ -181,7 +181,7 @@ def test_withdrawing_lists_the_exports_that_relied_on_it_and_the_badge_turns_red
     assert result.table.rowCount() == 1
     headers = [result.table.horizontalHeaderItem(c).text() for c in range(result.table.columnCount())]
     row = {h: result.table.item(0, c).text() for c, h in enumerate(headers)}
-    assert row["Purpose"] == "teaching"
+    assert row["Purpose"] == "Teaching"
     assert row["Recipient"] == "Residents' teaching file"
     assert row["What was sent"].startswith("CT 2004-01-19 'e+1': 1 image")
     assert row["Where"] == str(tmp_path / "out")
