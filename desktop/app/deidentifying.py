@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -46,6 +47,7 @@ from desktop.core.deid.profiles import Profile
 from desktop.core.errors import VeilError
 from desktop.core.library.header import InvalidInstance
 from desktop.core.library.object_store import ObjectStore
+from desktop.core.library.sealed import seal_bytes
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
 
@@ -78,6 +80,17 @@ class _Done:
     final: str | None = None
     leaks: tuple[Leak, ...] = ()
     error: str | None = None
+    size: int = 0  # of the de-identified file (before sealing)
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class _Output:
+    """Where outputs go: ``folder``, in clear, or sealed under ``seal_key`` (AES-256-GCM, see
+    :mod:`desktop.core.library.sealed`) when they are staged for a package."""
+
+    folder: str
+    seal_key: bytes | None = None
 
 
 @dataclass
@@ -101,6 +114,9 @@ class DeidReport:
     #: The consent check: a refusal means nothing was read further, nothing written.
     consent: Decision | None = None
     disclosure: int | None = None  # the accounting of disclosures' id of this export
+    #: Staged for a package: (path under out_dir, size, SHA-256) of each output, sealed.
+    outputs: list[tuple[str, int, str]] = field(default_factory=list)
+    account: bool = True
 
     @property
     def refused_by_consent(self) -> bool:
@@ -184,10 +200,10 @@ def _identity_of(item: Input) -> Identity:
 _W: dict = {}
 
 
-def _worker_init(settings: DeidSettings, out_dir: str, store_args: tuple | None) -> None:
+def _worker_init(settings: DeidSettings, output: _Output, store_args: tuple | None) -> None:
     quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
     _W.clear()
-    _W.update(settings=settings, out_dir=out_dir, store=ObjectStore(*store_args) if store_args else None)
+    _W.update(settings=settings, output=output, store=ObjectStore(*store_args) if store_args else None)
 
 
 def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
@@ -206,7 +222,7 @@ def _identity_or_reason(item: Input) -> tuple[Identity | None, str | None]:
         return None, _unreadable(exc)
 
 
-def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out_dir: str,
+def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], output: _Output,
          store: ObjectStore | None) -> _Done:
     try:
         result = deidentify(_read(item, store), settings, _plan_for(plans))
@@ -227,16 +243,20 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
     if result.leaks:
         return _Done(item.label, leaks=tuple(result.leaks))
     final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
-    temp = os.path.join(out_dir, TEMP_PREFIX + secrets.token_hex(8))
+    temp = os.path.join(output.folder, TEMP_PREFIX + secrets.token_hex(8))
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(result.data)
+        if output.seal_key is None:
+            fh.write(result.data)
+        else:
+            seal_bytes(fh, output.seal_key, result.data)
         fh.flush()
         if hasattr(os, "posix_fadvise"):
             # Start writing it to disk now (Linux begins writeback of dirty pages on
             # DONTNEED), so the one sync before the renames has little left to wait for.
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-    return _Done(item.label, temp=temp, final=final)
+    return _Done(item.label, temp=temp, final=final, size=len(result.data),
+                 sha256=hashlib.sha256(result.data).hexdigest() if output.seal_key is not None else "")
 
 
 def _warm() -> None:
@@ -244,23 +264,23 @@ def _warm() -> None:
 
 
 def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[_Done]:
-    return [_one(i, _W["settings"], plans, _W["out_dir"], _W["store"]) for i in items]
+    return [_one(i, _W["settings"], plans, _W["output"], _W["store"]) for i in items]
 
 
 class _Runner:
     """Runs both passes (patients, then de-identification) in one pool of worker processes,
     started once; below a few files, or with one worker, everything runs in this process."""
 
-    def __init__(self, settings: DeidSettings, out_dir: Path, store_args: tuple | None,
+    def __init__(self, settings: DeidSettings, output: _Output, store_args: tuple | None,
                  workers: int, count: int) -> None:
-        self.settings, self.out_dir, self.store_args = settings, str(out_dir), store_args
+        self.settings, self.output, self.store_args = settings, output, store_args
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
         if count >= IN_PROCESS_BELOW and workers > 1:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["desktop.core.deid.engine"])
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                            initargs=(settings, self.out_dir, store_args))
+                                            initargs=(settings, output, store_args))
             # Start the workers now, from a thread (starting them blocks): they come up while
             # this process reads the patients.
             self._warming = threading.Thread(target=self._warm, daemon=True)
@@ -327,7 +347,7 @@ class _Runner:
         for item in leftovers:
             if cancel.cancelled:
                 return
-            yield _one(item, self.settings, plans, self.out_dir, store)
+            yield _one(item, self.settings, plans, self.output, store)
 
 
 # -- the use case ------------------------------------------------------------------------------
@@ -347,9 +367,13 @@ def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> 
 def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out_dir: str | os.PathLike[str],
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
                       workers: int | None = None, rejected: list[Rejected] | None = None, *,
-                      purpose: ExportPurpose) -> DeidReport:
+                      purpose: ExportPurpose, seal_key: bytes | None = None, account: bool = True) -> DeidReport:
     """De-identify ``inputs`` into ``out_dir`` for ``purpose``: nothing is written when a study
-    has no consent for it, and all or nothing when a leak is found."""
+    has no consent for it, and all or nothing when a leak is found.
+
+    With ``seal_key`` the outputs are sealed (staged for a package: no plaintext on disk) and
+    :attr:`DeidReport.outputs` says each one's size and SHA-256; without ``account`` the caller
+    audits and accounts for the disclosure itself (the package is what leaves)."""
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     out = Path(out_dir)
@@ -364,7 +388,8 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
     if any(isinstance(i, LibraryInstance) for i in inputs):
         store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
-    runner = _Runner(settings, out, store_args, workers, len(inputs))
+    runner = _Runner(settings, _Output(str(out), seal_key), store_args, workers, len(inputs))
+    report.account = account
     try:
         return _run(home, profile, inputs, out, runner, report, progress, cancel, started)
     finally:
@@ -390,7 +415,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                                                    list(identities), deidentified=True)
         if not report.consent.allowed:
             report.seconds = time.perf_counter() - started
-            _audit(home, report)
+            if report.account:
+                _audit(home, report)
             return report
     plans = plans_for(home, profile, keys.values())
     staged: list[_Done] = []
@@ -425,10 +451,13 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
         raise
     for item in staged:
         report.files.append(item.final)
+        report.outputs.append((item.final, item.size, item.sha256))
         pseudonym = item.final.split("/", 1)[0]
         report.pseudonyms[pseudonym] = report.pseudonyms.get(pseudonym, 0) + 1
     report.written = len(staged)
     report.seconds = time.perf_counter() - started
+    if not report.account:
+        return report
     _audit(home, report)
     if staged and request is not None and report.consent is not None:
         sent = [Sent(identities[i.label].library_key, identities[i.label].study_uid, identities[i.label].series_uid)
