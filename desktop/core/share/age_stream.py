@@ -8,7 +8,9 @@ implemented here with ``cryptography``, for both recipients and passphrases; the
 it against pyrage (rage) and the ``age`` binary in both directions.
 
 Memory: the writer holds at most one plaintext chunk; the reader one ciphertext chunk of
-look-ahead and one plaintext chunk.
+look-ahead and one plaintext chunk. Given an output that lends its buffer (``reserve(size)``
+then ``commit(size)``, as :class:`file_sink.FileSink` does), the writer encrypts each chunk
+straight into it, with no bytes object per chunk.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class AgeWriter:
             stanzas = [age_header.wrap_x25519(file_key, age_recipient_key(r)) for r in recipients]
         nonce = os.urandom(_NONCE_SIZE)
         self._out = out
+        self._reserve = getattr(out, "reserve", None)
+        self._commit = getattr(out, "commit", None)
         self._aead = _payload_aead(file_key, nonce)
         self._counter = 0
         self._pending = bytearray()
@@ -70,9 +74,14 @@ class AgeWriter:
         self.ciphertext_size = len(header) + _NONCE_SIZE
 
     def _seal(self, plaintext: bytes | bytearray | memoryview, last: bool) -> None:
-        sealed = self._aead.encrypt(_chunk_nonce(self._counter, last), plaintext, None)
-        self._out.write(sealed)
-        self.ciphertext_size += len(sealed)
+        nonce = _chunk_nonce(self._counter, last)
+        size = len(plaintext) + _TAG
+        if self._reserve is not None and self._commit is not None:
+            self._aead.encrypt_into(nonce, plaintext, None, self._reserve(size))
+            self._commit(size)
+        else:
+            self._out.write(self._aead.encrypt(nonce, plaintext, None))
+        self.ciphertext_size += size
         self._counter += 1
 
     def write(self, data: bytes | bytearray | memoryview) -> int:

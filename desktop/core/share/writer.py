@@ -1,18 +1,21 @@
 """Write a share package: a signed DICOM file-set in a ZIP, streamed into an age file.
 
-Two passes over the sources. The first hashes each file (SHA-256 for the manifest, CRC-32 for
-the ZIP) and reads DICOM headers for the DICOMDIR, so the signed manifest can come first in
-the package and a reader can check everything against it as it goes. The second streams the
-files through the ZIP writer into the age encryptor (:mod:`selection` reads the sources).
-Nothing but ciphertext reaches disk (``NAME.veil.partial``, renamed when complete; deleted on
-cancel or failure). Memory holds a 1 MiB read buffer per hashing thread, one age chunk, a few
-1 MiB batches queued for the writer thread (:mod:`file_sink`) and the small in-memory entries
-(manifest, DICOMDIR, README); it does not grow with the size of the files.
+The files come as sources (:mod:`sources`): plaintext files, or sealed objects decrypted as
+they are read. Two passes over them. The first (:mod:`selection`) hashes each source (SHA-256
+for the manifest, CRC-32 for the ZIP; either is skipped when the source gives it) and reads
+DICOM headers for the DICOMDIR, so the signed manifest can come first in the package and a
+reader can check everything against it as it goes. The second (:mod:`streaming`) streams the
+sources through the ZIP writer into the age encryptor. Nothing but ciphertext reaches disk
+(``NAME.veil.partial``, renamed when complete; deleted on cancel or failure). Memory holds a
+1 MiB block or two per scanning thread, four read ahead, one age chunk, three 4 MiB buffers of
+ciphertext for the writer thread (:mod:`file_sink`), the DICOMDIR records and the small
+in-memory entries (manifest, DICOMDIR, README); it does not grow with the size of the files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +36,14 @@ from desktop.core.share.manifest import (
     utc_now,
 )
 from desktop.core.share.readme import readme_text
-from desktop.core.share.selection import (
-    CancelCheck,
-    Meter,
-    Progress,
-    SourceFile,
-    copy_into,
-    source_size,
-    survey,
-)
+from desktop.core.share.scan import Scanned
+from desktop.core.share.selection import CancelCheck, Meter, Progress, hashed_bytes, survey
+from desktop.core.share.sources import PackageSource, as_source
+from desktop.core.share.streaming import stream_sources
 from desktop.core.share.zip_writer import ZipStreamWriter
 
 PACKAGE_SUFFIX = ".veil"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,11 @@ def _recipient_records(recipients: Sequence[KeyCard | str]) -> tuple[RecipientRe
     return tuple(records.values())
 
 
-def _check_members(files: Sequence[tuple[str, Path]]) -> None:
+def _check_members(sources: Sequence[PackageSource]) -> None:
     seen: set[str] = set()
-    if not any(name.startswith(names.DICOM_FOLDER + "/") for name, _ in files):
+    if not any(s.name.startswith(names.DICOM_FOLDER + "/") for s in sources):
         raise ExportError("Choose at least one DICOM image to share.")
-    for name, _ in files:
+    for name in (source.name for source in sources):
         try:
             names.check_member_name(name)
         except UnsafePackageError as exc:
@@ -87,14 +86,21 @@ def _check_members(files: Sequence[tuple[str, Path]]) -> None:
         if names.collision_key(name) in seen:
             raise ExportError(f"{name} is in the selection twice.")
         seen.add(names.collision_key(name))
+    for source in sources:
+        if source.sha256 is not None and not _SHA256.fullmatch(source.sha256):
+            raise ExportError(f"The SHA-256 given for {source.name} is not 64 lowercase hex "
+                              "digits.")
+        if source.crc32 is not None and not 0 <= source.crc32 <= 0xFFFFFFFF:
+            raise ExportError(f"The CRC-32 given for {source.name} is out of range.")
 
 
-def write_package(output: Path, files: Sequence[tuple[str, Path]], details: PackageDetails,
-                  sender: Identity, sender_card: KeyCard, *,
+def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path | str]],
+                  details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
                   recipients: Sequence[KeyCard | str] = (), passphrase: str | None = None,
                   progress: Progress | None = None, cancelled: CancelCheck | None = None,
                   scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N) -> WrittenPackage:
-    """Write ``output`` (``NAME.veil``) holding ``files`` ((name in package, source) pairs).
+    """Write ``output`` (``NAME.veil``) holding ``files``: sources, or (name in package, path)
+    pairs of plaintext files.
 
     Encrypted to ``recipients`` (key cards, or bare ``age1...`` keys) or with ``passphrase``.
     Raises ExportError for bad inputs, Cancelled when ``cancelled()`` turns True; either way
@@ -113,28 +119,28 @@ def write_package(output: Path, files: Sequence[tuple[str, Path]], details: Pack
     if output.exists():
         raise ExportError(f"{output.name} already exists; choose another name.")
     recipient_records = _recipient_records(recipients)
-    _check_members(files)
+    sources = [as_source(item) for item in files]
+    _check_members(sources)
 
-    total = 2 * sum(source_size(name, Path(path)) for name, path in files)
+    total = sum(hashed_bytes(source) + source.size for source in sources)
     meter = Meter(total, progress, cancelled)
     with PartialFile(output) as target:
         # The encryptor first: its scrypt (256 MiB at 2**18) is done and freed before pass 1.
         encryptor = AgeWriter(target.sink, passphrase=passphrase, scrypt_log_n=scrypt_log_n,
                               recipients=[r.age_recipient for r in recipient_records])
-        sources, dicomdir = survey(files, meter)
-        manifest, entries = _manifest_entries(sources, dicomdir, details, sender, sender_card,
+        scanned, dicomdir = survey(sources, meter)
+        manifest, entries = _manifest_entries(scanned, dicomdir, details, sender, sender_card,
                                               recipient_records)
-        archive = ZipStreamWriter(encryptor, check_crc=False)  # pass 2 checks change stamps
+        archive = ZipStreamWriter(encryptor, check_crc=False)  # sources check themselves
         for name, data in entries:
             archive.add_bytes(name, data)
-        for source in sources:
-            copy_into(source, archive, meter)
+        stream_sources(scanned, archive, meter)
         archive.close()
         encryptor.close()
     return WrittenPackage(output, manifest, encryptor.ciphertext_size)
 
 
-def _manifest_entries(sources: list[SourceFile], dicomdir: bytes, details: PackageDetails,
+def _manifest_entries(sources: list[Scanned], dicomdir: bytes, details: PackageDetails,
                       sender: Identity, sender_card: KeyCard,
                       recipients: tuple[RecipientRecord, ...]
                       ) -> tuple[Manifest, list[tuple[str, bytes]]]:
@@ -144,7 +150,7 @@ def _manifest_entries(sources: list[SourceFile], dicomdir: bytes, details: Packa
              (names.DICOMDIR, dicomdir)]
     records = tuple([FileRecord(name, len(data), hashlib.sha256(data).hexdigest())
                      for name, data in fixed]
-                    + [FileRecord(s.name, s.size, s.sha256) for s in sources])
+                    + [FileRecord(s.source.name, s.size, s.sha256) for s in sources])
     manifest = Manifest(package_id, created, sender_card,
                         "x25519" if recipients else "passphrase", recipients, details, records)
     manifest_bytes = manifest.to_bytes()

@@ -1,0 +1,97 @@
+"""Pass 2: the sources, read ahead on a thread, streamed into the ZIP (and so the age file).
+
+A reader thread opens the sources in order and reads each in 1 MiB blocks (decrypting a sealed
+source as it goes, without the GIL) into a bounded queue; the calling thread takes the blocks,
+frames them in the ZIP and encrypts them; the file sink's thread writes the ciphertext. Reading,
+encrypting and writing so overlap on different cores, in memory bounded by the queues. Each
+source must give exactly the bytes pass 1 read: its size is checked here, and a source that may
+change checks itself (see :mod:`sources`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+
+from desktop.core.share.scan import BUFFER, Scanned
+from desktop.core.share.selection import Meter
+from desktop.core.share.sources import changed, read_error
+from desktop.core.share.zip_writer import ZipStreamWriter
+
+_DEPTH = 4  # blocks read ahead
+_END = object()  # the end of one source
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _ReadAhead:
+    """Reads the sources in order on a thread, at most ``_DEPTH`` blocks ahead."""
+
+    def __init__(self, sources: Sequence[Scanned]) -> None:
+        self._sources = sources
+        self._queue: queue.Queue[object] = queue.Queue(_DEPTH)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="veil-read", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        for item in self._sources:
+            name = item.source.name
+            try:
+                with item.source.open() as fh:
+                    left = item.size
+                    while left and (data := fh.read(min(left, BUFFER))):
+                        left -= len(data)
+                        if not self._put(data):
+                            return
+                    if left or fh.read(1):  # at the end: a PathSource checks its stamp
+                        raise changed(name)
+            except BaseException as exc:
+                self._put(_Failure(read_error(name, exc)))
+                return
+            if not self._put(_END):
+                return
+
+    def next(self) -> bytes | None:
+        """The next block of the current source; None at its end."""
+        item = self._queue.get()
+        if isinstance(item, _Failure):
+            raise item.error
+        return None if item is _END else item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the thread (after the last source, or on an error or a cancel)."""
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+
+def stream_sources(sources: Sequence[Scanned], archive: ZipStreamWriter, meter: Meter) -> None:
+    """Pass 2: every source into ``archive`` as an entry, in order."""
+    ahead = _ReadAhead(sources)
+    try:
+        for item in sources:
+            archive.start_entry(item.source.name, item.size, item.crc32)
+            while (data := ahead.next()) is not None:
+                archive.write(data)
+                meter.step(len(data))
+            archive.end_entry()  # ExportError if the source gave fewer or more bytes
+    finally:
+        ahead.close()
