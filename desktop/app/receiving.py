@@ -1,0 +1,70 @@
+"""Use case: open a share package someone sent (issue 7): decrypt it with the user's identity
+or a passphrase, verify the signature, every size and hash, show who sent it (known and
+verified in the address book, or not) and what it says (purpose, consent basis,
+de-identification, redaction), and import its images into the library.
+
+A tampered, truncated or wrongly addressed package is refused by the reader with a message for
+a person, and nothing is imported. The extracted files live only in the home's private temp
+folder while they are imported, then go.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.app.contacts import Contact, find_sender
+from desktop.app.home import VeilHome
+from desktop.app.identity import my_identity
+from desktop.app.importing import ImportReport, import_paths
+from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.share.manifest import Manifest
+from desktop.core.share.reader import open_package
+
+
+@dataclass
+class Received:
+    """An opened package."""
+
+    manifest: Manifest
+    sender: Contact | None  # None: not in the address book
+    imported: ImportReport
+
+    @property
+    def sender_text(self) -> str:
+        card = self.manifest.sender
+        who = f"{card.name}" + (f", {card.institution}" if card.institution else "")
+        if self.sender is None:
+            return f"{who} [{card.fingerprint}]: NOT in your address book; check the fingerprint with them"
+        if self.sender.verified_at is None:
+            return f"{who} [{card.fingerprint}]: in your address book as {self.sender.name}, fingerprint not yet verified"
+        return f"{who} [{card.fingerprint}]: in your address book as {self.sender.name}, verified"
+
+
+def open_received(home: VeilHome, package: str | Path, passphrase: str | None = None,
+                  progress: Progress = no_progress, cancel: CancelToken | None = None) -> Received:
+    """Verify and import ``package``; raises a PackageError (nothing imported) when it is not
+    whole, not signed by its sender card, or not addressed to this user."""
+    cancel = cancel or CancelToken()
+    staging = home.path / "tmp" / f"open-{secrets.token_hex(8)}"
+    try:
+        identities = [] if passphrase is not None else [my_identity(home)]
+        opened = open_package(Path(package), staging, identities=identities, passphrase=passphrase,
+                              progress=progress, cancelled=lambda: cancel.cancelled)
+        dicom = [path for name, path in opened.files.items() if name.startswith("DICOM/")]
+        imported = import_paths(home, dicom, cancel=cancel)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    sender = find_sender(home, opened.sender)
+    manifest = opened.manifest
+    conn = home.connect()
+    try:
+        home.record(conn, "share.opened", package=manifest.package_id, sender=opened.sender.fingerprint,
+                    sender_known=sender is not None, sender_verified=bool(sender and sender.verified_at),
+                    purpose=manifest.details.purpose, files=len(manifest.files), imported=imported.imported,
+                    studies=[home.audit.pseudonym(u) for u in sorted(imported.study_uids)])
+    finally:
+        conn.close()
+    return Received(manifest, sender, imported)

@@ -1,0 +1,99 @@
+"""``veil export`` and ``veil open`` (issue 7): encrypted, signed share packages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop.cli_consent import add_purpose_arguments
+from desktop.cli_support import open_home, safe
+from desktop.core.errors import VeilError
+
+
+def _passphrase(path: str) -> str:
+    from desktop.core.keys.keystore import passphrase_from_file
+
+    return passphrase_from_file(path)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from desktop.app.contacts import find_contact
+    from desktop.app.export_consent import ExportPurpose
+    from desktop.app.sharing import ShareRequest, export_package
+    from desktop.app.tasks import CancelToken
+    from desktop.core.deid.profiles import preset
+
+    if bool(args.to) == bool(args.passphrase_file):
+        raise VeilError("Say who can open the package: --to CONTACT (repeat for several) or --passphrase-file FILE.")
+    home = open_home(args)
+    recipients = tuple(find_contact(home, name) for name in args.to or ())
+    purpose = ExportPurpose(args.purpose, args.recipient or (recipients[0].name if recipients else ""),
+                            args.protocol or "", args.override or "")
+    profile = None if args.profile == "identifiable" else preset(args.profile)
+    request = ShareRequest(tuple(args.study), purpose, Path(args.output).resolve(), profile,
+                           tuple(args.series or ()), recipients,
+                           _passphrase(args.passphrase_file) if args.passphrase_file else None,
+                           confirm_burned_in=args.confirm_burned_in)
+    cancel = CancelToken()
+    try:
+        report = export_package(home, request, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("\nCancelled. No package was written.", file=sys.stderr)
+        return 130
+    print(report.headline())
+    if report.consent is not None and not report.consent.allowed:
+        for line in report.consent.message.splitlines():
+            print(safe(line), file=sys.stderr)
+    for flagged in report.flagged if not args.confirm_burned_in else []:
+        print(f"  {safe(flagged.label)}: BurnedInAnnotation YES, no redaction mask", file=sys.stderr)
+    if report.flagged and not args.confirm_burned_in:
+        print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
+              file=sys.stderr)
+    if report.package is not None:
+        for limit in report.consent.limits if report.consent else ():
+            print(f"  consent limit: {safe(limit)}")
+        print(f"  package id {report.package.manifest.package_id}; recorded in the accounting of disclosures")
+    return 0 if report.package is not None else 1
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from desktop.app.receiving import open_received
+
+    home = open_home(args)
+    received = open_received(home, args.package, _passphrase(args.passphrase_file) if args.passphrase_file else None)
+    m = received.manifest
+    print(f"Verified package {m.package_id} ({len(m.files)} files), created {m.created}")
+    print(f"  from {safe(received.sender_text)}")
+    print(f"  purpose: {safe(m.details.purpose)}; de-identification: "
+          f"{safe(str(m.details.deidentification.get('profile', 'not said')))}")
+    consent = m.details.consent_basis
+    for record in consent.get("records", []) if isinstance(consent, dict) else []:
+        print(f"  consent relied on: {safe(str(record.get('basis')))} for {safe(', '.join(record.get('purposes', [])))}"
+              + (f"; limits: {safe(str(record['limits']))}" if record.get("limits") else ""))
+    r = received.imported
+    print(f"Imported {r.imported} new instance(s); {r.already_present} already in the library.")
+    return 0
+
+
+def add_package_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write an encrypted, signed share package of library studies",
+                       description="Package library studies for a colleague (encrypted to their key) or for "
+                                   "someone with a passphrase: consent is checked, the images are de-identified "
+                                   "(or sent identifiable, for care only), and the package is signed with your key.")
+    p.add_argument("--study", action="append", required=True, metavar="STUDY_UID")
+    p.add_argument("--series", action="append", metavar="SERIES_UID", help="only these series of the studies")
+    add_purpose_arguments(p)
+    p.add_argument("--profile", default="teaching",
+                   help="teaching, research, publication, or identifiable (care only); default teaching")
+    p.add_argument("--to", action="append", metavar="CONTACT", help="a colleague from 'veil contacts list' (repeat)")
+    p.add_argument("--passphrase-file", metavar="FILE", help="encrypt with the passphrase in FILE instead")
+    p.add_argument("--confirm-burned-in", action="store_true",
+                   help="send images that declare burned-in text and have no redaction mask (you checked them)")
+    p.add_argument("-o", "--output", required=True, metavar="NAME.veil")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("open", help="verify a share package and import its images")
+    p.add_argument("package", metavar="NAME.veil")
+    p.add_argument("--passphrase-file", metavar="FILE", help="the package was made with the passphrase in FILE")
+    p.set_defaults(func=cmd_open)
