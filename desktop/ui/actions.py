@@ -16,6 +16,10 @@ class Actions:
     load_samples: QAction
     cancel_import: QAction
     deidentify: QAction
+    export_package: QAction
+    open_package: QAction
+    key_card: QAction
+    address_book: QAction
     record_consent: QAction
     consent_records: QAction
     disclosures: QAction
@@ -29,12 +33,12 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.audit_report]
+                self.audit_report, self.open_package, self.key_card, self.address_book]
 
     @property
     def needing_selection(self) -> list[QAction]:
         """Actions on the selected studies (or the selected study's patient)."""
-        return [self.deidentify, self.record_consent, self.consent_records, self.disclosures]
+        return [self.deidentify, self.export_package, self.record_consent, self.consent_records, self.disclosures]
 
 
 def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
@@ -63,6 +67,14 @@ def create_actions(window: QMainWindow) -> Actions:
         deidentify=_action(window, "&De-identify…", "Write copies of the selected studies without "
                            "the patient's identity (DICOM PS3.15 profiles), with a preview",
                            "Ctrl+Shift+D", sp.SP_DialogSaveButton),
+        export_package=_action(window, "&Export Package…", "Send the selected studies to colleagues as an "
+                               "encrypted, signed package (.veil): consent checked, de-identified or, for care, "
+                               "identifiable", "Ctrl+Shift+E", sp.SP_DialogSaveButton),
+        open_package=_action(window, "Open &Package…", "Verify a .veil package someone sent you and import its "
+                             "images", "Ctrl+Shift+P", sp.SP_DialogOpenButton),
+        key_card=_action(window, "My &Key Card…", "Your public key card and fingerprint, to give colleagues"),
+        address_book=_action(window, "Address &Book…", "The colleagues you send packages to and receive them "
+                             "from; verify their fingerprints"),
         record_consent=_action(window, "&Record Consent…", "Record the consent of the selected study's "
                                "patient (or an ethics committee waiver, or a site policy): purposes, how, "
                                "until when, limits, the scanned form", "Ctrl+Shift+K"),
@@ -97,7 +109,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.setToolTipsVisible(True)
     file_menu.addActions([actions.import_files, actions.import_folder, actions.load_samples])
     file_menu.addSeparator()
-    file_menu.addAction(actions.deidentify)
+    file_menu.addActions([actions.open_package, actions.export_package, actions.deidentify])
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()
@@ -105,6 +117,11 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     edit_menu = bar.addMenu("&Edit")
     edit_menu.setToolTipsVisible(True)
     edit_menu.addAction(actions.find)
+    share_menu = bar.addMenu("&Share")
+    share_menu.setToolTipsVisible(True)
+    share_menu.addActions([actions.export_package, actions.open_package])
+    share_menu.addSeparator()
+    share_menu.addActions([actions.key_card, actions.address_book])
     consent_menu = bar.addMenu("&Consent")
     consent_menu.setToolTipsVisible(True)
     consent_menu.addActions([actions.record_consent, actions.consent_records])

@@ -1,4 +1,8 @@
-"""Start the desktop app: ``veil`` (no command), ``veil gui`` or ``veil-gui``."""
+"""Start the desktop app: ``veil`` (no command), ``veil gui`` or ``veil-gui [NAME.veil]``.
+
+A package given on the command line (how a double-click on a ``.veil`` file arrives, through
+``packaging/veil.desktop``) is opened once the library is open.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import gc
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
@@ -33,19 +38,21 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
-def start(home: str | None = None) -> MainWindow:
-    """Show the window and start opening the library (returns at once)."""
+def start(home: str | None = None, package: str | None = None) -> MainWindow:
+    """Show the window and start opening the library (returns at once); then open ``package``."""
     window = MainWindow(resolve_home(home))
     window.show()
+    if package:
+        window.share.open_package(Path(package).expanduser().absolute())  # waits for the library
     window.open_library()
     return window
 
 
-def run_app(home: str | None = None) -> int:
+def run_app(home: str | None = None, package: str | None = None) -> int:
     """Run the desktop app until its window closes; the exit status."""
     app = application()
     install_excepthook()
-    window = start(home)
+    window = start(home, package)
     try:
         app.exec()
     finally:
@@ -71,8 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="veil-gui", description="Open the Veil desktop app.")
     parser.add_argument("--version", action="version", version=f"veil {__version__}")
     parser.add_argument("--home", help="the Veil home folder (default: $VEIL_HOME, else your user data folder)")
+    parser.add_argument("package", nargs="?", metavar="NAME.veil",
+                        help="a share package to verify and import once the library is open")
     args = parser.parse_args(argv)
-    return run_app(home=args.home)
+    return run_app(home=args.home, package=args.package)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from desktop.ui.import_report_dialog import ImportReportDialog
 from desktop.ui.library_opener import LibraryOpener
 from desktop.ui.notice_bar import NoticeBar
 from desktop.ui.resources import app_icon
+from desktop.ui.share_windows import ShareWindows
 from desktop.ui.study_browser import StudyBrowser
 from desktop.ui.viewer.viewer_window import ViewerWindow
 
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.consent = ConsentWindows(self)
         self._build_central()
         self._build_status_bar()
+        self.share = ShareWindows(self)
+        self.share.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.imports = ImportController(self, workers=import_workers)
         self._live_refresh = QTimer(self)
         self._live_refresh.setInterval(LIVE_REFRESH_MS)
@@ -134,7 +137,7 @@ class MainWindow(QMainWindow):
         self.imports.queued.connect(self._on_import_queued)
         self.browser.open_requested.connect(self.open_viewer)
         self.browser.selection_changed.connect(self._update_study_actions)
-        for action in (a.deidentify, a.record_consent, a.consent_records):
+        for action in (a.deidentify, a.export_package, a.record_consent, a.consent_records):
             self.browser.add_study_action(action)
 
     def _resize_to_screen(self) -> None:
@@ -180,6 +183,7 @@ class MainWindow(QMainWindow):
         self.imports.home = home
         self._set_library_actions(True)
         self.refresh()
+        self.share.library_opened()
 
     def refresh(self) -> None:
         """Reload the catalogue in the background; a newer reload supersedes an older one."""
@@ -252,7 +256,8 @@ class MainWindow(QMainWindow):
         if self.home is None:
             self.statusBar().showMessage("The library is not open yet.", STATUS_MESSAGE_MS)
             return
-        if self.imports.start(paths):
+        paths = self.share.take_packages(paths)  # a .veil is opened, not imported
+        if paths and self.imports.start(paths):
             self.notice.hide()
             self.statusBar().clearMessage()
 
@@ -362,6 +367,7 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.home is not None and local_paths(event.mimeData().urls()):
             event.acceptProposedAction()
+            self.share.drop_hint(local_paths(event.mimeData().urls()))
             self.drop_overlay.show_over_parent()
         else:
             event.ignore()
@@ -394,6 +400,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the export before closing…")
             event.ignore()
             return
+        if self.share.busy:  # the same for a package being written or opened
+            self._close_when_idle = True
+            self.share.request_close()
+            self.statusBar().showMessage("Stopping the package export or opening before closing…")
+            event.ignore()
+            return
         if self.imports.busy:
             # Stop the import first; the window closes when the worker has let go.
             self._close_when_idle = True
@@ -406,11 +418,12 @@ class MainWindow(QMainWindow):
         if self.deid_dialog is not None:
             self.deid_dialog.close()
         self.consent.close_all()
+        self.share.close_all()
         for viewer in list(self.viewers):
             viewer.close()
         event.accept()
 
     def _close_if_waiting(self) -> None:
-        exporting = self.deid_dialog is not None and self.deid_dialog.busy
+        exporting = (self.deid_dialog is not None and self.deid_dialog.busy) or self.share.busy
         if self._close_when_idle and not self.imports.busy and not exporting:
             QTimer.singleShot(0, self.close)

@@ -1,0 +1,237 @@
+"""The Export Package wizard as a person walks it: purpose and consent, what leaves, the
+redaction review, recipients or a passphrase, the output file, the export with progress and
+Cancel, and the result; then the colleague opens the package."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtGui import QKeySequence
+
+from desktop.app import sharing
+from desktop.app.receiving import open_received
+from desktop.core.consent import Purpose
+from desktop.ui import share_wizard
+from tests.conftest import teaching
+from tests.ui.share_helpers import (befriend, click, colleague, import_ct, next_page, open_wizard, page_title,
+                                    result_texts, tick, to_recipients, wait_checks, wait_export)
+from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
+
+
+def test_export_is_offered_in_the_menus_with_a_shortcut_and_on_the_study(window):
+    action = window.commands.export_package
+    assert action.shortcut() == QKeySequence("Ctrl+Shift+E")
+    assert window.commands.open_package.shortcut() == QKeySequence("Ctrl+Shift+P")
+    menus = {m.title().replace("&", ""): [a.text() for a in m.actions()]
+             for m in (a.menu() for a in window.menuBar().actions())}
+    assert "&Export Package…" in menus["File"] and "Open &Package…" in menus["File"]
+    assert menus["Share"][:2] == ["&Export Package…", "Open &Package…"]
+    assert "My &Key Card…" in menus["Share"] and "Address &Book…" in menus["Share"]
+    assert action in window.browser.studies_view.actions()
+    assert window.share.export_series_action in window.browser.series_view.actions()
+    assert not action.isEnabled()  # nothing selected in an empty library
+
+
+def test_walk_the_wizard_to_a_package_the_colleague_opens(qtbot, window, home, tmp_path):
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    bob = colleague(tmp_path)
+    befriend(home, bob, "Dr Bob")
+    befriend(bob, home, "Dr Alice")
+    wizard = open_wizard(qtbot, window)
+    assert page_title(wizard) == "Purpose and consent"
+    assert "Smith" in wizard.purpose_page.findChild(type(wizard.title), "SelectionText").text()
+    assert wizard.purpose_page.form.verdict.text() == "✓ Consent allows teaching for this study."
+    wizard.purpose_page.form.recipient.setText("Residents' teaching file")
+    qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+    next_page(qtbot, wizard)
+
+    profile = wizard.profile_page
+    assert page_title(wizard) == "What leaves" and profile.deid_radio.isChecked()
+    assert not profile.ident_radio.isEnabled()  # identifiable only for care
+    assert "only for the patient's care" in profile.ident_note.text()
+    next_page(qtbot, wizard)
+
+    assert page_title(wizard) == "Redaction review"
+    assert wizard.redaction_page.status.text().startswith("✓ No image in this selection declares burned-in text")
+    assert not wizard.redaction_page.confirm.isVisible()
+    next_page(qtbot, wizard)
+
+    recipients = wizard.recipients_page
+    qtbot.waitUntil(lambda: bool(recipients.contacts), timeout=IMPORT_TIMEOUT_MS)
+    table = recipients.table
+    assert table.item(0, 0).text() == "Dr Bob" and table.item(0, 3).text().startswith("✓ Verified ")
+    assert table.item(0, 2).text().count("-") == 4  # the fingerprint
+    assert not wizard.next_button.isEnabled() and "Tick at least one colleague" in wizard.problem_label.text()
+    recipients.tick("dr bob")
+    assert not recipients.warning.isVisible()
+    next_page(qtbot, wizard)
+
+    assert page_title(wizard) == "Output file"
+    default = wizard.output_page.path_edit.text()
+    assert "/Veil exports/veil-share-" in default and default.endswith(".veil") and "Smith" not in default
+    out = tmp_path / "out" / "case.veil"
+    wizard.output_page.path_edit.setText(str(out))
+    summary = result_texts_of(wizard.output_page)
+    assert "✓ Allows teaching" in summary and "Only Dr Bob" in summary and "1 study, 3 images" in summary
+    assert wizard.next_button.text() == "Export"
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+
+    shown = result_texts(wizard)
+    assert "✓ Wrote case.veil: 3 images" in shown and f"Saved as {out}" in shown
+    assert "Recorded in the accounting of disclosures" in shown
+    assert "Only Dr Bob" in shown and wizard.close_button.text() == "Close"
+    assert out.exists() and wizard.last_report.package is not None
+    received = open_received(bob, out)
+    assert received.imported.imported == 3 and "Dr Alice, verified" in received.sender_text
+
+
+def result_texts_of(widget) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return "\n".join(w.text() for w in widget.findChildren(QLabel))
+
+
+def test_without_consent_the_wizard_cannot_go_on_and_care_can_be_overridden(qtbot, window, tmp_path):
+    import_ct(qtbot, window, tmp_path / "ct")
+    wizard = open_wizard(qtbot, window)
+    form = wizard.purpose_page.form
+    assert form.verdict.text().startswith("✗ ") and "no consent or waiver for teaching" in form.verdict.text()
+    assert not wizard.next_button.isEnabled()
+    assert wizard.problem_label.text() == "Consent does not allow this export (see Purpose and consent)."
+    assert not form.override_button.isVisible()  # only care can be overridden
+
+    form.combo.setCurrentIndex(list(Purpose).index(Purpose.CARE))
+    form.recipient.setText("Dr Bob")
+    qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+    assert form.override_button.isVisible() and not wizard.next_button.isEnabled()
+    form.justification = "Patient transferred tonight; the on-call surgeon must see it."
+    form.show_decision(form.decision)
+    wizard._update_nav()
+    assert wizard.next_button.isEnabled()
+    next_page(qtbot, wizard)
+    assert wizard.profile_page.ident_radio.isEnabled()
+    tick(qtbot, wizard.profile_page.ident_radio)
+    assert wizard.profile_page.identifiable and "identity leaves with the images" in wizard.profile_page.ident_note.text()
+
+
+def test_a_refused_export_writes_nothing_and_says_why(qtbot, window, home, tmp_path, monkeypatch):
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    bob = colleague(tmp_path)
+    befriend(home, bob, "Dr Bob", verified=False)
+    wizard = open_wizard(qtbot, window)
+    to_recipients(qtbot, wizard)
+    qtbot.waitUntil(lambda: bool(wizard.recipients_page.contacts), timeout=IMPORT_TIMEOUT_MS)
+    wizard.recipients_page.tick("Dr Bob")
+    assert wizard.recipients_page.warning.isVisible()
+    assert "Not verified: Dr Bob" in wizard.recipients_page.warning.text()
+    assert wizard.recipients_page.table.item(0, 3).text() == "⚠ Not verified"
+    next_page(qtbot, wizard)
+    out = tmp_path / "refused.veil"
+    wizard.output_page.path_edit.setText(str(out))
+    from desktop.app import consenting
+
+    for record in consenting.consents_of(home):  # the policy is withdrawn meanwhile
+        consenting.withdraw_consent(home, record.id, record.obtained_on, "Policy revoked")
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    shown = result_texts(wizard)
+    assert "Export refused: consent does not allow it. No package was written." in shown
+    assert f"no file was left at {out}" in shown and not out.exists()
+    assert wizard.back_button.isEnabled()
+
+
+def test_passphrase_strength_and_confirmation_gate_the_export(qtbot, window, home, tmp_path):
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window)
+    to_recipients(qtbot, wizard)
+    page = wizard.recipients_page
+    qtbot.waitUntil(lambda: page.empty.isVisible(), timeout=IMPORT_TIMEOUT_MS)
+    assert "Your address book is empty" in page.empty.text()
+    tick(qtbot, page.pass_radio)
+    assert page.pass_radio.isChecked() and wizard.problem_label.text() == "Choose a passphrase."
+    qtbot.keyClicks(page.passphrase, "secret")
+    assert page.strength.text().startswith("✗ The passphrase is too short (6 characters)")
+    assert not wizard.next_button.isEnabled()
+    page.passphrase.setText("abcdefghijklmnop")
+    assert "alphabet run" in page.strength.text()
+    page.passphrase.setText("correct horse battery staple")
+    assert page.strength.text() == "✓ Strong enough."
+    assert wizard.problem_label.text() == "Repeat the passphrase in Confirm."
+    page.confirm.setText("correct horse battery stapler")
+    assert wizard.problem_label.text() == "The two passphrases differ." and not wizard.next_button.isEnabled()
+    page.confirm.setText("correct horse battery staple")
+    assert wizard.next_button.isEnabled() and page.passphrase.echoMode() == page.passphrase.EchoMode.Password
+
+
+def test_flagged_images_must_be_confirmed_and_cancel_leaves_no_file(qtbot, window, home, tmp_path, monkeypatch):
+    import_ct(qtbot, window, tmp_path / "ct", count=2, burned_in=True)
+    teaching(home)
+    wizard = open_wizard(qtbot, window)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    page = wizard.redaction_page
+    assert page.status.text().startswith("⚠ 2 images may carry burned-in identity")
+    assert [page.list.item(i).text() for i in range(page.list.count())] == [
+        f.label for f in page.flagged] and page.list.count() == 2
+    assert not wizard.next_button.isEnabled()
+    assert wizard.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    seen: list[str] = []
+    wizard.view_requested.connect(seen.append)
+    click(qtbot, page.view_button)
+    assert seen == [page.flagged[0].series_uid]
+    tick(qtbot, page.confirm)
+    next_page(qtbot, wizard)
+    tick(qtbot, wizard.recipients_page.pass_radio)
+    wizard.recipients_page.passphrase.setText("correct horse battery staple")
+    wizard.recipients_page.confirm.setText("correct horse battery staple")
+    next_page(qtbot, wizard)
+    assert "2 images checked by you" in result_texts_of(wizard.output_page)
+    out = tmp_path / "cancel.veil"
+    wizard.output_page.path_edit.setText(str(out))
+
+    gate, started = threading.Event(), threading.Event()
+    real = sharing.export_package
+
+    def slow(home_, request, progress, cancel):  # noqa: ANN001, ANN202
+        def held(done: int, total: int) -> None:
+            started.set()
+            gate.wait(10)
+            progress(done, total)
+        return real(home_, request, held, cancel)
+
+    monkeypatch.setattr(share_wizard, "export_package", slow)
+    click(qtbot, wizard.next_button)
+    qtbot.waitUntil(started.is_set, timeout=IMPORT_TIMEOUT_MS)
+    assert wizard.busy and wizard.close_button.text() == "Cancel Export"
+    assert not wizard.back_button.isEnabled()
+    click(qtbot, wizard.close_button)  # cancels the export, keeps the wizard
+    assert wizard.run_page.progress_label.text().startswith("Cancelling")
+    gate.set()
+    wait_export(qtbot, wizard)
+    shown = result_texts(wizard)
+    assert "Export cancelled." in shown and f"no file was left at {out}" in shown
+    assert not out.exists() and not list(tmp_path.glob("*.partial")) and wizard.isVisible()
+    monkeypatch.setattr(share_wizard, "export_package", real)
+    click(qtbot, wizard.back_button)
+    assert page_title(wizard) == "Output file"
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    assert "✓ Wrote cancel.veil: 2 images" in result_texts(wizard)
+    assert "You confirmed 2 images; the manifest says so." in result_texts(wizard)
+    assert "Anyone with the passphrase" in result_texts(wizard)
+
+
+def test_a_series_can_be_exported_alone(qtbot, window, home, tmp_path):
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    window.browser.filter_edit.setText("Smith")
+    window.browser.series_view.selectRow(0)
+    window.share.export_series_action.trigger()
+    wizard = window.share.wizard
+    wait_checks(qtbot, wizard)
+    assert len(wizard.series_uids) == 1
+    assert "Only series" in result_texts_of(wizard.purpose_page)
