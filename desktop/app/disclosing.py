@@ -73,3 +73,38 @@ def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decisio
     finally:
         conn.close()
     return ref
+
+
+def record_receipt(home: VeilHome, package_id: str, sender: str, purpose: str, sent: Iterable[Sent],
+                   source: str) -> int | None:
+    """Account for images received in a package (kind ``share.received``): the patient's
+    accounting then shows who sent their images here, and when. None when nothing was new."""
+    studies: dict[tuple[str, str], dict[str, int]] = {}
+    for s in sent:
+        series = studies.setdefault((s.patient_key, s.study_uid), {})
+        series[s.series_uid] = series.get(s.series_uid, 0) + 1
+    if not studies:
+        return None
+    items = tuple(DisclosedItem(p, study, tuple(sorted(series)), sum(series.values()))
+                  for (p, study), series in studies.items())
+    received = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), "share.received",
+                          purpose, f"received from {sender}", source, "", "", items)
+    conn = home.connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ref = add_disclosure(conn, received)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        seq = home.record(conn, "disclosure.received", disclosure=ref, package=package_id,
+                          instances=sum(i.instances for i in items),
+                          studies=[home.audit.pseudonym(i.study_uid) for i in items],
+                          patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}))
+        conn.execute("BEGIN IMMEDIATE")
+        set_audit_seq(conn, ref, seq)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return ref

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.app.contacts import Contact, find_sender
+from desktop.app.disclosing import Sent, record_receipt
 from desktop.app.home import VeilHome
 from desktop.app.identity import my_identity
 from desktop.app.importing import ImportReport, import_paths
@@ -55,6 +56,7 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
                               progress=progress, cancelled=lambda: cancel.cancelled)
         dicom = [path for name, path in opened.files.items() if name.startswith("DICOM/")]
         imported = import_paths(home, dicom, cancel=cancel)
+        sent = _imported_from(home, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     sender = find_sender(home, opened.sender)
@@ -67,4 +69,21 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
                     studies=[home.audit.pseudonym(u) for u in sorted(imported.study_uids)])
     finally:
         conn.close()
+    who = f"{opened.sender.name} [{opened.sender.fingerprint}]"
+    record_receipt(home, manifest.package_id, who, manifest.details.purpose, sent, str(Path(package).resolve()))
     return Received(manifest, sender, imported)
+
+
+def _imported_from(home: VeilHome, staging: Path) -> list[Sent]:
+    """The instances this import added from ``staging`` (whose, which study and series)."""
+    prefix = str(staging) + "/"
+    conn = home.connect()
+    try:
+        rows = conn.execute(
+            """SELECT p.patient_key, st.study_uid, se.series_uid FROM instances i
+               JOIN series se ON i.series_ref = se.id JOIN studies st ON se.study_ref = st.id
+               JOIN patients p ON st.patient_ref = p.id WHERE substr(i.source_path, 1, ?) = ?""",
+            (len(prefix), prefix)).fetchall()
+    finally:
+        conn.close()
+    return [Sent(*row) for row in rows]

@@ -72,6 +72,11 @@ def test_a_de_identified_package_to_a_colleague_opens_in_their_library(two, tmp_
     assert names == {"TEACH-0001"}  # Bob got the pseudonymised copy, never the name
     opened = [e for e in _lines(bob) if e["action"] == "share.opened"][-1]
     assert opened["sender_verified"] is True and opened["imported"] == 3
+    conn = bob.connect()
+    (receipt,) = disclosures_between(conn, "2000", "9999")
+    conn.close()
+    assert receipt.kind == "share.received" and receipt.recipient.startswith("received from ")
+    assert receipt.items[0].instances == 3 and receipt.purpose == "teaching"
     conn = alice.connect()
     (disclosure,) = disclosures_between(conn, "2000", "9999")
     conn.close()
@@ -191,3 +196,28 @@ def test_export_and_open_from_the_command_line(veil_cli, tmp_path):
     (tmp_path / "t.veil").write_bytes(bytes(tampered))
     bad = veil_cli(*bob, "open", str(tmp_path / "t.veil"))
     assert bad.returncode == 1 and "altered or damaged" in bad.stderr
+
+
+def test_no_plaintext_touches_disk_while_a_package_is_made(two, tmp_path):
+    """Watch the home's temp folder and the output folder during the export: only sealed
+    staging files and age ciphertext, never a DICOM file, a ZIP or a patient's name."""
+    from desktop.app.tasks import CancelToken
+
+    alice, _, study, contact = two
+    out_dir = tmp_path / "outbox"
+    out_dir.mkdir()
+    seen: list[bytes] = []
+
+    def watch(_done, _total):
+        for folder in (alice.path / "tmp", out_dir):
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    seen.append(path.read_bytes())
+
+    report = export_package(alice, ShareRequest((study,), ExportPurpose(Purpose.TEACHING, "Dr Bob"),
+                                                out_dir / "case.veil", preset("teaching"), recipients=(contact,)),
+                            progress=watch, cancel=CancelToken())
+    assert report.package is not None and seen
+    for data in seen:
+        assert b"DICM" not in data and b"PK\x03\x04" not in data and b"Smith" not in data
+        assert data.startswith((b"age-encryption.org/v1", b"VEIL")) or not data, data[:16]
