@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -82,6 +83,7 @@ class _Done:
     error: str | None = None
     size: int = 0  # of the de-identified file (before sealing)
     sha256: str = ""
+    crc32: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,8 @@ class DeidReport:
     #: The consent check: a refusal means nothing was read further, nothing written.
     consent: Decision | None = None
     disclosure: int | None = None  # the accounting of disclosures' id of this export
-    #: Staged for a package: (path under out_dir, size, SHA-256) of each output, sealed.
-    outputs: list[tuple[str, int, str]] = field(default_factory=list)
+    #: Staged for a package: (path under out_dir, size, SHA-256, CRC-32) of each output, sealed.
+    outputs: list[tuple[str, int, str, int]] = field(default_factory=list)
     account: bool = True
 
     @property
@@ -255,8 +257,11 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
             # Start writing it to disk now (Linux begins writeback of dirty pages on
             # DONTNEED), so the one sync before the renames has little left to wait for.
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if output.seal_key is None:
+        return _Done(item.label, temp=temp, final=final, size=len(result.data))
+    # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
     return _Done(item.label, temp=temp, final=final, size=len(result.data),
-                 sha256=hashlib.sha256(result.data).hexdigest() if output.seal_key is not None else "")
+                 sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data))
 
 
 def _warm() -> None:
@@ -451,7 +456,7 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
         raise
     for item in staged:
         report.files.append(item.final)
-        report.outputs.append((item.final, item.size, item.sha256))
+        report.outputs.append((item.final, item.size, item.sha256, item.crc32))
         pseudonym = item.final.split("/", 1)[0]
         report.pseudonyms[pseudonym] = report.pseudonyms.get(pseudonym, 0) + 1
     report.written = len(staged)

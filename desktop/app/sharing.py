@@ -159,8 +159,8 @@ def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[Packag
         with open(path, "rb") as fh:
             yield from iter_unsealed(fh, key)
 
-    return [ChunkSource(dicom_member_name(n), size, lambda p=folder / rel: chunks(p), sha256=sha)
-            for n, (rel, size, sha) in enumerate(report.outputs)]
+    return [ChunkSource(dicom_member_name(n), size, lambda p=folder / rel: chunks(p), sha256=sha, crc32=crc)
+            for n, (rel, size, sha, crc) in enumerate(report.outputs)]
 
 
 MIN_PASSPHRASE = 12
