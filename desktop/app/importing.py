@@ -291,7 +291,7 @@ def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, re
         sync_filesystem(home.objects.root)
         for item in batch:
             outcome = index.add_instance(conn, item.header, item.sha256, item.size, item.label,
-                                         import_id, report.row_cache)
+                                         import_id, report.row_cache, item.crc32)
             if outcome is index.Added.NEW:
                 report.imported += 1
                 report.study_uids.add(item.header.study_uid)

@@ -11,6 +11,7 @@ the same masks again gives the same instances (and adds nothing).
 from __future__ import annotations
 
 import hashlib
+import zlib
 import io
 import time
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
                 data = buffer.getvalue()
                 header = parse_header(data)
                 sha = hashlib.sha256(data).hexdigest()
-                staged.append((header, sha, len(data), home.objects.stage(data, sha)))
+                staged.append((header, sha, len(data), home.objects.stage(data, sha), zlib.crc32(data)))
                 report.frames += len(result.frames_redacted)
                 report.notes.add(result.note)
             except Exception as exc:  # one image that cannot be redacted does not stop the series
@@ -132,7 +133,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
         if staged and not report.cancelled:
             _store(home, conn, staged, import_id, report)
         elif import_id is not None:
-            for *_rest, temp in staged:
+            for _header, _sha, _size, temp, _crc in staged:
                 if temp is not None:
                     temp.unlink(missing_ok=True)
             index.finish_import(conn, import_id, 0, 0, len(report.failed), report.cancelled)
@@ -149,12 +150,12 @@ def _store(home: VeilHome, conn, staged: list, import_id: int, report: Redaction
     sync_filesystem(home.objects.root)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for _header, sha, _size, temp in staged:
+        for _header, sha, _size, temp, _crc in staged:
             if temp is not None:
                 home.objects.commit(temp, sha)
         sync_filesystem(home.objects.root)
-        for header, sha, size, _temp in staged:
-            added = index.add_instance(conn, header, sha, size, "redacted by Veil", import_id)
+        for header, sha, size, _temp, crc in staged:
+            added = index.add_instance(conn, header, sha, size, "redacted by Veil", import_id, crc32=crc)
             if added is index.Added.NEW:
                 report.written += 1
             elif added is index.Added.ALREADY_PRESENT:

@@ -143,11 +143,12 @@ def _library_sources(home: VeilHome, items: Sequence[ExportItem]) -> tuple[list[
         sent: list[Sent] = []
         for item in items:
             rows = conn.execute(
-                """SELECT i.object_sha256, i.size_bytes FROM instances i JOIN series se ON i.series_ref = se.id
+                """SELECT i.object_sha256, i.size_bytes, i.crc32 FROM instances i JOIN series se ON i.series_ref = se.id
                    WHERE se.series_uid = ? ORDER BY i.instance_number, i.id""", (item.series_uid,)).fetchall()
-            for sha, size in rows:
+            for sha, size, crc in rows:
                 name = dicom_member_name(len(sources))
-                sources.append(ChunkSource(name, size, lambda sha=sha: home.objects.iter_chunks(sha), sha256=sha))
+                sources.append(ChunkSource(name, size, lambda sha=sha: home.objects.iter_chunks(sha), sha256=sha,
+                                           crc32=crc))
                 sent.append(Sent(item.patient_key, item.study_uid, item.series_uid or ""))
         return sources, sent
     finally:

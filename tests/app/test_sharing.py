@@ -221,3 +221,13 @@ def test_no_plaintext_touches_disk_while_a_package_is_made(two, tmp_path):
     for data in seen:
         assert b"DICM" not in data and b"PK\x03\x04" not in data and b"Smith" not in data
         assert data.startswith((b"age-encryption.org/v1", b"VEIL")) or not data, data[:16]
+
+
+def test_the_index_keeps_each_original_s_crc32_for_packages(two):
+    import zlib
+
+    alice, *_ = two
+    conn = alice.connect()
+    rows = conn.execute("SELECT object_sha256, crc32 FROM instances").fetchall()
+    conn.close()
+    assert rows and all(crc == zlib.crc32(alice.objects.read(sha)) for sha, crc in rows)

@@ -68,7 +68,7 @@ def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str
 
 def add_instance(
     conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str,
-    import_id: int | None, cache: dict | None = None,
+    import_id: int | None, cache: dict | None = None, crc32: int | None = None,
 ) -> Added:
     """Index one stored instance; the caller holds the transaction.
 
@@ -114,13 +114,13 @@ def add_instance(
             transfer_syntax_uid, rows, columns, number_of_frames, samples_per_pixel,
             bits_allocated, bits_stored, pixel_representation, photometric,
             burned_in_annotation, image_type, has_pixel_data, content_date, object_sha256,
-            size_bytes, source_path, import_ref, imported_at)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            size_bytes, source_path, import_ref, imported_at, crc32)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         (series, h.sop_instance_uid, h.sop_class_uid, h.instance_number, h.transfer_syntax_uid,
          h.rows, h.columns, h.number_of_frames, h.samples_per_pixel, h.bits_allocated,
          h.bits_stored, h.pixel_representation, h.photometric, h.burned_in_annotation,
          h.image_type, int(h.has_pixel_data), h.content_date, sha256, size, source_path,
-         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), crc32),
     )
     return Added.NEW
 

@@ -10,6 +10,7 @@ import hashlib
 import mmap
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from desktop.core.library.header import InstanceHeader, InvalidInstance, parse_header
@@ -29,6 +30,7 @@ class Ingested:
     header: InstanceHeader
     #: The sealed temp file awaiting commit, or None when the object was already stored.
     staged: str | None
+    crc32: int | None = None  # of the original's bytes (what a share package's ZIP records)
 
 
 def _read(source: Source) -> bytes:
@@ -73,4 +75,4 @@ def _ingest_bytes(source: Source, data: bytes | mmap.mmap, store: ObjectStore) -
     header = parse_header(data)
     sha = hashlib.sha256(data).hexdigest()
     staged = store.stage(data, sha)
-    return Ingested(source.label, sha, len(data), header, str(staged) if staged else None)
+    return Ingested(source.label, sha, len(data), header, str(staged) if staged else None, zlib.crc32(data))
