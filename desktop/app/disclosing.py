@@ -52,6 +52,14 @@ def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decisio
     disclosure = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), kind,
                             str(request.purpose), recipient, destination, profile,
                             decision.justification if decision.overridden else "", items)
+    return _store(home, disclosure, "disclosure", kind=kind, purpose=str(request.purpose), recipient=recipient,
+                  profile=profile, overridden=decision.overridden, consents=list(decision.relied_on))
+
+
+def _store(home: VeilHome, disclosure: Disclosure, action: str, **details: object) -> int:
+    """Store the disclosure, then its audit line (with what it sent, as keyed hashes), and link
+    the two; the disclosure's id."""
+    items = disclosure.items
     conn = home.connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -61,12 +69,9 @@ def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decisio
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        seq = home.record(conn, "disclosure", disclosure=ref, kind=kind, purpose=str(request.purpose),
-                          recipient=recipient, profile=profile, overridden=decision.overridden,
-                          instances=sum(i.instances for i in items),
+        seq = home.record(conn, action, disclosure=ref, **details, instances=sum(i.instances for i in items),
                           studies=[home.audit.pseudonym(i.study_uid) for i in items],
-                          patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}),
-                          consents=list(decision.relied_on))
+                          patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}))
         conn.execute("BEGIN IMMEDIATE")
         set_audit_seq(conn, ref, seq)
         conn.execute("COMMIT")
@@ -89,22 +94,4 @@ def record_receipt(home: VeilHome, package_id: str, sender: str, purpose: str, s
                   for (p, study), series in studies.items())
     received = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), "share.received",
                           purpose, f"received from {sender}", source, "", "", items)
-    conn = home.connect()
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            ref = add_disclosure(conn, received)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        seq = home.record(conn, "disclosure.received", disclosure=ref, package=package_id,
-                          instances=sum(i.instances for i in items),
-                          studies=[home.audit.pseudonym(i.study_uid) for i in items],
-                          patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}))
-        conn.execute("BEGIN IMMEDIATE")
-        set_audit_seq(conn, ref, seq)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return ref
+    return _store(home, received, "disclosure.received", package=package_id)
