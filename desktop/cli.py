@@ -16,6 +16,7 @@ from desktop.app.log_policy import configure_logging
 from desktop.cli_consent import add_consent_commands, add_purpose_arguments, add_report_commands
 from desktop.cli_packages import add_package_commands
 from desktop.cli_share import add_share_commands
+from desktop.cli_slides import add_slides_commands
 from desktop.cli_support import open_home as _open
 from desktop.cli_support import safe as _safe
 from desktop.core.errors import VeilError
@@ -328,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(sub)
     add_share_commands(sub)
     add_package_commands(sub)
+    add_slides_commands(sub)
     return parser
 
 

@@ -17,6 +17,7 @@ class Actions:
     cancel_import: QAction
     deidentify: QAction
     export_package: QAction
+    export_slides: QAction
     open_package: QAction
     key_card: QAction
     address_book: QAction
@@ -38,7 +39,8 @@ class Actions:
     @property
     def needing_selection(self) -> list[QAction]:
         """Actions on the selected studies (or the selected study's patient)."""
-        return [self.deidentify, self.export_package, self.record_consent, self.consent_records, self.disclosures]
+        return [self.deidentify, self.export_package, self.export_slides, self.record_consent, self.consent_records,
+                self.disclosures]
 
 
 def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
@@ -70,6 +72,9 @@ def create_actions(window: QMainWindow) -> Actions:
         export_package=_action(window, "&Export Package…", "Send the selected studies to colleagues as an "
                                "encrypted, signed package (.veil): consent checked, de-identified or, for care, "
                                "identifiable", "Ctrl+Shift+E", sp.SP_DialogSaveButton),
+        export_slides=_action(window, "Export &Slide Images…", "Write the selected studies as PNG or JPEG "
+                              "images for slides or a journal: de-identified, redactions burned in, no metadata; "
+                              "consent checked"),
         open_package=_action(window, "Open &Package…", "Verify a .veil package someone sent you and import its "
                              "images", "Ctrl+Shift+P", sp.SP_DialogOpenButton),
         key_card=_action(window, "My &Key Card…", "Your public key card and fingerprint, to give colleagues"),
@@ -119,7 +124,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     edit_menu.addAction(actions.find)
     share_menu = bar.addMenu("&Share")
     share_menu.setToolTipsVisible(True)
-    share_menu.addActions([actions.export_package, actions.open_package])
+    share_menu.addActions([actions.export_package, actions.open_package, actions.export_slides])
     share_menu.addSeparator()
     share_menu.addActions([actions.key_card, actions.address_book])
     consent_menu = bar.addMenu("&Consent")

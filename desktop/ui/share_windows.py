@@ -21,11 +21,13 @@ from desktop.ui.key_card_dialog import KeyCardDialog
 from desktop.ui.open_package_dialog import OpenPackageDialog
 from desktop.ui.share_widgets import PACKAGE_FILTER, PACKAGE_SUFFIX, exports_folder
 from desktop.ui.share_wizard import ShareWizard
+from desktop.ui.slides_dialog import SlidesDialog
 
 if TYPE_CHECKING:
     from desktop.app.browsing import SeriesRow
     from desktop.app.receiving import Received
     from desktop.app.sharing import ShareReport
+    from desktop.app.slides import SlidesReport
     from desktop.ui.main_window import MainWindow
 
 STATUS_MS = 8000
@@ -48,12 +50,15 @@ class ShareWindows(QObject):
         super().__init__(window)
         self.window = window
         self.wizard: ShareWizard | None = None
+        self.slides_dialog: SlidesDialog | None = None
         self.open_dialogs: list[OpenPackageDialog] = []
         self.key_card_dialog: KeyCardDialog | None = None
         self.address_book_dialog: AddressBookDialog | None = None
         self.waiting: list[Path] = []  # packages given before the library opened
         a = window.commands
         a.export_package.triggered.connect(lambda: self.export_package())
+        a.export_slides.triggered.connect(lambda: self.export_slides())
+        window.browser.add_study_action(a.export_slides)
         a.open_package.triggered.connect(self.choose_package)
         a.key_card.triggered.connect(self.key_card)
         a.address_book.triggered.connect(self.address_book)
@@ -66,7 +71,8 @@ class ShareWindows(QObject):
 
     @property
     def busy(self) -> bool:
-        return (self.wizard is not None and self.wizard.busy) or any(d.busy for d in self.open_dialogs)
+        return ((self.wizard is not None and self.wizard.busy) or any(d.busy for d in self.open_dialogs)
+                or (self.slides_dialog is not None and self.slides_dialog.busy))
 
     def _say(self, text: str) -> None:
         self.window.statusBar().showMessage(text, STATUS_MS)
@@ -113,6 +119,31 @@ class ShareWindows(QObject):
     def _on_exported(self, report: ShareReport) -> None:
         self._say(report.headline())
         self.window.refresh()  # the badges and the accounting follow
+
+    def export_slides(self) -> SlidesDialog | None:
+        """Export Slide Images…: the selected studies, one dialog at a time."""
+        w = self.window
+        studies = w.browser.selected_studies() if w.pages.currentWidget() is w.browser else []
+        if w.home is None or not studies:
+            self._say("Select one or more studies to export as slide images.")
+            return None
+        if self.slides_dialog is not None:
+            if self.slides_dialog.busy:
+                self.slides_dialog.raise_()
+                return self.slides_dialog
+            self.slides_dialog.close()
+        dialog = SlidesDialog(w.home, studies, parent=w)
+        dialog.exported.connect(self._on_slides)
+        dialog.busy_changed.connect(self.busy_changed)
+        dialog.destroyed.connect(lambda *_: self._forget("slides_dialog", dialog))
+        self.slides_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _on_slides(self, report: SlidesReport) -> None:
+        self._say(report.headline())
+        if report.disclosure is not None:
+            self.window.refresh()  # the accounting follows
 
     def view_series(self, series_uid: str) -> None:
         """Open the viewer at the series the redaction review asks for."""
@@ -208,10 +239,12 @@ class ShareWindows(QObject):
         """Cancel what runs; each window closes once its work has stopped."""
         if self.wizard is not None:
             self.wizard.request_close()
+        if self.slides_dialog is not None:
+            self.slides_dialog.request_close()
         for dialog in list(self.open_dialogs):
             dialog.request_close()
 
     def close_all(self) -> None:
-        for dialog in [self.wizard, self.key_card_dialog, self.address_book_dialog, *self.open_dialogs]:
+        for dialog in [self.wizard, self.slides_dialog, self.key_card_dialog, self.address_book_dialog, *self.open_dialogs]:
             if dialog is not None:
                 dialog.close()

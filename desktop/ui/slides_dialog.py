@@ -1,0 +1,342 @@
+"""Export Slide Images… (issue 7): PNG or JPEG pictures of the selected studies for teaching,
+talks and journals, with the redactions burned in and no metadata.
+
+The dialog only wires widgets to :func:`desktop.app.slides.export_slides`: the consent check
+(and the list of images that declare burned-in text without a mask) and the export each run off
+the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout,
+                               QWidget)
+
+from desktop.app.browsing import StudyRow
+from desktop.app.consenting import check_items, selection_items
+from desktop.app.formatting import plural
+from desktop.app.home import VeilHome
+from desktop.app.sharing import flagged_images
+from desktop.app.slides import SlidesReport, export_slides
+from desktop.app.tasks import CancelToken, Progress
+from desktop.core.consent import Purpose
+from desktop.core.errors import VeilError
+from desktop.ui.background import run_in_background
+from desktop.ui.errors import describe_unexpected, message_for, show_error
+from desktop.ui.purpose_form import PurposeForm
+from desktop.ui.share_widgets import label, set_role
+
+log = logging.getLogger("veil.ui")
+CONSENT_DELAY_MS = 300
+EXPORT_TIP = ("Write the selected studies as slide images: every frame as Veil shows it, every redaction "
+              "burned in black, no names, no header, no metadata. Consent must allow a de-identified export.")
+
+
+def default_target(zipped: bool, today: date | None = None) -> Path:
+    """``~/Veil exports/YYYY-MM-DD slides`` (``-2``, ``-3``… when taken), or the same ``.zip``."""
+    base = Path.home() / "Veil exports" / f"{(today or date.today()).isoformat()} slides"
+    suffix = ".zip" if zipped else ""
+    n = 1
+    while (found := base.with_name(base.name + (f"-{n}" if n > 1 else "") + suffix)).exists():
+        n += 1
+    return found
+
+
+class SlidesDialog(QDialog):
+    """Purpose and consent, format, frames, folder or zip, progress and Cancel, the result."""
+
+    #: An export ended (written, refused or cancelled): its SlidesReport.
+    exported = Signal(object)
+    busy_changed = Signal(bool)
+
+    def __init__(self, home: VeilHome, studies: Sequence[StudyRow], series_uids: Sequence[str] = (),
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if not studies:
+            raise VeilError("Select a study to export as slide images.")
+        self.setObjectName("SlidesDialog")
+        self.setWindowTitle("Export Slide Images")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.home, self.studies, self.series_uids = home, list(studies), tuple(series_uids)
+        self.flagged_count = 0
+        self.last_report: SlidesReport | None = None
+        self._token: CancelToken | None = None
+        self._close_when_done = False
+
+        self.purpose_form = PurposeForm(self)
+        combo = self.purpose_form.combo
+        combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
+        self.purpose_form.changed.connect(self._schedule_consent_check)
+        self._consent_timer = QTimer(self)
+        self._consent_timer.setSingleShot(True)
+        self._consent_timer.setInterval(CONSENT_DELAY_MS)
+        self._consent_timer.timeout.connect(self.check_consent)
+        self.confirm = QCheckBox(self)
+        self.confirm.setObjectName("ConfirmBurnedIn")
+        self.confirm.hide()
+        self.confirm.toggled.connect(lambda _on: self._update_state())
+
+        self.format_combo = QComboBox(self)
+        self.format_combo.setObjectName("SlideFormat")
+        self.format_combo.addItem("PNG (lossless)", "png")
+        self.format_combo.addItem("JPEG (quality 92, smaller)", "jpeg")
+        self.frames_combo = QComboBox(self)
+        self.frames_combo.setObjectName("SlideFrames")
+        self.frames_combo.addItem("Every frame", "all")
+        self.frames_combo.addItem("Middle frame of each image", "middle")
+        self.frames_combo.setToolTip("For multi-frame images (ultrasound clips, cine): every frame or the middle one")
+        self.folder_radio = QRadioButton("Folder", self)
+        self.zip_radio = QRadioButton("Zip file", self)
+        self.folder_radio.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.folder_radio)
+        group.addButton(self.zip_radio)
+        self.target_edit = QLineEdit(str(default_target(False)), self)
+        self.target_edit.setObjectName("SlidesTarget")
+        self.target_edit.textChanged.connect(lambda _t: self._update_state())
+        self.zip_radio.toggled.connect(self._on_target_kind)
+        self.browse_button = QPushButton("Choose…", self)
+        self.browse_button.clicked.connect(self.choose_target)
+
+        self.problem_label = label("", self, "warning", name="SlidesProblem")
+        self.result_label = label("", self, "ok", selectable=True, name="SlidesResult")
+        self.result_label.hide()
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setObjectName("SlidesProgress")
+        self.progress_bar.setFixedWidth(240)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("CancelSlides")
+        self.cancel_button.setToolTip("Stop the export; nothing is written")
+        self.cancel_button.clicked.connect(self.cancel_export)
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+        self.export_button = QPushButton("Export", self)
+        self.export_button.setObjectName("ExportSlides")
+        self.export_button.setProperty("primary", True)
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.export)
+        self.close_button = QPushButton("Close", self)
+        self.close_button.clicked.connect(self.close)
+        self._build_layout()
+        self._update_state()
+        self.resize(640, 540)
+        self.check_consent()
+
+    def _build_layout(self) -> None:
+        count = len(self.studies)
+        title = label(f"Slide images of {plural(count, 'study', 'studies')} "
+                      f"({plural(sum(s.image_count for s in self.studies), 'image')})", self, "section")
+        images = QGroupBox("Images", self)
+        form = QFormLayout(images)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Frames", self.frames_combo)
+        form.addRow(label("Each frame at its default window, redactions burned in black; no text, overlay or "
+                          "header.", images, "muted"))
+        output = QGroupBox("Output", self)
+        kinds = QHBoxLayout()
+        kinds.addWidget(self.folder_radio)
+        kinds.addWidget(self.zip_radio)
+        kinds.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.target_edit, 1)
+        row.addWidget(self.browse_button)
+        out_layout = QVBoxLayout(output)
+        out_layout.addLayout(kinds)
+        out_layout.addLayout(row)
+        out_layout.addWidget(label("Named case-N/SERIES-IMAGE-FRAME.png (or .jpg): no name, no ID, no date.", output, "muted"))
+        footer = QHBoxLayout()
+        footer.addWidget(self.problem_label, 1)
+        footer.addStretch(1)  # keeps the buttons their size while no problem is shown
+        footer.addWidget(self.progress_bar)
+        footer.addWidget(self.cancel_button)
+        footer.addSpacing(12)
+        footer.addWidget(self.close_button)
+        footer.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        for widget in (title, self.purpose_form, self.confirm, images, output):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.result_label)
+        layout.addLayout(footer)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._token is not None
+
+    @property
+    def consent_pending(self) -> bool:
+        return self._consent_timer.isActive() or self.purpose_form.decision is None
+
+    def target(self) -> Path:
+        return Path(self.target_edit.text().strip()).expanduser()
+
+    def problem(self) -> str | None:
+        """What keeps Export disabled, for a person; None when it can run."""
+        found = self.purpose_form.problem()
+        if found:
+            return found
+        if self.flagged_count and not self.confirm.isChecked():
+            return "Some images may carry burned-in identity: redact them in the viewer, or confirm you checked them."
+        text = self.target_edit.text().strip()
+        if not text or not Path(text).expanduser().is_absolute():
+            return "Give the output as a full path (or choose it)."
+        if self.zip_radio.isChecked() and not text.lower().endswith(".zip"):
+            return "A zip file's name ends in .zip."
+        return None
+
+    def _update_state(self) -> None:
+        problem = self.problem()
+        self.problem_label.setText(problem or "")
+        self.problem_label.setVisible(problem is not None and not self.busy)
+        self.export_button.setEnabled(problem is None and not self.busy)
+
+    def _set_busy(self, token: CancelToken | None) -> None:
+        self._token = token
+        busy = token is not None
+        for widget in (self.purpose_form, self.confirm, self.format_combo, self.frames_combo, self.folder_radio,
+                       self.zip_radio, self.target_edit, self.browse_button):
+            widget.setEnabled(not busy)
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(busy)
+        self._update_state()
+        self.busy_changed.emit(busy)
+
+    def _on_target_kind(self, zipped: bool) -> None:
+        self.target_edit.setText(str(default_target(zipped)))
+
+    def choose_target(self) -> None:
+        start = self.target()
+        if self.zip_radio.isChecked():
+            chosen, _f = QFileDialog.getSaveFileName(self, "Zip file", str(start), "Zip files (*.zip)")
+        else:
+            chosen = QFileDialog.getExistingDirectory(self, "Output folder", str(start.parent))
+        if chosen:
+            self.target_edit.setText(chosen)
+
+    # -- consent -----------------------------------------------------------------------------
+    def _schedule_consent_check(self) -> None:
+        self.result_label.hide()  # the last result was for another purpose
+        self._update_state()
+        self._consent_timer.start()
+
+    def check_consent(self) -> None:
+        """Check consent for the purpose, and find the unmasked burned-in images, in the background."""
+        self._consent_timer.stop()
+        purpose = self.purpose_form.purpose()
+        if purpose is None:
+            self.purpose_form.show_checking()
+            self._update_state()
+            return
+        home, uids, series = self.home, [s.study_uid for s in self.studies], self.series_uids
+
+        def op(_progress: Progress):  # noqa: ANN202
+            items = selection_items(home, uids, series)
+            _request, decision = check_items(home, purpose.purpose, items, deidentified=True,
+                                             protocol_id=purpose.protocol_id or None)
+            return purpose, decision, len(flagged_images(home, items))
+
+        run_in_background(op, self._on_consent_checked, self._on_consent_failed,
+                          key=f"slides-consent-{id(self)}", context=self)
+
+    def _on_consent_checked(self, result: tuple) -> None:
+        purpose, decision, flagged = result
+        current = self.purpose_form.purpose()
+        if current is None or (current.purpose, current.recipient, current.protocol_id) != (
+                purpose.purpose, purpose.recipient, purpose.protocol_id):
+            return  # the form changed meanwhile: a newer check is on its way
+        self.purpose_form.show_decision(decision)
+        self.flagged_count = flagged
+        self.confirm.setText(f"I checked the {plural(flagged, 'image')} that declare burned-in text and have no "
+                             "redaction mask: include them")
+        self.confirm.setVisible(bool(flagged))
+        self._update_state()
+
+    def _on_consent_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, VeilError):
+            log.error("Consent check failed: %s", describe_unexpected(exc))
+        self.purpose_form.show_failure(message_for(exc))
+        self._update_state()
+
+    # -- export ------------------------------------------------------------------------------
+    def export(self) -> None:
+        """Write the slide images in the background, with progress."""
+        purpose = self.purpose_form.purpose()
+        if self.busy or purpose is None or self.problem() is not None:
+            return
+        home, uids, series, target = self.home, [s.study_uid for s in self.studies], self.series_uids, self.target()
+        fmt, frames = self.format_combo.currentData(), self.frames_combo.currentData()
+        zipped, confirmed = self.zip_radio.isChecked(), self.confirm.isChecked()
+        token = CancelToken()
+        self._set_busy(token)
+        self.result_label.hide()
+        self.progress_bar.setRange(0, 0)
+
+        def op(progress: Progress) -> SlidesReport:
+            return export_slides(home, uids, purpose, None if zipped else target, series, fmt=fmt, frames=frames,
+                                 progress=progress, cancel=token, zip_path=target if zipped else None,
+                                 confirm_burned_in=confirmed)
+
+        run_in_background(op, self._on_exported, self._on_failed, self._on_progress,
+                          key=f"slides-export-{id(self)}", context=self)
+
+    def cancel_export(self) -> None:
+        if self._token is not None and not self._token.cancelled:
+            self._token.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setFormat("%v / %m")
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(min(done, max(total, 1)))
+
+    def _on_exported(self, report: SlidesReport) -> None:
+        self._set_busy(None)
+        self.last_report = report
+        self.exported.emit(report)
+        if self._close_when_done:
+            self.close()
+            return
+        self.result_label.setText(report.headline())
+        set_role(self.result_label, "ok" if report.files else "danger")
+        self.result_label.show()
+        if report.files:  # the next export goes to a fresh place
+            self.target_edit.setText(str(default_target(self.zip_radio.isChecked())))
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._set_busy(None)
+        if self._close_when_done:
+            self.close()
+            return
+        show_error(self, exc, "Slide export failed")
+
+    # -- closing -----------------------------------------------------------------------------
+    def request_close(self) -> None:
+        """Close now, or cancel the export and close when it has stopped."""
+        if self.busy:
+            self._close_when_done = True
+            self.cancel_export()
+        else:
+            self.close()
+
+    def reject(self) -> None:  # Esc
+        if self.busy:
+            self.request_close()
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.busy:
+            self.request_close()
+            event.ignore()
+            return
+        self._consent_timer.stop()
+        super().closeEvent(event)
