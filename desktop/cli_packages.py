@@ -47,7 +47,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         for line in report.consent.message.splitlines():
             print(safe(line), file=sys.stderr)
     for flagged in report.flagged if not args.confirm_burned_in else []:
-        print(f"  {safe(flagged.label)}: BurnedInAnnotation YES, no redaction mask", file=sys.stderr)
+        print(f"  {safe(flagged.label)}; no redaction mask", file=sys.stderr)
     if report.flagged and not args.confirm_burned_in:
         print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
               file=sys.stderr)

@@ -38,12 +38,18 @@ from desktop.core.share.writer import WrittenPackage, write_package
 
 @dataclass(frozen=True)
 class Flagged:
-    """An image that says it carries burned-in text (BurnedInAnnotation YES, PS3.3 C.7.6.1.1)
-    and that has no redaction mask in the library."""
+    """An image that may carry burned-in identity and has no redaction mask in the library: it
+    says so (BurnedInAnnotation YES, PS3.3 C.7.6.1.1), or it is of a kind that usually does
+    (ultrasound, secondary capture, photographs, scanned documents) and does not say NO."""
 
-    label: str  # "CT 2004-01-19 'e+1', series 2, image 14"
+    label: str  # "CT 2004-01-19 'e+1', series 2, image 14: declares burned-in text"
     series_uid: str
     instance_ref: int
+
+
+#: Modalities whose images usually carry burned-in text (banners, annotations, captured
+#: screens, photographs): flagged unless they declare BurnedInAnnotation NO.
+TEXT_PRONE_MODALITIES = ("US", "IVUS", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "OP", "OPT")
 
 
 @dataclass(frozen=True)
@@ -95,21 +101,27 @@ class ShareReport:
 
 
 def flagged_images(home: VeilHome, items: Sequence[ExportItem]) -> list[Flagged]:
-    """The images of the selection that declare burned-in text and have no redaction mask."""
+    """The images of the selection that may carry burned-in identity and have no redaction
+    mask (see :class:`Flagged`); Veil's redacted copies declare NO and are never flagged."""
     series = sorted({i.series_uid for i in items if i.series_uid})
     labels = {i.series_uid: i.label for i in items}
+    prone = ",".join("?" * len(TEXT_PRONE_MODALITIES))
     conn = home.connect()
     try:
         out = []
         for uid in series:
             rows = conn.execute(
-                """SELECT i.id, i.instance_number, se.series_number FROM instances i JOIN series se ON i.series_ref = se.id
-                   WHERE se.series_uid = ? AND upper(trim(i.burned_in_annotation)) = 'YES'
-                     AND NOT EXISTS (SELECT 1 FROM masks m JOIN instances j ON m.instance_ref = j.id
-                                     WHERE j.series_ref = se.id)
-                   ORDER BY i.instance_number, i.id""", (uid,)).fetchall()
-            out += [Flagged(f"{labels[uid]}, series {number or '?'}, image {n or ref}", uid, ref)
-                    for ref, n, number in rows]
+                f"""SELECT i.id, i.instance_number, se.series_number, upper(trim(i.burned_in_annotation)), se.modality
+                    FROM instances i JOIN series se ON i.series_ref = se.id
+                    WHERE se.series_uid = ? AND (upper(trim(i.burned_in_annotation)) = 'YES'
+                          OR (upper(trim(i.burned_in_annotation)) != 'NO' AND se.modality IN ({prone})))
+                      AND NOT EXISTS (SELECT 1 FROM masks m JOIN instances j ON m.instance_ref = j.id
+                                      WHERE j.series_ref = se.id)
+                    ORDER BY i.instance_number, i.id""", (uid, *TEXT_PRONE_MODALITIES)).fetchall()
+            for ref, n, number, declared, modality in rows:
+                why = ("declares burned-in text" if declared == "YES" else
+                       f"{modality} image without BurnedInAnnotation NO: may carry burned-in text")
+                out.append(Flagged(f"{labels[uid]}, series {number or '?'}, image {n or ref}: {why}", uid, ref))
         return out
     finally:
         conn.close()
