@@ -145,7 +145,7 @@ class ProfilePage(WizardPage):
 
 
 class RedactionPage(WizardPage):
-    """Images that declare burned-in text and have no redaction mask: confirm them, or redact."""
+    """Images that may carry burned-in text and have no redaction mask: confirm them, or redact."""
 
     title = "Redaction review"
     subtitle = ("Images that say they carry burned-in text (Burned In Annotation YES) and have no redaction "
@@ -214,7 +214,7 @@ class RedactionPage(WizardPage):
         self.flagged = list(flagged)
         self.list.clear()
         if not flagged:
-            self.status.setText("✓ No image in this selection declares burned-in text without a redaction mask. "
+            self.status.setText("✓ No image in this selection may carry burned-in text without a redaction mask. "
                                 "Nothing needs checking here.")
             set_role(self.status, "ok")
             self._show_list(False)

@@ -273,7 +273,7 @@ class ShareWizard(QDialog):
         self._update_nav()
 
     def check_flagged(self) -> None:
-        """Look for images that declare burned-in text and have no mask, in the background."""
+        """Look for images that may carry burned-in text and have no mask, in the background."""
         self.redaction_page.show_checking()
         home, uids, series = self.home, self.study_uids, self.series_uids
         run_in_background(lambda _p: flagged_images(home, selection_items(home, uids, series)),

@@ -255,7 +255,7 @@ class SlidesDialog(QDialog):
             return  # the form changed meanwhile: a newer check is on its way
         self.purpose_form.show_decision(decision)
         self.flagged_count = flagged
-        self.confirm.setText(f"I checked the {plural(flagged, 'image')} that declare burned-in text and have no "
+        self.confirm.setText(f"I checked the {plural(flagged, 'image')} that may carry burned-in text and have no "
                              "redaction mask: include them")
         self.confirm.setVisible(bool(flagged))
         self._update_state()

@@ -53,7 +53,7 @@ def test_walk_the_wizard_to_a_package_the_colleague_opens(qtbot, window, home, t
     next_page(qtbot, wizard)
 
     assert page_title(wizard) == "Redaction review"
-    assert wizard.redaction_page.status.text().startswith("✓ No image in this selection declares burned-in text")
+    assert wizard.redaction_page.status.text().startswith("✓ No image in this selection may carry burned-in text")
     assert not wizard.redaction_page.confirm.isVisible()
     next_page(qtbot, wizard)
 
