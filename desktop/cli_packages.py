@@ -32,8 +32,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                             args.protocol or "", args.override or "")
     profile = None if args.profile == "identifiable" else preset(args.profile)
     request = ShareRequest(tuple(args.study), purpose, Path(args.output).resolve(), profile,
-                           tuple(args.series or ()), recipients,
-                           _passphrase(args.passphrase_file) if args.passphrase_file else None,
+                           series_uids=tuple(args.series or ()), instance_uids=tuple(args.instance or ()),
+                           recipients=recipients,
+                           passphrase=_passphrase(args.passphrase_file) if args.passphrase_file else None,
                            confirm_burned_in=args.confirm_burned_in)
     cancel = CancelToken()
     try:
@@ -84,6 +85,7 @@ def add_package_commands(sub: argparse._SubParsersAction) -> None:
                                    "(or sent identifiable, for care only), and the package is signed with your key.")
     p.add_argument("--study", action="append", required=True, metavar="STUDY_UID")
     p.add_argument("--series", action="append", metavar="SERIES_UID", help="only these series of the studies")
+    p.add_argument("--instance", action="append", metavar="SOP_INSTANCE_UID", help="only these images")
     add_purpose_arguments(p)
     p.add_argument("--profile", default="teaching",
                    help="teaching, research, publication, or identifiable (care only); default teaching")

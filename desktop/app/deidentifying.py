@@ -69,6 +69,7 @@ class LibraryInstance:
     series_uid: str = ""
     instance_number: int | None = None
     study_uid: str = ""
+    sop_uid: str = ""
 
 
 Input = FileSource | ZipMember | LibraryInstance
@@ -173,7 +174,7 @@ def library_inputs(home: VeilHome, study_uids: Iterable[str]) -> list[Input]:
             if not rows:
                 raise VeilError("No such study in the library (check the Study Instance UID).")
             out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth),
-                                       series, number, uid)
+                                       series, number, uid, sop)
                        for sha, sop, pid, issuer, name, birth, series, number in rows)
         return out
     finally:

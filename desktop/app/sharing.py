@@ -61,6 +61,7 @@ class ShareRequest:
     output: Path
     profile: Profile | None = None  # None: the originals, identifiable (care only)
     series_uids: tuple[str, ...] = ()  # only these series of the studies, when given
+    instance_uids: tuple[str, ...] = ()  # only these images (SOP Instance UIDs), when given
     recipients: tuple[Contact, ...] = ()
     passphrase: str | None = None
     confirm_burned_in: bool = False  # the person looked at the flagged images and sends them anyway
@@ -100,9 +101,11 @@ class ShareReport:
                 f"{self.package.size / 1e6:.1f} MB, encrypted and signed.")
 
 
-def flagged_images(home: VeilHome, items: Sequence[ExportItem]) -> list[Flagged]:
-    """The images of the selection that may carry burned-in identity and have no redaction
-    mask (see :class:`Flagged`); Veil's redacted copies declare NO and are never flagged."""
+def flagged_images(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = ()) -> list[Flagged]:
+    """The images of the selection (only ``instance_uids`` of them, when given) that may carry
+    burned-in identity and have no redaction mask (see :class:`Flagged`); Veil's redacted
+    copies declare NO and are never flagged."""
+    only = set(instance_uids)
     series = sorted({i.series_uid for i in items if i.series_uid})
     labels = {i.series_uid: i.label for i in items}
     prone = ",".join("?" * len(TEXT_PRONE_MODALITIES))
@@ -111,14 +114,17 @@ def flagged_images(home: VeilHome, items: Sequence[ExportItem]) -> list[Flagged]
         out = []
         for uid in series:
             rows = conn.execute(
-                f"""SELECT i.id, i.instance_number, se.series_number, upper(trim(i.burned_in_annotation)), se.modality
+                f"""SELECT i.id, i.instance_number, se.series_number, upper(trim(i.burned_in_annotation)), se.modality,
+                           i.sop_instance_uid
                     FROM instances i JOIN series se ON i.series_ref = se.id
                     WHERE se.series_uid = ? AND (upper(trim(i.burned_in_annotation)) = 'YES'
                           OR (upper(trim(i.burned_in_annotation)) != 'NO' AND se.modality IN ({prone})))
                       AND NOT EXISTS (SELECT 1 FROM masks m JOIN instances j ON m.instance_ref = j.id
                                       WHERE j.series_ref = se.id)
                     ORDER BY i.instance_number, i.id""", (uid, *TEXT_PRONE_MODALITIES)).fetchall()
-            for ref, n, number, declared, modality in rows:
+            for ref, n, number, declared, modality, sop in rows:
+                if only and sop not in only:
+                    continue
                 why = ("declares burned-in text" if declared == "YES" else
                        f"{modality} image without BurnedInAnnotation NO: may carry burned-in text")
                 out.append(Flagged(f"{labels[uid]}, series {number or '?'}, image {n or ref}: {why}", uid, ref))
@@ -147,17 +153,23 @@ def _consent_basis(decision: Decision, records: Sequence[ConsentRecord]) -> dict
     return out
 
 
-def _library_sources(home: VeilHome, items: Sequence[ExportItem]) -> tuple[list[PackageSource], list[Sent]]:
-    """The originals (sealed objects, decrypted as the writer reads them)."""
+def _library_sources(home: VeilHome, items: Sequence[ExportItem],
+                     instance_uids: Sequence[str] = ()) -> tuple[list[PackageSource], list[Sent]]:
+    """The originals (sealed objects, decrypted as the writer reads them); only
+    ``instance_uids`` of them when given."""
+    only = set(instance_uids)
     conn = home.connect()
     try:
         sources: list[PackageSource] = []
         sent: list[Sent] = []
         for item in items:
             rows = conn.execute(
-                """SELECT i.object_sha256, i.size_bytes, i.crc32 FROM instances i JOIN series se ON i.series_ref = se.id
+                """SELECT i.object_sha256, i.size_bytes, i.crc32, i.sop_instance_uid FROM instances i
+                   JOIN series se ON i.series_ref = se.id
                    WHERE se.series_uid = ? ORDER BY i.instance_number, i.id""", (item.series_uid,)).fetchall()
-            for sha, size, crc in rows:
+            for sha, size, crc, sop in rows:
+                if only and sop not in only:
+                    continue
                 name = dicom_member_name(len(sources))
                 sources.append(ChunkSource(name, size, lambda sha=sha: home.objects.iter_chunks(sha), sha256=sha,
                                            crc32=crc))
@@ -214,7 +226,7 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     if not decision.allowed and purpose.justification and decision.override_allowed:
         decision = override_refusal(home, req, decision, purpose.justification)
     report.consent = decision
-    report.flagged = flagged_images(home, items)
+    report.flagged = flagged_images(home, items, request.instance_uids)
     if not decision.allowed or (report.flagged and not request.confirm_burned_in):
         _audit_refusal(home, report)
         return report
@@ -222,13 +234,15 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     staging = home.path / "tmp" / f"share-{secrets.token_hex(8)}"
     try:
         if request.identifiable:
-            sources, sent = _library_sources(home, items)
+            sources, sent = _library_sources(home, items, request.instance_uids)
             deid_details: dict = {"profile": "identifiable"}
         else:
             key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
             staging.mkdir(mode=0o700, parents=True)
             chosen = {i.series_uid for i in items}
-            inputs = [i for i in library_inputs(home, request.study_uids) if i.series_uid in chosen]
+            only = set(request.instance_uids)
+            inputs = [i for i in library_inputs(home, request.study_uids)
+                      if i.series_uid in chosen and (not only or i.sop_uid in only)]
             deid = deidentify_inputs(home, request.profile, inputs, staging, progress, cancel, purpose=purpose,
                                      seal_key=key, account=False)
             report.deid = deid

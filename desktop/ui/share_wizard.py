@@ -49,7 +49,7 @@ class ShareWizard(QDialog):
     view_requested = Signal(str)
 
     def __init__(self, home: VeilHome, studies: Sequence[StudyRow], series: Sequence[SeriesRow] = (),
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, instance_uids: Sequence[str] = ()) -> None:
         super().__init__(parent)
         if not studies:
             raise VeilError("Select the studies to export first.")
@@ -62,6 +62,7 @@ class ShareWizard(QDialog):
         self.series = list(series)
         self.study_uids = tuple(s.study_uid for s in self.studies)
         self.series_uids = tuple(s.series_uid for s in self.series)
+        self.instance_uids = tuple(instance_uids)  # only these images of the series, when given
         self.last_report: ShareReport | None = None
         self._token: CancelToken | None = None
         self._close_when_done = False
@@ -275,8 +276,8 @@ class ShareWizard(QDialog):
     def check_flagged(self) -> None:
         """Look for images that may carry burned-in text and have no mask, in the background."""
         self.redaction_page.show_checking()
-        home, uids, series = self.home, self.study_uids, self.series_uids
-        run_in_background(lambda _p: flagged_images(home, selection_items(home, uids, series)),
+        home, uids, series, only = self.home, self.study_uids, self.series_uids, self.instance_uids
+        run_in_background(lambda _p: flagged_images(home, selection_items(home, uids, series), only),
                           self.redaction_page.show_flagged, self._on_flagged_failed,
                           key=f"share-flagged-{id(self)}", context=self)
 
@@ -310,8 +311,10 @@ class ShareWizard(QDialog):
         if purpose is None or any(p.problem() for p in self.pages[:-1]):
             return None
         return ShareRequest(self.study_uids, purpose, self.output_page.output(), self.profile_page.profile(),
-                            self.series_uids, self.recipients_page.chosen(),
-                            self.recipients_page.passphrase_text(), self.redaction_page.confirmed)
+                            series_uids=self.series_uids, instance_uids=self.instance_uids,
+                            recipients=self.recipients_page.chosen(),
+                            passphrase=self.recipients_page.passphrase_text(),
+                            confirm_burned_in=self.redaction_page.confirmed)
 
     def export(self) -> None:
         """Write the package in the background, showing progress, with Cancel."""

@@ -180,7 +180,7 @@ def test_export_and_open_from_the_command_line(veil_cli, tmp_path):
     assert veil_cli("contacts", "add", str(tmp_path / "bob.card"), "--verified").returncode == 0
     args = ("export", "--study", uid, "--purpose", "teaching", "--to", "Dr Bob", "-o", str(tmp_path / "c.veil"))
     refused = veil_cli(*args)
-    assert refused.returncode == 1 and "consent does not allow it" in refused.stdout
+    assert refused.returncode == 1 and "consent does not allow it" in refused.stdout, refused.stderr
     assert "no consent or waiver for teaching" in refused.stderr and not (tmp_path / "c.veil").exists()
     assert veil_cli("consent", "add", "--patient", "MRN-1001", "--consent", "written", "--obtained-by", "Dr Ward",
                     "--purpose", "teaching").returncode == 0
@@ -231,3 +231,16 @@ def test_the_index_keeps_each_original_s_crc32_for_packages(two):
     rows = conn.execute("SELECT object_sha256, crc32 FROM instances").fetchall()
     conn.close()
     assert rows and all(crc == zlib.crc32(alice.objects.read(sha)) for sha, crc in rows)
+
+
+def test_single_images_can_be_sent(two, tmp_path):
+    alice, bob, study, contact = two
+    conn = alice.connect()
+    (sop,) = conn.execute("SELECT sop_instance_uid FROM instances ORDER BY instance_number LIMIT 1").fetchone()
+    conn.close()
+    for profile, name in ((preset("teaching"), "one.veil"), (None, "care.veil")):
+        purpose = ExportPurpose(Purpose.TEACHING if profile else Purpose.CARE, "Dr Bob")
+        report = export_package(alice, ShareRequest((study,), purpose, tmp_path / name, profile,
+                                                    recipients=(contact,), instance_uids=(sop,)))
+        assert report.headline().startswith(f"Wrote {name}: 1 image,")
+    assert open_received(bob, tmp_path / "care.veil").imported.imported == 1
