@@ -328,6 +328,7 @@ class MainWindow(QMainWindow):
                               series.series_ref if series is not None else None)
         self.viewers.append(viewer)
         viewer.library_changed.connect(self.refresh)
+        viewer.share_image_requested.connect(lambda ref, sop: self.share.export_image(study, ref, sop))
         viewer.destroyed.connect(lambda *_: self.viewers.remove(viewer) if viewer in self.viewers else None)
         viewer.show()
         return viewer

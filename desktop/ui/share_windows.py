@@ -24,7 +24,7 @@ from desktop.ui.share_wizard import ShareWizard
 from desktop.ui.slides_dialog import SlidesDialog
 
 if TYPE_CHECKING:
-    from desktop.app.browsing import SeriesRow
+    from desktop.app.browsing import SeriesRow, StudyRow
     from desktop.app.receiving import Received
     from desktop.app.sharing import ShareReport
     from desktop.app.slides import SlidesReport
@@ -92,9 +92,29 @@ class ShareWindows(QObject):
                 self._say("An export is running; it must end before another starts.")
                 return self.wizard
             self.wizard.close()
+        chosen = [w.browser.selected_study() or studies[0]] if series else studies
+        return self._open_wizard(chosen, series or ())
+
+    def export_image(self, study: StudyRow, series_ref: int, sop_instance_uid: str) -> ShareWizard | None:
+        """Share This Image as Package… (the viewer): one image of the series ``series_ref``."""
+        series = next((s for s in self.window.browser.series_of(study) if s.series_ref == series_ref), None)
+        if series is None:  # written since the browser last loaded (a redacted copy)
+            self.window.refresh()
+            self._say("The library is reloading; choose Share This Image again in a moment.")
+            return None
+        if self.wizard is not None and self.wizard.busy:
+            self.wizard.raise_()
+            self._say("An export is running; it must end before another starts.")
+            return self.wizard
+        if self.wizard is not None:
+            self.wizard.close()
+        return self._open_wizard([study], [series], (sop_instance_uid,))
+
+    def _open_wizard(self, studies: list[StudyRow], series: Sequence[SeriesRow],
+                     instance_uids: tuple[str, ...] = ()) -> ShareWizard | None:
+        w = self.window
         try:
-            chosen = [w.browser.selected_study() or studies[0]] if series else studies
-            wizard = ShareWizard(w.home, chosen, series or (), w)
+            wizard = ShareWizard(w.home, studies, series, w, instance_uids)
         except VeilError as exc:
             show_error(w, exc, "Cannot export")
             return None

@@ -93,7 +93,7 @@ class ShareWizard(QDialog):
         if not self.series:
             return "Every series of " + ("this study." if len(self.studies) == 1 else "these studies.")
         parts = [f"series {s.series_number or '?'} {s.modality} {s.description}".strip() for s in self.series]
-        images = sum(s.image_count for s in self.series)
+        images = len(self.instance_uids) or sum(s.image_count for s in self.series)
         return f"Only {', '.join(parts)} ({plural(images, 'image')})."
 
     def _build(self) -> None:

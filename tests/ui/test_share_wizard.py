@@ -15,7 +15,7 @@ from desktop.ui import share_wizard
 from tests.conftest import teaching
 from tests.ui.share_helpers import (befriend, click, colleague, import_ct, next_page, open_wizard, page_title,
                                     result_texts, tick, to_recipients, wait_checks, wait_export)
-from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
+from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait
 
 
 def test_export_is_offered_in_the_menus_with_a_shortcut_and_on_the_study(window):
@@ -235,3 +235,15 @@ def test_a_series_can_be_exported_alone(qtbot, window, home, tmp_path):
     wait_checks(qtbot, wizard)
     assert len(wizard.series_uids) == 1
     assert "Only series" in result_texts_of(wizard.purpose_page)
+
+
+def test_one_image_is_shared_from_the_viewer(qtbot, window, few_dicoms, tmp_path):
+    """Image > Share This Image as Package…: the wizard for that one image."""
+    from tests.ui.viewer.conftest import open_viewer
+
+    import_and_wait(qtbot, window, [few_dicoms])
+    viewer = open_viewer(qtbot, window, "CT")
+    viewer.commands.share_image.trigger()
+    wizard = window.share.wizard
+    assert wizard is not None and len(wizard.instance_uids) == 1
+    assert wizard.instance_uids[0] == viewer.view.series.images[0].sop_instance_uid

@@ -33,6 +33,7 @@ class ViewerActions:
     flip_h: QAction
     flip_v: QAction
     export_png: QAction
+    share_image: QAction
     cine: QAction
     tags: QAction
     layout_1x1: QAction
@@ -86,6 +87,9 @@ def create_viewer_actions(window: QMainWindow) -> ViewerActions:
         export_png=a(window, "&Export Image as PNG…", "Save the image as shown (window, invert, rotation), "
                      "at its own resolution, without overlays. It shows the patient's image: keep it safe",
                      "Ctrl+E"),
+        share_image=a(window, "&Share This Image as Package…", "Send this one image in an encrypted, signed "
+                      "package (consent, de-identification and redaction are checked in the wizard)",
+                      "Ctrl+Shift+E"),
         cine=a(window, "&Play Cine", "Play the series as a loop at the rate its header gives (else 10 "
                "images a second); again to stop", "C", checkable=True),
         tags=a(window, "DICOM &Tags…", "List every element of this image's header, searchable", "Ctrl+T"),
@@ -105,7 +109,8 @@ def build_viewer_menus(window: QMainWindow, actions: ViewerActions) -> dict[str,
     for name, items in (
         ("&Image", [actions.next_image, actions.previous_image, actions.page_forward, actions.page_back,
                     actions.first_image, actions.last_image, actions.cine, None, actions.next_series,
-                    actions.previous_series, None, actions.tags, actions.export_png, None, actions.close]),
+                    actions.previous_series, None, actions.tags, actions.export_png, actions.share_image, None,
+                    actions.close]),
         ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool]),
         ("&View", [actions.fit, actions.actual_size, actions.zoom_in, actions.zoom_out, None,
                    actions.rotate_right, actions.rotate_left, actions.flip_h, actions.flip_v, None,

@@ -40,6 +40,16 @@ class ViewerWindow(QMainWindow):
     series_opened = Signal(int)
     #: The library changed from here (a redacted series was written): the browser reloads.
     library_changed = Signal()
+    #: Share This Image as Package…: (series_ref, SOP Instance UID) of the image on screen.
+    share_image_requested = Signal(int, str)
+
+    def _share_image(self) -> None:
+        view = self.view
+        if view is None or not view.series.images:
+            self.statusBar().showMessage("There is no image to share.", 5000)
+            return
+        image = view.series.images[view.position()[0]]
+        self.share_image_requested.emit(view.series.series_ref, image.sop_instance_uid)
 
     def __init__(self, home: VeilHome, study: StudyRow, series: list[SeriesRow],
                  series_ref: int | None = None, parent: QWidget | None = None) -> None:
@@ -160,6 +170,7 @@ class ViewerWindow(QMainWindow):
         c.flip_h.triggered.connect(lambda: view_commands.flip(self, horizontal=True))
         c.flip_v.triggered.connect(lambda: view_commands.flip(self, horizontal=False))
         c.export_png.triggered.connect(lambda: view_commands.export_png(self))
+        c.share_image.triggered.connect(self._share_image)
         c.cine.toggled.connect(self.play)
         c.tags.triggered.connect(lambda: view_commands.show_tags(self))
         for action, name in ((c.layout_1x1, "1x1"), (c.layout_1x2, "1x2"), (c.layout_2x2, "2x2")):
