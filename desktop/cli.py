@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from desktop import __version__
 from desktop.app.log_policy import configure_logging
-from desktop.cli_consent import add_consent_commands, add_purpose_arguments, add_report_commands
+from desktop.cli_consent import add_consent_commands, add_purpose_arguments, add_report_commands, print_refusal
 from desktop.cli_packages import add_package_commands
 from desktop.cli_share import add_share_commands
 from desktop.cli_slides import add_slides_commands
@@ -162,10 +162,7 @@ def cmd_deid(args: argparse.Namespace) -> int:
     print(report.headline())
     if report.consent is not None:
         if report.refused_by_consent:
-            for line in report.consent.message.splitlines():
-                print(_safe(line), file=sys.stderr)
-            if report.consent.override_allowed:
-                print("To override for the patient's care, add --override \"WHY\" (a sentence).", file=sys.stderr)
+            print_refusal(report.consent)
         elif report.consent.overridden:
             print("  consent overridden for the patient's care; the justification is in the audit log")
         for limit in report.consent.limits:

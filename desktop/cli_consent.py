@@ -31,6 +31,24 @@ def add_purpose_arguments(p: argparse.ArgumentParser) -> None:
                         "(a sentence) goes into the audit log")
 
 
+def print_refusal(consent, flagged=(), confirmed: bool = False) -> None:  # noqa: ANN001 - Decision, [Flagged]
+    """Why an export was refused, on stderr: each study consent does not allow (and how to
+    override for care), or each image that may carry burned-in identity."""
+    import sys
+
+    if consent is not None and not consent.allowed:
+        for line in consent.message.splitlines():
+            print(safe(line), file=sys.stderr)
+        if consent.override_allowed:
+            print("To override for the patient's care, add --override \"WHY\" (a sentence).", file=sys.stderr)
+        return
+    if flagged and not confirmed:
+        for item in flagged:
+            print(f"  {safe(item.label)}; no redaction mask", file=sys.stderr)
+        print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
+              file=sys.stderr)
+
+
 # -- consent -------------------------------------------------------------------------------------
 def _scope(args: argparse.Namespace, home):  # noqa: ANN001, ANN202
     from desktop.app.consenting import find_patient

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.cli_consent import add_purpose_arguments
+from desktop.cli_consent import add_purpose_arguments, print_refusal
 from desktop.cli_support import open_home, safe
 from desktop.core.errors import VeilError
 
@@ -44,14 +44,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("\nCancelled. No package was written.", file=sys.stderr)
         return 130
     print(report.headline())
-    if report.consent is not None and not report.consent.allowed:
-        for line in report.consent.message.splitlines():
-            print(safe(line), file=sys.stderr)
-    for flagged in report.flagged if not args.confirm_burned_in else []:
-        print(f"  {safe(flagged.label)}; no redaction mask", file=sys.stderr)
-    if report.flagged and not args.confirm_burned_in:
-        print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
-              file=sys.stderr)
+    print_refusal(report.consent, report.flagged, args.confirm_burned_in)
     if report.package is not None:
         for limit in report.consent.limits if report.consent else ():
             print(f"  consent limit: {safe(limit)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop.cli_consent import add_purpose_arguments
+from desktop.cli_consent import add_purpose_arguments, print_refusal
 from desktop.cli_support import open_home, safe
 from desktop.core.errors import VeilError
 
@@ -32,14 +32,8 @@ def cmd_slides(args: argparse.Namespace) -> int:
         print("\nCancelled. Nothing was written.", file=sys.stderr)
         return 130
     print(report.headline())
-    if report.consent is not None and not report.consent.allowed:
-        for line in report.consent.message.splitlines():
-            print(safe(line), file=sys.stderr)
-    elif report.refused:
-        for flagged in report.flagged:
-            print(f"  {safe(flagged.label)}; no redaction mask", file=sys.stderr)
-        print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
-              file=sys.stderr)
+    if report.refused:
+        print_refusal(report.consent, report.flagged, args.confirm_burned_in)
     for label, reason in report.failed:
         print(f"  {safe(label)}: {safe(reason)}", file=sys.stderr)
     if report.files:

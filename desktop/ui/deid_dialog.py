@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
@@ -30,6 +29,7 @@ from desktop.ui.background import run_in_background
 from desktop.ui.deid_preview import PreviewPane, series_slices
 from desktop.ui.deid_profile_form import ProfileForm
 from desktop.ui.deid_report import DeidReportDialog
+from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 
@@ -74,7 +74,7 @@ def selection_title(studies: Sequence[StudyRow]) -> str:
     return f"De-identify {plural(len(studies), 'study', 'studies')} ({plural(images, 'instance')})"
 
 
-class DeidDialog(QDialog):
+class DeidDialog(CancelThenClose, QDialog):
     """Profile and options, pseudonym prefix, output folder, a live preview, Export and Cancel."""
 
     #: An export ended (written, refused or cancelled): its DeidReport.
@@ -100,7 +100,6 @@ class DeidDialog(QDialog):
         self.report_dialog: DeidReportDialog | None = None
         self.last_report: DeidReport | None = None
         self._token: CancelToken | None = None
-        self._close_when_done = False
         self._preview_pending = False
 
         self.form = ProfileForm(load_presets(), self)
@@ -398,16 +397,14 @@ class DeidDialog(QDialog):
         self._set_busy(None)
         self.last_report = report
         self.exported.emit(report)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         self.show_report(report, cancelled)
         self._schedule_preview()  # the pseudonym may now be assigned
 
     def _on_export_failed(self, exc: BaseException) -> None:
         self._set_busy(None)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         show_error(self, exc, "Export failed")
 
@@ -426,25 +423,8 @@ class DeidDialog(QDialog):
             self.report_dialog = None
 
     # -- closing -----------------------------------------------------------------------------
-    def request_close(self) -> None:
-        """Close now, or cancel the export and close when it has stopped."""
-        if self.busy:
-            self._close_when_done = True
-            self.cancel_export()
-        else:
-            self.close()
-
-    def reject(self) -> None:  # Esc
-        if self.busy:
-            self.request_close()
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy:
-            self.request_close()
-            event.ignore()
-            return
+    def before_close(self) -> None:
         self._preview_timer.stop()
         self._consent_timer.stop()
-        super().closeEvent(event)
+    def cancel_work(self) -> None:
+        self.cancel_export()

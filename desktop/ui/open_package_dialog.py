@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QProgressBar, QPushButton, QScrollArea, QStackedWidget,
                                QVBoxLayout, QWidget)
 
@@ -25,6 +24,7 @@ from desktop.core.errors import Cancelled, VeilError
 from desktop.core.share.errors import NotAddressedToYouError, PackagePassphraseError
 from desktop.ui.background import run_in_background
 from desktop.ui.contact_dialogs import AddCardDialog
+from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.import_report_dialog import ImportReportDialog
 from desktop.ui.package_summary import PackageSummary
@@ -34,8 +34,10 @@ log = logging.getLogger("veil.ui")
 WORKING, PASSPHRASE, FAILED, OPENED = range(4)
 
 
-class OpenPackageDialog(QDialog):
+class OpenPackageDialog(CancelThenClose, QDialog):
     """Open one package: progress, a passphrase if needed, then what it holds and the import."""
+
+    esc_closes = False  # the result page says what a cancel left (nothing)
 
     #: The package was verified and imported: its Received.
     opened = Signal(object)
@@ -52,7 +54,6 @@ class OpenPackageDialog(QDialog):
         self.summary: PackageSummary | None = None
         self.pending: QDialog | None = None
         self._token: CancelToken | None = None
-        self._close_when_done = False
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self._working_page())
         self.stack.addWidget(self._passphrase_page())
@@ -188,8 +189,7 @@ class OpenPackageDialog(QDialog):
         self._set_busy(None)
         self.received = received
         self.opened.emit(received)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         self.summary = PackageSummary(received, self.result)
         self.summary.add_sender_requested.connect(self.add_sender)
@@ -201,8 +201,7 @@ class OpenPackageDialog(QDialog):
 
     def _on_failed(self, exc: BaseException, with_passphrase: bool) -> None:
         self._set_busy(None)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         if not isinstance(exc, VeilError):
             log.error("Opening a package failed: %s", describe_unexpected(exc))
@@ -255,23 +254,5 @@ class OpenPackageDialog(QDialog):
         return dialog
 
     # -- closing -------------------------------------------------------------------------------
-    def request_close(self) -> None:
-        """Close now, or cancel opening and close once it has stopped."""
-        if self.busy:
-            self._close_when_done = True
-            self.cancel()
-        else:
-            self.close()
-
-    def reject(self) -> None:  # Esc
-        if self.busy:
-            self.cancel()
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy:
-            self.request_close()
-            event.ignore()
-            return
-        super().closeEvent(event)
+    def cancel_work(self) -> None:
+        self.cancel()

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout,
                                QWidget)
 
@@ -29,6 +28,7 @@ from desktop.core.consent import Purpose
 from desktop.core.deid.profiles import load_presets
 from desktop.core.errors import Cancelled, VeilError
 from desktop.ui.background import run_in_background
+from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for
 from desktop.ui.share_pages import ProfilePage, PurposePage, RedactionPage, WizardPage
 from desktop.ui.share_recipients import OutputPage, RecipientsPage
@@ -39,8 +39,11 @@ log = logging.getLogger("veil.ui")
 CONSENT_DELAY_MS = 300
 
 
-class ShareWizard(QDialog):
+class ShareWizard(CancelThenClose, QDialog):
     """The export wizard for ``studies`` (only ``series`` of them, when given)."""
+
+    esc_closes = False  # the result page says what a cancel left (nothing)
+    window_close_closes = False
 
     #: The export ended with a package, or refused: its ShareReport.
     exported = Signal(object)
@@ -65,7 +68,6 @@ class ShareWizard(QDialog):
         self.instance_uids = tuple(instance_uids)  # only these images of the series, when given
         self.last_report: ShareReport | None = None
         self._token: CancelToken | None = None
-        self._close_when_done = False
         self._checked_identifiable = False
 
         self.purpose_page = PurposePage(self.studies, self._series_text(), self)
@@ -351,8 +353,7 @@ class ShareWizard(QDialog):
 
     def _finish(self, then: Callable[[], None]) -> None:
         self._set_busy(None)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         then()
         self._update_nav()
@@ -367,25 +368,8 @@ class ShareWizard(QDialog):
         self._finish(lambda: self.run_page.show_stopped(message_for(exc), isinstance(exc, Cancelled)))
 
     # -- closing ----------------------------------------------------------------------------------
-    def request_close(self) -> None:
-        """Close now, or cancel the export and close once it has stopped."""
-        if self.busy:
-            self._close_when_done = True
-            self.cancel_export()
-        else:
-            self.close()
-
-    def reject(self) -> None:  # Esc
-        if self.busy:
-            self.cancel_export()
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy:
-            self.cancel_export()
-            event.ignore()
-            return
+    def before_close(self) -> None:
         self._consent_timer.stop()
-        super().closeEvent(event)
+    def cancel_work(self) -> None:
+        self.cancel_export()
 

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout,
                                QWidget)
@@ -29,6 +28,7 @@ from desktop.app.tasks import CancelToken, Progress
 from desktop.core.consent import Purpose
 from desktop.core.errors import VeilError
 from desktop.ui.background import run_in_background
+from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 from desktop.ui.share_widgets import label, set_role
@@ -49,7 +49,7 @@ def default_target(zipped: bool, today: date | None = None) -> Path:
     return found
 
 
-class SlidesDialog(QDialog):
+class SlidesDialog(CancelThenClose, QDialog):
     """Purpose and consent, format, frames, folder or zip, progress and Cancel, the result."""
 
     #: An export ended (written, refused or cancelled): its SlidesReport.
@@ -68,7 +68,6 @@ class SlidesDialog(QDialog):
         self.flagged_count = 0
         self.last_report: SlidesReport | None = None
         self._token: CancelToken | None = None
-        self._close_when_done = False
 
         self.purpose_form = PurposeForm(self)
         combo = self.purpose_form.combo
@@ -302,8 +301,7 @@ class SlidesDialog(QDialog):
         self._set_busy(None)
         self.last_report = report
         self.exported.emit(report)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         self.result_label.setText(report.headline())
         set_role(self.result_label, "ok" if report.files else "danger")
@@ -313,30 +311,12 @@ class SlidesDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self._set_busy(None)
-        if self._close_when_done:
-            self.close()
+        if self.closed_after_work():
             return
         show_error(self, exc, "Slide export failed")
 
     # -- closing -----------------------------------------------------------------------------
-    def request_close(self) -> None:
-        """Close now, or cancel the export and close when it has stopped."""
-        if self.busy:
-            self._close_when_done = True
-            self.cancel_export()
-        else:
-            self.close()
-
-    def reject(self) -> None:  # Esc
-        if self.busy:
-            self.request_close()
-            return
-        super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.busy:
-            self.request_close()
-            event.ignore()
-            return
+    def before_close(self) -> None:
         self._consent_timer.stop()
-        super().closeEvent(event)
+    def cancel_work(self) -> None:
+        self.cancel_export()
