@@ -280,21 +280,19 @@ class DeidDialog(CancelThenClose, QDialog):
             self.purpose_form.show_checking()
             self._update_export_state()
             return
-        home, uids = self.home, [s.study_uid for s in self.studies]
+        home, uids, key = self.home, [s.study_uid for s in self.studies], self.purpose_form.check_key()
 
         def op(_progress: Progress):  # noqa: ANN202
             _request, decision = check_items(home, purpose.purpose, selection_items(home, uids), deidentified=True,
                                              colleague=purpose.recipient, protocol_id=purpose.protocol_id or None)
-            return purpose, decision
+            return key, decision
 
         run_in_background(op, self._on_consent_checked, self._on_consent_failed,
                           key=f"deid-consent-{id(self)}", context=self)
 
     def _on_consent_checked(self, result: tuple) -> None:
-        purpose, decision = result
-        current = self.purpose_form.purpose()
-        if current is None or (current.purpose, current.recipient, current.protocol_id) != (
-                purpose.purpose, purpose.recipient, purpose.protocol_id):
+        key, decision = result
+        if self.purpose_form.check_key() != key:
             return  # the form changed meanwhile: a newer check is on its way
         self.purpose_form.show_decision(decision)
         self._update_export_state()

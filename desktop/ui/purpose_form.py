@@ -128,6 +128,12 @@ class PurposeForm(QGroupBox):
         except VeilError:
             return None
 
+    def check_key(self) -> tuple | None:
+        """What a consent check depends on (purpose, recipient, protocol); a check made for
+        another key is stale and dropped. None while a required field is empty."""
+        purpose = self.purpose()
+        return None if purpose is None else (purpose.purpose, purpose.recipient, purpose.protocol_id)
+
     def problem(self) -> str | None:
         """What keeps the export from running, for a person; None when consent allows it."""
         purpose = self.current()

@@ -263,9 +263,8 @@ class ShareWizard(CancelThenClose, QDialog):
 
     def _on_consent_checked(self, result: tuple) -> None:
         key, decision = result
-        current = self.purpose_page.form.purpose()
-        if current is None or (current.purpose, current.recipient, current.protocol_id,
-                               self.profile_page.identifiable) != key:
+        form_key = self.purpose_page.form.check_key()
+        if form_key is None or (*form_key, self.profile_page.identifiable) != key:
             return  # the form changed meanwhile: a newer check is on its way
         self.purpose_page.form.show_decision(decision)
         self._update_nav()

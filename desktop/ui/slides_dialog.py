@@ -236,21 +236,20 @@ class SlidesDialog(CancelThenClose, QDialog):
             self._update_state()
             return
         home, uids, series = self.home, [s.study_uid for s in self.studies], self.series_uids
+        key = self.purpose_form.check_key()
 
         def op(_progress: Progress):  # noqa: ANN202
             items = selection_items(home, uids, series)
             _request, decision = check_items(home, purpose.purpose, items, deidentified=True,
                                              protocol_id=purpose.protocol_id or None)
-            return purpose, decision, len(flagged_images(home, items))
+            return key, decision, len(flagged_images(home, items))
 
         run_in_background(op, self._on_consent_checked, self._on_consent_failed,
                           key=f"slides-consent-{id(self)}", context=self)
 
     def _on_consent_checked(self, result: tuple) -> None:
-        purpose, decision, flagged = result
-        current = self.purpose_form.purpose()
-        if current is None or (current.purpose, current.recipient, current.protocol_id) != (
-                purpose.purpose, purpose.recipient, purpose.protocol_id):
+        key, decision, flagged = result
+        if self.purpose_form.check_key() != key:
             return  # the form changed meanwhile: a newer check is on its way
         self.purpose_form.show_decision(decision)
         self.flagged_count = flagged
