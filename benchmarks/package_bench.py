@@ -12,12 +12,13 @@ second of rest (so one run's writeback and discards do not land on the next):
                         SHA-256 and CRC-32) to one X25519 recipient: both passes, DICOMDIR,
                         signature, fsync and rename
   plain  / passphrase   the same with a passphrase (scrypt work factor 2**18, as ``age -p``)
-  sealed / recipient    the sealed objects (ChunkSource over ``ObjectStore.iter_chunks``, each
-                        decrypted as it is read), SHA-256 given as the store knows it: pass 1
-                        computes CRC-32 only
+  sealed / recipient    the sealed objects (StreamSource over ``ObjectStore.open``, each chunk
+                        decrypted into the writer's buffers as it is read), SHA-256 given as
+                        the store knows it: pass 1 computes CRC-32 only
   sealed / passphrase   the same with a passphrase
-  sealed+crc / recipient  SHA-256 and CRC-32 given (what staged outputs can carry): pass 1
-                        reads each DICOM header only
+  sealed+crc / recipient  SHA-256 and CRC-32 given (as every export now gives them: the index
+                        keeps each original's, staged outputs carry theirs): pass 1 peeks at
+                        each DICOM header (its first 16 KiB, decrypted; pass 2 checks them)
   age -r                ``age -r RECIPIENT -o OUT IN.zip`` on the same plaintext bytes (the
                         package's ZIP, obtained once with ``age -d``); also "+ fsync", the
                         same followed by an fsync of its output, since Veil's export is durable
@@ -135,7 +136,7 @@ def child_export(method: str, selection: Path, out: Path, recipient_file: Path) 
     from desktop.core.library.object_store import ObjectStore
     from desktop.core.share.identity import Identity
     from desktop.core.share.manifest import PackageDetails
-    from desktop.core.share.sources import ChunkSource, PackageSource, PathSource
+    from desktop.core.share.sources import PackageSource, PathSource, StreamSource
     from desktop.core.share.writer import write_package
 
     records = json.loads(selection.read_text())
@@ -147,9 +148,10 @@ def child_export(method: str, selection: Path, out: Path, recipient_file: Path) 
         keys = (selection.parent / "src" / "store.key").read_bytes()
         store = ObjectStore(selection.parent / "src" / "objects",
                             selection.parent / "src" / "store-tmp", keys[:32], keys[32:])
-        sources = [ChunkSource(r["name"], r["size"],
-                               lambda sha=r["sha256"]: store.iter_chunks(sha), sha256=r["sha256"],
-                               crc32=r["crc32"] if kind == "sealed+crc" else None)
+        sources = [StreamSource(r["name"], r["size"], lambda sha=r["sha256"]: store.open(sha),
+                                sha256=r["sha256"],
+                                crc32=r["crc32"] if kind == "sealed+crc" else None,
+                                peek=lambda size, sha=r["sha256"]: store.peek(sha, size))
                    for r in records]
     sender = Identity.generate()
     recipient = recipient_file.read_text().strip()

@@ -29,10 +29,10 @@ from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import ConsentRecord, Decision, ExportItem, Purpose, distribution_type
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import Cancelled, VeilError
-from desktop.core.library.sealed import iter_unsealed
+from desktop.core.library.sealed import SealedReader, peek_unsealed
 from desktop.core.share.manifest import PackageDetails
 from desktop.core.share.member_names import dicom_member_name
-from desktop.core.share.sources import ChunkSource, PackageSource
+from desktop.core.share.sources import PackageSource, StreamSource
 from desktop.core.share.writer import WrittenPackage, write_package
 
 
@@ -171,8 +171,8 @@ def _library_sources(home: VeilHome, items: Sequence[ExportItem],
                 if only and sop not in only:
                     continue
                 name = dicom_member_name(len(sources))
-                sources.append(ChunkSource(name, size, lambda sha=sha: home.objects.iter_chunks(sha), sha256=sha,
-                                           crc32=crc))
+                sources.append(StreamSource(name, size, lambda sha=sha: home.objects.open(sha), sha256=sha,
+                                            crc32=crc, peek=lambda n, sha=sha: home.objects.peek(sha, n)))
                 sent.append(Sent(item.patient_key, item.study_uid, item.series_uid or ""))
         return sources, sent
     finally:
@@ -180,11 +180,12 @@ def _library_sources(home: VeilHome, items: Sequence[ExportItem],
 
 
 def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[PackageSource]:
-    def chunks(path: Path):  # noqa: ANN202
+    def peek(path: Path, size: int) -> bytes:
         with open(path, "rb") as fh:
-            yield from iter_unsealed(fh, key)
+            return peek_unsealed(fh, key, size)
 
-    return [ChunkSource(dicom_member_name(n), size, lambda p=folder / rel: chunks(p), sha256=sha, crc32=crc)
+    return [StreamSource(dicom_member_name(n), size, lambda p=folder / rel: SealedReader(open(p, "rb", buffering=0), key),
+                         sha256=sha, crc32=crc, peek=lambda size, p=folder / rel: peek(p, size))
             for n, (rel, size, sha, crc) in enumerate(report.outputs)]
 
 

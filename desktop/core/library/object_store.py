@@ -22,7 +22,7 @@ from pathlib import Path
 
 from desktop.core.atomic_files import fsync_dir
 from desktop.core.errors import ObjectStoreError
-from desktop.core.library.sealed import iter_unsealed, seal_bytes
+from desktop.core.library.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
 
 READ_ONLY = stat.S_IRUSR
 
@@ -113,6 +113,24 @@ class ObjectStore:
             raise ObjectStoreError("An object referenced by the library is missing.") from None
         with fh:
             yield from iter_unsealed(fh, self._key, bytes.fromhex(sha256_hex))
+
+    def open(self, sha256_hex: str) -> SealedReader:
+        """The original bytes as a stream (each chunk authenticated as it is read; a
+        ``readinto`` of 1 MiB decrypts straight into the caller's buffer)."""
+        try:
+            fh = open(self.path_for(sha256_hex), "rb", buffering=0)
+        except FileNotFoundError:
+            raise ObjectStoreError("An object referenced by the library is missing.") from None
+        return SealedReader(fh, self._key, bytes.fromhex(sha256_hex))
+
+    def peek(self, sha256_hex: str, size: int) -> bytes:
+        """The first ``size`` bytes of an object (at most 1 MiB), decrypted but not yet
+        authenticated: see :func:`sealed.peek_unsealed` for the only safe use."""
+        try:
+            with open(self.path_for(sha256_hex), "rb") as fh:
+                return peek_unsealed(fh, self._key, size, bytes.fromhex(sha256_hex))
+        except FileNotFoundError:
+            raise ObjectStoreError("An object referenced by the library is missing.") from None
 
     def read(self, sha256_hex: str, verify: bool = False) -> bytes:
         """The original bytes. Every chunk is authenticated and bound to ``sha256_hex``, so a

@@ -1,7 +1,8 @@
 """Pass 1 over one source: its hashes and, for a DICOM file, its DICOMDIR entry.
 
 The source is read once, front to back, in 1 MiB blocks; SHA-256 and CRC-32 are computed as
-the blocks arrive, unless the source gives them (with both given, only the header is read).
+the blocks arrive, unless the source gives them (with both given, only the header is read: a
+source that can peek gives its first 16 KiB, which pass 2 then checks it streams).
 The header is read from the first block held in memory (the common case: a header is a few
 KiB), by :mod:`header_scan` or else pydicom; a longer one is parsed by pydicom from a window
 that slides over the same read, so the file is never read twice in this pass and memory stays
@@ -24,11 +25,13 @@ from pydicom.dataset import Dataset
 
 from desktop.core.share.dicomdir import DirectoryEntry, directory_entry, quick_directory_entry
 from desktop.core.share.errors import ExportError
-from desktop.core.share.sources import PackageSource, changed, read_error
+from desktop.core.share.sources import PackageSource, PrefixCheck, changed, read_error
 
 BUFFER = 1 << 20
 #: Header values larger than this are skipped by the parser (they are not needed for records).
 DEFER = 1 << 20
+#: Bytes peeked at for a header (most are 1-4 KiB); a longer one is read the usual way.
+PEEK = 16 << 10
 _KEEP = 64 << 10  # bytes kept behind the parser's position, for its short backward seeks
 
 
@@ -53,6 +56,8 @@ class Scanned:
     size: int
     sha256: str
     crc32: int
+    #: What pass 2 must find at the start of the stream (the header was peeked at), or None.
+    prefix: PrefixCheck | None = None
 
 
 class _Reader:
@@ -170,6 +175,23 @@ def _entry(name: str, reader: _Reader, first: bytes) -> DirectoryEntry:
     return entry or directory_entry(name, read_header(name, reader, first))
 
 
+def _peeked(source: PackageSource) -> tuple[Scanned, DirectoryEntry] | None:
+    """Pass 1 over a DICOM source that gives both hashes, from the bytes it peeks at: None if
+    it cannot peek or its header goes on past them (then it is read the usual way)."""
+    peek = getattr(source, "peek", None)
+    try:
+        peeked = None if peek is None else peek(PEEK)
+    except BaseException as exc:
+        raise read_error(source.name, exc) from None
+    if peeked is None:
+        return None
+    entry = quick_directory_entry(source.name, peeked, len(peeked) == source.size)
+    if entry is None:
+        return None
+    return (Scanned(source, source.size, source.sha256 or "", source.crc32 or 0,
+                    PrefixCheck.of(source.name, peeked)), entry)
+
+
 def scan(source: PackageSource, dicom: bool, counter: Counter
          ) -> tuple[Scanned, DirectoryEntry | None]:
     """Pass 1 over ``source``: hashes (unless given) and, if ``dicom``, its DICOMDIR entry."""
@@ -177,6 +199,10 @@ def scan(source: PackageSource, dicom: bool, counter: Counter
     entry = None
     if not (dicom or need_sha or need_crc):
         return Scanned(source, source.size, source.sha256 or "", source.crc32 or 0), None
+    if not (need_sha or need_crc):
+        peeked = _peeked(source)
+        if peeked is not None:
+            return peeked
     try:
         with source.open() as fh:
             reader = _Reader(fh, need_sha, need_crc, counter)

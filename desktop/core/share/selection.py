@@ -70,22 +70,33 @@ class _Directory:
 
 
 def survey(sources: Sequence[PackageSource], meter: Meter) -> tuple[list[Scanned], bytes]:
-    """Pass 1: every source hashed (unless it gives its hashes), and the DICOMDIR."""
+    """Pass 1: every source hashed (unless it gives its hashes), and the DICOMDIR.
+
+    Sources to hash go to the worker threads; a source that gives both hashes is scanned on
+    the calling thread when its turn comes (reading a header is Python work that holds the GIL:
+    threads would only add their overhead)."""
     counter, reported, added = Counter(), 0, 0
     directory = _Directory()
     scanned: list[Scanned] = []
     with ThreadPoolExecutor(_THREADS, thread_name_prefix="veil-scan") as pool:
-        futures: list[Future[tuple[Scanned, DirectoryEntry | None]] | None] = [
-            pool.submit(scan, source, is_dicom(source), counter) for source in sources]
+        futures: list[Future[tuple[Scanned, DirectoryEntry | None]] | PackageSource | None] = [
+            pool.submit(scan, source, is_dicom(source), counter) if hashed_bytes(source)
+            else source for source in sources]
         try:
             while added < len(futures):
-                window = [f for f in futures[added:added + 64] if f is not None]
+                window = [f for f in futures[added:added + 64] if isinstance(f, Future)]
                 done, _ = wait(window, timeout=0.05, return_when=FIRST_EXCEPTION)
                 for future in window:  # the first failure in the selection's order
                     if future in done and future.exception() is not None:
                         future.result()
-                while added < len(futures) and (future := futures[added]) and future.done():
-                    result, entry = future.result()
+                while added < len(futures) and (item := futures[added]) is not None:
+                    if isinstance(item, Future):
+                        if not item.done():
+                            break
+                        result, entry = item.result()
+                    else:
+                        result, entry = scan(item, is_dicom(item), counter)
+                        meter.step(0)  # a cancel is seen between headers too
                     futures[added] = None  # its entry is freed once added
                     if entry is not None:
                         directory.add(result.source.name, entry)
@@ -96,6 +107,6 @@ def survey(sources: Sequence[PackageSource], meter: Meter) -> tuple[list[Scanned
         finally:  # on an error or a cancel: queued files are skipped, running ones stop
             counter.stop.set()  # within 1 MiB
             for future in futures:
-                if future is not None:
+                if isinstance(future, Future):
                     future.cancel()
     return scanned, directory.builder.encode()

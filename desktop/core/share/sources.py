@@ -10,11 +10,15 @@ itself and raises ExportError (:class:`PathSource` compares the file's change st
 A source may also give its SHA-256 and CRC-32. A given SHA-256 is trusted, not recomputed:
 give it only when the bytes are authenticated as the ones it names (a sealed object is bound
 to its content's SHA-256); a wrong one makes a package every reader refuses. With both given,
-the first pass reads a DICOM file's header only, not the whole file.
+the first pass reads a DICOM file's header only, not the whole file; and a source that can
+``peek`` (a sealed object: its first bytes decrypted without reading the whole first chunk)
+gives just the header's bytes. Those bytes are checked in the second pass: the stream it
+packages must begin with exactly them (see :class:`PrefixCheck`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -46,6 +50,39 @@ class PackageSource(Protocol):
 
     def open(self) -> BinaryIO:
         """A new stream of its bytes, from the first."""
+
+    # Optional: ``peek(size) -> bytes | None``, its first ``size`` bytes (or all, if fewer)
+    # when they can be had without reading much more, else None. They may be unauthenticated:
+    # pass 2 checks them (PrefixCheck).
+
+
+class PrefixCheck:
+    """Checks that a stream begins with the bytes pass 1 peeked at (their length and SHA-256),
+    fed with the stream's blocks in order."""
+
+    def __init__(self, name: str, size: int, sha256: bytes) -> None:
+        self._name, self._left, self._sha256 = name, size, sha256
+        self._digest = hashlib.sha256()
+
+    @classmethod
+    def of(cls, name: str, peeked: bytes) -> PrefixCheck:
+        """The check for a stream that must begin with ``peeked``."""
+        return cls(name, len(peeked), hashlib.sha256(peeked).digest())
+
+    def feed(self, block: bytes | memoryview) -> None:
+        """The next block; ExportError once the prefix is known to differ."""
+        if self._left <= 0:
+            return
+        part = memoryview(block)[:self._left]
+        self._digest.update(part)
+        self._left -= len(part)
+        if self._left == 0 and self._digest.digest() != self._sha256:
+            raise changed(self._name)
+
+    def finish(self) -> None:
+        """At the end of the stream: ExportError if it was shorter than the prefix."""
+        if self._left > 0:
+            raise changed(self._name)
 
 
 def changed(name: str) -> ExportError:
@@ -93,6 +130,7 @@ class PathSource:
         return cast(BinaryIO, _StampedFile(self.name, self.path, self._stamp or ()))
 
 
+
 class _StampedFile(io.RawIOBase):
     """A file that raises ExportError at its end if its stamp moved since it was taken."""
 
@@ -136,12 +174,38 @@ class ChunkSource:
     Each chunk is authenticated by whoever makes it; nothing is written to disk."""
 
     def __init__(self, name: str, size: int, chunks: Callable[[], Iterable[bytes]], *,
-                 sha256: str | None = None, crc32: int | None = None) -> None:
+                 sha256: str | None = None, crc32: int | None = None,
+                 peek: Callable[[int], bytes] | None = None) -> None:
         self.name, self.size, self.sha256, self.crc32 = name, size, sha256, crc32
-        self._chunks = chunks
+        self._chunks, self._peek = chunks, peek
 
     def open(self) -> BinaryIO:
         return cast(BinaryIO, ChunkReader(iter(self._chunks())))
+
+    def peek(self, size: int) -> bytes | None:
+        """The first ``size`` bytes from the ``peek`` callable given (such as
+        ``lambda n: store.peek(sha, n)``), or None without one."""
+        return None if self._peek is None else self._peek(size)
+
+
+class StreamSource:
+    """A source read from a stream made on demand, such as a sealed object decrypted as it is
+    read: ``StreamSource(name, size, lambda: store.open(sha), sha256=sha, crc32=crc,
+    peek=lambda n: store.peek(sha, n))``. The stream authenticates what it gives (nothing is
+    written to disk); one with ``readinto`` is read into the writer's reused buffers."""
+
+    def __init__(self, name: str, size: int, opener: Callable[[], BinaryIO], *,
+                 sha256: str | None = None, crc32: int | None = None,
+                 peek: Callable[[int], bytes] | None = None) -> None:
+        self.name, self.size, self.sha256, self.crc32 = name, size, sha256, crc32
+        self._opener, self._peek = opener, peek
+
+    def open(self) -> BinaryIO:
+        return self._opener()
+
+    def peek(self, size: int) -> bytes | None:
+        """The first ``size`` bytes from the ``peek`` callable given, or None without one."""
+        return None if self._peek is None else self._peek(size)
 
 
 class ChunkReader(io.RawIOBase):

@@ -1,18 +1,21 @@
 """Pass 2: the sources, read ahead on a thread, streamed into the ZIP (and so the age file).
 
 A reader thread opens the sources in order and reads each in 1 MiB blocks (decrypting a sealed
-source as it goes, without the GIL) into a bounded queue; the calling thread takes the blocks,
+source as it goes, without the GIL) into a few reused buffers, handed over by a bounded queue; the calling thread takes the blocks,
 frames them in the ZIP and encrypts them; the file sink's thread writes the ciphertext. Reading,
 encrypting and writing so overlap on different cores, in memory bounded by the queues. Each
 source must give exactly the bytes pass 1 read: its size is checked here, and a source that may
-change checks itself (see :mod:`sources`).
+change checks itself (see :mod:`sources`), and a source whose header pass 1 peeked at must
+begin with exactly the bytes it peeked (:class:`sources.PrefixCheck`).
 """
 
 from __future__ import annotations
 
+import io
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
 
 from desktop.core.share.scan import BUFFER, Scanned
 from desktop.core.share.selection import Meter
@@ -28,12 +31,32 @@ class _Failure:
         self.error = error
 
 
+def _filler(fh: BinaryIO) -> Callable[[memoryview], int]:
+    """How to read ``fh`` into a buffer: its ``readinto``, or ``read`` and a copy for a stream
+    that has no working ``readinto``."""
+    readinto = getattr(fh, "readinto", None)
+    if readinto is not None and type(fh).readinto is not io.RawIOBase.readinto:
+        return lambda view: readinto(view) or 0
+
+    def copy(view: memoryview) -> int:
+        data = fh.read(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    return copy
+
+
 class _ReadAhead:
-    """Reads the sources in order on a thread, at most ``_DEPTH`` blocks ahead."""
+    """Reads the sources in order on a thread, at most ``_DEPTH`` blocks ahead, into a few
+    reused 1 MiB buffers (a block given by :meth:`next` is valid until the next call)."""
 
     def __init__(self, sources: Sequence[Scanned]) -> None:
         self._sources = sources
         self._queue: queue.Queue[object] = queue.Queue(_DEPTH)
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(_DEPTH + 2):  # those queued, the one being read, the one in use
+            self._free.put(bytearray(BUFFER))
+        self._lent: bytearray | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="veil-read", daemon=True)
         self._thread.start()
@@ -47,30 +70,64 @@ class _ReadAhead:
                 continue
         return False
 
+    def _buffer(self) -> bytearray | None:
+        while not self._stop.is_set():
+            try:
+                return self._free.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
+
+    def _read(self, item: Scanned) -> bool:
+        """Queue the blocks of one source; False if stopped."""
+        prefix = item.prefix
+        with item.source.open() as fh:
+            fill = _filler(fh)
+            left = item.size
+            while left:
+                buffer = self._buffer()
+                if buffer is None:
+                    return False
+                count = fill(memoryview(buffer)[:min(left, BUFFER)])
+                if not count:
+                    self._free.put(buffer)
+                    break
+                left -= count
+                if prefix is not None:
+                    prefix.feed(memoryview(buffer)[:count])
+                if not self._put((buffer, count)):
+                    return False
+            if left or fh.read(1):  # at the end: a PathSource checks its stamp
+                raise changed(item.source.name)
+            if prefix is not None:
+                prefix.finish()
+        return True
+
     def _run(self) -> None:
         for item in self._sources:
-            name = item.source.name
             try:
-                with item.source.open() as fh:
-                    left = item.size
-                    while left and (data := fh.read(min(left, BUFFER))):
-                        left -= len(data)
-                        if not self._put(data):
-                            return
-                    if left or fh.read(1):  # at the end: a PathSource checks its stamp
-                        raise changed(name)
+                if not self._read(item):
+                    return
             except BaseException as exc:
-                self._put(_Failure(read_error(name, exc)))
+                self._put(_Failure(read_error(item.source.name, exc)))
                 return
             if not self._put(_END):
                 return
 
-    def next(self) -> bytes | None:
-        """The next block of the current source; None at its end."""
+    def next(self) -> memoryview | None:
+        """The next block of the current source (valid until the next call); None at its
+        end."""
+        if self._lent is not None:
+            self._free.put(self._lent)
+            self._lent = None
         item = self._queue.get()
         if isinstance(item, _Failure):
             raise item.error
-        return None if item is _END else item  # type: ignore[return-value]
+        if item is _END:
+            return None
+        buffer, count = item  # type: ignore[misc]
+        self._lent = buffer
+        return memoryview(buffer)[:count]
 
     def close(self) -> None:
         """Stop the thread (after the last source, or on an error or a cancel)."""

@@ -7,9 +7,11 @@ DICOM headers for the DICOMDIR, so the signed manifest can come first in the pac
 reader can check everything against it as it goes. The second (:mod:`streaming`) streams the
 sources through the ZIP writer into the age encryptor. Nothing but ciphertext reaches disk
 (``NAME.veil.partial``, renamed when complete; deleted on cancel or failure). Memory holds a
-1 MiB block or two per scanning thread, four read ahead, one age chunk, three 4 MiB buffers of
-ciphertext for the writer thread (:mod:`file_sink`), the DICOMDIR records and the small
-in-memory entries (manifest, DICOMDIR, README); it does not grow with the size of the files.
+1 MiB block or two per scanning thread, six reused 1 MiB buffers read ahead, one age chunk,
+three 4 MiB buffers of ciphertext for the writer thread (:mod:`file_sink`), the DICOMDIR records
+and the small in-memory entries (manifest, DICOMDIR, README); it does not grow with the size of
+the files. A source that gives both hashes and can peek (a sealed object) costs pass 1 only its
+first 16 KiB, decrypted without the rest of its first chunk; pass 2 checks those bytes.
 """
 
 from __future__ import annotations

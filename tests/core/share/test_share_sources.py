@@ -19,7 +19,7 @@ from desktop.core.library.object_store import ObjectStore
 from desktop.core.share.errors import ExportError, PackageContentError
 from desktop.core.share.reader import open_package
 from desktop.core.share.scan import BUFFER
-from desktop.core.share.sources import ChunkReader, ChunkSource, PathSource
+from desktop.core.share.sources import ChunkReader, ChunkSource, PathSource, StreamSource
 from desktop.core.share.writer import write_package
 
 
@@ -36,12 +36,25 @@ def _seal(store: ObjectStore, name: str, data: bytes, *, crc: bool = False) -> C
                        crc32=zlib.crc32(data) if crc else None)
 
 
+def _stream(store: ObjectStore, name: str, data: bytes) -> StreamSource:
+    """A sealed object as the app gives it: both hashes, a stream, and a peek."""
+    sha = hashlib.sha256(data).hexdigest()
+    store.put_bytes(data, sha)
+    return StreamSource(name, len(data), lambda: store.open(sha), sha256=sha,
+                        crc32=zlib.crc32(data), peek=lambda size: store.peek(sha, size))
+
+
 class Counting:
     """A source that counts how often it is opened and the bytes read from it."""
 
-    def __init__(self, inner: ChunkSource | PathSource) -> None:
-        self.inner, self.read_bytes, self.opens = inner, 0, 0
+    def __init__(self, inner: ChunkSource | PathSource | StreamSource) -> None:
+        self.inner, self.read_bytes, self.opens, self.peeked = inner, 0, 0, 0
         self.name, self.sha256, self.crc32 = inner.name, inner.sha256, inner.crc32
+
+    def peek(self, size: int) -> bytes | None:
+        peeked = getattr(self.inner, "peek", lambda size: None)(size)
+        self.peeked += len(peeked or b"")
+        return peeked
 
     @property
     def size(self) -> int:
@@ -109,6 +122,43 @@ def test_given_hashes_spare_the_first_pass(tmp_path, store, alice, bob, details)
     assert (picture.opens, picture.read_bytes) == (1, len(preview))  # pass 2 only
     assert hashed.opens == 2 and hashed.read_bytes == 2 * hashed.size  # CRC-32 computed
     assert open_package(tmp_path / "a.veil", tmp_path / "stage", identities=[bob.identity])
+
+
+def test_a_peeked_header_spares_reading_the_first_chunk(tmp_path, store, alice, bob, details,
+                                                        dicom_files):
+    dicom = _big_dicom(tmp_path, 60)
+    sources = [Counting(_stream(store, "DICOM/IM1", dicom))]
+    sources += [Counting(_stream(store, name, path.read_bytes())) for name, path in dicom_files]
+    written = write_package(tmp_path / "a.veil", sources, details, alice.identity, alice.card,
+                            recipients=[bob.card])
+    for source in sources:  # pass 1 peeked at 16 KiB at most; pass 2 read it once, whole
+        assert 0 < source.peeked <= 16 << 10
+        assert (source.opens, source.read_bytes) == (1, source.size)
+    opened = open_package(tmp_path / "a.veil", tmp_path / "stage", identities=[bob.identity])
+    assert opened.files["DICOM/IM1"].read_bytes() == dicom
+    records = pydicom.dcmread(opened.files["DICOMDIR"]).DirectoryRecordSequence
+    assert {r.ReferencedSOPInstanceUIDInFile for r in records
+            if "ReferencedSOPInstanceUIDInFile" in r} == {
+        pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID
+        for name, f in opened.files.items() if name.startswith("DICOM/")}
+    assert written.manifest.files
+
+
+def test_a_header_that_differs_from_what_was_peeked_fails_the_export(tmp_path, store, alice,
+                                                                       bob, dicom_files,
+                                                                       details):
+    """Pass 1 reads the header unauthenticated; pass 2 must stream exactly those bytes."""
+    name, path = dicom_files[0]
+    data = path.read_bytes()
+    real = _stream(store, name, data)
+    other = bytearray(data)
+    other[200] ^= 1  # what a changed or forged first chunk would have shown pass 1
+    forged = StreamSource(name, real.size, real.open, sha256=real.sha256, crc32=real.crc32,
+                          peek=lambda size: bytes(other[:size]))
+    with pytest.raises(ExportError, match="changed while it was being packaged"):
+        write_package(tmp_path / "a.veil", [forged], details, alice.identity, alice.card,
+                      recipients=[bob.card])
+    assert list(tmp_path.glob("*.veil*")) == []
 
 
 def test_a_wrong_given_hash_makes_a_package_every_reader_refuses(tmp_path, alice, bob,
