@@ -24,8 +24,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from desktop.app.tasks import CancelToken
     from desktop.core.deid.profiles import preset
 
-    if bool(args.to) == bool(args.passphrase_file):
-        raise VeilError("Say who can open the package: --to CONTACT (repeat for several) or --passphrase-file FILE.")
+    if args.unencrypted and (args.to or args.passphrase_file):
+        raise VeilError("--unencrypted writes a plain NAME.zip: give neither --to nor --passphrase-file.")
+    if not args.unencrypted and bool(args.to) == bool(args.passphrase_file):
+        raise VeilError("Say who can open the package: --to CONTACT (repeat for several), --passphrase-file FILE, "
+                        "or --unencrypted for a de-identified NAME.zip (for a journal).")
     home = open_home(args)
     recipients = tuple(find_contact(home, name) for name in args.to or ())
     purpose = ExportPurpose(args.purpose, args.recipient or (recipients[0].name if recipients else ""),
@@ -35,13 +38,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                            series_uids=tuple(args.series or ()), instance_uids=tuple(args.instance or ()),
                            recipients=recipients,
                            passphrase=_passphrase(args.passphrase_file) if args.passphrase_file else None,
-                           confirm_burned_in=args.confirm_burned_in)
+                           confirm_burned_in=args.confirm_burned_in, unencrypted=args.unencrypted)
     cancel = CancelToken()
     try:
         report = export_package(home, request, cancel=cancel)
     except KeyboardInterrupt:
         cancel.cancel()
-        print("\nCancelled. No package was written.", file=sys.stderr)
+        print("\nCancelled. Nothing was written.", file=sys.stderr)
         return 130
     print(report.headline())
     print_refusal(report.consent, report.flagged, args.confirm_burned_in)
@@ -84,9 +87,12 @@ def add_package_commands(sub: argparse._SubParsersAction) -> None:
                    help="teaching, research, publication, or identifiable (care only); default teaching")
     p.add_argument("--to", action="append", metavar="CONTACT", help="a colleague from 'veil contacts list' (repeat)")
     p.add_argument("--passphrase-file", metavar="FILE", help="encrypt with the passphrase in FILE instead")
+    p.add_argument("--unencrypted", action="store_true",
+                   help="write a plain, signed NAME.zip of de-identified images (a journal, an archive); "
+                        "not for care or identifiable images; --recipient names who receives it")
     p.add_argument("--confirm-burned-in", action="store_true",
                    help="send images that declare burned-in text and have no redaction mask (you checked them)")
-    p.add_argument("-o", "--output", required=True, metavar="NAME.veil")
+    p.add_argument("-o", "--output", required=True, metavar="NAME.veil|NAME.zip")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("open", help="verify a share package and import its images")
     p.add_argument("package", metavar="NAME.veil")

@@ -33,7 +33,7 @@ from desktop.core.library.sealed import SealedReader, peek_unsealed
 from desktop.core.share.manifest import PackageDetails
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
-from desktop.core.share.writer import WrittenPackage, write_package
+from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class ShareRequest:
     recipients: tuple[Contact, ...] = ()
     passphrase: str | None = None
     confirm_burned_in: bool = False  # the person looked at the flagged images and sends them anyway
+    #: A plain NAME.zip (de-identified only, never for care): for a journal or an archive.
+    unencrypted: bool = False
 
     @property
     def identifiable(self) -> bool:
@@ -97,8 +99,9 @@ class ShareReport:
         if self.package is None:
             return "No package was written."
         images = sum(f.path.startswith("DICOM/") for f in self.package.manifest.files)
+        how = "de-identified and signed, not encrypted" if self.request.unencrypted else "encrypted and signed"
         return (f"Wrote {self.package.path.name}: {images} image{'s' if images != 1 else ''}, "
-                f"{self.package.size / 1e6:.1f} MB, encrypted and signed.")
+                f"{self.package.size / 1e6:.1f} MB, {how}.")
 
 
 def flagged_images(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = ()) -> list[Flagged]:
@@ -216,7 +219,9 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     purpose = request.purpose
     if request.identifiable and purpose.purpose is not Purpose.CARE:
         raise VeilError("Identifiable images leave only for the patient's care; choose a de-identification profile.")
-    if not request.recipients and not request.passphrase:
+    if request.unencrypted:
+        _check_unencrypted(request)
+    elif not request.recipients and not request.passphrase:
         raise VeilError("Choose who can open the package: colleagues from the address book, or a passphrase.")
     if request.passphrase is not None and (problem := passphrase_problem(request.passphrase)):
         raise VeilError(problem)
@@ -258,19 +263,37 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                             "pseudonyms": sorted(deid.pseudonyms)}
         details = PackageDetails(str(purpose.purpose), _consent_basis(decision, records), deid_details,
                                  {"confirmed_burned_in": len(report.flagged) if request.confirm_burned_in else 0})
-        report.package = write_package(
-            request.output, sources, details, my_identity(home), my_card(home),
-            recipients=[c.card or c.age_recipient for c in request.recipients], passphrase=request.passphrase,
-            progress=progress, cancelled=lambda: cancel.cancelled)
+        if request.unencrypted:
+            report.package = write_archive(request.output, sources, details, my_identity(home), my_card(home),
+                                           progress=progress, cancelled=lambda: cancel.cancelled)
+        else:
+            report.package = write_package(
+                request.output, sources, details, my_identity(home), my_card(home),
+                recipients=[c.card or c.age_recipient for c in request.recipients], passphrase=request.passphrase,
+                progress=progress, cancelled=lambda: cancel.cancelled)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.disclosure = record_disclosure(
-        home, "share.package", req, decision, sent, recipient=_recipients_text(request),
+        home, "share.archive" if request.unencrypted else "share.package", req, decision, sent,
+        recipient=_recipients_text(request),
         destination=str(report.package.path), profile=request.profile.key if request.profile else "identifiable")
     return report
 
 
+def _check_unencrypted(request: ShareRequest) -> None:
+    """A plain archive holds de-identified images only, never for care, and has no recipients."""
+    if request.identifiable or request.purpose.purpose is Purpose.CARE:
+        raise VeilError("Only de-identified images, for teaching, publication or research, leave without "
+                        "encryption; send images for care as an encrypted package.")
+    if request.recipients or request.passphrase:
+        raise VeilError("An unencrypted archive has no recipients or passphrase; choose one or the other.")
+    if request.output.suffix.lower() != ARCHIVE_SUFFIX:
+        raise VeilError(f"Name the unencrypted archive NAME{ARCHIVE_SUFFIX}.")
+
+
 def _recipients_text(request: ShareRequest) -> str:
+    if request.unencrypted:
+        return f"{request.purpose.recipient or 'unnamed recipient'} (unencrypted archive)"
     if request.passphrase:
         names = request.purpose.recipient or "someone with the passphrase"
         return f"{names} (passphrase)"

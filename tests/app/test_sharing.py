@@ -244,3 +244,45 @@ def test_single_images_can_be_sent(two, tmp_path):
                                                     recipients=(contact,), instance_uids=(sop,)))
         assert report.headline().startswith(f"Wrote {name}: 1 image,")
     assert open_received(bob, tmp_path / "care.veil").imported.imported == 1
+
+
+def test_a_de_identified_archive_for_a_journal_leaves_unencrypted_but_accounted_for(two, tmp_path):
+    import zipfile
+
+    alice, _, study, contact = two
+    smith = consenting.find_patient(alice, study_uid=study)
+    consenting.add_consent(alice, ConsentRecord(
+        basis=Basis.CONSENT, scope=Scope(smith.key), purposes=frozenset({Purpose.PUBLICATION}),
+        obtained_on=date.today() - timedelta(days=1), recorded_by="alice", method=Method.WRITTEN,
+        obtained_by="Dr Ward"))
+    journal = ExportPurpose(Purpose.PUBLICATION, "Radiology journal")
+    for wrong, why in [(ShareRequest((study,), ExportPurpose(Purpose.CARE, "Dr Bob"), tmp_path / "c.zip", None,
+                                     unencrypted=True), "leave without encryption"),
+                       (ShareRequest((study,), journal, tmp_path / "c.zip", preset("publication"),
+                                     recipients=(contact,), unencrypted=True), "no recipients"),
+                       (ShareRequest((study,), journal, tmp_path / "c.veil", preset("publication"),
+                                     unencrypted=True), "NAME.zip")]:
+        with pytest.raises(VeilError, match=why):
+            export_package(alice, wrong)
+    out = tmp_path / "case.zip"
+    report = export_package(alice, ShareRequest((study,), journal, out, preset("publication"), unencrypted=True))
+    assert report.package is not None, report.headline()
+    assert report.headline() == (f"Wrote case.zip: 3 images, {report.package.size / 1e6:.1f} MB, "
+                                 "de-identified and signed, not encrypted.")
+    assert b"Smith" not in out.read_bytes() and b"MRN-1001" not in out.read_bytes()
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        assert names[:2] == ["manifest.json", "manifest.sig"] and "DICOMDIR" in names
+        manifest = json.loads(archive.read("manifest.json"))
+        images = [n for n in names if n.startswith("DICOM/")]
+        assert len(images) == 3
+        first = pydicom.dcmread(archive.open(images[0]))
+    assert manifest["encryption"] == {"method": "none", "recipients": []}
+    assert manifest["consent_basis"]["distribution_type"] == "PUBLIC_RELEASE"
+    assert "Smith" not in str(first.PatientName) and first.PatientIdentityRemoved == "YES"
+    assert not list((alice.path / "tmp").glob("share-*")) and not list(tmp_path.glob("*.partial"))
+    conn = alice.connect()
+    (disclosure,) = disclosures_between(conn, "2000", "9999")
+    conn.close()
+    assert disclosure.kind == "share.archive" and disclosure.recipient == "Radiology journal (unencrypted archive)"
+    assert disclosure.destination == str(out)

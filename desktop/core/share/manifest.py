@@ -74,7 +74,7 @@ class Manifest:
     package_id: str
     created: str
     sender: KeyCard
-    encryption: str  # "x25519" or "passphrase"
+    encryption: str  # "x25519", "passphrase", or "none" (a plain archive: writer.write_archive)
     recipients: tuple[RecipientRecord, ...]
     details: PackageDetails
     files: tuple[FileRecord, ...]
@@ -160,7 +160,7 @@ def _encryption(value: Any) -> tuple[str, tuple[RecipientRecord, ...]]:
     if not isinstance(value, dict) or set(value) != {"method", "recipients"}:
         raise _bad("encryption")
     method, listed = value["method"], value["recipients"]
-    if method not in ("x25519", "passphrase") or not isinstance(listed, list):
+    if method not in ("x25519", "passphrase", "none") or not isinstance(listed, list):
         raise _bad("encryption")
     recipients = []
     for item in listed:

@@ -1,4 +1,5 @@
-"""The ``README.txt`` every package carries: what it is and how to open it without Veil."""
+"""The ``README.txt`` every package (or plain archive) carries: what it is and how to open it
+without Veil."""
 
 from __future__ import annotations
 
@@ -44,8 +45,39 @@ These images may be confidential health information: keep them only as long as t
 in manifest.json needs, and delete the decrypted copies afterwards.
 """
 
+_ARCHIVE_TEXT = """\
+Veil de-identified archive (package format {version}, not encrypted)
+====================================================================
 
-def readme_text(package_id: str, created: str, sender: KeyCard) -> bytes:
-    """README.txt of a package (written before the manifest, which lists its hash)."""
-    return _TEXT.format(version=FORMAT_VERSION, package_id=package_id, created=created,
+Archive id: {package_id}
+Created:    {created}
+Sender:     {sender} (key fingerprint {fingerprint})
+
+This ZIP holds de-identified DICOM images, exported without encryption for the purpose in
+manifest.json (for example publication). Unzip it: the folder is a DICOM file-set (PS3.10);
+open DICOMDIR, or the folder, in any DICOM viewer. The images are under DICOM/.
+
+Checking that nothing was changed
+---------------------------------
+manifest.json lists every file with its size and SHA-256 (sha256sum prints the same); the
+sender's Ed25519 signature over the exact bytes of manifest.json is in manifest.sig, and the
+sender's public signing key is in manifest.json ("sender"). Veil checks both on import.
+
+What is inside
+--------------
+  README.txt     this file
+  manifest.json  purpose, consent basis, de-identification and redaction applied, and every
+                 file with its size and SHA-256
+  manifest.sig   the sender's Ed25519 signature over manifest.json
+  DICOMDIR       the DICOM directory of the images
+  DICOM/         the images
+
+Use the images only for the purpose in manifest.json, and do not try to identify the patient.
+"""
+
+
+def readme_text(package_id: str, created: str, sender: KeyCard, archive: bool = False) -> bytes:
+    """README.txt of a package, or of a plain ``archive`` (written before the manifest, which
+    lists its hash)."""
+    return (_ARCHIVE_TEXT if archive else _TEXT).format(version=FORMAT_VERSION, package_id=package_id, created=created,
                         sender=sender.name, fingerprint=sender.fingerprint).encode("utf-8")

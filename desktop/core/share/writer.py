@@ -42,9 +42,10 @@ from desktop.core.share.scan import Scanned
 from desktop.core.share.selection import CancelCheck, Meter, Progress, hashed_bytes, survey
 from desktop.core.share.sources import PackageSource, as_source
 from desktop.core.share.streaming import stream_sources
-from desktop.core.share.zip_writer import ZipStreamWriter
+from desktop.core.share.zip_writer import BinarySink, ZipStreamWriter
 
 PACKAGE_SUFFIX = ".veil"
+ARCHIVE_SUFFIX = ".zip"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -96,6 +97,19 @@ def _check_members(sources: Sequence[PackageSource]) -> None:
             raise ExportError(f"The CRC-32 given for {source.name} is out of range.")
 
 
+def _check_sender(sender: Identity, sender_card: KeyCard) -> None:
+    if (sender_card.age_recipient, sender_card.signing_key) != (
+            sender.age_recipient, sender.signing_public_key):
+        raise ExportError("The sender's card does not belong to the sender's identity.")
+
+
+def _check_output(output: Path, suffix: str) -> None:
+    if not output.name.endswith(suffix) or not output.parent.is_dir():
+        raise ExportError(f"Write it as NAME{suffix} in an existing folder.")
+    if output.exists():
+        raise ExportError(f"{output.name} already exists; choose another name.")
+
+
 def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path | str]],
                   details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
                   recipients: Sequence[KeyCard | str] = (), passphrase: str | None = None,
@@ -113,48 +127,78 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
         raise ExportError("Choose the recipients of the package, or a passphrase (not both).")
     if passphrase is not None and not passphrase:
         raise ExportError("The passphrase is empty.")
-    if (sender_card.age_recipient, sender_card.signing_key) != (
-            sender.age_recipient, sender.signing_public_key):
-        raise ExportError("The sender's card does not belong to the sender's identity.")
-    if not output.name.endswith(PACKAGE_SUFFIX) or not output.parent.is_dir():
-        raise ExportError(f"Packages are written as NAME{PACKAGE_SUFFIX} in an existing folder.")
-    if output.exists():
-        raise ExportError(f"{output.name} already exists; choose another name.")
+    _check_sender(sender, sender_card)
+    _check_output(output, PACKAGE_SUFFIX)
     recipient_records = _recipient_records(recipients)
     sources = [as_source(item) for item in files]
     _check_members(sources)
 
-    total = sum(hashed_bytes(source) + source.size for source in sources)
-    meter = Meter(total, progress, cancelled)
+    meter = _meter(sources, progress, cancelled)
     with PartialFile(output) as target:
         # The encryptor first: its scrypt (256 MiB at 2**18) is done and freed before pass 1.
         encryptor = AgeWriter(target.sink, passphrase=passphrase, scrypt_log_n=scrypt_log_n,
                               recipients=[r.age_recipient for r in recipient_records])
-        scanned, dicomdir = survey(sources, meter)
-        manifest, entries = _manifest_entries(scanned, dicomdir, details, sender, sender_card,
-                                              recipient_records)
-        archive = ZipStreamWriter(encryptor, check_crc=False)  # sources check themselves
-        for name, data in entries:
-            archive.add_bytes(name, data)
-        stream_sources(scanned, archive, meter)
-        archive.close()
+        method = "x25519" if recipient_records else "passphrase"
+        manifest = _write_zip(encryptor, sources, meter, details, sender, sender_card, method,
+                              recipient_records)
         encryptor.close()
     return WrittenPackage(output, manifest, encryptor.ciphertext_size)
 
 
+def write_archive(output: Path, files: Sequence[PackageSource | tuple[str, Path | str]],
+                  details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
+                  progress: Progress | None = None, cancelled: CancelCheck | None = None
+                  ) -> WrittenPackage:
+    """Write ``output`` (``NAME.zip``): the package's ZIP without its age layer, for what may
+    leave unencrypted (de-identified images for a journal). The same signed manifest, DICOM
+    file-set and DICOMDIR (its method ``none``; the README says how to check the signature).
+    The caller decides that the content may leave in clear; written atomically like a package.
+    """
+    output = Path(output)
+    _check_sender(sender, sender_card)
+    _check_output(output, ARCHIVE_SUFFIX)
+    sources = [as_source(item) for item in files]
+    _check_members(sources)
+    meter = _meter(sources, progress, cancelled)
+    with PartialFile(output) as target:
+        manifest = _write_zip(target.sink, sources, meter, details, sender, sender_card, "none",
+                              ())
+    return WrittenPackage(output, manifest, output.stat().st_size)
+
+
+def _meter(sources: Sequence[PackageSource], progress: Progress | None,
+           cancelled: CancelCheck | None) -> Meter:
+    return Meter(sum(hashed_bytes(source) + source.size for source in sources), progress,
+                 cancelled)
+
+
+def _write_zip(out: BinarySink, sources: Sequence[PackageSource], meter: Meter,
+               details: PackageDetails, sender: Identity, sender_card: KeyCard, method: str,
+               recipients: tuple[RecipientRecord, ...]) -> Manifest:
+    """Both passes: the sources surveyed, then the ZIP (manifest first) streamed to ``out``."""
+    scanned, dicomdir = survey(sources, meter)
+    manifest, entries = _manifest_entries(scanned, dicomdir, details, sender, sender_card,
+                                          method, recipients)
+    archive = ZipStreamWriter(out, check_crc=False)  # sources check themselves
+    for name, data in entries:
+        archive.add_bytes(name, data)
+    stream_sources(scanned, archive, meter)
+    archive.close()
+    return manifest
+
+
 def _manifest_entries(sources: list[Scanned], dicomdir: bytes, details: PackageDetails,
-                      sender: Identity, sender_card: KeyCard,
+                      sender: Identity, sender_card: KeyCard, method: str,
                       recipients: tuple[RecipientRecord, ...]
                       ) -> tuple[Manifest, list[tuple[str, bytes]]]:
     """The manifest, and the in-memory entries that open the ZIP (manifest first)."""
     package_id, created = new_package_id(), utc_now()
-    fixed = [(names.README, readme_text(package_id, created, sender_card)),
+    fixed = [(names.README, readme_text(package_id, created, sender_card, method == "none")),
              (names.DICOMDIR, dicomdir)]
     records = tuple([FileRecord(name, len(data), hashlib.sha256(data).hexdigest())
                      for name, data in fixed]
                     + [FileRecord(s.source.name, s.size, s.sha256) for s in sources])
-    manifest = Manifest(package_id, created, sender_card,
-                        "x25519" if recipients else "passphrase", recipients, details, records)
+    manifest = Manifest(package_id, created, sender_card, method, recipients, details, records)
     manifest_bytes = manifest.to_bytes()
     return manifest, [(names.MANIFEST, manifest_bytes),
                       (names.SIGNATURE, sign_manifest(manifest_bytes, sender)), *fixed]

@@ -197,3 +197,37 @@ def test_scrypt_work_factor_default_is_ages():
 
     default = inspect.signature(write_package).parameters["scrypt_log_n"].default
     assert default == 18 and FAST_SCRYPT < default
+
+
+def test_a_plain_archive_is_the_same_signed_file_set_without_encryption(tmp_path, alice,
+                                                                         dicom_files, details):
+    import shutil
+    import subprocess
+    import zipfile
+
+    import pydicom
+
+    from desktop.core.share.manifest import Manifest, check_signed_by_sender, verify_signature
+    from desktop.core.share.writer import write_archive
+
+    with pytest.raises(ExportError, match="NAME.zip"):
+        write_archive(tmp_path / "case.veil", dicom_files, details, alice.identity, alice.card)
+    written = write_archive(tmp_path / "case.zip", dicom_files, details, alice.identity, alice.card)
+    assert written.size == (tmp_path / "case.zip").stat().st_size
+    with zipfile.ZipFile(tmp_path / "case.zip") as archive:
+        assert archive.testzip() is None
+        archive.extractall(tmp_path / "out")
+    out = tmp_path / "out"
+    manifest = Manifest.from_bytes((out / "manifest.json").read_bytes())
+    check_signed_by_sender(manifest, verify_signature((out / "manifest.json").read_bytes(),
+                                                      (out / "manifest.sig").read_bytes()))
+    assert manifest.encryption == "none" and manifest.recipients == ()
+    for record in manifest.files:
+        assert _sha(out / record.path) == record.sha256
+    assert "not encrypted" in (out / "README.txt").read_text()
+    records = pydicom.dcmread(out / "DICOMDIR").DirectoryRecordSequence
+    files = {"/".join(r.ReferencedFileID) for r in records if "ReferencedFileID" in r}
+    assert files == {name for name, _ in dicom_files}
+    if shutil.which("dcmdump"):  # dcmtk reads the file-set's directory
+        dump = subprocess.run(["dcmdump", str(out / "DICOMDIR")], capture_output=True, text=True)
+        assert dump.returncode == 0 and "DirectoryRecordSequence" in dump.stdout
