@@ -286,3 +286,24 @@ def test_a_de_identified_archive_for_a_journal_leaves_unencrypted_but_accounted_
     conn.close()
     assert disclosure.kind == "share.archive" and disclosure.recipient == "Radiology journal (unencrypted archive)"
     assert disclosure.destination == str(out)
+
+
+def test_an_unencrypted_archive_from_the_command_line(veil_cli, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
+    assert veil_cli("import", str(src)).returncode == 0
+    uid = pydicom.dcmread(next(src.iterdir())).StudyInstanceUID
+    assert veil_cli("consent", "add", "--patient", "MRN-1001", "--consent", "written", "--obtained-by", "Dr Ward",
+                    "--purpose", "publication").returncode == 0
+    out = tmp_path / "journal.zip"
+    both = veil_cli("export", "--study", uid, "--purpose", "publication", "--unencrypted", "--passphrase-file",
+                    str(tmp_path / "pass"), "-o", str(out))
+    assert both.returncode != 0 and "give neither --to nor --passphrase-file" in both.stderr
+    care = veil_cli("export", "--study", uid, "--purpose", "care", "--recipient", "Dr Bob", "--profile",
+                    "identifiable", "--unencrypted", "-o", str(out))
+    assert care.returncode != 0 and "leave without encryption" in care.stderr and not out.exists()
+    done = veil_cli("export", "--study", uid, "--purpose", "publication", "--recipient", "Radiology journal",
+                    "--profile", "publication", "--unencrypted", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Wrote journal.zip: 2 images" in done.stdout and "not encrypted" in done.stdout
+    assert out.read_bytes().startswith(b"PK\x03\x04") and b"Smith" not in out.read_bytes()
