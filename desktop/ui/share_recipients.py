@@ -1,5 +1,6 @@
-"""The export wizard's recipients page (colleagues from the address book, or a passphrase) and
-its output page (where ``NAME.veil`` goes, and a summary of what is about to leave)."""
+"""The export wizard's recipients page (colleagues from the address book, a passphrase, or no
+encryption for de-identified images going to a journal) and its output page (where
+``NAME.veil``, or ``NAME.zip``, goes, and a summary of what is about to leave)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,20 @@ from desktop.core.consent.policy import same_person
 from desktop.ui import theme
 from desktop.ui.deid_profile_form import _visible_indicator
 from desktop.ui.share_pages import WizardPage
-from desktop.ui.share_widgets import (PACKAGE_FILTER, PACKAGE_SUFFIX, contact_key_text, default_package_path,
-                                      label, package_path_problem, password_field, set_role, verified_words)
+from desktop.ui.share_widgets import (ARCHIVE_FILTER, ARCHIVE_SUFFIX, PACKAGE_FILTER, PACKAGE_SUFFIX,
+                                      contact_key_text, default_package_path, label, package_path_problem,
+                                      password_field, set_role, verified_words)
 from desktop.ui.tables import read_only_rows
 
 COLUMNS = ("Name", "Institution", "Fingerprint", "Verified")
 ROLE_COLOURS = {"ok": theme.OK, "warning": theme.WARNING}
 PASSPHRASE_HINT = ("Tell them the passphrase by phone or in person, never in the same message as the package. "
                    "They can open it with Veil, or with the age tool: age -d -o case.zip NAME.veil")
+PLAIN_HINT = ("A signed ZIP that any DICOM viewer opens, not encrypted: anyone who gets the file sees the images. "
+              "Only for de-identified images for teaching, publication or research, such as a journal's "
+              "submission system. The recipient named under Purpose goes in the accounting of disclosures.")
+PLAIN_UNAVAILABLE = ("Only de-identified images for teaching, publication or research may leave unencrypted: "
+                     "choose a de-identification profile and such a purpose.")
 
 
 class RecipientsPage(WizardPage):
@@ -44,8 +51,11 @@ class RecipientsPage(WizardPage):
         self.contacts_radio.setObjectName("ContactsChoice")
         self.pass_radio = QRadioButton("A passphrase, for someone without Veil or without a key card", self)
         self.pass_radio.setObjectName("PassphraseChoice")
+        self.plain_radio = QRadioButton("No encryption: a de-identified ZIP for a journal or an archive", self)
+        self.plain_radio.setObjectName("PlainChoice")
+        self.plain_hint = label(PLAIN_HINT, self, "muted", name="PlainHint")
         group = QButtonGroup(self)
-        for radio in (self.contacts_radio, self.pass_radio):
+        for radio in (self.contacts_radio, self.pass_radio, self.plain_radio):
             _visible_indicator(radio)
             group.addButton(radio)
             radio.toggled.connect(self._on_mode)
@@ -103,6 +113,25 @@ class RecipientsPage(WizardPage):
         layout.addSpacing(10)
         layout.addWidget(self.pass_radio)
         layout.addWidget(self.pass_box)
+        layout.addSpacing(10)
+        layout.addWidget(self.plain_radio)
+        plain = QVBoxLayout()
+        plain.setContentsMargins(28, 0, 0, 0)
+        plain.addWidget(self.plain_hint)
+        layout.addLayout(plain)
+
+    # -- unencrypted ------------------------------------------------------------------------
+    def allow_unencrypted(self, allowed: bool) -> None:
+        """Offer the plain ZIP only for de-identified images and a purpose other than care."""
+        self.plain_radio.setEnabled(allowed)
+        self.plain_radio.setToolTip("" if allowed else PLAIN_UNAVAILABLE)
+        self.plain_hint.setText(PLAIN_HINT if allowed else PLAIN_UNAVAILABLE)
+        if not allowed and self.plain_radio.isChecked():
+            self.contacts_radio.setChecked(True)
+
+    def unencrypted(self) -> bool:
+        """True when the plain, unencrypted ZIP is chosen."""
+        return self.plain_radio.isChecked()
 
     # -- contacts ---------------------------------------------------------------------------
     def set_contacts(self, contacts: Sequence[Contact]) -> None:
@@ -144,8 +173,8 @@ class RecipientsPage(WizardPage):
         return False
 
     def chosen(self) -> tuple[Contact, ...]:
-        """The ticked contacts (none in passphrase mode)."""
-        if self.pass_radio.isChecked():
+        """The ticked contacts (none in passphrase or unencrypted mode)."""
+        if not self.contacts_radio.isChecked():
             return ()
         return tuple(c for row, c in enumerate(self.contacts)
                      if self.table.item(row, 0) is not None
@@ -164,15 +193,19 @@ class RecipientsPage(WizardPage):
     def passphrase_text(self) -> str | None:
         return self.passphrase.text() if self.pass_radio.isChecked() else None
 
+    #: The person chose, or left, the unencrypted ZIP (the output's name changes with it).
+    mode_changed = Signal()
+
     def _on_mode(self) -> None:
-        contacts = self.contacts_radio.isChecked()
+        contacts, passphrase = self.contacts_radio.isChecked(), self.pass_radio.isChecked()
         self.table.setEnabled(contacts)
         self.book_button.setEnabled(contacts)
-        self.pass_box.setEnabled(not contacts)
+        self.pass_box.setEnabled(passphrase)
         self.warning.setVisible(contacts and bool(self.warning.text()) and bool(self.chosen()))
         self._on_passphrase()
-        if not contacts:
+        if passphrase:
             self.passphrase.setFocus()
+        self.mode_changed.emit()
 
     def _on_passphrase(self) -> None:
         text = self.passphrase.text()
@@ -187,6 +220,8 @@ class RecipientsPage(WizardPage):
         self.changed.emit()
 
     def problem(self) -> str | None:
+        if self.plain_radio.isChecked():
+            return None if self.plain_radio.isEnabled() else PLAIN_UNAVAILABLE
         if self.contacts_radio.isChecked():
             return None if self.chosen() else "Tick at least one colleague, or choose a passphrase."
         text = self.passphrase.text()
@@ -229,14 +264,30 @@ class OutputPage(WizardPage):
         layout.addLayout(self.summary)
         layout.addStretch(1)
 
+    suffix = PACKAGE_SUFFIX
+
     def output(self) -> Path:
         return Path(self.path_edit.text().strip()).expanduser()
 
+    def set_unencrypted(self, unencrypted: bool) -> None:
+        """Write a plain ``NAME.zip`` (or the encrypted ``NAME.veil``): the name follows."""
+        suffix = ARCHIVE_SUFFIX if unencrypted else PACKAGE_SUFFIX
+        if suffix == self.suffix:
+            return
+        text, old = self.path_edit.text().strip(), self.suffix
+        self.suffix = suffix
+        self.path_edit.setText(text[:-len(old)] + suffix if text.endswith(old) else text)
+        self.subtitle = ("Where the de-identified ZIP is written (not encrypted). Its name says nothing about the "
+                         "patient: keep it so." if unencrypted else type(self).subtitle)
+        self.changed.emit()
+
     def choose(self) -> None:
-        """Pick the package's folder and name with the system's file chooser."""
-        chosen, _filter = QFileDialog.getSaveFileName(self, "Save package as", str(self.output()), PACKAGE_FILTER)
+        """Pick the output's folder and name with the system's file chooser."""
+        plain = self.suffix == ARCHIVE_SUFFIX
+        chosen, _filter = QFileDialog.getSaveFileName(self, "Save archive as" if plain else "Save package as",
+                                                      str(self.output()), ARCHIVE_FILTER if plain else PACKAGE_FILTER)
         if chosen:
-            self.path_edit.setText(chosen if chosen.endswith(PACKAGE_SUFFIX) else chosen + PACKAGE_SUFFIX)
+            self.path_edit.setText(chosen if chosen.endswith(self.suffix) else chosen + self.suffix)
 
     def set_summary(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Show (heading, text, theme role) rows."""
@@ -247,4 +298,4 @@ class OutputPage(WizardPage):
                                                                                          selectable=True))
 
     def problem(self) -> str | None:
-        return package_path_problem(self.path_edit.text())
+        return package_path_problem(self.path_edit.text(), self.suffix)

@@ -73,7 +73,11 @@ def summary_rows(studies: Sequence[StudyRow], series: Sequence[SeriesRow], form:
     flagged = redaction_page.flagged or []
     rows.append(("Burned-in text", f"{plural(len(flagged), 'image')} checked by you" if flagged else "None flagged",
                  ""))
-    rows.append(("Who can open it", recipients_text(recipients_page.chosen(), recipients_page.passphrase_text()), ""))
+    if recipients_page.unencrypted():
+        rows.append(("Who can open it", "Anyone who gets the file: a signed ZIP, not encrypted", "warning"))
+    else:
+        rows.append(("Who can open it", recipients_text(recipients_page.chosen(), recipients_page.passphrase_text()),
+                     ""))
     return rows
 
 
@@ -180,8 +184,10 @@ class RunPage(WizardPage):
             return
         package = report.package
         self._end("✓ " + report.headline(), "ok", f"Saved as {package.path}", can_show=True)
-        self._add("Who can open it", recipients_text(report.request.recipients, report.request.passphrase),
-                  name="ResultRecipients")
+        plain = report.request.unencrypted
+        self._add("Who can open it", "Anyone who gets the file (a signed ZIP, not encrypted): send it only where the "
+                  "purpose says" if plain else recipients_text(report.request.recipients, report.request.passphrase),
+                  "warning" if plain else None, name="ResultRecipients")
         if report.consent is not None:
             consent = report.consent
             if consent.overridden:
@@ -194,8 +200,9 @@ class RunPage(WizardPage):
             self._add("Burned-in text", f"You confirmed {plural(len(report.flagged), 'image')}; the manifest says so.")
         self._add("Accounting", "Recorded in the accounting of disclosures of every patient in it (Consent > "
                   "Accounting of Disclosures…) and in the audit log.", name="ResultAccounting")
-        self._add("Package id", f"{package.manifest.package_id}. The recipient opens it in Veil (File > Open "
-                  "Package…) or with the age tool.", "muted")
+        self._add("Package id", f"{package.manifest.package_id}. " + (
+            "Any DICOM viewer opens the unzipped folder (DICOMDIR); its README says how to check the signature."
+            if plain else "The recipient opens it in Veil (File > Open Package…) or with the age tool."), "muted")
 
     def show_stopped(self, message: str, cancelled: bool) -> None:
         """The export was cancelled or failed: say so, and that no file is left."""

@@ -19,6 +19,8 @@ from desktop.ui.resources import eye_icon
 
 PACKAGE_SUFFIX = ".veil"
 PACKAGE_FILTER = "Veil packages (*.veil)"
+ARCHIVE_SUFFIX = ".zip"
+ARCHIVE_FILTER = "ZIP archives (*.zip)"
 CARD_FILTER = "Key cards (*.json *.card *.veilcard);;All files (*)"
 #: The export wizard's step rail.
 WIZARD_STYLE = f"""
@@ -140,16 +142,18 @@ def default_package_path(today: date | None = None, folder: Path | None = None) 
     return candidate
 
 
-def package_path_problem(text: str) -> str | None:
-    """Why ``text`` cannot be where the package is written (no disk access), or None."""
+def package_path_problem(text: str, suffix: str = PACKAGE_SUFFIX) -> str | None:
+    """Why ``text`` cannot be where the package (``suffix``: or the plain archive) is written
+    (no disk access), or None."""
     text = text.strip()
+    what = "package" if suffix == PACKAGE_SUFFIX else "archive"
     if not text:
-        return "Choose where to write the package."
+        return f"Choose where to write the {what}."
     path = Path(text).expanduser()
     if not path.is_absolute():
-        return "Give the package's full path (or choose it)."
-    if not path.name.endswith(PACKAGE_SUFFIX) or path.name == PACKAGE_SUFFIX:
-        return f"The package's name must end in {PACKAGE_SUFFIX}."
+        return f"Give the {what}'s full path (or choose it)."
+    if not path.name.endswith(suffix) or path.name == suffix:
+        return f"The {what}'s name must end in {suffix}."
     return None
 
 
