@@ -102,6 +102,21 @@ def read_error(name: str, exc: BaseException) -> BaseException:
     return exc
 
 
+def filler(fh: BinaryIO) -> Callable[[memoryview], int]:
+    """How to read ``fh`` into a buffer (returning the count, 0 at the end): its ``readinto``,
+    or ``read`` and a copy for a stream without a working ``readinto``."""
+    readinto = getattr(fh, "readinto", None)
+    if readinto is not None and type(fh).readinto is not io.RawIOBase.readinto:
+        return lambda view: readinto(view) or 0
+
+    def copy(view: memoryview) -> int:
+        data = fh.read(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    return copy
+
+
 def _stamp(info: os.stat_result) -> tuple[int, ...]:
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
 

@@ -11,15 +11,13 @@ begin with exactly the bytes it peeked (:class:`sources.PrefixCheck`).
 
 from __future__ import annotations
 
-import io
 import queue
 import threading
-from collections.abc import Callable, Sequence
-from typing import BinaryIO
+from collections.abc import Sequence
 
 from desktop.core.share.scan import BUFFER, Scanned
 from desktop.core.share.selection import Meter
-from desktop.core.share.sources import changed, read_error
+from desktop.core.share.sources import changed, filler, read_error
 from desktop.core.share.zip_writer import ZipStreamWriter
 
 _DEPTH = 4  # blocks read ahead
@@ -29,21 +27,6 @@ _END = object()  # the end of one source
 class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-def _filler(fh: BinaryIO) -> Callable[[memoryview], int]:
-    """How to read ``fh`` into a buffer: its ``readinto``, or ``read`` and a copy for a stream
-    that has no working ``readinto``."""
-    readinto = getattr(fh, "readinto", None)
-    if readinto is not None and type(fh).readinto is not io.RawIOBase.readinto:
-        return lambda view: readinto(view) or 0
-
-    def copy(view: memoryview) -> int:
-        data = fh.read(len(view))
-        view[:len(data)] = data
-        return len(data)
-
-    return copy
 
 
 class _ReadAhead:
@@ -82,7 +65,7 @@ class _ReadAhead:
         """Queue the blocks of one source; False if stopped."""
         prefix = item.prefix
         with item.source.open() as fh:
-            fill = _filler(fh)
+            fill = filler(fh)
             left = item.size
             while left:
                 buffer = self._buffer()
