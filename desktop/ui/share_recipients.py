@@ -40,7 +40,7 @@ class RecipientsPage(WizardPage):
 
     title = "Recipients"
     subtitle = ("Who can open the package: colleagues from your address book (encrypted to their keys), "
-                "or anyone you give a passphrase to.")
+                "anyone you give a passphrase to, or, for de-identified images only, anyone (a plain ZIP).")
     #: The person wants to change the address book (the page reloads it afterwards).
     address_book_requested = Signal()
 

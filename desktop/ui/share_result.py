@@ -200,7 +200,7 @@ class RunPage(WizardPage):
             self._add("Burned-in text", f"You confirmed {plural(len(report.flagged), 'image')}; the manifest says so.")
         self._add("Accounting", "Recorded in the accounting of disclosures of every patient in it (Consent > "
                   "Accounting of Disclosures…) and in the audit log.", name="ResultAccounting")
-        self._add("Package id", f"{package.manifest.package_id}. " + (
+        self._add("Archive id" if plain else "Package id", f"{package.manifest.package_id}. " + (
             "Any DICOM viewer opens the unzipped folder (DICOMDIR); its README says how to check the signature."
             if plain else "The recipient opens it in Veil (File > Open Package…) or with the age tool."), "muted")
 

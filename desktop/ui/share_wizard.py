@@ -161,8 +161,7 @@ class ShareWizard(CancelThenClose, QDialog):
         self.redaction_page.recheck_requested.connect(self.check_flagged)
         self.redaction_page.view_requested.connect(self.view_requested)
         self.recipients_page.address_book_requested.connect(self.open_address_book)
-        self.recipients_page.mode_changed.connect(
-            lambda: self.output_page.set_unencrypted(self.recipients_page.unencrypted()))
+        self.recipients_page.mode_changed.connect(self._on_mode_changed)
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
         self.close_button.clicked.connect(self.close)
@@ -234,6 +233,12 @@ class ShareWizard(CancelThenClose, QDialog):
         self.profile_page.set_care(form.current() is Purpose.CARE)
         self._allow_unencrypted()
         self._consent_timer.start()
+
+    def _on_mode_changed(self) -> None:
+        plain = self.recipients_page.unencrypted()
+        self.output_page.set_unencrypted(plain)
+        self.run_page.subtitle = ("The images are prepared, packed and signed (not encrypted). Nothing is written "
+                                  "until the end." if plain else type(self.run_page).subtitle)
 
     def _allow_unencrypted(self) -> None:
         """A plain ZIP only for de-identified images and a purpose other than care."""
