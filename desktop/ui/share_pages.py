@@ -17,7 +17,7 @@ from desktop.app.sharing import Flagged
 from desktop.core.deid.profiles import Profile
 from desktop.ui.deid_profile_form import ProfileForm, _visible_indicator
 from desktop.ui.purpose_form import PurposeForm
-from desktop.ui.share_widgets import label, set_role
+from desktop.ui.share_widgets import indented, label, set_role
 
 MAX_LISTED_STUDIES = 6
 
@@ -104,10 +104,7 @@ class ProfilePage(WizardPage):
         layout.addWidget(inset)
         layout.addSpacing(10)
         layout.addWidget(self.ident_radio)
-        note_row = QHBoxLayout()
-        note_row.setContentsMargins(28, 0, 0, 0)
-        note_row.addWidget(self.ident_note)
-        layout.addLayout(note_row)
+        layout.addLayout(indented(self.ident_note))
         layout.addStretch(1)
         self.set_care(False)
 

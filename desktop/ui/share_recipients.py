@@ -20,7 +20,7 @@ from desktop.ui import theme
 from desktop.ui.deid_profile_form import _visible_indicator
 from desktop.ui.share_pages import WizardPage
 from desktop.ui.share_widgets import (ARCHIVE_FILTER, ARCHIVE_SUFFIX, PACKAGE_FILTER, PACKAGE_SUFFIX,
-                                      contact_key_text, default_package_path, label, package_path_problem,
+                                      contact_key_text, default_package_path, indented, label, package_path_problem,
                                       password_field, set_role, verified_words)
 from desktop.ui.tables import read_only_rows
 
@@ -115,10 +115,7 @@ class RecipientsPage(WizardPage):
         layout.addWidget(self.pass_box)
         layout.addSpacing(10)
         layout.addWidget(self.plain_radio)
-        plain = QVBoxLayout()
-        plain.setContentsMargins(28, 0, 0, 0)
-        plain.addWidget(self.plain_hint)
-        layout.addLayout(plain)
+        layout.addLayout(indented(self.plain_hint))
 
     # -- unencrypted ------------------------------------------------------------------------
     def allow_unencrypted(self, allowed: bool) -> None:

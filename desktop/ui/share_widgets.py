@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QFontDatabase
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from desktop.app.contacts import Contact
 from desktop.app.tasks import Progress
@@ -31,6 +31,19 @@ QLabel[step="done"] {{ color: {theme.TEXT}; }}
 QLabel[step="todo"] {{ color: {theme.MUTED}; }}
 QListWidget#FlaggedList::item {{ padding: 5px 8px; }}
 """
+
+
+#: How far what belongs to a radio button is set in, under it (in pixels).
+INDENT = 28
+
+
+def indented(*widgets: QWidget) -> QVBoxLayout:
+    """A layout holding ``widgets`` set in under the radio button they belong to."""
+    layout = QVBoxLayout()
+    layout.setContentsMargins(INDENT, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return layout
 
 
 def label(text: str = "", parent: QWidget | None = None, role: str | None = None, wrap: bool = True,
