@@ -71,8 +71,12 @@ def summary_rows(studies: Sequence[StudyRow], series: Sequence[SeriesRow], form:
     elif profile is not None:
         rows.append(("Content", f"De-identified: {profile.title}, patients named {profile.pseudonym_prefix}-0001…", ""))
     flagged = redaction_page.flagged or []
-    rows.append(("Burned-in text", f"{plural(len(flagged), 'image')} checked by you" if flagged else "None flagged",
-                 ""))
+    if flagged:
+        rows.append(("Burned-in text", f"{plural(len(flagged), 'image')} checked by you", ""))
+    elif redaction_page.unchecked:
+        rows.append(("Burned-in text", "Pixels not read for text (no OCR); you looked at the images", "warning"))
+    else:
+        rows.append(("Burned-in text", "None flagged", ""))
     if recipients_page.unencrypted():
         rows.append(("Who can open it", "Anyone who gets the file: a signed ZIP, not encrypted", "warning"))
     else:

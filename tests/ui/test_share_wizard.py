@@ -324,6 +324,8 @@ def test_without_ocr_the_page_says_so_and_wants_a_look(qtbot, window, home, tmp_
     assert "could not be looked for" in wizard.problem_label.text()
     tick(qtbot, page.confirm)
     assert wizard.next_button.isEnabled()
+    assert ("Burned-in text", "Pixels not read for text (no OCR); you looked at the images", "warning") in (
+        wizard.summary())
 
 
 def test_a_de_identified_zip_for_a_journal_leaves_unencrypted_but_never_for_care(qtbot, window, home, tmp_path):
