@@ -28,7 +28,8 @@ from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.import_report_dialog import ImportReportDialog
 from desktop.ui.package_summary import PackageSummary
-from desktop.ui.share_widgets import heading, label, password_field, set_role, throttled
+from desktop.ui.passphrase_dialog import password_field
+from desktop.ui.share_widgets import heading, label, set_role, throttled
 
 log = logging.getLogger("veil.ui")
 WORKING, PASSPHRASE, FAILED, OPENED = range(4)

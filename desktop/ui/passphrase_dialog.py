@@ -39,10 +39,13 @@ def passphrase_problem(passphrase: str, confirmation: str, creating: bool) -> st
     return None
 
 
-def _password_field(parent: QWidget) -> QLineEdit:
+def password_field(parent: QWidget, name: str = "") -> QLineEdit:
+    """A passphrase field with a Show/Hide eye at its end."""
     field = QLineEdit(parent)
     field.setEchoMode(QLineEdit.EchoMode.Password)
     field.setMinimumWidth(320)
+    if name:
+        field.setObjectName(name)
     show = QAction("Show", field)
     show.setCheckable(True)
     show.setToolTip("Show or hide the passphrase")
@@ -70,9 +73,9 @@ class PassphraseDialog(QDialog):
         explanation = QLabel(CREATE_EXPLANATION if creating else UNLOCK_EXPLANATION, self)
         explanation.setWordWrap(True)
 
-        self.passphrase_edit = _password_field(self)
+        self.passphrase_edit = password_field(self)
         self.passphrase_edit.setObjectName("Passphrase")
-        self.confirm_edit = _password_field(self)
+        self.confirm_edit = password_field(self)
         self.confirm_edit.setObjectName("ConfirmPassphrase")
         form = QFormLayout()
         form.addRow("Passphrase:", self.passphrase_edit)

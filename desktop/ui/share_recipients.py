@@ -18,10 +18,11 @@ from desktop.app.sharing import passphrase_problem
 from desktop.core.consent.policy import same_person
 from desktop.ui import theme
 from desktop.ui.deid_profile_form import _visible_indicator
+from desktop.ui.passphrase_dialog import password_field
 from desktop.ui.share_pages import WizardPage
 from desktop.ui.share_widgets import (ARCHIVE_FILTER, ARCHIVE_SUFFIX, PACKAGE_FILTER, PACKAGE_SUFFIX,
                                       contact_key_text, default_package_path, indented, label, package_path_problem,
-                                      password_field, set_role, verified_words)
+                                      set_role, verified_words)
 from desktop.ui.tables import read_only_rows
 
 COLUMNS = ("Name", "Institution", "Fingerprint", "Verified")

@@ -9,13 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont, QFontDatabase
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from desktop.app.contacts import Contact
 from desktop.app.tasks import Progress
 from desktop.ui import theme
-from desktop.ui.resources import eye_icon
 
 PACKAGE_SUFFIX = ".veil"
 PACKAGE_FILTER = "Veil packages (*.veil)"
@@ -84,23 +83,6 @@ def rule(parent: QWidget | None = None) -> QFrame:
     line.setFrameShape(QFrame.Shape.HLine)
     line.setStyleSheet(f"color: {theme.BORDER};")
     return line
-
-
-def password_field(parent: QWidget | None = None, name: str | None = None) -> QLineEdit:
-    """A passphrase field with a Show/Hide eye."""
-    field = QLineEdit(parent)
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setMinimumWidth(320)
-    if name:
-        field.setObjectName(name)
-    show = QAction("Show", field)
-    show.setCheckable(True)
-    show.setToolTip("Show or hide the passphrase")
-    show.setIcon(eye_icon(theme.MUTED))
-    show.toggled.connect(lambda on: field.setEchoMode(
-        QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
-    field.addAction(show, QLineEdit.ActionPosition.TrailingPosition)
-    return field
 
 
 def fingerprint_groups(fingerprint: str | None) -> str:
