@@ -1,11 +1,15 @@
-"""Use case: burn a series' redaction masks into new instances, stored beside the originals.
+"""Use case: burn a series' redaction masks into redacted versions of its images.
 
 For each image of the series that a stored mask applies to (its own masks, and series-wide
 masks of same-size images), the pixels under the masks are burned in
-(:mod:`desktop.core.redaction.burn_in`) and the result is stored in the library as a new
-instance of a new derived series in the same study ("<description> (redacted)"). Originals
-are never touched. The new UIDs are derived from the original UID and the masks, so applying
-the same masks again gives the same instances (and adds nothing).
+(:mod:`desktop.core.redaction.burn_in`) and the result is stored in the library as a *version*
+of the image (issue 13): a new instance (new SOP Instance UID, PS3.3 C.12.1.1.1; Derivation
+Description and BurnedInAnnotation NO, PS3.3 C.7.6.1.1) in the same series, recorded as
+replacing its original (``instances.replaces_ref``). The browser counts it once, the viewer
+opens it by default and every export takes it, never the original beside it. Originals are
+never touched. The new UIDs are derived from the original UID and the masks, so applying the
+same masks again adds nothing; an image whose masks were all removed gets its original back as
+its current version.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
     report = RedactionReport()
     conn = home.connect()
     try:
-        instances = index.list_instances(conn, series_ref)
+        instances = index.list_instances(conn, series_ref, versions="originals")
         stored = masks_of_series(conn, series_ref)
         series_uid = conn.execute("SELECT series_uid FROM series WHERE id = ?", (series_ref,)).fetchone()
         if series_uid is None:
@@ -102,7 +106,12 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
             if any(per_frame):
                 work.append((inst, per_frame))
         report.images = len(work)
-        report.series_uid = derived_uid(series_uid[0], "veil-redacted-series") if work else ""
+        report.series_uid = series_uid[0] if work else ""
+        masked = {inst.instance_ref for inst, _ in work}
+        with conn:  # an image whose masks were all removed is its original again
+            for inst in instances:
+                if inst.instance_ref not in masked:
+                    index.set_current_version(conn, inst.instance_ref, None)
         import_id = index.start_import(conn, os_user()) if work else None
         staged = []
         for n, (inst, per_frame) in enumerate(work, 1):
@@ -110,21 +119,27 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
                 report.cancelled = True
                 break
             digest = hashlib.sha256("".join(m.to_json() for ms in per_frame for m in ms).encode()).hexdigest()
+            new_uid = derived_uid(inst.sop_instance_uid, digest)
+            known = index.version_of(conn, inst.instance_ref, new_uid)
+            if known is not None:  # these very masks were applied before: that version is current again
+                with conn:
+                    index.set_current_version(conn, inst.instance_ref, known)
+                report.already_present += 1
+                progress(n, len(work))
+                continue
             try:
                 ds = pydicom.dcmread(io.BytesIO(home.objects.read(inst.object_sha256)))
                 result = burn_in(ds, lambda f, pf=per_frame: _union([raster(m) for m in pf[f]]) if f < len(pf) else None,
-                                 derived_uid(inst.sop_instance_uid, digest))
+                                 new_uid)
                 out = result.dataset
                 mark_redacted(out)
-                out.SeriesInstanceUID = report.series_uid
-                description = str(ds.get("SeriesDescription", "") or "").strip()
-                out.SeriesDescription = (f"{description} (redacted)" if description else "Redacted")[:64]
                 buffer = io.BytesIO()
                 out.save_as(buffer, enforce_file_format=True)
                 data = buffer.getvalue()
                 header = parse_header(data)
                 sha = hashlib.sha256(data).hexdigest()
-                staged.append((header, sha, len(data), home.objects.stage(data, sha), zlib.crc32(data)))
+                staged.append((header, sha, len(data), home.objects.stage(data, sha), zlib.crc32(data),
+                               inst.instance_ref))
                 report.frames += len(result.frames_redacted)
                 report.notes.add(result.note)
             except Exception as exc:  # one image that cannot be redacted does not stop the series
@@ -133,7 +148,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
         if staged and not report.cancelled:
             _store(home, conn, staged, import_id, report)
         elif import_id is not None:
-            for _header, _sha, _size, temp, _crc in staged:
+            for _header, _sha, _size, temp, _crc, _orig in staged:
                 if temp is not None:
                     temp.unlink(missing_ok=True)
             index.finish_import(conn, import_id, 0, 0, len(report.failed), report.cancelled)
@@ -150,12 +165,13 @@ def _store(home: VeilHome, conn, staged: list, import_id: int, report: Redaction
     sync_filesystem(home.objects.root)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for _header, sha, _size, temp, _crc in staged:
+        for _header, sha, _size, temp, _crc, _orig in staged:
             if temp is not None:
                 home.objects.commit(temp, sha)
         sync_filesystem(home.objects.root)
-        for header, sha, size, _temp, crc in staged:
-            added = index.add_instance(conn, header, sha, size, "redacted by Veil", import_id, crc32=crc)
+        for header, sha, size, _temp, crc, original in staged:
+            added = index.add_instance(conn, header, sha, size, "redacted by Veil", import_id, crc32=crc,
+                                       replaces=original)
             if added is index.Added.NEW:
                 report.written += 1
             elif added is index.Added.ALREADY_PRESENT:

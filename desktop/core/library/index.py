@@ -69,8 +69,12 @@ def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str
 def add_instance(
     conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str,
     import_id: int | None, cache: dict | None = None, crc32: int | None = None,
+    replaces: int | None = None,
 ) -> Added:
     """Index one stored instance; the caller holds the transaction.
+
+    ``replaces`` names the original instance this one is a redacted version of (it becomes the
+    current version: see :func:`set_current_version`).
 
     ``cache`` (a dict kept by the caller for one import) remembers patient, study and series
     row ids, so a series of 500 slices looks each up once.
@@ -114,15 +118,32 @@ def add_instance(
             transfer_syntax_uid, rows, columns, number_of_frames, samples_per_pixel,
             bits_allocated, bits_stored, pixel_representation, photometric,
             burned_in_annotation, image_type, has_pixel_data, content_date, object_sha256,
-            size_bytes, source_path, import_ref, imported_at, crc32)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            size_bytes, source_path, import_ref, imported_at, crc32, replaces_ref)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         (series, h.sop_instance_uid, h.sop_class_uid, h.instance_number, h.transfer_syntax_uid,
          h.rows, h.columns, h.number_of_frames, h.samples_per_pixel, h.bits_allocated,
          h.bits_stored, h.pixel_representation, h.photometric, h.burned_in_annotation,
          h.image_type, int(h.has_pixel_data), h.content_date, sha256, size, source_path,
-         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), crc32),
+         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), crc32, replaces),
     )
+    if replaces is not None:
+        (new_id,) = conn.execute("SELECT id FROM instances WHERE object_sha256 = ?", (sha256,)).fetchone()
+        set_current_version(conn, replaces, new_id)
     return Added.NEW
+
+
+def set_current_version(conn: Connection, original_ref: int, version_ref: int | None) -> None:
+    """Make ``version_ref`` (a redacted version of ``original_ref``) the image's current version,
+    or, with None, the original itself again; every other version is superseded."""
+    conn.execute("UPDATE instances SET superseded = CASE WHEN id = ? THEN 0 ELSE 1 END WHERE replaces_ref = ?",
+                 (version_ref if version_ref is not None else -1, original_ref))
+
+
+def version_of(conn: Connection, original_ref: int, sop_instance_uid: str) -> int | None:
+    """The instance ref of the version of ``original_ref`` with this SOP Instance UID, if stored."""
+    row = conn.execute("SELECT id FROM instances WHERE replaces_ref = ? AND sop_instance_uid = ?",
+                       (original_ref, sop_instance_uid)).fetchone()
+    return int(row[0]) if row else None
 
 
 # -- reading back ---------------------------------------------------------------------------
@@ -159,6 +180,7 @@ class SeriesRow:
     model_name: str
     image_count: int
     frame_count: int
+    redacted_count: int = 0  # images whose current version Veil redacted
 
 
 _STUDY_SQL = """
@@ -167,8 +189,8 @@ SELECT st.id, p.name, p.patient_id, p.birth_date, p.sex, st.study_uid, st.study_
        COALESCE((SELECT group_concat(m, '/') FROM (SELECT DISTINCT se.modality AS m FROM series se
                  WHERE se.study_ref = st.id AND se.modality != '' ORDER BY se.modality)), ''),
        (SELECT count(*) FROM series se WHERE se.study_ref = st.id),
-       (SELECT count(*) FROM instances i JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id),
-       (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM instances i
+       (SELECT count(*) FROM current_instances i JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id),
+       (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM current_instances i
          JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id)
 FROM studies st JOIN patients p ON st.patient_ref = p.id
 """
@@ -182,9 +204,11 @@ def list_studies(conn: Connection) -> list[StudyRow]:
 def list_series(conn: Connection, study_ref: int | None = None) -> list[SeriesRow]:
     sql = """SELECT se.id, se.study_ref, se.series_uid, se.series_number, se.modality,
                     se.description, se.body_part, se.manufacturer, se.model_name,
-                    (SELECT count(*) FROM instances i WHERE i.series_ref = se.id),
-                    (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM instances i
-                      WHERE i.series_ref = se.id)
+                    (SELECT count(*) FROM current_instances i WHERE i.series_ref = se.id),
+                    (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM current_instances i
+                      WHERE i.series_ref = se.id),
+                    (SELECT count(*) FROM current_instances i WHERE i.series_ref = se.id
+                      AND i.replaces_ref IS NOT NULL)
              FROM series se"""
     args: tuple = ()
     if study_ref is not None:
@@ -248,14 +272,24 @@ class InstanceRow:
     columns: int | None
     photometric: str
     object_sha256: str
+    replaces_ref: int | None = None  # set on a redacted version: the original it replaces
+
+    @property
+    def redacted_version(self) -> bool:
+        return self.replaces_ref is not None
 
 
-def list_instances(conn: Connection, series_ref: int) -> list[InstanceRow]:
-    """The instances of a series in viewing order: Instance Number, then import order."""
+def list_instances(conn: Connection, series_ref: int, versions: str = "current") -> list[InstanceRow]:
+    """The instances of a series in viewing order: Instance Number, then import order.
+
+    ``versions``: "current" (each image once: its redacted version where Veil made one, else the
+    original), "originals" (the images as imported: what masks are painted on), or "all"."""
+    table = {"current": "current_instances", "originals": "instances", "all": "instances"}[versions]
+    where = " AND replaces_ref IS NULL" if versions == "originals" else ""
     rows = conn.execute(
-        """SELECT id, sop_instance_uid, instance_number, COALESCE(number_of_frames, 0), rows,
-                  columns, photometric, object_sha256
-           FROM instances WHERE series_ref = ?
+        f"""SELECT id, sop_instance_uid, instance_number, COALESCE(number_of_frames, 0), rows,
+                  columns, photometric, object_sha256, replaces_ref
+           FROM {table} WHERE series_ref = ?{where}
            ORDER BY instance_number IS NULL, instance_number, id""",
         (series_ref,),
     ).fetchall()
