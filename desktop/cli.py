@@ -151,19 +151,28 @@ def cmd_deid(args: argparse.Namespace) -> int:
     try:
         if args.study:
             report = deidentify_studies(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
-                                        purpose=purpose)
+                                        purpose=purpose, series_uids=args.series or (), instance_uids=args.instance or (),
+                                        confirm_burned_in=args.confirm_burned_in)
         else:
+            if args.series or args.instance:
+                raise VeilError("--series and --instance choose from library studies: use them with --study.")
             report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
-                                      purpose=purpose)
+                                      purpose=purpose, confirm_burned_in=args.confirm_burned_in)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled. Nothing was written.", file=sys.stderr)
         return 130
     print(report.headline())
-    if report.consent is not None:
-        if report.refused_by_consent:
-            print_refusal(report.consent)
-        elif report.consent.overridden:
+    if report.review is not None and report.review.candidates:
+        print(f"  {report.review.note()}")
+        if report.flagged and report.confirm_burned_in:
+            print(f"  {len(report.flagged)} image(s) flagged for burned-in text, confirmed as checked (--confirm-burned-in)")
+    if report.redacted:
+        print(f"  {report.redacted} image(s) left as their redacted versions (Clean Pixel Data recorded)")
+    print_refusal(report.consent if report.refused_by_consent else None, report.flagged,
+                  report.confirm_burned_in, report.residual)
+    if report.consent is not None and not report.refused_by_consent:
+        if report.consent.overridden:
             print("  consent overridden for the patient's care; the justification is in the audit log")
         for limit in report.consent.limits:
             print(f"  consent limit: {_safe(limit)}")
@@ -289,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", help="add a PS3.15 option (see 'veil profiles')")
     p.add_argument("--prefix", help="pseudonym prefix, e.g. TEACH gives TEACH-0007")
     p.add_argument("--study", action="append", metavar="STUDY_UID", help="de-identify this library study")
+    p.add_argument("--series", action="append", metavar="SERIES_UID", help="only this series of the --study")
+    p.add_argument("--instance", action="append", metavar="SOP_UID", help="only this image of the --study")
+    p.add_argument("--confirm-burned-in", action="store_true",
+                   help="send images flagged for burned-in text: you looked at each and found no identity")
     add_purpose_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_deid)

@@ -31,9 +31,11 @@ def add_purpose_arguments(p: argparse.ArgumentParser) -> None:
                         "(a sentence) goes into the audit log")
 
 
-def print_refusal(consent, flagged=(), confirmed: bool = False) -> None:  # noqa: ANN001 - Decision, [Flagged]
+def print_refusal(consent, flagged=(), confirmed: bool = False, residual=()) -> None:  # noqa: ANN001
     """Why an export was refused, on stderr: each study consent does not allow (and how to
-    override for care), or each image that may carry burned-in identity."""
+    override for care), each image whose pixels would still show the patient, or each image
+    that may carry burned-in identity (``consent``: a Decision; ``flagged``: Flagged images;
+    ``residual``: (image, why) pairs of the privacy gate's residual check)."""
     import sys
 
     if consent is not None and not consent.allowed:
@@ -42,9 +44,15 @@ def print_refusal(consent, flagged=(), confirmed: bool = False) -> None:  # noqa
         if consent.override_allowed:
             print("To override for the patient's care, add --override \"WHY\" (a sentence).", file=sys.stderr)
         return
+    if residual:
+        for label, why in residual:
+            print(f"  {safe(label)}: {why}", file=sys.stderr)
+        print("Paint a redaction mask over the text in the viewer (Shift+R), or leave those images out.",
+              file=sys.stderr)
+        return
     if flagged and not confirmed:
         for item in flagged:
-            print(f"  {safe(item.label)}; no redaction mask", file=sys.stderr)
+            print(f"  {safe(item.label)}", file=sys.stderr)
         print("Redact them in the viewer (Shift+R), or add --confirm-burned-in once you have checked them.",
               file=sys.stderr)
 

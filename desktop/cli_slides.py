@@ -33,7 +33,7 @@ def cmd_slides(args: argparse.Namespace) -> int:
         return 130
     print(report.headline())
     if report.refused:
-        print_refusal(report.consent, report.flagged, args.confirm_burned_in)
+        print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
     for label, reason in report.failed:
         print(f"  {safe(label)}: {safe(reason)}", file=sys.stderr)
     if report.files:

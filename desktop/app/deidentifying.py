@@ -18,7 +18,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import secrets
 import threading
 import time
 import zipfile
@@ -31,6 +30,10 @@ from pathlib import Path
 
 
 from desktop.app.formatting import plural
+from desktop.app.gate import (
+    Candidate, Channel, Delivery, Flagged, Image, Review, Selection, bind, redact_masked, resolve, run_review,
+)
+from desktop.app.gate.writing import stage_dicom
 from desktop.app.home import VeilHome
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose, check_identities
@@ -48,7 +51,6 @@ from desktop.core.deid.profiles import Profile
 from desktop.core.errors import VeilError
 from desktop.core.library.header import InvalidInstance
 from desktop.core.library.object_store import ObjectStore
-from desktop.core.library.sealed import seal_bytes
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
 
@@ -56,7 +58,6 @@ log = logging.getLogger(__name__)
 IN_PROCESS_BELOW = 24
 TASK_SIZE = 8
 IN_FLIGHT_PER_WORKER = 8
-TEMP_PREFIX = ".veil-partial-"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class LibraryInstance:
     instance_number: int | None = None
     study_uid: str = ""
     sop_uid: str = ""
+    modality: str = ""
+    burned_in: str = ""
+    redacted: bool = False  # a version Veil redacted
+    instance_ref: int = 0
 
 
 Input = FileSource | ZipMember | LibraryInstance
@@ -120,18 +125,44 @@ class DeidReport:
     #: Staged for a package: (path under out_dir, size, SHA-256, CRC-32) of each output, sealed.
     outputs: list[tuple[str, int, str, int]] = field(default_factory=list)
     account: bool = True
+    #: The burned-in review (the privacy gate's step 3) and what it flagged; the residual
+    #: check's refusals (step 5: the patient's name, ID or a date read in pixels that would leave).
+    review: Review | None = None
+    confirm_burned_in: bool = False
+    redacted: int = 0  # outputs whose pixels Veil redacted
+
+    @property
+    def flagged(self) -> list[Flagged]:
+        return self.review.flagged if self.review is not None else []
+
+    @property
+    def residual(self) -> list[tuple[str, str]]:
+        return self.review.leaks if self.review is not None else []
 
     @property
     def refused_by_consent(self) -> bool:
         return self.consent is not None and not self.consent.allowed
 
     @property
+    def refused_for_review(self) -> bool:
+        """Images may carry burned-in identity and nobody confirmed they were checked."""
+        return self.review is not None and self.review.needs_confirmation and not self.confirm_burned_in
+
+    @property
     def refused(self) -> bool:
-        return bool(self.leaks) or self.refused_by_consent
+        return bool(self.leaks) or self.refused_by_consent or bool(self.residual) or self.refused_for_review
 
     def headline(self) -> str:
         if self.refused_by_consent:
             return "Export refused: consent does not allow it. Nothing was written."
+        if self.residual:
+            return (f"Export refused: {plural(len(self.residual), 'image')} would still show the patient's "
+                    "identity in the pixels; redact them or leave them out. Nothing was written.")
+        if self.refused_for_review:
+            what = (f"{plural(len(self.flagged), 'image')} may carry burned-in identity"
+                    if self.flagged else "the pixels could not be read for text")
+            return (f"Export refused: {what}. Redact them, leave them out, or confirm you checked them "
+                    "(--confirm-burned-in). Nothing was written.")
         if self.refused:
             return (f"Export refused: {plural(len(self.leaks), 'output file')} still held an identifier "
                     "of the original. Nothing was written.")
@@ -159,26 +190,21 @@ def file_inputs(paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | N
     return inputs, rejected
 
 
-def library_inputs(home: VeilHome, study_uids: Iterable[str]) -> list[Input]:
-    """Every instance of the given library studies."""
-    conn = home.connect()
-    try:
-        out: list[Input] = []
-        for uid in study_uids:
-            rows = conn.execute(
-                """SELECT i.object_sha256, i.sop_instance_uid, p.patient_id, p.issuer, p.name, p.birth_date,
-                          se.series_uid, i.instance_number
-                   FROM instances i JOIN series se ON i.series_ref = se.id
-                   JOIN studies st ON se.study_ref = st.id JOIN patients p ON st.patient_ref = p.id
-                   WHERE st.study_uid = ? ORDER BY se.id, i.instance_number, i.id""", (uid,)).fetchall()
-            if not rows:
-                raise VeilError("No such study in the library (check the Study Instance UID).")
-            out.extend(LibraryInstance(sha, f"library instance {sop}", patient_key(pid, issuer, name, birth),
-                                       series, number, uid, sop)
-                       for sha, sop, pid, issuer, name, birth, series, number in rows)
-        return out
-    finally:
-        conn.close()
+def library_inputs(home: VeilHome, study_uids: Iterable[str], series_uids: Iterable[str] = (),
+                   instance_uids: Iterable[str] = ()) -> list[Input]:
+    """The current version of every image of these library studies (only of ``series_uids``
+    and ``instance_uids``, when given): redacted versions where Veil made them, never the
+    originals beside them (:func:`desktop.app.gate.resolve`)."""
+    resolved = resolve(home, Selection(tuple(study_uids), tuple(series_uids), tuple(instance_uids)))
+    return inputs_of(resolved.images)
+
+
+def inputs_of(images: Iterable[Image]) -> list[Input]:
+    """De-identification inputs for library images the gate resolved."""
+    return [LibraryInstance(i.sha256, f"library instance {i.sop_uid}", patient_key(*i.identity), i.series_uid,
+                            i.instance_number, i.study_uid, i.sop_uid, i.modality, i.burned_in, i.redacted,
+                            i.instance_ref)
+            for i in images]
 
 
 def _read(item: Input, store: ObjectStore | None) -> bytes:
@@ -195,7 +221,8 @@ def _read(item: Input, store: ObjectStore | None) -> bytes:
 def _identity_of(item: Input) -> Identity:
     """Patient, study and series of an input (a few KB read per file)."""
     if isinstance(item, LibraryInstance):
-        return Identity(item.patient_key, item.study_uid, item.series_uid)
+        return Identity(item.patient_key, item.study_uid, item.series_uid, item.modality, item.burned_in,
+                        item.redacted, item.instance_number)
     return identity_of(item)
 
 
@@ -246,18 +273,7 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
     if result.leaks:
         return _Done(item.label, leaks=tuple(result.leaks))
     final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
-    temp = os.path.join(output.folder, TEMP_PREFIX + secrets.token_hex(8))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if output.seal_key is None:
-            fh.write(result.data)
-        else:
-            seal_bytes(fh, output.seal_key, result.data)
-        fh.flush()
-        if hasattr(os, "posix_fadvise"):
-            # Start writing it to disk now (Linux begins writeback of dirty pages on
-            # DONTNEED), so the one sync before the renames has little left to wait for.
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    temp = stage_dicom(output.folder, result.data, output.seal_key)
     if output.seal_key is None:
         return _Done(item.label, temp=temp, final=final, size=len(result.data))
     # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
@@ -373,9 +389,13 @@ def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> 
 def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out_dir: str | os.PathLike[str],
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
                       workers: int | None = None, rejected: list[Rejected] | None = None, *,
-                      purpose: ExportPurpose, seal_key: bytes | None = None, account: bool = True) -> DeidReport:
+                      purpose: ExportPurpose, seal_key: bytes | None = None, account: bool = True,
+                      confirm_burned_in: bool = False, reviewed: Review | None = None) -> DeidReport:
     """De-identify ``inputs`` into ``out_dir`` for ``purpose``: nothing is written when a study
-    has no consent for it, and all or nothing when a leak is found.
+    has no consent for it, when images may carry burned-in identity and ``confirm_burned_in``
+    is not given, and all or nothing when a leak is found (in the header, the bytes, or read by
+    OCR in the pixels: the privacy gate's steps 3 to 5, :mod:`desktop.app.gate`). ``reviewed``:
+    the review the caller already ran on these inputs (else it is run here).
 
     With ``seal_key`` the outputs are sealed (staged for a package: no plaintext on disk) and
     :attr:`DeidReport.outputs` says each one's size and SHA-256; without ``account`` the caller
@@ -387,7 +407,8 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
-    report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []), purpose=purpose)
+    report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []), purpose=purpose,
+                        review=reviewed, confirm_burned_in=confirm_burned_in)
     progress(0, len(inputs))
     settings = make_settings(profile, home.keys.deid_key, home.path / "cache", extra=purpose.dicom_elements())
     store_args = None
@@ -405,6 +426,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
 def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: _Runner,
          report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
     keys: dict[int, str] = {}
+    own_review: Review | None = None
     readable: list[Input] = []
     identities: dict[str, Identity] = {}
     for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
@@ -420,6 +442,13 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
         request, report.consent = check_identities(home, report.purpose, list(identities.values()),
                                                    list(identities), deidentified=True)
         if not report.consent.allowed:
+            report.seconds = time.perf_counter() - started
+            if report.account:
+                _audit(home, report)
+            return report
+        if report.review is None:
+            report.review = own_review = _review(home, readable, identities, cancel)
+        if report.refused_by_consent or report.residual or (report.refused_for_review and not _unreadable_only(report)):
             report.seconds = time.perf_counter() - started
             if report.account:
                 _audit(home, report)
@@ -447,6 +476,9 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                 progress(done, len(inputs))
                 last = now
         report.cancelled = interrupted or (cancel.cancelled and done < len(readable))
+        if own_review is not None:  # an image the engine refused does not leave: nothing to review
+            gone = {r.label for r in report.rejected}
+            own_review.flagged = [f for f in own_review.flagged if readable[f.instance_ref].label not in gone]
         if report.cancelled or report.refused:
             _discard(staged)
             staged = []
@@ -455,6 +487,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     except BaseException:
         _discard(staged)
         raise
+    redacted = {label for label, identity in identities.items() if identity.redacted}
+    report.redacted = sum(item.label in redacted for item in staged)
     for item in staged:
         report.files.append(item.final)
         report.outputs.append((item.final, item.size, item.sha256, item.crc32))
@@ -472,6 +506,26 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                                               recipient=report.purpose.recipient, destination=str(out),
                                               profile=report.profile.key)
     return report
+
+
+def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identity], cancel: CancelToken) -> Review:
+    """The privacy gate's burned-in review and residual pixel check of these inputs, series by
+    series in Instance Number order (:func:`desktop.app.gate.run_review`)."""
+    store = home.objects if any(isinstance(i, LibraryInstance) for i in readable) else None
+    order = sorted(range(len(readable)), key=lambda n: (identities[readable[n].label].series_uid,
+                                                        identities[readable[n].label].instance_number is None,
+                                                        identities[readable[n].label].instance_number or 0, n))
+    candidates = []
+    for n in order:
+        item, identity = readable[n], identities[readable[n].label]
+        candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
+                                    identity.redacted, lambda item=item: _read(item, store)))
+    return run_review(candidates, cancelled=lambda: cancel.cancelled)
+
+
+def _unreadable_only(report: DeidReport) -> bool:
+    """Every flag is an image the review could not decode (the engine may refuse it too)."""
+    return bool(report.flagged) and all(": could not be read for text" in f.label for f in report.flagged)
 
 
 def _unreadable(exc: Exception) -> str:
@@ -506,15 +560,18 @@ def _commit(out: Path, staged: list[_Done]) -> None:
 
 
 def _audit(home: VeilHome, report: DeidReport) -> None:
-    outcome = ("refused-consent" if report.refused_by_consent else "refused-leak" if report.refused
-               else "cancelled" if report.cancelled else "completed")
+    outcome = ("refused-consent" if report.refused_by_consent else
+               "refused-pixels" if report.residual else "refused-burned-in" if report.refused_for_review else
+               "refused-leak" if report.refused else "cancelled" if report.cancelled else "completed")
     conn = home.connect()
     try:
         home.record(conn, "deid.export", outcome=outcome, profile=report.profile.key,
                     purpose=str(report.purpose.purpose) if report.purpose else "",
                     options=sorted(report.profile.options), written=report.written,
                     rejected=len(report.rejected), leaks=len(report.leaks),
-                    pseudonyms=sorted(report.pseudonyms))
+                    pseudonyms=sorted(report.pseudonyms), flagged=len(report.flagged),
+                    confirmed_burned_in=report.confirm_burned_in and bool(report.flagged),
+                    read_for_text=report.review.read if report.review else 0, redacted=report.redacted)
     finally:
         conn.close()
 
@@ -532,23 +589,33 @@ def _audit_preview(home: VeilHome, profile: Profile, item: Input) -> None:
 def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.PathLike[str]],
                      out_dir: str | os.PathLike[str], progress: Progress = no_progress,
                      cancel: CancelToken | None = None, workers: int | None = None, *,
-                     purpose: ExportPurpose) -> DeidReport:
-    """De-identify every DICOM file under ``paths`` into ``out_dir``."""
+                     purpose: ExportPurpose, confirm_burned_in: bool = False) -> DeidReport:
+    """De-identify every DICOM file under ``paths`` into ``out_dir``, through the privacy gate
+    (:mod:`desktop.app.gate`: a folder never goes to a colleague for care)."""
+    bind(purpose, Delivery(Channel.FOLDER))
     out = Path(out_dir).resolve()
     for path in paths:
         if out == Path(path).resolve() or Path(path).resolve() in out.parents:
             raise VeilError("Write the de-identified copies outside the folder being read.")
     inputs, rejected = file_inputs(paths, cancel)
-    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected, purpose=purpose)
+    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected, purpose=purpose,
+                             confirm_burned_in=confirm_burned_in)
 
 
 def deidentify_studies(home: VeilHome, profile: Profile, study_uids: Iterable[str],
                        out_dir: str | os.PathLike[str], progress: Progress = no_progress,
                        cancel: CancelToken | None = None, workers: int | None = None, *,
-                       purpose: ExportPurpose) -> DeidReport:
-    """De-identify library studies into ``out_dir``."""
-    return deidentify_inputs(home, profile, library_inputs(home, study_uids), out_dir, progress, cancel, workers,
-                             purpose=purpose)
+                       purpose: ExportPurpose, series_uids: Iterable[str] = (), instance_uids: Iterable[str] = (),
+                       confirm_burned_in: bool = False) -> DeidReport:
+    """De-identify library studies (only ``series_uids`` and ``instance_uids`` of them, when
+    given) into ``out_dir`` through the privacy gate: images with masks leave as their redacted
+    versions, never beside them (:mod:`desktop.app.gate`)."""
+    bind(purpose, Delivery(Channel.FOLDER))
+    study_uids = tuple(study_uids)
+    redact_masked(home, study_uids, cancel=cancel)
+    inputs = library_inputs(home, study_uids, series_uids, instance_uids)
+    return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, purpose=purpose,
+                             confirm_burned_in=confirm_burned_in)
 
 
 # -- preview -----------------------------------------------------------------------------------

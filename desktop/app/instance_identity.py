@@ -1,7 +1,9 @@
 """Whose an instance is and where it sits: patient key, Study and Series Instance UIDs, read
-from the first few KB of a file (the patient group 0010 and the relationship group 0020),
-before anything is written. De-identification needs the patient (pseudonym, date shift), the
-consent check the study and series too."""
+from the first few KB of a file (the patient group 0010, the relationship group 0020 and the
+few image attributes the burned-in review needs), before anything is written.
+De-identification needs the patient (pseudonym, date shift), the consent check the study and
+series, the privacy gate's review the modality, Burned In Annotation (PS3.3 C.7.6.1.1.3),
+whether Veil redacted it (Derivation Description) and the Instance Number."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from desktop.core.deid.mapping import patient_key, patient_key_of
 from desktop.core.library.header import InvalidInstance, _element_end
 from desktop.core.library.index import patient_key_from
 from desktop.core.library.sources import FileSource, ZipMember
+from desktop.core.redaction.record import REDACTION_MARK, is_redacted
 
 HEAD_BYTES = 16384
 STUDY_UID, SERIES_UID = 0x0020000D, 0x0020000E
+MODALITY, DERIVATION, INSTANCE_NUMBER, BURNED_IN = 0x00080060, 0x00082111, 0x00200013, 0x00280301
 _PATIENT_TAGS = {0x00100010: 2, 0x00100020: 0, 0x00100021: 1, 0x00100030: 3}
-_UID_TAGS = {STUDY_UID: 4, SERIES_UID: 5}
+_UID_TAGS = {STUDY_UID: 4, SERIES_UID: 5, MODALITY: 6, DERIVATION: 7, INSTANCE_NUMBER: 8, BURNED_IN: 9}
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 
 
@@ -30,6 +34,10 @@ class Identity:
     patient_key: str
     study_uid: str = ""
     series_uid: str = ""
+    modality: str = ""
+    burned_in: str = ""
+    redacted: bool = False  # Veil redacted its pixels (and it says BurnedInAnnotation NO)
+    instance_number: int | None = None
 
     @property
     def library_key(self) -> str:
@@ -44,7 +52,15 @@ def library_key(deid_key: str) -> str:
 
 
 def _stop_after_relationship(tag, vr, length) -> bool:  # noqa: ANN001 - pydicom's callback
-    return tag.group > 0x0020
+    return tag > BURNED_IN
+
+
+def _identity(values: list[str]) -> Identity:
+    number = values[8].strip()
+    burned = values[9].strip().upper()
+    return Identity(patient_key(*values[:4]), values[4], values[5], values[6].strip().upper(), burned,
+                    values[7].strip() == REDACTION_MARK and burned == "NO",
+                    int(number) if number.lstrip("-").isdigit() else None)
 
 
 def quick_identity(head: bytes) -> Identity | None:
@@ -68,13 +84,13 @@ def quick_identity(head: bytes) -> Identity | None:
     if syntax not in (b"1.2.840.10008.1.2", b"1.2.840.10008.1.2.1"):
         return None
     implicit = syntax == b"1.2.840.10008.1.2"
-    values = ["", "", "", "", "", ""]
+    values = [""] * 10
     while True:
         if pos + 8 > len(head):
             return None
         group = int.from_bytes(head[pos:pos + 2], "little")
         tag = (group << 16) | int.from_bytes(head[pos + 2:pos + 4], "little")
-        if group > 0x0020 or tag > SERIES_UID:
+        if tag > BURNED_IN:
             break
         try:
             end = _element_end(head, pos, not implicit, "<")  # sequences too (PS3.5 7.5)
@@ -88,12 +104,18 @@ def quick_identity(head: bytes) -> Identity | None:
                 return None
             values[where] = value.decode("ascii").strip(" \x00")
         pos = end
-    return Identity(patient_key(*values[:4]), values[4], values[5])
+    return _identity(values)
 
 
 def _of_dataset(ds: pydicom.Dataset) -> Identity:
+    number = ds.get("InstanceNumber")
+    try:
+        number = int(number) if number not in (None, "") else None
+    except (TypeError, ValueError):
+        number = None
     return Identity(patient_key_of(ds), str(ds.get("StudyInstanceUID", "") or "").strip(),
-                    str(ds.get("SeriesInstanceUID", "") or "").strip())
+                    str(ds.get("SeriesInstanceUID", "") or "").strip(), str(ds.get("Modality", "") or "").strip().upper(),
+                    str(ds.get("BurnedInAnnotation", "") or "").strip().upper(), is_redacted(ds), number)
 
 
 def identity_of(item: FileSource | ZipMember) -> Identity:

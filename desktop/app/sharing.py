@@ -1,10 +1,12 @@
-"""Use case: export a selection as an encrypted, signed share package (issue 7).
+"""Use case: export a selection as an encrypted, signed share package (issue 7), or a signed
+plain ZIP for a journal, through the privacy gate (issue 13, :mod:`desktop.app.gate`).
 
-selection -> purpose and consent check (issue 6) -> identifiable originals (care only) or a
-de-identified copy (staged sealed under a key that lives only in memory) -> redaction review
-(images that say they carry burned-in text and have no mask must be confirmed) -> the package,
-written by :func:`desktop.core.share.writer.write_package` straight into age ciphertext ->
-audit line and the accounting of disclosures.
+selection (nothing outside its studies) and recipients bound to the purpose (care: only the
+colleague the consent names, by their key) -> consent check (issue 6) -> redacted versions ->
+burned-in review and residual OCR check -> identifiable current versions (care only) or a
+de-identified copy (staged sealed under a key that lives only in memory) -> the package,
+written straight into age ciphertext -> audit line and the accounting of disclosures naming
+the contacts it was really encrypted to.
 
 No plaintext copy of the package, or of what goes in it, is ever written to disk.
 """
@@ -17,11 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.app.consenting import check_items, consents_of, override_refusal, selection_items
+from desktop.app.consenting import consents_of
 from desktop.app.contacts import Contact
-from desktop.app.deidentifying import DeidReport, deidentify_inputs, library_inputs
+from desktop.app.deidentifying import DeidReport, deidentify_inputs, inputs_of
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose
+from desktop.app.gate import (
+    ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
+    header_flags, review_images, unverified, writers,
+)
 from desktop.app.home import VeilHome
 from desktop.app.identity import my_card, my_identity
 from desktop.app.instance_identity import library_key
@@ -33,23 +39,9 @@ from desktop.core.library.sealed import SealedReader, peek_unsealed
 from desktop.core.share.manifest import PackageDetails
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
-from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
-
-@dataclass(frozen=True)
-class Flagged:
-    """An image that may carry burned-in identity and has no redaction mask in the library: it
-    says so (BurnedInAnnotation YES, PS3.3 C.7.6.1.1), or it is of a kind that usually does
-    (ultrasound, secondary capture, photographs, scanned documents) and does not say NO."""
-
-    label: str  # "CT 2004-01-19 'e+1', series 2, image 14: declares burned-in text"
-    series_uid: str
-    instance_ref: int
-
-
-#: Modalities whose images usually carry burned-in text (banners, annotations, captured
-#: screens, photographs): flagged unless they declare BurnedInAnnotation NO.
-TEXT_PRONE_MODALITIES = ("US", "IVUS", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "OP", "OPT")
+__all__ = ["Flagged", "ShareReport", "ShareRequest", "TEXT_PRONE_MODALITIES", "export_package", "flagged_images",
+           "passphrase_problem"]
 
 
 @dataclass(frozen=True)
@@ -86,14 +78,24 @@ class ShareReport:
     package: WrittenPackage | None = None
     disclosure: int | None = None
     deid: DeidReport | None = None
+    review: Review | None = None
+    recipient: str = ""  # who the accounting names: the contacts it was really encrypted to
+    unverified: list[Contact] = field(default_factory=list)  # recipients whose key was never checked
 
     @property
     def refused(self) -> bool:
         return self.package is None
 
+    @property
+    def residual(self) -> list[tuple[str, str]]:
+        return self.review.leaks if self.review is not None else []
+
     def headline(self) -> str:
         if self.consent is not None and not self.consent.allowed:
             return "Export refused: consent does not allow it. No package was written."
+        if self.residual:
+            return (f"Export refused: {len(self.residual)} image(s) would still show the patient's identity in the "
+                    "pixels; redact them or leave them out. No package was written.")
         if self.flagged and not self.request.confirm_burned_in:
             return (f"{len(self.flagged)} image(s) may carry burned-in identity and have no redaction mask: "
                     "redact them, leave them out, or confirm you checked them. No package was written.")
@@ -108,35 +110,16 @@ class ShareReport:
 
 
 def flagged_images(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = ()) -> list[Flagged]:
-    """The images of the selection (only ``instance_uids`` of them, when given) that may carry
-    burned-in identity and have no redaction mask (see :class:`Flagged`); Veil's redacted
-    copies declare NO and are never flagged."""
-    only = set(instance_uids)
-    series = sorted({i.series_uid for i in items if i.series_uid})
-    labels = {i.series_uid: i.label for i in items}
-    prone = ",".join("?" * len(TEXT_PRONE_MODALITIES))
-    conn = home.connect()
-    try:
-        out = []
-        for uid in series:
-            rows = conn.execute(
-                f"""SELECT i.id, i.instance_number, se.series_number, upper(trim(i.burned_in_annotation)), se.modality,
-                           i.sop_instance_uid
-                    FROM instances i JOIN series se ON i.series_ref = se.id
-                    WHERE se.series_uid = ? AND (upper(trim(i.burned_in_annotation)) = 'YES'
-                          OR (upper(trim(i.burned_in_annotation)) != 'NO' AND se.modality IN ({prone})))
-                      AND NOT EXISTS (SELECT 1 FROM masks m JOIN instances j ON m.instance_ref = j.id
-                                      WHERE j.series_ref = se.id)
-                    ORDER BY i.instance_number, i.id""", (uid, *TEXT_PRONE_MODALITIES)).fetchall()
-            for ref, n, number, declared, modality, sop in rows:
-                if only and sop not in only:
-                    continue
-                why = ("declares burned-in text" if declared == "YES" else
-                       f"{modality} image without BurnedInAnnotation NO: may carry burned-in text")
-                out.append(Flagged(f"{labels[uid]}, series {number or '?'}, image {n or ref}: {why}", uid, ref))
-        return out
-    finally:
-        conn.close()
+    """The images of the selection (only ``instance_uids`` of them, when given) that their
+    headers flag for review (:func:`desktop.app.gate.review.header_reason`); Veil's redacted
+    versions are never flagged by their header."""
+    studies = tuple(dict.fromkeys(i.study_uid for i in items))
+    series = tuple(dict.fromkeys(i.series_uid for i in items if i.series_uid))
+    if not studies:
+        return []
+    from desktop.app.gate import resolve
+
+    return header_flags(resolve(home, Selection(studies, series, tuple(instance_uids))).images)
 
 
 def _consent_basis(decision: Decision, records: Sequence[ConsentRecord]) -> dict:
@@ -159,30 +142,17 @@ def _consent_basis(decision: Decision, records: Sequence[ConsentRecord]) -> dict
     return out
 
 
-def _library_sources(home: VeilHome, items: Sequence[ExportItem],
-                     instance_uids: Sequence[str] = ()) -> tuple[list[PackageSource], list[Sent]]:
-    """The originals (sealed objects, decrypted as the writer reads them); only
-    ``instance_uids`` of them when given."""
-    only = set(instance_uids)
-    conn = home.connect()
-    try:
-        sources: list[PackageSource] = []
-        sent: list[Sent] = []
-        for item in items:
-            rows = conn.execute(
-                """SELECT i.object_sha256, i.size_bytes, i.crc32, i.sop_instance_uid FROM instances i
-                   JOIN series se ON i.series_ref = se.id
-                   WHERE se.series_uid = ? ORDER BY i.instance_number, i.id""", (item.series_uid,)).fetchall()
-            for sha, size, crc, sop in rows:
-                if only and sop not in only:
-                    continue
-                name = dicom_member_name(len(sources))
-                sources.append(StreamSource(name, size, lambda sha=sha: home.objects.open(sha), sha256=sha,
-                                            crc32=crc, peek=lambda n, sha=sha: home.objects.peek(sha, n)))
-                sent.append(Sent(item.patient_key, item.study_uid, item.series_uid or ""))
-        return sources, sent
-    finally:
-        conn.close()
+def _library_sources(home: VeilHome, images: Sequence[Image]) -> tuple[list[PackageSource], list[Sent]]:
+    """The current versions, identifiable (sealed objects, decrypted as the writer reads them)."""
+    sources: list[PackageSource] = []
+    sent: list[Sent] = []
+    for image in images:
+        name = dicom_member_name(len(sources))
+        sources.append(StreamSource(name, image.size, lambda sha=image.sha256: home.objects.open(sha),
+                                    sha256=image.sha256, crc32=image.crc32,
+                                    peek=lambda n, sha=image.sha256: home.objects.peek(sha, n)))
+        sent.append(Sent(image.patient_key, image.study_uid, image.series_uid))
+    return sources, sent
 
 
 def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[PackageSource]:
@@ -214,46 +184,55 @@ def passphrase_problem(passphrase: str) -> str | None:
     return None
 
 
-def export_package(home: VeilHome, request: ShareRequest, progress: Progress = no_progress,
-                   cancel: CancelToken | None = None) -> ShareReport:
-    """Check, prepare and write the package; a refusal, a cancel or a failure leaves no file."""
-    cancel = cancel or CancelToken()
-    report = ShareReport(request)
-    purpose = request.purpose
-    if request.identifiable and purpose.purpose is not Purpose.CARE:
-        raise VeilError("Identifiable images leave only for the patient's care; choose a de-identification profile.")
+def _delivery(request: ShareRequest) -> Delivery:
     if request.unencrypted:
         _check_unencrypted(request)
-    elif not request.recipients and not request.passphrase:
+        return Delivery(Channel.ARCHIVE)
+    if request.recipients and request.passphrase:
+        raise VeilError("A package opens either with colleagues' keys or with a passphrase, not both; choose one.")
+    if request.passphrase is not None:
+        if problem := passphrase_problem(request.passphrase):
+            raise VeilError(problem)
+        return Delivery(Channel.PASSPHRASE)
+    if not request.recipients:
         raise VeilError("Choose who can open the package: colleagues from the address book, or a passphrase.")
-    if request.passphrase is not None and (problem := passphrase_problem(request.passphrase)):
-        raise VeilError(problem)
-    items = selection_items(home, request.study_uids, request.series_uids)
-    req, decision = check_items(home, purpose.purpose, items, deidentified=not request.identifiable,
-                                colleague=purpose.recipient if purpose.purpose is Purpose.CARE else None,
-                                protocol_id=purpose.protocol_id or None)
-    if not decision.allowed and purpose.justification and decision.override_allowed:
-        decision = override_refusal(home, req, decision, purpose.justification)
+    return Delivery(Channel.KEYS, tuple(request.recipients))
+
+
+def export_package(home: VeilHome, request: ShareRequest, progress: Progress = no_progress,
+                   cancel: CancelToken | None = None) -> ShareReport:
+    """Check, prepare and write the package through the privacy gate; a refusal, a cancel or a
+    failure leaves no file."""
+    cancel = cancel or CancelToken()
+    report = ShareReport(request)
+    delivery = _delivery(request)
+    report.unverified = unverified(delivery.contacts)
+    cleared = enter(home, Selection(request.study_uids, request.series_uids, request.instance_uids),
+                    request.purpose, delivery, identifiable=request.identifiable, cancel=cancel)
+    purpose, decision = cleared.purpose, cleared.decision
     report.consent = decision
-    report.flagged = _flags(home, items, request, cancel) if decision.allowed else []
-    if not decision.allowed or (report.flagged and not request.confirm_burned_in):
+    report.recipient = delivery.recipient_text(purpose)
+    images = cleared.resolved.images
+    if decision.allowed:
+        report.review = _review(home, images, request, cancel)
+        report.flagged = report.review.flagged
+    if not decision.allowed or report.residual or (report.review is not None and report.review.needs_confirmation
+                                                   and not request.confirm_burned_in):
         _audit_refusal(home, report)
         return report
-    records = consents_of(home, {i.patient_key for i in items})
+    records = consents_of(home, {i.patient_key for i in cleared.resolved.items})
     staging = home.path / "tmp" / f"share-{secrets.token_hex(8)}"
     try:
         if request.identifiable:
-            sources, sent = _library_sources(home, items, request.instance_uids)
+            sources, sent = _library_sources(home, images)
             deid_details: dict = {"profile": "identifiable"}
         else:
             key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
             staging.mkdir(mode=0o700, parents=True)
-            chosen = {i.series_uid for i in items}
-            only = set(request.instance_uids)
-            inputs = [i for i in library_inputs(home, request.study_uids)
-                      if i.series_uid in chosen and (not only or i.sop_uid in only)]
+            inputs = inputs_of(images)
             deid = deidentify_inputs(home, request.profile, inputs, staging, progress, cancel, purpose=purpose,
-                                     seal_key=key, account=False)
+                                     seal_key=key, account=False, reviewed=report.review,
+                                     confirm_burned_in=request.confirm_burned_in)
             report.deid = deid
             if deid.refused or deid.cancelled or deid.rejected:
                 if deid.cancelled:
@@ -264,41 +243,42 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
             sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid) for inp in inputs]
             deid_details = {"profile": request.profile.key, "options": sorted(request.profile.options),
                             "pseudonyms": sorted(deid.pseudonyms)}
-        details = PackageDetails(str(purpose.purpose), _consent_basis(decision, records), deid_details,
-                                 {"confirmed_burned_in": len(report.flagged) if request.confirm_burned_in else 0})
+        redaction = {"confirmed_burned_in": len(report.flagged) if request.confirm_burned_in else 0,
+                     "redacted_in_veil": sum(i.redacted for i in images),
+                     "read_for_text": report.review.read if report.review else 0}
+        details = PackageDetails(str(purpose.purpose), _consent_basis(decision, records), deid_details, redaction)
+        write = writers(cleared, None if request.identifiable else report.review, request.confirm_burned_in)
         if request.unencrypted:
-            report.package = write_archive(request.output, sources, details, my_identity(home), my_card(home),
-                                           progress=progress, cancelled=lambda: cancel.cancelled)
+            report.package = write.write_archive(request.output, sources, details, my_identity(home), my_card(home),
+                                                 progress=progress, cancelled=lambda: cancel.cancelled,
+                                                 addressed_for=purpose.recipient)
         else:
-            report.package = write_package(
+            report.package = write.write_package(
                 request.output, sources, details, my_identity(home), my_card(home),
-                recipients=[c.card or c.age_recipient for c in request.recipients], passphrase=request.passphrase,
-                progress=progress, cancelled=lambda: cancel.cancelled)
+                recipients=[c.card or c.age_recipient for c in delivery.contacts], passphrase=request.passphrase,
+                progress=progress, cancelled=lambda: cancel.cancelled, addressed_for=report.recipient)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.disclosure = record_disclosure(
-        home, "share.archive" if request.unencrypted else "share.package", req, decision, sent,
-        recipient=_recipients_text(request),
-        destination=str(report.package.path), profile=request.profile.key if request.profile else "identifiable")
+        home, "share.archive" if request.unencrypted else "share.package", cleared.request, decision, sent,
+        recipient=report.recipient, destination=str(report.package.path),
+        profile=request.profile.key if request.profile else "identifiable")
     return report
 
 
-def _flags(home: VeilHome, items: Sequence[ExportItem], request: ShareRequest, cancel: CancelToken) -> list[Flagged]:
-    """The images to be confirmed: flagged by their headers (checked again here), and those the
-    person reviewed, or, without a review, those on which OCR reads text (:mod:`text_flags`)."""
-    from desktop.app.text_flags import text_flags  # it builds on this module
-
-    flagged = flagged_images(home, items, request.instance_uids)
-    seen = {f.instance_ref for f in flagged}
-    if request.reviewed is None:
-        more = text_flags(home, items, request.instance_uids, already=seen, cancelled=lambda: cancel.cancelled)
-    else:
-        more = list(request.reviewed)
-    for flag in more:
+def _review(home: VeilHome, images: Sequence[Image], request: ShareRequest, cancel: CancelToken) -> Review:
+    """The gate's review of what leaves, with the flags the person already reviewed (the
+    wizard's page) added. Identifiable images for care carry the patient's identity by
+    design: only de-identified exports are reviewed."""
+    if request.identifiable:
+        return Review(candidates=len(images), ocr=True)
+    review = review_images(home, images, cancel=cancel)
+    seen = {f.instance_ref for f in review.flagged}
+    for flag in request.reviewed or ():
         if flag.instance_ref not in seen:
             seen.add(flag.instance_ref)
-            flagged.append(flag)
-    return flagged
+            review.flagged.append(flag)
+    return review
 
 
 def _check_unencrypted(request: ShareRequest) -> None:
@@ -312,17 +292,9 @@ def _check_unencrypted(request: ShareRequest) -> None:
         raise VeilError(f"Name the unencrypted archive NAME{ARCHIVE_SUFFIX}.")
 
 
-def _recipients_text(request: ShareRequest) -> str:
-    if request.unencrypted:
-        return f"{request.purpose.recipient or 'unnamed recipient'} (unencrypted archive)"
-    if request.passphrase:
-        names = request.purpose.recipient or "someone with the passphrase"
-        return f"{names} (passphrase)"
-    return ", ".join(f"{c.name} [{c.fingerprint or c.age_recipient[:16] + '…'}]" for c in request.recipients)
-
-
 def _audit_refusal(home: VeilHome, report: ShareReport) -> None:
     reason = ("consent" if report.consent is not None and not report.consent.allowed else
+              "pixels" if report.residual else
               "burned-in" if report.flagged and not report.request.confirm_burned_in else "de-identification")
     conn = home.connect()
     try:

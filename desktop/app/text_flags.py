@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
-from desktop.app.sharing import Flagged
+from desktop.app.gate import Flagged
 from desktop.app.tasks import Progress, no_progress
 from desktop.core.consent import ExportItem
 from desktop.core.errors import Cancelled

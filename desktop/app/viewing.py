@@ -1,6 +1,10 @@
 """Use case: look at a series. List its images, load them from the sealed store, decode
 frames ahead of the viewer, and account for the view in the audit log (identifiable data
-was shown to someone: PS3.15 E does not apply, HIPAA's accounting does)."""
+was shown to someone: PS3.15 E does not apply, HIPAA's accounting does).
+
+A series opens on its current versions (each image once: the redacted version where Veil made
+one, which is what every export sends); "originals" shows the images as imported (Show
+Original, and Redact mode, whose masks belong to the originals)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,19 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
 
+if TYPE_CHECKING:
+    from desktop.app.export_consent import ExportPurpose
+    from desktop.app.gate.still import StillReport
+
 from desktop.app.frame_cache import FrameCache, Prefetcher
 from desktop.app.home import VeilHome
 from desktop.core.imaging.display import DisplayParams, display_params, render
-from desktop.core.imaging.export import write_png
 from desktop.core.imaging.frames import decode_frame, read_image
 from desktop.core.library import index
 from desktop.core.library.index import InstanceRow
@@ -38,6 +46,12 @@ class OpenSeries:
     #: (image position, frame index) for every frame of the series, in viewing order.
     frames: list[tuple[int, int]] = field(default_factory=list)
     cache: FrameCache = field(default_factory=FrameCache)
+    #: Which versions of the images are open: "current" (each image once, its redacted version
+    #: where Veil made one: what exports send) or "originals" (as imported: what masks are on).
+    versions: str = "current"
+    #: Original instance ref -> SOP Instance UID of the redacted version that is its current
+    #: version, for every image of the series Veil redacted (empty: nothing redacted).
+    redacted: dict[int, str] = field(default_factory=dict)
     #: Full datasets (pixel data included) of the last few images read: bounded, because a
     #: 2,000-slice series would otherwise keep every compressed original in memory.
     _datasets: OrderedDict[int, Dataset] = field(default_factory=OrderedDict, repr=False)
@@ -91,19 +105,16 @@ class OpenSeries:
                        key=lambda n: abs(n - number))
         self._prefetcher.want([self.frames[n] for n in order if n != number])
 
-    def export_png(self, path: str | Path, image: np.ndarray) -> None:
-        """Save what is on screen (``image``: the rendered, transformed view) as a PNG, and
-        account for it: a picture of someone's scan has left the library."""
-        write_png(path, image)
-        conn = self.home.connect()
-        try:
-            self.home.record(conn, "export.png", study=self.home.audit.pseudonym(self.study_uid),
-                             series_ref=self.series_ref, width=int(image.shape[1]), height=int(image.shape[0]))
-        except BaseException:
-            Path(path).unlink(missing_ok=True)  # no disclosure that the log does not account for
-            raise
-        finally:
-            conn.close()
+    def export_png(self, path: str | Path, image: np.ndarray, position: int, purpose: "ExportPurpose",
+                   confirm_burned_in: bool = False) -> "StillReport":
+        """Save what is on screen (``image``: the rendered, transformed view of image
+        ``position``) as a PNG through the privacy gate (:mod:`desktop.app.gate.still`): a
+        picture of someone's scan leaving the library needs a purpose consent allows, is
+        reviewed for burned-in identity and is entered in the accounting of disclosures."""
+        from desktop.app.gate.still import export_image
+
+        return export_image(self.home, study_uid=self.study_uid, sop_instance_uid=self.images[position].sop_instance_uid,
+                            image=image, path=path, purpose=purpose, confirm_burned_in=confirm_burned_in)
 
     def wait_for_prefetch(self) -> None:
         if self._prefetcher is not None:
@@ -115,21 +126,50 @@ class OpenSeries:
         with self._lock:
             self._datasets.clear()
 
+    # -- versions (issue 13) -----------------------------------------------------------------
+    @property
+    def has_redacted_versions(self) -> bool:
+        """Veil redacted at least one image of the series (its original can be shown)."""
+        return bool(self.redacted)
 
-def open_series(home: VeilHome, series_ref: int, cache_budget: int | None = None) -> OpenSeries:
-    """Open a series for viewing and record the view in the audit log."""
+    def replaced(self, position: int) -> bool:
+        """Image ``position`` is an original that a redacted version replaces (exports send that)."""
+        image = self.images[position]
+        return not image.redacted_version and image.instance_ref in self.redacted
+
+    def current_uid(self, position: int) -> str:
+        """The SOP Instance UID of the current version of image ``position``: what an export of
+        it sends (the redacted version, when an original that one replaces is on screen)."""
+        image = self.images[position]
+        if image.redacted_version:
+            return image.sop_instance_uid
+        return self.redacted.get(image.instance_ref, image.sop_instance_uid)
+
+
+def open_series(home: VeilHome, series_ref: int, cache_budget: int | None = None,
+                versions: str = "current") -> OpenSeries:
+    """Open a series for viewing and record the view in the audit log.
+
+    ``versions``: "current" (the default: each image once, its redacted version where Veil made
+    one) or "originals" (the images as imported: Show Original, and Redact mode's masks)."""
+    if versions not in ("current", "originals"):
+        raise ValueError(f"versions must be 'current' or 'originals', not {versions!r}")
     conn = home.connect()
     try:
-        images = index.list_instances(conn, series_ref)
+        images = index.list_instances(conn, series_ref, versions=versions)
+        current = images if versions == "current" else index.list_instances(conn, series_ref)
+        redacted = {i.replaces_ref: i.sop_instance_uid for i in current if i.replaces_ref is not None}
         study_uid = index.study_uid_of_series(conn, series_ref)
         if study_uid is not None:
-            home.record(conn, "view", study=home.audit.pseudonym(study_uid), series_ref=series_ref,
-                        images=len(images))
+            details: dict[str, object] = {"images": len(images)}
+            if versions != "current":
+                details["versions"] = versions
+            home.record(conn, "view", study=home.audit.pseudonym(study_uid), series_ref=series_ref, **details)
     finally:
         conn.close()
     frames = [(position, f) for position, image in enumerate(images) for f in range(max(1, image.number_of_frames))]
     cache = FrameCache(cache_budget) if cache_budget else FrameCache()
-    return OpenSeries(home, series_ref, images, study_uid or "", frames, cache)
+    return OpenSeries(home, series_ref, images, study_uid or "", frames, cache, versions, redacted)
 
 
 def series_thumbnails(home: VeilHome, series_refs: list[int], size: int = 96) -> dict[int, np.ndarray]:

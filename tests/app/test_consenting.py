@@ -153,15 +153,24 @@ def test_care_without_consent_goes_only_on_a_justified_override_kept_in_the_audi
     home, ct_study = library
     why = "Patient transferred tonight; the on-call neurosurgeon must see the scan now."
     care = ExportPurpose(Purpose.CARE, "Dr Jones")
-    refused = deidentify_studies(home, preset("teaching"), [ct_study], tmp_path / "out", purpose=care)
-    assert refused.refused_by_consent and refused.consent.override_allowed
+    _request, refused = consenting.check_items(home, Purpose.CARE, consenting.selection_items(home, [ct_study]),
+                                               deidentified=True, colleague=care.recipient)
+    assert not refused.allowed and refused.override_allowed
     with pytest.raises(ConsentError, match="Only sharing for the patient's care"):
         request, decision = consenting.check_items(
             home, Purpose.TEACHING, consenting.selection_items(home, [ct_study]), deidentified=True)
         consenting.override_refusal(home, request, decision, why)
-    done = deidentify_studies(home, preset("teaching"), [ct_study], tmp_path / "out",
-                              purpose=ExportPurpose(Purpose.CARE, "Dr Jones", justification=why))
-    assert done.written == 5 and done.consent.overridden
+    from desktop.app.contacts import add_recipient
+    from desktop.app.gate import BindingError
+    from desktop.app.sharing import ShareRequest, export_package
+    from pyrage import x25519
+
+    justified = ExportPurpose(Purpose.CARE, "Dr Jones", justification=why)
+    with pytest.raises(BindingError, match="only to the colleague"):  # never to a plain folder
+        deidentify_studies(home, preset("teaching"), [ct_study], tmp_path / "out", purpose=justified)
+    jones = add_recipient(home, str(x25519.Identity.generate().to_public()), "Dr Jones")
+    done = export_package(home, ShareRequest((ct_study,), justified, tmp_path / "care.veil", recipients=(jones,)))
+    assert done.package is not None and done.consent.overridden
     override = [e for e in _audit_lines(home) if e["action"] == "consent.override"][-1]
     assert override["justification"] == why and override["purpose"] == "care"
     conn = home.connect()

@@ -71,7 +71,12 @@ def test_library_studies_export_and_preview(veil_home, few_dicoms, tmp_path):
     names = {c.name: c for c in changes}
     assert names["Patient's Name"].after.startswith("TEACH-")
     assert any(c.action == "removed" for c in changes)
-    report = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out", purpose=teaching(home))
+    refused = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out",
+                                 purpose=teaching(home))
+    # The sample holds images that may carry burned-in text: nothing leaves until a person confirms.
+    assert refused.refused_for_review and refused.written == 0 and not _outputs(tmp_path / "out")
+    report = deidentify_studies(home, preset("teaching"), sorted(imported.study_uids), tmp_path / "out",
+                                purpose=teaching(home), confirm_burned_in=True)
     assert report.written == len(_outputs(tmp_path / "out")) >= 5
     assert not report.refused
     # Previewing assigned nothing: the export numbered patients from 1.

@@ -94,7 +94,10 @@ def test_exporting_the_view_as_png_writes_it_and_accounts_for_it(home, few_dicom
     series = open_series(home, _series_ref(home, "CT"))
     pixels, params = series.frame(0)
     shown = render(pixels, params)
-    series.export_png(tmp_path / "view.png", shown)
+    from tests.conftest import teaching
+
+    report = series.export_png(tmp_path / "view.png", shown, 0, teaching(home), confirm_burned_in=True)
+    assert not report.refused and report.disclosure is not None  # in the accounting of disclosures
     assert np.array_equal(np.asarray(Image.open(tmp_path / "view.png")), shown)
     log = home.audit_path.read_text()
     assert '"action":"export.png"' in log and "CompressedSamples" not in log

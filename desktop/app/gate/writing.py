@@ -1,0 +1,163 @@
+"""Step 6 of the privacy gate: the writers. Only :mod:`desktop.app.gate` and the exits' runs it
+hands them to may write anything that leaves Veil; an import-linter contract (pyproject.toml,
+"the privacy gate owns the writers") keeps :mod:`desktop.core.share.writer` and
+:mod:`desktop.core.imaging.export` reachable only through this module.
+
+Every write is atomic: a temp file under a random name (never a name derived from identity),
+fsync, rename; a folder's entries are flushed after. Staged DICOM for a package is sealed under
+a key held in memory (:func:`desktop.core.library.sealed.seal_bytes`): no plaintext on disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from desktop.core.atomic_files import fsync_dir, sync_filesystem, temp_name
+from desktop.core.errors import VeilError
+from desktop.core.imaging.export import png_bytes, write_png
+from desktop.core.library.sealed import seal_bytes
+from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
+
+__all__ = ["ARCHIVE_SUFFIX", "FolderWriter", "TEMP_PREFIX", "WrittenPackage", "ZipWriter", "encode",
+           "png_bytes", "stage_dicom", "write_archive", "write_package", "write_png"]
+
+JPEG_QUALITY = 92
+TEMP_PREFIX = ".veil-partial-"
+
+
+def stage_dicom(folder: str, data: bytes, seal_key: bytes | None) -> str:
+    """Write one de-identified instance under a random temp name in ``folder`` (sealed under
+    ``seal_key`` when given) and start its writeback; the caller renames it into place."""
+    temp = os.path.join(folder, TEMP_PREFIX + secrets.token_hex(8))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        if seal_key is None:
+            fh.write(data)
+        else:
+            seal_bytes(fh, seal_key, data)
+        fh.flush()
+        if hasattr(os, "posix_fadvise"):
+            # Start writing it to disk now (Linux begins writeback of dirty pages on
+            # DONTNEED), so the one sync before the renames has little left to wait for.
+            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    return temp
+
+
+def encode(image: np.ndarray, fmt: str) -> bytes:
+    """PNG or JPEG bytes of an 8-bit image, with no metadata at all."""
+    out = io.BytesIO()
+    picture = Image.fromarray(image)
+    picture.info.clear()
+    if fmt == "png":
+        picture.save(out, format="PNG", optimize=False)
+    else:
+        picture.save(out, format="JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
+
+
+# -- where the files go --------------------------------------------------------------------------
+class FolderWriter:
+    """Stages files under random names in the folder; renames them into place at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staged: list[tuple[Path, str]] = []
+        self.made = False
+
+    def open(self, names: Sequence[str]) -> None:
+        taken = [n for n in names if (self.root / n).exists()]
+        if taken:
+            raise VeilError(f"The output folder already holds slide images ({taken[0]}); choose an empty folder.")
+        self.made = not self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
+
+    def add(self, name: str, data: bytes) -> None:
+        temp = self.root / temp_name(TEMP_PREFIX)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.staged.append((temp, name))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+
+    def commit(self) -> None:
+        if not self.staged:
+            return self.discard()
+        sync_filesystem(self.root)
+        folders = {self.root}
+        for temp, name in self.staged:
+            final = self.root / name
+            final.parent.mkdir(mode=0o700, exist_ok=True)
+            os.replace(temp, final)
+            folders.add(final.parent)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            fsync_dir(folder)
+
+    def discard(self) -> None:
+        for temp, _name in self.staged:
+            temp.unlink(missing_ok=True)
+        self.staged = []
+        if self.made:
+            try:
+                self.root.rmdir()
+            except OSError:
+                pass
+
+
+class ZipWriter:
+    """A plain zip (stored: PNG and JPEG are compressed already), written to a temp name."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.temp = path.with_name(temp_name(TEMP_PREFIX))
+        self.archive: zipfile.ZipFile | None = None
+        self.count = 0
+
+    def open(self, names: Sequence[str]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VeilError(f"The zip file's folder cannot be made ({exc.strerror or type(exc).__name__}).") from None
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.archive = zipfile.ZipFile(os.fdopen(fd, "wb"), "w", zipfile.ZIP_STORED)
+
+    def add(self, name: str, data: bytes) -> None:
+        assert self.archive is not None
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+        info.external_attr = 0o600 << 16
+        self.archive.writestr(info, data)
+        self.count += 1
+
+    def commit(self) -> None:
+        if not self.count:
+            return self.discard()
+        assert self.archive is not None
+        fh = self.archive.fp
+        self.archive.close()
+        assert fh is not None
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
+        os.replace(self.temp, self.path)
+        fsync_dir(self.path.parent)
+
+    def discard(self) -> None:
+        if self.archive is not None:
+            fh = self.archive.fp
+            try:
+                self.archive.close()
+            except (OSError, ValueError):
+                pass
+            if fh is not None:
+                fh.close()
+        self.temp.unlink(missing_ok=True)
