@@ -39,6 +39,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                            recipients=recipients,
                            passphrase=_passphrase(args.passphrase_file) if args.passphrase_file else None,
                            confirm_burned_in=args.confirm_burned_in, unencrypted=args.unencrypted)
+    for contact in recipients:
+        if not contact.verified:  # said before anything goes
+            print(f"Warning: {safe(contact.name)}'s key was never verified with them (veil contacts verify); "
+                  "the package opens only with that key.", file=sys.stderr)
     cancel = CancelToken()
     try:
         report = export_package(home, request, cancel=cancel)
@@ -47,7 +51,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("\nCancelled. Nothing was written.", file=sys.stderr)
         return 130
     print(report.headline())
-    print_refusal(report.consent, report.flagged, args.confirm_burned_in)
+    print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
+    if report.review is not None and report.review.candidates:
+        print(f"  {report.review.note()}")
     if report.package is not None:
         for limit in report.consent.limits if report.consent else ():
             print(f"  consent limit: {safe(limit)}")
@@ -57,10 +63,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_open(args: argparse.Namespace) -> int:
     from desktop.app.receiving import open_received
+    from desktop.core.share.reader import ForwardedPackageError
 
     home = open_home(args)
-    received = open_received(home, args.package, _passphrase(args.passphrase_file) if args.passphrase_file else None)
+    passphrase = _passphrase(args.passphrase_file) if args.passphrase_file else None
+    try:
+        received = open_received(home, args.package, passphrase, confirm_forwarded=args.accept_forwarded)
+    except ForwardedPackageError as exc:
+        print(f"veil: {safe(str(exc))}", file=sys.stderr)
+        print("If you know where it came from and want its images anyway, run again with --accept-forwarded "
+              "(recorded in the audit log).", file=sys.stderr)
+        return 1
     m = received.manifest
+    if received.forwarded:
+        print(f"FORWARDED: {safe(received.forwarded_text)}")
+        print("  imported because you gave --accept-forwarded (recorded in the audit log)")
     print(f"Verified package {m.package_id} ({len(m.files)} files), created {m.created}")
     print(f"  from {safe(received.sender_text)}")
     print(f"  purpose: {safe(m.details.purpose)}; de-identification: "
@@ -95,6 +112,9 @@ def add_package_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="NAME.veil|NAME.zip")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("open", help="verify a share package and import its images")
-    p.add_argument("package", metavar="NAME.veil")
+    p.add_argument("package", metavar="NAME.veil|NAME.zip")
     p.add_argument("--passphrase-file", metavar="FILE", help="the package was made with the passphrase in FILE")
+    p.add_argument("--accept-forwarded", action="store_true",
+                   help="import a package that was not encrypted to you by its signer (forwarded, re-encrypted, "
+                        "or a plain .zip archive) after reading who signed it and whom it was for")
     p.set_defaults(func=cmd_open)

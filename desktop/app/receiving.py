@@ -6,6 +6,13 @@ de-identification, redaction), and import its images into the library.
 A tampered, truncated or wrongly addressed package is refused by the reader with a message for
 a person, and nothing is imported. The extracted files live only in the home's private temp
 folder while they are imported, then go.
+
+Who receives is bound (issue 13): a package that did not reach this user the way its signer
+sent it (decrypted and re-encrypted to someone else, re-encrypted with a passphrase, a plain
+archive, or a manifest too old to say whom it was for) is *forwarded*. It is refused, with who
+signed it and whom it was for, unless the person confirms (``confirm_forwarded``); the refusal
+or the confirmation goes to the audit log, and the accounting of what was received says the
+images came forwarded.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from desktop.app.identity import my_identity
 from desktop.app.importing import ImportReport, import_paths
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.share.manifest import Manifest
-from desktop.core.share.reader import open_package
+from desktop.core.share.reader import Arrival, ForwardedPackageError, forwarded_explanation, open_package
 
 
 @dataclass
@@ -32,6 +39,17 @@ class Received:
     manifest: Manifest
     sender: Contact | None  # None: not in the address book
     imported: ImportReport
+    arrival: Arrival  # how it reached this user: as its signer sent it, or forwarded (confirmed)
+
+    @property
+    def forwarded(self) -> bool:
+        """True when it did not reach this user the way its signer sent it (and they confirmed)."""
+        return self.arrival.forwarded
+
+    @property
+    def forwarded_text(self) -> str:
+        """Why it counts as forwarded, who signed it and whom it was for; "" when it is not."""
+        return forwarded_explanation(self.manifest, self.arrival) if self.forwarded else ""
 
     @property
     def sender_text(self) -> str:
@@ -45,33 +63,59 @@ class Received:
 
 
 def open_received(home: VeilHome, package: str | Path, passphrase: str | None = None,
-                  progress: Progress = no_progress, cancel: CancelToken | None = None) -> Received:
+                  progress: Progress = no_progress, cancel: CancelToken | None = None,
+                  confirm_forwarded: bool = False) -> Received:
     """Verify and import ``package``; raises a PackageError (nothing imported) when it is not
-    whole, not signed by its sender card, or not addressed to this user."""
+    whole, not signed by its sender card, or not addressed to this user. A forwarded package
+    raises ForwardedPackageError (its message says who signed it and whom it was for) unless
+    ``confirm_forwarded``: the person accepts importing it anyway. Either is audited."""
     cancel = cancel or CancelToken()
     staging = home.path / "tmp" / f"open-{secrets.token_hex(8)}"
     try:
         identities = [] if passphrase is not None else [my_identity(home)]
-        opened = open_package(Path(package), staging, identities=identities, passphrase=passphrase,
-                              progress=progress, cancelled=lambda: cancel.cancelled)
+        try:
+            opened = open_package(Path(package), staging, identities=identities, passphrase=passphrase,
+                                  progress=progress, cancelled=lambda: cancel.cancelled,
+                                  accept_forwarded=confirm_forwarded)
+        except ForwardedPackageError as exc:
+            _audit_forwarded(home, exc.manifest, exc.arrival, confirmed=False)
+            raise
+        if opened.arrival.forwarded:
+            _audit_forwarded(home, opened.manifest, opened.arrival, confirmed=True)
         dicom = [path for name, path in opened.files.items() if name.startswith("DICOM/")]
         imported = import_paths(home, dicom, cancel=cancel)
         sent = _imported_from(home, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     sender = find_sender(home, opened.sender)
-    manifest = opened.manifest
+    manifest, arrival = opened.manifest, opened.arrival
     conn = home.connect()
     try:
         home.record(conn, "share.opened", package=manifest.package_id, sender=opened.sender.fingerprint,
                     sender_known=sender is not None, sender_verified=bool(sender and sender.verified_at),
                     purpose=manifest.details.purpose, files=len(manifest.files), imported=imported.imported,
-                    studies=[home.audit.pseudonym(u) for u in sorted(imported.study_uids)])
+                    studies=[home.audit.pseudonym(u) for u in sorted(imported.study_uids)],
+                    forwarded=arrival.forwarded)
     finally:
         conn.close()
     who = f"{opened.sender.name} [{opened.sender.fingerprint}]"
+    if arrival.forwarded:
+        who += ", forwarded by someone else (not sent to you by the signer; you confirmed the import)"
     record_receipt(home, manifest.package_id, who, manifest.details.purpose, sent, str(Path(package).resolve()))
-    return Received(manifest, sender, imported)
+    return Received(manifest, sender, imported, arrival)
+
+
+def _audit_forwarded(home: VeilHome, manifest: Manifest, arrival: Arrival, confirmed: bool) -> None:
+    """``share.forwarded``: which package, signed by whom (fingerprint), why it counts as forwarded,
+    and whether the person confirmed the import. No names, no patient identifiers."""
+    conn = home.connect()
+    try:
+        home.record(conn, "share.forwarded", package=manifest.package_id, sender=manifest.sender.fingerprint,
+                    reasons=list(arrival.reasons), sent_as=manifest.encryption,
+                    recipients=[r.fingerprint or "" for r in manifest.recipients], received_as=arrival.layer,
+                    stanzas=arrival.stanzas, confirmed=confirmed)
+    finally:
+        conn.close()
 
 
 def _imported_from(home: VeilHome, staging: Path) -> list[Sent]:

@@ -175,6 +175,14 @@ class DeidDialog(CancelThenClose, QDialog):
         output_layout = QVBoxLayout(output)
         output_layout.addLayout(row)
         output_layout.addWidget(hint)
+        from PySide6.QtWidgets import QCheckBox
+
+        self.confirm_box = QCheckBox("I looked at the images flagged for burned-in text: no name, ID or date shows", output)
+        self.confirm_box.setObjectName("ConfirmBurnedIn")
+        self.confirm_box.setToolTip("Ultrasound, screen captures, photos and images where OCR reads text are flagged; "
+                                    "nothing leaves until you confirm them or redact them in the viewer (Shift+R). "
+                                    "An image whose pixels still show the patient's name, ID or a date never leaves.")
+        output_layout.addWidget(self.confirm_box)
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
@@ -228,6 +236,10 @@ class DeidDialog(CancelThenClose, QDialog):
 
     def problem(self) -> str | None:
         """What keeps Export disabled, for a person; None when it can run."""
+        purpose = self.purpose_form.purpose()
+        if purpose is not None and purpose.purpose.value == "care":
+            return ("Images for the patient's care leave only as a package encrypted to the colleague's key: "
+                    "use Share > Export Package.")
         return self.form.problem() or self.purpose_form.problem() or folder_problem(self.folder_edit.text())
 
     def output_folder(self) -> Path:
@@ -356,11 +368,13 @@ class DeidDialog(CancelThenClose, QDialog):
 
     # -- export ------------------------------------------------------------------------------
     def export(self) -> None:
-        """Write de-identified copies of the studies in the background, with progress."""
+        """Write de-identified copies of the studies in the background, with progress, through
+        the privacy gate (images flagged for burned-in text are confirmed by the person)."""
         profile, purpose = self.form.profile(), self.purpose_form.purpose()
         if self.busy or profile is None or purpose is None or self.problem() is not None:
             return
         home, uids, out, workers = self.home, [s.study_uid for s in self.studies], self.output_folder(), self.workers
+        confirm_burned_in = self.confirm_box.isChecked()
         token = CancelToken()
         self._set_busy(token)
         self.progress_label.setText("Preparing…")
@@ -368,7 +382,7 @@ class DeidDialog(CancelThenClose, QDialog):
         def op(progress: Progress) -> DeidReport:
             _make_folder(out)
             return deidentify_studies(home, profile, uids, out, progress=progress, cancel=token, workers=workers,
-                                      purpose=purpose)
+                                      purpose=purpose, confirm_burned_in=confirm_burned_in)
 
         run_in_background(
             op,

@@ -203,9 +203,13 @@ class MainWindow(QMainWindow):
         self.catalogue = catalogue
         self.browser.set_catalogue(catalogue)
         c = catalogue.counts
+        # each image once (its redacted version where Veil made one), as the tables count them
+        images = sum(s.image_count for s in catalogue.studies)
+        redacted = sum(r.redacted_count for rows in catalogue.series_by_study.values() for r in rows)
         self.counts_label.setText(" · ".join([
             plural(c.patients, "patient"), plural(c.studies, "study", "studies"),
-            plural(c.series, "series", "series"), plural(c.instances, "instance")]))
+            plural(c.series, "series", "series"), plural(images, "instance")])
+            + (f" ({redacted:,} redacted in Veil)" if redacted else ""))
         self.pages.setCurrentWidget(self.empty_page if catalogue.empty else self.browser)
 
     def _focus_filter(self) -> None:

@@ -4,24 +4,33 @@ Veil tries the user's own key first and asks for a passphrase only when the pack
 addressed to that key. Opening (decrypting, checking the signature and every file, importing)
 runs in the background with progress and Cancel. A tampered, truncated or wrongly addressed
 package gets the reader's message, and nothing is imported.
+
+A forwarded package (issue 13: decrypted and re-encrypted by someone other than its signer, a
+plain archive, or too old to say whom it was for) is not imported until the person has read who
+signed it and whom it was for and pressed Import Anyway; the result then says it came forwarded.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QProgressBar, QPushButton, QScrollArea, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop.app import contacts
 from desktop.app.contacts import Contact
+from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.receiving import Received, open_received
 from desktop.app.tasks import CancelToken, Progress
 from desktop.core.errors import Cancelled, VeilError
 from desktop.core.share.errors import NotAddressedToYouError, PackagePassphraseError
+from desktop.core.share.manifest import Manifest
+from desktop.core.share.reader import ForwardedPackageError, forwarded_reasons
 from desktop.ui.background import run_in_background
 from desktop.ui.contact_dialogs import AddCardDialog
 from desktop.ui.cancel_then_close import CancelThenClose
@@ -32,7 +41,27 @@ from desktop.ui.passphrase_dialog import password_field
 from desktop.ui.share_widgets import heading, label, set_role, throttled
 
 log = logging.getLogger("veil.ui")
-WORKING, PASSPHRASE, FAILED, OPENED = range(4)
+WORKING, PASSPHRASE, FAILED, OPENED, FORWARDED = range(5)
+
+
+def redacted_in_veil_line(redaction: Mapping[str, Any]) -> str:
+    """``3 images redacted in Veil (...)`` when the sender's manifest counts them; "" if not."""
+    count = redaction.get("redacted_in_veil")
+    if type(count) is not int or count < 0:
+        return ""
+    return f"{plural(count, 'image')} redacted in Veil (burned-in text removed from the pixels)"
+
+
+def signer_text(manifest: Manifest) -> str:
+    """``Dr Alice, General Hospital [XXXX-...]``: who signed the package."""
+    card = manifest.sender
+    return card.name + (f", {card.institution}" if card.institution else "") + f" [{card.fingerprint}]"
+
+
+def layer_words(layer: str) -> str:
+    """How the opened file was encrypted, for the summary's Package row."""
+    return {"x25519": "encrypted to your key", "passphrase": "encrypted with a passphrase",
+            "none": "not encrypted (a plain archive)"}.get(layer, "encrypted")
 
 
 class OpenPackageDialog(CancelThenClose, QDialog):
@@ -52,6 +81,7 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         self.home = home
         self.path = path
         self.received: Received | None = None
+        self._passphrase: str | None = None  # what the last open used, for Import Anyway
         self.summary: PackageSummary | None = None
         self.pending: QDialog | None = None
         self._token: CancelToken | None = None
@@ -63,6 +93,7 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         self.result.setWidgetResizable(True)
         self.result.setFrameShape(QScrollArea.Shape.NoFrame)
         self.stack.addWidget(self.result)
+        self.stack.addWidget(self._forwarded_page())
         self.close_button = QPushButton("Close", self)
         self.close_button.setObjectName("CloseButton")
         self.close_button.clicked.connect(self.close)
@@ -142,15 +173,50 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         layout.addStretch(1)
         return page
 
+    def _forwarded_page(self) -> QWidget:
+        page = QWidget(self)
+        title = heading("⚠ Forwarded: not sent to you by the person who signed it", page, 1.1)
+        set_role(title, "warning")
+        self.forwarded_signer = label("", page, selectable=True, name="ForwardedSigner")
+        self.forwarded_for = label("", page, selectable=True, name="ForwardedFor")
+        self.forwarded_why = label("", page, "warning", selectable=True, name="ForwardedWhy")
+        rows = QFormLayout()
+        rows.addRow("Signed by:", self.forwarded_signer)
+        rows.addRow("It was for:", self.forwarded_for)
+        self.import_forwarded = QPushButton("Import Anyway", page)
+        self.import_forwarded.setObjectName("ImportForwarded")
+        self.import_forwarded.setToolTip("Import its images although it was not sent to you by its signer "
+                                         "(recorded in the audit log)")
+        self.import_forwarded.clicked.connect(self.accept_forwarded)
+        self.refuse_forwarded = QPushButton("Don't Import", page)
+        self.refuse_forwarded.setObjectName("RefuseForwarded")
+        self.refuse_forwarded.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.refuse_forwarded)
+        buttons.addWidget(self.import_forwarded)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
+        layout.addLayout(rows)
+        layout.addWidget(self.forwarded_why)
+        layout.addWidget(label("Import its images only if you know where it came from. Nothing has been "
+                               "imported yet; your choice is recorded in the audit log.", page, "muted"))
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+        return page
+
     # -- opening -------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
         return self._token is not None
 
-    def start(self, passphrase: str | None = None) -> None:
-        """Open the package with the user's key (or ``passphrase``) in the background."""
+    def start(self, passphrase: str | None = None, confirm_forwarded: bool = False) -> None:
+        """Open the package with the user's key (or ``passphrase``) in the background; a
+        forwarded package only with ``confirm_forwarded`` (else the page that asks)."""
         if self.busy:
             return
+        self._passphrase = passphrase
         token = CancelToken()
         self._set_busy(token)
         self.stack.setCurrentIndex(WORKING)
@@ -159,10 +225,15 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         home, path = self.home, self.path
 
         def op(progress: Progress) -> Received:
-            return open_received(home, path, passphrase, throttled(progress), token)
+            return open_received(home, path, passphrase, throttled(progress), token,
+                                 confirm_forwarded=confirm_forwarded)
 
         run_in_background(op, self._on_opened, lambda exc: self._on_failed(exc, passphrase is not None),
                           self._on_progress, key=f"open-package-{id(self)}", context=self)
+
+    def accept_forwarded(self) -> None:
+        """Import Anyway: open the forwarded package again, confirmed (and audited)."""
+        self.start(self._passphrase, confirm_forwarded=True)
 
     def open_with_passphrase(self) -> None:
         if self.passphrase.text():
@@ -192,17 +263,50 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         self.opened.emit(received)
         if self.closed_after_work():
             return
-        self.summary = PackageSummary(received, self.result)
+        page = QWidget(self.result)
+        self.summary = PackageSummary(received, page)
         self.summary.add_sender_requested.connect(self.add_sender)
         self.summary.report_requested.connect(self.show_import_report)
-        self.result.setWidget(self.summary)
+        self._annotate(self.summary, received)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        if received.forwarded:
+            layout.addWidget(label(f"⚠ Forwarded, imported because you confirmed it. {received.forwarded_text}",
+                                   page, "warning", selectable=True, name="ForwardedBanner"))
+        layout.addWidget(self.summary, 1)
+        self.result.setWidget(page)
         self.stack.setCurrentIndex(OPENED)
         screen = self.screen().availableGeometry() if self.screen() else None
         self.resize(min(960, screen.width() - 40) if screen else 960, min(780, screen.height() - 60) if screen else 780)
 
+    @staticmethod
+    def _annotate(summary: PackageSummary, received: Received) -> None:
+        """What the summary says, completed: images the sender redacted in Veil, how the file
+        was really encrypted, and a headline that does not call a forwarded package sent to you."""
+        m = received.manifest
+        redaction = summary.findChild(QLabel, "PackageRedaction")
+        extra = redacted_in_veil_line(m.details.redaction)
+        if redaction is not None and extra:
+            redaction.setText(f"{redaction.text()}\n{extra}")
+        for row in summary.findChildren(QLabel):  # the Package: row (made, encrypted how, id)
+            if row.text().startswith("Made ") and ", encrypted " in row.text():
+                made, _, rest = row.text().partition(", encrypted ")
+                row.setText(f"{made}, {layer_words(received.arrival.layer)}, {rest.partition(', ')[2]}")
+        headline = summary.findChild(QLabel, "OpenedHeadline")
+        if headline is not None and received.forwarded:
+            headline.setText("⚠ Forwarded: signed by its sender, every file intact, but not sent to you by them")
+            set_role(headline, "warning")
+
     def _on_failed(self, exc: BaseException, with_passphrase: bool) -> None:
         self._set_busy(None)
         if self.closed_after_work():
+            return
+        if isinstance(exc, ForwardedPackageError):
+            self.forwarded_signer.setText(signer_text(exc.manifest))
+            self.forwarded_for.setText(exc.manifest.addressee_text)
+            self.forwarded_why.setText(" ".join(forwarded_reasons(exc.manifest, exc.arrival)))
+            self.stack.setCurrentIndex(FORWARDED)
+            self.refuse_forwarded.setFocus()  # importing takes a deliberate click
             return
         if not isinstance(exc, VeilError):
             log.error("Opening a package failed: %s", describe_unexpected(exc))

@@ -98,7 +98,7 @@ class ShareWindows(QObject):
     def export_image(self, study: StudyRow, series_ref: int, sop_instance_uid: str) -> ShareWizard | None:
         """Share This Image as Package… (the viewer): one image of the series ``series_ref``."""
         series = next((s for s in self.window.browser.series_of(study) if s.series_ref == series_ref), None)
-        if series is None:  # written since the browser last loaded (a redacted copy)
+        if series is None:  # written since the browser last loaded
             self.window.refresh()
             self._say("The library is reloading; choose Share This Image again in a moment.")
             return None

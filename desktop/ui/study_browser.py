@@ -137,7 +137,8 @@ class StudyBrowser(QWidget):
         grew = len(catalogue.studies) > len(self._catalogue.studies)
         scroll = self.studies_view.verticalScrollBar().value()
         self._catalogue = catalogue
-        self.study_model.set_rows(catalogue.studies, catalogue.badges)
+        redacted = {ref: sum(r.redacted_count for r in rows) for ref, rows in catalogue.series_by_study.items()}
+        self.study_model.set_rows(catalogue.studies, catalogue.badges, redacted)
         if grew and not self._user_sized and not self.proxy.filter_text:
             self._fitting = True
             _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
@@ -264,10 +265,15 @@ class StudyBrowser(QWidget):
             self.series_model.set_rows([])
             self.series_title.setText("Series — select a study to see its series")
         else:
-            self.series_model.set_rows(self._catalogue.series_by_study.get(study.study_ref, []))
+            rows = self._catalogue.series_by_study.get(study.study_ref, [])
+            self.series_model.set_rows(rows)
             parts = [person_name(study.patient_name) or NO_NAME, dicom_date(study.study_date),
                      study.description]
             heading = " · ".join(p for p in parts if p)
-            self.series_title.setText(f"Series of {heading} ({plural(study.series_count, 'series', 'series')})")
+            counts = plural(study.series_count, "series", "series")
+            redacted = sum(1 for r in rows if r.redacted_count)
+            if redacted:
+                counts += f", {redacted:,} with redacted images: exports take the redacted versions"
+            self.series_title.setText(f"Series of {heading} ({counts})")
             _fit_columns(self.series_view, 2)
         self.study_selected.emit(study)

@@ -79,6 +79,25 @@ def badge_text(badge: StudyBadge) -> str:
     """ "✓ Consent", "✗ Consent withdrawn"…"""
     return f"{BADGE_LOOK[badge.status][0]} {badge.status.title}"
 
+#: How the Redacted column of the series table reads: a sign and a colour, as the consent badges.
+REDACTED_SIGN, REDACTED_COLOUR = "◼", theme.ACCENT
+
+
+def redacted_text(series: SeriesRow) -> str:
+    """ "◼ 3 of 12 redacted" for a series Veil redacted images of; empty otherwise."""
+    if not series.redacted_count:
+        return ""
+    return f"{REDACTED_SIGN} {series.redacted_count:,} of {series.image_count:,} redacted"
+
+
+def redacted_tooltip(series: SeriesRow) -> str:
+    """What a redacted series means for its exports (the tooltip of its mark)."""
+    some = (f"{series.redacted_count:,} of {series.image_count:,} images of this series were"
+            if series.redacted_count != 1 or series.image_count != 1 else "The image of this series was")
+    return (f"{some} redacted in Veil. Exports take the redacted versions; the originals stay in the "
+            "library, untouched (the viewer's View ▸ Show Original shows them).")
+
+
 SERIES_COLUMNS: list[Column[SeriesRow]] = [
     Column("#", "Series number", lambda s: "" if s.series_number is None else str(s.series_number),
            lambda s: -1 if s.series_number is None else s.series_number, numeric=True),
@@ -90,6 +109,8 @@ SERIES_COLUMNS: list[Column[SeriesRow]] = [
            lambda s: s.image_count, numeric=True),
     Column("Frames", "Number of frames (multi-frame images count each frame)",
            lambda s: f"{s.frame_count:,}", lambda s: s.frame_count, numeric=True),
+    Column("Redacted", "Images Veil redacted (masks applied): exports take the redacted versions, the "
+           "originals stay in the library untouched", redacted_text, lambda s: s.redacted_count),
     Column("Manufacturer / model", "Equipment that acquired the series",
            lambda s: " / ".join(p for p in (s.manufacturer, s.model_name) if p),
            lambda s: (s.manufacturer + s.model_name).casefold()),
@@ -161,13 +182,17 @@ class StudyTableModel(RowTableModel[StudyRow]):
         super().__init__(STUDY_COLUMNS, parent)
         self._haystacks: list[str] = []
         self._badges: dict[str, StudyBadge] = {}
+        self._redacted: dict[int, int] = {}
         self._badge_colours = {status: QColor(colour) for status, (_sign, colour) in BADGE_LOOK.items()}
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    def set_rows(self, rows: Sequence[StudyRow], badges: dict[str, StudyBadge] | None = None) -> None:
-        """Replace every row; ``badges`` are the consent badges by Study Instance UID."""
+    def set_rows(self, rows: Sequence[StudyRow], badges: dict[str, StudyBadge] | None = None,
+                 redacted: dict[int, int] | None = None) -> None:
+        """Replace every row; ``badges`` are the consent badges by Study Instance UID,
+        ``redacted`` the number of images Veil redacted by study_ref."""
         self._badges = dict(badges or {})
+        self._redacted = {ref: n for ref, n in (redacted or {}).items() if n}
         self._haystacks = [self._haystack(r) for r in rows]
         super().set_rows(rows)
 
@@ -178,7 +203,8 @@ class StudyTableModel(RowTableModel[StudyRow]):
     def _haystack(self, s: StudyRow) -> str:
         shown = [c.display(s) for c in STUDY_COLUMNS]
         raw = [s.patient_name, date_key(s.birth_date), date_key(s.study_date), s.accession_number,
-               self._badges.get(s.study_uid, NO_BADGE).status.title]
+               self._badges.get(s.study_uid, NO_BADGE).status.title,
+               "redacted" if s.study_ref in self._redacted else ""]
         return "\n".join(shown + raw).casefold()
 
     def search_text(self, row: int) -> str:
@@ -211,7 +237,9 @@ class StudyTableModel(RowTableModel[StudyRow]):
 
     def tooltip(self, row: StudyRow, column: int) -> str | None:
         if column == self.IMAGES:
-            return f"{plural(row.image_count, 'instance')}, {plural(row.frame_count, 'frame')}"
+            text = f"{plural(row.image_count, 'instance')}, {plural(row.frame_count, 'frame')}"
+            redacted = self._redacted.get(row.study_ref, 0)
+            return text + (f"; {redacted:,} redacted in Veil (exports take the redacted versions)" if redacted else "")
         if column == self.PATIENT and row.sex:
             return f"{person_name(row.patient_name) or NO_NAME} (sex: {row.sex})"
         if column == self.STUDY_DATE and row.accession_number:
@@ -222,14 +250,23 @@ class StudyTableModel(RowTableModel[StudyRow]):
 class SeriesTableModel(RowTableModel[SeriesRow]):
     """The series of the selected study."""
 
-    FRAMES = 5
+    FRAMES, REDACTED = 5, 6
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(SERIES_COLUMNS, parent)
+        self._redacted_colour = QColor(REDACTED_COLOUR)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (index.isValid() and index.column() == self.REDACTED and role == Qt.ItemDataRole.ForegroundRole
+                and self.row_at(index.row()).redacted_count):
+            return self._redacted_colour
+        return super().data(index, role)
 
     def tooltip(self, row: SeriesRow, column: int) -> str | None:
         if column == self.FRAMES and row.frame_count == 0:
             return "No pixel data: these instances hold no image (reports, structured data…)"
+        if column == self.REDACTED:
+            return redacted_tooltip(row) if row.redacted_count else None
         return super().tooltip(row, column)
 
 

@@ -99,7 +99,7 @@ def test_selecting_a_study_fills_the_series_panel(qtbot, window, few_dicoms):
     series = window.browser.series_model
     assert series.rowCount() == 1
     shown = [series.index(0, c).data() for c in range(series.columnCount())]
-    assert shown == ["18", "MR", "marked lesion<MPR Collection>", "ABDOMEN", "1", "1", "SIEMENS / Avanto"]
+    assert shown == ["18", "MR", "marked lesion<MPR Collection>", "ABDOMEN", "1", "1", "", "SIEMENS / Avanto"]
     assert "Sssssss, Jsssss" in window.browser.series_title.text()
 
 

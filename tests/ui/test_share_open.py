@@ -4,6 +4,7 @@ package refused with nothing imported."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,70 @@ def test_veil_gui_opens_a_package_given_on_the_command_line(qtbot, veil_home, al
     dialog.close()
     window.close()
     QApplication.processEvents()
+
+
+def forwarded_to(alice: VeilHome, me: VeilHome, tmp_path: Path) -> Path:
+    """A package from Alice to Dr Bob, which Bob decrypted (with rage) and re-encrypted to ``me``."""
+    import pyrage
+    from pyrage import x25519
+
+    from desktop.app.identity import my_card, my_identity
+
+    bob = colleague(tmp_path, "Dr Bob")
+    package = package_for(alice, bob, tmp_path / "to-bob.veil")
+    plain = pyrage.decrypt(package.read_bytes(), [my_identity(bob).age_identity])
+    out = tmp_path / "forwarded.veil"
+    out.write_bytes(pyrage.encrypt(plain, [x25519.Recipient.from_str(my_card(me).age_recipient)]))
+    return out
+
+
+def test_a_forwarded_package_is_imported_only_when_confirmed(qtbot, window, home, alice, tmp_path):
+    from desktop.ui.open_package_dialog import FORWARDED
+
+    path = forwarded_to(alice, home, tmp_path)
+    dialog = opened(qtbot, window.share.open_package(path))
+    assert dialog.stack.currentIndex() == FORWARDED and dialog.received is None
+    page = dialog.stack.currentWidget()
+    assert f"Dr Alice, General Hospital [{alice_fingerprint(alice)}]" == dialog.forwarded_signer.text()
+    assert dialog.forwarded_for.text().startswith("Dr Bob [")  # whom Alice sent it to: not me
+    assert "not encrypted to you the way its sender said" in dialog.forwarded_why.text()
+    assert "You are not among the recipients its signer chose." in dialog.forwarded_why.text()
+    assert "Import its images only if you know where it came from" in texts(page)
+    assert load_catalogue(home).empty  # nothing imported before the person confirms
+    click(qtbot, dialog.import_forwarded)
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=IMPORT_TIMEOUT_MS)
+    assert dialog.received.forwarded and dialog.received.imported.imported == 3
+    banner = dialog.result.findChild(QLabel, "ForwardedBanner")
+    assert banner is not None and banner.text().startswith("⚠ Forwarded, imported because you confirmed it.")
+    headline = dialog.summary.findChild(QLabel, "OpenedHeadline")
+    assert headline.text().startswith("⚠ Forwarded") and headline.property("role") == "warning"
+    actions = [json.loads(line)["action"] for line in home.audit_path.read_text().splitlines()]
+    assert actions.count("share.forwarded") == 2 and "share.opened" in actions  # refused, then confirmed
+
+
+def test_dont_import_leaves_a_forwarded_package_out(qtbot, window, home, alice, tmp_path):
+    dialog = opened(qtbot, window.share.open_package(forwarded_to(alice, home, tmp_path)))
+    assert dialog.refuse_forwarded.text() == "Don't Import"
+    click(qtbot, dialog.refuse_forwarded)
+    qtbot.waitUntil(lambda: not window.share.open_dialogs, timeout=IMPORT_TIMEOUT_MS)
+    assert load_catalogue(home).empty
+
+
+def test_a_plain_archive_asks_and_says_how_many_images_veil_redacted(qtbot, window, home, alice, tmp_path):
+    from desktop.app.identity import my_card, my_identity
+    from desktop.core.share.manifest import PackageDetails
+    from desktop.core.share.member_names import dicom_member_name
+    from desktop.core.share.writer import write_archive
+
+    details = PackageDetails("publication", {}, {"profile": "publication"}, {"redacted_in_veil": 2})
+    files = [(dicom_member_name(0), pydicom_test_files() / "CT_small.dcm")]
+    journal = write_archive(tmp_path / "journal.zip", files, details, my_identity(alice), my_card(alice),
+                            addressed_for="Radiology journal").path
+    dialog = opened(qtbot, window.share.open_package(journal))
+    assert "unencrypted archive, not a package addressed to you" in dialog.forwarded_why.text()
+    assert dialog.forwarded_for.text() == "Radiology journal (an unencrypted archive)"
+    click(qtbot, dialog.import_forwarded)
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=IMPORT_TIMEOUT_MS)
+    redaction = dialog.summary.findChild(QLabel, "PackageRedaction").text()
+    assert redaction.endswith("\n2 images redacted in Veil (burned-in text removed from the pixels)")
+    assert "not encrypted (a plain archive), signature and every file verified" in texts(dialog.summary)

@@ -89,14 +89,14 @@ def test_cancel_writes_nothing(qtbot, window, home, tmp_path, monkeypatch):
     import_ct(qtbot, window, tmp_path / "in", count=3)
     teaching(home)
     started, release = threading.Event(), threading.Event()
-    real = slides.encode
+    real = slides.slide_pixels
 
-    def slow(image, fmt):  # noqa: ANN001, ANN202
+    def slow(ds, frame):  # noqa: ANN001, ANN202
         started.set()
         release.wait(10)
-        return real(image, fmt)
+        return real(ds, frame)
 
-    monkeypatch.setattr(slides, "encode", slow)
+    monkeypatch.setattr(slides, "slide_pixels", slow)
     dialog = open_dialog(qtbot, window)
     out = tmp_path / "never"
     dialog.target_edit.setText(str(out))

@@ -63,6 +63,11 @@ class Header:
     mac_input: bytes
 
 
+def stanza_types(header: Header) -> tuple[str, ...]:
+    """The type of each recipient stanza, in order (``X25519``, ``scrypt``, or another's)."""
+    return tuple(stanza.args[0] for stanza in header.stanzas)
+
+
 def b64_raw(data: bytes) -> str:
     """Unpadded standard base64, as age writes it."""
     return base64.b64encode(data).decode("ascii").rstrip("=")

@@ -27,8 +27,9 @@ from desktop.core.share.age_header import DEFAULT_SCRYPT_LOG_N
 from desktop.core.share.age_stream import AgeWriter
 from desktop.core.share.errors import CardError, ExportError, UnsafePackageError
 from desktop.core.share.file_sink import PartialFile
-from desktop.core.share.identity import Identity, KeyCard, age_recipient_key
+from desktop.core.share.identity import Identity, KeyCard
 from desktop.core.share.manifest import (
+    MAX_FOR_CHARS,
     FileRecord,
     Manifest,
     PackageDetails,
@@ -59,18 +60,22 @@ class WrittenPackage:
 
 
 def _recipient_records(recipients: Sequence[KeyCard | str]) -> tuple[RecipientRecord, ...]:
+    """One record per distinct age key (the first card or key given for it wins): the
+    manifest lists exactly the keys the age header has a stanza for."""
     records: dict[str, RecipientRecord] = {}
     for recipient in recipients:
-        if isinstance(recipient, KeyCard):
-            record = RecipientRecord(recipient.age_recipient, recipient.fingerprint)
-        else:
-            try:
-                age_recipient_key(recipient)
-            except CardError as exc:
-                raise ExportError(f"A recipient's key is invalid: {exc}") from None
-            record = RecipientRecord(recipient, None)
+        try:
+            record = RecipientRecord.of(recipient)
+        except CardError as exc:
+            raise ExportError(f"A recipient's key is invalid: {exc}") from None
         records.setdefault(record.age_recipient, record)
     return tuple(records.values())
+
+
+def _check_for(addressed_for: str) -> None:
+    if len(addressed_for) > MAX_FOR_CHARS or not addressed_for.isprintable():
+        raise ExportError(f"Say whom the package is for in at most {MAX_FOR_CHARS} characters "
+                          "of plain text (one line).")
 
 
 def _check_members(sources: Sequence[PackageSource]) -> None:
@@ -114,13 +119,15 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
                   details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
                   recipients: Sequence[KeyCard | str] = (), passphrase: str | None = None,
                   progress: Progress | None = None, cancelled: CancelCheck | None = None,
-                  scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N) -> WrittenPackage:
+                  scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N, addressed_for: str = ""
+                  ) -> WrittenPackage:
     """Write ``output`` (``NAME.veil``) holding ``files``: sources, or (name in package, path)
     pairs of plaintext files.
 
-    Encrypted to ``recipients`` (key cards, or bare ``age1...`` keys) or with ``passphrase``.
-    Raises ExportError for bad inputs, Cancelled when ``cancelled()`` turns True; either way
-    no file is left behind.
+    Encrypted to ``recipients`` (key cards, or bare ``age1...`` keys) or with ``passphrase``;
+    the signed manifest says so (method, and each recipient's name and fingerprint), with
+    ``addressed_for``, whom it is for in words (optional). Raises ExportError for bad inputs,
+    Cancelled when ``cancelled()`` turns True; either way no file is left behind.
     """
     output = Path(output)
     if bool(recipients) == (passphrase is not None):
@@ -129,6 +136,7 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
         raise ExportError("The passphrase is empty.")
     _check_sender(sender, sender_card)
     _check_output(output, PACKAGE_SUFFIX)
+    _check_for(addressed_for)
     recipient_records = _recipient_records(recipients)
     sources = [as_source(item) for item in files]
     _check_members(sources)
@@ -140,29 +148,31 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
                               recipients=[r.age_recipient for r in recipient_records])
         method = "x25519" if recipient_records else "passphrase"
         manifest = _write_zip(encryptor, sources, meter, details, sender, sender_card, method,
-                              recipient_records)
+                              recipient_records, addressed_for)
         encryptor.close()
     return WrittenPackage(output, manifest, encryptor.ciphertext_size)
 
 
 def write_archive(output: Path, files: Sequence[PackageSource | tuple[str, Path | str]],
                   details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
-                  progress: Progress | None = None, cancelled: CancelCheck | None = None
-                  ) -> WrittenPackage:
+                  progress: Progress | None = None, cancelled: CancelCheck | None = None,
+                  addressed_for: str = "") -> WrittenPackage:
     """Write ``output`` (``NAME.zip``): the package's ZIP without its age layer, for what may
     leave unencrypted (de-identified images for a journal). The same signed manifest, DICOM
-    file-set and DICOMDIR (its method ``none``; the README says how to check the signature).
-    The caller decides that the content may leave in clear; written atomically like a package.
+    file-set and DICOMDIR (its method ``none``, for ``addressed_for``: whom, in words; the
+    README says how to check the signature). The caller decides that the content may leave in
+    clear; written atomically like a package.
     """
     output = Path(output)
     _check_sender(sender, sender_card)
     _check_output(output, ARCHIVE_SUFFIX)
+    _check_for(addressed_for)
     sources = [as_source(item) for item in files]
     _check_members(sources)
     meter = _meter(sources, progress, cancelled)
     with PartialFile(output) as target:
         manifest = _write_zip(target.sink, sources, meter, details, sender, sender_card, "none",
-                              ())
+                              (), addressed_for)
     return WrittenPackage(output, manifest, output.stat().st_size)
 
 
@@ -174,11 +184,11 @@ def _meter(sources: Sequence[PackageSource], progress: Progress | None,
 
 def _write_zip(out: BinarySink, sources: Sequence[PackageSource], meter: Meter,
                details: PackageDetails, sender: Identity, sender_card: KeyCard, method: str,
-               recipients: tuple[RecipientRecord, ...]) -> Manifest:
+               recipients: tuple[RecipientRecord, ...], addressed_for: str) -> Manifest:
     """Both passes: the sources surveyed, then the ZIP (manifest first) streamed to ``out``."""
     scanned, dicomdir = survey(sources, meter)
     manifest, entries = _manifest_entries(scanned, dicomdir, details, sender, sender_card,
-                                          method, recipients)
+                                          method, recipients, addressed_for)
     archive = ZipStreamWriter(out, check_crc=False)  # sources check themselves
     for name, data in entries:
         archive.add_bytes(name, data)
@@ -189,7 +199,7 @@ def _write_zip(out: BinarySink, sources: Sequence[PackageSource], meter: Meter,
 
 def _manifest_entries(sources: list[Scanned], dicomdir: bytes, details: PackageDetails,
                       sender: Identity, sender_card: KeyCard, method: str,
-                      recipients: tuple[RecipientRecord, ...]
+                      recipients: tuple[RecipientRecord, ...], addressed_for: str
                       ) -> tuple[Manifest, list[tuple[str, bytes]]]:
     """The manifest, and the in-memory entries that open the ZIP (manifest first)."""
     package_id, created = new_package_id(), utc_now()
@@ -198,7 +208,8 @@ def _manifest_entries(sources: list[Scanned], dicomdir: bytes, details: PackageD
     records = tuple([FileRecord(name, len(data), hashlib.sha256(data).hexdigest())
                      for name, data in fixed]
                     + [FileRecord(s.source.name, s.size, s.sha256) for s in sources])
-    manifest = Manifest(package_id, created, sender_card, method, recipients, details, records)
+    manifest = Manifest(package_id, created, sender_card, method, recipients, details, records,
+                        addressed_for=addressed_for)
     manifest_bytes = manifest.to_bytes()
     return manifest, [(names.MANIFEST, manifest_bytes),
                       (names.SIGNATURE, sign_manifest(manifest_bytes, sender)), *fixed]

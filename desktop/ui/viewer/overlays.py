@@ -15,6 +15,8 @@ from desktop.app.formatting import dicom_date, dicom_time, person_name
 OVERLAY_COLOR = QColor("#e8e8e8")
 SHADOW_COLOR = QColor(0, 0, 0, 220)
 MARGIN = 8
+#: Under the series' lines (bottom left) when the image on screen is a redacted version.
+REDACTED_NOTE = "Redacted in Veil"
 
 
 @dataclass(frozen=True)

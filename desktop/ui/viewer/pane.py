@@ -4,6 +4,10 @@ invert and overlays. The window drives the active pane; clicking a pane makes it
 Opening a series (decrypting and decoding) runs in the background; the first frame shows as
 soon as it is decoded. Frames after that come from :meth:`OpenSeries.frame`, which keeps the
 neighbours decoded ahead, and are rendered on the UI thread (a few milliseconds).
+
+A pane shows the series' current versions (each image once: the redacted version where Veil
+made one), or its originals (Show Original, Redact mode): then a banner above the image says
+so, and what an export sends instead.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.app.home import VeilHome
@@ -22,7 +26,9 @@ from desktop.core.errors import VeilError
 from desktop.core.imaging.display import Window
 from desktop.ui.background import run_in_background
 from desktop.ui.errors import describe_unexpected, message_for
-from desktop.ui.viewer.overlays import Corners, display_text, patient_text, series_text, study_text
+from desktop.ui import theme
+from desktop.ui.viewer.overlays import (REDACTED_NOTE, Corners, display_text, patient_text, series_text,
+                                        study_text)
 from desktop.ui.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.ui.viewer.viewport import Viewport
 
@@ -33,12 +39,32 @@ EMPTY = "Select a series on the left to show it here."
 ACTIVE_BORDER = QColor("#3d8ee6")
 INACTIVE_BORDER = QColor("#2a2a2a")
 BORDER = 2
+#: Above an original that a redacted version replaces (Show Original, Redact mode).
+ORIGINAL_BANNER = "ORIGINAL — not redacted; exports send the redacted version"
+#: The same, in Redact mode (the masks are drawn on the originals).
+EDITING_BANNER = "ORIGINAL — masks are drawn on it; exports send the redacted version written at the last Apply"
+ORIGINAL_TIP = ("This is the image as it was imported, before Veil redacted it. The library keeps it "
+                "untouched; every export (package, folder, journal, slides) sends its redacted version. "
+                "View ▸ Show Original (Ctrl+Shift+O) again shows the redacted version.")
+EDITING_TIP = ("Redact mode shows the originals: the masks belong to them, never to the redacted versions. "
+               "Every export sends the redacted version written at the last Apply; Apply writes new ones "
+               "from these masks.")
+#: Above an original of the same series that Veil did not redact (it is its own current version).
+UNREDACTED_BANNER = "Original — Veil did not redact this image"
+UNREDACTED_TIP = "No mask applied to this image: it is its own current version, and exports send it."
+_BANNER_STYLE = {
+    "replaced": (f"background: {theme.WARNING}; color: #1b1d21; font-weight: 700; font-size: 11pt; "
+                 "padding: 6px 8px; border-bottom: 2px solid #a87a22;"),
+    "plain": f"background: #3a3f46; color: {theme.TEXT}; padding: 5px 8px;",
+}
 
 
-def _open(home: VeilHome, series_ref: int) -> tuple[OpenSeries, Shown | None]:
-    """Worker thread: open the series (audited) and decode its first frame."""
-    series = open_series(home, series_ref)
-    return series, (load_frame(series, 0) if series.frames else None)
+def _open(home: VeilHome, series_ref: int, versions: str = "current",
+          start: int = 0) -> tuple[OpenSeries, Shown | None, int]:
+    """Worker thread: open the series (audited) and decode its frame ``start`` (clamped)."""
+    series = open_series(home, series_ref, versions=versions)
+    start = max(0, min(start, len(series.frames) - 1))
+    return series, (load_frame(series, start) if series.frames else None), start
 
 
 class Pane(QWidget):
@@ -60,12 +86,23 @@ class Pane(QWidget):
         self.series_rows = series_rows
         self.view: SeriesView | None = None
         self.current_ref: int | None = None
+        #: The versions shown (or being opened): "current" or "originals" (see :func:`open_series`).
+        self.versions = "current"
         self.invert = False
+        self._keep: tuple | None = None  # the place to keep when the same series opens again
         self.active = False
+        self.editing = False  # Redact mode draws on this pane (the banner says so)
         self.framed = False  # draw the border (only when the layout has several panes)
         self.viewport = Viewport(self)
+        self.banner = QLabel(self)
+        self.banner.setObjectName("OriginalBanner")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setWordWrap(True)
+        self.banner.hide()
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.banner)
         box.addWidget(self.viewport)
         self.viewport.installEventFilter(self)
         self.viewport.scroll_requested.connect(self.step)
@@ -93,12 +130,21 @@ class Pane(QWidget):
             painter.end()
 
     # -- series ------------------------------------------------------------------------------
-    def show_series(self, series_ref: int) -> None:
-        """Open ``series_ref`` in the background; its first frame shows when decoded."""
-        if series_ref == self.current_ref:
+    def show_series(self, series_ref: int, versions: str = "current", reload: bool = False) -> None:
+        """Open ``versions`` of ``series_ref`` in the background; its first frame shows when
+        decoded. The same series again (other versions, or ``reload``: they changed) keeps the
+        place, window, zoom and orientation."""
+        if series_ref == self.current_ref and versions == self.versions and not reload:
             return
+        view = self.view
+        same = view is not None and series_ref == self.current_ref
+        keep = (view.index, view.window, view.rotation, view.flip_h, view.flip_v) if same else None
+        if view is None and series_ref == self.current_ref:
+            keep = self._keep  # asked again while still opening: the place kept then
+        start = keep[0] if keep else 0
         self.close_view()
-        self.current_ref = series_ref
+        self.current_ref, self.versions = series_ref, versions
+        self._keep = keep
         self.viewport.set_image(None)
         self.viewport.set_message(LOADING)
         self.viewport.setCursor(Qt.CursorShape.BusyCursor)
@@ -107,7 +153,7 @@ class Pane(QWidget):
         home, pane = self.home, self
         window = self.window()
 
-        def delivered(result: tuple[OpenSeries, Shown | None]) -> None:
+        def delivered(result: tuple[OpenSeries, Shown | None, int]) -> None:
             if shiboken6.isValid(pane) and pane.current_ref is not None:
                 pane._on_opened(result)
             else:  # the pane is gone or closed meanwhile
@@ -117,18 +163,23 @@ class Pane(QWidget):
             if shiboken6.isValid(pane):
                 pane._on_open_failed(exc)
 
-        run_in_background(lambda _progress: _open(home, series_ref), delivered, failed,
+        run_in_background(lambda _progress: _open(home, series_ref, versions, start), delivered, failed,
                           key=f"viewer-open-{id(self)}", context=window,
                           on_dropped=lambda result: result[0].close())
 
-    def _on_opened(self, result: tuple[OpenSeries, Shown | None]) -> None:
-        series, first = result
-        if self.current_ref != series.series_ref:  # another series asked for meanwhile
+    def _on_opened(self, result: tuple[OpenSeries, Shown | None, int]) -> None:
+        series, first, start = result
+        if self.current_ref != series.series_ref or self.versions != series.versions:  # another asked for meanwhile
             series.close()
             return
         self.viewport.unsetCursor()
         self.view = SeriesView(series, first)
-        self.viewport.fit()
+        keep, self._keep = self._keep, None
+        if keep is not None:
+            self.view.index = start
+            _index, self.view.window, self.view.rotation, self.view.flip_h, self.view.flip_v = keep
+        else:
+            self.viewport.fit()
         self.refresh()
         self.opened.emit(self, series.series_ref)
 
@@ -138,6 +189,7 @@ class Pane(QWidget):
             log.error("Unexpected error opening a series: %s", describe_unexpected(exc))
         self.viewport.set_message(f"This series cannot be opened.\n{message_for(exc)}")
         self.current_ref = None  # clicking it again tries again
+        self._keep = None
         self.shown.emit(self)
 
     def current_series_row(self) -> SeriesRow | None:
@@ -205,15 +257,39 @@ class Pane(QWidget):
         if view is None or view.count == 0:
             bottom_left = series_text(series_row, None, 0, 0, 0, 0) if series_row else ""
             self.viewport.set_corners(Corners(patient_text(self.study), study_text(self.study), bottom_left))
+            self._set_banner(None)
             return
         position, frame = view.position()
         image = view.series.images[position]
         pixels = self.viewport.array
+        where = series_text(series_row, image.instance_number, frame, image.number_of_frames, view.index, view.count)
         self.viewport.set_corners(Corners(
             patient_text(self.study), study_text(self.study),
-            series_text(series_row, image.instance_number, frame, image.number_of_frames, view.index, view.count),
+            where + ("\n" + REDACTED_NOTE if image.redacted_version else ""),
             display_text(view.window_label(), self.viewport.scale(), view.invert,
                          pixels.shape[:2] if pixels is not None else None)))
+        originals = view.series.versions == "originals" and view.series.has_redacted_versions
+        self._set_banner(None if not originals else "replaced" if view.series.replaced(position) else "plain")
+
+    def set_editing(self, on: bool) -> None:
+        """Redact mode draws on this pane (on) or not: the banner over an original says which."""
+        self.editing = on
+        self.update_corners()
+
+    def _set_banner(self, kind: str | None) -> None:
+        """The banner above an original: None (not an original of a redacted series), "replaced"
+        (a redacted version replaces it) or "plain" (Veil did not redact this image)."""
+        if kind is None:
+            self.banner.hide()
+            return
+        text, tip = (ORIGINAL_BANNER, ORIGINAL_TIP) if kind == "replaced" else (UNREDACTED_BANNER, UNREDACTED_TIP)
+        if kind == "replaced" and self.editing:
+            text, tip = EDITING_BANNER, EDITING_TIP
+        if self.banner.text() != text:
+            self.banner.setText(text)
+            self.banner.setToolTip(tip)
+            self.banner.setStyleSheet(_BANNER_STYLE[kind])
+        self.banner.show()
 
     # -- closing -----------------------------------------------------------------------------
     def close_view(self) -> None:
@@ -225,3 +301,4 @@ class Pane(QWidget):
         """Close the series (a result still loading is closed when it arrives)."""
         self.close_view()
         self.current_ref = None
+        self.versions = "current"

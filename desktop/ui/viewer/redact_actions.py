@@ -86,8 +86,9 @@ def create_redact_actions(window: QMainWindow) -> RedactActions:
         detect=a(window, "De&tect Text…", "Find text burned into this image's frames (offline OCR) and propose "
                  "regions to hide; identifiers from the header are marked high risk. Nothing is hidden until "
                  "you accept it", "Shift+D"),
-        apply=a(window, "&Apply Masks…", "Write redacted copies of every masked image of this series, as a new "
-                "'(redacted)' series beside the originals (the originals are never changed)", "Ctrl+Return"),
+        apply=a(window, "&Apply Masks…", "Write a redacted version of every masked image of this series: it "
+                "replaces the image in the browser, the viewer and every export (the original stays in the "
+                "library, untouched: View ▸ Show Original)", "Ctrl+Return"),
     )
     for action, short in ((actions.select, "Select"), (actions.undo, "Undo"), (actions.redo, "Redo"),
                           (actions.preview, "Preview"), (actions.detect, "Detect…"), (actions.apply, "Apply…")):

@@ -1,5 +1,10 @@
-"""Apply: burn the series' masks into new instances (a "(redacted)" series beside the
-originals), in the background with progress and Cancel; then show the new series."""
+"""Apply: burn the series' masks into redacted versions of its images, in the background with
+progress and Cancel; then leave Redact mode and show the series again on its current versions.
+
+The redacted versions belong to the same series and replace their originals (which the library
+keeps untouched): the browser counts them, the viewer opens them by default and every export
+sends them. An image whose masks were all removed gets its original back as its current version.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ FAILURES_SHOWN = 8
 
 
 def apply_masks(mode: RedactMode) -> None:
-    """Write the redacted copies of the series in the background."""
+    """Write the redacted versions of the series' images in the background."""
     viewer, series_ref = mode.viewer, mode.session_ref
     if series_ref is None or mode.session is None:
         return
@@ -56,8 +61,7 @@ def apply_masks(mode: RedactMode) -> None:
         viewer.statusBar().showMessage(report.headline(), 10000)
         if report.failed:
             _report_failures(viewer, report)
-        if report.series_uid:
-            show_new_series(mode, report.series_uid, report.headline())
+        show_redacted_versions(mode, series_ref, report.headline())
 
     def failed(exc: BaseException) -> None:
         dialog.close()
@@ -80,8 +84,9 @@ def _report_failures(viewer: object, report: RedactionReport) -> None:
     box.open()
 
 
-def show_new_series(mode: RedactMode, series_uid: str, headline: str = "") -> None:
-    """Reload the study's series, leave Redact mode and show the redacted series."""
+def show_redacted_versions(mode: RedactMode, series_ref: int, headline: str = "") -> None:
+    """Reload the study's series (their redacted counts changed), leave Redact mode and show
+    ``series_ref`` again on its current versions: the redacted ones just written."""
     viewer = mode.viewer
     home, study_ref = viewer.home, viewer.study.study_ref
 
@@ -89,13 +94,21 @@ def show_new_series(mode: RedactMode, series_uid: str, headline: str = "") -> No
         rows = catalogue.series_by_study.get(study_ref, [])  # type: ignore[attr-defined]
         viewer.set_series_rows(rows)
         viewer.library_changed.emit()
-        target = next((r for r in rows if r.series_uid == series_uid), None)
+        target = next((r for r in rows if r.series_ref == series_ref), None)
         if target is None:
             return
-        mode.actions.redact.setChecked(False)
-        viewer.show_series(target.series_ref)
+        if mode.active:
+            mode.leave(reload=True)  # shows the pane's series on its current versions, read again
+        elif viewer.current_ref == series_ref:
+            viewer.pane.show_series(series_ref, "current", reload=True)
+        if viewer.current_ref != series_ref:
+            viewer.show_series(series_ref)
         if headline:  # again: leaving Redact mode hid the toolbar under the mouse, which clears it
-            viewer.statusBar().showMessage(f"{headline} Showing the redacted series.", 15000)
+            redacted = target.redacted_count
+            shown = (f"Showing the redacted versions ({redacted:,} of {target.image_count:,} images); the "
+                     "originals stay in the library (View ▸ Show Original)." if redacted
+                     else "No image of this series is redacted now: showing the originals.")
+            viewer.statusBar().showMessage(f"{headline} {shown}", 15000)
 
     run_in_background(lambda _progress: load_catalogue(home), loaded, lambda exc: show_error(viewer, exc),
                       key=f"redact-series-{id(viewer)}", context=viewer)

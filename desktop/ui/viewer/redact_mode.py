@@ -5,6 +5,10 @@ the tools of :mod:`desktop.core.redaction.tools` fed with image coordinates by t
 (:mod:`redact_canvas`), saving to the library (:mod:`redact_store`), detection
 (:mod:`redact_detect`) and Apply (:mod:`redact_apply`). Redaction works on one pane: entering
 the mode shows the 1x1 layout.
+
+Masks belong to the original images, never to the redacted versions Veil made of them: the mode
+shows the series' originals (reopening it if its redacted versions were on screen) and draws only
+on them; leaving it shows the versions seen before, and Apply shows the new redacted versions.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from desktop.ui.viewer.redact_store import MaskSaver, load_masks
 
 if TYPE_CHECKING:
     from desktop.ui.viewer.pane import Pane
+    from desktop.ui.viewer.view_state import SeriesView
     from desktop.ui.viewer.viewer_window import ViewerWindow
     from desktop.ui.viewer.viewport import Viewport
 
@@ -37,6 +42,12 @@ TOOLS: dict[str, type[Tool]] = {"rectangle": RectTool, "polygon": PolygonTool, "
 HINT = ("Left: draw with the tool · right drag: window · middle or Space drag: pan · wheel: images · "
         "Shift+R: leave Redact mode")
 LOADING_MASKS = "Reading the masks of this series…"
+
+
+def shows_originals(view: SeriesView | None) -> bool:
+    """``view`` shows the images masks belong to: the originals (the current versions are the
+    originals too where Veil redacted nothing)."""
+    return view is not None and (view.series.versions == "originals" or not view.series.has_redacted_versions)
 
 
 class RedactMode(QObject):
@@ -65,6 +76,8 @@ class RedactMode(QObject):
         self._saved_keys: dict = {}
         self._viewer_hint = ""
         self._overlays_were_on = False
+        self._before: tuple[int | None, str] = (None, "current")  # the pane's series and versions on entering
+        self._reload_on_leave = False
         self._connect()
         self._show_radius()
 
@@ -108,6 +121,7 @@ class RedactMode(QObject):
             if viewer.grid.layout_name != "1x1":
                 viewer.set_layout("1x1")
             self._attach(viewer.pane)
+            self._show_originals(viewer.pane)
             take_keys(viewer.commands, True, self._saved_keys)
             self._viewer_hint = viewer.hint.text()
             viewer.hint.setText(HINT)
@@ -123,6 +137,7 @@ class RedactMode(QObject):
             viewer.hint.setText(self._viewer_hint or viewer.hint.text())
             if self._overlays_were_on:
                 viewer.commands.overlays.setChecked(True)
+            self._show_versions_again(viewer.pane)
         c = viewer.commands
         for action in (c.layout_1x1, c.layout_1x2, c.layout_2x2):
             action.setEnabled(not on)
@@ -133,12 +148,37 @@ class RedactMode(QObject):
         if on:
             self._on_opened_or_shown()
         self._update()
+        viewer.sync_original()
+
+    def _show_originals(self, pane: Pane) -> None:
+        """Entering: the masks belong to the originals, so the pane shows them."""
+        self._before = (pane.current_ref, pane.versions)
+        same = pane.view is not None and pane.view.series.series_ref == pane.current_ref
+        if pane.current_ref is not None and not (same and shows_originals(pane.view)):
+            pane.show_series(pane.current_ref, "originals")
+
+    def _show_versions_again(self, pane: Pane) -> None:
+        """Leaving: the versions shown before on the same series (else the current ones); after
+        Apply, the current versions read again (they changed)."""
+        reload, self._reload_on_leave = self._reload_on_leave, False
+        if pane.current_ref is None:
+            return
+        before_ref, before_versions = self._before
+        versions = before_versions if pane.current_ref == before_ref and not reload else "current"
+        if reload or pane.versions != versions:
+            pane.show_series(pane.current_ref, versions, reload=reload)
+
+    def leave(self, reload: bool = False) -> None:
+        """Leave Redact mode; ``reload``: show the series' current versions read again (after Apply)."""
+        self._reload_on_leave = reload and self.active
+        self.actions.redact.setChecked(False)
 
     def _attach(self, pane: Pane) -> None:
         self._pane = pane
         pane.shown.connect(self._on_shown)
         pane.opened.connect(self._on_opened)
         pane.viewport.editor = self.canvas
+        pane.set_editing(True)
         pane.viewport.setMouseTracking(True)
         pane.viewport.setCursor(Qt.CursorShape.CrossCursor)
 
@@ -149,6 +189,7 @@ class RedactMode(QObject):
         pane.shown.disconnect(self._on_shown)
         pane.opened.disconnect(self._on_opened)
         pane.viewport.editor = None
+        pane.set_editing(False)
         pane.viewport.setMouseTracking(False)
         pane.viewport.unsetCursor()
         pane.viewport.update()
@@ -170,6 +211,8 @@ class RedactMode(QObject):
         if not self.active:
             return
         view = self.viewer.view
+        if view is not None and not shows_originals(view):
+            return  # the originals are on their way: nothing is drawn on a redacted version
         ref = view.series.series_ref if view is not None else None
         if ref is not None and ref != self.session_ref:
             self._load(ref)
@@ -207,12 +250,12 @@ class RedactMode(QObject):
 
     def _where(self) -> Here | None:
         view = self.viewer.view
-        if view is None or view.count == 0 or view.series.series_ref != self.session_ref:
+        if view is None or view.count == 0 or view.series.series_ref != self.session_ref or not shows_originals(view):
             return None
         position, frame = view.position()
         image = view.series.images[position]
-        if not image.rows or not image.columns:
-            return None
+        if not image.rows or not image.columns or image.redacted_version:
+            return None  # masks are never drawn on (nor saved against) a redacted version
         return Here(image.instance_ref, frame, int(image.rows), int(image.columns), max(1, image.number_of_frames))
 
     def _show_here(self) -> None:
@@ -350,7 +393,10 @@ class RedactMode(QObject):
                           if on else a.undo.statusTip())
         a.redo.setToolTip(f"Redo {session.redo_label or 'the edit undone'} (Ctrl+Shift+Z)"
                           if on else a.redo.statusTip())
-        a.apply.setEnabled(on and bool(session.stored()))
+        # with no mask left, Apply gives the images their originals back as their current versions
+        view = self.viewer.view
+        redacted = view is not None and view.series.series_ref == self.session_ref and view.series.has_redacted_versions
+        a.apply.setEnabled(on and (bool(session.stored()) or redacted))
         a.detect.setEnabled(self.ready)
         bar.scope.setEnabled(self.ready)
         if not on:

@@ -4,6 +4,10 @@ mode, saved shortly after each step, off the UI thread, so the work survives clo
 Saves are versioned: a write only lands if it is newer than what was written for that mask,
 so a slow background save can never put back an older mask after a newer one (a final
 :meth:`MaskSaver.flush_now` on closing writes whatever is still waiting).
+
+Masks belong to the original images: the series is read as its originals, and a mask that
+would be saved against a redacted version Veil made is saved against its original instead
+(the two have the same size and geometry), never against the version.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 
 from desktop.app.home import VeilHome
+from desktop.core.library.database import Connection
 from desktop.core.library.index import InstanceRow, list_instances
 from desktop.core.library.masks import masks_of_series, save_mask
 from desktop.core.redaction.mask import Mask
@@ -31,12 +36,22 @@ Pending = dict[Slot, tuple[int, Mask]]
 
 
 def load_masks(home: VeilHome, series_ref: int) -> tuple[list[InstanceRow], dict[int, list[Mask]]]:
-    """Worker thread: the series' images and the masks stored for them."""
+    """Worker thread: the series' original images and the masks stored for them."""
     conn = home.connect()
     try:
-        return list_instances(conn, series_ref), masks_of_series(conn, series_ref)
+        return list_instances(conn, series_ref, versions="originals"), masks_of_series(conn, series_ref)
     finally:
         conn.close()
+
+
+def original_of(conn: Connection, instance_ref: int) -> int:
+    """The original a mask drawn on ``instance_ref`` belongs to: itself, unless it is a redacted
+    version (which no mask is ever saved against)."""
+    row = conn.execute("SELECT replaces_ref FROM instances WHERE id = ?", (instance_ref,)).fetchone()
+    if row is None or row[0] is None:
+        return instance_ref
+    log.error("A mask was drawn on a redacted version (instance %s): saved against its original", instance_ref)
+    return int(row[0])
 
 
 class _Writer:
@@ -56,7 +71,7 @@ class _Writer:
                 for slot, (version, mask) in items.items():
                     if self.written.get(slot, 0) >= version:
                         continue
-                    save_mask(conn, slot.owner, mask)
+                    save_mask(conn, original_of(conn, slot.owner), mask)
                     self.written[slot] = version
         finally:
             conn.close()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from desktop.app.browsing import SeriesRow
 from desktop.app.formatting import plural
+from desktop.ui.study_model import redacted_text, redacted_tooltip
 from desktop.ui.viewer.viewport import to_qimage
 
 #: Edge of a series thumbnail, in pixels.
@@ -16,13 +17,15 @@ THUMBNAIL = 72
 
 
 def series_label(row: SeriesRow) -> str:
-    """How a series reads in the list: number, modality, description; its size below."""
+    """How a series reads in the list: number, modality, description; its size below, and
+    how many of its images Veil redacted."""
     head = " · ".join(p for p in (str(row.series_number) if row.series_number is not None else "",
                                   row.modality, row.description or "(no description)") if p)
     size = plural(row.image_count, "image")
     if row.frame_count > row.image_count:
         size += f", {row.frame_count:,} frames"
-    return f"{head}\n{size}"
+    mark = redacted_text(row)
+    return f"{head}\n{size}" + (f"\n{mark}" if mark else "")
 
 
 class SeriesList(QListWidget):
@@ -49,7 +52,8 @@ class SeriesList(QListWidget):
         for row in rows:
             item = QListWidgetItem(series_label(row))
             item.setData(Qt.ItemDataRole.UserRole, row.series_ref)
-            item.setToolTip(series_label(row).replace("\n", " — "))
+            tip = series_label(row).replace("\n", " — ")
+            item.setToolTip(tip + ("\n" + redacted_tooltip(row) if row.redacted_count else ""))
             self.addItem(item)
 
     def set_thumbnails(self, pictures: dict[int, np.ndarray]) -> None:

@@ -27,6 +27,7 @@ class ViewerActions:
     zoom_in: QAction
     zoom_out: QAction
     overlays: QAction
+    show_original: QAction
     reset: QAction
     rotate_right: QAction
     rotate_left: QAction
@@ -79,6 +80,9 @@ def create_viewer_actions(window: QMainWindow) -> ViewerActions:
         zoom_out=a(window, "Zoom &Out", "Shrink the image (also Ctrl+wheel)", "Ctrl+-", "-"),
         overlays=a(window, "&Overlays", "Show patient, study, image and window details in the corners", "O",
                    checkable=True),
+        show_original=a(window, "Show &Original", "Show the images as imported, before Veil redacted them "
+                        "(only for a series with redacted images; exports always send the redacted versions); "
+                        "again to go back", "Ctrl+Shift+O", checkable=True),
         reset=a(window, "&Reset View", "Fit to window, the header's window, not inverted", "R"),
         rotate_right=a(window, "Rotate &Right", "Turn the image a quarter turn clockwise", "]"),
         rotate_left=a(window, "Rotate Le&ft", "Turn the image a quarter turn anticlockwise", "["),
@@ -114,8 +118,8 @@ def build_viewer_menus(window: QMainWindow, actions: ViewerActions) -> dict[str,
         ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool]),
         ("&View", [actions.fit, actions.actual_size, actions.zoom_in, actions.zoom_out, None,
                    actions.rotate_right, actions.rotate_left, actions.flip_h, actions.flip_v, None,
-                   actions.overlays, None, actions.layout_1x1, actions.layout_1x2, actions.layout_2x2, None,
-                   actions.reset]),
+                   actions.overlays, actions.show_original, None, actions.layout_1x1, actions.layout_1x2,
+                   actions.layout_2x2, None, actions.reset]),
     ):
         menu = bar.addMenu(name)
         menu.setToolTipsVisible(True)

@@ -1,6 +1,10 @@
 """The viewer window: the study's series on the left, the image panes in the middle (1x1, 1x2
 or 2x2, see :mod:`layout`), a slider below. The series list, slider, keys and menus act on the
 active pane (:mod:`pane`), which opens its series in the background.
+
+A series opens on its current versions: where Veil redacted an image, its redacted version.
+View ▸ Show Original shows the active pane's series as imported (under a banner saying exports
+send the redacted versions); Redact mode always shows the originals, which the masks belong to.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from desktop.ui.viewer.viewport import ZOOM_STEP, Viewport
 log = logging.getLogger("veil.ui")
 
 PAGE = 10
+ORIGINALS_SHOWN = "Showing the originals, as imported: every export sends the redacted versions."
+CURRENT_SHOWN = "Showing the redacted versions (what exports send)."
 
 
 class ViewerWindow(QMainWindow):
@@ -38,7 +44,7 @@ class ViewerWindow(QMainWindow):
 
     #: A series is open and its first frame shown (its series_ref).
     series_opened = Signal(int)
-    #: The library changed from here (a redacted series was written): the browser reloads.
+    #: The library changed from here (redacted versions were written): the browser reloads.
     library_changed = Signal()
     #: Share This Image as Package…: (series_ref, SOP Instance UID) of the image on screen.
     share_image_requested = Signal(int, str)
@@ -48,8 +54,8 @@ class ViewerWindow(QMainWindow):
         if view is None or not view.series.images:
             self.statusBar().showMessage("There is no image to share.", 5000)
             return
-        image = view.series.images[view.position()[0]]
-        self.share_image_requested.emit(view.series.series_ref, image.sop_instance_uid)
+        # the image's current version: the redacted one, even when its original is on screen
+        self.share_image_requested.emit(view.series.series_ref, view.series.current_uid(view.position()[0]))
 
     def __init__(self, home: VeilHome, study: StudyRow, series: list[SeriesRow],
                  series_ref: int | None = None, parent: QWidget | None = None) -> None:
@@ -141,6 +147,7 @@ class ViewerWindow(QMainWindow):
         self.menus["Window"].insertMenu(self.commands.invert, self.presets_menu)
         self.preset_actions: list[QAction] = []
         self.commands.cine.setEnabled(False)
+        self.commands.show_original.setEnabled(False)
         self.cine = Cine(lambda: self.go_to((self.view.index + 1) % self.view.count) if self.view else None, self)
         self.hint = QLabel("Drag: window (contrast) · wheel: images · Ctrl+wheel: zoom · middle drag: pan", self)
         self.statusBar().addPermanentWidget(self.hint)
@@ -163,6 +170,7 @@ class ViewerWindow(QMainWindow):
         c.zoom_in.triggered.connect(lambda: self.viewport.zoom_by(ZOOM_STEP))
         c.zoom_out.triggered.connect(lambda: self.viewport.zoom_by(1 / ZOOM_STEP))
         c.overlays.toggled.connect(lambda on: self.viewport.set_overlays_visible(on))
+        c.show_original.toggled.connect(self.show_original)
         c.reset.triggered.connect(self.reset_view)
         c.close.triggered.connect(self.close)
         c.rotate_right.triggered.connect(lambda: view_commands.rotate(self, 1))
@@ -187,7 +195,7 @@ class ViewerWindow(QMainWindow):
                           key=f"viewer-thumbnails-{id(self)}", context=self)
 
     def set_series_rows(self, rows: list[SeriesRow]) -> None:
-        """The study's series changed (a redacted series was added): list them again."""
+        """The study's series changed (redacted versions were written): list them again."""
         self.series_rows[:] = rows  # the panes hold this same list
         self.series_list.set_rows(self.series_rows)
         if self.current_ref is not None:
@@ -227,6 +235,7 @@ class ViewerWindow(QMainWindow):
             action.blockSignals(False)
         self._fill_presets()
         self._sync_position()
+        self.sync_original()
 
     def _set_pan_tool(self, on: bool) -> None:
         for pane in self.grid.panes:
@@ -239,13 +248,45 @@ class ViewerWindow(QMainWindow):
             return
         self.commands.cine.setChecked(False)
         self.series_list.select(series_ref)
-        self.pane.show_series(series_ref)
+        self.pane.show_series(series_ref, "originals" if self.redacting else "current")
 
     def _on_opened(self, pane: Pane, series_ref: int) -> None:
         if pane is self.pane:
             self._fill_presets()
             self._sync_position()
+            self.sync_original()
         self.series_opened.emit(series_ref)
+
+    # -- versions: the redacted ones (what exports send) or the originals -------------------
+    @property
+    def redacting(self) -> bool:
+        redact = getattr(self, "redact", None)  # None while the window is being built
+        return redact is not None and redact.active
+
+    def show_original(self, on: bool) -> None:
+        """Show the active pane's series as imported (``on``) or its current, redacted versions."""
+        pane = self.pane
+        if pane.current_ref is not None and not self.redacting and (self.has_redacted_versions() or not on):
+            pane.show_series(pane.current_ref, "originals" if on else "current")
+            self.statusBar().showMessage(ORIGINALS_SHOWN if on else CURRENT_SHOWN, 8000)
+        self.sync_original()
+
+    def has_redacted_versions(self) -> bool:
+        """The active pane's series has images Veil redacted (their originals can be shown)."""
+        pane, view = self.pane, self.pane.view
+        if view is not None and view.series.series_ref == pane.current_ref:
+            return view.series.has_redacted_versions
+        row = pane.current_series_row()
+        return bool(row is not None and row.redacted_count)
+
+    def sync_original(self) -> None:
+        """Show Original: checked while the active pane shows originals of a redacted series;
+        available only for such a series, and not in Redact mode (which shows the originals)."""
+        action, redacted = self.commands.show_original, self.has_redacted_versions()
+        action.blockSignals(True)
+        action.setChecked(self.pane.versions == "originals" and redacted)
+        action.blockSignals(False)
+        action.setEnabled(redacted and not self.redacting)
 
     def _fill_presets(self) -> None:
         row = self.current_series_row() if self.view is not None else None

@@ -14,6 +14,7 @@ import pytest
 
 from desktop.core.errors import Cancelled
 from desktop.core.share.errors import ExportError
+from desktop.core.share.manifest import key_fingerprint
 from desktop.core.share.reader import open_package
 from desktop.core.share.writer import write_package
 
@@ -33,8 +34,10 @@ def test_round_trip_to_recipients(make_package, tmp_path, alice, bob, mallory, d
     manifest = opened.manifest
     assert manifest.details == details
     assert manifest.encryption == "x25519"
-    assert [(r.age_recipient, r.fingerprint) for r in manifest.recipients] == [
-        (bob.card.age_recipient, bob.card.fingerprint), (alice.card.age_recipient, None)]
+    assert [(r.age_recipient, r.fingerprint, r.name) for r in manifest.recipients] == [
+        (bob.card.age_recipient, bob.card.fingerprint, "Dr Bob Receiver"),
+        (alice.card.age_recipient, key_fingerprint(alice.card.age_recipient), "")]
+    assert not opened.arrival.forwarded and opened.arrival.stanzas == 2
     assert set(opened.files) == {"README.txt", "DICOMDIR"} | {n for n, _ in dicom_files}
     for name, source in dicom_files:
         assert _sha(opened.files[name]) == _sha(source)

@@ -156,17 +156,21 @@ def test_draw_undo_scope_preview_apply_and_reopen(qtbot, library):
         conn.close()
     assert stored == [("series",)]
 
-    # apply: a new series of redacted instances, shown when written
+    # apply: redacted versions of the images, in the same series, shown when written
     mode.actions.apply.trigger()
     qtbot.waitUntil(lambda: getattr(viewer, "redaction_report", None) is not None, timeout=APPLY_TIMEOUT_MS)
     report = viewer.redaction_report
     assert report.written == 12 and not report.failed, report.headline()
-    qtbot.waitUntil(lambda: viewer.current_ref != original_ref and viewer.view is not None, timeout=OPEN_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: any(s.image_count == 24 for s in library.catalogue.studies))  # the browser too
-    assert not mode.active
+    qtbot.waitUntil(lambda: viewer.view is not None and viewer.view.series.versions == "current"
+                    and viewer.view.series.has_redacted_versions, timeout=OPEN_TIMEOUT_MS)
+    assert not mode.active and viewer.current_ref == original_ref  # the same series, no new one
+    assert viewer.view.index == 5  # where the person was
+    qtbot.waitUntil(lambda: any(s.redacted_count == 12 for rows in library.catalogue.series_by_study.values()
+                                for s in rows))  # the browser too
+    assert any(s.image_count == 12 for s in library.catalogue.studies)  # each image counted once
     assert viewer.statusBar().currentMessage().startswith(report.headline())
-    assert any("(redacted)" in viewer.series_list.item(r).text() or "Redacted" in viewer.series_list.item(r).text()
-               for r in range(viewer.series_list.count()))
+    assert [viewer.series_list.item(r).text().endswith("12 of 12 redacted")
+            for r in range(viewer.series_list.count())] == [True]
     conn = home.connect()
     try:
         series_uid = conn.execute("SELECT series_uid FROM series WHERE id = ?", (viewer.current_ref,)).fetchone()[0]
@@ -174,11 +178,12 @@ def test_draw_undo_scope_preview_apply_and_reopen(qtbot, library):
     finally:
         conn.close()
     assert series_uid == report.series_uid and len(written) == 12
+    assert [i.instance_ref for i in viewer.view.series.images] == [i.instance_ref for i in written]
     covered = mask.rasterize()
-    by_number = {i.instance_number: i for i in originals}
+    by_ref = {i.instance_ref: i for i in originals}
     for new in written:
         out = pydicom.dcmread(io.BytesIO(home.objects.read(new.object_sha256)))
-        src = pydicom.dcmread(io.BytesIO(home.objects.read(by_number[new.instance_number].object_sha256)))
+        src = pydicom.dcmread(io.BytesIO(home.objects.read(by_ref[new.replaces_ref].object_sha256)))
         after, before = out.pixel_array, src.pixel_array
         assert (after[covered] == darkest_stored_value(src)).all()
         assert np.array_equal(after[~covered], before[~covered])

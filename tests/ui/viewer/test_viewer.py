@@ -224,7 +224,10 @@ def test_presets_rotate_flip_and_export(qtbot, library, tmp_path: Path):
     assert np.array_equal(shown_array(viewer), base)
     viewer.commands.flip_v.trigger()
     assert np.array_equal(shown_array(viewer), base[::-1])
-    out = view_commands.export_png(viewer, str(tmp_path / "shown"))
+    from tests.conftest import teaching
+
+    out = view_commands.export_png(viewer, str(tmp_path / "shown"), purpose=teaching(viewer.home),
+                                   confirm_burned_in=True)
     assert out == tmp_path / "shown.png"
     from PIL import Image
 
