@@ -14,95 +14,41 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import multiprocessing
 import os
-import threading
 import time
-import zipfile
-import zlib
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from desktop.app.formatting import plural
-from desktop.app.gate import (
-    Candidate, Channel, Delivery, Flagged, Image, Review, Selection, bind, redact_masked, resolve, run_review,
+from desktop.app.deid_runner import (
+    Done, Input, LibraryInstance, Output, Runner, commit, discard, identity_of_input, read_input,
 )
-from desktop.app.gate.writing import stage_dicom
-from desktop.app.home import VeilHome
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose, check_identities
-from desktop.app.instance_identity import Identity, identity_of
-from desktop.app.log_policy import quiet_libraries
-from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.core.atomic_files import fsync_dir, sync_filesystem
-from desktop.core.deid.engine import (
-    Change, DeidSettings, PatientPlan, deidentify, make_settings, patient_key,
+from desktop.app.formatting import plural
+from desktop.app.gate.review import Reviewed
+from desktop.app.gate import (
+    Candidate, Channel, Delivery, Image, Review, Selection, bind, redact_masked, resolve, run_review,
 )
+from desktop.app.home import VeilHome
+from desktop.app.instance_identity import Identity
+from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision
+from desktop.core.deid.engine import Change, PatientPlan, deidentify, make_settings, patient_key
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import VeilError
-from desktop.core.library.header import InvalidInstance
-from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
-from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
+from desktop.core.library.sources import DirectoryRead, Rejected, discover
 
-log = logging.getLogger(__name__)
-IN_PROCESS_BELOW = 24
-TASK_SIZE = 8
-IN_FLIGHT_PER_WORKER = 8
+__all__ = ["DeidReport", "Input", "LibraryInstance", "deidentify_inputs", "deidentify_paths", "deidentify_studies",
+           "file_inputs", "inputs_of", "library_inputs", "plans_for", "preview", "read_input"]
 
-
-@dataclass(frozen=True)
-class LibraryInstance:
-    """An instance held in the library (sealed), to be de-identified."""
-
-    sha256: str
-    label: str
-    patient_key: str
-    series_uid: str = ""
-    instance_number: int | None = None
-    study_uid: str = ""
-    sop_uid: str = ""
-    modality: str = ""
-    burned_in: str = ""
-    redacted: bool = False  # a version Veil redacted
-    instance_ref: int = 0
-
-
-Input = FileSource | ZipMember | LibraryInstance
-
-
-@dataclass(frozen=True)
-class _Done:
-    label: str
-    temp: str | None = None
-    final: str | None = None
-    leaks: tuple[Leak, ...] = ()
-    error: str | None = None
-    size: int = 0  # of the de-identified file (before sealing)
-    sha256: str = ""
-    crc32: int = 0
-
-
-@dataclass(frozen=True)
-class _Output:
-    """Where outputs go: ``folder``, in clear, or sealed under ``seal_key`` (AES-256-GCM, see
-    :mod:`desktop.core.library.sealed`) when they are staged for a package."""
-
-    folder: str
-    seal_key: bytes | None = None
 
 
 @dataclass
-class DeidReport:
+class DeidReport(Reviewed):
     """What an export did, for a person."""
 
     profile: Profile
@@ -130,14 +76,6 @@ class DeidReport:
     review: Review | None = None
     confirm_burned_in: bool = False
     redacted: int = 0  # outputs whose pixels Veil redacted
-
-    @property
-    def flagged(self) -> list[Flagged]:
-        return self.review.flagged if self.review is not None else []
-
-    @property
-    def residual(self) -> list[tuple[str, str]]:
-        return self.review.leaks if self.review is not None else []
 
     @property
     def refused_by_consent(self) -> bool:
@@ -207,171 +145,6 @@ def inputs_of(images: Iterable[Image]) -> list[Input]:
             for i in images]
 
 
-def _read(item: Input, store: ObjectStore | None) -> bytes:
-    if isinstance(item, LibraryInstance):
-        assert store is not None
-        return store.read(item.sha256)
-    if isinstance(item, ZipMember):
-        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
-            return fh.read()
-    with open(item.path, "rb") as fh:
-        return fh.read()
-
-
-def _identity_of(item: Input) -> Identity:
-    """Patient, study and series of an input (a few KB read per file)."""
-    if isinstance(item, LibraryInstance):
-        return Identity(item.patient_key, item.study_uid, item.series_uid, item.modality, item.burned_in,
-                        item.redacted, item.instance_number)
-    return identity_of(item)
-
-
-# -- worker side -------------------------------------------------------------------------------
-_W: dict = {}
-
-
-def _worker_init(settings: DeidSettings, output: _Output, store_args: tuple | None) -> None:
-    quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
-    _W.clear()
-    _W.update(settings=settings, output=output, store=ObjectStore(*store_args) if store_args else None)
-
-
-def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
-    def plan(key: str) -> PatientPlan:
-        try:
-            return plans[key]
-        except KeyError:
-            raise InvalidInstance("its patient attributes changed while it was being read") from None
-    return plan
-
-
-def _identity_or_reason(item: Input) -> tuple[Identity | None, str | None]:
-    try:
-        return _identity_of(item), None
-    except Exception as exc:
-        return None, _unreadable(exc)
-
-
-def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], output: _Output,
-         store: ObjectStore | None) -> _Done:
-    try:
-        result = deidentify(_read(item, store), settings, _plan_for(plans))
-    except InvalidInstance as exc:
-        return _Done(item.label, error=str(exc))
-    except PermissionError:
-        return _Done(item.label, error="cannot be read: permission denied")
-    except (zipfile.BadZipFile, EOFError):
-        return _Done(item.label, error="zip entry is damaged (bad CRC or truncated archive)")
-    except OSError as exc:
-        return _Done(item.label, error=f"cannot be read: {exc.strerror or type(exc).__name__}")
-    except MemoryError:
-        return _Done(item.label, error="too large to read into memory")
-    except VeilError as exc:
-        return _Done(item.label, error=str(exc))
-    except Exception as exc:  # one bad file never stops the batch
-        return _Done(item.label, error=f"cannot be de-identified ({type(exc).__name__})")
-    if result.leaks:
-        return _Done(item.label, leaks=tuple(result.leaks))
-    final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
-    temp = stage_dicom(output.folder, result.data, output.seal_key)
-    if output.seal_key is None:
-        return _Done(item.label, temp=temp, final=final, size=len(result.data))
-    # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
-    return _Done(item.label, temp=temp, final=final, size=len(result.data),
-                 sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data))
-
-
-def _warm() -> None:
-    """Nothing: submitted once per worker so the pool starts before it is needed."""
-
-
-def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[_Done]:
-    return [_one(i, _W["settings"], plans, _W["output"], _W["store"]) for i in items]
-
-
-class _Runner:
-    """Runs both passes (patients, then de-identification) in one pool of worker processes,
-    started once; below a few files, or with one worker, everything runs in this process."""
-
-    def __init__(self, settings: DeidSettings, output: _Output, store_args: tuple | None,
-                 workers: int, count: int) -> None:
-        self.settings, self.output, self.store_args = settings, output, store_args
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
-        if count >= IN_PROCESS_BELOW and workers > 1:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["desktop.core.deid.engine"])
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                            initargs=(settings, output, store_args))
-            # Start the workers now, from a thread (starting them blocks): they come up while
-            # this process reads the patients.
-            self._warming = threading.Thread(target=self._warm, daemon=True)
-            self._warming.start()
-
-    def _warm(self) -> None:
-        assert self.pool is not None
-        for _ in range(self.workers):
-            self.pool.submit(_warm)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self._warming.join()
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
-
-    def _local_store(self) -> ObjectStore | None:
-        return ObjectStore(*self.store_args) if self.store_args else None
-
-    def identities(self, items: list[Input], cancel: CancelToken) -> list[tuple[Identity | None, str | None]]:
-        """Each item's patient, study and series, or why it cannot be read (a few KB read per
-        file, here, while the workers start)."""
-        out = []
-        for item in items:
-            if cancel.cancelled:
-                break
-            out.append(_identity_or_reason(item))
-        return out
-
-    def results(self, items: list[Input], keys: dict[int, str], plans: dict[str, PatientPlan],
-                cancel: CancelToken) -> Iterator[_Done]:
-        if self.pool is not None:
-            self._warming.join()
-        leftovers: list[Input] = list(items) if self.pool is None else []
-        if self.pool is not None:
-            tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
-            pending: dict[Future, list[Input]] = {}
-            while True:
-                while not cancel.cancelled and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
-                    task = next(tasks, None)
-                    if task is None:
-                        break
-                    subset = {keys[id(i)]: plans[keys[id(i)]] for i in task}
-                    pending[self.pool.submit(_worker_run, task, subset)] = task
-                if not pending:
-                    break
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    try:
-                        yield from future.result()
-                    except BrokenProcessPool:
-                        leftovers.extend(task)
-                if leftovers:
-                    log.warning("a de-identification worker died; finishing in this process")
-                    for task in pending.values():
-                        leftovers.extend(task)
-                    pending.clear()
-                    for task in tasks:
-                        leftovers.extend(task)
-                    self.close()
-                    break
-        store = self._local_store()
-        for item in leftovers:
-            if cancel.cancelled:
-                return
-            yield _one(item, self.settings, plans, self.output, store)
-
-
 # -- the use case ------------------------------------------------------------------------------
 def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> dict[str, PatientPlan]:
     """Each patient's pseudonym (assigned once, kept in the library) and date shift."""
@@ -415,7 +188,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
     if any(isinstance(i, LibraryInstance) for i in inputs):
         store_args = (home.objects.root, home.objects.tmp, home.keys.object_key, home.keys.object_name_key)
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
-    runner = _Runner(settings, _Output(str(out), seal_key), store_args, workers, len(inputs))
+    runner = Runner(settings, Output(str(out), seal_key), store_args, workers, len(inputs))
     report.account = account
     try:
         return _run(home, profile, inputs, out, runner, report, progress, cancel, started)
@@ -423,7 +196,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         runner.close()
 
 
-def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: _Runner,
+def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: Runner,
          report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
     keys: dict[int, str] = {}
     own_review: Review | None = None
@@ -448,13 +221,13 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             return report
         if report.review is None:
             report.review = own_review = _review(home, readable, identities, cancel)
-        if report.refused_by_consent or report.residual or (report.refused_for_review and not _unreadable_only(report)):
+        if report.refused_by_consent or report.residual or (report.refused_for_review and not unreadable_only(report)):
             report.seconds = time.perf_counter() - started
             if report.account:
                 _audit(home, report)
             return report
     plans = plans_for(home, profile, keys.values())
-    staged: list[_Done] = []
+    staged: list[Done] = []
     finals: dict[str, str] = {}
     done = 0
     last = 0.0
@@ -480,12 +253,12 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             gone = {r.label for r in report.rejected}
             own_review.flagged = [f for f in own_review.flagged if readable[f.instance_ref].label not in gone]
         if report.cancelled or report.refused:
-            _discard(staged)
+            discard(staged)
             staged = []
         else:
-            _commit(out, staged)
+            commit(out, staged)
     except BaseException:
-        _discard(staged)
+        discard(staged)
         raise
     redacted = {label for label, identity in identities.items() if identity.redacted}
     report.redacted = sum(item.label in redacted for item in staged)
@@ -519,44 +292,13 @@ def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identit
     for n in order:
         item, identity = readable[n], identities[readable[n].label]
         candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
-                                    identity.redacted, lambda item=item: _read(item, store)))
+                                    identity.redacted, lambda item=item: read_input(item, store)))
     return run_review(candidates, cancelled=lambda: cancel.cancelled)
 
 
-def _unreadable_only(report: DeidReport) -> bool:
+def unreadable_only(report: DeidReport) -> bool:
     """Every flag is an image the review could not decode (the engine may refuse it too)."""
     return bool(report.flagged) and all(": could not be read for text" in f.label for f in report.flagged)
-
-
-def _unreadable(exc: Exception) -> str:
-    if isinstance(exc, PermissionError):
-        return "cannot be read: permission denied"
-    if isinstance(exc, OSError):
-        return f"cannot be read: {exc.strerror or type(exc).__name__}"
-    return f"not a readable DICOM file ({type(exc).__name__} in its patient attributes)"
-
-
-def _discard(staged: list[_Done]) -> None:
-    for item in staged:
-        try:
-            os.unlink(item.temp)
-        except FileNotFoundError:
-            pass
-
-
-def _commit(out: Path, staged: list[_Done]) -> None:
-    """Flush the staged files once, rename each into place, then flush the folders."""
-    if not staged:
-        return
-    sync_filesystem(out)
-    folders: set[Path] = {out}
-    for item in staged:
-        final = out / item.final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item.temp, final)
-        folders.update(p for p in final.parents if out in p.parents)
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        fsync_dir(folder)
 
 
 def _audit(home: VeilHome, report: DeidReport) -> None:
@@ -625,8 +367,8 @@ def preview(home: VeilHome, profile: Profile, item: Input) -> list[Change]:
     The patient's pseudonym is shown as it will be (an existing one, or the next number), but
     not assigned until an export runs.
     """
-    data = _read(item, home.objects if isinstance(item, LibraryInstance) else None)
-    key = _identity_of(item).patient_key
+    data = read_input(item, home.objects if isinstance(item, LibraryInstance) else None)
+    key = identity_of_input(item).patient_key
     secret = home.keys.deid_key
     token = patient_token(secret, key)
     conn = home.connect()

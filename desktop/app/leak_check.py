@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import pydicom
 
-from desktop.app.deidentifying import Input, _read, file_inputs
+from desktop.app.deid_runner import Input, read_input as _read
+from desktop.app.deidentifying import file_inputs
 from desktop.app.formatting import plural
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.deid.engine import pixel_extent

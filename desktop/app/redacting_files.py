@@ -26,7 +26,9 @@ import numpy as np
 import pydicom
 from PIL import Image, ImageDraw
 
-from desktop.app.deidentifying import Input, ZipMember, _read, file_inputs
+from desktop.app.deid_runner import Input, read_input as _read
+from desktop.app.deidentifying import file_inputs
+from desktop.core.library.sources import ZipMember
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.redacting import derived_uid

@@ -24,6 +24,7 @@ from desktop.app.contacts import Contact
 from desktop.app.deidentifying import DeidReport, deidentify_inputs, inputs_of
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose
+from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
     ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
     header_flags, review_images, unverified, writers,
@@ -69,12 +70,11 @@ class ShareRequest:
 
 
 @dataclass
-class ShareReport:
+class ShareReport(Reviewed):
     """How an export ended."""
 
     request: ShareRequest
     consent: Decision | None = None
-    flagged: list[Flagged] = field(default_factory=list)
     package: WrittenPackage | None = None
     disclosure: int | None = None
     deid: DeidReport | None = None
@@ -85,10 +85,6 @@ class ShareReport:
     @property
     def refused(self) -> bool:
         return self.package is None
-
-    @property
-    def residual(self) -> list[tuple[str, str]]:
-        return self.review.leaks if self.review is not None else []
 
     def headline(self) -> str:
         if self.consent is not None and not self.consent.allowed:
@@ -215,7 +211,6 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     images = cleared.resolved.images
     if decision.allowed:
         report.review = _review(home, images, request, cancel)
-        report.flagged = report.review.flagged
     if not decision.allowed or report.residual or (report.review is not None and report.review.needs_confirmation
                                                    and not request.confirm_burned_in):
         _audit_refusal(home, report)

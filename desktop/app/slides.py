@@ -28,7 +28,8 @@ from pydicom.dataset import Dataset
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose
 from desktop.app.formatting import plural
-from desktop.app.gate import Channel, Delivery, Flagged, Image, Review, Selection, enter, review_images, writers
+from desktop.app.gate.review import Reviewed
+from desktop.app.gate import Channel, Delivery, Image, Review, Selection, enter, review_images, writers
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision
@@ -52,7 +53,7 @@ class _Image:
 
 
 @dataclass
-class SlidesReport:
+class SlidesReport(Reviewed):
     """How a slide export ended."""
 
     purpose: ExportPurpose
@@ -67,14 +68,6 @@ class SlidesReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
     cancelled: bool = False
     disclosure: int | None = None
-
-    @property
-    def flagged(self) -> list[Flagged]:
-        return self.review.flagged if self.review is not None else []
-
-    @property
-    def residual(self) -> list[tuple[str, str]]:
-        return self.review.leaks if self.review is not None else []
 
     @property
     def refused(self) -> bool:

@@ -67,7 +67,9 @@ def test_series_masks_make_redacted_versions_that_replace_the_originals(veil_hom
     assert "redact.apply" in home.audit_path.read_text()
 
 
-def test_removing_every_mask_gives_the_original_back(veil_home, tmp_path):
+def _two_ct_with_a_mask(tmp_path, scope: Scope) -> tuple[VeilHome, int, str]:  # noqa: ANN001
+    """A library with two CT images, a 40 x 40 mask on the first (``scope``): home, series ref,
+    study UID."""
     src = tmp_path / "in"
     files = write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1")
     home = VeilHome.open()
@@ -76,9 +78,14 @@ def test_removing_every_mask_gives_the_original_back(veil_home, tmp_path):
     try:
         series_ref = _series_ref(conn, pydicom.dcmread(files[0]).SeriesInstanceUID)
         first = index.list_instances(conn, series_ref)[0]
-        save_mask(conn, first.instance_ref, Mask(128, 128, scope=Scope.IMAGE).with_shape(Rect(0, 0, 0, 40, 40)))
+        save_mask(conn, first.instance_ref, Mask(128, 128, scope=scope).with_shape(Rect(0, 0, 0, 40, 40)))
     finally:
         conn.close()
+    return home, series_ref, pydicom.dcmread(files[0]).StudyInstanceUID
+
+
+def test_removing_every_mask_gives_the_original_back(veil_home, tmp_path):
+    home, series_ref, _study = _two_ct_with_a_mask(tmp_path, Scope.IMAGE)
     apply_series_masks(home, series_ref)
     conn = home.connect()
     try:
@@ -112,18 +119,7 @@ def test_exporting_a_redacted_image_records_the_clean_pixel_data_option(veil_hom
     from desktop.app.deidentifying import deidentify_studies
     from desktop.core.deid.profiles import preset
 
-    src = tmp_path / "in"
-    files = write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1")
-    home = VeilHome.open()
-    import_paths(home, [src])
-    study_uid = pydicom.dcmread(files[0]).StudyInstanceUID
-    conn = home.connect()
-    try:
-        series_ref = _series_ref(conn, pydicom.dcmread(files[0]).SeriesInstanceUID)
-        first = index.list_instances(conn, series_ref)[0]
-        save_mask(conn, first.instance_ref, Mask(128, 128, scope=Scope.SERIES).with_shape(Rect(0, 0, 0, 40, 40)))
-    finally:
-        conn.close()
+    home, series_ref, study_uid = _two_ct_with_a_mask(tmp_path, Scope.SERIES)
     apply_series_masks(home, series_ref)
     report = deidentify_studies(home, preset("teaching"), [study_uid], tmp_path / "out", purpose=teaching(home))
     assert report.written == 2 and not report.refused  # the redacted versions, never the originals beside them

@@ -179,6 +179,21 @@ class Review:
         return f"OCR read {self.read:,} of {plural(self.candidates, 'image')} for burned-in text."
 
 
+class Reviewed:
+    """For the report of an export that carries the gate's ``review`` (a dataclass field of the
+    subclass): the images it flagged, and those the residual check refuses."""
+
+    review: Review | None
+
+    @property
+    def flagged(self) -> list[Flagged]:
+        return self.review.flagged if self.review is not None else []
+
+    @property
+    def residual(self) -> list[tuple[str, str]]:
+        return self.review.leaks if self.review is not None else []
+
+
 def _read_one(candidate: Candidate, reader: TextReader) -> tuple[TextRead | None, str | None]:
     """OCR of frame 0 of one image, or why it could not be read."""
     try:

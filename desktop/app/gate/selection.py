@@ -92,25 +92,26 @@ ORDER BY se.series_number IS NULL, se.series_number, se.id, i.instance_number IS
 """
 
 
+_STUDY_OF = {
+    "series": "SELECT st.study_uid FROM series se JOIN studies st ON se.study_ref = st.id WHERE se.series_uid = ?",
+    "image": "SELECT st.study_uid FROM instances i JOIN series se ON i.series_ref = se.id "
+             "JOIN studies st ON se.study_ref = st.id WHERE i.sop_instance_uid = ?",
+}
+
+
 def _check_known(conn, selection: Selection) -> None:  # noqa: ANN001
     """Refuse series and images that are not in the selection's studies (nothing is widened)."""
     studies = set(selection.study_uids)
-    for uid in dict.fromkeys(selection.series_uids):
-        row = conn.execute("SELECT st.study_uid FROM series se JOIN studies st ON se.study_ref = st.id "
-                           "WHERE se.series_uid = ?", (uid,)).fetchone()
-        if row is None:
-            raise SelectionError("The selection names a series that is not in the library; nothing was exported.")
-        if row[0] not in studies:
-            raise SelectionError("The selection names a series of another study than the ones chosen; "
-                                 "nothing was exported. Choose that study too, or leave the series out.")
-    for uid in dict.fromkeys(selection.instance_uids):
-        row = conn.execute("SELECT st.study_uid FROM instances i JOIN series se ON i.series_ref = se.id "
-                           "JOIN studies st ON se.study_ref = st.id WHERE i.sop_instance_uid = ?", (uid,)).fetchone()
-        if row is None:
-            raise SelectionError("The selection names an image that is not in the library; nothing was exported.")
-        if row[0] not in studies:
-            raise SelectionError("The selection names an image of another study than the ones chosen; "
-                                 "nothing was exported.")
+    for noun, uids in (("series", selection.series_uids), ("image", selection.instance_uids)):
+        for uid in dict.fromkeys(uids):
+            row = conn.execute(_STUDY_OF[noun], (uid,)).fetchone()
+            if row is None:
+                raise SelectionError(f"The selection names {'a series' if noun == 'series' else 'an image'} that is "
+                                     "not in the library; nothing was exported.")
+            if row[0] not in studies:
+                raise SelectionError(f"The selection names {'a series' if noun == 'series' else 'an image'} of "
+                                     "another study than the ones chosen; nothing was exported. Choose that study "
+                                     "too, or leave it out.")
 
 
 def resolve(home: VeilHome, selection: Selection) -> Resolved:

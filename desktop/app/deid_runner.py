@@ -1,0 +1,279 @@
+"""The worker side of de-identification: inputs, worker processes (both cores), staging.
+
+:func:`desktop.app.deidentifying.deidentify_inputs` (the privacy gate's step 4, see
+:mod:`desktop.app.gate`) hands inputs to a :class:`Runner`: a pool of worker processes started
+once (in this process below a few files), each de-identifying a task of instances
+(:func:`desktop.core.deid.engine.deidentify`, leak check included) and staging the bytes under
+random names through :func:`desktop.app.gate.writing.stage_dicom`, in clear or sealed for a
+package. :func:`commit` makes the staged files durable and renames them into place;
+:func:`discard` removes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.app.gate.writing import stage_dicom
+from desktop.app.instance_identity import Identity, identity_of
+from desktop.app.log_policy import quiet_libraries
+from desktop.app.tasks import CancelToken
+from desktop.core.atomic_files import fsync_dir, sync_filesystem
+from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify
+from desktop.core.deid.leaks import Leak
+from desktop.core.errors import VeilError
+from desktop.core.library.header import InvalidInstance
+from desktop.core.library.object_store import ObjectStore
+from desktop.core.library.sources import FileSource, ZipMember
+
+log = logging.getLogger("desktop.app.deidentifying")
+IN_PROCESS_BELOW = 24
+TASK_SIZE = 8
+IN_FLIGHT_PER_WORKER = 8
+
+@dataclass(frozen=True)
+class LibraryInstance:
+    """An instance held in the library (sealed), to be de-identified."""
+
+    sha256: str
+    label: str
+    patient_key: str
+    series_uid: str = ""
+    instance_number: int | None = None
+    study_uid: str = ""
+    sop_uid: str = ""
+    modality: str = ""
+    burned_in: str = ""
+    redacted: bool = False  # a version Veil redacted
+    instance_ref: int = 0
+
+
+Input = FileSource | ZipMember | LibraryInstance
+
+
+@dataclass(frozen=True)
+class Done:
+    label: str
+    temp: str | None = None
+    final: str | None = None
+    leaks: tuple[Leak, ...] = ()
+    error: str | None = None
+    size: int = 0  # of the de-identified file (before sealing)
+    sha256: str = ""
+    crc32: int = 0
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where outputs go: ``folder``, in clear, or sealed under ``seal_key`` (AES-256-GCM, see
+    :mod:`desktop.core.library.sealed`) when they are staged for a package."""
+
+    folder: str
+    seal_key: bytes | None = None
+
+
+
+def read_input(item: Input, store: ObjectStore | None) -> bytes:
+    if isinstance(item, LibraryInstance):
+        assert store is not None
+        return store.read(item.sha256)
+    if isinstance(item, ZipMember):
+        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
+            return fh.read()
+    with open(item.path, "rb") as fh:
+        return fh.read()
+
+
+def identity_of_input(item: Input) -> Identity:
+    """Patient, study and series of an input (a few KB read per file)."""
+    if isinstance(item, LibraryInstance):
+        return Identity(item.patient_key, item.study_uid, item.series_uid, item.modality, item.burned_in,
+                        item.redacted, item.instance_number)
+    return identity_of(item)
+
+
+# -- worker side -------------------------------------------------------------------------------
+_W: dict = {}
+
+
+def _worker_init(settings: DeidSettings, output: Output, store_args: tuple | None) -> None:
+    quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
+    _W.clear()
+    _W.update(settings=settings, output=output, store=ObjectStore(*store_args) if store_args else None)
+
+
+def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
+    def plan(key: str) -> PatientPlan:
+        try:
+            return plans[key]
+        except KeyError:
+            raise InvalidInstance("its patient attributes changed while it was being read") from None
+    return plan
+
+
+def _identity_or_reason(item: Input) -> tuple[Identity | None, str | None]:
+    try:
+        return identity_of_input(item), None
+    except Exception as exc:
+        return None, unreadable(exc)
+
+
+def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], output: Output,
+         store: ObjectStore | None) -> Done:
+    try:
+        result = deidentify(read_input(item, store), settings, _plan_for(plans))
+    except InvalidInstance as exc:
+        return Done(item.label, error=str(exc))
+    except PermissionError:
+        return Done(item.label, error="cannot be read: permission denied")
+    except (zipfile.BadZipFile, EOFError):
+        return Done(item.label, error="zip entry is damaged (bad CRC or truncated archive)")
+    except OSError as exc:
+        return Done(item.label, error=f"cannot be read: {exc.strerror or type(exc).__name__}")
+    except MemoryError:
+        return Done(item.label, error="too large to read into memory")
+    except VeilError as exc:
+        return Done(item.label, error=str(exc))
+    except Exception as exc:  # one bad file never stops the batch
+        return Done(item.label, error=f"cannot be de-identified ({type(exc).__name__})")
+    if result.leaks:
+        return Done(item.label, leaks=tuple(result.leaks))
+    final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
+    temp = stage_dicom(output.folder, result.data, output.seal_key)
+    if output.seal_key is None:
+        return Done(item.label, temp=temp, final=final, size=len(result.data))
+    # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
+    return Done(item.label, temp=temp, final=final, size=len(result.data),
+                 sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data))
+
+
+def _warm() -> None:
+    """Nothing: submitted once per worker so the pool starts before it is needed."""
+
+
+def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[Done]:
+    return [_one(i, _W["settings"], plans, _W["output"], _W["store"]) for i in items]
+
+
+class Runner:
+    """Runs both passes (patients, then de-identification) in one pool of worker processes,
+    started once; below a few files, or with one worker, everything runs in this process."""
+
+    def __init__(self, settings: DeidSettings, output: Output, store_args: tuple | None,
+                 workers: int, count: int) -> None:
+        self.settings, self.output, self.store_args = settings, output, store_args
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        if count >= IN_PROCESS_BELOW and workers > 1:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["desktop.core.deid.engine"])
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                            initargs=(settings, output, store_args))
+            # Start the workers now, from a thread (starting them blocks): they come up while
+            # this process reads the patients.
+            self._warming = threading.Thread(target=self._warm, daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        assert self.pool is not None
+        for _ in range(self.workers):
+            self.pool.submit(_warm)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self._warming.join()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def _local_store(self) -> ObjectStore | None:
+        return ObjectStore(*self.store_args) if self.store_args else None
+
+    def identities(self, items: list[Input], cancel: CancelToken) -> list[tuple[Identity | None, str | None]]:
+        """Each item's patient, study and series, or why it cannot be read (a few KB read per
+        file, here, while the workers start)."""
+        out = []
+        for item in items:
+            if cancel.cancelled:
+                break
+            out.append(_identity_or_reason(item))
+        return out
+
+    def results(self, items: list[Input], keys: dict[int, str], plans: dict[str, PatientPlan],
+                cancel: CancelToken) -> Iterator[Done]:
+        if self.pool is not None:
+            self._warming.join()
+        leftovers: list[Input] = list(items) if self.pool is None else []
+        if self.pool is not None:
+            tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
+            pending: dict[Future, list[Input]] = {}
+            while True:
+                while not cancel.cancelled and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
+                    task = next(tasks, None)
+                    if task is None:
+                        break
+                    subset = {keys[id(i)]: plans[keys[id(i)]] for i in task}
+                    pending[self.pool.submit(_worker_run, task, subset)] = task
+                if not pending:
+                    break
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        yield from future.result()
+                    except BrokenProcessPool:
+                        leftovers.extend(task)
+                if leftovers:
+                    log.warning("a de-identification worker died; finishing in this process")
+                    for task in pending.values():
+                        leftovers.extend(task)
+                    pending.clear()
+                    for task in tasks:
+                        leftovers.extend(task)
+                    self.close()
+                    break
+        store = self._local_store()
+        for item in leftovers:
+            if cancel.cancelled:
+                return
+            yield _one(item, self.settings, plans, self.output, store)
+
+
+def unreadable(exc: Exception) -> str:
+    if isinstance(exc, PermissionError):
+        return "cannot be read: permission denied"
+    if isinstance(exc, OSError):
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    return f"not a readable DICOM file ({type(exc).__name__} in its patient attributes)"
+
+
+def discard(staged: list[Done]) -> None:
+    for item in staged:
+        try:
+            os.unlink(item.temp)
+        except FileNotFoundError:
+            pass
+
+
+def commit(out: Path, staged: list[Done]) -> None:
+    """Flush the staged files once, rename each into place, then flush the folders."""
+    if not staged:
+        return
+    sync_filesystem(out)
+    folders: set[Path] = {out}
+    for item in staged:
+        final = out / item.final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(item.temp, final)
+        folders.update(p for p in final.parents if out in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(folder)
