@@ -78,11 +78,22 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     from desktop.app.browsing import load_catalogue
     from desktop.app.formatting import dicom_date, plural
+    from desktop.core.library import index
 
-    cat = load_catalogue(_open(args))
+    home = _open(args)
+    cat = load_catalogue(home)
+    conn = home.connect()
+    try:
+        legacy = set(index.legacy_redacted_series(conn))
+    finally:
+        conn.close()
+
+    def redacted(count: int) -> str:  # each image is counted once: its redacted version where Veil made one
+        return f" ({count:,} redacted in Veil)" if count else ""
+
     c = cat.counts
     print(f"{plural(c.patients, 'patient')}, {plural(c.studies, 'study', 'studies')}, "
-          f"{plural(c.series, 'series', 'series')}, {plural(c.instances, 'instance')}")
+          f"{plural(c.series, 'series', 'series')}, {plural(c.instances, 'instance')}{redacted(c.redacted)}")
     last_patient = None
     for st in cat.studies:
         patient = (st.patient_name, st.patient_id, st.birth_date)
@@ -90,13 +101,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
             born = f", born {dicom_date(st.birth_date)}" if st.birth_date else ""
             print(f"{st.patient_name or '(no name)'} [{st.patient_id or 'no ID'}{born}]")
             last_patient = patient
+        series = cat.series_by_study.get(st.study_ref, [])
         print(f"  {dicom_date(st.study_date) or '(no date)'}  {st.modalities or '-':<8} "
               f"{st.description or '(no description)'}  — {plural(st.series_count, 'series', 'series')}, "
-              f"{plural(st.image_count, 'instance')}")
-        for se in cat.series_by_study.get(st.study_ref, []):
+              f"{plural(st.image_count, 'instance')}{redacted(sum(se.redacted_count for se in series))}")
+        for se in series:
             number = "" if se.series_number is None else f"#{se.series_number} "
+            note = "  [redacted copies, made by Veil before redacted versions]" if se.series_ref in legacy else ""
             print(f"      {number}{se.modality or '-':<4} {se.description or '(no description)'}"
-                  f"  — {plural(se.image_count, 'instance')}, {plural(se.frame_count, 'frame')}")
+                  f"  — {plural(se.image_count, 'instance')}{redacted(se.redacted_count)}, "
+                  f"{plural(se.frame_count, 'frame')}{note}")
     return 0
 
 
@@ -146,6 +160,9 @@ def cmd_deid(args: argparse.Namespace) -> int:
         if len(args.paths) < 2:
             raise VeilError("Give what to de-identify and where to write it: veil deid IN_DIR OUT_DIR")
         inputs, out = args.paths[:-1], args.paths[-1]
+    if args.study and (args.redact or args.detect or args.template_file):
+        raise VeilError("--redact is for files: library images are redacted in the viewer's Redact mode.")
+    redaction = None if args.study else _redaction(args)
     home = _open(args)
     cancel = CancelToken()
     try:
@@ -157,7 +174,8 @@ def cmd_deid(args: argparse.Namespace) -> int:
             if args.series or args.instance:
                 raise VeilError("--series and --instance choose from library studies: use them with --study.")
             report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
-                                      purpose=purpose, confirm_burned_in=args.confirm_burned_in)
+                                      purpose=purpose, confirm_burned_in=args.confirm_burned_in,
+                                      redaction=redaction)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled. Nothing was written.", file=sys.stderr)
@@ -167,7 +185,9 @@ def cmd_deid(args: argparse.Namespace) -> int:
         print(f"  {report.review.note()}")
         if report.flagged and report.confirm_burned_in:
             print(f"  {len(report.flagged)} image(s) flagged for burned-in text, confirmed as checked (--confirm-burned-in)")
-    if report.redacted:
+    if report.redaction:
+        print(f"  {report.redacted} image(s) redacted in memory before de-identification (Clean Pixel Data recorded)")
+    elif report.redacted:
         print(f"  {report.redacted} image(s) left as their redacted versions (Clean Pixel Data recorded)")
     print_refusal(report.consent if report.refused_by_consent else None, report.flagged,
                   report.confirm_burned_in, report.residual)
@@ -194,6 +214,31 @@ def cmd_deid(args: argparse.Namespace) -> int:
     return 1 if report.refused else 0
 
 
+def _templates(args: argparse.Namespace) -> list:
+    """Veil's scanner templates (with --templates or --redact) and those of --template-file."""
+    from pathlib import Path
+
+    from desktop.core.redaction.templates import load_templates
+    from desktop.core.resources import resource_path
+
+    templates = (load_templates(resource_path("redaction", "templates.json"))
+                 if getattr(args, "templates", False) or getattr(args, "redact", False) else [])
+    for extra in args.template_file or []:
+        templates += load_templates(Path(extra))
+    return templates
+
+
+def _redaction(args: argparse.Namespace):  # noqa: ANN202 - Redaction | None
+    """``veil deid --redact [--detect] [--template-file F]``: burned in memory, never on disk."""
+    from desktop.app.deidentifying import Redaction
+
+    if not args.redact:
+        if args.detect or args.template_file:
+            raise VeilError("--detect and --template-file go with --redact: veil deid --redact --detect IN_DIR OUT_DIR")
+        return None
+    return Redaction(tuple(_templates(args)), args.detect)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from desktop.app.leak_check import verify_paths
 
@@ -212,18 +257,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from desktop.app.redacting_files import redact_paths
     from desktop.app.tasks import CancelToken
-    from desktop.core.redaction.templates import load_templates
-    from desktop.core.resources import resource_path
 
     if len(args.paths) < 2:
         raise VeilError("Give what to redact and where to write it: veil redact IN_DIR OUT_DIR")
-    templates = load_templates(resource_path("redaction", "templates.json")) if args.templates else []
-    for extra in args.template_file or []:
-        templates += load_templates(Path(extra))
+    templates = _templates(args)
     detector = None
     if args.detect:
         from desktop.app.detecting import high_risk_detector
@@ -302,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instance", action="append", metavar="SOP_UID", help="only this image of the --study")
     p.add_argument("--confirm-burned-in", action="store_true",
                    help="send images flagged for burned-in text: you looked at each and found no identity")
+    p.add_argument("--redact", action="store_true",
+                   help="first burn Veil's scanner-template regions into each file's pixels, in memory "
+                        "(files only; the outputs record the Clean Pixel Data Option)")
+    p.add_argument("--detect", action="store_true",
+                   help="with --redact: also burn in text that OCR finds matching the header's identifiers")
+    p.add_argument("--template-file", action="append", metavar="FILE",
+                   help="with --redact: also these rules (Veil JSON or an RSNA CTP DicomPixelAnonymizer.script)")
     add_purpose_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_deid)
@@ -317,8 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("redact", help="burn template regions and detected identifying text into copies of images",
                        description="Headless pixel redaction for folders: applies scanner templates (--templates) "
                                    "and text found by OCR that matches the header's identifiers (--detect), writes "
-                                   "the redacted files under OUT_DIR, and a review report (JSON and a PNG contact "
-                                   "sheet of every redacted frame) that a person checks afterwards.")
+                                   "the redacted files under OUT_DIR and copies every other readable input there "
+                                   "unchanged (OUT_DIR is complete), with a review report (JSON and a PNG contact "
+                                   "sheet of every redacted frame) that a person checks afterwards. The copies "
+                                   "still identify the patient: de-identify them with 'veil deid' to share them.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="inputs, then the output folder last")
     p.add_argument("--templates", action="store_true", help="apply Veil's scanner templates "
                    "(resources/redaction/templates.json)")

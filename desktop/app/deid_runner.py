@@ -7,34 +7,49 @@ once (in this process below a few files), each de-identifying a task of instance
 random names through :func:`desktop.app.gate.writing.stage_dicom`, in clear or sealed for a
 package. :func:`commit` makes the staged files durable and renames them into place;
 :func:`discard` removes them.
+
+``veil deid --redact`` redacts files in memory on the way (:class:`RedactedInput`): the regions
+of each image are planned once (:func:`plan_redactions`: scanner templates, and with ``detect``
+the boxes OCR finds around text matching the header's identifiers), then burned into its pixels
+(:func:`burn_regions`, :mod:`desktop.core.redaction.burn_in`) whenever its bytes are read, by
+the privacy gate's review as by the worker, so the engine sees only the redacted instance and
+records the Clean Pixel Data Option (PS3.15 E.3.1). No redacted, still identifiable,
+intermediate is ever written to disk.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import logging
 import multiprocessing
 import os
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+import pydicom
+
 from desktop.app.gate.writing import stage_dicom
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
+from desktop.app.redacting_files import Box, Detector, RegionPlan, burn_regions, plan_regions
 from desktop.app.tasks import CancelToken
 from desktop.core.atomic_files import fsync_dir, sync_filesystem
 from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify
 from desktop.core.deid.leaks import Leak
-from desktop.core.errors import VeilError
+from desktop.core.errors import Cancelled, VeilError
 from desktop.core.library.header import InvalidInstance
 from desktop.core.library.object_store import ObjectStore
-from desktop.core.library.sources import FileSource, ZipMember
+from desktop.core.library.sources import FileSource, Rejected, ZipMember
+from desktop.core.redaction.ocr import OcrUnavailable, TextReader
+from desktop.core.redaction.templates import Template
 
 log = logging.getLogger("desktop.app.deidentifying")
 IN_PROCESS_BELOW = 24
@@ -58,7 +73,43 @@ class LibraryInstance:
     instance_ref: int = 0
 
 
-Input = FileSource | ZipMember | LibraryInstance
+@dataclass(frozen=True)
+class Redaction:
+    """What ``veil deid --redact`` burns into the pixels of each file before de-identifying it:
+    the regions of these scanner templates and, with ``detect``, text OCR finds that matches
+    the header's identifiers."""
+
+    templates: tuple[Template, ...] = ()
+    detect: bool = False
+
+    def describe(self) -> str:
+        """For the audit log: what was applied, never where or to whom."""
+        return f"templates {len(self.templates)}" + (", detect" if self.detect else "")
+
+
+@dataclass(frozen=True)
+class RedactedInput:
+    """A file whose pixels are redacted in memory whenever it is read (:func:`read_input`):
+    what the review reads and the engine de-identifies is the redacted instance, never written
+    to disk. ``burns``: some pixel lies under a region (else its bytes are read unchanged)."""
+
+    source: FileSource | ZipMember
+    plan: RegionPlan
+    burns: bool
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+    def identity(self, source: Identity) -> Identity:
+        """Its identity, from its source's: redacted (for the review's header rule, PS3.3
+        C.7.6.1.1.3) only when regions are burned into it."""
+        if not self.burns or source.redacted:
+            return source
+        return dataclasses.replace(source, burned_in="NO", redacted=True)
+
+
+Input = FileSource | ZipMember | LibraryInstance | RedactedInput
 
 
 @dataclass(frozen=True)
@@ -84,6 +135,16 @@ class Output:
 
 
 def read_input(item: Input, store: ObjectStore | None) -> bytes:
+    """The bytes of an input: for a :class:`RedactedInput` that burns, the redacted instance
+    (made in memory, PS3.15 E.3.1), else the file as it is."""
+    if isinstance(item, RedactedInput):
+        data = read_input(item.source, None)
+        if not item.burns:
+            return data
+        result = burn_regions(pydicom.dcmread(io.BytesIO(data)), item.plan)
+        buffer = io.BytesIO()
+        result.dataset.save_as(buffer, enforce_file_format=True)
+        return buffer.getvalue()
     if isinstance(item, LibraryInstance):
         assert store is not None
         return store.read(item.sha256)
@@ -99,7 +160,57 @@ def identity_of_input(item: Input) -> Identity:
     if isinstance(item, LibraryInstance):
         return Identity(item.patient_key, item.study_uid, item.series_uid, item.modality, item.burned_in,
                         item.redacted, item.instance_number)
+    if isinstance(item, RedactedInput):
+        return item.identity(identity_of(item.source))
     return identity_of(item)
+
+
+def plan_redactions(items: list[Input], redaction: Redaction, cancel: CancelToken
+                    ) -> tuple[list[RedactedInput], list[Rejected]]:
+    """Each file of ``items`` as a :class:`RedactedInput` with its regions planned (OCR runs
+    here, once per frame, with ``redaction.detect``); the files that cannot be read or decoded,
+    refused. Raises :class:`Cancelled`."""
+    reader = TextReader() if redaction.detect else None
+    detector: Detector | None = None
+    if reader is not None:
+        from desktop.app.detecting import detect_proposals
+
+        def detector(ds: pydicom.Dataset, frames: Iterable[int]) -> list[tuple[int, Box, str]]:
+            return [(p.frame, p.box, p.reason) for p in detect_proposals(ds, frames, reader) if p.risk == "high"]
+
+    planned: list[RedactedInput] = []
+    refused: list[Rejected] = []
+    try:
+        for item in items:
+            if cancel.cancelled:
+                raise Cancelled("The redaction was cancelled.")
+            if not isinstance(item, (FileSource, ZipMember)):
+                raise VeilError("Only files are redacted on the way: library images are redacted in Redact mode.")
+            try:
+                ds = pydicom.dcmread(io.BytesIO(read_input(item, None)))
+                plan = plan_regions(ds, redaction.templates, detector)
+                burns = bool(plan) and plan.burns(int(ds.Rows), int(ds.Columns),
+                                                  int(ds.get("NumberOfFrames", 1) or 1))
+            except (Cancelled, OcrUnavailable):
+                raise
+            except Exception as exc:  # one bad file never stops the batch
+                refused.append(Rejected(item.label, _unredactable(exc)))
+                continue
+            planned.append(RedactedInput(item, plan, burns))
+    finally:
+        if reader is not None:
+            reader.close()
+    return planned, refused
+
+
+def _unredactable(exc: Exception) -> str:
+    if isinstance(exc, VeilError):
+        return str(exc)
+    if isinstance(exc, pydicom.errors.InvalidDicomError):
+        return "not a DICOM file"
+    if isinstance(exc, OSError):
+        return unreadable(exc)
+    return f"cannot be redacted ({type(exc).__name__})"
 
 
 # -- worker side -------------------------------------------------------------------------------

@@ -10,18 +10,29 @@
    they are renamed into place (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new
    UIDs, never by identity), and the folders are flushed.
 5. The export is recorded in the audit log: profile, counts, pseudonyms; never identity.
+
+With a :class:`desktop.app.deid_runner.Redaction` (``veil deid --redact``, files only), each
+file's regions are planned after the consent check (scanner templates; with ``detect``, OCR of
+every frame for text matching its header's identifiers) and burned into its pixels in memory
+whenever it is read: the gate's review and residual check read the redacted pixels, the engine
+de-identifies the redacted instance and records the Clean Pixel Data Option (PS3.15 E.3.1).
+An image counts as redacted for the review's header rule only when regions were burned into
+it. No identifiable redacted intermediate is written anywhere.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.app.deid_runner import (
-    Done, Input, LibraryInstance, Output, Runner, commit, discard, identity_of_input, read_input,
+    Done, Input, LibraryInstance, Output, Redaction, Runner, commit, discard, identity_of_input, plan_redactions,
+    read_input,
 )
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose, check_identities
@@ -38,12 +49,12 @@ from desktop.core.deid.engine import Change, PatientPlan, deidentify, make_setti
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
-from desktop.core.errors import VeilError
+from desktop.core.errors import Cancelled, VeilError
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, Rejected, discover
 
-__all__ = ["DeidReport", "Input", "LibraryInstance", "deidentify_inputs", "deidentify_paths", "deidentify_studies",
-           "file_inputs", "inputs_of", "library_inputs", "plans_for", "preview", "read_input"]
+__all__ = ["DeidReport", "Input", "LibraryInstance", "Redaction", "deidentify_inputs", "deidentify_paths",
+           "deidentify_studies", "file_inputs", "inputs_of", "library_inputs", "plans_for", "preview", "read_input"]
 
 
 
@@ -76,6 +87,8 @@ class DeidReport(Reviewed):
     review: Review | None = None
     confirm_burned_in: bool = False
     redacted: int = 0  # outputs whose pixels Veil redacted
+    #: ``veil deid --redact``: what was burned in on the way (for the audit log), else "".
+    redaction: str = ""
 
     @property
     def refused_by_consent(self) -> bool:
@@ -163,7 +176,8 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
                       workers: int | None = None, rejected: list[Rejected] | None = None, *,
                       purpose: ExportPurpose, seal_key: bytes | None = None, account: bool = True,
-                      confirm_burned_in: bool = False, reviewed: Review | None = None) -> DeidReport:
+                      confirm_burned_in: bool = False, reviewed: Review | None = None,
+                      redaction: Redaction | None = None) -> DeidReport:
     """De-identify ``inputs`` into ``out_dir`` for ``purpose``: nothing is written when a study
     has no consent for it, when images may carry burned-in identity and ``confirm_burned_in``
     is not given, and all or nothing when a leak is found (in the header, the bytes, or read by
@@ -172,7 +186,12 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
 
     With ``seal_key`` the outputs are sealed (staged for a package: no plaintext on disk) and
     :attr:`DeidReport.outputs` says each one's size and SHA-256; without ``account`` the caller
-    audits and accounts for the disclosure itself (the package is what leaves)."""
+    audits and accounts for the disclosure itself (the package is what leaves).
+
+    With ``redaction`` (files only) each file's pixels are redacted in memory on the way and its
+    output records the Clean Pixel Data Option (PS3.15 E.3.1): see the module docstring."""
+    if redaction is not None and (reviewed is not None or any(isinstance(i, LibraryInstance) for i in inputs)):
+        raise VeilError("Redaction on the way is for files: library images are redacted in Redact mode.")
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     out = Path(out_dir)
@@ -190,16 +209,19 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
     workers = workers or max(1, min(os.cpu_count() or 1, 8))
     runner = Runner(settings, Output(str(out), seal_key), store_args, workers, len(inputs))
     report.account = account
+    report.redaction = redaction.describe() if redaction is not None else ""
     try:
-        return _run(home, profile, inputs, out, runner, report, progress, cancel, started)
+        return _run(home, profile, inputs, out, runner, report, progress, cancel, started, redaction)
     finally:
         runner.close()
 
 
 def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: Runner,
-         report: DeidReport, progress: Progress, cancel: CancelToken, started: float) -> DeidReport:
+         report: DeidReport, progress: Progress, cancel: CancelToken, started: float,
+         redaction: Redaction | None = None) -> DeidReport:
     keys: dict[int, str] = {}
     own_review: Review | None = None
+    reading: _Reading | None = None
     readable: list[Input] = []
     identities: dict[str, Identity] = {}
     for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
@@ -219,8 +241,20 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             if report.account:
                 _audit(home, report)
             return report
+        if redaction is not None:  # burned in memory from here on: what is reviewed is what leaves
+            planned, refused = plan_redactions(readable, redaction, cancel)
+            report.rejected.extend(refused)
+            for redacted_item in planned:
+                keys[id(redacted_item)] = identities[redacted_item.label].patient_key
+                identities[redacted_item.label] = redacted_item.identity(identities[redacted_item.label])
+            readable = list(planned)
         if report.review is None:
-            report.review = own_review = _review(home, readable, identities, cancel)
+            # The headers first (no pixel read): images they flag refuse the export before any work.
+            header = _review(home, readable, identities, cancel, ocr=False)
+            if header.flagged and not report.confirm_burned_in:
+                report.review = header
+            else:  # the pixels are read while the workers de-identify; the verdict comes before the commit
+                reading = _Reading(lambda stop: _review(home, readable, identities, cancel, stop=stop))
         if report.refused_by_consent or report.residual or (report.refused_for_review and not unreadable_only(report)):
             report.seconds = time.perf_counter() - started
             if report.account:
@@ -249,6 +283,11 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                 progress(done, len(inputs))
                 last = now
         report.cancelled = interrupted or (cancel.cancelled and done < len(readable))
+        if reading is not None:
+            try:
+                report.review = own_review = reading.result()
+            except Cancelled:
+                report.cancelled = True
         if own_review is not None:  # an image the engine refused does not leave: nothing to review
             gone = {r.label for r in report.rejected}
             own_review.flagged = [f for f in own_review.flagged if readable[f.instance_ref].label not in gone]
@@ -259,6 +298,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             commit(out, staged)
     except BaseException:
         discard(staged)
+        if reading is not None:
+            reading.stop()
         raise
     redacted = {label for label, identity in identities.items() if identity.redacted}
     report.redacted = sum(item.label in redacted for item in staged)
@@ -281,7 +322,24 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     return report
 
 
-def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identity], cancel: CancelToken) -> Review:
+class _Reading:
+    """The pixel review, run on a thread of its own while the workers de-identify."""
+
+    def __init__(self, work: Callable[[threading.Event], Review]) -> None:
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-review")
+        self._future = self._pool.submit(work, self._stop)
+        self._pool.shutdown(wait=False)
+
+    def result(self) -> Review:
+        return self._future.result()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identity], cancel: CancelToken,
+            ocr: bool = True, stop: threading.Event | None = None) -> Review:
     """The privacy gate's burned-in review and residual pixel check of these inputs, series by
     series in Instance Number order (:func:`desktop.app.gate.run_review`)."""
     store = home.objects if any(isinstance(i, LibraryInstance) for i in readable) else None
@@ -293,7 +351,7 @@ def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identit
         item, identity = readable[n], identities[readable[n].label]
         candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
                                     identity.redacted, lambda item=item: read_input(item, store)))
-    return run_review(candidates, cancelled=lambda: cancel.cancelled)
+    return run_review(candidates, ocr=ocr, cancelled=lambda: cancel.cancelled or (stop is not None and stop.is_set()))
 
 
 def unreadable_only(report: DeidReport) -> bool:
@@ -313,7 +371,8 @@ def _audit(home: VeilHome, report: DeidReport) -> None:
                     rejected=len(report.rejected), leaks=len(report.leaks),
                     pseudonyms=sorted(report.pseudonyms), flagged=len(report.flagged),
                     confirmed_burned_in=report.confirm_burned_in and bool(report.flagged),
-                    read_for_text=report.review.read if report.review else 0, redacted=report.redacted)
+                    read_for_text=report.review.read if report.review else 0, redacted=report.redacted,
+                    **({"pixel_redaction": report.redaction} if report.redaction else {}))
     finally:
         conn.close()
 
@@ -331,9 +390,12 @@ def _audit_preview(home: VeilHome, profile: Profile, item: Input) -> None:
 def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.PathLike[str]],
                      out_dir: str | os.PathLike[str], progress: Progress = no_progress,
                      cancel: CancelToken | None = None, workers: int | None = None, *,
-                     purpose: ExportPurpose, confirm_burned_in: bool = False) -> DeidReport:
+                     purpose: ExportPurpose, confirm_burned_in: bool = False,
+                     redaction: Redaction | None = None) -> DeidReport:
     """De-identify every DICOM file under ``paths`` into ``out_dir``, through the privacy gate
-    (:mod:`desktop.app.gate`: a folder never goes to a colleague for care)."""
+    (:mod:`desktop.app.gate`: a folder never goes to a colleague for care). With ``redaction``
+    the regions are burned into each file's pixels in memory first (``veil deid --redact``; the
+    outputs record the Clean Pixel Data Option, PS3.15 E.3.1)."""
     bind(purpose, Delivery(Channel.FOLDER))
     out = Path(out_dir).resolve()
     for path in paths:
@@ -341,7 +403,7 @@ def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.
             raise VeilError("Write the de-identified copies outside the folder being read.")
     inputs, rejected = file_inputs(paths, cancel)
     return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected, purpose=purpose,
-                             confirm_burned_in=confirm_burned_in)
+                             confirm_burned_in=confirm_burned_in, redaction=redaction)
 
 
 def deidentify_studies(home: VeilHome, profile: Profile, study_uids: Iterable[str],
