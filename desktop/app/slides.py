@@ -34,8 +34,7 @@ from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision
 from desktop.core.errors import VeilError
-from desktop.core.imaging.display import Window, full_range_window, modality_values, render
-from desktop.core.imaging.display import display_params
+from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import decode_frame, read_image
 
 Format = Literal["png", "jpeg"]
@@ -97,18 +96,6 @@ class SlidesReport(Reviewed):
 
 
 # -- pixels ------------------------------------------------------------------------------------
-def auto_window(values: np.ndarray) -> Window:
-    """A window over the bulk of the data (0.5th to 99.5th percentile), for images whose header
-    gives none: a few very bright or dark pixels do not wash the picture out."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return full_range_window(values)
-    lo, hi = (float(v) for v in np.percentile(finite, [0.5, 99.5]))
-    if hi - lo < 1.0:
-        return full_range_window(values)
-    return Window((lo + hi) / 2.0, hi - lo, "LINEAR", "auto")
-
-
 def slide_pixels(ds: Dataset, frame: int, covered: np.ndarray | None = None) -> np.ndarray:
     """Frame ``frame`` as Veil displays it by default, 8-bit grey or RGB, with the ``covered``
     pixels (a bool array, rows x columns) black. Nothing but pixels: no overlay, no text."""
@@ -116,10 +103,7 @@ def slide_pixels(ds: Dataset, frame: int, covered: np.ndarray | None = None) -> 
     params = display_params(ds, frame)
     if pixels.ndim == 2 and pixels.dtype.kind == "u" and 0 < params.bits_stored < pixels.dtype.itemsize * 8:
         pixels = pixels & ((1 << params.bits_stored) - 1)  # bits above Bits Stored (old overlays) never show
-    window = None
-    if pixels.ndim == 2 and not params.windows and params.voi_lut is None:
-        window = auto_window(modality_values(pixels, params))
-    shown = render(pixels, params, window)
+    shown = render(pixels, params)  # a frame without a window in its header: the viewer's auto window
     if covered is not None:
         if covered.shape != shown.shape[:2]:
             raise VeilError("its redaction mask does not fit the image")

@@ -6,7 +6,9 @@ stored values -> Modality LUT (rescale slope/intercept, or a Modality LUT Sequen
 
 :func:`display_params` reads what the pipeline needs from a dataset once (per frame for an
 enhanced multi-frame image, whose functional groups carry rescale and window per frame,
-PS3.3 C.7.6.16); :func:`render` runs it. Colour frames pass through, scaled to 8 bits.
+PS3.3 C.7.6.16); :func:`render` runs it. Colour frames pass through, scaled to 8 bits. A
+grey frame whose header gives no window is shown through :func:`auto_window` (the viewer, the
+series thumbnails and the slide images alike).
 """
 
 from __future__ import annotations
@@ -186,8 +188,48 @@ def full_range_window(values: np.ndarray) -> Window:
     return Window((lo + hi) / 2.0 + 0.5, max(hi - lo + 1.0, 2.0), "LINEAR", "full range")
 
 
+#: The automatic window spans the data from this percentile to its mirror (0.5th to 99.5th).
+AUTO_PERCENTILE = 0.5
+#: The automatic window reads at most about this many values (an even sample of larger frames:
+#: plenty for a 0.5th percentile, and a few milliseconds even for a 4,000 x 4,000 radiograph).
+AUTO_SAMPLE = 1 << 16
+#: The pixels other than those at the two extreme values must be at least this share of the
+#: frame for the extremes to be left out of the automatic window.
+AUTO_REST_SHARE = 0.01
+
+
+def auto_window(values: np.ndarray) -> Window:
+    """A window over the bulk of the data, for images whose header gives none.
+
+    The pixels at exactly the lowest and the highest value are left out first (when the others
+    are at least :data:`AUTO_REST_SHARE` of the frame and have a range): a redaction burned with
+    the darkest stored value (-32768 on a signed CT, the highest value on MONOCHROME1), a
+    padding value outside the scanned field, or a saturated area would otherwise stretch the
+    grey scale over nothing and wash the picture out. The window then spans the 0.5th to the
+    99.5th percentile of the rest, so a few stray bright or dark pixels do not either; the left
+    out pixels show black (or white), as they should. Frames larger than :data:`AUTO_SAMPLE`
+    are read through an even sample. Falls back to :func:`full_range_window` for flat data.
+    """
+    flat = np.asarray(values).ravel()
+    if flat.size > AUTO_SAMPLE:
+        flat = flat[:: -(-flat.size // AUTO_SAMPLE)]
+    finite = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
+    if finite.size == 0:
+        return full_range_window(values)
+    lo, hi = float(finite.min()), float(finite.max())
+    rest = finite[(finite > lo) & (finite < hi)]
+    if rest.size >= max(1, AUTO_REST_SHARE * finite.size) and float(rest.max()) - float(rest.min()) >= 1.0:
+        finite = rest
+    low, high = (float(v) for v in np.percentile(finite, [AUTO_PERCENTILE, 100.0 - AUTO_PERCENTILE]))
+    if high - low < 1.0:
+        return full_range_window(values)
+    # the same convention as full_range_window: ``low`` shows black and ``high`` white (LINEAR)
+    return Window((low + high) / 2.0 + 0.5, high - low + 1.0, "LINEAR", "auto")
+
+
 def default_window(values: np.ndarray, params: DisplayParams) -> Window:
-    return params.windows[0] if params.windows else full_range_window(values)
+    """The header's first window, else :func:`auto_window` of the frame."""
+    return params.windows[0] if params.windows else auto_window(values)
 
 
 def _color_to_8bit(frame: np.ndarray, bits_stored: int) -> np.ndarray:

@@ -223,12 +223,40 @@ class Counts:
     patients: int
     studies: int
     series: int
-    instances: int
+    instances: int  # each image once: its current version (migration 0007's current_instances)
+    redacted: int = 0  # of those, the redacted versions Veil made
 
 
 def counts(conn: Connection) -> Counts:
-    return Counts(*(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("patients", "studies", "series", "instances")))
+    """How many patients, studies, series and images the library holds. An image Veil redacted
+    counts once, as its current version (the redacted one), not once more beside its original;
+    ``redacted`` says how many of the images are such versions."""
+    patients, studies, series = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                                 for t in ("patients", "studies", "series"))
+    images, redacted = conn.execute(
+        "SELECT count(*), COALESCE(sum(replaces_ref IS NOT NULL), 0) FROM current_instances").fetchone()
+    return Counts(patients, studies, series, images, redacted)
+
+
+#: The source every instance Veil's redaction stored is recorded with (before and since 0007).
+LEGACY_REDACTED_SOURCE = "redacted by Veil"
+
+
+def legacy_redacted_series(conn: Connection) -> list[int]:
+    """The series that Veil's redaction made before redacted versions (migration 0007): a
+    derived series of its own ("<description> (redacted)", cut at 64 characters), whose every
+    image Veil stored ("redacted by Veil") and none is recorded as the version of an original.
+
+    Their originals cannot be told from the index (the derived UIDs are hashes), so nothing is
+    rewritten: they stay plain series of redacted copies, listed as such. The originals beside
+    them keep their masks, so every export still sends them redacted (the gate redacts masked
+    images before anything leaves)."""
+    return [int(r[0]) for r in conn.execute(
+        """SELECT se.id FROM series se
+           WHERE EXISTS (SELECT 1 FROM instances i WHERE i.series_ref = se.id AND i.replaces_ref IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.series_ref = se.id AND i.replaces_ref IS NULL
+                             AND i.source_path != ?)
+           ORDER BY se.id""", (LEGACY_REDACTED_SOURCE,))]
 
 
 # -- imports and the audit head ----------------------------------------------------------------

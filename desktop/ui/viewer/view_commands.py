@@ -6,12 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu
 
 from desktop.core.imaging.display import Window
 from desktop.core.imaging.presets import presets_for
 from desktop.ui.errors import show_error
+from desktop.ui.viewer.export_image_dialog import ExportImageDialog, default_target, exports_folder, png_path
 from desktop.ui.viewer.tag_browser import TagBrowser
 from desktop.ui.viewer.view_state import format_value
 
@@ -62,66 +64,61 @@ def flip(viewer: "ViewerWindow", horizontal: bool) -> None:
     viewer.refresh_image()
 
 
-def ask_purpose(viewer: "ViewerWindow") -> "ExportPurpose | None":
-    """Why the picture leaves and to whom (never care: a PNG is not encrypted)."""
-    from desktop.app.export_consent import ExportPurpose
-    from desktop.core.consent import Purpose
+def _what(viewer: "ViewerWindow") -> str:
+    """The image on screen, for the dialog's title ("CT series 2: image 3 of 12")."""
+    view = viewer.view
+    assert view is not None
+    image = f"image {view.index + 1} of {view.count}"
+    row = viewer.current_series_row()
+    if row is None:
+        return image.capitalize()
+    series = f"{row.modality} series" if row.modality else "Series"
+    if row.series_number is not None:
+        series += f" {row.series_number}"
+    return f"{series}: {image}"
 
-    choices = [p for p in Purpose if p is not Purpose.CARE]
-    label, ok = QInputDialog.getItem(viewer, "Export image", "Why does this picture leave Veil? Consent must allow it.",
-                                     [p.description for p in choices], 0, False)
-    if not ok:
+
+def open_export_dialog(viewer: "ViewerWindow", path: str | None = None) -> ExportImageDialog | None:
+    """Open Export Image as PNG on the image on screen (window-modal: the viewer stays as it is
+    while the dialog is open); None when there is no image."""
+    view = viewer.view
+    image = view.displayed() if view is not None else None
+    if view is None or image is None:
+        viewer.statusBar().showMessage("There is no image to export.", 5000)
         return None
-    purpose = choices[[p.description for p in choices].index(label)]
-    recipient, ok = QInputDialog.getText(viewer, "Export image", "Who receives it (a course, a journal, …)?")
-    if not ok:
-        return None
-    protocol = ""
-    if purpose is Purpose.RESEARCH:
-        protocol, ok = QInputDialog.getText(viewer, "Export image", "The research protocol's ID:")
-        if not ok:
-            return None
-    return ExportPurpose(purpose, recipient.strip(), protocol.strip())
+    dialog = ExportImageDialog(view.series, view.position()[0], image, _what(viewer), path, viewer)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.exported.connect(lambda report: viewer.statusBar().showMessage(report.headline(), 8000))
+    dialog.show()
+    return dialog
 
 
 def export_png(viewer: "ViewerWindow", path: str | None = None, purpose: "ExportPurpose | None" = None,
                confirm_burned_in: bool | None = None) -> Path | None:
-    """Save the image as shown (without overlays) to ``path`` through the privacy gate, asking
-    where, why and (for a flagged image) whether it was checked, when not given."""
+    """Save the image as shown (without overlays) through the privacy gate.
+
+    Without a ``purpose`` (the menu), opens the Export Image dialog, which asks where, why and
+    whether the image was checked, and exports in the background; returns None. With one (scripts
+    and tests), exports to ``path`` now, on this thread, and returns the file written, or None
+    when the gate refused (the reason in the status bar) or failed (a message box)."""
+    if purpose is None:
+        open_export_dialog(viewer, path)
+        return None
     view = viewer.view
     image = view.displayed() if view is not None else None
-    if image is None:
+    if view is None or image is None:
         viewer.statusBar().showMessage("There is no image to export.", 5000)
         return None
-    if purpose is None:
-        purpose = ask_purpose(viewer)
-        if purpose is None:
-            return None
-    if path is None:
-        path, _ = QFileDialog.getSaveFileName(viewer, "Export image as PNG", "image.png", "PNG images (*.png)")
-        if not path:
-            return None
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        target = target.with_name(target.name + ".png")
-    position, _frame = view.position()
+    target = png_path(path) if path else default_target()
     try:
-        report = view.series.export_png(target, image, position, purpose, bool(confirm_burned_in))
-        if (report.refused and confirm_burned_in is None and not report.residual and report.review is not None
-                and report.consent is not None and report.consent.allowed and report.review.needs_confirmation):
-            flags = "\n".join(f.label for f in report.review.flagged) or report.review.note()
-            answer = QMessageBox.question(viewer, "Burned-in identity?", "This image may carry burned-in identity:\n"
-                                          f"{flags}\n\nHave you checked that no name, ID or date shows in it?")
-            if answer == QMessageBox.StandardButton.Yes:
-                report = view.series.export_png(target, image, position, purpose, True)
+        if target.parent == exports_folder():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        report = view.series.export_png(target, image, view.position()[0], purpose, bool(confirm_burned_in))
     except Exception as exc:  # noqa: BLE001 - reported through the one error reporter
         show_error(viewer, exc, "Cannot export the image")
         return None
-    if report.refused:
-        QMessageBox.warning(viewer, "Image not exported", report.headline())
-        return None
-    viewer.statusBar().showMessage(f"Exported {target.name}.", 5000)
-    return target
+    viewer.statusBar().showMessage(report.headline(), 8000)
+    return target if report.written else None
 
 
 def show_tags(viewer: "ViewerWindow") -> TagBrowser | None:

@@ -147,3 +147,76 @@ def test_lut_indices_round_and_nan_does_not_blank_the_image():
     values = np.array([[0.0, np.nan, 50.0, 100.0]], dtype=np.float32)
     out = render(values, DisplayParams())
     assert out[0, 0] == 0 and out[0, 3] == 255 and out[0, 2] in (127, 128)
+
+
+# -- the automatic window (no window in the header) -------------------------------------------------
+def _redacted_ct(band_rows: int = 24):
+    """pydicom's CT_small (signed, no window in its header) and the same image redacted as Veil
+    does it: a top band burned with the darkest stored value (-32768)."""
+    import pydicom
+
+    from desktop.core.imaging.frames import decode_frame
+    from desktop.core.redaction.burn_in import burn_in, darkest_stored_value
+    from tests.conftest import pydicom_test_files
+
+    ds = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
+    assert "WindowCenter" not in ds and int(ds.PixelRepresentation) == 1
+    mask = np.zeros((ds.Rows, ds.Columns), dtype=bool)
+    mask[:band_rows] = True
+    redacted = burn_in(ds, lambda _f: mask, "2.25.1234").dataset
+    burned = decode_frame(redacted, 0)
+    assert darkest_stored_value(ds) == -32768 and (burned[:band_rows] == -32768).all()
+    return decode_frame(ds, 0), burned, display_params(ds)
+
+
+def test_a_redacted_ct_without_a_window_is_not_washed_out_by_its_burned_band():
+    original, burned, params = _redacted_ct()
+    before, after = render(original, params), render(burned, params)
+    rest = slice(24, None)
+    assert (after[:24] == 0).all()  # the band shows black
+    # the rest of the image keeps its contrast: the band's -32768 does not enter the window
+    assert int(after[rest].max()) - int(after[rest].min()) > 200
+    assert np.abs(after[rest].astype(int) - before[rest].astype(int)).mean() < 8
+    # a window spanning the data would have pressed the whole picture into a few grey levels
+    from desktop.core.imaging.display import full_range_window
+
+    washed = apply_window(modality_values(burned, params), full_range_window(modality_values(burned, params)))
+    assert int(washed[rest].max()) - int(washed[rest].min()) < 20
+
+
+def test_the_auto_window_leaves_out_the_extremes_and_stray_pixels():
+    from desktop.core.imaging.display import auto_window
+
+    rng = np.random.default_rng(7)
+    values = rng.normal(40.0, 30.0, (100, 100)).astype(np.float32)
+    values[:30] = -33792.0  # a third of the frame burned (CT: -32768 stored, -1024 intercept)
+    values[50, 50] = 5000.0  # one stray bright pixel
+    window = auto_window(values)
+    low, high = window.center - 0.5 - (window.width - 1) / 2, window.center - 0.5 + (window.width - 1) / 2
+    assert -80 < low < 0 and 80 < high < 160 and window.name == "auto"
+    # burned on MONOCHROME1 (the highest value), too
+    values[:30], values[50, 50] = 4095.0, 40.0  # the highest value the image holds
+    assert auto_window(values).width < 400
+    # two-valued data shows black and white, flat data falls back to the full range
+    two = np.array([[0.0, 0.0, 1000.0]], dtype=np.float32)
+    assert apply_window(two, auto_window(two)).tolist() == [[0, 0, 255]]
+    assert auto_window(np.full((4, 4), 7.0, dtype=np.float32)).width == 2
+    # a large frame is read through a sample, with the same result near enough
+    big = np.tile(values, (12, 12))
+    assert abs(auto_window(big).center - auto_window(values).center) < 5
+
+
+def test_the_viewer_thumbnails_and_slides_share_the_auto_window():
+    from desktop.app.slides import slide_pixels
+    from desktop.core.redaction.burn_in import burn_in
+    import pydicom
+
+    from tests.conftest import pydicom_test_files
+
+    ds = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
+    mask = np.zeros((ds.Rows, ds.Columns), dtype=bool)
+    mask[:24] = True
+    redacted = burn_in(ds, lambda _f: mask, "2.25.1234").dataset
+    from desktop.core.imaging.frames import decode_frame
+
+    assert np.array_equal(slide_pixels(redacted, 0), render(decode_frame(redacted, 0), display_params(redacted)))
