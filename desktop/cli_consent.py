@@ -45,8 +45,8 @@ def print_refusal(consent, flagged=(), confirmed: bool = False, residual=()) -> 
             print("To override for the patient's care, add --override \"WHY\" (a sentence).", file=sys.stderr)
         return
     if residual:
-        for label, why in residual:
-            print(f"  {safe(label)}: {why}", file=sys.stderr)
+        for refusal in residual:
+            print(f"  {safe(refusal.label)}: {refusal.why}", file=sys.stderr)
         print("Paint a redaction mask over the text in the viewer (Shift+R), or leave those images out.",
               file=sys.stderr)
         return

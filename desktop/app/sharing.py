@@ -27,13 +27,13 @@ from desktop.app.export_consent import ExportPurpose
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
     ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
-    header_flags, review_images, unverified, writers,
+    review_images, unverified, writers,
 )
 from desktop.app.home import VeilHome
 from desktop.app.identity import my_card, my_identity
 from desktop.app.instance_identity import library_key
 from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import ConsentRecord, Decision, ExportItem, Purpose, distribution_type
+from desktop.core.consent import ConsentRecord, Decision, Purpose, distribution_type
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import Cancelled, VeilError
 from desktop.core.library.sealed import SealedReader, peek_unsealed
@@ -41,7 +41,7 @@ from desktop.core.share.manifest import PackageDetails
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
 
-__all__ = ["Flagged", "ShareReport", "ShareRequest", "TEXT_PRONE_MODALITIES", "export_package", "flagged_images",
+__all__ = ["Flagged", "ShareReport", "ShareRequest", "TEXT_PRONE_MODALITIES", "export_package",
            "passphrase_problem"]
 
 
@@ -61,8 +61,11 @@ class ShareRequest:
     #: A plain NAME.zip (de-identified only, never for care): for a journal or an archive.
     unencrypted: bool = False
     #: The images flagged for review as the person saw them (headers and text read in the pixels, as
-    #: the wizard's redaction page lists them); None: :func:`export_package` reads the pixels itself.
+    #: the wizard's redaction page lists them); added to what the export's own review flags.
     reviewed: tuple[Flagged, ...] | None = None
+    #: The gate's review the person saw: reused when it read exactly the images that leave (same
+    #: bytes), else the export reviews them again.
+    review: Review | None = None
 
     @property
     def identifiable(self) -> bool:
@@ -103,19 +106,6 @@ class ShareReport(Reviewed):
         how = "de-identified and signed, not encrypted" if self.request.unencrypted else "encrypted and signed"
         return (f"Wrote {self.package.path.name}: {images} image{'s' if images != 1 else ''}, "
                 f"{self.package.size / 1e6:.1f} MB, {how}.")
-
-
-def flagged_images(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = ()) -> list[Flagged]:
-    """The images of the selection (only ``instance_uids`` of them, when given) that their
-    headers flag for review (:func:`desktop.app.gate.review.header_reason`); Veil's redacted
-    versions are never flagged by their header."""
-    studies = tuple(dict.fromkeys(i.study_uid for i in items))
-    series = tuple(dict.fromkeys(i.series_uid for i in items if i.series_uid))
-    if not studies:
-        return []
-    from desktop.app.gate import resolve
-
-    return header_flags(resolve(home, Selection(studies, series, tuple(instance_uids))).images)
 
 
 def _consent_basis(decision: Decision, records: Sequence[ConsentRecord]) -> dict:
@@ -267,7 +257,7 @@ def _review(home: VeilHome, images: Sequence[Image], request: ShareRequest, canc
     design: only de-identified exports are reviewed."""
     if request.identifiable:
         return Review(candidates=len(images), ocr=True)
-    review = review_images(home, images, cancel=cancel)
+    review = review_images(home, images, cancel=cancel, shown=request.review)
     seen = {f.instance_ref for f in review.flagged}
     for flag in request.reviewed or ():
         if flag.instance_ref not in seen:

@@ -136,10 +136,12 @@ def export_slides(home: VeilHome, study_uids: Sequence[str], purpose: ExportPurp
                   out_dir: str | os.PathLike[str] | None = None, series_uids: Sequence[str] = (),
                   fmt: Format = "png", frames: Frames = "all", progress: Progress = no_progress,
                   cancel: CancelToken | None = None, *, zip_path: str | os.PathLike[str] | None = None,
-                  confirm_burned_in: bool = False, instance_uids: Sequence[str] = ()) -> SlidesReport:
+                  confirm_burned_in: bool = False, instance_uids: Sequence[str] = (),
+                  review: Review | None = None) -> SlidesReport:
     """Write slide images of library studies (or of ``series_uids`` and ``instance_uids`` of
     them) into ``out_dir`` or ``zip_path`` through the privacy gate; a refusal, a cancel or a
-    failure writes nothing.
+    failure writes nothing. ``review``: the gate's review the person saw (the dialog's), reused
+    when it read exactly the images that leave.
 
     ``frames``: every frame of each image, or the middle frame of each (multi-frame) image."""
     if fmt not in SUFFIXES:
@@ -158,7 +160,7 @@ def export_slides(home: VeilHome, study_uids: Sequence[str], purpose: ExportPurp
                     Delivery(Channel.SLIDES), cancel=cancel)
     report.consent = cleared.decision
     if cleared.allowed:
-        report.review = review_images(home, cleared.resolved.images, cancel=cancel)
+        report.review = review_images(home, cleared.resolved.images, cancel=cancel, shown=review)
     if report.refused:
         _audit(home, report, frames)
         return report

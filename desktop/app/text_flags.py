@@ -1,168 +1,119 @@
-"""Use case: look for text burned into the pixels of images whose header does not say so (issue 7).
+"""Use case: the privacy gate's burned-in review of a selection, shown before an export (the
+export wizard's Redaction page, the slide images dialog). No Qt.
 
-:func:`desktop.app.sharing.flagged_images` flags from the header alone (Burned In Annotation
-YES, or a text-prone modality that does not declare NO). A CT scanned from film, a screen
-capture stored as CT or a banner added by a workstation may carry the patient's name in its
-pixels while its header says nothing, or even NO. :func:`text_flags` reads the first frame of
-those images with the project's OCR (:class:`desktop.core.redaction.ocr.TextReader`) and flags
-the ones on which it reads text. No Qt.
+There is one set of rules, the gate's (:mod:`desktop.app.gate.review`): header rules, OCR of
+every image of text-prone modalities and of redacted versions, the first, middle and last image
+of the other series (the whole series once one of them holds text), unreadable images, and the
+residual check of the pixels that would leave for the patient's names, IDs and dates. This
+module only resolves the selection to the images that would leave (their current versions,
+nothing outside the chosen studies: :func:`desktop.app.gate.resolve`) and runs that review on
+them, so a window can list what a person must confirm and what may not leave at all, before
+the export runs the same review again.
 
-What counts as text: at least one word of :data:`MIN_CHARS` letters or digits that Tesseract
-reads with confidence :data:`MIN_CONFIDENCE` or more. Anatomy on a stretched CT or MR frame is
-sometimes read as short low-confidence "words" (on pydicom's ``eCT_Supplemental.dcm`` brain
-slices: "me" at 0.58, "tee" at 0.12); real burned-in text of 8 px and up reads at 0.87-0.97.
-
-Cost: a series is read on at most :data:`SAMPLE` images, evenly spaced, first and last included
-(burned-in text is usually on every image of a series, or on its first or last), so a 500-slice
-CT costs about as much as a 12-slice one: a second or less (see the module's tests).
-
-The recognised words never leave this module: labels, log lines and errors give only counts.
+The words OCR reads never leave the gate: labels give counts and kinds only.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Collection, Sequence
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from desktop.app.formatting import plural
+from desktop.app.gate import (Flagged, Image, Refusal, Review, Selection, candidates_of, redact_masked, resolve,
+                              review_images, run_review)
 from desktop.app.home import VeilHome
-from desktop.app.gate import Flagged
-from desktop.app.tasks import Progress, no_progress
-from desktop.core.consent import ExportItem
-from desktop.core.errors import Cancelled
-from desktop.core.imaging.frames import DecodeError, decode_frame, read_image
-from desktop.core.library import index
-from desktop.core.library.index import InstanceRow
-from desktop.core.redaction.ocr import OcrUnavailable, TextReader, Word
+from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.redaction.ocr import TextReader
 
-log = logging.getLogger("veil.text_flags")
-
-#: At most this many images of a series are read (evenly spaced, first and last included).
-SAMPLE = 12
-#: A word counts as text when it has this many letters or digits …
-MIN_CHARS = 2
-#: … and Tesseract reads it with at least this confidence (0..1).
-MIN_CONFIDENCE = 0.7
+__all__ = ["Flagged", "SelectionReview", "review_selection"]
 
 
 @dataclass(frozen=True)
-class SeriesToRead:
-    """A series of the selection whose images are to be read."""
+class SelectionReview:
+    """The gate's review of the images a selection would send."""
 
-    uid: str
-    label: str  # "CT 2004-01-19 'e+1', series 2"
-    candidates: int  # images of the selection in this series that could be read
-    chosen: tuple[InstanceRow, ...]  # the images read
+    review: Review
+    images: tuple[Image, ...]
 
+    @property
+    def flagged(self) -> list[Flagged]:
+        """Images a person must redact, leave out or confirm."""
+        return self.review.flagged
 
-def text_words(words: Sequence[Word]) -> int:
-    """How many of ``words`` count as text (see :data:`MIN_CHARS`, :data:`MIN_CONFIDENCE`)."""
-    return sum(1 for w in words if w.confidence >= MIN_CONFIDENCE and sum(c.isalnum() for c in w.text) >= MIN_CHARS)
+    @property
+    def leaks(self) -> list[Refusal]:
+        """The images the residual check refuses: no confirmation lets them out."""
+        return self.review.leaks
 
+    @property
+    def read_all_pixels(self) -> bool:
+        """False when no OCR engine was there: only the headers were reviewed."""
+        return self.review.ocr
 
-def sample(images: Sequence[InstanceRow], size: int = SAMPLE) -> list[InstanceRow]:
-    """``images`` when there are at most ``size``, else ``size`` of them evenly spaced, the first
-    and the last included."""
-    if len(images) <= size:
-        return list(images)
-    if size < 2:
-        return list(images[:size])
-    picks = sorted({round(k * (len(images) - 1) / (size - 1)) for k in range(size)})
-    return [images[n] for n in picks]
+    def note(self) -> str:
+        """How much was read ("OCR read 14 of 480 images for burned-in text.")."""
+        return self.review.note()
 
+    def image_of(self, flag: Flagged) -> Image | None:
+        return next((i for i in self.images if i.instance_ref == flag.instance_ref), None)
 
-def images_to_read(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = (),
-                   already: Collection[int] = frozenset(), size: int = SAMPLE) -> list[SeriesToRead]:
-    """The series of the selection without a redaction mask, each with the images to read: those
-    of the selection (only ``instance_uids``, when given) that hold pixels and are not in
-    ``already`` (instance refs flagged by the header), sampled (see :func:`sample`)."""
-    only = set(instance_uids)
-    labels = {i.series_uid: i.label for i in items if i.series_uid}
-    conn = home.connect()
-    try:
-        out: list[SeriesToRead] = []
-        for uid in sorted(labels):
-            rows = conn.execute(
-                """SELECT se.id, se.series_number FROM series se WHERE se.series_uid = ?
-                     AND NOT EXISTS (SELECT 1 FROM masks m JOIN instances j ON m.instance_ref = j.id
-                                     WHERE j.series_ref = se.id) ORDER BY se.id""", (uid,)).fetchall()
-            for ref, number in rows:
-                images = [i for i in index.list_instances(conn, ref)
-                          if (i.rows or 0) > 0 and (i.columns or 0) > 0 and i.instance_ref not in already
-                          and (not only or i.sop_instance_uid in only)]
-                if images:
-                    out.append(SeriesToRead(uid, f"{labels[uid]}, series {number or '?'}", len(images),
-                                            tuple(sample(images, size))))
-        return out
-    finally:
-        conn.close()
+    def leaking(self) -> list[tuple[Image, str]]:
+        """The images the residual check refuses, with why."""
+        by_ref = {i.instance_ref: i for i in self.images}
+        return [(by_ref[r.key], r.why) for r in self.leaks if r.key in by_ref]
+
+    def series_of_leak(self, label: str) -> str | None:
+        """The series (UID) of the image a leak names."""
+        return next((i.series_uid for i in self.images if i.label == label), None)
 
 
-def text_flags(home: VeilHome, items: Sequence[ExportItem], instance_uids: Sequence[str] = (), *,
-               already: Collection[int] = frozenset(), progress: Progress = no_progress,
-               cancelled: Callable[[], bool] = lambda: False, reader: TextReader | None = None,
-               size: int = SAMPLE) -> list[Flagged]:
-    """The images of the selection (only ``instance_uids``, when given) that carry text in their
-    pixels and have no redaction mask in the library; images in ``already`` (instance refs the
-    header rules flagged) are not read again. Frame 0 of each image is read, on at most ``size``
-    images per series (the label says so when a series was sampled).
-
-    An image whose pixels cannot be decoded (or read) is flagged too, "could not be read for
-    text": a careful radiologist would rather look at one image more than send one that nobody,
-    not even the OCR, looked at; its recipient may well have a decoder that shows it. Images
-    without pixels (reports, structured documents) are not read.
-
-    ``progress(done, total)`` counts the images to read; ``cancelled()`` is asked before each
-    one (:class:`Cancelled` is raised). Raises :class:`OcrUnavailable` (a VeilError that says
-    what to install) when the OCR engine is missing. ``reader`` (used in this thread only) is
-    made and closed here when not given."""
-    plan = images_to_read(home, items, instance_uids, already, size)
-    total = sum(len(s.chosen) for s in plan)
-    progress(0, total)
-    if not total:
-        return []
-    own = reader is None
-    reader = reader if reader is not None else TextReader()
-    out: list[Flagged] = []
-    done = 0
-    try:
-        for series in plan:
-            note = (f"; {len(series.chosen)} of {series.candidates:,} images of this series "
-                    "were read" if len(series.chosen) < series.candidates else "")
-            for image in series.chosen:
-                if cancelled():
-                    raise Cancelled("The check for burned-in text was cancelled.")
-                why = _check(home, image, reader)
-                if why is not None:
-                    number = image.instance_number or image.instance_ref
-                    out.append(Flagged(f"{series.label}, image {number}: {why}{note}", series.uid, image.instance_ref))
-                done += 1
-                progress(done, total)
-        return out
-    finally:
-        if own:
-            reader.close()
+def review_selection(home: VeilHome, selection: Selection, *, progress: Progress = no_progress,
+                     cancel: CancelToken | None = None, reader: TextReader | None = None) -> SelectionReview:
+    """Resolve ``selection`` (raises :class:`desktop.app.gate.SelectionError` for anything outside
+    its studies) and run the gate's review on the images that would leave. ``progress(done,
+    total)`` counts the images read (the total grows when a series is read in full);
+    ``cancel`` stops it between images (:class:`desktop.core.errors.Cancelled`). Without an
+    OCR engine only the headers are reviewed, and :attr:`SelectionReview.read_all_pixels` says
+    so. ``reader`` (this thread only) is for tests; the gate makes and closes its own."""
+    cancel = cancel or CancelToken()
+    redact_masked(home, selection.study_uids, cancel=cancel)  # what has masks leaves redacted: review that
+    images = distinct_labels(resolve(home, selection).images)
+    if reader is None:
+        review = review_images(home, images, progress=progress, cancel=cancel)
+    else:
+        review = run_review(candidates_of(home, images), reader=reader, progress=progress,
+                            cancelled=lambda: cancel.cancelled)
+    return SelectionReview(review, tuple(images))
 
 
-def _check(home: VeilHome, image: InstanceRow, reader: TextReader) -> str | None:
-    """Why ``image`` is flagged (text found, or it could not be read), or None."""
-    try:
-        ds = read_image(home.objects.read(image.object_sha256))
-        if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-            return None  # nothing to burn text into
-        frame = decode_frame(ds, 0)
-    except DecodeError as exc:  # its message names the problem, never the patient
-        log.warning("Text check: instance %d could not be decoded: %s", image.instance_ref, exc)
-        return f"could not be read for text ({exc}); look at it yourself"
-    except Exception as exc:  # noqa: BLE001 - one image; the others are still read
-        log.warning("Text check: instance %d could not be read (%s)", image.instance_ref, type(exc).__name__)
-        return f"could not be read for text ({type(exc).__name__}); look at it yourself"
-    try:
-        found = text_words(reader.read_words(frame))
-    except (OcrUnavailable, Cancelled):
-        raise
-    except Exception as exc:  # noqa: BLE001 - an odd frame the OCR refuses
-        log.warning("Text check: instance %d could not be read by OCR (%s)", image.instance_ref, type(exc).__name__)
-        return f"could not be read for text ({type(exc).__name__}); look at it yourself"
-    return f"text found in the pixels ({plural(found, 'word')})" if found else None
+def distinct_labels(images: Sequence[Image]) -> tuple[Image, ...]:
+    """``images``, labels made distinct where two would read the same (two patients' CTs of one
+    day and description, say): "(study 2)" after those of the selection's second study, then
+    "[2]", "[3]"… for what is still alike. A person tells them apart, and so does
+    :meth:`SelectionReview.leaking`."""
+    counts = Counter(i.label for i in images)
+    if all(n == 1 for n in counts.values()):
+        return tuple(images)
+    studies = {uid: n for n, uid in enumerate(dict.fromkeys(i.study_uid for i in images), 1)}
+    out = [dataclasses.replace(i, label=_with_study(i.label, studies[i.study_uid])) if counts[i.label] > 1 else i
+           for i in images]
+    seen: Counter[str] = Counter()
+    again = Counter(i.label for i in out)
+    for n, image in enumerate(out):
+        if again[image.label] > 1:
+            seen[image.label] += 1
+            out[n] = dataclasses.replace(image, label=f"{image.label} [{seen[image.label]}]")
+    return tuple(out)
+
+
+def _with_study(label: str, study: int) -> str:
+    """``CT 2004-01-19 'e+1' (study 2), series 1, image 1``."""
+    head, sep, tail = label.partition(", series ")
+    return f"{head} (study {study}){sep}{tail}"
+
+
+def selection_of(study_uids: Sequence[str], series_uids: Sequence[str] = (),
+                 instance_uids: Sequence[str] = ()) -> Selection:
+    """The gate's selection for these UIDs."""
+    return Selection(tuple(study_uids), tuple(series_uids), tuple(instance_uids))

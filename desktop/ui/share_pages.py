@@ -1,15 +1,14 @@
-"""The first pages of the export wizard (issue 7): purpose and consent, the profile, and the
-review of images that may carry burned-in identity. Pages hold widgets only; the wizard runs
-the checks in the background and hands them the results.
+"""Pages of the export wizard (issue 7): purpose and consent, the profile, and the privacy
+gate's review of images that may carry burned-in identity. Pages hold widgets only; the wizard
+runs the checks in the background and hands them the results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QHBoxLayout, QListWidget, QListWidgetItem,
-                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QButtonGroup, QRadioButton, QVBoxLayout, QWidget
 
 from desktop.app.browsing import StudyRow
 from desktop.app.formatting import dicom_date, person_name, plural
@@ -17,6 +16,7 @@ from desktop.app.sharing import Flagged
 from desktop.core.deid.profiles import Profile
 from desktop.ui.deid_profile_form import ProfileForm, _visible_indicator
 from desktop.ui.purpose_form import PurposeForm
+from desktop.ui.share_review import ReviewPanel
 from desktop.ui.share_widgets import indented, label, set_role
 
 MAX_LISTED_STUDIES = 6
@@ -42,6 +42,14 @@ def study_line(study: StudyRow) -> str:
     return " · ".join(p for p in parts if p) + f" ({plural(study.image_count, 'image')})"
 
 
+def studies_text(studies: Sequence[StudyRow]) -> str:
+    """The studies of the selection, a line each (the first few)."""
+    lines = [study_line(s) for s in studies[:MAX_LISTED_STUDIES]]
+    if len(studies) > MAX_LISTED_STUDIES:
+        lines.append(f"… and {plural(len(studies) - MAX_LISTED_STUDIES, 'more study', 'more studies')}")
+    return "\n".join(lines)
+
+
 class PurposePage(WizardPage):
     """What is exported, why and to whom, and whether consent allows it."""
 
@@ -50,11 +58,8 @@ class PurposePage(WizardPage):
 
     def __init__(self, studies: Sequence[StudyRow], series_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        lines = [study_line(s) for s in studies[:MAX_LISTED_STUDIES]]
-        if len(studies) > MAX_LISTED_STUDIES:
-            lines.append(f"… and {plural(len(studies) - MAX_LISTED_STUDIES, 'more study', 'more studies')}")
-        what = label("\n".join(lines), self, selectable=True, name="SelectionText")
-        scope = label(series_text, self, "muted")
+        self.what = what = label(studies_text(studies), self, selectable=True, name="SelectionText")
+        self.scope = scope = label(series_text, self, "muted", name="ScopeText")
         self.form = PurposeForm(self)
         self.form.setTitle("Why, and for whom")
         self.form.changed.connect(self.changed)
@@ -67,6 +72,12 @@ class PurposePage(WizardPage):
         layout.addWidget(self.form)
         layout.addStretch(1)
 
+    def set_scope(self, text: str, studies: Sequence[StudyRow] | None = None) -> None:
+        """What leaves (the studies with something ticked, and of them), as ticked on What leaves."""
+        self.scope.setText(text)
+        if studies:
+            self.what.setText(studies_text(studies))
+
     def problem(self) -> str | None:
         return self.form.problem()
 
@@ -74,7 +85,7 @@ class PurposePage(WizardPage):
 class ProfilePage(WizardPage):
     """A de-identification preset, or the identifiable originals (for the patient's care only)."""
 
-    title = "What leaves"
+    title = "De-identification"
     subtitle = "De-identify the images with a profile, or, for the patient's care only, send them identifiable."
 
     def __init__(self, presets: dict[str, Profile], parent: QWidget | None = None) -> None:
@@ -141,161 +152,45 @@ class ProfilePage(WizardPage):
         return None if self.identifiable else self.form.problem()
 
 
-CONFIRM_FLAGGED = "I checked these images: they carry no identifying text, or it may leave with them for this purpose"
-CONFIRM_UNREAD = ("I looked at the images myself: they carry no identifying text, or it may leave with them for "
-                  "this purpose")
-
-
 class RedactionPage(WizardPage):
-    """Images that may carry burned-in text and have no redaction mask: confirm them, or redact.
-    Flagged from the header at once, then from the text read in their pixels (which takes a
-    while: the page shows the count and keeps the person here until it is done)."""
+    """The privacy gate's burned-in review of what leaves (:class:`desktop.ui.share_review.ReviewPanel`):
+    images whose pixels would still show the patient's identity (redact them or leave them out),
+    and images flagged for a person to check (confirm, redact or leave them out)."""
 
     title = "Redaction review"
-    subtitle = ("Images that say they carry burned-in text (Burned In Annotation YES) or on which text is "
-                "detected in the pixels, and have no redaction mask, must be checked by a person before they leave.")
-    #: Open this series (UID) in the viewer, to redact it.
-    view_requested = Signal(str)
-    #: Look for flagged images again (after redacting).
-    recheck_requested = Signal()
+    subtitle = ("Every image that leaves is reviewed as the privacy gate does it: headers, text read in the "
+                "pixels, and the patient's name, IDs and dates in what would leave.")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.flagged: list[Flagged] | None = None
-        self.failed = False
-        self.reading: tuple[int, int] | None = None  # (done, total) images read for text so far
-        self.read_total = 0  # images read for text by the last check
-        self.unchecked: str | None = None  # why the pixels could not be read for text, if so
-        self.status = label("", self, "muted", name="RedactionStatus")
-        self.note = label("", self, "warning", name="RedactionNote")
-        self.list = QListWidget(self)
-        self.list.setObjectName("FlaggedList")
-        self.list.setAlternatingRowColors(True)
-        self.list.setMaximumHeight(320)
-        self.list.itemDoubleClicked.connect(lambda _item: self._view())
-        self.hint = label("Redact them in the viewer (Redact mode, Shift+R), then check again. If you looked at "
-                          "them and they carry no identifying text, confirm it below.", self, "muted")
-        self.view_button = QPushButton("Open in Viewer", self)
-        self.view_button.setObjectName("ViewFlagged")
-        self.view_button.setToolTip("Open the selected image's series in the viewer, to redact it")
-        self.view_button.clicked.connect(self._view)
-        self.recheck_button = QPushButton("Check Again", self)
-        self.recheck_button.setObjectName("RecheckFlagged")
-        self.recheck_button.setToolTip("Look again for images with burned-in text (declared or detected in the "
-                                       "pixels) and no redaction mask")
-        self.recheck_button.clicked.connect(self.recheck_requested)
-        self.confirm = QCheckBox(CONFIRM_FLAGGED, self)
-        self.confirm.setObjectName("ConfirmBurnedIn")
-        _visible_indicator(self.confirm)
-        self.confirm.toggled.connect(lambda _on: self.changed.emit())
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.view_button)
-        buttons.addWidget(self.recheck_button)
-        buttons.addStretch(1)
+        self.panel = ReviewPanel(self)
+        self.panel.changed.connect(self.changed)
+        # The panel's signals, for the wizard.
+        self.view_requested = self.panel.view_requested
+        self.recheck_requested = self.panel.recheck_requested
+        self.stop_requested = self.panel.stop_requested
+        self.leave_out_requested = self.panel.leave_out_requested
+        # Its widgets, for the wizard's tests and summary.
+        p = self.panel
+        self.status, self.note, self.list, self.confirm = p.status, p.note, p.list, p.confirm
+        self.leak_list = p.leak_list
+        self.view_button, self.recheck_button, self.leave_leaks = p.view_button, p.recheck_button, p.leave_leaks
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.status)
-        layout.addWidget(self.list)
-        layout.addWidget(self.note)
-        layout.addWidget(self.hint)
-        layout.addLayout(buttons)
-        layout.addSpacing(6)
-        layout.addWidget(self.confirm)
+        layout.addWidget(self.panel)
         layout.addStretch(1)
-        self.show_checking()
 
-    def show_checking(self) -> None:
-        self.flagged, self.failed, self.reading, self.read_total, self.unchecked = None, False, None, 0, None
-        self.status.setText("Looking for images with burned-in text…")
-        set_role(self.status, "muted")
-        self.note.hide()
-        self._show_list(False)
-        self.changed.emit()
+    @property
+    def flagged(self) -> list[Flagged] | None:
+        return self.panel.flagged
 
-    def show_reading(self, done: int, total: int) -> None:
-        """Progress of the read for text in the pixels (``total`` images)."""
-        if self.flagged is not None or self.failed:
-            return
-        self.reading, self.read_total = (done, total), total
-        if total:
-            self.status.setText(f"Reading {plural(total, 'image')} for burned-in text… {done:,}/{total:,}")
-        self.changed.emit()
-
-    def show_failure(self, message: str) -> None:
-        self.flagged, self.failed, self.reading = None, True, None
-        self.status.setText(f"The images could not be checked: {message}")
-        set_role(self.status, "danger")
-        self.note.hide()
-        self._show_list(False)
-        self.recheck_button.show()
-        self.changed.emit()
-
-    def show_flagged(self, flagged: list[Flagged], unchecked: str | None = None) -> None:
-        """Show the flagged images (:func:`desktop.app.sharing.flagged_images`, then
-        :func:`desktop.app.text_flags.text_flags`); ``unchecked`` says why the pixels could not
-        be read for text, when they could not (then the person must confirm they looked)."""
-        self.flagged, self.reading, self.unchecked = list(flagged), None, unchecked
-        self.list.clear()
-        if unchecked:
-            self.note.setText(f"⚠ Text in the pixels was not looked for: {unchecked} Look at the images yourself "
-                              "before they leave.")
-        self.note.setVisible(bool(unchecked))
-        if not flagged and unchecked:
-            self.status.setText("No header in this selection says its image carries burned-in text, but the "
-                                "pixels were not read for text.")
-            set_role(self.status, "warning")
-            self._show_list(False)
-        elif not flagged:
-            read = (f", and no text was detected in the pixels of the {plural(self.read_total, 'image')} read"
-                    if self.read_total else "")
-            self.status.setText("✓ No image in this selection may carry burned-in text without a redaction mask: "
-                                f"no header says so{read}. Nothing needs checking here.")
-            set_role(self.status, "ok")
-            self._show_list(False)
-        else:
-            verb = "has" if len(flagged) == 1 else "have"
-            self.status.setText(f"⚠ {plural(len(flagged), 'image')} may carry burned-in identity (Burned In "
-                                f"Annotation YES, a modality that often carries text, or text detected in the "
-                                f"pixels) and {verb} no redaction mask:")
-            set_role(self.status, "warning")
-            for item in flagged:
-                row = QListWidgetItem(item.label)
-                row.setData(Qt.ItemDataRole.UserRole, item.series_uid)
-                row.setToolTip(item.label)
-                self.list.addItem(row)
-            self.list.setCurrentRow(0)
-            self._show_list(True)
-        self.confirm.setText(CONFIRM_FLAGGED if flagged else CONFIRM_UNREAD)
-        self.confirm.setVisible(bool(flagged or unchecked))
-        self.recheck_button.setVisible(bool(flagged or unchecked))
-        self.changed.emit()
-
-    def _show_list(self, shown: bool) -> None:
-        for widget in (self.list, self.hint, self.view_button, self.confirm):
-            widget.setVisible(shown)
-        self.recheck_button.setVisible(shown)
-        if not shown:
-            self.confirm.setChecked(False)
-
-    def _view(self) -> None:
-        item = self.list.currentItem()
-        if item is not None:
-            self.view_requested.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+    @property
+    def unchecked(self) -> str | None:
+        return self.panel.unchecked
 
     @property
     def confirmed(self) -> bool:
-        return bool(self.flagged) and self.confirm.isChecked()
+        return self.panel.confirmed
 
     def problem(self) -> str | None:
-        if self.failed:
-            return "The images could not be checked for burned-in text: check again."
-        if self.flagged is None:
-            if self.reading is not None and self.reading[1]:
-                done, total = self.reading
-                return f"Reading the images for burned-in text ({done:,} of {total:,})…"
-            return "Checking the images for burned-in text…"
-        if (self.flagged or self.unchecked) and not self.confirm.isChecked():
-            if not self.flagged:
-                return "Confirm you looked at the images: text in their pixels could not be looked for."
-            return "Confirm you checked the flagged images, or redact them first."
-        return None
+        return self.panel.problem()

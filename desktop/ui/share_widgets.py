@@ -5,10 +5,11 @@ and where a package goes by default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
@@ -163,3 +164,12 @@ def throttled(progress: Progress, steps: int = 400) -> Progress:
             progress(done, total)
 
     return report
+
+
+def single_shot(parent: QObject, ms: int, then: Callable[[], None]) -> QTimer:
+    """A single-shot timer of ``parent`` that calls ``then`` ``ms`` after its last start."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(ms)
+    timer.timeout.connect(then)
+    return timer

@@ -155,6 +155,7 @@ class ShareWindows(QObject):
         dialog = SlidesDialog(w.home, studies, parent=w)
         dialog.exported.connect(self._on_slides)
         dialog.busy_changed.connect(self.busy_changed)
+        dialog.view_requested.connect(self.view_series)
         dialog.destroyed.connect(lambda *_: self._forget("slides_dialog", dialog))
         self.slides_dialog = dialog
         dialog.show()
@@ -166,7 +167,7 @@ class ShareWindows(QObject):
             self.window.refresh()  # the accounting follows
 
     def view_series(self, series_uid: str) -> None:
-        """Open the viewer at the series the redaction review asks for."""
+        """Open the viewer at the series the burned-in review asks for (wizard or slides)."""
         w = self.window
         for study in w.browser.selected_studies():
             for series in w.browser.series_of(study):

@@ -1,12 +1,13 @@
-"""Export Package: the wizard that sends a selection of studies (or one series) as an
-encrypted, signed ``NAME.veil`` (issue 7).
+"""Export Package: the wizard that sends a selection of studies (or one series, or one image)
+as an encrypted, signed ``NAME.veil`` (issue 7).
 
-Purpose and consent -> what leaves (a de-identification profile, or identifiable for care) ->
-redaction review -> recipients -> output file -> export with progress and Cancel -> result.
-The consent check, the search for flagged images (headers, then text read in the pixels), the
-address book and the export each run off the UI thread (:func:`run_in_background`); a newer
-check supersedes an older one. The wizard only wires widgets to ``desktop.app.sharing`` and
-``desktop.app.text_flags``.
+What leaves (the studies, series and images, ticked) -> purpose and consent -> de-identification
+(a profile, or identifiable for care) -> the privacy gate's redaction review -> recipients ->
+output file -> export with progress and Cancel -> result. Reading the selection's tree, the
+consent check, the gate's review (headers, OCR, the residual check), the address book and the
+export each run off the UI thread (:func:`run_in_background`); a newer check supersedes an
+older one, and a change of the ticks starts both checks again. The wizard only wires widgets
+to ``desktop.app.sharing`` and ``desktop.app.text_flags`` (the gate's review).
 """
 
 from __future__ import annotations
@@ -14,36 +15,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout,
                                QWidget)
 
 from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.app.consenting import check_items, selection_items
 from desktop.app.contacts import list_contacts
-from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
-from desktop.app.sharing import Flagged, ShareReport, ShareRequest, export_package, flagged_images
-from desktop.app.text_flags import text_flags
+from desktop.app.sharing import ShareReport, ShareRequest, export_package
+from desktop.app.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.tasks import CancelToken, Progress
 from desktop.core.consent import Purpose
 from desktop.core.deid.profiles import load_presets
 from desktop.core.errors import Cancelled, VeilError
-from desktop.core.redaction.ocr import OcrUnavailable
 from desktop.ui.background import run_in_background
 from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for
 from desktop.ui.share_pages import ProfilePage, PurposePage, RedactionPage, WizardPage
 from desktop.ui.share_recipients import OutputPage, RecipientsPage
 from desktop.ui.share_result import RunPage, prepare_output, summary_rows
-from desktop.ui.share_widgets import WIZARD_STYLE, heading, label, throttled
+from desktop.ui.share_selection_page import SelectionPage, StudyNode, Ticks, load_tree
+from desktop.ui.share_widgets import WIZARD_STYLE, heading, label, single_shot, throttled
 
 log = logging.getLogger("veil.ui")
 CONSENT_DELAY_MS = 300
+#: The review (OCR) starts again this long after the ticks last changed.
+REVIEW_DELAY_MS = 600
 
 
 class ShareWizard(CancelThenClose, QDialog):
-    """The export wizard for ``studies`` (only ``series`` of them, when given)."""
+    """The export wizard for ``studies``; ticked at first: only ``series`` of them and only
+    ``instance_uids`` of those, when given (the person changes the ticks on What leaves)."""
 
     esc_closes = False  # the result page says what a cancel left (nothing)
     window_close_closes = False
@@ -66,43 +69,34 @@ class ShareWizard(CancelThenClose, QDialog):
         self.home = home
         self.studies = list(studies)
         self.series = list(series)
-        self.study_uids = tuple(s.study_uid for s in self.studies)
-        self.series_uids = tuple(s.series_uid for s in self.series)
-        self.instance_uids = tuple(instance_uids)  # only these images of the series, when given
+        self._opened_with: Ticks = (tuple(s.study_uid for s in self.studies),
+                                    tuple(s.series_uid for s in self.series), tuple(instance_uids))
         self.last_report: ShareReport | None = None
         self._token: CancelToken | None = None
-        self._flag_token: CancelToken | None = None  # the running search for flagged images
+        self._flag_token: CancelToken | None = None  # the running review
         self._checked_identifiable = False
+        self._reviewed: Ticks | None = None  # the selection the last review started on
 
-        self.purpose_page = PurposePage(self.studies, self._series_text(), self)
+        self.selection_page = SelectionPage(self._opened_with[1], self._opened_with[2], self)
+        self.purpose_page = PurposePage(self.studies, "", self)
         self.profile_page = ProfilePage(load_presets(), self)
         self.redaction_page = RedactionPage(self)
         self.recipients_page = RecipientsPage(self)
         self.output_page = OutputPage(self)
         self.run_page = RunPage(self)
-        self.pages: list[WizardPage] = [self.purpose_page, self.profile_page, self.redaction_page,
-                                        self.recipients_page, self.output_page, self.run_page]
-        self._consent_timer = QTimer(self)
-        self._consent_timer.setSingleShot(True)
-        self._consent_timer.setInterval(CONSENT_DELAY_MS)
-        self._consent_timer.timeout.connect(self.check_consent)
+        self.pages: list[WizardPage] = [self.selection_page, self.purpose_page, self.profile_page,
+                                        self.redaction_page, self.recipients_page, self.output_page, self.run_page]
+        self._consent_timer = single_shot(self, CONSENT_DELAY_MS, self.check_consent)
+        self._review_timer = single_shot(self, REVIEW_DELAY_MS, self.check_flagged)
         self._build()
         self._connect()
         self._allow_unencrypted()
         self.resize(1060, 760)
         self.go(0)
-        self.check_consent()
-        self.check_flagged()
+        self.load_tree()
         self.load_contacts()
 
     # -- construction ---------------------------------------------------------------------------
-    def _series_text(self) -> str:
-        if not self.series:
-            return "Every series of " + ("this study." if len(self.studies) == 1 else "these studies.")
-        parts = [f"series {s.series_number or '?'} {s.modality} {s.description}".strip() for s in self.series]
-        images = len(self.instance_uids) or sum(s.image_count for s in self.series)
-        return f"Only {', '.join(parts)} ({plural(images, 'image')})."
-
     def _build(self) -> None:
         rail = QFrame(self)
         rail.setObjectName("StepRail")
@@ -156,9 +150,12 @@ class ShareWizard(CancelThenClose, QDialog):
     def _connect(self) -> None:
         for page in self.pages:
             page.changed.connect(self._update_nav)
+        self.selection_page.ticks_changed.connect(self._on_ticks_changed)
         self.purpose_page.form.changed.connect(self._on_purpose_changed)
         self.profile_page.changed.connect(self._on_profile_changed)
         self.redaction_page.recheck_requested.connect(self.check_flagged)
+        self.redaction_page.stop_requested.connect(self.stop_review)
+        self.redaction_page.leave_out_requested.connect(self.selection_page.leave_out)
         self.redaction_page.view_requested.connect(self.view_requested)
         self.recipients_page.address_book_requested.connect(self.open_address_book)
         self.recipients_page.mode_changed.connect(self._on_mode_changed)
@@ -177,7 +174,7 @@ class ShareWizard(CancelThenClose, QDialog):
         return self._token is not None
 
     def go(self, index: int) -> None:
-        """Show page ``index`` (0: purpose … 5: export)."""
+        """Show page ``index`` (0: what leaves … 6: export)."""
         page = self.pages[index]
         if page is self.recipients_page:
             purpose = self.purpose_page.form.purpose()
@@ -224,8 +221,61 @@ class ShareWizard(CancelThenClose, QDialog):
 
     def summary(self) -> list[tuple[str, str, str]]:
         """(heading, text, role) rows: everything the export will do."""
-        return summary_rows(self.studies, self.series, self.purpose_page.form, self.profile_page,
-                            self.redaction_page, self.recipients_page)
+        page = self.selection_page
+        studies, series = (page.studies(), page.series_rows()) if page.loaded else (self.studies, self.series)
+        return summary_rows(studies, series, self.purpose_page.form, self.profile_page, self.redaction_page,
+                            self.recipients_page)
+
+    # -- the selection ------------------------------------------------------------------------------
+    def selection(self) -> Ticks:
+        """(studies, series, images) UIDs of what leaves, as ticked (as opened, until the tree is read)."""
+        return self.selection_page.selection() if self.selection_page.loaded else self._opened_with
+
+    @property
+    def study_uids(self) -> tuple[str, ...]:
+        return self.selection()[0]
+
+    @property
+    def series_uids(self) -> tuple[str, ...]:
+        return self.selection()[1]
+
+    @property
+    def instance_uids(self) -> tuple[str, ...]:
+        return self.selection()[2]
+
+    def load_tree(self) -> None:
+        """Read the studies' series and images for What leaves; then check consent and review."""
+        home, studies = self.home, self.studies
+        run_in_background(lambda _p: load_tree(home, studies), self._on_tree, self._on_tree_failed,
+                          key=f"share-tree-{id(self)}", context=self)
+
+    def _on_tree(self, nodes: list[StudyNode]) -> None:
+        self.selection_page.set_tree(nodes)
+        self._on_ticks_changed(at_once=True)
+
+    def _on_tree_failed(self, exc: BaseException) -> None:
+        self._log(exc, "Reading the selection")
+        self.selection_page.show_failure(message_for(exc))
+
+    def _on_ticks_changed(self, at_once: bool = False) -> None:
+        """The ticks changed: what the checks said no longer holds; check again (soon)."""
+        self.purpose_page.set_scope(self.selection_page.scope_text(), self.selection_page.studies())
+        if not self.study_uids:
+            return  # nothing ticked: What leaves keeps the person there
+        form = self.purpose_page.form
+        form.decision = None
+        form.show_checking()
+        if self.selection() != self._reviewed:
+            self._stop_running_review()
+            self._reviewed = None
+            self.redaction_page.panel.show_checking()
+        if at_once:
+            self.check_consent()
+            self.check_flagged()
+        else:
+            self._consent_timer.start()
+            self._review_timer.start()
+        self._update_nav()
 
     # -- background checks ------------------------------------------------------------------------
     def _on_purpose_changed(self) -> None:
@@ -247,6 +297,7 @@ class ShareWizard(CancelThenClose, QDialog):
 
     def _on_profile_changed(self) -> None:
         self._allow_unencrypted()
+        self.redaction_page.panel.set_identifiable(self.profile_page.identifiable)
         if self.profile_page.identifiable != self._checked_identifiable:
             form = self.purpose_page.form
             form.decision = None
@@ -268,6 +319,8 @@ class ShareWizard(CancelThenClose, QDialog):
             self._update_nav()
             return
         home, uids, series = self.home, self.study_uids, self.series_uids
+        if not uids:
+            return
         care = purpose.purpose is Purpose.CARE
 
         def op(_progress: Progress):  # noqa: ANN202
@@ -275,7 +328,7 @@ class ShareWizard(CancelThenClose, QDialog):
             _request, decision = check_items(home, purpose.purpose, items, deidentified=not identifiable,
                                              colleague=purpose.recipient if care else None,
                                              protocol_id=purpose.protocol_id or None)
-            return (purpose.purpose, purpose.recipient, purpose.protocol_id, identifiable), decision
+            return (purpose.purpose, purpose.recipient, purpose.protocol_id, identifiable, uids, series), decision
 
         run_in_background(op, self._on_consent_checked, self._on_consent_failed,
                           key=f"share-consent-{id(self)}", context=self)
@@ -283,8 +336,8 @@ class ShareWizard(CancelThenClose, QDialog):
     def _on_consent_checked(self, result: tuple) -> None:
         key, decision = result
         form_key = self.purpose_page.form.check_key()
-        if form_key is None or (*form_key, self.profile_page.identifiable) != key:
-            return  # the form changed meanwhile: a newer check is on its way
+        if form_key is None or (*form_key, self.profile_page.identifiable, self.study_uids, self.series_uids) != key:
+            return  # the form or the ticks changed meanwhile: a newer check is on its way
         self.purpose_page.form.show_decision(decision)
         self._update_nav()
 
@@ -294,37 +347,48 @@ class ShareWizard(CancelThenClose, QDialog):
         self._update_nav()
 
     def check_flagged(self) -> None:
-        """Look for images that may carry burned-in text and have no mask, in the background: from
-        the headers (:func:`flagged_images`), then in the pixels (:func:`text_flags`, a sample of
-        each series read by OCR). A newer check cancels the one running."""
-        if self._flag_token is not None:
-            self._flag_token.cancel()
+        """Review what leaves as the privacy gate does, in the background: resolve the ticked
+        selection to the images that leave, then header rules, OCR and the residual check
+        (:func:`review_selection`). A newer review cancels the one running."""
+        self._review_timer.stop()
+        self._stop_running_review()
+        selection = self.selection()
+        if not selection[0] or not self.selection_page.loaded:
+            return
         token = self._flag_token = CancelToken()
-        self.redaction_page.show_checking()
-        home, uids, series, only = self.home, self.study_uids, self.series_uids, self.instance_uids
+        self._reviewed = selection
+        self.redaction_page.panel.show_checking()
+        home = self.home
 
-        def op(progress: Progress) -> tuple[list[Flagged], str | None]:
-            items = selection_items(home, uids, series)
-            declared = flagged_images(home, items, only)
-            try:
-                detected = text_flags(home, items, only, already={f.instance_ref for f in declared},
-                                      progress=progress, cancelled=lambda: token.cancelled)
-            except OcrUnavailable as exc:
-                return declared, str(exc)
-            # Series by series (a stable sort: within one, the header's flags first).
-            return sorted(declared + detected, key=lambda f: f.series_uid), None
+        def op(progress: Progress) -> SelectionReview:
+            return review_selection(home, selection_of(*selection), progress=progress, cancel=token)
 
-        run_in_background(op, self._on_flagged, self._on_flagged_failed, self.redaction_page.show_reading,
+        run_in_background(op, self._on_flagged, self._on_flagged_failed, self.redaction_page.panel.show_reading,
                           key=f"share-flagged-{id(self)}", context=self)
 
-    def _on_flagged(self, result: tuple[list[Flagged], str | None]) -> None:
-        self.redaction_page.show_flagged(*result)
+    def _stop_running_review(self) -> None:
+        if self._flag_token is not None:
+            self._flag_token.cancel()
+            self._flag_token = None
+
+    def stop_review(self) -> None:
+        """The person stopped the review (to change the ticks first)."""
+        self._review_timer.stop()
+        self._stop_running_review()
+        self._reviewed = None
+        self.redaction_page.panel.show_stopped()
+
+    def _on_flagged(self, result: SelectionReview) -> None:
+        self._flag_token = None
+        self.redaction_page.panel.show_result(result)
 
     def _on_flagged_failed(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
-            return  # a newer check, or the wizard closing, stopped it
-        self._log(exc, "Burned-in check")
-        self.redaction_page.show_failure(message_for(exc))
+            return  # a newer review, Stop, or the wizard closing stopped it
+        self._flag_token = None
+        self._reviewed = None
+        self._log(exc, "Burned-in review")
+        self.redaction_page.panel.show_failure(message_for(exc))
 
     def load_contacts(self) -> None:
         home = self.home
@@ -351,13 +415,16 @@ class ShareWizard(CancelThenClose, QDialog):
         purpose = self.purpose_page.form.purpose()
         if purpose is None or any(p.problem() for p in self.pages[:-1]):
             return None
+        if not self.selection_page.loaded or self.selection() != self._reviewed:
+            return None  # the review no longer holds for the ticks
         return ShareRequest(self.study_uids, purpose, self.output_page.output(), self.profile_page.profile(),
                             series_uids=self.series_uids, instance_uids=self.instance_uids,
                             recipients=self.recipients_page.chosen(),
                             passphrase=self.recipients_page.passphrase_text(),
                             confirm_burned_in=self.redaction_page.confirmed,
                             unencrypted=self.recipients_page.unencrypted(),
-                            reviewed=tuple(self.redaction_page.flagged or ()))
+                            reviewed=tuple(self.redaction_page.flagged or ()),
+                            review=self.redaction_page.panel.review)
 
     def export(self) -> None:
         """Write the package in the background, showing progress, with Cancel."""
@@ -411,8 +478,8 @@ class ShareWizard(CancelThenClose, QDialog):
     # -- closing ----------------------------------------------------------------------------------
     def before_close(self) -> None:
         self._consent_timer.stop()
-        if self._flag_token is not None:
-            self._flag_token.cancel()  # stop reading pixels for a wizard that is gone
+        self._review_timer.stop()
+        self._stop_running_review()  # stop reading pixels for a wizard that is gone
 
     def cancel_work(self) -> None:
         self.cancel_export()

@@ -1,9 +1,11 @@
 """Export Slide Images… (issue 7): PNG or JPEG pictures of the selected studies for teaching,
 talks and journals, with the redactions burned in and no metadata.
 
-The dialog only wires widgets to :func:`desktop.app.slides.export_slides`: the consent check
-(and the list of images that declare burned-in text without a mask) and the export each run off
-the UI thread.
+The dialog only wires widgets to :func:`desktop.app.slides.export_slides`: the consent check,
+the privacy gate's burned-in review of the images (:func:`desktop.app.text_flags.review_selection`:
+header rules, OCR and the residual check, with progress and Stop) and the export each run off
+the UI thread. Images the residual check refuses keep Export disabled whatever is confirmed;
+flagged images must be confirmed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout,
                                QWidget)
 
@@ -22,16 +24,17 @@ from desktop.app.browsing import StudyRow
 from desktop.app.consenting import check_items, selection_items
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
-from desktop.app.sharing import flagged_images
 from desktop.app.slides import SlidesReport, export_slides
+from desktop.app.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.tasks import CancelToken, Progress
 from desktop.core.consent import Purpose
-from desktop.core.errors import VeilError
+from desktop.core.errors import Cancelled, VeilError
 from desktop.ui.background import run_in_background
 from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
-from desktop.ui.share_widgets import label, set_role
+from desktop.ui.share_review import ReviewPanel
+from desktop.ui.share_widgets import label, set_role, single_shot
 
 log = logging.getLogger("veil.ui")
 CONSENT_DELAY_MS = 300
@@ -55,6 +58,8 @@ class SlidesDialog(CancelThenClose, QDialog):
     #: An export ended (written, refused or cancelled): its SlidesReport.
     exported = Signal(object)
     busy_changed = Signal(bool)
+    #: Open this series (UID) in the viewer, to redact it.
+    view_requested = Signal(str)
 
     def __init__(self, home: VeilHome, studies: Sequence[StudyRow], series_uids: Sequence[str] = (),
                  parent: QWidget | None = None) -> None:
@@ -65,22 +70,21 @@ class SlidesDialog(CancelThenClose, QDialog):
         self.setWindowTitle("Export Slide Images")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.home, self.studies, self.series_uids = home, list(studies), tuple(series_uids)
-        self.flagged_count = 0
         self.last_report: SlidesReport | None = None
         self._token: CancelToken | None = None
+        self._review_token: CancelToken | None = None  # the running review
 
         self.purpose_form = PurposeForm(self)
         combo = self.purpose_form.combo
         combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
         self.purpose_form.changed.connect(self._schedule_consent_check)
-        self._consent_timer = QTimer(self)
-        self._consent_timer.setSingleShot(True)
-        self._consent_timer.setInterval(CONSENT_DELAY_MS)
-        self._consent_timer.timeout.connect(self.check_consent)
-        self.confirm = QCheckBox(self)
-        self.confirm.setObjectName("ConfirmBurnedIn")
-        self.confirm.hide()
-        self.confirm.toggled.connect(lambda _on: self._update_state())
+        self._consent_timer = single_shot(self, CONSENT_DELAY_MS, self.check_consent)
+        self.review = ReviewPanel(self, can_leave_out=False, max_rows=5)
+        self.review.changed.connect(self._update_state)
+        self.review.recheck_requested.connect(self.check_review)
+        self.review.stop_requested.connect(self.stop_review)
+        self.review.view_requested.connect(self.view_requested)
+        self.confirm = self.review.confirm
 
         self.format_combo = QComboBox(self)
         self.format_combo.setObjectName("SlideFormat")
@@ -125,8 +129,9 @@ class SlidesDialog(CancelThenClose, QDialog):
         self.close_button.clicked.connect(self.close)
         self._build_layout()
         self._update_state()
-        self.resize(640, 540)
+        self.resize(720, 780)
         self.check_consent()
+        self.check_review()
 
     def _build_layout(self) -> None:
         count = len(self.studies)
@@ -158,8 +163,11 @@ class SlidesDialog(CancelThenClose, QDialog):
         footer.addSpacing(12)
         footer.addWidget(self.close_button)
         footer.addWidget(self.export_button)
+        review = QGroupBox("Burned-in text", self)
+        review.setObjectName("SlidesReview")
+        QVBoxLayout(review).addWidget(self.review)
         layout = QVBoxLayout(self)
-        for widget in (title, self.purpose_form, self.confirm, images, output):
+        for widget in (title, self.purpose_form, review, images, output):
             layout.addWidget(widget)
         layout.addStretch(1)
         layout.addWidget(self.result_label)
@@ -182,8 +190,9 @@ class SlidesDialog(CancelThenClose, QDialog):
         found = self.purpose_form.problem()
         if found:
             return found
-        if self.flagged_count and not self.confirm.isChecked():
-            return "Some images may carry burned-in identity: redact them in the viewer, or confirm you checked them."
+        found = self.review.problem()
+        if found:
+            return found
         text = self.target_edit.text().strip()
         if not text or not Path(text).expanduser().is_absolute():
             return "Give the output as a full path (or choose it)."
@@ -200,7 +209,7 @@ class SlidesDialog(CancelThenClose, QDialog):
     def _set_busy(self, token: CancelToken | None) -> None:
         self._token = token
         busy = token is not None
-        for widget in (self.purpose_form, self.confirm, self.format_combo, self.frames_combo, self.folder_radio,
+        for widget in (self.purpose_form, self.review, self.format_combo, self.frames_combo, self.folder_radio,
                        self.zip_radio, self.target_edit, self.browse_button):
             widget.setEnabled(not busy)
         self.progress_bar.setVisible(busy)
@@ -228,7 +237,7 @@ class SlidesDialog(CancelThenClose, QDialog):
         self._consent_timer.start()
 
     def check_consent(self) -> None:
-        """Check consent for the purpose, and find the unmasked burned-in images, in the background."""
+        """Check consent for the purpose, in the background."""
         self._consent_timer.stop()
         purpose = self.purpose_form.purpose()
         if purpose is None:
@@ -242,20 +251,16 @@ class SlidesDialog(CancelThenClose, QDialog):
             items = selection_items(home, uids, series)
             _request, decision = check_items(home, purpose.purpose, items, deidentified=True,
                                              protocol_id=purpose.protocol_id or None)
-            return key, decision, len(flagged_images(home, items))
+            return key, decision
 
         run_in_background(op, self._on_consent_checked, self._on_consent_failed,
                           key=f"slides-consent-{id(self)}", context=self)
 
     def _on_consent_checked(self, result: tuple) -> None:
-        key, decision, flagged = result
+        key, decision = result
         if self.purpose_form.check_key() != key:
             return  # the form changed meanwhile: a newer check is on its way
         self.purpose_form.show_decision(decision)
-        self.flagged_count = flagged
-        self.confirm.setText(f"I checked the {plural(flagged, 'image')} that may carry burned-in text and have no "
-                             "redaction mask: include them")
-        self.confirm.setVisible(bool(flagged))
         self._update_state()
 
     def _on_consent_failed(self, exc: BaseException) -> None:
@@ -263,6 +268,42 @@ class SlidesDialog(CancelThenClose, QDialog):
             log.error("Consent check failed: %s", describe_unexpected(exc))
         self.purpose_form.show_failure(message_for(exc))
         self._update_state()
+
+    # -- the burned-in review ------------------------------------------------------------------
+    def check_review(self) -> None:
+        """Review the images as the privacy gate does (headers, OCR, the residual check), in the
+        background; a newer review cancels the one running."""
+        self._stop_running_review()
+        token = self._review_token = CancelToken()
+        self.review.show_checking()
+        home, selection = self.home, selection_of([s.study_uid for s in self.studies], self.series_uids)
+
+        def op(progress: Progress) -> SelectionReview:
+            return review_selection(home, selection, progress=progress, cancel=token)
+
+        run_in_background(op, self._on_reviewed, self._on_review_failed, self.review.show_reading,
+                          key=f"slides-review-{id(self)}", context=self)
+
+    def _stop_running_review(self) -> None:
+        if self._review_token is not None:
+            self._review_token.cancel()
+            self._review_token = None
+
+    def stop_review(self) -> None:
+        self._stop_running_review()
+        self.review.show_stopped()
+
+    def _on_reviewed(self, result: SelectionReview) -> None:
+        self._review_token = None
+        self.review.show_result(result)
+
+    def _on_review_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            return  # Stop, a newer review, or the dialog closing
+        self._review_token = None
+        if not isinstance(exc, VeilError):
+            log.error("Burned-in review failed: %s", describe_unexpected(exc))
+        self.review.show_failure(message_for(exc))
 
     # -- export ------------------------------------------------------------------------------
     def export(self) -> None:
@@ -272,7 +313,8 @@ class SlidesDialog(CancelThenClose, QDialog):
             return
         home, uids, series, target = self.home, [s.study_uid for s in self.studies], self.series_uids, self.target()
         fmt, frames = self.format_combo.currentData(), self.frames_combo.currentData()
-        zipped, confirmed = self.zip_radio.isChecked(), self.confirm.isChecked()
+        zipped, confirmed = self.zip_radio.isChecked(), self.review.confirmed
+        shown = self.review.review  # reused by the export when the images it read are unchanged
         token = CancelToken()
         self._set_busy(token)
         self.result_label.hide()
@@ -281,7 +323,7 @@ class SlidesDialog(CancelThenClose, QDialog):
         def op(progress: Progress) -> SlidesReport:
             return export_slides(home, uids, purpose, None if zipped else target, series, fmt=fmt, frames=frames,
                                  progress=progress, cancel=token, zip_path=target if zipped else None,
-                                 confirm_burned_in=confirmed)
+                                 confirm_burned_in=confirmed, review=shown)
 
         run_in_background(op, self._on_exported, self._on_failed, self._on_progress,
                           key=f"slides-export-{id(self)}", context=self)
@@ -317,5 +359,7 @@ class SlidesDialog(CancelThenClose, QDialog):
     # -- closing -----------------------------------------------------------------------------
     def before_close(self) -> None:
         self._consent_timer.stop()
+        self._stop_running_review()  # stop reading pixels for a dialog that is gone
+
     def cancel_work(self) -> None:
         self.cancel_export()

@@ -239,3 +239,17 @@ def test_a_bare_age_recipient_can_receive_but_only_as_the_named_colleague(care, 
     with pytest.raises(BindingError, match="Dr B. Other"):
         export_package(alice, ShareRequest((study,), ExportPurpose(Purpose.CARE, "Dr Bob"), tmp_path / "y.veil",
                                            None, recipients=(bare,)))
+
+
+def test_an_export_reuses_the_review_a_person_saw_only_for_the_same_bytes(lib, tmp_path):
+    from desktop.app.gate import Selection, resolve, review_images
+
+    home, _src, study, sop = lib
+    images = resolve(home, Selection((study,))).images
+    shown = review_images(home, images)
+    assert shown.read == 1 and shown.leaks and shown.leaks[0].key == images[0].instance_ref
+    assert review_images(home, images, shown=shown) is shown  # the same bytes: not read twice
+    _mask_banner(home, sop)
+    report = export_slides(home, [study], teaching(home), tmp_path / "s", confirm_burned_in=True, review=shown)
+    # The mask made a redacted version: other bytes leave, so they were read again, and pass.
+    assert not report.refused and report.review is not shown and not report.review.leaks

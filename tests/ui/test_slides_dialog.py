@@ -1,5 +1,6 @@
 """Export Slide Images… as a person uses it: from the Share menu or the study's context menu,
-the consent verdict, the burned-in confirmation, folder or zip, progress, cancel, the result."""
+the consent verdict, the privacy gate's burned-in review (progress and Stop, flagged images to
+confirm, a burned-in name that nothing lets out), folder or zip, progress, cancel, the result."""
 
 from __future__ import annotations
 
@@ -12,21 +13,25 @@ from PIL import Image
 
 from desktop.app import slides
 from desktop.core.consent import Purpose
+from desktop.core.errors import Cancelled
 from desktop.ui import slides_dialog
 from desktop.ui.slides_dialog import SlidesDialog
-from tests.conftest import teaching
-from tests.ui.share_helpers import click, import_ct, tick
+from tests.app.test_text_flags import WORDS, burn_text, needs_ocr
+from tests.conftest import pydicom_test_files, teaching, write_series
+from tests.ui.share_helpers import click, import_ct, import_folder, tick
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 
 
-def open_dialog(qtbot, window) -> SlidesDialog:
-    window.browser.filter_edit.setText("Smith")
+def open_dialog(qtbot, window, patient: str = "Smith", review: bool = True) -> SlidesDialog:
+    """Export Slide Images… on the patient's studies; wait for consent (and the review)."""
+    window.browser.filter_edit.setText(patient)
     window.browser.studies_view.selectAll()
     assert window.commands.export_slides.isEnabled()
     window.commands.export_slides.trigger()
     dialog = window.share.slides_dialog
     assert dialog is not None and dialog.isVisible()
-    qtbot.waitUntil(lambda: not dialog.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not dialog.consent_pending and (not review or dialog.review.flagged is not None),
+                    timeout=IMPORT_TIMEOUT_MS)
     return dialog
 
 
@@ -48,6 +53,9 @@ def test_exports_a_folder_of_pngs_once_consent_allows(qtbot, window, home, tmp_p
     combo = dialog.purpose_form.combo
     assert Purpose.CARE not in [combo.itemData(i) for i in range(combo.count())]  # never unencrypted for care
     assert dialog.purpose_form.decision.allowed and dialog.export_button.isEnabled()
+    assert dialog.review.status.text().startswith("✓ No image in this selection may carry burned-in text")
+    assert dialog.review.note.text() == "OCR read 3 of 3 images for burned-in text."
+    assert not dialog.confirm.isVisible() and not dialog.review.leak_list.isVisible()
     out = tmp_path / "slides"
     dialog.target_edit.setText(str(out))
     click(qtbot, dialog.export_button)
@@ -71,8 +79,17 @@ def test_burned_in_images_must_be_confirmed_and_a_zip_is_written(qtbot, window, 
     import_ct(qtbot, window, tmp_path / "in", count=2, burned_in=True)
     teaching(home)
     dialog = open_dialog(qtbot, window)
-    assert dialog.confirm.isVisible() and "2 images" in dialog.confirm.text()
-    assert not dialog.export_button.isEnabled() and "burned-in" in dialog.problem_label.text()
+    review = dialog.review
+    assert review.status.text().startswith("⚠ 2 images may carry burned-in identity")
+    assert [review.list.item(i).text().split(": ", 1)[1] for i in range(review.list.count())] == [
+        "declares burned-in text"] * 2
+    assert dialog.confirm.isVisible() and dialog.confirm.text().startswith("I checked these images")
+    assert not dialog.export_button.isEnabled()
+    assert dialog.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    seen: list[str] = []
+    dialog.view_requested.connect(seen.append)
+    click(qtbot, review.view_button)
+    assert seen == [review.flagged[0].series_uid]
     tick(qtbot, dialog.confirm)
     tick(qtbot, dialog.zip_radio)
     assert dialog.target_edit.text().endswith(".zip")
@@ -118,3 +135,54 @@ def test_default_target_is_free_and_named_without_identity(tmp_path, monkeypatch
     first.parent.mkdir(parents=True)
     first.mkdir() if not zipped else first.touch()
     assert slides_dialog.default_target(zipped) != first
+
+
+@needs_ocr
+def test_the_review_runs_with_progress_and_stop_and_a_burned_in_name_blocks_the_export(qtbot, window, home, tmp_path,
+                                                                                     monkeypatch):
+    """The gate's review reads the images in the background (Stop stops it, Check Again reads
+    again); a CT screen capture with the patient's name in its pixels is a residual refusal:
+    Export stays disabled, confirmed or not."""
+    folder = tmp_path / "in"
+    for path in write_series(pydicom_test_files() / "CT_small.dcm", folder, 2, "Kowalski^Anna", "MRN-7"):
+        burn_text(path)
+    import_folder(qtbot, window, folder)
+    teaching(home)
+    gate, calls = threading.Event(), []
+    real = slides_dialog.review_selection
+
+    def held(*args, progress, cancel, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 1:
+            progress(0, 2)
+            gate.wait(10)
+            if cancel.cancelled:
+                raise Cancelled("stopped")
+        return real(*args, progress=progress, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(slides_dialog, "review_selection", held)
+    try:
+        dialog = open_dialog(qtbot, window, "Kowalski", review=False)
+        review = dialog.review
+        qtbot.waitUntil(lambda: review.status.text() == "Reading the images for burned-in text… 0 of 2 images",
+                        timeout=IMPORT_TIMEOUT_MS)
+        assert review.progress.isVisible() and review.stop_button.isVisible()
+        assert not dialog.export_button.isEnabled()
+        assert dialog.problem_label.text() == "Reading the images for burned-in text (0 of 2)…"
+        click(qtbot, review.stop_button)
+        assert review.status.text().startswith("The check for burned-in text was stopped")
+        assert dialog.problem_label.text() == "The check for burned-in text was stopped: check again."
+    finally:
+        gate.set()
+    click(qtbot, review.recheck_button)
+    qtbot.waitUntil(lambda: review.flagged is not None, timeout=IMPORT_TIMEOUT_MS)
+    assert len(calls) == 2
+    assert review.status.text().startswith("✗ 2 images would still show the patient's identity in the pixels")
+    assert review.note.text() == "OCR read 2 of 2 images for burned-in text."
+    leaks = [review.leak_list.item(i).text() for i in range(review.leak_list.count())]
+    assert len(leaks) == 2 and all("still show the patient's name" in t for t in leaks)
+    assert not any(w in t for t in leaks for w in WORDS)
+    assert not review.leave_leaks.isVisible()  # nothing to untick here: redact them, or export others
+    assert dialog.problem_label.text() == "2 images would still show the patient's identity: redact them."
+    dialog.confirm.setChecked(True)
+    assert not dialog.export_button.isEnabled()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from desktop.app.consenting import check_items, override_refusal
 from desktop.app.export_consent import ExportPurpose
 from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
-from desktop.app.gate.review import Candidate, Flagged, Review, run_review, TEXT_PRONE_MODALITIES
+from desktop.app.gate.review import Candidate, Flagged, Refusal, Review, run_review, TEXT_PRONE_MODALITIES
 from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
 from desktop.app.gate import writing
 from desktop.app.gate.writing import ARCHIVE_SUFFIX, WrittenPackage
@@ -39,7 +39,7 @@ from desktop.core.consent import Decision, ExportRequest, Purpose
 from desktop.core.errors import VeilError
 
 __all__ = [
-    "ARCHIVE_SUFFIX", "GateClosed", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel", "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review",
+    "ARCHIVE_SUFFIX", "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel", "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review",
     "Selection", "SelectionError", "TEXT_PRONE_MODALITIES", "bind", "candidates_of", "enter", "header_flags", "redact_masked",
     "resolve", "review_images", "run_review", "unverified",
 ]
@@ -100,7 +100,7 @@ def writers(cleared: Cleared, review: Review | None, confirmed: bool):  # noqa: 
 def candidates_of(home: VeilHome, images: Sequence[Image]) -> list[Candidate]:
     """The review's view of library images (read from the sealed store)."""
     return [Candidate(i.instance_ref, i.series_uid, i.label, i.modality, i.burned_in, i.redacted,
-                      lambda sha=i.sha256: home.objects.read(sha)) for i in images]
+                      lambda sha=i.sha256: home.objects.read(sha), i.sha256) for i in images]
 
 
 def header_flags(images: Sequence[Image]) -> list[Flagged]:
@@ -117,7 +117,11 @@ def candidates_of_header(images: Sequence[Image]) -> list[Candidate]:
 
 
 def review_images(home: VeilHome, images: Sequence[Image], *, progress: Progress = no_progress,
-                  cancel: CancelToken | None = None, ocr: bool = True) -> Review:
-    """Steps 3 and 5 (the pixels) for library images."""
+                  cancel: CancelToken | None = None, ocr: bool = True, shown: Review | None = None) -> Review:
+    """Steps 3 and 5 (the pixels) for library images. ``shown``: the review a person already
+    saw (the wizard's Redaction page, the slides dialog), reused when it read exactly these
+    images' bytes; otherwise the images are read again."""
+    if shown is not None and shown.covers([i.sha256 for i in images]):
+        return shown
     cancel = cancel or CancelToken()
     return run_review(candidates_of(home, images), ocr=ocr, progress=progress, cancelled=lambda: cancel.cancelled)

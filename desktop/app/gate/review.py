@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,6 +61,14 @@ class Flagged:
     label: str
     series_uid: str
     instance_ref: int  # the library's instance, or the input's position for files
+
+
+class Refusal(NamedTuple):
+    """An image the residual check refuses: it would still show the patient in its pixels."""
+
+    label: str
+    why: str
+    key: int  # the library's instance ref, or the input's position (as :class:`Candidate`)
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ class Candidate:
     burned_in: str
     redacted: bool
     read: Callable[[], bytes]
+    digest: str = ""  # what was read (the SHA-256 of a library object), when known
 
 
 @dataclass
@@ -162,10 +172,17 @@ class Review:
     """What the review found: images to confirm, images that must not leave, images read."""
 
     flagged: list[Flagged] = field(default_factory=list)
-    leaks: list[tuple[str, str]] = field(default_factory=list)  # (label, why): refuse the export
+    leaks: list[Refusal] = field(default_factory=list)  # refuse the export, confirmed or not
     read: int = 0
     candidates: int = 0
     ocr: bool = True  # False: no OCR engine here; only the headers were reviewed
+    #: The digests of the images reviewed, in order (empty when unknown): an export reuses a
+    #: review shown to a person only for exactly these bytes (:meth:`covers`).
+    basis: tuple[str, ...] = ()
+
+    def covers(self, digests: Sequence[str]) -> bool:
+        """Whether this review read exactly these images (same bytes, same order)."""
+        return bool(self.basis) and all(self.basis) and self.basis == tuple(digests)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -190,7 +207,7 @@ class Reviewed:
         return self.review.flagged if self.review is not None else []
 
     @property
-    def residual(self) -> list[tuple[str, str]]:
+    def residual(self) -> list[Refusal]:
         return self.review.leaks if self.review is not None else []
 
 
@@ -220,7 +237,7 @@ def run_review(candidates: Sequence[Candidate], *, reader: TextReader | None = N
                progress: Progress = no_progress, cancelled: Callable[[], bool] = lambda: False) -> Review:
     """The review (step 3) and the residual check (step 5) of these images (see the module).
     ``ocr=False`` reviews the headers only (the report says so). Raises :class:`Cancelled`."""
-    review = Review(candidates=len(candidates), ocr=ocr)
+    review = Review(candidates=len(candidates), ocr=ocr, basis=tuple(c.digest for c in candidates))
     flagged: dict[int, Flagged] = {}
     for c in candidates:
         why = header_reason(c.modality, c.burned_in, c.redacted)
@@ -255,7 +272,7 @@ def run_review(candidates: Sequence[Candidate], *, reader: TextReader | None = N
                     with_text.add(c.series)
                     flagged.setdefault(c.key, Flagged(f"{c.label}: {why}", c.series, c.key))
                 if (leak := residual_reason(found)) is not None:
-                    review.leaks.append((c.label, leak))
+                    review.leaks.append(Refusal(c.label, leak, c.key))
             progress(review.read, total)
 
     try:
