@@ -4,7 +4,7 @@
 :mod:`desktop.app.gate`) hands inputs to a :class:`Runner`: a pool of worker processes started
 once (in this process below a few files), each de-identifying a task of instances
 (:func:`desktop.core.deid.engine.deidentify`, leak check included) and staging the bytes under
-random names through :func:`desktop.app.gate.writing.stage_dicom`, in clear or sealed for a
+random names through :func:`desktop.core.deid.staging.stage_dicom`, in clear or sealed for a
 package. :func:`commit` makes the staged files durable and renames them into place;
 :func:`discard` removes them.
 
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pydicom
 
-from desktop.app.gate.writing import stage_dicom
+from desktop.core.deid.staging import stage_dicom
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
 from desktop.app.redacting_files import Box, Detector, RegionPlan, burn_regions, plan_regions
@@ -287,7 +287,7 @@ class Runner:
         self.pool: ProcessPoolExecutor | None = None
         if count >= IN_PROCESS_BELOW and workers > 1:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["desktop.core.deid.engine"])
+            ctx.set_forkserver_preload(["desktop.app.deid_runner"])  # what the workers run
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                             initargs=(settings, output, store_args))
             # Start the workers now, from a thread (starting them blocks): they come up while

@@ -50,6 +50,7 @@ from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import Cancelled, VeilError
+from desktop.core.redaction.ocr import TextReader
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, Rejected, discover
 
@@ -351,7 +352,12 @@ def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identit
         item, identity = readable[n], identities[readable[n].label]
         candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
                                     identity.redacted, lambda item=item: read_input(item, store)))
-    return run_review(candidates, ocr=ocr, cancelled=lambda: cancel.cancelled or (stop is not None and stop.is_set()))
+    cancelled = lambda: cancel.cancelled or (stop is not None and stop.is_set())  # noqa: E731
+    if not ocr:
+        return run_review(candidates, ocr=False, cancelled=cancelled)
+    # One OCR thread: the worker processes have the cores; the read runs beside them.
+    with TextReader(threads=1) as reader:
+        return run_review(candidates, reader=reader, cancelled=cancelled)
 
 
 def unreadable_only(report: DeidReport) -> bool:

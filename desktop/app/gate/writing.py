@@ -4,15 +4,14 @@ hands them to may write anything that leaves Veil; an import-linter contract (py
 :mod:`desktop.core.imaging.export` reachable only through this module.
 
 Every write is atomic: a temp file under a random name (never a name derived from identity),
-fsync, rename; a folder's entries are flushed after. Staged DICOM for a package is sealed under
-a key held in memory (:func:`desktop.core.library.sealed.seal_bytes`): no plaintext on disk.
+fsync, rename; a folder's entries are flushed after. De-identified DICOM is staged by the
+de-identification runner's workers (:mod:`desktop.core.deid.staging`).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import secrets
 import time
 import zipfile
 from collections.abc import Sequence
@@ -23,33 +22,14 @@ from PIL import Image
 
 from desktop.core.atomic_files import fsync_dir, sync_filesystem, temp_name
 from desktop.core.errors import VeilError
+from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
-from desktop.core.library.sealed import seal_bytes
 from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
 __all__ = ["ARCHIVE_SUFFIX", "FolderWriter", "TEMP_PREFIX", "WrittenPackage", "ZipWriter", "encode",
-           "png_bytes", "stage_dicom", "write_archive", "write_package", "write_png"]
+           "png_bytes", "write_archive", "write_package", "write_png"]
 
 JPEG_QUALITY = 92
-TEMP_PREFIX = ".veil-partial-"
-
-
-def stage_dicom(folder: str, data: bytes, seal_key: bytes | None) -> str:
-    """Write one de-identified instance under a random temp name in ``folder`` (sealed under
-    ``seal_key`` when given) and start its writeback; the caller renames it into place."""
-    temp = os.path.join(folder, TEMP_PREFIX + secrets.token_hex(8))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if seal_key is None:
-            fh.write(data)
-        else:
-            seal_bytes(fh, seal_key, data)
-        fh.flush()
-        if hasattr(os, "posix_fadvise"):
-            # Start writing it to disk now (Linux begins writeback of dirty pages on
-            # DONTNEED), so the one sync before the renames has little left to wait for.
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-    return temp
 
 
 def encode(image: np.ndarray, fmt: str) -> bytes:
