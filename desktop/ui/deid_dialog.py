@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLa
 
 from desktop.app.browsing import SeriesRow, StudyRow
 from desktop.app.consenting import check_items, selection_items
+from desktop.app.export_consent import ExportPurpose
 from desktop.app.deidentifying import DeidReport, Input, deidentify_studies, library_inputs, preview
 from desktop.app.formatting import dicom_date, person_name, plural
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress
+from desktop.core.consent import Decision
 from desktop.core.deid.engine import Change
 from desktop.core.deid.profiles import load_presets
 from desktop.core.errors import VeilError
@@ -30,12 +32,12 @@ from desktop.ui.deid_preview import PreviewPane, series_slices
 from desktop.ui.deid_profile_form import ProfileForm
 from desktop.ui.deid_report import DeidReportDialog
 from desktop.ui.cancel_then_close import CancelThenClose
+from desktop.ui.consent_check import ConsentCheck
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 
 log = logging.getLogger("veil.ui")
 PREVIEW_DELAY_MS = 250
-CONSENT_DELAY_MS = 300
 EXPORT_TIP = ("Write de-identified copies of the selected studies to the output folder, for the purpose "
               "chosen. Consent must allow it; if any copy still holds an identifier of its original, "
               "nothing is written.")
@@ -105,11 +107,7 @@ class DeidDialog(CancelThenClose, QDialog):
         self.form = ProfileForm(load_presets(), self)
         self.form.changed.connect(self._on_profile_changed)
         self.purpose_form = PurposeForm(self)
-        self.purpose_form.changed.connect(self._schedule_consent_check)
-        self._consent_timer = QTimer(self)
-        self._consent_timer.setSingleShot(True)
-        self._consent_timer.setInterval(CONSENT_DELAY_MS)
-        self._consent_timer.timeout.connect(self.check_consent)
+        self.consent = ConsentCheck(self, self.purpose_form, self._check_consent, self._update_export_state, "deid")
         self.folder_edit = QLineEdit(str(default_output_folder()), self)
         self.folder_edit.setObjectName("OutputFolder")
         self.folder_edit.setToolTip("Where the de-identified copies are written (made if missing)")
@@ -130,7 +128,7 @@ class DeidDialog(CancelThenClose, QDialog):
         self._update_export_state()
         self._resize_to_screen()
         self._load_inputs()
-        self.check_consent()
+        self.consent.run()
 
     # -- construction ----------------------------------------------------------------------
     def _build_footer(self) -> None:
@@ -276,44 +274,16 @@ class DeidDialog(CancelThenClose, QDialog):
         self._schedule_preview()
 
     # -- consent -----------------------------------------------------------------------------
-    def _schedule_consent_check(self) -> None:
-        self._update_export_state()
-        self._consent_timer.start()
-
     @property
     def consent_pending(self) -> bool:
-        return self._consent_timer.isActive() or self.purpose_form.decision is None
+        return self.consent.pending
 
-    def check_consent(self) -> None:
-        """Check the studies against consent for the purpose as filled in, in the background."""
-        self._consent_timer.stop()
-        purpose = self.purpose_form.purpose()
-        if purpose is None:
-            self.purpose_form.show_checking()
-            self._update_export_state()
-            return
-        home, uids, key = self.home, [s.study_uid for s in self.studies], self.purpose_form.check_key()
-
-        def op(_progress: Progress):  # noqa: ANN202
-            _request, decision = check_items(home, purpose.purpose, selection_items(home, uids), deidentified=True,
-                                             colleague=purpose.recipient, protocol_id=purpose.protocol_id or None)
-            return key, decision
-
-        run_in_background(op, self._on_consent_checked, self._on_consent_failed,
-                          key=f"deid-consent-{id(self)}", context=self)
-
-    def _on_consent_checked(self, result: tuple) -> None:
-        key, decision = result
-        if self.purpose_form.check_key() != key:
-            return  # the form changed meanwhile: a newer check is on its way
-        self.purpose_form.show_decision(decision)
-        self._update_export_state()
-
-    def _on_consent_failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, VeilError):
-            log.error("Consent check failed: %s", describe_unexpected(exc))
-        self.purpose_form.show_failure(message_for(exc))
-        self._update_export_state()
+    def _check_consent(self, purpose: ExportPurpose) -> tuple[Decision, None]:
+        """Off the UI thread: may these studies leave for ``purpose``?"""
+        items = selection_items(self.home, [s.study_uid for s in self.studies])
+        _request, decision = check_items(self.home, purpose.purpose, items, deidentified=True,
+                                         colleague=purpose.recipient, protocol_id=purpose.protocol_id or None)
+        return decision, None
 
     # -- preview -----------------------------------------------------------------------------
     def _load_inputs(self) -> None:
@@ -437,6 +407,6 @@ class DeidDialog(CancelThenClose, QDialog):
     # -- closing -----------------------------------------------------------------------------
     def before_close(self) -> None:
         self._preview_timer.stop()
-        self._consent_timer.stop()
+        self.consent.stop()
     def cancel_work(self) -> None:
         self.cancel_export()

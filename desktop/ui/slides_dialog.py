@@ -22,22 +22,23 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QF
 
 from desktop.app.browsing import StudyRow
 from desktop.app.consenting import check_items, selection_items
+from desktop.app.export_consent import ExportPurpose
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.slides import SlidesReport, export_slides
 from desktop.app.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.tasks import CancelToken, Progress
-from desktop.core.consent import Purpose
+from desktop.core.consent import Decision, Purpose
 from desktop.core.errors import Cancelled, VeilError
 from desktop.ui.background import run_in_background
+from desktop.ui.consent_check import ConsentCheck
 from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 from desktop.ui.share_review import ReviewPanel
-from desktop.ui.share_widgets import label, set_role, single_shot
+from desktop.ui.share_widgets import label, set_role
 
 log = logging.getLogger("veil.ui")
-CONSENT_DELAY_MS = 300
 EXPORT_TIP = ("Write the selected studies as slide images: every frame as Veil shows it, every redaction "
               "burned in black, no names, no header, no metadata. Consent must allow a de-identified export.")
 
@@ -77,8 +78,7 @@ class SlidesDialog(CancelThenClose, QDialog):
         self.purpose_form = PurposeForm(self)
         combo = self.purpose_form.combo
         combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
-        self.purpose_form.changed.connect(self._schedule_consent_check)
-        self._consent_timer = single_shot(self, CONSENT_DELAY_MS, self.check_consent)
+        self.consent = ConsentCheck(self, self.purpose_form, self._check_consent, self._form_changed, "slides")
         self.review = ReviewPanel(self, can_leave_out=False, max_rows=5)
         self.review.changed.connect(self._update_state)
         self.review.recheck_requested.connect(self.check_review)
@@ -130,7 +130,7 @@ class SlidesDialog(CancelThenClose, QDialog):
         self._build_layout()
         self._update_state()
         self.resize(720, 780)
-        self.check_consent()
+        self.consent.run()
         self.check_review()
 
     def _build_layout(self) -> None:
@@ -180,7 +180,7 @@ class SlidesDialog(CancelThenClose, QDialog):
 
     @property
     def consent_pending(self) -> bool:
-        return self._consent_timer.isActive() or self.purpose_form.decision is None
+        return self.consent.pending
 
     def target(self) -> Path:
         return Path(self.target_edit.text().strip()).expanduser()
@@ -231,43 +231,16 @@ class SlidesDialog(CancelThenClose, QDialog):
             self.target_edit.setText(chosen)
 
     # -- consent -----------------------------------------------------------------------------
-    def _schedule_consent_check(self) -> None:
+    def _form_changed(self) -> None:
         self.result_label.hide()  # the last result was for another purpose
         self._update_state()
-        self._consent_timer.start()
 
-    def check_consent(self) -> None:
-        """Check consent for the purpose, in the background."""
-        self._consent_timer.stop()
-        purpose = self.purpose_form.purpose()
-        if purpose is None:
-            self.purpose_form.show_checking()
-            self._update_state()
-            return
-        home, uids, series = self.home, [s.study_uid for s in self.studies], self.series_uids
-        key = self.purpose_form.check_key()
-
-        def op(_progress: Progress):  # noqa: ANN202
-            items = selection_items(home, uids, series)
-            _request, decision = check_items(home, purpose.purpose, items, deidentified=True,
-                                             protocol_id=purpose.protocol_id or None)
-            return key, decision
-
-        run_in_background(op, self._on_consent_checked, self._on_consent_failed,
-                          key=f"slides-consent-{id(self)}", context=self)
-
-    def _on_consent_checked(self, result: tuple) -> None:
-        key, decision = result
-        if self.purpose_form.check_key() != key:
-            return  # the form changed meanwhile: a newer check is on its way
-        self.purpose_form.show_decision(decision)
-        self._update_state()
-
-    def _on_consent_failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, VeilError):
-            log.error("Consent check failed: %s", describe_unexpected(exc))
-        self.purpose_form.show_failure(message_for(exc))
-        self._update_state()
+    def _check_consent(self, purpose: ExportPurpose) -> tuple[Decision, None]:
+        """Off the UI thread: may these studies leave for ``purpose``?"""
+        items = selection_items(self.home, [s.study_uid for s in self.studies], self.series_uids)
+        _request, decision = check_items(self.home, purpose.purpose, items, deidentified=True,
+                                         protocol_id=purpose.protocol_id or None)
+        return decision, None
 
     # -- the burned-in review ------------------------------------------------------------------
     def check_review(self) -> None:
@@ -358,7 +331,7 @@ class SlidesDialog(CancelThenClose, QDialog):
 
     # -- closing -----------------------------------------------------------------------------
     def before_close(self) -> None:
-        self._consent_timer.stop()
+        self.consent.stop()
         self._stop_running_review()  # stop reading pixels for a dialog that is gone
 
     def cancel_work(self) -> None:

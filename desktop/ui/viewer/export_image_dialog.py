@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
@@ -30,18 +30,18 @@ from desktop.app.gate import Selection, header_flags, resolve
 from desktop.app.gate.still import StillReport
 from desktop.app.tasks import Progress
 from desktop.app.viewing import OpenSeries
-from desktop.core.consent import Purpose
+from desktop.core.consent import Decision, Purpose
 from desktop.core.errors import VeilError
 from desktop.ui.background import run_in_background
 from desktop.ui.cancel_then_close import CancelThenClose
-from desktop.ui.errors import describe_unexpected, message_for, show_error
+from desktop.ui.consent_check import ConsentCheck
+from desktop.ui.errors import message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 from desktop.ui.share_widgets import label, set_role
 from desktop.ui.viewer.viewport import to_qimage
 
 log = logging.getLogger("veil.ui")
 
-CONSENT_DELAY_MS = 300
 PREVIEW = 168  # the preview's longest side, in pixels
 CONFIRM_TEXT = "I checked this image: no name, ID or date shows"
 ORIGINAL_SHOWN = ("You are looking at the original of an image Veil redacted. What leaves Veil is its redacted "
@@ -97,11 +97,8 @@ class ExportImageDialog(CancelThenClose, QDialog):
         self.purpose_form = PurposeForm(self)
         combo = self.purpose_form.combo
         combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
-        self.purpose_form.changed.connect(self._schedule_consent_check)
-        self._consent_timer = QTimer(self)
-        self._consent_timer.setSingleShot(True)
-        self._consent_timer.setInterval(CONSENT_DELAY_MS)
-        self._consent_timer.timeout.connect(self.check_consent)
+        self.consent = ConsentCheck(self, self.purpose_form, self._check_consent, self._form_changed, "png",
+                                    extra=self._header_flags)
 
         self.original_label = label(ORIGINAL_SHOWN, self, "danger", name="OriginalShown")
         self.original_label.setVisible(self.original_shown)
@@ -153,7 +150,7 @@ class ExportImageDialog(CancelThenClose, QDialog):
         self._update_state()
         self.resize(660, 0)
         self._fit()
-        self.check_consent()
+        self.consent.run()
 
     def _build_layout(self) -> None:
         title = label(f"{self.what} as a PNG", self, "section", name="PngTitle")
@@ -208,7 +205,7 @@ class ExportImageDialog(CancelThenClose, QDialog):
 
     @property
     def consent_pending(self) -> bool:
-        return self._consent_timer.isActive() or self.purpose_form.decision is None
+        return self.consent.pending
 
     def target(self) -> Path:
         return png_path(self.target_edit.text())
@@ -279,45 +276,22 @@ class ExportImageDialog(CancelThenClose, QDialog):
         self._fit()
 
     # -- consent -----------------------------------------------------------------------------
-    def _schedule_consent_check(self) -> None:
+    def _form_changed(self) -> None:
         self.result_label.hide()  # the last result was for another purpose
         self._update_state()
-        self._consent_timer.start()
 
-    def check_consent(self) -> None:
-        """Check consent for the purpose, and whether the image's header flags it, in the background."""
-        self._consent_timer.stop()
-        purpose = self.purpose_form.purpose()
-        if purpose is None:
-            self.purpose_form.show_checking()
-            self._update_state()
-            return
-        home, key = self.series.home, self.purpose_form.check_key()
+    def _check_consent(self, purpose: ExportPurpose) -> tuple[Decision, list[str]]:
+        """Off the UI thread: consent for ``purpose``, and whether the image's header flags it."""
+        home = self.series.home
         selection = Selection((self.series.study_uid,), (), (self.series.images[self.position].sop_instance_uid,))
+        resolved = resolve(home, selection)
+        _request, decision = check_items(home, purpose.purpose, list(resolved.items), deidentified=True,
+                                         protocol_id=purpose.protocol_id or None)
+        return decision, [f.label for f in header_flags(resolved.images)]
 
-        def op(_progress: Progress):  # noqa: ANN202
-            resolved = resolve(home, selection)
-            _request, decision = check_items(home, purpose.purpose, list(resolved.items), deidentified=True,
-                                             protocol_id=purpose.protocol_id or None)
-            return key, decision, [f.label for f in header_flags(resolved.images)]
-
-        run_in_background(op, self._on_consent_checked, self._on_consent_failed,
-                          key=f"png-consent-{id(self)}", context=self)
-
-    def _on_consent_checked(self, result: tuple) -> None:
-        key, decision, flags = result
-        if self.purpose_form.check_key() != key:
-            return  # the form changed meanwhile: a newer check is on its way
-        self.purpose_form.show_decision(decision)
+    def _header_flags(self, flags: object) -> None:
         if flags and not self.flagged:
-            self._show_flags(flags)
-        self._update_state()
-
-    def _on_consent_failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, VeilError):
-            log.error("Consent check failed: %s", describe_unexpected(exc))
-        self.purpose_form.show_failure(message_for(exc))
-        self._update_state()
+            self._show_flags(list(flags))  # type: ignore[call-overload]
 
     # -- export ------------------------------------------------------------------------------
     def export(self) -> None:
@@ -382,7 +356,7 @@ class ExportImageDialog(CancelThenClose, QDialog):
 
     # -- closing -----------------------------------------------------------------------------
     def before_close(self) -> None:
-        self._consent_timer.stop()
+        self.consent.stop()
 
     def cancel_work(self) -> None:
         """One image is quick: it is not interrupted (a close waits for it to end)."""
