@@ -35,6 +35,7 @@ from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.consent_check import ConsentCheck
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
+from desktop.ui.share_widgets import dialog_footer
 
 log = logging.getLogger("veil.ui")
 PREVIEW_DELAY_MS = 250
@@ -200,15 +201,8 @@ class DeidDialog(CancelThenClose, QDialog):
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([450, 990])
 
-        footer = QHBoxLayout()
-        footer.addWidget(self.problem_label, 1)
-        footer.addStretch(1)  # keeps the buttons their size while no problem is shown
-        footer.addWidget(self.progress_label)
-        footer.addWidget(self.progress_bar)
-        footer.addWidget(self.cancel_button)
-        footer.addSpacing(12)
-        footer.addWidget(self.close_button)
-        footer.addWidget(self.export_button)
+        footer = dialog_footer(self.problem_label, (self.progress_label, self.progress_bar, self.cancel_button),
+                               (self.close_button, self.export_button))
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(splitter, 1)

@@ -5,13 +5,13 @@ and where a package goes by default.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.app.contacts import Contact
 from desktop.app.tasks import Progress
@@ -173,3 +173,18 @@ def single_shot(parent: QObject, ms: int, then: Callable[[], None]) -> QTimer:
     timer.setInterval(ms)
     timer.timeout.connect(then)
     return timer
+
+
+def dialog_footer(problem: QWidget, busy: Sequence[QWidget], buttons: Sequence[QWidget],
+                  problem_stretch: int = 1) -> QHBoxLayout:
+    """An export dialog's last row: why Export is disabled (left), what is running (progress,
+    Cancel), then the dialog's buttons, kept their size while no problem is shown."""
+    footer = QHBoxLayout()
+    footer.addWidget(problem, problem_stretch)
+    footer.addStretch(1)
+    for widget in busy:
+        footer.addWidget(widget)
+    footer.addSpacing(12)
+    for widget in buttons:
+        footer.addWidget(widget)
+    return footer

@@ -36,7 +36,7 @@ from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.errors import describe_unexpected, message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
 from desktop.ui.share_review import ReviewPanel
-from desktop.ui.share_widgets import label, set_role
+from desktop.ui.share_widgets import label, set_role, dialog_footer
 
 log = logging.getLogger("veil.ui")
 EXPORT_TIP = ("Write the selected studies as slide images: every frame as Veil shows it, every redaction "
@@ -155,14 +155,8 @@ class SlidesDialog(CancelThenClose, QDialog):
         out_layout.addLayout(kinds)
         out_layout.addLayout(row)
         out_layout.addWidget(label("Named case-N/SERIES-IMAGE-FRAME.png (or .jpg): no name, no ID, no date.", output, "muted"))
-        footer = QHBoxLayout()
-        footer.addWidget(self.problem_label, 1)
-        footer.addStretch(1)  # keeps the buttons their size while no problem is shown
-        footer.addWidget(self.progress_bar)
-        footer.addWidget(self.cancel_button)
-        footer.addSpacing(12)
-        footer.addWidget(self.close_button)
-        footer.addWidget(self.export_button)
+        footer = dialog_footer(self.problem_label, (self.progress_bar, self.cancel_button),
+                               (self.close_button, self.export_button))
         review = QGroupBox("Burned-in text", self)
         review.setObjectName("SlidesReview")
         QVBoxLayout(review).addWidget(self.review)

@@ -37,7 +37,7 @@ from desktop.ui.cancel_then_close import CancelThenClose
 from desktop.ui.consent_check import ConsentCheck
 from desktop.ui.errors import message_for, show_error
 from desktop.ui.purpose_form import PurposeForm
-from desktop.ui.share_widgets import label, set_role
+from desktop.ui.share_widgets import label, set_role, dialog_footer
 from desktop.ui.viewer.viewport import to_qimage
 
 log = logging.getLogger("veil.ui")
@@ -181,14 +181,8 @@ class ExportImageDialog(CancelThenClose, QDialog):
         out_layout.addLayout(row)
         out_layout.addWidget(self.replace_note)
 
-        footer = QHBoxLayout()
-        footer.addWidget(self.problem_label, 4)
-        footer.addStretch(1)  # keeps the buttons their size while no problem is shown
-        footer.addWidget(self.busy_label)
-        footer.addWidget(self.busy_bar)
-        footer.addSpacing(12)
-        footer.addWidget(self.close_button)
-        footer.addWidget(self.export_button)
+        footer = dialog_footer(self.problem_label, (self.busy_label, self.busy_bar),
+                               (self.close_button, self.export_button), problem_stretch=4)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addLayout(top)
