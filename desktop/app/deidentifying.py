@@ -153,7 +153,7 @@ def library_inputs(home: VeilHome, study_uids: Iterable[str], series_uids: Itera
 
 def inputs_of(images: Iterable[Image]) -> list[Input]:
     """De-identification inputs for library images the gate resolved."""
-    return [LibraryInstance(i.sha256, f"library instance {i.sop_uid}", patient_key(*i.identity), i.series_uid,
+    return [LibraryInstance(i.sha256, i.label, patient_key(*i.identity), i.series_uid,
                             i.instance_number, i.study_uid, i.sop_uid, i.modality, i.burned_in, i.redacted,
                             i.instance_ref)
             for i in images]

@@ -15,8 +15,6 @@ The words OCR reads never leave the gate: labels give counts and kinds only.
 
 from __future__ import annotations
 
-import dataclasses
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,39 +76,13 @@ def review_selection(home: VeilHome, selection: Selection, *, progress: Progress
     so. ``reader`` (this thread only) is for tests; the gate makes and closes its own."""
     cancel = cancel or CancelToken()
     redact_masked(home, selection.study_uids, cancel=cancel)  # what has masks leaves redacted: review that
-    images = distinct_labels(resolve(home, selection).images)
+    images = resolve(home, selection).images
     if reader is None:
         review = review_images(home, images, progress=progress, cancel=cancel)
     else:
         review = run_review(candidates_of(home, images), reader=reader, progress=progress,
                             cancelled=lambda: cancel.cancelled)
     return SelectionReview(review, tuple(images))
-
-
-def distinct_labels(images: Sequence[Image]) -> tuple[Image, ...]:
-    """``images``, labels made distinct where two would read the same (two patients' CTs of one
-    day and description, say): "(study 2)" after those of the selection's second study, then
-    "[2]", "[3]"… for what is still alike. A person tells them apart, and so does
-    :meth:`SelectionReview.leaking`."""
-    counts = Counter(i.label for i in images)
-    if all(n == 1 for n in counts.values()):
-        return tuple(images)
-    studies = {uid: n for n, uid in enumerate(dict.fromkeys(i.study_uid for i in images), 1)}
-    out = [dataclasses.replace(i, label=_with_study(i.label, studies[i.study_uid])) if counts[i.label] > 1 else i
-           for i in images]
-    seen: Counter[str] = Counter()
-    again = Counter(i.label for i in out)
-    for n, image in enumerate(out):
-        if again[image.label] > 1:
-            seen[image.label] += 1
-            out[n] = dataclasses.replace(image, label=f"{image.label} [{seen[image.label]}]")
-    return tuple(out)
-
-
-def _with_study(label: str, study: int) -> str:
-    """``CT 2004-01-19 'e+1' (study 2), series 1, image 1``."""
-    head, sep, tail = label.partition(", series ")
-    return f"{head} (study {study}){sep}{tail}"
 
 
 def selection_of(study_uids: Sequence[str], series_uids: Sequence[str] = (),

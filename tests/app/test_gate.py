@@ -253,3 +253,11 @@ def test_an_export_reuses_the_review_a_person_saw_only_for_the_same_bytes(lib, t
     report = export_slides(home, [study], teaching(home), tmp_path / "s", confirm_burned_in=True, review=shown)
     # The mask made a redacted version: other bytes leave, so they were read again, and pass.
     assert not report.refused and report.review is not shown and not report.review.leaks
+
+
+def test_a_folder_flagged_by_its_headers_is_refused_before_any_work_and_says_so(lib, tmp_path):
+    home, src, _study, _sop = lib
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
+    assert report.refused_for_review and report.written == 0 and not _files(tmp_path / "out")
+    assert report.review.note().startswith("Only the headers were reviewed so far")  # not "no OCR engine"
+    assert report.flagged[0].label.startswith(str(src))  # the file, as the person gave it

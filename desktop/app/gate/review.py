@@ -175,7 +175,8 @@ class Review:
     leaks: list[Refusal] = field(default_factory=list)  # refuse the export, confirmed or not
     read: int = 0
     candidates: int = 0
-    ocr: bool = True  # False: no OCR engine here; only the headers were reviewed
+    ocr: bool = True  # False: the pixels were not read (only the headers were reviewed)
+    unavailable: bool = False  # True: they could not be, no OCR engine here
     #: The digests of the images reviewed, in order (empty when unknown): an export reuses a
     #: review shown to a person only for exactly these bytes (:meth:`covers`).
     basis: tuple[str, ...] = ()
@@ -187,12 +188,15 @@ class Review:
     @property
     def needs_confirmation(self) -> bool:
         """A person must confirm before anything leaves: images were flagged, or none was read."""
-        return bool(self.flagged) or (not self.ocr and self.candidates > 0)
+        return bool(self.flagged) or (self.unavailable and self.candidates > 0)
 
     def note(self) -> str:
         """How much was read, for the report ("OCR read 14 of 480 images")."""
-        if not self.ocr:
+        if self.unavailable:
             return "The pixels were not read for text (no OCR engine): only the headers were reviewed."
+        if not self.ocr:
+            return ("Only the headers were reviewed so far: the pixels are read for text once the images "
+                    "they flag are confirmed.")
         return f"OCR read {self.read:,} of {plural(self.candidates, 'image')} for burned-in text."
 
 
@@ -283,7 +287,7 @@ def run_review(candidates: Sequence[Candidate], *, reader: TextReader | None = N
         read_all(rest, total + len(rest))
     except OcrUnavailable:
         log.warning("Review: no OCR engine; only the headers were reviewed")
-        review.ocr = False
+        review.ocr, review.unavailable = False, True
     finally:
         if own:
             reader.close()

@@ -13,6 +13,8 @@ beside it. An image with masks that cannot be redacted refuses the export.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -147,7 +149,7 @@ def resolve(home: VeilHome, selection: Selection) -> Resolved:
                                     (pid, issuer, name, birth)))
         if not images:
             raise SelectionError("The selection holds no image; nothing was exported.")
-        return Resolved(tuple(items), tuple(images))
+        return Resolved(tuple(items), distinct_labels(images))
     finally:
         conn.close()
 
@@ -184,3 +186,29 @@ def redact_masked(home: VeilHome, study_uids: Sequence[str], progress: Progress 
     if failed:
         raise SelectionError("These images have redaction masks but could not be redacted, so they cannot leave; "
                              "nothing was exported:\n" + "\n".join(failed))
+
+
+def distinct_labels(images: Sequence[Image]) -> tuple[Image, ...]:
+    """``images``, labels made distinct where two would read the same (two patients' CTs of one
+    day and description, say): "(study 2)" after those of the selection's second study, then
+    "[2]", "[3]"… for what is still alike. A person tells them apart in every list and report,
+    and the de-identification keys its inputs by them."""
+    counts = Counter(i.label for i in images)
+    if all(n == 1 for n in counts.values()):
+        return tuple(images)
+    studies = {uid: n for n, uid in enumerate(dict.fromkeys(i.study_uid for i in images), 1)}
+    out = [dataclasses.replace(i, label=_with_study(i.label, studies[i.study_uid])) if counts[i.label] > 1 else i
+           for i in images]
+    seen: Counter[str] = Counter()
+    again = Counter(i.label for i in out)
+    for n, image in enumerate(out):
+        if again[image.label] > 1:
+            seen[image.label] += 1
+            out[n] = dataclasses.replace(image, label=f"{image.label} [{seen[image.label]}]")
+    return tuple(out)
+
+
+def _with_study(label: str, study: int) -> str:
+    """``CT 2004-01-19 'e+1' (study 2), series 1, image 1``."""
+    head, sep, tail = label.partition(", series ")
+    return f"{head} (study {study}){sep}{tail}"
