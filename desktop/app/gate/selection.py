@@ -190,14 +190,17 @@ def redact_masked(home: VeilHome, study_uids: Sequence[str], progress: Progress 
 
 def distinct_labels(images: Sequence[Image]) -> tuple[Image, ...]:
     """``images``, labels made distinct where two would read the same (two patients' CTs of one
-    day and description, say): "(study 2)" after those of the selection's second study, then
-    "[2]", "[3]"… for what is still alike. A person tells them apart in every list and report,
+    day and description, say): "(study 2)" after those of the selection's second study where the
+    alike are in several studies, then "[1]", "[2]"… for what is still alike. A person tells them apart in every list and report,
     and the de-identification keys its inputs by them."""
     counts = Counter(i.label for i in images)
     if all(n == 1 for n in counts.values()):
         return tuple(images)
     studies = {uid: n for n, uid in enumerate(dict.fromkeys(i.study_uid for i in images), 1)}
-    out = [dataclasses.replace(i, label=_with_study(i.label, studies[i.study_uid])) if counts[i.label] > 1 else i
+    spans: dict[str, set[str]] = {}
+    for i in images:
+        spans.setdefault(i.label, set()).add(i.study_uid)
+    out = [dataclasses.replace(i, label=_with_study(i.label, studies[i.study_uid])) if len(spans[i.label]) > 1 else i
            for i in images]
     seen: Counter[str] = Counter()
     again = Counter(i.label for i in out)
