@@ -261,3 +261,16 @@ def test_a_folder_flagged_by_its_headers_is_refused_before_any_work_and_says_so(
     assert report.refused_for_review and report.written == 0 and not _files(tmp_path / "out")
     assert report.review.note().startswith("Only the headers were reviewed so far")  # not "no OCR engine"
     assert report.flagged[0].label.startswith(str(src))  # the file, as the person gave it
+
+
+def test_a_frame_too_large_to_read_is_flagged_for_a_person_not_decoded():
+    from desktop.app.gate.review import Candidate, run_review
+
+    ds = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
+    ds.Rows = ds.Columns = 60000  # 3.6 gigapixels declared: never decoded, never read by OCR
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    candidate = Candidate(1, "s", "CT, series 1, image 1", "CT", "", False, lambda: buffer.getvalue())
+    review = run_review([candidate])
+    (flag,) = review.flagged
+    assert "too large to be read for text (60000 x 60000 pixels" in flag.label and review.needs_confirmation

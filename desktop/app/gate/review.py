@@ -47,6 +47,9 @@ TEXT_PRONE_MODALITIES = ("US", "IVUS", "SC", "OT", "XC", "ES", "GM", "SM", "DOC"
 #: What the residual check looks for in the pixels: the patient's names, IDs and dates, and the
 #: like (institution and device names on a banner are for the review and a person to judge).
 RESIDUAL_KINDS = frozenset({"name", "id", "accession", "date", "address", "phone"})
+#: Frames larger than this are not decoded for OCR (time and memory budget): they are flagged
+#: for a person to look at. Whole-slide and scanned-document frames can be bigger.
+MAX_OCR_PIXELS = 25_000_000
 #: A word counts as text when it has this many letters or digits …
 MIN_CHARS = 2
 #: … and Tesseract reads it with at least this confidence (0..1).
@@ -221,6 +224,10 @@ def _read_one(candidate: Candidate, reader: TextReader) -> tuple[TextRead | None
         ds = read_image(candidate.read())
         if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
             return TextRead(0), None  # nothing to burn text into
+        rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        if rows * columns > MAX_OCR_PIXELS:  # a budget: a hostile or huge frame is for a person to look at
+            return None, (f"too large to be read for text ({columns} x {rows} pixels, over "
+                          f"{MAX_OCR_PIXELS // 1_000_000} megapixels); look at it yourself")
         frame = decode_frame(ds, 0)
         identifiers = collect_identifiers(ds)
     except DecodeError as exc:  # its message names the problem, never the patient
