@@ -1,16 +1,27 @@
 """The identifiers of one original instance, and where they turn up again.
 
-Used twice: the Clean options (PS3.15 E.3.5, E.3.7, E.3.8: "replace with values of similar
-meaning known not to contain identifying information") scrub them out of kept text, and the leak
-check looks for every one of them in the de-identified output. An identifier is a word-sized
-piece of text: each part of every person name at any depth, IDs, accession numbers, dates,
-addresses, phone numbers, institution and device identity.
+Used three times: the Clean options (PS3.15 E.3.5, E.3.7, E.3.8: "replace with values of similar
+meaning known not to contain identifying information") scrub them out of kept text, the leak
+check looks for them in the de-identified output (PS3.15 E.1.1), and detection matches them in
+text burned into the pixels (PS3.15 E.3.1). An identifier is a word-sized piece of text: each
+part of every person name at any depth (patient, physicians, operators) and the whole name in
+the orders people write it, IDs, accession and phone numbers with and without their separators,
+dates and times of day (to the second) in their written forms (:mod:`desktop.core.deid.forms`),
+addresses, e-mail addresses found in any text, institution and device identity.
+
+An :class:`Identifier` is one form the leak check searches the output's bytes for (the value
+as stored and the common written forms); the other forms of the value ride along as its
+``variants``: scrubbed from kept text and matched by OCR (:func:`scrub_pattern`,
+:func:`texts_of`), not searched byte by byte, since each form searched is one more pass over an
+encapsulated Pixel Data of megabytes.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -18,6 +29,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from desktop.core.deid.forms import Form, date_forms, hour_of, name_forms, number_forms, time_forms, time_regex
 from desktop.core.library.header import _codec
 
 #: Values that identify nobody: placeholders and the dummies de-identification writes.
@@ -29,11 +41,13 @@ PLACEHOLDERS = frozenset({
 #: Dummy date written for D (PS3.15 E.1-1a); never reported as a leaked date.
 DUMMY_DATES = frozenset({"19000101", "00000000", "19700101"})
 
-#: Kinds of identifier and the option (PS3.15 E.3) under which the output may keep them.
-KINDS = {
-    "name": None, "id": None, "accession": None, "address": None, "phone": None,
-    "date": "retain_full_dates", "institution": "retain_institution_identity",
-    "device": "retain_device_identity",
+#: Kinds of identifier and the options (PS3.15 E.3) under any of which the output may keep
+#: them. Times of day stay under both date options: Retain Modified Dates shifts whole days
+#: (E.3.6), so the time of day is kept as it was.
+KINDS: dict[str, tuple[str, ...]] = {
+    "name": (), "id": (), "accession": (), "address": (), "phone": (), "email": (),
+    "date": ("retain_full_dates",), "time": ("retain_full_dates", "retain_modified_dates"),
+    "institution": ("retain_institution_identity",), "device": ("retain_device_identity",),
 }
 
 _ID_KEYWORDS = {
@@ -51,11 +65,20 @@ _ID_KEYWORDS = {
     "ScheduledProcedureStepID": "id", "AdmissionID": "id", "ServiceEpisodeID": "id",
     "PatientInsurancePlanCodeSequence": "id", "FillerOrderNumberImagingServiceRequest": "id",
     "PlacerOrderNumberImagingServiceRequest": "id", "OrderCallbackPhoneNumber": "phone",
+    "PatientTelecomInformation": "phone", "PersonTelecomInformation": "phone",
+    "OrderCallbackTelecomInformation": "phone",
 }
 _ID_TAGS = frozenset(pydicom.datadict.tag_for_keyword(k) for k in [*_ID_KEYWORDS, "Manufacturer"]
                      if pydicom.datadict.tag_for_keyword(k) is not None)
 _ADDRESS_WORD_MIN = 4
-_COLLECTED_VRS = {"PN", "DA", "DT", "SQ", "CS"}
+_COLLECTED_VRS = {"PN", "DA", "DT", "TM", "SQ", "CS"}
+#: Text an e-mail address may be written in, wherever it is.
+_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT", "UR"})
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DOTTED_DA = re.compile(r"\d{4}\.\d{2}\.\d{2}")  # ACR-NEMA dates (PS3.5 6.2, DA note)
+_DT_TIME = re.compile(r"\d{6}(?:\.\d{1,6})?")
+_TELECOM = re.compile(r"[\r\n;]+|(?<=\S)\s+(?=(?:tel|fax|mailto):)", re.IGNORECASE)
+_TEL_PREFIX = re.compile(r"^(?:tel|fax|phone|mobile)\s*:\s*", re.IGNORECASE)
 _WORDS = re.compile(r"[\\_\s]+")
 #: Words in many institutions' names: alone they identify no one.
 _GENERIC_INSTITUTION_WORDS = frozenset({
@@ -76,6 +99,9 @@ class Identifier:
     text: str
     #: The whole value (not one word of it).
     is_whole: bool = True
+    #: The same value written otherwise ("24-MAY-02", "4471 0093", "John Doe"): scrubbed from
+    #: text and matched by OCR with ``text``; the leak check's byte search looks for ``text``.
+    variants: tuple[str, ...] = ()
 
 
 def _strings(value: object) -> list[str]:
@@ -90,12 +116,54 @@ def _strings(value: object) -> list[str]:
     return [str(value)]
 
 
-def _date_forms(day: str) -> list[str]:
-    """A DA value (YYYYMMDD) as written in free text too (ISO, D/M/Y, M/D/Y, D.M.Y)."""
-    if len(day) != 8 or not day.isdigit() or day in DUMMY_DATES:
+Token = tuple[str, bool, tuple[str, ...]]  # (text, is_whole, variants)
+
+
+def _split(forms: tuple[Form, ...]) -> list[Token]:
+    """Searched forms as tokens, the others as the first one's variants."""
+    mains = [f.text for f in forms if f.searched and not _short(f.text)]
+    variants = tuple(f.text for f in forms if not f.searched and not _short(f.text))
+    if not mains:
         return []
-    y, m, d = day[:4], day[4:6], day[6:]
-    return [day, f"{y}-{m}-{d}", f"{d}/{m}/{y}", f"{m}/{d}/{y}", f"{d}.{m}.{y}"]
+    return [(mains[0], True, variants)] + [(t, True, ()) for t in mains[1:]]
+
+
+def _dated(value: str) -> list[Token]:
+    """A DA value (YYYYMMDD, or ACR-NEMA YYYY.MM.DD) in every written form; a DT value as stored."""
+    if len(value) >= 14 and value[:14].isdigit():  # a DT to the second at least: unique as it is
+        return [] if value[:8] in DUMMY_DATES else [(value, True, ())]
+    day = value.replace(".", "") if _DOTTED_DA.fullmatch(value) else value
+    if day in DUMMY_DATES:
+        return []
+    forms = date_forms(day)
+    return _split(forms + (Form(value, True),) if forms and value != day else forms)
+
+
+def _short(token: str) -> bool:
+    return len(token) < 2 or (token.isdigit() and len(token) < 3)
+
+
+@lru_cache(maxsize=8192)
+def _forms(kind: str, text: str) -> tuple[Token, ...]:
+    """The tokens of one value (the same value recurs in every instance of a series)."""
+    if kind == "date":
+        return tuple(_dated(text))
+    if kind == "time":
+        return tuple(_split(time_forms(text)))
+    if kind == "phone" and _TELECOM.search(text):  # Telecom Information: one entry a line
+        return tuple(t for entry in _TELECOM.split(text) if entry.strip() and "@" not in entry
+                     for t in _forms(kind, _TEL_PREFIX.sub("", entry.strip())))
+    tokens = _tokens(kind, text)
+    if not tokens:
+        return ()
+    extra: tuple[Form, ...] = ()
+    if kind in ("id", "accession", "phone"):
+        extra = number_forms(tokens[0], kind == "phone")
+    elif kind == "name":
+        extra = name_forms(tokens[0])
+    variants = tuple(f.text for f in extra if not f.searched and not _short(f.text))
+    return ((tokens[0], True, variants), *((t, False, ()) for t in tokens[1:]),
+            *((f.text, True, ()) for f in extra if f.searched and not _short(f.text)))
 
 
 def _tokens(kind: str, text: str) -> list[str]:
@@ -109,7 +177,7 @@ def _tokens(kind: str, text: str) -> list[str]:
             part = part.strip(".")
             if len(part) >= minimum and part.upper() not in PLACEHOLDERS and part not in out:
                 out.append(part)
-    return [t for t in out if len(t) >= 2 and not (t.isdigit() and len(t) < 3)]
+    return [t for t in out if not _short(t)]
 
 
 @dataclass
@@ -122,7 +190,11 @@ class Gathered:
 
     def merge(self, other: Gathered) -> None:
         for key, ident in other.found.items():
-            self.found.setdefault(key, ident)
+            known = self.found.get(key)
+            if known is None:
+                self.found[key] = ident
+            elif ident.variants and ident.variants != known.variants:
+                self.found[key] = _with_variants(known, ident.variants)
         self.vocabulary |= other.vocabulary
         self.vendor |= other.vendor
 
@@ -144,9 +216,19 @@ def gather(ds: Dataset) -> Gathered:
 
     def add(kind: str, source: str, texts: list[str]) -> None:
         for text in texts:
-            tokens = _date_forms(text) if kind == "date" else _tokens(kind, text)
-            for n, token in enumerate(tokens):
-                found.setdefault((kind, token.upper()), Identifier(kind, source, token, kind == "date" or n == 0))
+            for token, whole, variants in _forms(kind, text):
+                key = (kind, token.upper())
+                known = found.get(key)
+                if known is None:
+                    found[key] = Identifier(kind, source, token, whole, variants)
+                elif variants and variants != known.variants:
+                    found[key] = _with_variants(known, variants)
+            if "@" in text:
+                add_emails(source, text)
+
+    def add_emails(source: str, text: str) -> None:
+        for address in _EMAIL.findall(text):
+            found.setdefault(("email", address.upper()), Identifier("email", source, address))
 
     codec = _codec(ds)
 
@@ -161,6 +243,8 @@ def gather(ds: Dataset) -> Gathered:
                 except KeyError:
                     continue
             if vr not in _COLLECTED_VRS and tag not in _ID_TAGS:
+                if vr in _TEXT_VRS:
+                    _emails_of(tag, raw, codec, add_emails)
                 continue
             keyword = pydicom.datadict.keyword_for_tag(tag)
             if vr != "SQ" and codec and isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
@@ -191,7 +275,10 @@ def gather(ds: Dataset) -> Gathered:
             elif elem_vr == "DA":
                 add("date", keyword, [v for s in values for v in s.replace("-", "\\").split("\\")])
             elif elem_vr == "DT":
-                add("date", keyword, [s[:8] for s in values])
+                add("date", keyword, [s[:8] for s in values] + values)
+                add("time", keyword, [m.group(0) for s in values if (m := _DT_TIME.match(s, 8))])
+            elif elem_vr == "TM":
+                add("time", keyword, [v for s in values for v in s.split("-")])
             elif keyword in _ID_KEYWORDS:
                 add(_ID_KEYWORDS[keyword], keyword, values)
 
@@ -200,6 +287,22 @@ def gather(ds: Dataset) -> Gathered:
     if meta is not None:
         walk(meta)
     return Gathered(found, vocabulary, vendor)
+
+
+def _emails_of(tag: int, raw: object, codec: str | None, add: Callable[[str, str], None]) -> None:
+    """E-mail addresses in a text element the walk does not otherwise read."""
+    value = getattr(raw, "value", None)
+    if isinstance(value, bytes):
+        if b"@" not in value:
+            return
+        text = value.decode(codec or "latin_1", "replace")
+    elif isinstance(raw, RawDataElement):
+        return
+    else:
+        text = "\\".join(_strings(value))
+        if "@" not in text:
+            return
+    add(pydicom.datadict.keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})", text)
 
 
 def _coincidence(ident: Identifier, vocabulary: set[str], vendor: set[str]) -> bool:
@@ -211,22 +314,66 @@ def _coincidence(ident: Identifier, vocabulary: set[str], vendor: set[str]) -> b
     return ident.kind == "name" and word in vocabulary and not ident.is_whole
 
 
+def _with_variants(ident: Identifier, variants: tuple[str, ...]) -> Identifier:
+    return replace(ident, variants=tuple(dict.fromkeys(ident.variants + variants)))
+
+
 def reportable(identifiers: list[Identifier], options: frozenset[str] | set[str]) -> list[Identifier]:
-    """The identifiers the output must not hold under these options."""
-    return [i for i in identifiers if KINDS.get(i.kind) not in options or KINDS.get(i.kind) is None]
+    """The identifiers the output must not hold under these options: those of a kind no option
+    keeps (:data:`KINDS`)."""
+    return [i for i in identifiers if not any(o in options for o in KINDS.get(i.kind, ()))]
 
 
-def _pattern(text: str) -> str:
-    """Match the token as a whole word: no letter or digit right before or after it."""
-    return r"(?<![0-9A-Za-z])" + re.escape(text) + r"(?![0-9A-Za-z])"
+def texts_of(identifiers: Iterable[Identifier]) -> set[str]:
+    """Every text the identifiers stand for: each one and its variants."""
+    return {t for i in identifiers for t in (i.text, *i.variants)}
+
+
+#: A letter or digit, in either case (the class is exempt from IGNORECASE: cheaper to compile).
+_EDGE = r"(?-i:[0-9A-Za-z])"
 
 
 def scrub_pattern(identifiers: list[Identifier]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for every identifier, longest first."""
-    texts = sorted({i.text for i in identifiers}, key=len, reverse=True)
-    if not texts:
+    """One case-insensitive pattern for every identifier and its variants as a whole word,
+    longest first. Times of day are matched by their hour (:func:`forms.time_regex`: any time to
+    the second, with separators, in an hour the identifiers have a time in), so that the
+    instances of a series, whose times differ in minutes and seconds, share one pattern:
+    compiled once per set of texts and hours."""
+    texts: set[str] = set()
+    hours: set[int] = set()
+    for ident in identifiers:
+        hour = hour_of(ident.text) if ident.kind == "time" else None
+        if hour is None:
+            texts.update((ident.text, *ident.variants))
+        else:
+            hours.add(hour)
+    if not texts and not hours:
         return None
-    return re.compile("|".join(_pattern(t) for t in texts), re.IGNORECASE)
+    glued = frozenset(i.text for i in identifiers if is_glued_name(i))
+    return _compiled(tuple(sorted(texts, key=lambda t: (-len(t), t))), frozenset(hours), glued)
+
+
+#: A name part this long is found inside a longer word too ("mquisenberry", "QuisenberryM").
+GLUED_NAME_MIN = 6
+
+
+def is_glued_name(ident: Identifier) -> bool:
+    """A part of a person's name long enough to be looked for inside words: a login or an
+    e-mail user name built from it ("mquisenberry") still names the patient."""
+    return ident.kind == "name" and len(ident.text) >= GLUED_NAME_MIN and ident.text.isalpha()
+
+
+@lru_cache(maxsize=64)
+def _compiled(texts: tuple[str, ...], hours: frozenset[int] = frozenset(),
+              glued: frozenset[str] = frozenset()) -> re.Pattern[str]:
+    # Whole words: no letter or digit right before or after. The edges are written once around
+    # the alternation, not per token: the same matches (an alternative whose edge fails gives
+    # way to the next), a fraction of the compile time. Long name parts also match inside words.
+    branches = [re.escape(t) for t in texts] + ([time_regex(hours)] if hours else [])
+    whole = rf"(?<!{_EDGE})(?:{'|'.join(branches)})(?!{_EDGE})"
+    if glued:
+        whole += "|" + "|".join(re.escape(t) for t in sorted(glued, key=lambda t: (-len(t), t)))
+    return re.compile(whole, re.IGNORECASE)
 
 
 def keyword_of(tag: int) -> str:

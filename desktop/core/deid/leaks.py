@@ -10,13 +10,14 @@ found, never the value itself (reports and logs must not carry identity).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from desktop.core.deid.identifiers import Identifier, scrub_pattern
+from desktop.core.deid.identifiers import Identifier, is_glued_name, scrub_pattern
 
 #: Inside Pixel Data, shorter identifiers match image bytes by chance.
 MIN_PIXEL_TOKEN = 6
@@ -47,9 +48,12 @@ def _encodings(text: str, charset: str | list[str]) -> set[bytes]:
     return {f for f in forms if f}
 
 
-def _whole_word_at(blob: bytes, needle: bytes, lowered: bool) -> int | None:
-    """The first offset where ``needle`` stands as a whole word in ``blob``."""
+def _whole_word_at(blob: bytes, needle: bytes, lowered: bool, anywhere: bool = False) -> int | None:
+    """The first offset where ``needle`` stands as a whole word in ``blob`` (with
+    ``anywhere``, also inside a longer word)."""
     at = blob.find(needle)
+    if anywhere:
+        return at if at >= 0 else None
     while at >= 0:
         before = blob[at - 1] if at > 0 else 0
         end = at + len(needle)
@@ -76,9 +80,10 @@ def find_leaks_in_bytes(data: bytes, identifiers: list[Identifier], charset: str
     leaks = []
     for ident in identifiers:
         hit = None
+        glued = is_glued_name(ident)
         for needle in _encodings(ident.text, charset):
             for offset, blob in regions:
-                at = _whole_word_at(blob, needle, True)
+                at = _whole_word_at(blob, needle, True, glued)
                 if at is not None:
                     hit = (offset + at, False)
                     break
@@ -108,12 +113,26 @@ def _texts(value: object) -> list[str]:
     return [str(value)]
 
 
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
+def _reported_texts(ident: Identifier) -> list[str]:
+    """The forms of an identifier whose presence is a leak. An ID's shortened forms (without
+    its leading parts: "4471 0093" of "MRN-4471-0093") are scrubbed from text but are not proof
+    on their own (an ID ending in a time of day); its whole forms, separators aside, are."""
+    forms = [ident.text, *ident.variants]
+    if ident.kind not in ("id", "phone"):
+        return forms
+    whole = _NOT_ALNUM.sub("", ident.text).upper()
+    return [t for t in forms if _NOT_ALNUM.sub("", t).upper() == whole]
+
+
 def find_leaks_in_dataset(ds: Dataset, identifiers: list[Identifier]) -> list[Leak]:
     """Every element (any depth, private, File Meta) whose text holds an identifier."""
     pattern = scrub_pattern(identifiers)
     if pattern is None:
         return []
-    by_text = {i.text.upper(): i for i in identifiers}
+    by_text = {t.upper(): i for i in identifiers for t in _reported_texts(i)}
     leaks: list[Leak] = []
     seen: set[tuple[str, str]] = set()
 

@@ -2,7 +2,9 @@
 progress and Cancel) and propose regions to hide, for the person to accept or reject.
 
 Proposals are outlined on the image (red: matches an identifier of the header; amber: other
-text) and listed in a panel; the same box found on many frames of a cine loop is one line.
+text) and listed in a panel with the text OCR read in them, so a person can judge each one; the
+same box found on many frames of a cine loop is one line. That text may be the patient's
+identity: it is shown, never logged.
 Accepting adds rectangles to the mask being edited (to each frame's own mask when it covers
 "this frame" only), all in one undo step. Nothing is hidden unseen.
 """
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from desktop.ui.viewer.redact_mode import RedactMode
 
 Box = tuple[int, int, int, int]
+#: Characters of the text read shown in a proposal's line (the tooltip has all of it).
+TEXT_SHOWN = 48
 
 
 @dataclass
@@ -43,9 +47,12 @@ class ProposalGroup:
     reason: str
     frames: list[int] = field(default_factory=list)
     size: tuple[int, int, int] = (0, 0, 1)  # the image's rows, columns, frames
+    #: What OCR read in the box (on its first frame): shown, never logged.
+    text: str = field(default="", repr=False)
 
     def label(self) -> str:
-        """``High risk · name · top left, 120×14 px · frames 1–40`` and the reason below."""
+        """``High risk · name · top left, 120×14 px · frames 1–40`` and, below, the text read
+        (shortened) and the reason."""
         rows, columns, count = self.size
         x0, y0, x1, y1 = self.box
         parts = ["High risk" if self.risk == "high" else "Low risk", self.text_kind]
@@ -59,7 +66,12 @@ class ProposalGroup:
             parts.append(f"frame {frames[0] + 1}" if len(frames) == 1 else
                          f"frames {frames[0] + 1}–{frames[-1] + 1}"
                          if frames == list(range(frames[0], frames[-1] + 1)) else f"{len(frames)} frames")
-        return " · ".join(parts) + f"\n{self.reason}"
+        shown = self.text if len(self.text) <= TEXT_SHOWN else self.text[:TEXT_SHOWN - 1] + "…"
+        return " · ".join(parts) + (f"\n“{shown}” — {self.reason}" if shown else f"\n{self.reason}")
+
+    def tooltip(self) -> str:
+        """The whole text read, for a label that had to shorten it."""
+        return f"Text read: “{self.text}”\n{self.reason}" if self.text else self.reason
 
 
 def group_proposals(proposals: list, instance_ref: int, size: tuple[int, int, int] = (0, 0, 1)) -> list[ProposalGroup]:
@@ -68,7 +80,7 @@ def group_proposals(proposals: list, instance_ref: int, size: tuple[int, int, in
     for p in proposals:
         key = (tuple(p.box), p.risk, p.text_kind)
         group = groups.setdefault(key, ProposalGroup(instance_ref, tuple(p.box), p.risk, p.text_kind, p.reason,
-                                                     size=size))
+                                                     size=size, text=getattr(p, "text", "")))
         if p.frame not in group.frames:
             group.frames.append(p.frame)
     for group in groups.values():
@@ -174,6 +186,7 @@ class Detection:
         for group in self.groups:
             done = group in covered
             item = QListWidgetItem(("Covered · " if done else "") + group.label())
+            item.setToolTip(group.tooltip())
             item.setForeground(Qt.GlobalColor.gray if done else
                                Qt.GlobalColor.red if group.risk == "high" else Qt.GlobalColor.darkYellow)
             item.setData(Qt.ItemDataRole.UserRole, id(group))

@@ -20,6 +20,9 @@ from desktop.core.deid.identifiers import collect_identifiers
 from desktop.core.errors import Cancelled
 from desktop.core.redaction.detect import (
     Proposal,
+    _Index,
+    _matches,
+    _parts,
     _targets,
     fold,
     match_words,
@@ -335,3 +338,111 @@ def test_proposals_to_mask():
     with pytest.raises(ValueError):
         proposals_to_mask(ps + [Proposal(3, (0, 0, 1, 1), "text", "low", "")], 50, 60, Scope.FRAME)
     assert proposals_to_mask(ps + [Proposal(3, (0, 0, 1, 1), "text", "low", "")], 50, 60, Scope.IMAGE).scope is Scope.IMAGE
+
+
+# -- the forms scanners print: dates, times, names in any order, IDs with other separators ----
+
+def _header_targets():
+    return _targets(collect_identifiers(_ds(
+        PatientName="SMITH^JOHN", PatientID="123-45-678", OtherPatientIDs="87654321",
+        PatientBirthDate="20020524", StudyDate="20120901", AcquisitionDate="20110525", StudyTime="142317",
+        SeriesTime="0915")))
+
+
+def _kinds(texts: tuple[str, ...]) -> list[set[str]]:
+    return [{t.kind for t in hit} for hit in match_words(_words(*texts), _header_targets())]
+
+
+@pytest.mark.parametrize("texts", [
+    ("01.09.2012",), ("1.9.2012",), ("01", "SEP", "2012"), ("Sep", "1,", "2012"), ("2012/09/01",),  # StudyDate
+    ("24-MAY-02",), ("24", "MAY", "2002"), ("24MAY2002",), ("24.", "Mai", "2002"),  # PatientBirthDate
+    ("5/25/2011",), ("May", "25,", "2011"), ("25.05.11",), ("5/25/11",), ("25-MAY-11",),  # AcquisitionDate
+])
+def test_a_header_date_matches_in_the_forms_scanners_print(texts):
+    assert all(kinds == {"date"} for kinds in _kinds(texts))
+
+
+@pytest.mark.parametrize("texts", [
+    ("02.10.2012",), ("5/26/2011",), ("26.05.11",), ("24-MAY-03",), ("24-JUN-02",), ("May", "28,", "2010"),
+    ("1912",), ("19", "12"), ("1.9.13",), ("2011",), ("05",),
+])
+def test_another_date_does_not_match(texts):
+    assert _kinds(texts) == [set()] * len(texts)
+
+
+def test_a_short_date_matches_only_with_its_own_separators():
+    assert _kinds(("1.9.12",)) == [{"date"}]  # 1 Sep 2012, day first
+    assert _kinds(("9/1/12",)) == [{"date"}]  # month first
+    assert _kinds(("1912",)) == [set()] and _kinds(("1", "9", "12x")) == [set(), set(), set()]
+
+
+def test_times_match_to_the_second_only():
+    assert _kinds(("14:23:17",)) == [{"time"}]
+    assert _kinds(("2:23:17", "PM")) == [{"time"}, {"time"}]
+    assert _kinds(("14:23",)) == [set()]  # hours and minutes: too common to mean the patient
+    assert _kinds(("14:23:18",)) == [set()]  # a second later is another time
+    assert _kinds(("09:15",)) == [set()] and _kinds(("09:15:00",)) == [set()]  # the header has no seconds
+
+
+@pytest.mark.parametrize("texts, flagged", [
+    (("SMITH", "JOHN"), [True, True]),
+    (("John", "Smith"), [True, True]),
+    (("smith,", "john"), [True, True]),
+    (("Smith,", "J."), [True, True]),  # an initial beside the name
+    (("J.", "Smith"), [True, True]),
+    (("Smith,", "K."), [True, False]),  # not one of the name's initials
+    (("Dr", "J"), [False, False]),  # a letter alone is never a match
+])
+def test_names_in_any_order_and_case(texts, flagged):
+    assert [bool(k) for k in _kinds(texts)] == flagged
+
+
+@pytest.mark.parametrize("texts", [("12345678",), ("123", "45", "678"), ("123-45-678",), ("ID:", "12345678"),
+                                   ("87654321",), ("8765-4321",), ("876", "543", "21")])
+def test_ids_match_with_separators_removed_or_added(texts):
+    assert "id" in set().union(*_kinds(texts))
+
+
+def test_the_index_finds_what_the_rule_matches():
+    targets = [t for t in _header_targets() if not t.parts]
+    index = _Index(targets)
+    runs = ["24MAY02", "24MAY2002", "24MAY2003", "01092012", "01092013", "0109201", "12345678", "ID12345678",
+            "1234567", "SM1TH", "SM1TX", "J0HN", "142317", "142318", "MAY252011", "MAY252O11", "X", "2011"]
+    runs += [p for t in targets for p in (t.joined, t.joined[1:], t.joined + "7", "Q" + t.joined[1:])]
+    for candidate in (_parts(run)[0] for run in runs):
+        for single in (True, False):
+            want = {id(t) for t in targets if _matches(t, candidate, single)}
+            assert {id(t) for t in index.candidates(candidate, single)} == want, candidate
+
+
+def test_a_proposal_shows_the_text_read_and_its_reason_does_not():
+    words = _words("DOB", "24-MAY-02", "SMITH", "JOHN", "ID", "12345678", "Ward", "B")
+    out = propose_frame(0, words, _header_targets(), 100, 200)
+    high = [p for p in out if p.risk == "high"]
+    assert [(p.text_kind, p.text) for p in high] == [("date+name", "24-MAY-02 SMITH JOHN"), ("id", "12345678")]
+    assert [p.text for p in out if p.risk == "low"] == ["DOB", "ID", "Ward", "B"]
+    for p in out:
+        assert not any(t in p.reason.upper() for t in ("SMITH", "JOHN", "MAY", "12345678"))
+        assert p.text not in repr(p)  # the text stays out of reprs (tracebacks, logs)
+    assert Proposal(0, (0, 0, 1, 1), "text", "low", "x").text == ""  # the text is optional
+
+
+@needs_ocr
+def test_burned_in_dates_in_other_formats_are_proposed_high_risk(reader):
+    """A CT with the header's dates burned in as scanners print them: day first with dots, a month
+    abbreviation and a two-digit year, month first with slashes; and a date that is not the
+    header's, which must stay low risk."""
+    ds = _header("CT_small.dcm")
+    ds.StudyDate, ds.AcquisitionDate, ds.PatientBirthDate = "20120901", "20110525", "20020524"
+    a = _upscale(ds.pixel_array, 4)
+    lines = [[("Exam", False), ("01.09.2012", True), (" DOB", False), ("24-MAY-02", True)],
+             [("Prior", False), ("5/25/2011", True), (" Next", False), ("3/14/2013", False)]]
+    pixels, glyphs = _burn(a, (0, 0, 512, 44), lines, _ttf(16), int(a.max()), int(a.min()))
+    proposals = propose(ds, [(0, pixels)], reader)
+    high = [p for p in proposals if p.risk == "high"]
+    mask = proposals_to_mask(high, 512, 512, Scope.FRAME).rasterize()
+    missed = [text for text, g in glyphs.items() if not _covered(mask, g)]
+    assert not missed, f"not covered by a high-risk proposal: {missed}"
+    assert all(p.text_kind == "date" for p in high)
+    assert any("2013" in p.text for p in proposals if p.risk == "low")  # shown to the person, as read
+    assert not any("2013" in p.text for p in high)
