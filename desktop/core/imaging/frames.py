@@ -68,6 +68,23 @@ def _palette_to_rgb8(rgb: np.ndarray, ds: Dataset) -> np.ndarray:
     return np.rint(rgb.astype(np.float32) * (255.0 / ((1 << bits) - 1))).astype(np.uint8)
 
 
+def _stored_bits(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Only the Bits Stored bits carry the sample value (PS3.5 8.1.1); the others are cleared,
+    or copy the sign bit for signed samples. pydicom does this for native, RLE and JPEG data
+    but not for a JPEG-LS or JPEG 2000 codestream whose precision exceeds Bits Stored, where
+    a retired overlay (PS3.5 8.1.2) could otherwise show, text included, in views and exports."""
+    width = arr.dtype.itemsize * 8
+    try:
+        bits = int(ds.get("BitsStored") or width)
+    except (TypeError, ValueError):
+        return arr
+    if arr.dtype.kind in "ui" and 0 < bits < width:
+        arr = arr if arr.flags.writeable else arr.copy()
+        np.left_shift(arr, width - bits, out=arr)
+        np.right_shift(arr, width - bits, out=arr)  # arithmetic for signed dtypes
+    return arr
+
+
 def decode_frame(ds: Dataset, index: int) -> np.ndarray:
     """Frame ``index`` as stored values: (rows, cols) for grey, (rows, cols, 3) RGB for colour."""
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
@@ -86,7 +103,7 @@ def decode_frame(ds: Dataset, index: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            arr = pydicom.pixels.pixel_array(ds, index=index)
+            arr = _stored_bits(pydicom.pixels.pixel_array(ds, index=index), ds)
             if str(ds.get("PhotometricInterpretation", "")).strip() == "PALETTE COLOR":
                 arr = _palette_to_rgb8(pydicom.pixels.apply_color_lut(arr, ds), ds)
     except Exception as exc:
