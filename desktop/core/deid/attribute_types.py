@@ -18,7 +18,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,26 +27,39 @@ from desktop.core.errors import VeilError
 
 #: Strength order: a lower number is the stronger requirement.
 _STRENGTH = {"1": 1, "1C": 1, "2": 2, "2C": 2, "3": 3}
-ANY_IOD = "*"
 
 SequencePath = tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class AttributeTypes:
-    """``types[iod][(path, keyword)]`` = 1, 2 or 3; ``iods[sop_class_uid]`` = IOD key."""
+    """The Types (1 or 2; anything absent is 3) of the indexed attributes, kept per module and
+    shared by the IODs that include it: ``modules[module][(path, keyword)]``,
+    ``iod_modules[iod]`` the modules of an IOD, ``iods[sop_class_uid]`` the IOD key."""
 
     iods: dict[str, str]
-    types: dict[str, dict[tuple[SequencePath, str], int]]
+    iod_modules: dict[str, tuple[str, ...]]
+    modules: dict[str, dict[tuple[SequencePath, str], int]]
+    #: The strongest Type any IOD gives each attribute (for a SOP Class Veil cannot identify).
+    strongest: dict[tuple[SequencePath, str], int]
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def type_of(self, sop_class_uid: str, path: SequencePath, keyword: str) -> int:
         """The Type (1, 2 or 3) of ``keyword`` inside the sequences ``path`` for this SOP Class;
         3 when the IOD does not include it."""
+        key = (sop_class_uid, path, keyword)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
         iod = self.iods.get(sop_class_uid)
-        table = self.types.get(iod) if iod else None
-        if table is None:
-            table = self.types.get(ANY_IOD, {})
-        return table.get((path, keyword), 3)
+        modules = self.iod_modules.get(iod) if iod else None
+        if modules is None:
+            found = self.strongest.get((path, keyword), 3)
+        else:
+            found = min((self.modules[m].get((path, keyword), 3) for m in modules if m in self.modules), default=3)
+        self._memo[key] = found
+        return found
 
 
 def _standard_dir() -> Path:
@@ -63,7 +76,7 @@ def _standard_json(name: str) -> object:
 
 def _cache_file(cache_dir: Path, keywords: frozenset[str]) -> Path:
     version = importlib.metadata.version("highdicom")
-    digest = hashlib.sha256("\n".join(sorted(keywords)).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("v3\n" + "\n".join(sorted(keywords))).encode()).hexdigest()[:16]
     return cache_dir / f"attribute-types-{version}-{digest}.json"
 
 
@@ -75,15 +88,18 @@ def load_attribute_types(keywords: frozenset[str], cache_dir: Path | None = None
     path = _cache_file(Path(cache_dir), keywords)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return AttributeTypes(data["iods"], {iod: {(tuple(p), k): t for p, k, t in rows}
-                                             for iod, rows in data["types"].items()})
+        return AttributeTypes(data["iods"], {iod: tuple(m) for iod, m in data["iod_modules"].items()},
+                              {module: {(tuple(p), k): t for p, k, t in rows} for module, rows in data["modules"].items()},
+                              {(tuple(p), k): t for p, k, t in data["strongest"]})
     except (OSError, ValueError, KeyError, TypeError):
         pass
     types = _index(keywords)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"iods": types.iods,
-                   "types": {iod: [[list(p), k, t] for (p, k), t in table.items()] for iod, table in types.types.items()}}
+        payload = {"iods": types.iods, "iod_modules": {iod: list(m) for iod, m in types.iod_modules.items()},
+                   "modules": {module: [[list(p), k, t] for (p, k), t in table.items()]
+                               for module, table in types.modules.items()},
+                   "strongest": [[list(p), k, t] for (p, k), t in types.strongest.items()]}
         atomic_write_bytes(path, json.dumps(payload).encode("utf-8"), mode=0o644)
     except OSError:
         pass  # a cache that cannot be written only costs time
@@ -101,22 +117,21 @@ def _index(keywords: frozenset[str]) -> AttributeTypes:
             if attribute["keyword"] not in keywords:
                 continue
             strength = _STRENGTH.get(str(attribute["type"]), 3)
+            if strength == 3:
+                continue  # absent means 3: only the required ones are kept
             key = (tuple(attribute["path"]), attribute["keyword"])
             found[key] = min(strength, found.get(key, 3))
         if found:
             per_module[module] = found
-    types: dict[str, dict[tuple[SequencePath, str], int]] = {}
+    iod_modules: dict[str, tuple[str, ...]] = {}
     strongest: dict[tuple[SequencePath, str], int] = {}
-    for iod, iod_modules in _standard_json("iod_module_map.json").items():  # type: ignore[union-attr]
-        table: dict[tuple[SequencePath, str], int] = {}
-        for module in iod_modules:
-            for key, strength in per_module.get(module["key"], {}).items():
-                table[key] = min(strength, table.get(key, 3))
+    for iod, included in _standard_json("iod_module_map.json").items():  # type: ignore[union-attr]
+        iod_modules[iod] = tuple(m["key"] for m in included if m["key"] in per_module)
+        for module in iod_modules[iod]:
+            for key, strength in per_module[module].items():
                 strongest[key] = min(strength, strongest.get(key, 3))
-        types[iod] = table
-    types[ANY_IOD] = strongest
     iods = dict(_standard_json("sop_class_iod_map.json"))  # type: ignore[arg-type]
-    return AttributeTypes(iods, types)
+    return AttributeTypes(iods, iod_modules, per_module, strongest)
 
 
 def resolve_compound(action: str, type_: int) -> str:

@@ -260,12 +260,23 @@ def test_large_multiframe_ultrasound_keeps_its_frames():
 
 
 # -- the leak check and bad input -------------------------------------------------------------
-def test_a_leak_the_profile_cannot_see_is_reported_without_the_value():
-    # A name typed into an attribute the standard considers safe: only the check can catch it.
+def test_a_name_typed_into_an_attribute_no_row_governs_is_cleaned_out_of_it():
+    # Manufacturer is in no row of Table E.1-1: kept, but never with the patient's name in it.
     data = _edited("CT_small.dcm", lambda ds: setattr(ds, "Manufacturer", "CompressedSamples scanner"))
-    result, _ = _run(data)
-    assert result.leaks
-    text = " ".join(leak.describe() for leak in result.leaks)
+    result, _ = _run(data, record=True)
+    assert not result.leaks
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    assert "CompressedSamples" not in str(out.Manufacturer) and "scanner" in str(out.Manufacturer)
+    change = next(c for c in result.changes if c.name == "Manufacturer")
+    assert change.action == "cleaned" and "identifiers" in change.rule
+
+
+def test_the_leak_check_reports_without_the_value():
+    from desktop.core.deid.identifiers import collect_identifiers
+    from desktop.core.deid.leaks import find_leaks_in_bytes
+    original = pydicom.dcmread(io.BytesIO(_bytes("CT_small.dcm")))
+    leaks = find_leaks_in_bytes(b"...CompressedSamples...", collect_identifiers(original))
+    text = " ".join(leak.describe() for leak in leaks)
     assert "PatientName" in text and "CompressedSamples" not in text
 
 
