@@ -199,10 +199,22 @@ def cmd_deid(args: argparse.Namespace) -> int:
     if report.written:
         print(f"  written to {_safe(str(report.out_dir))}: "
               + ", ".join(f"{p} ({n})" for p, n in sorted(report.pseudonyms.items())))
+    if report.leaks or (report.residual and not report.all_or_nothing):
+        print("Left out, still identifying after cleaning (nothing of them was written):"
+              if not report.refused else "Still identifying after cleaning:")
     for label, leaks in report.leaks:
         print(f"  {_safe(label)}:")
         for leak in leaks:
             print(f"    {leak.describe()}")
+    if not report.all_or_nothing:
+        for refusal in report.residual:
+            print(f"  {_safe(refusal.label)}: {refusal.why}")
+    if report.written and report.actions:
+        from desktop.app.deid_summary import summarise
+
+        print("What de-identification did (attribute names only; the preview shows values):")
+        for line in summarise(report.actions):
+            print(f"  {line.text(limit=8 if not args.details else 1000)}")
     if report.duplicates:
         print("Skipped, the same instance as another input:")
         for label in report.duplicates:
@@ -211,7 +223,7 @@ def cmd_deid(args: argparse.Namespace) -> int:
         print("Not de-identified:")
         for r in report.rejected:
             print(f"  {_safe(r.label)}: {r.reason}")
-    return 1 if report.refused else 0
+    return 1 if report.refused or report.left_out else 0
 
 
 def _templates(args: argparse.Namespace) -> list:
@@ -330,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("deid", help="write de-identified copies (PS3.15 Basic Profile + options)",
                        description="De-identify DICOM files, folders, zips or DICOMDIRs (or library studies "
-                                   "with --study) into OUT_DIR. The export is refused, and nothing written, "
-                                   "if any output still holds an identifier of its original.")
+                                   "with --study) into OUT_DIR. A file that still holds an identifier of its "
+                                   "original after cleaning is left out and named; the others are written.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="inputs, then the output folder last")
     p.add_argument("--profile", default="teaching", help="teaching, research or publication (default: teaching)")
     p.add_argument("--option", action="append", help="add a PS3.15 option (see 'veil profiles')")
@@ -350,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --redact: also these rules (Veil JSON or an RSNA CTP DicomPixelAnonymizer.script)")
     add_purpose_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--details", action="store_true",
+                   help="list every attribute in the summary of what was removed, cleaned or kept, and why")
     p.set_defaults(func=cmd_deid)
 
     p = sub.add_parser("verify", help="look for any identifier of ORIGINAL left in OUTPUT (leak check)")

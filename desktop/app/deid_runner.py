@@ -122,6 +122,8 @@ class Done:
     size: int = 0  # of the de-identified file (before sealing)
     sha256: str = ""
     crc32: int = 0
+    #: ((attribute, action, rule), count) pairs: what was done to this file, without values.
+    tally: tuple[tuple[tuple[str, str, str], int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,15 +259,16 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
         return Done(item.label, error=str(exc))
     except Exception as exc:  # one bad file never stops the batch
         return Done(item.label, error=f"cannot be de-identified ({type(exc).__name__})")
+    tally = tuple(result.tally.items())
     if result.leaks:
-        return Done(item.label, leaks=tuple(result.leaks))
+        return Done(item.label, leaks=tuple(result.leaks), tally=tally)
     final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
     temp = stage_dicom(output.folder, result.data, output.seal_key)
     if output.seal_key is None:
-        return Done(item.label, temp=temp, final=final, size=len(result.data))
+        return Done(item.label, temp=temp, final=final, size=len(result.data), tally=tally)
     # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
     return Done(item.label, temp=temp, final=final, size=len(result.data),
-                 sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data))
+                 sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data), tally=tally)
 
 
 def _warm() -> None:

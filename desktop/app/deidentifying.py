@@ -5,9 +5,11 @@
    the scheme's pseudonym (``TEACH-0007``, the same in every export) and a date shift.
 3. Worker processes (both cores) de-identify each instance and run the leak check on the
    bytes they produced; output is staged as temp files in the output folder.
-4. If any output holds an identifier of its original, the export is refused: every temp file
-   is removed and nothing is written. Otherwise one ``syncfs`` makes the staged files durable,
-   they are renamed into place (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new
+4. An output that still holds an identifier of its original (in its header or bytes, or read
+   by OCR in its pixels) is refused alone: its temp file is removed, the report names it and
+   the element or pixel region that carries the identifier, and the others go on. Staged for
+   a package (``seal_key``) it is all or nothing: any such output refuses the whole export.
+   One ``syncfs`` makes the staged files durable, they are renamed into place (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new
    UIDs, never by identity), and the folders are flushed.
 5. The export is recorded in the audit log: profile, counts, pseudonyms; never identity.
 
@@ -68,8 +70,13 @@ class DeidReport(Reviewed):
     total: int = 0
     written: int = 0
     rejected: list[Rejected] = field(default_factory=list)
-    #: Outputs that still held an identifier: (input label, leaks). Any refuses the export.
+    #: Outputs that still held an identifier: (input label, leaks). Left out of a folder; any
+    #: refuses a package (``all_or_nothing``).
     leaks: list[tuple[str, list[Leak]]] = field(default_factory=list)
+    #: A package: one output that cannot be cleaned refuses them all.
+    all_or_nothing: bool = False
+    #: (attribute, action, rule) -> how many outputs: what de-identification did, without values.
+    actions: dict[tuple[str, str, str], int] = field(default_factory=dict)
     #: Inputs that are the same instance as another input (same new SOP Instance UID).
     duplicates: list[str] = field(default_factory=list)
     pseudonyms: dict[str, int] = field(default_factory=dict)  # pseudonym -> instances
@@ -102,12 +109,18 @@ class DeidReport(Reviewed):
 
     @property
     def refused(self) -> bool:
-        return bool(self.leaks) or self.refused_by_consent or bool(self.residual) or self.refused_for_review
+        return (self.refused_by_consent or self.refused_for_review
+                or (self.all_or_nothing and (bool(self.leaks) or bool(self.residual))))
+
+    @property
+    def left_out(self) -> int:
+        """Outputs of a folder export left out because they still identify the patient."""
+        return 0 if self.all_or_nothing else len(self.leaks) + len(self.residual)
 
     def headline(self) -> str:
         if self.refused_by_consent:
             return "Export refused: consent does not allow it. Nothing was written."
-        if self.residual:
+        if self.residual and self.all_or_nothing:
             return (f"Export refused: {plural(len(self.residual), 'image')} would still show the patient's "
                     "identity in the pixels; redact them or leave them out. Nothing was written.")
         if self.refused_for_review:
@@ -122,6 +135,9 @@ class DeidReport(Reviewed):
             return "Export cancelled. Nothing was written."
         text = (f"De-identified {plural(self.written, 'instance')} of "
                 f"{plural(len(self.pseudonyms), 'patient')} with the {self.profile.title} profile")
+        if self.left_out:
+            text += (f"; {plural(self.left_out, 'file')} left out: still identifying after cleaning "
+                     "(listed below)")
         if self.rejected:
             text += f"; {plural(len(self.rejected), 'file')} could not be de-identified"
         return text + "."
@@ -201,7 +217,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
     except OSError as exc:
         raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
     report = DeidReport(profile, out, total=len(inputs), rejected=list(rejected or []), purpose=purpose,
-                        review=reviewed, confirm_burned_in=confirm_burned_in)
+                        review=reviewed, confirm_burned_in=confirm_burned_in, all_or_nothing=seal_key is not None)
     progress(0, len(inputs))
     settings = make_settings(profile, home.keys.deid_key, home.path / "cache", extra=purpose.dicom_elements())
     store_args = None
@@ -256,7 +272,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                 report.review = header
             else:  # the pixels are read while the workers de-identify; the verdict comes before the commit
                 reading = _Reading(lambda stop: _review(home, readable, identities, cancel, stop=stop))
-        if report.refused_by_consent or report.residual or (report.refused_for_review and not unreadable_only(report)):
+        if report.refused_by_consent or (report.residual and report.all_or_nothing) or (
+                report.refused_for_review and not unreadable_only(report)):
             report.seconds = time.perf_counter() - started
             if report.account:
                 _audit(home, report)
@@ -279,6 +296,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             else:
                 finals[result.final] = result.label
                 staged.append(result)
+                for key, count in result.tally:
+                    report.actions[key] = report.actions.get(key, 0) + count
             now = time.perf_counter()
             if now - last > 0.05 or done == len(readable):
                 progress(done, len(inputs))
@@ -296,6 +315,10 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             discard(staged)
             staged = []
         else:
+            if report.residual:  # a folder: what OCR still reads the patient in stays out
+                gone = {readable[r.key].label for r in report.residual}
+                discard([item for item in staged if item.label in gone])
+                staged = [item for item in staged if item.label not in gone]
             commit(out, staged)
     except BaseException:
         discard(staged)
@@ -367,14 +390,15 @@ def unreadable_only(report: DeidReport) -> bool:
 
 def _audit(home: VeilHome, report: DeidReport) -> None:
     outcome = ("refused-consent" if report.refused_by_consent else
-               "refused-pixels" if report.residual else "refused-burned-in" if report.refused_for_review else
+               "refused-pixels" if report.residual and report.all_or_nothing else
+               "refused-burned-in" if report.refused_for_review else
                "refused-leak" if report.refused else "cancelled" if report.cancelled else "completed")
     conn = home.connect()
     try:
         home.record(conn, "deid.export", outcome=outcome, profile=report.profile.key,
                     purpose=str(report.purpose.purpose) if report.purpose else "",
                     options=sorted(report.profile.options), written=report.written,
-                    rejected=len(report.rejected), leaks=len(report.leaks),
+                    rejected=len(report.rejected), leaks=len(report.leaks), left_out=report.left_out,
                     pseudonyms=sorted(report.pseudonyms), flagged=len(report.flagged),
                     confirmed_burned_in=report.confirm_burned_in and bool(report.flagged),
                     read_for_text=report.review.read if report.review else 0, redacted=report.redacted,

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from desktop.app.deid_summary import summarise
 from desktop.app.deidentifying import DeidReport
 from desktop.app.formatting import plural
 from desktop.ui.tables import read_only_rows
@@ -105,10 +106,15 @@ class DeidReportDialog(QDialog):
                                          "the new UIDs; no folder or file name carries identity."))
 
         self.tabs = QTabWidget(self)
-        self.leak_table = _table(["File", "What was found, and where"],
-                                 [(label, leak.describe()) for label, leaks in report.leaks for leak in leaks],
-                                 self)
+        still = [(label, leak.describe()) for label, leaks in report.leaks for leak in leaks]
+        if not report.all_or_nothing:
+            still += [(r.label, r.why) for r in report.residual]
+        self.leak_table = _table(["File", "What was found, and where"], still, self)
         self.leak_table.setObjectName("LeakTable")
+        self.summary_table = _table(["Action", "Why", "Attributes"],
+                                    [(line.action, line.why, ", ".join(line.attributes))
+                                     for line in summarise(report.actions)], self)
+        self.summary_table.setObjectName("DeidSummaryTable")
         self.pseudonym_table = _table(["Pseudonym", "Instances"],
                                       [(p, f"{n:,}") for p, n in sorted(report.pseudonyms.items())], self)
         self.pseudonym_table.setObjectName("PseudonymTable")
@@ -116,7 +122,9 @@ class DeidReportDialog(QDialog):
                                      [(r.label, r.reason) for r in report.rejected], self)
         self.rejected_table.setObjectName("DeidRejectedTable")
         for table, title, shown in (
-                (self.leak_table, f"Leaks ({plural(len(report.leaks), 'file')})", bool(report.leaks)),
+                (self.leak_table, (f"Left out ({plural(report.left_out, 'file')})" if report.left_out
+                                   else f"Leaks ({plural(len(report.leaks), 'file')})"), bool(still)),
+                (self.summary_table, "What was done", bool(report.actions) and self.written),
                 (self.pseudonym_table, f"Pseudonyms ({len(report.pseudonyms):,})", bool(report.pseudonyms)),
                 (self.rejected_table, f"Not de-identified ({len(report.rejected):,})", bool(report.rejected))):
             if shown:

@@ -81,10 +81,12 @@ def test_deid_redact_detect_burns_the_planted_name_out_before_it_leaves(tmp_path
     policy = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching")
     assert policy.returncode == 0, policy.stderr
 
-    # Without --redact the gate refuses it, even confirmed: the pixels would show her name.
+    # Without --redact the gate leaves it out, even confirmed: the pixels would show her name.
     refused = cli("deid", "--purpose", "teaching", "--confirm-burned-in", str(src), str(tmp_path / "plain"))
     assert refused.returncode == 1
-    assert "would still show the patient's identity in the pixels" in refused.stdout
+    assert "1 file left out" in refused.stdout
+    assert "still show the patient's name" in refused.stdout and "read by OCR in frame 1, pixels x" in refused.stdout
+    assert "KOWALSKI" not in refused.stdout.upper()
     assert not _outputs(tmp_path / "plain")
 
     done = cli("deid", "--redact", "--detect", "--purpose", "teaching", str(src), str(tmp_path / "out"))

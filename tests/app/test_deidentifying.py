@@ -83,19 +83,85 @@ def test_library_studies_export_and_preview(veil_home, few_dicoms, tmp_path):
     assert "TEACH-0001" in report.pseudonyms
 
 
-def test_a_leak_refuses_the_whole_export_and_writes_nothing(veil_home, tmp_path):
+def _jpeg_with_a_comment(src: Path, name: str, patient_id: str, comment: bytes) -> Path:
+    """A real JPEG baseline instance of this patient whose frame carries ``comment`` in a JPEG
+    COM segment (ISO 10918-1 B.2.4.5) and ends without its EOI marker: a damaged codestream
+    Veil cannot parse, so cannot clean (a whole one would lose its COM segment)."""
+    import struct
+
+    from pydicom.encaps import encapsulate, generate_frames
+
+    ds = pydicom.dcmread(next(pydicom_test_files().rglob("SC_rgb_jpeg_dcmtk.dcm")))
+    ds.PatientName, ds.PatientID = name, patient_id
+    frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+    body = frame.rstrip(b"\x00")
+    assert body.endswith(b"\xff\xd9")
+    frame = frame[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + body[2:-2]
+    frame += b"\x00" * (len(frame) % 2)
+    ds.PixelData = encapsulate([frame])
+    src.mkdir(parents=True, exist_ok=True)
+    path = src / "scanned.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_a_file_that_cannot_be_cleaned_is_left_out_named_and_the_rest_is_written(veil_home, tmp_path):
     src = tmp_path / "in"
-    write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Smith^Anna", "MRN-1001")
-    leaky = pydicom.dcmread(sorted(src.iterdir())[0])
-    leaky.Manufacturer = "Scanner of Anna Smith"  # a safe attribute by the standard, not here
-    leaky.save_as(sorted(src.iterdir())[0])
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Quisenberry^Annabel", "MRN-1001")
+    _jpeg_with_a_comment(src, "Quisenberry^Annabel", "MRN-1001", b"Scanned for Quisenberry Annabel")
+    home = VeilHome.open()
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home),
+                              confirm_burned_in=True)
+    assert not report.refused and report.written == 3 and report.left_out == 1
+    assert "1 file left out" in report.headline()
+    assert len(_outputs(tmp_path / "out")) == 3
+    [(label, leaks)] = report.leaks
+    assert label.endswith("scanned.dcm")
+    text = " ".join(leak.describe() for leak in leaks)
+    assert "Pixel Data" in text and "Quisenberry" not in text and "Annabel" not in text
+    for path in _outputs(tmp_path / "out"):
+        assert b"Quisenberry" not in path.read_bytes()
+
+
+def test_a_share_package_with_one_file_that_cannot_be_cleaned_writes_nothing(veil_home, tmp_path):
+    from desktop.app.deidentifying import file_inputs
+    from desktop.app.deidentifying import deidentify_inputs
+
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Quisenberry^Annabel", "MRN-1001")
+    _jpeg_with_a_comment(src, "Quisenberry^Annabel", "MRN-1001", b"Scanned for Quisenberry Annabel")
+    home = VeilHome.open()
+    inputs, rejected = file_inputs([src])
+    report = deidentify_inputs(home, preset("teaching"), inputs, tmp_path / "staged", purpose=teaching(home),
+                               seal_key=b"s" * 32, account=False, confirm_burned_in=True)
+    assert report.refused and report.written == 0 and report.all_or_nothing
+    assert "Export refused" in report.headline() and "Nothing was written" in report.headline()
+    assert not [p for p in (tmp_path / "staged").rglob("*") if p.is_file()]
+    text = " ".join(leak.describe() for _label, leaks in report.leaks for leak in leaks)
+    assert "Pixel Data" in text and "Quisenberry" not in text
+
+
+def test_identity_typed_into_attributes_no_row_governs_is_cleaned_and_the_file_written(veil_home, tmp_path):
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 2, "Smith^Anna", "MRN-1001")
+    first = sorted(src.iterdir())[0]
+    leaky = pydicom.dcmread(first)
+    leaky.Manufacturer = "Scanner of Anna Smith"  # no row governs it: kept, cleaned
+    leaky.RetrieveURL = "https://pacs.example.org/wado?patient=MRN-1001"  # no row, not kept: removed
+    leaky.save_as(first)
     home = VeilHome.open()
     report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", purpose=teaching(home))
-    assert report.refused and report.written == 0
-    assert "Export refused" in report.headline()
-    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
-    text = " ".join(leak.describe() for _label, leaks in report.leaks for leak in leaks)
-    assert "name from PatientName" in text and "Anna" not in text and "Smith" not in text
+    assert report.written == 2 and not report.leaks and not report.refused
+    for path in _outputs(tmp_path / "out"):
+        ds = pydicom.dcmread(path)
+        assert "Anna" not in str(ds.Manufacturer) and "Smith" not in str(ds.Manufacturer)
+        assert "RetrieveURL" not in ds
+    lines = {(line.action, line.why): line.attributes for line in __import__(
+        "desktop.app.deid_summary", fromlist=["summarise"]).summarise(report.actions)}
+    assert any("Retrieve URL" in names for (action, why), names in lines.items()
+               if action == "removed" and "by default" in why)
+    assert any("Patient's Sex" in names for (action, why), names in lines.items()
+               if action == "kept" and why == "Retain Patient Characteristics Option")
 
 
 def test_cancel_writes_nothing(veil_home, tmp_path):

@@ -334,13 +334,14 @@ def test_cancel_leaves_no_files(qtbot, library, tmp_path, monkeypatch):
     assert dialog.export_button.isEnabled() and dialog.form.isEnabled()
 
 
-def test_a_refused_export_lists_each_file_and_leak(qtbot, library, tmp_path, monkeypatch):
+def test_files_left_out_of_an_export_are_listed_with_each_leak(qtbot, library, tmp_path, monkeypatch):
     leaks = [("library instance 1.2.3", [Leak("patient name", "(0010,0010)", "(0008,1030) Study Description"),
                                          Leak("patient ID", "(0010,0020)", "the file's raw bytes")]),
              ("library instance 1.2.4", [Leak("institution", "(0008,0080)", "(0009,1001) private")])]
 
     def refused(home, profile, uids, out, progress, cancel, workers=None, purpose=None, **_):
-        return DeidReport(profile, Path(out), total=2, leaks=leaks)
+        return DeidReport(profile, Path(out), total=3, written=1, leaks=leaks, pseudonyms={"TEACH-0001": 1},
+                          actions={("Occupation", "emptied", "Clean Descriptors Option: personal by nature"): 1})
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", refused)
     dialog = open_dialog(qtbot, library)
@@ -348,15 +349,18 @@ def test_a_refused_export_lists_each_file_and_leak(qtbot, library, tmp_path, mon
     dialog.folder_edit.setText(str(out))
     click(qtbot, dialog.export_button)
     report = wait_report(qtbot, dialog)
-    assert report.headline.text().startswith("Export refused: 2 output files")
-    assert "Nothing was written" in report.headline.text()
+    assert report.headline.text().startswith("De-identified 1 instance of 1 patient")
+    assert "2 files left out: still identifying after cleaning" in report.headline.text()
     table = report.leak_table
+    assert report.tabs.tabText(0) == "Left out (2 files)"
+    summary = report.summary_table
+    assert [summary.item(0, c).text() for c in range(3)] == ["emptied", "Clean Descriptors Option: personal by nature",
+                                                                 "Occupation"]
     rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
     assert rows == [("library instance 1.2.3", "patient name from (0010,0010) found in (0008,1030) Study Description"),
                     ("library instance 1.2.3", "patient ID from (0010,0020) found in the file's raw bytes"),
                     ("library instance 1.2.4", "institution from (0008,0080) found in (0009,1001) private")]
     assert report.tabs.currentWidget() is table
-    assert not report.open_button.isVisible()
     assert files_under(out) == []
 
 

@@ -8,8 +8,10 @@
 - OCR reads text in its pixels (:func:`text_words`);
 - its pixels cannot be decoded (nobody, not even the OCR, has looked at it).
 
-A redacted version Veil made (:func:`desktop.core.redaction.record.is_redacted`) is never flagged
-by its header again, only when OCR finds new text in its redacted pixels.
+A redacted version Veil made (:func:`desktop.core.redaction.record.is_redacted`) is not flagged
+for text: its regions were chosen (by a person, a scanner template or detection), and the text
+left in it (labels such as "DOB" or "ID" beside what was covered) is judged by the residual
+check below, which refuses it if any of that text is still one of the patient's identifiers.
 
 What OCR reads (:func:`positions_to_read`): every image of text-prone modalities and every
 redacted version; in other series the first, middle and last image; and every image of a
@@ -18,8 +20,8 @@ series once one of its images holds text (the caller reads the rest: :func:`esca
 **Residual check (step 5).** On every image that was redacted or in which the review found
 text, the words OCR reads in the pixels that leave are matched against the original's
 identifiers (names and their parts, IDs, dates in their written forms: the same matching as
-:mod:`desktop.core.redaction.detect`). A match is a leak: the export is refused, whatever was
-confirmed. The words themselves never leave this module; only counts and kinds do.
+:mod:`desktop.core.redaction.detect`). A match is a leak, whatever was confirmed: the image is
+left out of a folder export, and a package is refused. The words themselves never leave this module; only counts and kinds do.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class TextRead:
 
     words: int
     matched: tuple[str, ...] = ()
+    #: Where the matching words are in frame 1: (x0, y0, x1, y1) in pixels, x1/y1 exclusive.
+    region: tuple[int, int, int, int] | None = None
 
 
 def header_reason(modality: str, burned_in: str, redacted: bool) -> str | None:
@@ -117,24 +121,37 @@ def matched_kinds(words: Sequence[Word], identifiers: Sequence[Identifier]) -> t
     """The kinds of the identifiers ("name", "id", "date", …) that words on one of the lines
     read match, in order; empty when none does. Every word counts here, whatever its
     confidence: a name read at 0.4 is still the patient's name."""
+    return matched(words, identifiers)[0]
+
+
+def matched(words: Sequence[Word], identifiers: Sequence[Identifier]
+            ) -> tuple[tuple[str, ...], tuple[int, int, int, int] | None]:
+    """:func:`matched_kinds`, and the box around every word that matched (None: none)."""
     targets = _targets(i for i in identifiers if i.kind in RESIDUAL_KINDS)
     if not targets:
-        return ()
+        return (), None
     lines: dict[int, list[Word]] = {}
     for w in words:
         if any(c.isalnum() for c in w.text):
             lines.setdefault(w.line, []).append(w)
     kinds: list[str] = []
+    boxes: list[tuple[int, int, int, int]] = []
     for line in lines.values():
-        for hits in match_words(line, targets):
+        for word, hits in zip(line, match_words(line, targets)):
             kinds.extend(t.kind for t in hits if t.kind not in kinds)
-    return tuple(kinds)
+            if hits:
+                boxes.append(word.box)
+    if not boxes:
+        return tuple(kinds), None
+    return tuple(kinds), (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                          max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def read_text(frame: np.ndarray, identifiers: Sequence[Identifier], reader: TextReader) -> TextRead:
     """Read one frame: text words, and the identifiers of the original they match."""
     words = reader.read_words(frame)
-    return TextRead(text_words(words), matched_kinds(words, identifiers))
+    kinds, region = matched(words, identifiers)
+    return TextRead(text_words(words), kinds, region)
 
 
 def text_reason(read: TextRead) -> str | None:
@@ -146,8 +163,12 @@ def residual_reason(read: TextRead) -> str | None:
     """Why the residual check refuses an image, or None."""
     if not read.matched:
         return None
+    where = ""
+    if read.region is not None:
+        x0, y0, x1, y1 = read.region
+        where = f" in frame 1, pixels x {x0}-{x1}, y {y0}-{y1}"
     return ("the pixels that would leave still show the patient's " + ", ".join(read.matched)
-            + " (read by OCR): redact it, or leave it out")
+            + f" (read by OCR{where}): redact it, or leave it out")
 
 
 def escalate(series_with_text: set[str], read: set[int], series_of: dict[int, str]) -> list[int]:
@@ -281,7 +302,8 @@ def run_review(candidates: Sequence[Candidate], *, reader: TextReader | None = N
             elif found is not None:
                 if (why := text_reason(found)) is not None:
                     with_text.add(c.series)
-                    flagged.setdefault(c.key, Flagged(f"{c.label}: {why}", c.series, c.key))
+                    if not c.redacted:  # redacted: the text left matched none of its identifiers (below)
+                        flagged.setdefault(c.key, Flagged(f"{c.label}: {why}", c.series, c.key))
                 if (leak := residual_reason(found)) is not None:
                     review.leaks.append(Refusal(c.label, leak, c.key))
             progress(review.read, total)
