@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pydicom
@@ -276,7 +276,22 @@ def _warm() -> None:
 
 
 def _worker_run(items: list[Input], plans: dict[str, PatientPlan]) -> list[Done]:
-    return [_one(i, _W["settings"], plans, _W["output"], _W["store"]) for i in items]
+    done = [_one(i, _W["settings"], plans, _W["output"], _W["store"]) for i in items]
+    return _batch_tally(done)
+
+
+def _batch_tally(done: list[Done]) -> list[Done]:
+    """One tally for a batch, on its first result, of the files that were staged: the same
+    keys repeat in every file, and sent per file they cost more than the de-identification."""
+    total: dict[tuple[str, str, str], int] = {}
+    for item in done:
+        if item.temp is not None:
+            for key, count in item.tally:
+                total[key] = total.get(key, 0) + count
+    out = [replace(item, tally=()) for item in done]
+    if out:
+        out[0] = replace(out[0], tally=tuple(total.items()))
+    return out
 
 
 class Runner:
@@ -359,7 +374,7 @@ class Runner:
         for item in leftovers:
             if cancel.cancelled:
                 return
-            yield _one(item, self.settings, plans, self.output, store)
+            yield from _batch_tally([_one(item, self.settings, plans, self.output, store)])
 
 
 def unreadable(exc: Exception) -> str:

@@ -296,8 +296,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             else:
                 finals[result.final] = result.label
                 staged.append(result)
-                for key, count in result.tally:
-                    report.actions[key] = report.actions.get(key, 0) + count
+            for key, count in result.tally:  # a batch's, of its staged files (deid_runner)
+                report.actions[key] = report.actions.get(key, 0) + count
             now = time.perf_counter()
             if now - last > 0.05 or done == len(readable):
                 progress(done, len(inputs))

@@ -64,10 +64,9 @@ _NOT_PAD = re.compile(rb"[^\x00\xff]")
 #: APPn identifiers that decoding or colour interpretation needs (ISO/IEC 10918-1 B.2.4.6).
 _KEEP_APP = {0: (b"JFIF\x00", b"JFXX\x00"), 2: (b"ICC_PROFILE\x00",), 8: (b"mrfx", b"SPIFF\x00"),
              14: (b"Adobe",)}
-#: Comments encoders write of themselves, kept so real files pass byte for byte: the whole
-#: comment must be one of these (an added word makes it text to drop).
-_ENCODER_BANNER = re.compile(rb"(?:Kakadu-v?\d+(?:\.\d+)*|Created by (?:GDCM/)?OpenJPEG version \d+(?:\.\d+)*"
-                             rb"|Creator: JasPer Versi?on \d+(?:\.\d+)*|MITRA_DICOM_STANDARD)[\x00 ]*")
+#: Encoders' comments about themselves, kept (real files pass byte for byte) only when whole.
+_ENCODER_BANNER = re.compile(rb"(?:Kakadu-v?[\d.]+|Created by (?:GDCM/)?OpenJPEG version [\d.]+"
+                             rb"|Creator: JasPer Versi?on [\d.]+|MITRA_DICOM_STANDARD)[\x00 ]*")
 _SPIFF_KEEP_TAGS = {1, 2, 3, 4}  # EOD, transfer characteristics, registration, orientation
 _JP2_KEEP = {b"jP  ", b"ftyp", b"jp2h", b"jp2c"}
 _JP2_NAMED = {b"xml ", b"uuid", b"uinf", b"rreq", b"jp2i", b"asoc", b"lbl ", b"res ", b"free"}

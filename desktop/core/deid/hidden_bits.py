@@ -55,6 +55,7 @@ from pydicom.uid import (
     JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless,
 )
 
+from desktop.core.deid.pixel_layout import PixelLayout, pixel_layout
 from desktop.core.errors import VeilError
 from desktop.core.redaction.burn_in import _j2k_reversible, _jls_near
 
@@ -115,59 +116,13 @@ class HiddenBits:
     lossy_source: bool = False
 
 
-@dataclass(frozen=True)
-class _Layout:
-    rows: int
-    columns: int
-    samples: int
-    frames: int
-    allocated: int
-    stored: int
-    high: int
-    signed: bool
-    planar: int
-
-    @property
-    def low(self) -> int:
-        return self.high - self.stored + 1
-
-    @property
-    def frame_cells(self) -> int:
-        return self.rows * self.columns * self.samples
-
-
-def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
-    try:
-        value = ds.get(keyword)
-        return default if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _layout(ds: Dataset) -> _Layout | None:
-    """The Image Pixel attributes (PS3.3 C.7.6.3), or ``None`` when nothing can be outside
-    Bits Stored or the attributes do not make a valid layout (PS3.5 8.1.1)."""
-    allocated, rows, columns = _int(ds, "BitsAllocated"), _int(ds, "Rows"), _int(ds, "Columns")
-    if allocated not in (8, 16, 32) or not rows or not columns or rows < 0 or columns < 0:
-        return None
-    stored = _int(ds, "BitsStored", allocated) or allocated
-    high = _int(ds, "HighBit", stored - 1)
-    samples, frames = _int(ds, "SamplesPerPixel", 1) or 1, _int(ds, "NumberOfFrames", 1) or 1
-    if not 0 < stored <= allocated or high is None or not stored - 1 <= high < allocated:
-        return None
-    if (stored, high) == (allocated, allocated - 1) or samples < 1 or frames < 1:
-        return None
-    return _Layout(rows, columns, samples, frames, allocated, stored, high,
-                   _int(ds, "PixelRepresentation", 0) == 1, _int(ds, "PlanarConfiguration", 0) or 0)
-
-
 # -- the bits -------------------------------------------------------------------------------------
 def _unsigned(arr: np.ndarray) -> np.ndarray:
     """The same cells as unsigned integers of the same width and byte order (a view)."""
     return arr if arr.dtype.kind == "u" else arr.view(arr.dtype.str.replace("i", "u"))
 
 
-def _hidden(cells: np.ndarray, lay: _Layout) -> bool:
+def _hidden(cells: np.ndarray, lay: PixelLayout) -> bool:
     """Whether any cell has a bit outside the stored bits that is not the sign convention.
     ``cells``: unsigned, any byte order. Reductions only, in the usual cases."""
     if cells.size == 0:
@@ -184,7 +139,7 @@ def _hidden(cells: np.ndarray, lay: _Layout) -> bool:
     return bool(_anomalous(cells, lay).any())
 
 
-def _anomalous(cells: np.ndarray, lay: _Layout) -> np.ndarray:
+def _anomalous(cells: np.ndarray, lay: PixelLayout) -> np.ndarray:
     """Per cell: a bit outside the stored bits is set, and (signed) the bits above High Bit
     are neither all zero nor all copies of it."""
     width = cells.dtype.itemsize * 8
@@ -199,7 +154,7 @@ def _anomalous(cells: np.ndarray, lay: _Layout) -> np.ndarray:
     return bad
 
 
-def _sign_extended(cells: np.ndarray, lay: _Layout) -> np.ndarray:
+def _sign_extended(cells: np.ndarray, lay: PixelLayout) -> np.ndarray:
     """Bits above High Bit copy it, bits below the stored bits are zero (native order)."""
     width = cells.dtype.itemsize * 8
     signed = cells.view(cells.dtype.str.replace("u", "i"))
@@ -212,7 +167,7 @@ def _sign_extended(cells: np.ndarray, lay: _Layout) -> np.ndarray:
     return out.view(cells.dtype)
 
 
-def _canonical(cells: np.ndarray, lay: _Layout) -> np.ndarray:
+def _canonical(cells: np.ndarray, lay: PixelLayout) -> np.ndarray:
     """The cells as written: unused bits zero, or the sign (native byte order)."""
     native = cells.astype(cells.dtype.newbyteorder("="), copy=False)
     if lay.signed:
@@ -220,7 +175,7 @@ def _canonical(cells: np.ndarray, lay: _Layout) -> np.ndarray:
     return np.bitwise_and(native, native.dtype.type(((1 << lay.stored) - 1) << lay.low))
 
 
-def _count(bad: np.ndarray, lay: _Layout, start_frame: int = 0) -> tuple[int, set[int]]:
+def _count(bad: np.ndarray, lay: PixelLayout, start_frame: int = 0) -> tuple[int, set[int]]:
     """How many pixels (any sample) are ``bad``, and in which frames (cells run frame by frame,
     a frame's samples interleaved or, Planar Configuration 1, plane by plane)."""
     flat, per, planar = bad.ravel(), lay.frame_cells, lay.planar == 1 and lay.samples > 1
@@ -269,7 +224,7 @@ def _encapsulated_element(fragments: list[bytes]) -> tuple[bytes, dict[str, obje
 
 
 # -- native ---------------------------------------------------------------------------------------
-def _native(element: memoryview, header: int, length: int, lay: _Layout, syntax: str,
+def _native(element: memoryview, header: int, length: int, lay: PixelLayout, syntax: str,
             little: bool) -> HiddenBits | None:
     value = element[header:header + length]
     width = lay.allocated // 8
@@ -323,7 +278,7 @@ def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Ite
                                     f"({syntax.name}: {type(exc).__name__})") from None
 
 
-def _encapsulated(ds: Dataset, element: memoryview, header: int, lay: _Layout, syntax: UID,
+def _encapsulated(ds: Dataset, element: memoryview, header: int, lay: PixelLayout, syntax: UID,
                   max_megapixels: float) -> HiddenBits | None:
     megapixels = lay.rows * lay.columns * lay.frames / 1e6
     if megapixels > max_megapixels:
@@ -349,7 +304,7 @@ def _encapsulated(ds: Dataset, element: memoryview, header: int, lay: _Layout, s
     return _reencode(ds, view, value, lay, syntax, decoded, props)
 
 
-def _frame_arrays(view: Dataset, syntax: UID, lay: _Layout,
+def _frame_arrays(view: Dataset, syntax: UID, lay: PixelLayout,
                   decoded: dict[int, np.ndarray]) -> Iterator[tuple[np.ndarray, bool, int, set[int]]]:
     """Per frame: the cleared samples (the decoded dtype), whether any cell changed, and the
     pixels and frame with hidden bits; frames not kept from the check are decoded again."""
@@ -364,7 +319,7 @@ def _frame_arrays(view: Dataset, syntax: UID, lay: _Layout,
         yield clean.view(arr.dtype), not np.array_equal(clean, cells), pixels, frames
 
 
-def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: _Layout, syntax: UID,
+def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: PixelLayout, syntax: UID,
               decoded: dict[int, np.ndarray], props: dict) -> HiddenBits:
     offsets, lengths = ds.get("ExtendedOffsetTable"), ds.get("ExtendedOffsetTableLengths")
     try:
@@ -416,7 +371,7 @@ def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: _Layout, syntax: UI
                       frames, True, lossy)
 
 
-def _write(view: Dataset, syntax: UID, lay: _Layout, decoded: dict[int, np.ndarray],
+def _write(view: Dataset, syntax: UID, lay: PixelLayout, decoded: dict[int, np.ndarray],
            originals: list[bytes], target: UID, photometric: str,
            keep_original: bool) -> tuple[bytes, dict[str, object], int, int]:
     pixels, frames = 0, set()
@@ -446,7 +401,7 @@ def _write(view: Dataset, syntax: UID, lay: _Layout, decoded: dict[int, np.ndarr
     return _native_element(bytes(out), lay.allocated), {}, pixels, len(frames)
 
 
-def _encode_verified(target: UID, clean: np.ndarray, lay: _Layout, options: dict[str, object]) -> bytes:
+def _encode_verified(target: UID, clean: np.ndarray, lay: PixelLayout, options: dict[str, object]) -> bytes:
     """One frame encoded, then decoded again: the stored bits must come back, and nothing
     outside them (a lossless re-encode is checked, not assumed)."""
     extra = {"jls_error": 0} if target == JPEGLSNearLossless else {}
@@ -461,7 +416,7 @@ def _encode_verified(target: UID, clean: np.ndarray, lay: _Layout, options: dict
     return encoded
 
 
-def _describe(lay: _Layout, pixels: int, frames: int, how: str) -> str:
+def _describe(lay: PixelLayout, pixels: int, frames: int, how: str) -> str:
     outside = f"bits outside the {lay.stored} stored bits (High Bit {lay.high})"
     became = "set to the sign bit (signed samples)" if lay.signed else "zeroed"
     text = (f"{outside} were set in {pixels:,} pixel{'s' if pixels != 1 else ''} of {frames:,} "
@@ -482,7 +437,7 @@ def clear_hidden_bits(ds: Dataset, pixel_element: bytes | memoryview, transfer_s
     how it is encoded. Raises :class:`HiddenBitsBudgetError` or :class:`HiddenBitsDecodeError`
     (both :class:`HiddenBitsError`) when an encapsulated source cannot be checked.
     """
-    lay = _layout(ds)
+    lay = pixel_layout(ds)
     if lay is None:
         return None
     element = memoryview(pixel_element).cast("B")

@@ -1,0 +1,69 @@
+"""Where a pixel cell's stored bits are: the Image Pixel attributes (PS3.3 C.7.6.3) read from a
+dataset whose elements may still be raw, without converting them (the de-identification engine
+copies raw elements to its output as they were read)."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import pydicom.datadict
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class PixelLayout:
+    """The Image Pixel attributes that say where a sample's bits are (PS3.3 C.7.6.3, PS3.5 8.1.1)."""
+
+    rows: int
+    columns: int
+    samples: int
+    frames: int
+    allocated: int
+    stored: int
+    high: int
+    signed: bool
+    planar: int
+
+    @property
+    def low(self) -> int:
+        return self.high - self.stored + 1
+
+    @property
+    def frame_cells(self) -> int:
+        return self.rows * self.columns * self.samples
+
+
+def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
+    """An integer attribute, read without converting the dataset's raw element (the engine
+    copies raw elements to the output as they were read)."""
+    raw = ds._dict.get(pydicom.datadict.tag_for_keyword(keyword))
+    try:
+        if raw is None:
+            return default
+        value = raw.value
+        if isinstance(raw, RawDataElement) and isinstance(value, bytes):
+            if len(value) == 2 and keyword != "NumberOfFrames":  # US (PS3.5 6.2)
+                return struct.unpack("<H" if raw.is_little_endian else ">H", value)[0]
+            value = convert_raw_data_element(raw).value
+        return default if value is None or value == "" else int(value)
+    except (TypeError, ValueError, struct.error):
+        return default
+
+
+def pixel_layout(ds: Dataset) -> PixelLayout | None:
+    """The Image Pixel attributes (PS3.3 C.7.6.3), or ``None`` when nothing can be outside
+    Bits Stored or the attributes do not make a valid layout (PS3.5 8.1.1)."""
+    allocated, rows, columns = _int(ds, "BitsAllocated"), _int(ds, "Rows"), _int(ds, "Columns")
+    if allocated not in (8, 16, 32) or not rows or not columns or rows < 0 or columns < 0:
+        return None
+    stored = _int(ds, "BitsStored", allocated) or allocated
+    high = _int(ds, "HighBit", stored - 1)
+    samples, frames = _int(ds, "SamplesPerPixel", 1) or 1, _int(ds, "NumberOfFrames", 1) or 1
+    if not 0 < stored <= allocated or high is None or not stored - 1 <= high < allocated:
+        return None
+    if (stored, high) == (allocated, allocated - 1) or samples < 1 or frames < 1:
+        return None
+    return PixelLayout(rows, columns, samples, frames, allocated, stored, high,
+                       _int(ds, "PixelRepresentation", 0) == 1, _int(ds, "PlanarConfiguration", 0) or 0)
