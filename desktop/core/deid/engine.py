@@ -29,14 +29,13 @@ import pydicom.filereader
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element, write_dataset
-from pydicom.multival import MultiValue
+from pydicom.filewriter import write_dataset
 
 from desktop.core.deid.attribute_types import AttributeTypes, load_attribute_types
 from desktop.core.deid.changes import Change, _meta_changes
-from desktop.core.deid.identifiers import collect_identifiers, reportable
+from desktop.core.deid.identifiers import gather, reportable
 from desktop.core.deid.instance_io import (  # noqa: F401 - pixel_extent is part of this API
-    _Parsed, _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
+    _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
     _record_method, _undefined_length, _without_meta, _write_elements, pixel_extent,
 )
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
@@ -151,14 +150,15 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
         raw_sequences = {tag: raw for tag, raw in ds._dict.items()
                          if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
                          and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
-        identifiers = collect_identifiers(ds)
+        gathered = gather(ds)
         if parsed.trailing is not None:
-            identifiers += collect_identifiers(parsed.trailing)
+            gathered.merge(gather(parsed.trailing))
+        identifiers = gathered.identifiers()
         plan = plan_for(patient_key_of(ds))
         pixels_cleaned = is_redacted(ds)
         cleaned = clean_pixel_data(parsed)
         pixel, syntax = cleaned.element, cleaned.transfer_syntax
-        walker = Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), identifiers, record,
+        walker = Walker(settings, plan, str(ds.get("SOPClassUID", "") or ""), gathered.to_scrub(), record,
                         (parsed.implicit, parsed.little) if fast else None, raw_sequences, _codec(ds))
         walker.dataset(ds, (), "")
         if parsed.trailing is not None:

@@ -201,6 +201,14 @@ class Gathered:
     def identifiers(self) -> list[Identifier]:
         return [i for i in self.found.values() if not _coincidence(i, self.vocabulary, self.vendor)]
 
+    def to_scrub(self) -> list[Identifier]:
+        """What cleaning removes from text: every identifier, and the parts of names that are
+        also a defined term here. A word a Code String holds is no reason to leave the patient's
+        surname in a description (writing it into Body Part Examined must not switch cleaning
+        off); the leak check still sets those aside (:meth:`identifiers`)."""
+        return [i for i in self.found.values()
+                if i.kind == "name" or not _coincidence(i, self.vocabulary, self.vendor)]
+
 
 def collect_identifiers(ds: Dataset) -> list[Identifier]:
     """Every identifier in ``ds`` (file meta included), at any depth, without duplicates."""

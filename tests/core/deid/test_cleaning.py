@@ -130,3 +130,14 @@ def test_pixel_data_without_hidden_bits_is_copied_byte_for_byte():
     result, ds = _run(data)
     assert ds.PixelData == pydicom.dcmread(pydicom_test_files() / "CT_small.dcm").PixelData
     assert HIDDEN_BITS_METHOD not in list(ds.DeidentificationMethod)
+
+
+def test_the_surname_written_into_a_code_string_does_not_switch_cleaning_off():
+    # A name part that is also a defined term of the file is no leak by itself (a patient
+    # named Perfusion beside Image Type PERFUSION), but it must still leave the descriptions.
+    def edit(ds: Dataset) -> None:
+        ds.BodyPartExamined = "QUISENBERRY"
+
+    result, ds = _run(_planted(edit))
+    assert "QUISENBERRY" not in ds.StudyDescription.upper()
+    assert "quisenberry" not in str(ds.AnatomicRegionSequence[0].CodeMeaning).lower()
