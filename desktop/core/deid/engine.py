@@ -215,12 +215,19 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
 
 def _located(data: bytes, leaks: list[Leak], wanted: list) -> list[Leak]:
     """The byte search's leaks, named by the element that holds them where the header does
-    (so the report can say which attribute to look at); those in Pixel Data stay as found."""
+    (so the report can say which attribute to look at); those in Pixel Data as one line per
+    kind and source, with the offsets in the file."""
+    pixels: dict[tuple[str, str], list[str]] = {}
+    for leak in leaks:
+        if "Pixel Data" in leak.where:
+            pixels.setdefault((leak.kind, leak.source), []).append(leak.where.split("offset ")[-1].split(" ")[0])
+    in_pixels = [Leak(kind, source, "Pixel Data (7FE0,0010), inside its compressed frames, at file offset "
+                      + ", ".join(offsets)) for (kind, source), offsets in pixels.items()]
     try:
         out = pydicom.dcmread(io.BytesIO(data), force=True)
         in_elements = find_leaks_in_dataset(out, wanted)
     except Exception:  # noqa: BLE001 - the byte offsets still say where
-        return leaks
-    pixels = [leak for leak in leaks if "Pixel Data" in leak.where]
-    return in_elements + pixels if in_elements else leaks
+        in_elements = []
+    header = in_elements or [leak for leak in leaks if "Pixel Data" not in leak.where]
+    return header + in_pixels
 
