@@ -298,7 +298,7 @@ class Walker:
             return
         if not self._clean_text(ds, tag, vr, why, loc, self.scrub):
             value = ds[tag].value if self.changes is not None else None
-            self._note(loc, tag, vr, "kept", why, value, value)
+            self._note(loc, tag, vr, "kept", why.replace(CLEANED, "no identifier in it"), value, value)
 
     def _replace_name(self, ds: Dataset, tag: int, loc: str, why: str) -> None:
         before = ds[tag].value
@@ -349,7 +349,7 @@ class Walker:
 
     def _clean(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> None:
         """C (PS3.15 E.1-1a, E.3.5): a value of similar meaning that identifies nobody."""
-        if self._clean_fast(ds, tag, vr, loc):
+        if self._clean_fast(ds, tag, vr, rule, loc):
             return
         personal = self.policy.is_personal(tag) and vr not in ("DA", "DT", "TM")
         if vr in _TEXT_VRS and not personal:
@@ -390,16 +390,19 @@ class Walker:
             self.edits += 1
         self._note(loc, tag, vr, word, why, before, after)
 
-    def _clean_fast(self, ds: Dataset, tag: int, vr: str, loc: str) -> bool:
+    def _clean_fast(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> bool:
         """Dates and times under the date options, straight from the raw bytes (most C actions
         in a teaching export); False when the general path must run."""
         raw = ds._dict[tag]
         if (self.changes is not None or self.encoding is None or vr not in ("DA", "DT", "TM")
                 or not isinstance(raw, RawDataElement) or not isinstance(raw.value, bytes)):
             return False
-        if "retain_full_dates" in self.options or (vr == "TM" and "retain_modified_dates" in self.options):
-            self._note(loc, tag, vr, "kept", "dates kept by the profile's date option", None, None)
+        if "retain_full_dates" in self.options:
+            self._note(loc, tag, vr, "kept", rule, None, None)
             return True  # kept as it is
+        if vr == "TM" and "retain_modified_dates" in self.options:
+            self._note(loc, tag, vr, "kept", f"{rule}: whole-day shifts leave times of day as they are", None, None)
+            return True
         if "retain_modified_dates" not in self.options:
             return False
         text = raw.value.decode("ascii", "replace").strip(" \x00")
@@ -412,8 +415,7 @@ class Walker:
             after = ""  # a date that cannot be read cannot be shifted: emptied, never guessed
         self._set_text(ds, tag, vr, after)
         self.edits += 1
-        self._note(loc, tag, vr, "shifted", "Retain Longitudinal Temporal Information with Modified Dates Option: "
-                   "dates moved by the patient's offset", None, None)
+        self._note(loc, tag, vr, "shifted", f"{rule}: dates moved by the patient's offset", None, None)
         return True
 
     def _clean_text(self, ds: Dataset, tag: int, vr: str, why: str, loc: str,
