@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import io
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from desktop.core.deid.changes import Change, _meta_changes
 from desktop.core.deid.identifiers import gather, reportable
 from desktop.core.deid.instance_io import (  # noqa: F401 - pixel_extent is part of this API
     _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
-    _record_method, _undefined_length, _without_meta, _write_elements, pixel_extent,
+    _record_method, _without_meta, _write_elements, pixel_extent,
 )
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
 from desktop.core.deid.mapping import patient_key, patient_key_of
@@ -172,12 +173,14 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
             for elem in settings.extra:
                 ds[elem.tag] = copy.deepcopy(elem)
         meta = _file_meta(ds, syntax)
+        deflated: int | None = None
         out = DicomBytesIO()
         out.write(b"\x00" * 128 + b"DICM")
         out.write(_file_meta_bytes(meta))
         if parsed.pixel is None and parsed.trailing is None and parsed.transfer_syntax == DEFLATED:
             body = _deflated(ds)
             pixel_range = (out.tell(), out.tell())
+            deflated = out.tell()
             out.write(body)
         else:
             out.is_implicit_VR, out.is_little_endian = parsed.implicit, parsed.little
@@ -205,9 +208,12 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
         result.changes = _meta_changes(original_meta, meta) + (walker.changes or [])
     if check:
         charset = _charset(ds)
-        encapsulated = pixel is None or _undefined_length(memoryview(pixel), parsed.implicit, parsed.little)
         wanted = reportable(identifiers, settings.profile.options)
-        result.leaks = find_leaks_in_bytes(result.data, wanted, charset, pixel_range, scan_pixels=encapsulated)
+        searched = result.data
+        if deflated is not None:  # the leak check reads what a reader would inflate
+            searched = searched[:deflated] + zlib.decompress(searched[deflated:], -zlib.MAX_WBITS)
+            pixel_range = (0, 0)
+        result.leaks = find_leaks_in_bytes(searched, wanted, charset, pixel_range, scan_pixels=not cleaned.exact)
         if result.leaks:
             result.leaks = _located(result.data, result.leaks, wanted)
     return result
@@ -221,7 +227,7 @@ def _located(data: bytes, leaks: list[Leak], wanted: list) -> list[Leak]:
     for leak in leaks:
         if "Pixel Data" in leak.where:
             pixels.setdefault((leak.kind, leak.source), []).append(leak.where.split("offset ")[-1].split(" ")[0])
-    in_pixels = [Leak(kind, source, "Pixel Data (7FE0,0010), inside its compressed frames, at file offset "
+    in_pixels = [Leak(kind, source, "Pixel Data (inside its frames, not the header), at file offset "
                       + ", ".join(offsets)) for (kind, source), offsets in pixels.items()]
     try:
         out = pydicom.dcmread(io.BytesIO(data), force=True)

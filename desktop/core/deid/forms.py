@@ -39,7 +39,7 @@ _RUNS = re.compile(r"[^\W_]+")
 _HOUR = re.compile(r"(\d{1,2})[:.]?\d{2}[:.]?\d{2}(?:\.\d{1,6})?")
 #: The fields of a time left free in :func:`time_regex`.
 _FREE = {"MM": "[0-5][0-9]", "SS": "[0-5][0-9]", "F": "[0-9]{1,6}"}
-_DATE_FIELDS = frozenset({"YYYY", "YY", "MM", "M", "DD", "D", "MON", "MONTH"})
+_DATE_FIELDS = frozenset({"YYYY", "YY", "MM", "M", "DD", "D", "DTH", "MON", "MONTH"})
 _TIME_FIELDS = frozenset({"HH", "H", "hh", "h", "MM", "SS", "AMPM", "F"})
 _NAME_FIELDS = frozenset({"FAMILY", "GIVEN", "MIDDLE"})
 _RUN_FIELDS = frozenset({"A", "B", "C"})
@@ -141,6 +141,12 @@ def _unique(forms: Iterable[Form], besides: str = "") -> tuple[Form, ...]:
     return tuple(out.values())
 
 
+def _ordinal(day: int) -> str:
+    """The day as English writes it in "May 24th, 2002": 1st, 2nd, 3rd, 4th... 11th, 21st."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
 def _render(templates: Iterable[str], fields: dict[str, str], searched: bool) -> Iterator[Form]:
     for template in templates:
         if "{F}" in template and not fields.get("F"):
@@ -156,7 +162,7 @@ def date_forms(day: str, formats: Formats | None = None) -> tuple[Form, ...]:
     if len(day) != 8 or not day.isdigit():
         return ()
     y, m, d = day[:4], day[4:6], day[6:]
-    fields = {"YYYY": y, "YY": y[2:], "MM": m, "M": str(int(m)), "DD": d, "D": str(int(d))}
+    fields = {"YYYY": y, "YY": y[2:], "MM": m, "M": str(int(m)), "DD": d, "D": str(int(d)), "DTH": _ordinal(int(d))}
     forms = [*_render(f.date_searched, fields, True), *_render(f.date_written, fields, False)]
     month = int(m)
     if 1 <= month <= 12 and 1 <= int(d) <= 31:

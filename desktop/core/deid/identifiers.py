@@ -19,11 +19,13 @@ encapsulated Pixel Data of megabytes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import pydicom
+from pydicom._uid_dict import UID_dictionary
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -175,9 +177,29 @@ def _tokens(kind: str, text: str) -> list[str]:
         minimum = 3 if kind == "name" else _ADDRESS_WORD_MIN
         for part in _SPLIT.split(text):
             part = part.strip(".")
-            if len(part) >= minimum and part.upper() not in PLACEHOLDERS and part not in out:
+            # Two characters of a CJK name (山田) say as much as a Latin surname.
+            wide = kind == "name" and len(part) >= 2 and not part.isascii() and part.isalpha()
+            if (len(part) >= minimum or wide) and part.upper() not in PLACEHOLDERS and part not in out:
                 out.append(part)
-    return [t for t in out if not _short(t)]
+                out.extend(f for f in _folded(part) if f not in out)
+    return [t for t in out if not _short(t) or (not t.isascii() and len(t) >= 2)]
+
+
+#: German umlauts as written without them (Müller: Mueller); other accents are dropped (NFKD).
+_TRANSLITERATED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "ss"})
+
+
+def _folded(part: str) -> list[str]:
+    """A name part with accents as keyboards without them write it: "Müllerström" also as
+    "Muellerstroem" and "Mullerstrom", "Quisenbérry" as "Quisenberry" (empty when ASCII)."""
+    if part.isascii():
+        return []
+    out = []
+    for text in (part.translate(_TRANSLITERATED), part):
+        plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        if plain.isascii() and plain != part and plain not in out and len(plain) >= 3:
+            out.append(plain)
+    return out
 
 
 @dataclass
@@ -314,12 +336,34 @@ def _emails_of(tag: int, raw: object, codec: str | None, add: Callable[[str, str
 
 
 def _coincidence(ident: Identifier, vocabulary: set[str], vendor: set[str]) -> bool:
-    """A part of a name that is also a defined term of the same instance (a patient named
-    PERFUSION beside Image Type PERFUSION), or an institution word that is the vendor's."""
+    """An institution word that is the vendor's, or one many institutions' names share; or a
+    name part that is a defined term.
+
+    A part of the patient's name is set aside only when a Code String of the same instance
+    holds it and it is a word of the standard's vocabulary (a patient whose name has a part
+    "Text" beside Value Type TEXT): Code Strings are cleaned of every other name part
+    (:mod:`desktop.core.deid.walker`), so a surname written into Body Part Examined neither stays
+    there nor switches the leak check off for it."""
     word = ident.text.upper()
     if ident.kind == "institution":
         return word in vendor or word in _GENERIC_INSTITUTION_WORDS
-    return ident.kind == "name" and word in vocabulary and not ident.is_whole
+    return ident.kind == "name" and not ident.is_whole and word in vocabulary and is_dicom_word(word)
+
+
+@lru_cache(maxsize=1)
+def _dicom_words() -> frozenset[str]:
+    words: set[str] = set()
+    for entry in pydicom.datadict.DicomDictionary.values():
+        words.update(w.upper() for w in re.findall(r"[A-Za-z]{3,}", entry[2]))
+    for entry in UID_dictionary.values():
+        words.update(w.upper() for w in re.findall(r"[A-Za-z]{3,}", entry[0]))
+    return frozenset(words)
+
+
+def is_dicom_word(word: str) -> bool:
+    """A word of the standard's own vocabulary (attribute and UID names, PS3.6): a Code String
+    holding it is a defined term ("TEXT" for a patient whose name has a part "Text")."""
+    return word.upper() in _dicom_words()
 
 
 def _with_variants(ident: Identifier, variants: tuple[str, ...]) -> Identifier:

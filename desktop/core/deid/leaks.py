@@ -37,14 +37,24 @@ def _alnum(byte: int) -> bool:
     return 48 <= byte <= 57 or 65 <= byte <= 90 or 97 <= byte <= 122
 
 
+#: Identifiers this long are also looked for in UTF-16 (text in binary elements: ICC profiles,
+#: private blobs, documents).
+MIN_UTF16_TOKEN = 4
+
+
 def _encodings(text: str, charset: str | list[str]) -> set[bytes]:
+    """``text`` as bytes in every encoding it may have been written in, ASCII letters lowered
+    (the searched bytes are too); accented capitals are not bytes.lower()'s, so the text's own
+    upper and lower case are encoded as well ("QUISENBÉRRY" in Latin-1 or UTF-8)."""
     forms = set()
     codecs = charset if isinstance(charset, list) else [charset]
-    for codec in [*codecs, "ascii", "utf-8"]:
-        try:
-            forms.add(text.encode(codec).lower())
-        except (UnicodeError, LookupError):
-            continue
+    wide = ["utf-16-le", "utf-16-be"] if len(text) >= MIN_UTF16_TOKEN else []
+    for cased in {text, text.lower(), text.upper()}:
+        for codec in [*codecs, "ascii", "utf-8", *wide]:
+            try:
+                forms.add(cased.encode(codec).lower())
+            except (UnicodeError, LookupError):
+                continue
     return {f for f in forms if f}
 
 
@@ -68,15 +78,15 @@ def find_leaks_in_bytes(data: bytes, identifiers: list[Identifier], charset: str
                         pixel_range: tuple[int, int] = (0, 0), scan_pixels: bool = True) -> list[Leak]:
     """Where each identifier first turns up in the raw bytes (one leak per identifier).
 
-    Outside Pixel Data the search ignores case; inside it (often megabytes) the identifier is
-    looked for as written, in capitals and in lower case, and only when it is long enough.
+    The search ignores case; inside Pixel Data (often megabytes) only identifiers long enough
+    not to turn up by chance count.
     ``scan_pixels=False`` skips native (uncompressed) Pixel Data: sample values, which hold no
     text; encapsulated frames (JPEG comments, JPEG 2000 boxes) can, so they are searched.
     """
     start, end = pixel_range
     view = memoryview(data)
     regions = [(0, bytes(view[:start]).lower()), (end, bytes(view[end:]).lower())]
-    pixels = bytes(view[start:end]) if end > start and scan_pixels else b""
+    pixels = bytes(view[start:end]).lower() if end > start and scan_pixels else b""
     leaks = []
     for ident in identifiers:
         hit = None
@@ -88,11 +98,9 @@ def find_leaks_in_bytes(data: bytes, identifiers: list[Identifier], charset: str
                     hit = (offset + at, False)
                     break
             if hit is None and pixels and len(needle) >= MIN_PIXEL_TOKEN:
-                for form in {needle, needle.upper(), ident.text.encode("latin_1", "ignore")}:
-                    at = _whole_word_at(pixels, form, False) if form else None
-                    if at is not None:
-                        hit = (start + at, True)
-                        break
+                at = _whole_word_at(pixels, needle, False)
+                if at is not None:
+                    hit = (start + at, True)
             if hit is not None:
                 break
         if hit is not None:

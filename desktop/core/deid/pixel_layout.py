@@ -35,7 +35,7 @@ class PixelLayout:
         return self.rows * self.columns * self.samples
 
 
-def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
+def int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
     """An integer attribute, read without converting the dataset's raw element (the engine
     copies raw elements to the output as they were read)."""
     raw = ds._dict.get(pydicom.datadict.tag_for_keyword(keyword))
@@ -55,15 +55,28 @@ def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
 def pixel_layout(ds: Dataset) -> PixelLayout | None:
     """The Image Pixel attributes (PS3.3 C.7.6.3), or ``None`` when nothing can be outside
     Bits Stored or the attributes do not make a valid layout (PS3.5 8.1.1)."""
-    allocated, rows, columns = _int(ds, "BitsAllocated"), _int(ds, "Rows"), _int(ds, "Columns")
+    allocated, rows, columns = int_attribute(ds, "BitsAllocated"), int_attribute(ds, "Rows"), int_attribute(ds, "Columns")
     if allocated not in (8, 16, 32) or not rows or not columns or rows < 0 or columns < 0:
         return None
-    stored = _int(ds, "BitsStored", allocated) or allocated
-    high = _int(ds, "HighBit", stored - 1)
-    samples, frames = _int(ds, "SamplesPerPixel", 1) or 1, _int(ds, "NumberOfFrames", 1) or 1
+    stored = int_attribute(ds, "BitsStored", allocated) or allocated
+    high = int_attribute(ds, "HighBit", stored - 1)
+    samples, frames = int_attribute(ds, "SamplesPerPixel", 1) or 1, int_attribute(ds, "NumberOfFrames", 1) or 1
     if not 0 < stored <= allocated or high is None or not stored - 1 <= high < allocated:
         return None
     if (stored, high) == (allocated, allocated - 1) or samples < 1 or frames < 1:
         return None
     return PixelLayout(rows, columns, samples, frames, allocated, stored, high,
-                       _int(ds, "PixelRepresentation", 0) == 1, _int(ds, "PlanarConfiguration", 0) or 0)
+                       int_attribute(ds, "PixelRepresentation", 0) == 1, int_attribute(ds, "PlanarConfiguration", 0) or 0)
+
+
+def native_length(ds: Dataset) -> int | None:
+    """The bytes native Pixel Data of these attributes holds, padded to even (PS3.5 8.1.1,
+    8.2), or ``None`` when the attributes do not say."""
+    rows, columns = int_attribute(ds, "Rows"), int_attribute(ds, "Columns")
+    allocated = int_attribute(ds, "BitsAllocated")
+    samples, frames = int_attribute(ds, "SamplesPerPixel", 1) or 1, int_attribute(ds, "NumberOfFrames", 1) or 1
+    if not rows or not columns or allocated not in (1, 8, 16, 32, 64) or rows < 0 or columns < 0 or frames < 0:
+        return None
+    bits = rows * columns * samples * frames * allocated
+    size = (bits + 7) // 8
+    return size + size % 2

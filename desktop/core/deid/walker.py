@@ -33,7 +33,7 @@ from pydicom.tag import BaseTag
 
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.changes import Change, _show, _tag_text
-from desktop.core.deid.identifiers import Identifier, reportable, scrub_pattern
+from desktop.core.deid.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
 from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
 from desktop.core.deid.safe_private import normalise_creator
 from desktop.core.deid.table import BASIC
@@ -216,6 +216,8 @@ class Walker:
         if action == "K":
             if vr in _SCRUBBED_VRS and self._clean_text(ds, tag, vr, f"{rule}; {CLEANED}", loc, self.keep_scrub):
                 return
+            if vr == "CS" and self._clean_code_string(ds, tag, loc, self.keep_scrub):
+                return
             value = ds[tag].value if (self.changes is not None or vr == "SQ") else None
             self._note(loc, tag, vr, "kept", rule, value, value)
             if vr == "SQ":
@@ -274,6 +276,8 @@ class Walker:
         if vr == "SQ":
             self._note(loc, tag, vr, "kept", "not in Table E.1-1: its items are de-identified", None, None)
             self._items(ds, tag, path, loc)
+            return
+        if vr == "CS" and self._clean_code_string(ds, tag, loc, self.scrub):
             return
         if vr not in FREE_TEXT_VRS:
             if self.changes is not None:  # routine: left out of the report's summary, so not tallied
@@ -439,6 +443,26 @@ class Walker:
         _set(ds, tag, vr, after)
         self.edits += 1
         self._note(loc, tag, vr, "cleaned", why, before, after)
+        return True
+
+    def _clean_code_string(self, ds: Dataset, tag: int, loc: str, pattern: re.Pattern[str] | None) -> bool:
+        """A Code String with one of the patient's identifiers in a value: that value becomes a
+        dummy (CS allows no "*", PS3.5 6.2), the others stay. False (untouched) when none."""
+        if pattern is None:
+            return False
+        raw = ds._dict[tag]
+        if self.codec and isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
+            if pattern.search(raw.value.decode(self.codec, "replace")) is None:
+                return False
+        before = ds[tag].value
+        values = [str(v) for v in before] if isinstance(before, MultiValue) else [str(before or "")]
+        after = [DUMMY_TEXT if pattern.search(v) and not is_dicom_word(v.strip()) else v for v in values]
+        if after == values:
+            return False
+        _set(ds, tag, "CS", after if len(after) > 1 else after[0])
+        self.edits += 1
+        self._note(loc, tag, "CS", "cleaned", f"a code string that held the patient's identifier: "
+                   f"that value replaced (PS3.15 E.1.1); {CLEANED}", before, after)
         return True
 
     def _remove(self, ds: Dataset, tag: int, loc: str, rule: str) -> None:
