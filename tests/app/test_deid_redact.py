@@ -6,9 +6,6 @@ intermediate is left on disk, in the output folder, the library, the home or the
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,25 +46,6 @@ def _holding_identity(*folders: Path) -> list[str]:
             if any(word in data for word in IDENTITY):
                 found.append(str(path))
     return found
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    """``veil ARGS`` in a process of its own, with its own VEIL_HOME, HOME and TMPDIR (so every
-    file it leaves anywhere can be looked at)."""
-    for name in ("home", "user", "tmp"):
-        (tmp_path / name).mkdir()
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", HOME=str(tmp_path / "user"),
-               TMPDIR=str(tmp_path / "tmp"), XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"))
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
-                              timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
-
-    return run
 
 
 def test_deid_redact_detect_burns_the_planted_name_out_before_it_leaves(tmp_path, cli):

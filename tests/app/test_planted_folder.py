@@ -13,9 +13,6 @@ frame).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pydicom
@@ -39,24 +36,6 @@ def _sources() -> list[Path]:
 
 def _outputs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    """``veil ARGS`` in a process of its own, with its own VEIL_HOME, HOME and TMPDIR."""
-    for name in ("home", "user", "tmp"):
-        (tmp_path / name).mkdir()
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", HOME=str(tmp_path / "user"),
-               TMPDIR=str(tmp_path / "tmp"), XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"))
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
-                              timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
-
-    return run
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -42,20 +43,30 @@ def _alnum(byte: int) -> bool:
 MIN_UTF16_TOKEN = 4
 
 
-def _encodings(text: str, charset: str | list[str]) -> set[bytes]:
+#: Kinds looked for in UTF-16 too: what a person types (dates are digits, seldom in UTF-16).
+_WIDE_KINDS = frozenset({"name", "id", "accession", "address", "phone", "email"})
+
+
+def _encodings(text: str, charset: str | list[str], wide: bool = False) -> frozenset[bytes]:
     """``text`` as bytes in every encoding it may have been written in, ASCII letters lowered
-    (the searched bytes are too); accented capitals are not bytes.lower()'s, so the text's own
-    upper and lower case are encoded as well ("QUISENBÉRRY" in Latin-1 or UTF-8)."""
+    (the searched bytes are too); accented capitals are not bytes.lower()'s, so a non-ASCII
+    text's own upper and lower case are encoded as well ("QUISENBÉRRY" in Latin-1 or UTF-8).
+    ``wide``: in UTF-16 too, when long enough."""
+    return _encoded(text, tuple(charset) if isinstance(charset, list) else (charset,),
+                    wide and len(text) >= MIN_UTF16_TOKEN)
+
+
+@lru_cache(maxsize=4096)
+def _encoded(text: str, codecs: tuple[str, ...], wide: bool) -> frozenset[bytes]:
     forms = set()
-    codecs = charset if isinstance(charset, list) else [charset]
-    wide = ["utf-16-le", "utf-16-be"] if len(text) >= MIN_UTF16_TOKEN else []
-    for cased in {text, text.lower(), text.upper()}:
-        for codec in [*codecs, "ascii", "utf-8", *wide]:
+    extra = ("utf-16-le", "utf-16-be") if wide else ()
+    for cased in ({text} if text.isascii() else {text, text.lower(), text.upper()}):
+        for codec in (*codecs, "ascii", "utf-8", *extra):
             try:
                 forms.add(cased.encode(codec).lower())
             except (UnicodeError, LookupError):
                 continue
-    return {f for f in forms if f}
+    return frozenset(f for f in forms if f)
 
 
 def _whole_word_at(blob: bytes, needle: bytes, lowered: bool, anywhere: bool = False) -> int | None:
@@ -91,7 +102,7 @@ def find_leaks_in_bytes(data: bytes, identifiers: list[Identifier], charset: str
     for ident in identifiers:
         hit = None
         glued = is_glued_name(ident)
-        for needle in _encodings(ident.text, charset):
+        for needle in _encodings(ident.text, charset, ident.kind in _WIDE_KINDS):
             for offset, blob in regions:
                 at = _whole_word_at(blob, needle, True, glued)
                 if at is not None:

@@ -11,7 +11,7 @@ import pydicom.datadict
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.valuerep import PersonName
+
 
 DUMMY_TEXT = "ANONYMIZED"
 DUMMY_BY_VR: dict[str, object] = {
@@ -21,16 +21,6 @@ DUMMY_BY_VR: dict[str, object] = {
     "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "UL": 0, "US": 0, "SV": 0, "UV": 0,
 }
 _MAX_LENGTH = {"SH": 16, "LO": 64, "AE": 16, "CS": 16, "ST": 1024, "PN": 64}
-
-
-def _texts(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, MultiValue)):
-        return [t for v in value for t in _texts(v)]
-    if isinstance(value, PersonName):
-        return [str(value)]
-    return [str(value)]
 
 
 def _scrubbed(value: object, vr: str, pattern: re.Pattern[str]) -> object:

@@ -34,12 +34,13 @@ from pydicom.tag import BaseTag
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.changes import Change, _show, _tag_text
 from desktop.core.deid.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
+from desktop.core.deid.leaks import _texts
 from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
 from desktop.core.deid.safe_private import normalise_creator
 from desktop.core.deid.table import BASIC
 from desktop.core.deid.text_policy import FREE_TEXT_VRS
 from desktop.core.deid.values import (
-    DUMMY_BY_VR, DUMMY_TEXT, _known_public, _name_of, _scrubbed, _set, _shifted, _texts,
+    DUMMY_BY_VR, DUMMY_TEXT, _known_public, _name_of, _scrubbed, _set, _shifted,
 )
 
 if TYPE_CHECKING:
