@@ -20,11 +20,13 @@ intermediate is ever written to disk.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import io
 import logging
 import multiprocessing
 import os
+import tempfile
 import threading
 import zipfile
 import zlib
@@ -124,6 +126,8 @@ class Done:
     crc32: int = 0
     #: ((attribute, action, rule), count) pairs: what was done to this file, without values.
     tally: tuple[tuple[tuple[str, str, str], int], ...] = ()
+    #: The output folder's disk was full: the bytes this output needed (the export stops).
+    disk_full: int = 0
 
 
 @dataclass(frozen=True)
@@ -263,12 +267,21 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
     if result.leaks:
         return Done(item.label, leaks=tuple(result.leaks), tally=tally)
     final = f"{result.pseudonym}/{result.study_uid}/{result.series_uid}/{result.sop_instance_uid}.dcm"
-    temp = stage_dicom(output.folder, result.data, output.seal_key)
+    try:
+        temp = stage_dicom(output.folder, result.data, output.seal_key)
+    except OSError as exc:
+        if exc.errno in DISK_FULL:
+            return Done(item.label, error="not written: the output disk is full", disk_full=len(result.data))
+        return Done(item.label, error=f"cannot be written to the output folder ({exc.strerror or type(exc).__name__})")
     if output.seal_key is None:
         return Done(item.label, temp=temp, final=final, size=len(result.data), tally=tally)
     # For a package: its writer then need not decrypt the staged copy to hash it (PS3.10 ZIP CRC).
     return Done(item.label, temp=temp, final=final, size=len(result.data),
                  sha256=hashlib.sha256(result.data).hexdigest(), crc32=zlib.crc32(result.data), tally=tally)
+
+
+#: The errors of a disk with no room left (ENOSPC) or a quota spent (EDQUOT).
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def _warm() -> None:
@@ -294,6 +307,16 @@ def _batch_tally(done: list[Done]) -> list[Done]:
     return out
 
 
+#: The longest path of a Unix socket (sun_path, 108 bytes with its NUL on Linux).
+_MAX_SOCKET_PATH = 107
+
+
+def _forkserver_usable() -> bool:
+    """Whether the forkserver's socket fits: multiprocessing puts it at
+    TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX, and a long TMPDIR makes bind() fail."""
+    return len(tempfile.gettempdir().encode()) + len("/pymp-xxxxxxxx/listener-xxxxxxxx") <= _MAX_SOCKET_PATH
+
+
 class Runner:
     """Runs both passes (patients, then de-identification) in one pool of worker processes,
     started once; below a few files, or with one worker, everything runs in this process."""
@@ -303,7 +326,11 @@ class Runner:
         self.settings, self.output, self.store_args = settings, output, store_args
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
-        if count >= IN_PROCESS_BELOW and workers > 1:
+        if count >= IN_PROCESS_BELOW and workers > 1 and not _forkserver_usable():
+            log.warning("the temp folder's path is too long for the worker pool's socket; "
+                        "de-identifying in this process")
+            self.workers = 1
+        elif count >= IN_PROCESS_BELOW and workers > 1:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["desktop.app.deid_runner"])  # what the workers run
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,

@@ -38,7 +38,7 @@ from desktop.app.deid_runner import (
 )
 from desktop.app.disclosing import Sent, record_disclosure
 from desktop.app.export_consent import ExportPurpose, check_identities
-from desktop.app.formatting import plural
+from desktop.app.formatting import megabytes, plural
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
     Candidate, Channel, Delivery, Image, Review, Selection, bind, redact_masked, resolve, run_review,
@@ -97,6 +97,8 @@ class DeidReport(Reviewed):
     redacted: int = 0  # outputs whose pixels Veil redacted
     #: ``veil deid --redact``: what was burned in on the way (for the audit log), else "".
     redaction: str = ""
+    #: The output disk filled up: about how many bytes the whole export needed (it stopped).
+    disk_full: int = 0
 
     @property
     def refused_by_consent(self) -> bool:
@@ -109,7 +111,7 @@ class DeidReport(Reviewed):
 
     @property
     def refused(self) -> bool:
-        return (self.refused_by_consent or self.refused_for_review
+        return (self.refused_by_consent or self.refused_for_review or bool(self.disk_full)
                 or (self.all_or_nothing and (bool(self.leaks) or bool(self.residual))))
 
     @property
@@ -118,6 +120,9 @@ class DeidReport(Reviewed):
         return 0 if self.all_or_nothing else len(self.leaks) + len(self.residual)
 
     def headline(self) -> str:
+        if self.disk_full:
+            return (f"Export stopped: the disk holding {self.out_dir} is full (the export needs about "
+                    f"{megabytes(self.disk_full)}). Nothing was written; free some space and export again.")
         if self.refused_by_consent:
             return "Export refused: consent does not allow it. Nothing was written."
         if self.residual and self.all_or_nothing:
@@ -286,7 +291,11 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     try:
         for result in runner.results(readable, keys, plans, cancel):
             done += 1
-            if result.error:
+            if result.disk_full:
+                if not report.disk_full:
+                    cancel.cancel()  # nothing more fits: stop, and remove what was staged
+                report.disk_full += result.disk_full
+            elif result.error:
                 report.rejected.append(Rejected(result.label, result.error))
             elif result.leaks:
                 report.leaks.append((result.label, list(result.leaks)))
@@ -302,7 +311,10 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             if now - last > 0.05 or done == len(readable):
                 progress(done, len(inputs))
                 last = now
-        report.cancelled = interrupted or (cancel.cancelled and done < len(readable))
+        report.cancelled = not report.disk_full and (interrupted or (cancel.cancelled and done < len(readable)))
+        if report.disk_full:  # what was staged, what failed, and what was never tried
+            written = sum(item.size for item in staged) + report.disk_full
+            report.disk_full = written * len(readable) // max(len(staged) + 1, 1)
         if reading is not None:
             try:
                 report.review = own_review = reading.result()
@@ -389,7 +401,8 @@ def unreadable_only(report: DeidReport) -> bool:
 
 
 def _audit(home: VeilHome, report: DeidReport) -> None:
-    outcome = ("refused-consent" if report.refused_by_consent else
+    outcome = ("failed-disk-full" if report.disk_full else
+               "refused-consent" if report.refused_by_consent else
                "refused-pixels" if report.residual and report.all_or_nothing else
                "refused-burned-in" if report.refused_for_review else
                "refused-leak" if report.refused else "cancelled" if report.cancelled else "completed")

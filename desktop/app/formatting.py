@@ -48,3 +48,12 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 study``, ``2 studies``."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count:,} {word}"
+
+
+def megabytes(size: int) -> str:
+    """A size for a person: "3.2 MB", "740 KB", "1.4 GB" (decimal units, as disks are sold)."""
+    if size >= 1_000_000_000:
+        return f"{size / 1e9:.1f} GB"
+    if size >= 1_000_000:
+        return f"{size / 1e6:.1f} MB"
+    return f"{max(size, 1) / 1e3:.0f} KB"

@@ -335,3 +335,17 @@ def test_the_quick_identity_reader_agrees_with_pydicom(tmp_path):
         assert quick.series_uid == str(ds.get("SeriesInstanceUID", "") or ""), path.name
         checked += 1
     assert checked > 15
+
+
+def test_a_long_temp_folder_path_does_not_stop_the_export(veil_home, tmp_path, monkeypatch):
+    # The worker pool's Unix socket lives under TMPDIR; a path past 107 bytes cannot be bound.
+    import tempfile
+
+    long_tmp = tmp_path / ("t" * 90)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    src = tmp_path / "in"
+    write_series(pydicom_test_files() / "CT_small.dcm", src, 30, "Smith^Anna", "MRN-1001")
+    home = VeilHome.open()
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", workers=2, purpose=teaching(home))
+    assert report.written == 30 and not report.refused

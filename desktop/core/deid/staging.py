@@ -22,14 +22,21 @@ def stage_dicom(folder: str, data: bytes, seal_key: bytes | None) -> str:
     ``seal_key`` when given) and start its writeback; the caller renames it into place."""
     temp = os.path.join(folder, TEMP_PREFIX + secrets.token_hex(8))
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if seal_key is None:
-            fh.write(data)
-        else:
-            seal_bytes(fh, seal_key, data)
-        fh.flush()
-        if hasattr(os, "posix_fadvise"):
-            # Start writing it to disk now (Linux begins writeback of dirty pages on
-            # DONTNEED), so the one sync before the renames has little left to wait for.
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if seal_key is None:
+                fh.write(data)
+            else:
+                seal_bytes(fh, seal_key, data)
+            fh.flush()
+            if hasattr(os, "posix_fadvise"):
+                # Start writing it to disk now (Linux begins writeback of dirty pages on
+                # DONTNEED), so the one sync before the renames has little left to wait for.
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    except BaseException:  # a full disk, a cancelled worker: no partial file stays behind
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
     return temp
