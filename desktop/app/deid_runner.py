@@ -26,7 +26,6 @@ import io
 import logging
 import multiprocessing
 import os
-import tempfile
 import threading
 import zipfile
 import zlib
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import pydicom
 
+from desktop.app.worker_pool import forkserver_usable
 from desktop.core.deid.staging import stage_dicom
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
@@ -307,16 +307,6 @@ def _batch_tally(done: list[Done]) -> list[Done]:
     return out
 
 
-#: The longest path of a Unix socket (sun_path, 108 bytes with its NUL on Linux).
-_MAX_SOCKET_PATH = 107
-
-
-def _forkserver_usable() -> bool:
-    """Whether the forkserver's socket fits: multiprocessing puts it at
-    TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX, and a long TMPDIR makes bind() fail."""
-    return len(tempfile.gettempdir().encode()) + len("/pymp-xxxxxxxx/listener-xxxxxxxx") <= _MAX_SOCKET_PATH
-
-
 class Runner:
     """Runs both passes (patients, then de-identification) in one pool of worker processes,
     started once; below a few files, or with one worker, everything runs in this process."""
@@ -326,7 +316,7 @@ class Runner:
         self.settings, self.output, self.store_args = settings, output, store_args
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
-        if count >= IN_PROCESS_BELOW and workers > 1 and not _forkserver_usable():
+        if count >= IN_PROCESS_BELOW and workers > 1 and not forkserver_usable():
             log.warning("the temp folder's path is too long for the worker pool's socket; "
                         "de-identifying in this process")
             self.workers = 1

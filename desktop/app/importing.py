@@ -24,6 +24,7 @@ from pathlib import Path
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.app.worker_pool import forkserver_usable
 from desktop.core.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
 from desktop.core.library import index
@@ -214,7 +215,7 @@ def import_paths(
         # Recorded before anything is indexed, so even an import killed midway is accounted
         # for: a started line with no closing line says exactly that.
         home.record(conn, "import.started", import_id=import_id, files=report.total)
-        if len(sources) < IN_PROCESS_BELOW or workers == 1:
+        if len(sources) < IN_PROCESS_BELOW or workers == 1 or not forkserver_usable():
             results = _results_serial(home, sources, cancel)
         else:
             results = _results_parallel(home, sources, workers, cancel)

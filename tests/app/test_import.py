@@ -281,3 +281,18 @@ def test_objects_left_by_an_interrupted_import_can_be_pruned(home, few_dicoms):
     assert final.ok and final.unreferenced == 0 and final.objects_checked == 5
     assert '"action":"objects.pruned"' in home.audit_path.read_text()
     assert home.verify_audit().ok
+
+
+def test_a_long_temp_folder_path_does_not_stop_an_import(home, tmp_path, monkeypatch):
+    # The worker pool's Unix socket lives under TMPDIR; a path past 107 bytes cannot be bound.
+    import tempfile
+
+    from tests.conftest import write_series
+
+    long_tmp = tmp_path / ("t" * 90)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    src = tmp_path / "in"
+    write_series(TF / "CT_small.dcm", src, 40, "Smith^Anna", "MRN-1001")
+    report = import_paths(home, [src], workers=2)
+    assert report.imported == 40 and not report.rejected
