@@ -51,7 +51,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     home = _open(args)
     cancel = CancelToken()
     try:
-        report = import_paths(home, paths, progress=_TerminalProgress(), cancel=cancel, workers=args.workers)
+        report = import_paths(home, paths, progress=_TerminalProgress(), cancel=cancel, workers=args.workers,
+                              follow_links_out=args.follow_links)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled.", file=sys.stderr)
@@ -175,7 +176,7 @@ def cmd_deid(args: argparse.Namespace) -> int:
                 raise VeilError("--series and --instance choose from library studies: use them with --study.")
             report = deidentify_paths(home, profile, inputs, out, _TerminalProgress(), cancel, args.workers,
                                       purpose=purpose, confirm_burned_in=args.confirm_burned_in,
-                                      redaction=redaction)
+                                      redaction=redaction, follow_links_out=args.follow_links)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled. Nothing was written.", file=sys.stderr)
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", action="store_true", help="also import the sample studies shipped with pydicom")
     p.add_argument("-v", "--verbose", action="store_true", help="also list the files already in the library")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also import what symlinks in the folders point at outside them (not followed by default)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ls", help="list patients, studies and series with counts")
@@ -362,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --redact: also these rules (Veil JSON or an RSNA CTP DicomPixelAnonymizer.script)")
     add_purpose_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also read what symlinks in the folders point at outside them (not followed by default)")
     p.add_argument("--details", action="store_true",
                    help="list every attribute in the summary of what was removed, cleaned or kept, and why")
     p.set_defaults(func=cmd_deid)

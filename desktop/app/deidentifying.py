@@ -149,13 +149,14 @@ class DeidReport(Reviewed):
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def file_inputs(paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | None = None
-                ) -> tuple[list[Input], list[Rejected]]:
-    """Every DICOM candidate under ``paths`` (as import finds them) and what was refused."""
+def file_inputs(paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | None = None,
+                follow_links_out: bool = False) -> tuple[list[Input], list[Rejected]]:
+    """Every DICOM candidate under ``paths`` (as import finds them: links out of a folder only
+    with ``follow_links_out``) and what was refused."""
     cancel = cancel or CancelToken()
     inputs: list[Input] = []
     rejected: list[Rejected] = []
-    for found in discover(paths, lambda: cancel.cancelled):
+    for found in discover(paths, lambda: cancel.cancelled, follow_links_out=follow_links_out):
         if isinstance(found, Rejected):
             rejected.append(found)
         elif not isinstance(found, DirectoryRead):
@@ -434,7 +435,7 @@ def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.
                      out_dir: str | os.PathLike[str], progress: Progress = no_progress,
                      cancel: CancelToken | None = None, workers: int | None = None, *,
                      purpose: ExportPurpose, confirm_burned_in: bool = False,
-                     redaction: Redaction | None = None) -> DeidReport:
+                     redaction: Redaction | None = None, follow_links_out: bool = False) -> DeidReport:
     """De-identify every DICOM file under ``paths`` into ``out_dir``, through the privacy gate
     (:mod:`desktop.app.gate`: a folder never goes to a colleague for care). With ``redaction``
     the regions are burned into each file's pixels in memory first (``veil deid --redact``; the
@@ -444,7 +445,7 @@ def deidentify_paths(home: VeilHome, profile: Profile, paths: Iterable[str | os.
     for path in paths:
         if out == Path(path).resolve() or Path(path).resolve() in out.parents:
             raise VeilError("Write the de-identified copies outside the folder being read.")
-    inputs, rejected = file_inputs(paths, cancel)
+    inputs, rejected = file_inputs(paths, cancel, follow_links_out)
     return deidentify_inputs(home, profile, inputs, out_dir, progress, cancel, workers, rejected, purpose=purpose,
                              confirm_burned_in=confirm_burned_in, redaction=redaction)
 

@@ -189,13 +189,16 @@ def import_paths(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
     workers: int | None = None,
+    *,
+    follow_links_out: bool = False,
 ) -> ImportReport:
-    """Import everything under ``paths``; never stops for a bad file."""
+    """Import everything under ``paths``; never stops for a bad file. Symlinks that lead out of
+    a folder given are not followed unless ``follow_links_out``."""
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     report = ImportReport()
     sources: list[Source] = []
-    for found in discover(paths, lambda: cancel.cancelled):
+    for found in discover(paths, lambda: cancel.cancelled, follow_links_out=follow_links_out):
         if isinstance(found, Rejected):
             report.rejected.append(found)
         elif isinstance(found, DirectoryRead):

@@ -137,3 +137,20 @@ def test_zip_entries_in_a_method_python_cannot_read_are_rejected(tmp_path):
     found = list(discover([archive]))
     assert [s.member for s in found if isinstance(s, ZipMember)] == ["a.dcm"]
     assert "Deflate64" in _split(found)[1]["deflate64.zip::b.dcm"]
+
+
+def test_links_out_of_the_folder_chosen_are_not_followed_unless_asked(tmp_path):
+    root, elsewhere = tmp_path / "tree", tmp_path / "elsewhere"
+    (root / "a").mkdir(parents=True)
+    elsewhere.mkdir()
+    shutil.copy(TF / "CT_small.dcm", root / "a" / "ct.dcm")
+    shutil.copy(TF / "MR_small.dcm", elsewhere / "mr.dcm")
+    os.symlink(elsewhere, root / "to-elsewhere")  # a folder outside
+    os.symlink(elsewhere / "mr.dcm", root / "mr-link.dcm")  # a file outside
+    os.symlink(root / "a" / "ct.dcm", root / "ct-link.dcm")  # inside: the same file, found once
+    sources, rejected = _split(list(discover([root])))
+    assert len(sources) == 1 and os.path.basename(sources[0].path) in ("ct.dcm", "ct-link.dcm")
+    assert "outside the folder chosen" in rejected["to-elsewhere"]
+    assert "outside the folder chosen" in rejected["mr-link.dcm"]
+    sources, rejected = _split(list(discover([root], follow_links_out=True)))
+    assert len(sources) == 2 and not rejected

@@ -84,26 +84,34 @@ def is_dicomdir_name(path: str) -> bool:
     return os.path.basename(path).upper() == "DICOMDIR"
 
 
-def discover(paths: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bool] = lambda: False) -> Iterator[Found]:
-    """Yield every source under ``paths`` and every rejection, each path once."""
+def discover(paths: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bool] = lambda: False,
+             *, follow_links_out: bool = False) -> Iterator[Found]:
+    """Yield every source under ``paths`` and every rejection, each path once. A symlink in a
+    folder that leads out of the folder chosen is not followed (a rejection says so) unless
+    ``follow_links_out``: what leaves is what the person picked, not what a link points at."""
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
     for raw in paths:
         if cancelled():
             return
-        yield from _discover_one(os.path.abspath(os.fspath(raw)), seen_files, seen_dirs, cancelled)
+        yield from _discover_one(os.path.abspath(os.fspath(raw)), seen_files, seen_dirs, cancelled, follow_links_out)
 
 
-def _discover_one(path: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool]) -> Iterator[Found]:
+def _discover_one(path: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool],
+                  follow_links_out: bool = False) -> Iterator[Found]:
     try:
         st = os.stat(path)
     except OSError as exc:
         yield Rejected(path, _os_reason(exc))
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk(path, seen_files, seen_dirs, cancelled)
+        yield from _walk(path, seen_files, seen_dirs, cancelled, follow_links_out)
     else:
         yield from _file(path, st, seen_files)
+
+
+def _inside(target: str, root: str) -> bool:
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _file(path: str, st: os.stat_result, seen_files: set) -> Iterator[Found]:
@@ -122,8 +130,11 @@ def _file(path: str, st: os.stat_result, seen_files: set) -> Iterator[Found]:
         yield FileSource(path, st.st_size)
 
 
-def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool]) -> Iterator[Found]:
-    """Depth-first walk that follows symlinks but never enters a folder twice."""
+def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool],
+          follow_links_out: bool = False) -> Iterator[Found]:
+    """Depth-first walk that follows symlinks inside ``root`` (out of it only with
+    ``follow_links_out``) but never enters a folder twice."""
+    real_root = os.path.realpath(root)
     stack = [root]
     while stack:
         if cancelled():
@@ -154,6 +165,10 @@ def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bo
                 est = os.stat(full)
             except OSError as exc:
                 yield Rejected(full, _os_reason(exc))
+                continue
+            if not follow_links_out and entry.is_symlink() and not _inside(os.path.realpath(full), real_root):
+                yield Rejected(full, "a link to a place outside the folder chosen: not followed "
+                                     "(choose what it points at to import it)")
                 continue
             if stat.S_ISDIR(est.st_mode):
                 subdirs.append(full)
