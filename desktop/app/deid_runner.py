@@ -30,14 +30,13 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pydicom
 
-from desktop.app.worker_pool import forkserver_usable
+from desktop.app.worker_pool import forkserver_usable, pooled_results
 from desktop.core.deid.staging import stage_dicom
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
@@ -360,33 +359,16 @@ class Runner:
             self._warming.join()
         leftovers: list[Input] = list(items) if self.pool is None else []
         if self.pool is not None:
-            tasks = iter([items[i:i + TASK_SIZE] for i in range(0, len(items), TASK_SIZE)])
-            pending: dict[Future, list[Input]] = {}
-            while True:
-                while not cancel.cancelled and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
-                    task = next(tasks, None)
-                    if task is None:
-                        break
-                    subset = {keys[id(i)]: plans[keys[id(i)]] for i in task}
-                    pending[self.pool.submit(_worker_run, task, subset)] = task
-                if not pending:
-                    break
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    try:
-                        yield from future.result()
-                    except BrokenProcessPool:
-                        leftovers.extend(task)
-                if leftovers:
-                    log.warning("a de-identification worker died; finishing in this process")
-                    for task in pending.values():
-                        leftovers.extend(task)
-                    pending.clear()
-                    for task in tasks:
-                        leftovers.extend(task)
-                    self.close()
-                    break
+            pool = self.pool
+
+            def submit(task: list[Input]) -> Future:
+                return pool.submit(_worker_run, task, {keys[id(i)]: plans[keys[id(i)]] for i in task})
+
+            yield from pooled_results(items, TASK_SIZE, self.workers * IN_FLIGHT_PER_WORKER, submit,
+                                      lambda: cancel.cancelled, leftovers)
+            if leftovers:
+                log.warning("a de-identification worker died; finishing in this process")
+                self.close()
         store = self._local_store()
         for item in leftovers:
             if cancel.cancelled:

@@ -16,15 +16,14 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.app.formatting import plural
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.app.worker_pool import forkserver_usable
+from desktop.app.worker_pool import forkserver_usable, pooled_results
 from desktop.core.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
 from desktop.core.library import index
@@ -132,44 +131,16 @@ def _pool(home: VeilHome, workers: int) -> ProcessPoolExecutor:
     )
 
 
-def _chunks(items: list[Source], size: int) -> Iterator[list[Source]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _results_parallel(home: VeilHome, sources: list[Source], workers: int, cancel: CancelToken) -> Iterator[Ingested | Rejected]:
     """Ingest in worker processes; if the pool breaks (a worker killed by the OS, say), the
     files not yet done are ingested here instead, so the batch still completes."""
-    tasks = iter(list(_chunks(sources, TASK_SIZE)))
     pool = _pool(home, workers)
-    pending: dict[Future, list[Source]] = {}
     leftovers: list[Source] = []
     try:
-        while True:
-            while not cancel.cancelled and len(pending) < workers * IN_FLIGHT_PER_WORKER:
-                task = next(tasks, None)
-                if task is None:
-                    break
-                pending[pool.submit(_worker_run, task)] = task
-            if not pending:
-                return
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    leftovers.extend(task)
-                    continue
-                yield from results
-            if leftovers:
-                log.warning("import worker process died; finishing the import in this process")
-                for task in pending.values():
-                    leftovers.extend(task)
-                pending.clear()
-                for task in tasks:
-                    leftovers.extend(task)
-                break
+        yield from pooled_results(sources, TASK_SIZE, workers * IN_FLIGHT_PER_WORKER,
+                                  lambda task: pool.submit(_worker_run, task), lambda: cancel.cancelled, leftovers)
+        if leftovers:
+            log.warning("import worker process died; finishing the import in this process")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     yield from _results_serial(home, leftovers, cancel)

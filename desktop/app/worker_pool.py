@@ -1,4 +1,5 @@
-"""What the worker pools of import and de-identification share: whether a forkserver can start.
+"""What the worker pools of import and de-identification share: whether a forkserver can start,
+and how their tasks are fed and drained (:func:`pooled_results`).
 
 multiprocessing's forkserver listens on a Unix socket at TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX;
 a TMPDIR long enough to push that past sun_path's 108 bytes (NUL included, unix(7)) makes
@@ -9,6 +10,13 @@ instead of failing the whole import or export.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: The longest path of a Unix socket on Linux (sun_path, 108 bytes with its NUL).
 MAX_SOCKET_PATH = 107
@@ -18,3 +26,35 @@ _SOCKET_TAIL = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
 def forkserver_usable() -> bool:
     """Whether the forkserver's socket path fits under the temp folder in use."""
     return len(tempfile.gettempdir().encode()) + _SOCKET_TAIL <= MAX_SOCKET_PATH
+
+
+def pooled_results(items: Sequence[T], task_size: int, max_pending: int,
+                   submit: Callable[[list[T]], Future], cancelled: Callable[[], bool],
+                   leftovers: list[T]) -> Iterator[R]:
+    """The results of ``items`` run in a pool, ``task_size`` at a time, at most ``max_pending``
+    tasks in flight (each task's future returns a list of results). If the pool breaks (a worker
+    killed by the OS, say), every item not yet done goes into ``leftovers`` for the caller to
+    finish in its own process, and the results stop."""
+    tasks = iter([list(items[i:i + task_size]) for i in range(0, len(items), task_size)])
+    pending: dict[Future, list[T]] = {}
+    while True:
+        while not cancelled() and len(pending) < max_pending:
+            task = next(tasks, None)
+            if task is None:
+                break
+            pending[submit(task)] = task
+        if not pending:
+            return
+        done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in done:
+            task = pending.pop(future)
+            try:
+                yield from future.result()
+            except BrokenProcessPool:
+                leftovers.extend(task)
+                broken = True
+        if broken:
+            for task in [*pending.values(), *tasks]:
+                leftovers.extend(task)
+            return
