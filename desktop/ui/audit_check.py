@@ -14,10 +14,15 @@ from desktop.ui.errors import show_error
 
 
 def show_verification(parent: QWidget | None, result: Verification) -> QMessageBox:
-    """"The audit log is intact" or the first altered line, in a window-modal box."""
+    """"The audit log is intact", the library rolled back, or the first altered line, in a
+    window-modal box."""
     if result.ok:
         icon, title = QMessageBox.Icon.Information, "Audit log intact"
         text = f"The audit log is complete and unaltered.\n\n{result.message}"
+    elif result.rolled_back:
+        icon, title = QMessageBox.Icon.Warning, "Library rolled back"
+        text = ("The library is older than the audit trail recorded in the system keyring: events "
+                f"are missing from it.\n\n{result.message}")
     else:
         icon, title = QMessageBox.Icon.Warning, "Audit log altered"
         text = f"The audit log does not verify.\n\n{result.message}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlcipher3.dbapi2 as sqlcipher
 
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.errors import LibraryError
 
 Connection = sqlcipher.Connection
@@ -47,7 +48,11 @@ def connect(path: Path, key: bytes) -> Connection:
         conn.execute("PRAGMA temp_store = MEMORY")
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except DatabaseError:
+        except DatabaseError as exc:
+            if is_disk_full(exc, Path(path).parent):  # SQLite could not make its -shm or -wal file
+                raise DiskFullError(
+                    f"The disk holding the Veil library ({Path(path).parent}) is full: library.sqlite cannot be "
+                    "opened. Free some room on that disk and try again.") from exc
             raise LibraryError(
                 "library.sqlite cannot be opened with this library's key "
                 "(wrong key, or the file is damaged)."
@@ -67,6 +72,16 @@ def connect(path: Path, key: bytes) -> Connection:
 
 def schema_version(conn: Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def rollback(conn: Connection) -> None:
+    """Take back the open transaction, if one is open (SQLite may already have rolled it back,
+    e.g. on a full disk); a failing rollback never replaces the error that led here."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except Exception:  # the original error is the one worth reporting
+            pass
 
 
 def migrate(conn: Connection) -> int:
@@ -89,7 +104,7 @@ def migrate(conn: Connection) -> int:
             conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
     return schema_version(conn)
 

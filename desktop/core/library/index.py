@@ -280,12 +280,28 @@ def last_audit_line(conn: Connection) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row else None
 
 
-def add_audit_line(conn: Connection, seq: int, digest: str) -> None:
-    conn.execute("INSERT INTO audit_lines (seq, hash) VALUES (?, ?)", (seq, digest))
+def add_audit_line(conn: Connection, seq: int, digest: str, line: bytes | None = None) -> None:
+    """Keep an audit line: its hash, and (since migration 0009) its whole text, from which
+    ``audit.log`` is rewritten after a crash or a full disk."""
+    conn.execute("INSERT INTO audit_lines (seq, hash, line) VALUES (?, ?, ?)", (seq, digest, line))
 
 
 def audit_anchors(conn: Connection) -> dict[int, str]:
+    """The hash of every audit line this library wrote, by sequence number."""
     return {int(seq): str(h) for seq, h in conn.execute("SELECT seq, hash FROM audit_lines")}
+
+
+def audit_lines_from(conn: Connection, seq: int) -> list[tuple[int, str, bytes | None]]:
+    """(sequence number, hash, text) of the audit lines numbered ``seq`` and after, in order; the
+    text is None for lines written before migration 0009."""
+    return [(int(s), str(h), None if t is None else bytes(t)) for s, h, t in conn.execute(
+        "SELECT seq, hash, line FROM audit_lines WHERE seq >= ? ORDER BY seq", (seq,))]
+
+
+def audit_line_hash(conn: Connection, seq: int) -> str | None:
+    """The hash of audit line ``seq``, or None if the library holds no such line."""
+    row = conn.execute("SELECT hash FROM audit_lines WHERE seq = ?", (seq,)).fetchone()
+    return str(row[0]) if row else None
 
 
 @dataclass(frozen=True)
