@@ -19,6 +19,10 @@ class WrongPassphraseError(KeyStoreError):
     """The passphrase does not unlock the library key."""
 
 
+class KeyStoreAlteredError(KeyStoreError):
+    """``keystore.json`` is not what Veil writes: edited, truncated or damaged."""
+
+
 class LibraryError(VeilError):
     """The library on disk is missing, damaged or of an unknown version."""
 

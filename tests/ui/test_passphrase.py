@@ -91,3 +91,28 @@ def test_cancel_closes_the_window(qtbot, veil_home, no_keyring):
     qtbot.waitUntil(lambda: not win.isVisible())
     assert win.home is None and win.exit_code == 0
     assert not (veil_home / keystore.KEYSTORE_FILE).exists()
+
+
+def test_an_altered_key_file_is_named_at_once_without_asking_for_a_passphrase(qtbot, veil_home, no_keyring):
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    first = open_window(qtbot, veil_home)
+    first._opener.dialog.passphrase_edit.setText(GOOD)
+    first._opener.dialog.confirm_edit.setText(GOOD)
+    first._opener.dialog.ok_button.click()
+    qtbot.waitUntil(lambda: first.home is not None, timeout=10_000)
+    first.close()
+    path = veil_home / keystore.KEYSTORE_FILE
+    meta = json.loads(path.read_text())
+    meta["kdf"]["n"] = 2**40
+    path.write_text(json.dumps(meta))
+
+    second = open_window(qtbot, veil_home)
+    assert second._opener.dialog is None  # no passphrase asked for a file Veil did not write
+    qtbot.waitUntil(lambda: second.findChild(QMessageBox, "ErrorBox") is not None, timeout=10_000)
+    box = second.findChild(QMessageBox, "ErrorBox")
+    assert box.text().startswith("keystore.json was altered or damaged")
+    assert second.home is None and second.exit_code == 1
+    box.done(0)

@@ -2,8 +2,12 @@
 
 One random 256-bit master key per ``VEIL_HOME``. It lives in the OS keyring (through
 ``keyring``). Where no keyring backend exists (headless Linux without Secret Service) the
-master key is wrapped with AES-256-GCM under a key derived from a passphrase by scrypt, and
-only the wrapped form is written (``keystore.json``). A plaintext key never touches disk.
+master key is wrapped with AES-256-GCM under a key derived from a passphrase by scrypt
+(RFC 7914, N = 2**17), its parameters authenticated, and only the wrapped form is written
+(``keystore.json``; format, bounds, and what a tampered file looks like: :mod:`key_file`). A
+plaintext key never touches disk. A home written by an older Veil (format 1, scrypt N = 2**15,
+parameters not authenticated) is rewritten in the current format, atomically and with the
+same master key, the first time its passphrase unlocks it.
 
 Purpose-specific keys (database, objects, object names, audit) are derived from the master
 key with HKDF-SHA256 so that one leaked subkey does not open the rest.
@@ -20,27 +24,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keyring
 import keyring.backend
 import keyring.errors
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from desktop.core.atomic_files import atomic_write_bytes
-from desktop.core.errors import KeyStoreError, WrongPassphraseError
+from desktop.core.errors import KeyStoreError
+from desktop.core.keys import key_file
+from desktop.core.keys.key_file import KEYSTORE_FILE, SCRYPT_N, SCRYPT_P, SCRYPT_R, altered
+
+__all__ = ["KEYRING_SERVICE", "KEYSTORE_FILE", "MIN_PASSPHRASE_LENGTH", "SCRYPT_N", "SCRYPT_P",
+           "SCRYPT_R", "LibraryKeys", "PassphrasePrompt", "keyring_available", "needs_passphrase",
+           "open_library_keys", "passphrase_from_file"]
 
 KEYRING_SERVICE = "veil"
-KEYSTORE_FILE = "keystore.json"
 MIN_PASSPHRASE_LENGTH = 8
-#: scrypt cost: about 0.1 s and 32 MiB on a laptop (RFC 7914 recommends N >= 2**14 for
-#: interactive logins).
-SCRYPT_N = 2**15
-SCRYPT_R = 8
-SCRYPT_P = 1
 
 #: Asked for a passphrase. ``creating`` is True when a new library is being set up (the
 #: prompt should ask twice and explain); returns None when the person declines.
@@ -126,10 +128,6 @@ def _check_value(master: bytes) -> str:
     return hmac.new(master, b"veil-key-check", hashlib.sha256).hexdigest()[:32]
 
 
-def _kek(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
-
-
 def _ask(prompt: PassphrasePrompt | None, creating: bool) -> str:
     env_file = os.environ.get("VEIL_PASSPHRASE_FILE")
     if env_file:
@@ -155,10 +153,20 @@ def _keyring_user(home_id: str) -> str:
     return f"library-key:{home_id}"
 
 
+def _write(home: Path, meta: dict[str, Any], doing: str) -> None:
+    try:
+        atomic_write_bytes(home / KEYSTORE_FILE, json.dumps(meta, indent=2).encode())
+    except OSError as exc:
+        raise KeyStoreError(
+            f"{KEYSTORE_FILE} in {home} could not be {doing}: {exc.strerror or exc}. Free some "
+            "space or fix the folder's permissions, then open the library again."
+        ) from None
+
+
 def _create(home: Path, prompt: PassphrasePrompt | None) -> LibraryKeys:
     master = os.urandom(32)
     home_id = str(uuid.uuid4())
-    meta: dict[str, object] = {"version": 1, "home_id": home_id, "check": _check_value(master)}
+    check = _check_value(master)
     if keyring_available():
         try:
             keyring.set_password(
@@ -166,85 +174,98 @@ def _create(home: Path, prompt: PassphrasePrompt | None) -> LibraryKeys:
             )
         except keyring.errors.KeyringError as exc:
             raise KeyStoreError(f"The system keyring refused to store the library key: {exc}") from None
-        meta["method"] = "keyring"
+        meta: dict[str, Any] = {"version": key_file.FORMAT_VERSION, "home_id": home_id,
+                                "method": "keyring", "check": check}
     else:
-        passphrase = _ask(prompt, creating=True)
-        salt = os.urandom(16)
-        nonce = os.urandom(12)
-        kek = _kek(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        wrapped = AESGCM(kek).encrypt(nonce, master, home_id.encode())
-        meta.update(
-            method="passphrase",
-            kdf={"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
-                 "salt": base64.b64encode(salt).decode()},
-            wrap={"cipher": "AES-256-GCM", "nonce": base64.b64encode(nonce).decode(),
-                  "key": base64.b64encode(wrapped).decode()},
-        )
-    atomic_write_bytes(home / KEYSTORE_FILE, json.dumps(meta, indent=2).encode())
+        meta = key_file.wrap(master, home_id, check, _ask(prompt, creating=True))
+    _write(home, meta, "written")
     return LibraryKeys(master=master, home_id=home_id, method=str(meta["method"]))
 
 
-def _unlock(home: Path, meta: dict, prompt: PassphrasePrompt | None) -> LibraryKeys:
-    home_id = str(meta["home_id"])
-    method = meta.get("method")
-    if method == "keyring":
-        try:
-            stored = keyring.get_password(KEYRING_SERVICE, _keyring_user(home_id))
-        except keyring.errors.KeyringError as exc:
-            raise KeyStoreError(f"The system keyring cannot be read: {exc}") from None
-        if stored is None:
-            raise KeyStoreError(
-                "This Veil library was locked with a key kept in the system keyring, and "
-                "the keyring does not hold it (different user, or the keyring was reset)."
-            )
-        master = base64.b64decode(stored)
-    elif method == "passphrase":
-        kdf, wrap = meta["kdf"], meta["wrap"]
-        passphrase = _ask(prompt, creating=False)
-        kek = _kek(passphrase, base64.b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
-        try:
-            master = AESGCM(kek).decrypt(
-                base64.b64decode(wrap["nonce"]), base64.b64decode(wrap["key"]), home_id.encode()
-            )
-        except InvalidTag:
-            raise WrongPassphraseError("That passphrase does not unlock this library.") from None
-    else:
-        raise KeyStoreError(f"{KEYSTORE_FILE} names an unknown key method.")
-    if not hmac.compare_digest(_check_value(master), str(meta.get("check", ""))):
+def _unlock_keyring(meta: dict[str, Any]) -> LibraryKeys:
+    """A keyring-method file (formats 1 and 2 are the same: nothing in it needs upgrading)."""
+    if set(meta) != {"version", "home_id", "method", "check"}:
+        raise altered("its fields are not what Veil writes for a key kept in the system keyring")
+    home_id, check = key_file.check_home_id(meta["home_id"]), key_file.check_check(meta["check"])
+    try:
+        stored = keyring.get_password(KEYRING_SERVICE, _keyring_user(home_id))
+    except keyring.errors.KeyringError as exc:
+        raise KeyStoreError(f"The system keyring cannot be read: {exc}") from None
+    if stored is None:
+        raise KeyStoreError(
+            "This Veil library was locked with a key kept in the system keyring, and "
+            "the keyring does not hold it (different user, or the keyring was reset)."
+        )
+    try:
+        master = base64.b64decode(stored, validate=True)
+    except ValueError:
+        master = b""
+    if not hmac.compare_digest(_check_value(master), check):
         raise KeyStoreError("The key found does not belong to this library.")
-    return LibraryKeys(master=master, home_id=home_id, method=method)
+    return LibraryKeys(master=master, home_id=home_id, method="keyring")
+
+
+def _unlock_passphrase(home: Path, meta: dict[str, Any], prompt: PassphrasePrompt | None) -> LibraryKeys:
+    """Every field is checked against what Veil writes before the passphrase is asked for or
+    anything derived; a format-1 file is rewritten as format 2 once it has unlocked."""
+    stored = key_file.parse(meta)
+    passphrase = _ask(prompt, creating=False)
+    master = key_file.unwrap(stored, passphrase)
+    if not hmac.compare_digest(_check_value(master), stored.check):
+        raise altered("its key check value does not match the key it holds")
+    if stored.is_legacy:
+        _write(home, key_file.wrap(master, stored.home_id, stored.check, passphrase),
+               "rewritten in the stronger format (the old file is unchanged)")
+    return LibraryKeys(master=master, home_id=stored.home_id, method="passphrase")
 
 
 def open_library_keys(home: Path, prompt: PassphrasePrompt | None = None) -> LibraryKeys:
     """Unlock the keys of the Veil home at ``home``, creating them on first use.
 
     ``prompt`` is asked for a passphrase only where no keyring backend exists and
-    ``VEIL_PASSPHRASE_FILE`` is not set.
+    ``VEIL_PASSPHRASE_FILE`` is not set. Raises :class:`WrongPassphraseError` for a passphrase
+    that does not unlock, :class:`KeyStoreAlteredError` for a ``keystore.json`` that is not
+    what Veil writes (checked before any key derivation), :class:`KeyStoreError` otherwise.
     """
-    path = Path(home) / KEYSTORE_FILE
+    home = Path(home)
+    path = home / KEYSTORE_FILE
     if not path.exists():
-        if (Path(home) / "library.sqlite").exists():
+        if (home / "library.sqlite").exists():
             raise KeyStoreError(
                 f"{KEYSTORE_FILE} is missing from this Veil home, but a library exists: without it "
                 "the library cannot be opened. Restore the file from a backup; Veil will not "
                 "replace it with a new key."
             )
-        return _create(Path(home), prompt)
+        return _create(home, prompt)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KeyStoreError(f"{KEYSTORE_FILE} in the Veil home cannot be read: {exc}") from None
-    return _unlock(Path(home), meta, prompt)
+        with path.open("rb") as handle:
+            data = handle.read(key_file.MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise KeyStoreError(f"{KEYSTORE_FILE} in the Veil home cannot be read: {exc.strerror}") from None
+    meta = key_file.load_json(data)
+    key_file.check_version(meta)
+    method = meta.get("method")
+    if method == "keyring":
+        return _unlock_keyring(meta)
+    if method == "passphrase":
+        return _unlock_passphrase(home, meta, prompt)
+    raise altered("it names a key method that is neither keyring nor passphrase")
 
 
 def needs_passphrase(home: Path) -> bool:
-    """True when opening ``home`` will ask for a passphrase (no keyring, no env file)."""
+    """True when opening ``home`` will ask for a passphrase (no keyring, no env file).
+
+    False for a ``keystore.json`` that is not what Veil writes: opening then names it as
+    altered at once, without asking for a passphrase first.
+    """
     if os.environ.get("VEIL_PASSPHRASE_FILE"):
         return False
     path = Path(home) / KEYSTORE_FILE
     if path.exists():
         try:
-            return json.loads(path.read_text(encoding="utf-8")).get("method") == "passphrase"
-        except (OSError, ValueError):
+            with path.open("rb") as handle:
+                meta = key_file.load_json(handle.read(key_file.MAX_FILE_BYTES + 1))
+            return meta.get("method") == "passphrase" and bool(key_file.parse(meta))
+        except (OSError, KeyStoreError):
             return False
     return not keyring_available()
