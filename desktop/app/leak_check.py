@@ -28,6 +28,8 @@ from desktop.core.deid.identifiers import Gathered, gather, reportable
 from desktop.core.deid.mapping import map_uid
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
 from desktop.core.deid.profiles import OPTION_CODES
+from desktop.core.input_budget import check_structure
+from desktop.core.library.header import InvalidInstance
 from desktop.core.library.sources import Rejected
 
 _OPTION_BY_CODE = {code: option for option, (code, _meaning) in OPTION_CODES.items()}
@@ -79,10 +81,13 @@ def identifiers_of(inputs: list[Input], report: VerifyReport, cancel: CancelToke
         if cancel.cancelled:
             break
         try:
-            ds = pydicom.dcmread(io.BytesIO(_read(item, None)), stop_before_pixels=True, force=True)
+            data = _read(item, None)
+            check_structure(data)  # the input budget before pydicom parses it
+            ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
             gathered = gather(ds)
         except Exception as exc:
-            report.unreadable.append(Rejected(item.label, f"original cannot be read ({type(exc).__name__})"))
+            why = str(exc) if isinstance(exc, InvalidInstance) else type(exc).__name__
+            report.unreadable.append(Rejected(item.label, f"original cannot be read ({why})"))
             continue
         union.merge(gathered)
         report.originals += 1

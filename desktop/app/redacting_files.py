@@ -47,6 +47,7 @@ from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem
 from desktop.core.errors import VeilError
 from desktop.core.imaging.display import display_params, render
+from desktop.core.input_budget import check_structure
 from desktop.core.library.sources import Rejected, ZipMember
 from desktop.core.redaction.burn_in import BurnInResult, burn_in, mark_redacted
 from desktop.core.redaction.templates import Region, Template, matching
@@ -284,6 +285,8 @@ def _one(data: bytes, label: str, relative: Path, out: Path, templates: list[Tem
          detector: Detector | None, dry_run: bool, thumbs: list, number: int) -> dict | None:
     """Redact one input into ``out / relative`` (its entry in the report), or copy it there
     unchanged when nothing matches (None). With ``dry_run`` nothing is written."""
+    if bytes(data[128:132]) == b"DICM":  # what pydicom parses here (no force): budget it first
+        check_structure(data)
     ds = pydicom.dcmread(io.BytesIO(data))
     plan = plan_regions(ds, templates, detector)
     if not plan:

@@ -24,6 +24,7 @@ from pydicom.tag import BaseTag
 
 from desktop.core.deid.profiles import Profile
 from desktop.core.dicom_encoding import implied_transfer_syntax
+from desktop.core.input_budget import check_structure
 from desktop.core.library.header import (
     DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _check_element_lengths,
     _element_end, _read_dataset,
@@ -48,6 +49,7 @@ class _Parsed:
 
 
 def _parse(data: bytes | memoryview) -> _Parsed:
+    check_structure(data)  # the input budget (size, lengths, nesting, elements, time) before pydicom
     view = memoryview(data)
     ds, stop = _read_dataset(data)
     _check_element_lengths(ds)  # a value cut short by the end of the file is refused

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from desktop.core.errors import Cancelled, VeilError
+from desktop.core.input_budget import DEFAULT_BUDGET, open_regular
 from desktop.core.share.errors import ExportError, PackageError
 
 
@@ -135,8 +136,10 @@ class PathSource:
     def size(self) -> int:
         if self._stamp is None:
             try:
-                self._stamp = _stamp(os.stat(self.path))
-            except OSError as exc:
+                stamp = _stamp(os.stat(self.path))
+                DEFAULT_BUDGET.check_size(stamp[0])  # the input budget (issue 15)
+                self._stamp = stamp
+            except (OSError, VeilError) as exc:
                 raise read_error(self.name, exc) from None
         return self._stamp[0]
 
@@ -152,7 +155,7 @@ class _StampedFile(io.RawIOBase):
     def __init__(self, name: str, path: Path, stamp: tuple[int, ...]) -> None:
         super().__init__()
         self._name, self._stamp = name, stamp
-        self._file = io.FileIO(path, "rb")
+        self._file = io.FileIO(open_regular(path), "rb")  # a FIFO is refused, never waited on
         try:
             self._check()
         except BaseException:
