@@ -90,7 +90,18 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     kinds = [k for k in (args.consent, args.waiver, args.not_required) if k]
     if len(kinds) != 1:
         raise VeilError("Give exactly one of --consent METHOD, --waiver REFERENCE or --not-required POLICY.")
-    home = open_home(args)
+    try:  # opening a library on a full disk fails too (SQLite makes its shared-memory file)
+        home = open_home(args)
+    except Exception as exc:
+        from desktop.app.consenting import library_full
+        from desktop.app.home import resolve_home
+        from desktop.core.disk_full import is_disk_full
+
+        where = resolve_home(args.home)
+        if not is_disk_full(exc, where):
+            raise
+        form_size = os.path.getsize(args.form) if args.form and os.path.isfile(args.form) else 0
+        raise library_full(where, "the consent was not recorded", form_size) from None
     scope, whose = _scope(args, home)
     basis = Basis.CONSENT if args.consent else Basis.WAIVER if args.waiver else Basis.NOT_REQUIRED
     record = ConsentRecord(
@@ -242,11 +253,13 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # -- reports -------------------------------------------------------------------------------------
-def _write(table, args: argparse.Namespace) -> None:  # noqa: ANN001
+def _write(table, args: argparse.Namespace, csv_table=None, blocks: bool = False) -> None:  # noqa: ANN001
+    """Write ``table`` as --csv (``csv_table`` instead when given) and --pdf, or print it: a row a
+    line, or with ``blocks`` a row as "Column: value" lines."""
     from desktop.app.report_files import write_csv, write_pdf
 
     if args.csv:
-        write_csv(table, args.csv)
+        write_csv(csv_table or table, args.csv)
         print(f"Wrote {safe(args.csv)}")
     if args.pdf:
         write_pdf(table, args.pdf)
@@ -255,7 +268,14 @@ def _write(table, args: argparse.Namespace) -> None:  # noqa: ANN001
         print(table.title)
         print(table.subtitle)
         for row in table.rows:
-            print("  " + " | ".join(safe(c.replace("\n", "; ")) for c in row))
+            if not blocks:
+                print("  " + " | ".join(safe(c.replace("\n", "; ")) for c in row))
+                continue
+            print()
+            for column, cell in zip(table.columns, row):
+                print(f"  {column}: " + "\n      ".join(safe(line) for line in cell.split("\n")))
+        if blocks:
+            print()
         for note in table.notes:
             print(note)
 
@@ -264,7 +284,18 @@ def cmd_report_disclosures(args: argparse.Namespace) -> int:
     from desktop.app.consenting import find_patient
     from desktop.app.reporting import disclosure_report
 
+    given = [name for name in ("patient", "study", "recipient", "package") if getattr(args, name)]
+    if len(given) != 1:
+        raise VeilError("Say whose disclosures to list with exactly one of --patient PATIENT_ID, --study STUDY_UID "
+                        "(a patient's accounting), --recipient NAME or --package ID (what went to someone)"
+                        + (f"; you gave {' and '.join('--' + g for g in given)}." if given else "."))
     home = open_home(args)
+    if args.recipient or args.package:
+        from desktop.app.breach_report import breach_report
+
+        report = breach_report(home, recipient=args.recipient, package=args.package)
+        _write(report.table, args, csv_table=report.per_image, blocks=True)
+        return 0
     patient = find_patient(home, args.patient, args.study)
     _write(disclosure_report(home, patient.key), args)
     return 0
@@ -283,10 +314,20 @@ def cmd_report_audit(args: argparse.Namespace) -> int:
 def add_report_commands(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="the accounting of disclosures, and audit reports")
     rsub = report.add_subparsers(dest="report_command", required=True)
-    p = rsub.add_parser("disclosures", help="every disclosure of a patient's images: when, why, to whom, what")
+    p = rsub.add_parser("disclosures", help="every disclosure of a patient's images (when, why, to whom, what), "
+                                            "or every image that went to a recipient or in a package",
+                        description="A patient's accounting of disclosures (--patient or --study), or, when "
+                                    "something went to the wrong person, every patient, study and image sent to a "
+                                    "recipient (--recipient) or in a package (--package): the facts a breach "
+                                    "assessment needs (HIPAA 45 CFR 164.404(c), GDPR Art. 33(3)). Give one.")
     p.add_argument("--patient", metavar="PATIENT_ID")
     p.add_argument("--study", metavar="STUDY_UID", help="the patient of this study")
-    p.add_argument("--csv", metavar="FILE")
+    p.add_argument("--recipient", metavar="NAME",
+                   help="disclosures to recipients whose name, key fingerprint, or e-mail or institution in the "
+                        "address book contains NAME (case-insensitive)")
+    p.add_argument("--package", metavar="ID",
+                   help="the disclosure of this package (its id, or its first 8 or more characters)")
+    p.add_argument("--csv", metavar="FILE", help="with --recipient or --package: one row per image")
     p.add_argument("--pdf", metavar="FILE")
     p.set_defaults(func=cmd_report_disclosures)
     p = rsub.add_parser("audit", help="every audited event in a date range (local days, inclusive)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desktop.app.home import VeilHome
+from desktop.core.library.database import rollback
 from desktop.core.errors import ObjectStoreError
 from desktop.core.library.consents import form_objects
 
@@ -76,8 +77,7 @@ def _prune(home: VeilHome) -> int:
             home.record(conn, "objects.pruned", count=pruned)
         return pruned
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     finally:
         conn.close()

@@ -11,25 +11,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from desktop.app.formatting import dicom_date, person_name, plural
+from desktop.app.formatting import dicom_date, megabytes, person_name, plural
 from desktop.app.home import VeilHome
 from desktop.core.audit.log import os_user
+from desktop.core.disk_full import DiskFullError, Reserve, is_disk_full
 from desktop.core.consent import (
     EVERY_PATIENT, Basis, ConsentError, ConsentRecord, Decision, ExportItem, ExportRequest, FormRef, Purpose,
     RecordState, StudyBadge, check_export, from_json, override, purposes_text, state_on, study_badge, to_json,
     withdraw,
 )
 from desktop.core.errors import VeilError
+from desktop.core.faults import fault_point
 from desktop.core.library import consents as store
-from desktop.core.library.database import Connection
+from desktop.core.library.database import Connection, DatabaseError
 from desktop.core.library.disclosures import Disclosure, disclosures_relying_on
 
+
 MAX_FORM_BYTES = 50 * 1024 * 1024
+#: Room a change of the index needs on top of what it stores (WAL frames, the shared-memory
+#: file of a new connection, the audit line): generous, as a person frees space once.
+INDEX_ROOM = 1_000_000
+#: Room held back while a record is stored, for its audit line (or for taking it back).
+AUDIT_ROOM = 256 * 1024
 _FORM_TYPES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 
 
@@ -165,6 +174,32 @@ def get_consent(home: VeilHome, consent_id: str) -> ConsentRecord:
 
 def attach_form(home: VeilHome, path: str | os.PathLike[str]) -> FormRef:
     """Keep a scanned form (PDF, PNG or JPEG) encrypted in the library; its reference."""
+    data, ref = _read_form(path)
+    try:
+        conn = home.connect()
+    except Exception as exc:
+        if is_disk_full(exc, home.path):
+            raise library_full(home.path, "the scanned form was not stored", len(data)) from None
+        raise
+    created = False
+    try:
+        created = home.objects.put_bytes(data, ref.sha256)
+        conn.execute("BEGIN IMMEDIATE")
+        store.add_form(conn, ref.sha256, ref.media_type, ref.size)
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        _rollback(conn)
+        _forget_form(conn, home, ref.sha256, created)
+        if is_disk_full(exc, home.path):
+            raise library_full(home.path, "the scanned form was not stored", len(data)) from None
+        raise
+    finally:
+        conn.close()
+    return ref
+
+
+def _read_form(path: str | os.PathLike[str]) -> tuple[bytes, FormRef]:
+    """A scanned form's bytes, checked (size, type), and its reference."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -178,20 +213,38 @@ def attach_form(home: VeilHome, path: str | os.PathLike[str]) -> FormRef:
         raise ConsentError(f"{path.name}: a scanned form must be a PDF, PNG or JPEG file.")
     if not data:
         raise ConsentError(f"{path.name}: the file is empty.")
-    sha = hashlib.sha256(data).hexdigest()
-    home.objects.put_bytes(data, sha)
-    conn = home.connect()
+    return data, FormRef(hashlib.sha256(data).hexdigest(), path.name, media, len(data))
+
+
+def _forget_form(conn: Connection, home: VeilHome, sha256_hex: str, created: bool) -> None:
+    """After a failure: remove the sealed form this call stored, unless the library notes it
+    (another record attached the same scan meanwhile). Best effort: ``veil check --prune``
+    removes an object nothing refers to."""
+    if not created:
+        return
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        store.add_form(conn, sha, media, len(data))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
-    return FormRef(sha, path.name, media, len(data))
+        if not store.form_in_use(conn, sha256_hex):
+            home.objects.discard(sha256_hex)
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+def _rollback(conn: Connection) -> None:
+    """Roll back what is left of a transaction: SQLite has rolled it back itself after some
+    errors (a full disk), and a failing ROLLBACK must never hide the error that caused it."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except DatabaseError:
+        pass
+
+
+def library_full(home: Path, what: str, size: int = 0) -> DiskFullError:
+    """The error of a full disk under the Veil home: ``what`` was not done (it needed about
+    ``size`` bytes, with room for the index to grow)."""
+    return DiskFullError(f"The disk holding the Veil library ({home}) is full; {what}. "
+                         f"Free about {megabytes(size + INDEX_ROOM)} and try again.")
 
 
 def read_form(home: VeilHome, record: ConsentRecord) -> bytes:
@@ -207,15 +260,20 @@ def read_form(home: VeilHome, record: ConsentRecord) -> bytes:
     return data
 
 
-def _save(conn: Connection, record: ConsentRecord) -> None:
+def _save(conn: Connection, record: ConsentRecord, with_form: bool = False) -> bool:
+    """Store ``record`` (and note its scanned form, ``with_form``) in one transaction; whether
+    the form was noted now (not already, for another record)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        noted = with_form and record.form is not None and store.add_form(
+            conn, record.form.sha256, record.form.media_type, record.form.size)
         store.save_consent(conn, record.id, record.scope.patient_key, json.dumps(to_json(record), sort_keys=True),
                            record.recorded_at.isoformat())
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
+    return noted
 
 
 def _patient_ref(home: VeilHome, record: ConsentRecord) -> str:
@@ -236,20 +294,56 @@ def _scope_words(record: ConsentRecord) -> str:
 
 
 def add_consent(home: VeilHome, record: ConsentRecord, form: str | os.PathLike[str] | None = None) -> ConsentRecord:
-    """Store a new record (attaching the scanned form at ``form``, if given) and account for it."""
+    """Store a new record (attaching the scanned form at ``form``, if given) and account for it.
+
+    All or nothing: the sealed form, its note, the record and the audit line are all kept, or
+    none is (a full disk raises :class:`DiskFullError` naming the home)."""
+    data = None
     if form is not None:
-        record = replace(record, form=attach_form(home, form))
-    conn = home.connect()
+        data, ref = _read_form(form)
+        record = replace(record, form=ref)
+    try:
+        conn = home.connect()
+    except Exception as exc:
+        if is_disk_full(exc, home.path):
+            raise library_full(home.path, "the consent was not recorded", len(data or b"")) from None
+        raise
+    created = False
     try:
         if store.get_consent(conn, record.id) is not None:
             raise ConsentError("A consent record with this id exists already.")
-        _save(conn, record)
-        home.record(conn, "consent.add", consent=record.id, basis=str(record.basis),
-                    purposes=sorted(str(p) for p in record.purposes), scope=_scope_words(record),
-                    patient=_patient_ref(home, record), form=record.form is not None)
+        # Room held back for the audit line (or for taking the record back): a full disk then
+        # stops the change before it is stored, or leaves it whole and accounted for.
+        with Reserve(home.objects.tmp / f".w-{os.getpid()}-reserve-{secrets.token_hex(8)}", AUDIT_ROOM) as room:
+            if data is not None and record.form is not None:
+                created = home.objects.put_bytes(data, record.form.sha256)
+                fault_point("consent.form-sealed")
+            room.release()
+            _record(home, conn, record)
+    except BaseException as exc:
+        _forget_form(conn, home, record.form.sha256 if record.form else "", created)
+        if is_disk_full(exc, home.path):
+            raise library_full(home.path, "the consent was not recorded", len(data or b"")) from None
+        raise
     finally:
         conn.close()
     return record
+
+
+def _record(home: VeilHome, conn: Connection, record: ConsentRecord) -> None:
+    """Store the record (noting its scanned form) and its audit line in one transaction: a
+    crash or a full disk keeps both or neither."""
+
+    def change(c: Connection) -> None:
+        if record.form is not None:
+            store.add_form(c, record.form.sha256, record.form.media_type, record.form.size)
+        store.save_consent(c, record.id, record.scope.patient_key, json.dumps(to_json(record), sort_keys=True),
+                           record.recorded_at.isoformat())
+        fault_point("consent.stored")
+
+    home.record(conn, "consent.add", change=change, consent=record.id, basis=str(record.basis),
+                purposes=sorted(str(p) for p in record.purposes), scope=_scope_words(record),
+                patient=_patient_ref(home, record), form=record.form is not None)
 
 
 def withdraw_consent(home: VeilHome, consent_id: str, on: date, reason: str) -> Withdrawal:
@@ -257,7 +351,7 @@ def withdraw_consent(home: VeilHome, consent_id: str, on: date, reason: str) -> 
     record = withdraw(get_consent(home, consent_id), on, reason)
     conn = home.connect()
     try:
-        _save(conn, record)
+        _save(conn, record)  # keeps its form as noted when it was added
         relied = disclosures_relying_on(conn, consent_id)
         home.record(conn, "consent.withdraw", consent=consent_id, on=on.isoformat(),
                     patient=_patient_ref(home, record), disclosures_relying=len(relied))

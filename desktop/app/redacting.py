@@ -30,6 +30,7 @@ from desktop.core.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
 from desktop.core.errors import VeilError
 from desktop.core.library import index
+from desktop.core.library.database import rollback
 from desktop.core.library.header import parse_header
 from desktop.core.library.masks import masks_for, masks_of_series
 from desktop.core.redaction.burn_in import burn_in, mark_redacted
@@ -181,7 +182,7 @@ def _store(home: VeilHome, conn, staged: list, import_id: int, report: Redaction
         index.finish_import(conn, import_id, report.written, report.already_present, len(report.failed), False)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
 
 

@@ -11,7 +11,9 @@ as is) -> PNG or JPEG with no metadata (no text chunks, no EXIF, no comment; no 
 line and the accounting of disclosures.
 
 Files are staged under random names and renamed into place only when every frame is done; a
-refusal or a cancel writes nothing.
+refusal or a cancel writes nothing. A full output disk (issue 15) stops the export: what was
+staged (or already renamed) is removed, the report names the disk and about how much room the
+slides need, the audit line says ``failed-disk-full`` and no disclosure is recorded.
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ from typing import Literal
 import numpy as np
 from pydicom.dataset import Dataset
 
-from desktop.app.disclosing import Sent, record_disclosure
+from desktop.app import write_ahead
+from desktop.app.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.export_consent import ExportPurpose
-from desktop.app.formatting import plural
+from desktop.app.formatting import megabytes, plural
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import Channel, Delivery, Image, Review, Selection, enter, review_images, writers
 from desktop.app.home import VeilHome
 from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision
+from desktop.core.consent import Decision, ExportRequest
+from desktop.core.disk_full import is_disk_full
 from desktop.core.errors import VeilError
+from desktop.core.faults import fault_point
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import decode_frame, read_image
 
@@ -67,13 +72,26 @@ class SlidesReport(Reviewed):
     failed: list[tuple[str, str]] = field(default_factory=list)  # (image, reason)
     cancelled: bool = False
     disclosure: int | None = None
+    #: The output disk filled up: about how many bytes the slides need (the export stopped,
+    #: nothing was written); -1 when it filled before any slide was encoded.
+    disk_full: int = 0
+    zipped: bool = False  # the destination is a zip file
 
     @property
     def refused(self) -> bool:
         return (self.consent is not None and not self.consent.allowed) or bool(self.residual) or (
             self.review is not None and self.review.needs_confirmation and not self.confirm_burned_in)
 
+    @property
+    def folder(self) -> Path:
+        """The folder the slides go to (the zip file's folder for a zip)."""
+        return self.destination.parent if self.zipped else self.destination
+
     def headline(self) -> str:
+        if self.disk_full:
+            need = f" (the slides need about {megabytes(self.disk_full)})" if self.disk_full > 0 else ""
+            return (f"Slide export stopped: the disk holding {self.folder} is full{need}. Nothing was written; "
+                    "free some space and export again.")
         if self.consent is not None and not self.consent.allowed:
             return "Slide export refused: consent does not allow it. Nothing was written."
         if self.residual:
@@ -168,25 +186,52 @@ def export_slides(home: VeilHome, study_uids: Sequence[str], purpose: ExportPurp
     names = [f"{i.stem}-{f + 1:03d}{SUFFIXES[fmt]}" for i in images for f in i.frames]
     write = writers(cleared, report.review, confirm_burned_in)
     writer = write.ZipWriter(destination) if zip_path is not None else write.FolderWriter(destination)
-    writer.open(names)
+    report.zipped = zip_path is not None
+    counted = _Counted(writer)
+    made = report.zipped and not destination.parent.exists()  # the zip's folder, made for it
     sent: list[Sent] = []
+    intent = write_ahead.begin(home, "slides", destination, getattr(writer, "temp", None))
     try:
-        _render_all(home, images, fmt, writer, write.encode, report, sent, progress, cancel, len(names))
+        writer.open(names)
+        _render_all(home, images, fmt, counted, write.encode, report, sent, progress, cancel, len(names))
         if report.cancelled:
             writer.discard()
             report.files, sent = [], []
         else:
+            _expect(home, intent, report, cleared.request, sent)
+            counted.committing = True
             writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
+            fault_point("slides.committed")
+    except BaseException as exc:
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
+        _discard(writer, destination, names if counted.committing and zip_path is None else ())
+        if made:
+            _remove_empty(destination.parent)
+        if not is_disk_full(exc):
+            raise
+        report.disk_full = counted.needed(len(names))
+        report.files, sent, report.masked = [], [], 0
     report.cases = len({name.split("/", 1)[0] for name in report.files})
     _audit(home, report, frames)
     if sent and report.consent is not None:
         report.disclosure = record_disclosure(home, "slides.export", cleared.request, report.consent, sent,
                                               recipient=purpose.recipient, destination=str(destination),
-                                              profile="slides")
+                                              profile="slides", intent=intent)
+    else:
+        write_ahead.settle(home, intent, write_ahead.DONE if report.files else write_ahead.ABANDONED)
     return report
+
+
+def _expect(home: VeilHome, intent: int, report: SlidesReport, request: ExportRequest, sent: list[Sent]) -> None:
+    """Write ahead, before the slides are renamed into place: which files appear, and the
+    disclosure a restart accounts for if this process dies before it does."""
+    disclosure = None
+    if sent and report.consent is not None:
+        disclosure = pending_disclosure("slides.export", request, report.consent, sent,
+                                        recipient=report.purpose.recipient, destination=str(report.destination),
+                                        profile="slides")
+    write_ahead.expect(home, intent, [] if report.zipped else list(report.files), disclosure,
+                       ("slides.export", {"outcome": "completed", "written": len(report.files)}))
 
 
 def _render_all(home: VeilHome, images: list[_Image], fmt: str, writer, encode,  # noqa: ANN001 - the gate's
@@ -216,13 +261,60 @@ def _render_all(home: VeilHome, images: list[_Image], fmt: str, writer, encode, 
             writer.add(name, data)
             report.files.append(name)
         report.masked += len(encoded) if image.redacted else 0
-        sent.append(Sent(image.patient_key, image.study_uid, image.series_uid))
+        sent.append(Sent(image.patient_key, image.study_uid, image.series_uid, image.sop_uid))
         done += len(planned.frames)
     report.cancelled = cancel.cancelled  # a cancel at the very end still writes nothing
 
 
+class _Counted:
+    """The writer, counting what it was handed (to tell how much room the slides need)."""
+
+    def __init__(self, writer) -> None:  # noqa: ANN001 - a gate writer
+        self.writer = writer
+        self.files = 0
+        self.size = 0
+        self.committing = False
+
+    def add(self, name: str, data: bytes) -> None:
+        self.files += 1
+        self.size += len(data)
+        self.writer.add(name, data)
+
+    def needed(self, total: int) -> int:
+        """About how many bytes all ``total`` files need, from those handed so far (-1: none)."""
+        return self.size * total // self.files if self.files else -1
+
+
+def _discard(writer, folder: Path, placed: Sequence[str]) -> None:  # noqa: ANN001 - a gate writer
+    """Remove everything a failed export started, even when the disk is full: the writer's
+    staged files (a zip writer's close may fail to flush; its temp file goes all the same) and,
+    when the failure came while renaming into place, the ``placed`` names already renamed (the
+    writer checked none of them existed before) and the case folders left empty."""
+    try:
+        writer.discard()
+    except OSError:
+        pass
+    temp = getattr(writer, "temp", None)
+    if temp is not None:
+        Path(temp).unlink(missing_ok=True)
+    for name in placed:
+        (folder / name).unlink(missing_ok=True)
+    for case in sorted({(folder / name).parent for name in placed}, key=lambda p: len(p.parts), reverse=True):
+        _remove_empty(case)
+    if placed and getattr(writer, "made", False):  # the output folder, made for this export
+        _remove_empty(folder)
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (another export's slides), or gone
+        pass
+
+
 def _audit(home: VeilHome, report: SlidesReport, frames: str) -> None:
-    outcome = ("refused-consent" if report.consent is not None and not report.consent.allowed
+    outcome = ("failed-disk-full" if report.disk_full else
+               "refused-consent" if report.consent is not None and not report.consent.allowed
                else "refused-burned-in" if report.refused else "cancelled" if report.cancelled else "completed")
     conn = home.connect()
     try:

@@ -55,10 +55,29 @@ def consents_of(conn: Connection, patient_keys: list[str] | None = None) -> list
     return [StoredConsent(*r) for r in rows]
 
 
-def add_form(conn: Connection, sha256_hex: str, media_type: str, size: int) -> None:
-    """Note a scanned form kept in ``objects/`` (so a prune keeps it)."""
-    conn.execute("INSERT OR IGNORE INTO consent_forms (sha256, media_type, size_bytes, added_at) VALUES (?, ?, ?, ?)",
-                 (sha256_hex, media_type, size, _now()))
+def add_form(conn: Connection, sha256_hex: str, media_type: str, size: int) -> bool:
+    """Note a scanned form kept in ``objects/`` (so a prune keeps it); False when it was noted
+    already (the same scan attached to another record)."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO consent_forms (sha256, media_type, size_bytes, added_at) VALUES (?, ?, ?, ?)",
+        (sha256_hex, media_type, size, _now()))
+    return cursor.rowcount == 1
+
+
+def delete_consent(conn: Connection, consent_id: str) -> None:
+    """Take back a record that was never accounted for (its audit line could not be written).
+    The caller holds the transaction."""
+    conn.execute("DELETE FROM consents WHERE id = ?", (consent_id,))
+
+
+def remove_form(conn: Connection, sha256_hex: str) -> None:
+    """Forget a scanned form no record refers to (taken back with its record)."""
+    conn.execute("DELETE FROM consent_forms WHERE sha256 = ?", (sha256_hex,))
+
+
+def form_in_use(conn: Connection, sha256_hex: str) -> bool:
+    """Whether the library notes this scanned form (so its object must stay)."""
+    return conn.execute("SELECT 1 FROM consent_forms WHERE sha256 = ?", (sha256_hex,)).fetchone() is not None
 
 
 def form_objects(conn: Connection) -> list[str]:

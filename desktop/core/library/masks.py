@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop.core.library.database import Connection
+from desktop.core.library.database import Connection, rollback
 from desktop.core.redaction.mask import Mask, Scope
 
 
@@ -19,7 +19,7 @@ def save_mask(conn: Connection, instance_ref: int, mask: Mask) -> None:
                          (instance_ref, mask.scope.value, frame, mask.to_json()))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from desktop.core.library.database import Connection
+from desktop.core.library.database import Connection, rollback
 
 
 def pseudonym_text(scheme: str, number: int) -> str:
@@ -34,6 +34,6 @@ def assign_pseudonyms(conn: Connection, scheme: str, tokens: Iterable[bytes]) ->
             out[token] = pseudonym_text(scheme, number)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return out
