@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from desktop.core.consent import purposes_text
 from desktop.ui.consent_dialog import ConsentDialog
 from desktop.ui.consent_panel import ConsentRecordsDialog
-from desktop.ui.report_dialog import ReportDialog, audit_dialog, disclosures_dialog
+from desktop.ui.report_dialog import BreachReportDialog, ReportDialog, audit_dialog, breach_dialog, disclosures_dialog
 
 if TYPE_CHECKING:
     from desktop.app.browsing import StudyRow
@@ -34,6 +34,7 @@ class ConsentWindows(QObject):
         self.records_dialog: ConsentRecordsDialog | None = None
         self.report_dialog: ReportDialog | None = None
         self.audit_dialog: ReportDialog | None = None
+        self.breach_dialog: BreachReportDialog | None = None
 
     def _selection(self):  # noqa: ANN202
         w = self.window
@@ -118,6 +119,20 @@ class ConsentWindows(QObject):
             setattr(self, name, None)
 
     def close_all(self) -> None:
-        for dialog in (self.record_dialog, self.records_dialog, self.report_dialog, self.audit_dialog):
+        for dialog in (self.record_dialog, self.records_dialog, self.report_dialog, self.audit_dialog,
+                       self.breach_dialog):
             if dialog is not None:
                 dialog.close()
+
+    def breach_report(self) -> BreachReportDialog | None:
+        """Consent > Disclosures to a Recipient or Package…: what a breach assessment needs."""
+        if self.window.home is None:
+            return None
+        if self.breach_dialog is not None:
+            self.breach_dialog.raise_()
+            self.breach_dialog.activateWindow()
+            return self.breach_dialog
+        dialog = breach_dialog(self.window.home, self.window)
+        dialog.destroyed.connect(lambda *_: self._forget("breach_dialog", dialog))
+        self.breach_dialog = self._replace(None, dialog)
+        return dialog

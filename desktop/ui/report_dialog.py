@@ -1,6 +1,10 @@
 """Reports on screen (issue 6): the accounting of disclosures of a patient and the audit report
 of a date range, each computed off the UI thread, shown as a table of wrapped cells with its
 notes, and saved as CSV or PDF (written off the UI thread too, mode 0600: they name patients).
+
+Issue 15 adds the breach report: every patient, study and image that went to a recipient or in
+a package (HIPAA 45 CFR 164.404(c), GDPR Art. 33(3)); on screen and in the PDF a row per
+disclosure and patient, in its CSV a row per image.
 """
 
 from __future__ import annotations
@@ -8,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from desktop.app.breach_report import BreachReport, breach_report
 from desktop.app.consenting import find_patient
 from desktop.app.home import VeilHome
 from desktop.app.report_files import ReportTable, write_csv, write_pdf
@@ -168,8 +174,8 @@ class ReportDialog(QDialog):
     """A report on screen, with Save CSV… and Save PDF…; ``compute(span)`` makes it on a worker
     thread (``span``: the chosen dates as (start, end), or None without a date range)."""
 
-    def __init__(self, compute: Callable[[Span | None], ReportTable], file_stem: str, parent: QWidget | None = None,
-                 date_range: bool = False) -> None:
+    def __init__(self, compute: Callable[[Any], ReportTable | BreachReport], file_stem: str,
+                 parent: QWidget | None = None, date_range: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("ReportDialog")
         self.setWindowTitle("Report")
@@ -177,6 +183,7 @@ class ReportDialog(QDialog):
         self._compute = compute
         self.file_stem = file_stem
         self.report: ReportTable | None = None
+        self.csv_report: ReportTable | None = None  # what Save CSV writes, when not the table shown
         self.saving = 0
 
         self.title = QLabel("Preparing the report…", self)
@@ -219,6 +226,7 @@ class ReportDialog(QDialog):
         self.range_row: QHBoxLayout | None = None
         if date_range:
             self._build_range(layout)
+        self._build_inputs(layout)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.table, 1)
@@ -251,6 +259,9 @@ class ReportDialog(QDialog):
         layout.addLayout(row)
         self.range_row = row
 
+    def _build_inputs(self, layout: QVBoxLayout) -> None:
+        """Room for a subclass's own choices, above the title."""
+
     # -- computing ---------------------------------------------------------------------------
     def span(self) -> Span:
         """The audit report's range: from the start day's midnight to the end day's next midnight."""
@@ -259,9 +270,13 @@ class ReportDialog(QDialog):
             start, end = end, start
         return _day_start(start), _day_start(end + timedelta(days=1))
 
+    def inputs(self) -> object:
+        """What the report is computed for: the date range, or None without one."""
+        return self.span() if self.range_row is not None else None
+
     def refresh(self) -> None:
         """Compute the report again, in the background."""
-        compute, span = self._compute, self.span() if self.range_row is not None else None
+        compute, span = self._compute, self.inputs()
         self.status.setText("Reading…")
         self.status.setProperty("role", "muted")
         self.status.style().polish(self.status)
@@ -308,6 +323,8 @@ class ReportDialog(QDialog):
         if path.suffix.lower() != f".{kind}":
             path = path.with_name(path.name + f".{kind}")
         report, writer = self.report, write_csv if kind == "csv" else write_pdf
+        if kind == "csv" and self.csv_report is not None:
+            report = self.csv_report
         assert report is not None
         self.saving += 1
         self.status.setText(f"Saving {path.name}…")
@@ -347,3 +364,74 @@ def audit_dialog(home: VeilHome, parent: QWidget | None = None) -> ReportDialog:
     dialog = ReportDialog(compute, "audit-report", parent, date_range=True)
     dialog.setWindowTitle("Audit report")
     return dialog
+
+
+class BreachReportDialog(ReportDialog):
+    """"When something went to the wrong person": a recipient (name, e-mail or key fingerprint)
+    or a package id, then every patient, study and image sent (issue 15)."""
+
+    KINDS = (("Recipient", "Name, e-mail or key fingerprint of who received it (part of it is enough)"),
+             ("Package id", "The package's id, or its first 8 or more characters"))
+
+    def __init__(self, home: VeilHome, parent: QWidget | None = None, recipient: str = "", package: str = "") -> None:
+        self._home = home
+        self._initial = (1, package) if package else (0, recipient)
+        super().__init__(self._make, "breach-report", parent)
+        self.setWindowTitle("Disclosures to a recipient or in a package")
+
+    def _build_inputs(self, layout: QVBoxLayout) -> None:
+        self.kind = QComboBox(self)
+        self.kind.setObjectName("BreachKind")
+        for name, _hint in self.KINDS:
+            self.kind.addItem(name)
+        self.query = QLineEdit(self)
+        self.query.setObjectName("BreachQuery")
+        self.query.setClearButtonEnabled(True)
+        self.show_button = QPushButton("Show", self)
+        self.show_button.setObjectName("ShowBreach")
+        self.show_button.setToolTip("List every patient, study and image that went there (the report is audited)")
+        self.kind.currentIndexChanged.connect(self._hint)
+        self.query.returnPressed.connect(self.refresh)
+        self.show_button.clicked.connect(self.refresh)
+        index, text = self._initial
+        self.kind.setCurrentIndex(index)
+        self.query.setText(text)
+        self._hint(index)
+        row = QHBoxLayout()
+        for widget in (QLabel("Disclosed to", self), self.kind, self.query):
+            row.addWidget(widget)
+        row.setStretchFactor(self.query, 1)
+        row.addWidget(self.show_button)
+        layout.addLayout(row)
+
+    def _hint(self, index: int) -> None:
+        self.query.setPlaceholderText(self.KINDS[index][1])
+        self.query.setToolTip(self.KINDS[index][1])
+
+    def _make(self, chosen: object) -> BreachReport:
+        kind, text = chosen  # type: ignore[misc]
+        return breach_report(self._home, **{"package" if kind else "recipient": text})
+
+    def inputs(self) -> tuple[int, str]:
+        """The choice the report is computed for: (0 recipient | 1 package, the text)."""
+        return self.kind.currentIndex(), self.query.text().strip()
+
+    def refresh(self) -> None:
+        if not self.query.text().strip():
+            self.status.setText("Type who received it, or the package id, then Show.")
+            return
+        super().refresh()
+
+    def _set_report(self, report: ReportTable | BreachReport | None) -> None:  # type: ignore[override]
+        if isinstance(report, BreachReport):
+            self.csv_report = report.per_image
+            report = report.table
+        super()._set_report(report)
+        if report is not None and report.rows:
+            self.status.setText("Save CSV writes a row per image; the PDF groups them by disclosure and patient.")
+
+
+def breach_dialog(home: VeilHome, parent: QWidget | None = None, recipient: str = "",
+                  package: str = "") -> BreachReportDialog:
+    """Every patient, study and image sent to a recipient or in a package (issue 15)."""
+    return BreachReportDialog(home, parent, recipient, package)

@@ -23,7 +23,8 @@ def test_the_consent_menu_has_shortcuts_tooltips_and_context_menu_entries(qtbot,
         assert action.toolTip()
     menu = next(m for m in window.menuBar().actions() if m.text() == "&Consent").menu()
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
-        "&Record Consent…", "Consent Re&cords…", "&Accounting of Disclosures…", "A&udit Report…"]
+        "&Record Consent…", "Consent Re&cords…", "&Accounting of Disclosures…", "Disclosures to a &Recipient or Package…",
+        "A&udit Report…"]
     context = window.browser.studies_view.actions()
     assert c.record_consent in context and c.consent_records in context
     assert not c.record_consent.isEnabled()  # an empty library: nothing selected
