@@ -25,16 +25,20 @@ class Actions:
     consent_records: QAction
     disclosures: QAction
     audit_report: QAction
+    breach_report: QAction
     quit: QAction
     find: QAction
     verify_audit: QAction
     about: QAction
+    lock_now: QAction
+    lock_settings: QAction
 
     @property
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.audit_report, self.open_package, self.key_card, self.address_book]
+                self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book, self.lock_now,
+                self.lock_settings]
 
     @property
     def needing_selection(self) -> list[QAction]:
@@ -90,6 +94,9 @@ def create_actions(window: QMainWindow) -> Actions:
                             "patient's images: when, why, to whom, what, on which consent (CSV, PDF)"),
         audit_report=_action(window, "A&udit Report…", "Everything Veil did in a date range, from the audit "
                              "log, with patients named from the library (CSV, PDF)"),
+        breach_report=_action(window, "Disclosures to a &Recipient or Package…", "When something went to the "
+                              "wrong person: every patient, study and image sent to a recipient or in a package, "
+                              "for a breach assessment (CSV, PDF)"),
         cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
                               "imported stay", "Esc", sp.SP_DialogCancelButton),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
@@ -98,7 +105,14 @@ def create_actions(window: QMainWindow) -> Actions:
         verify_audit=_action(window, "&Verify Audit Log",
                              "Check that the audit log is complete and unaltered"),
         about=_action(window, "&About Veil", "Version and purpose of Veil"),
+        lock_now=_action(window, "&Lock Now", "Hide every image, name and window of Veil until the "
+                         "passphrase or your desktop keyring unlocks it; running work carries on",
+                         "Ctrl+L"),
+        lock_settings=_action(window, "Automatic &Lock…", "How many minutes without input before "
+                              "Veil locks itself"),
     )
+    # Ctrl+L locks from any Veil window (a viewer too), not just the main one.
+    actions.lock_now.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -118,6 +132,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()
+    file_menu.addAction(actions.lock_now)
     file_menu.addAction(actions.quit)
     edit_menu = bar.addMenu("&Edit")
     edit_menu.setToolTipsVisible(True)
@@ -131,10 +146,11 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     consent_menu.setToolTipsVisible(True)
     consent_menu.addActions([actions.record_consent, actions.consent_records])
     consent_menu.addSeparator()
-    consent_menu.addActions([actions.disclosures, actions.audit_report])
+    consent_menu.addActions([actions.disclosures, actions.breach_report, actions.audit_report])
     tools_menu = bar.addMenu("&Tools")
     tools_menu.setToolTipsVisible(True)
     tools_menu.addAction(actions.verify_audit)
+    tools_menu.addAction(actions.lock_settings)
     help_menu = bar.addMenu("&Help")
     help_menu.setToolTipsVisible(True)
     help_menu.addAction(actions.about)

@@ -20,12 +20,14 @@ from desktop.app.samples import sample_folders
 from desktop.core.errors import VeilError
 from desktop.ui import about_dialog, audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
+from desktop.ui.audit_forwarder import AuditForwarder
 from desktop.ui.background import run_in_background
 from desktop.ui.consent_windows import ConsentWindows
 from desktop.ui.deid_dialog import DeidDialog
 from desktop.ui.drop_overlay import DropOverlay, local_paths
 from desktop.ui.empty_state import EmptyStatePage
 from desktop.ui.errors import show_error
+from desktop.ui.idle_lock import IdleLock
 from desktop.app.formatting import plural
 from desktop.ui.import_controller import ImportController, headline, status_line
 from desktop.ui.import_progress import ImportProgress
@@ -46,7 +48,9 @@ LIVE_REFRESH_MS = 1500
 class MainWindow(QMainWindow):
     """One window per Veil home."""
 
-    def __init__(self, home_path: Path | None = None, import_workers: int | None = None) -> None:
+    def __init__(self, home_path: Path | None = None, import_workers: int | None = None,
+                 lock_after_seconds: float | None = None) -> None:
+        """``lock_after_seconds`` overrides the library's idle lock time (tests)."""
         super().__init__()
         self.setObjectName("VeilMainWindow")
         self.setWindowTitle("Veil")
@@ -69,6 +73,7 @@ class MainWindow(QMainWindow):
         self.consent = ConsentWindows(self)
         self._build_central()
         self._build_status_bar()
+        self.session_lock = IdleLock(self, lock_after_seconds)  # automatic logoff: see idle_lock
         self.share = ShareWindows(self)
         self.share.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.imports = ImportController(self, workers=import_workers)
@@ -122,7 +127,10 @@ class MainWindow(QMainWindow):
         a.consent_records.triggered.connect(self.consent.consent_records)
         a.disclosures.triggered.connect(lambda: self.consent.disclosures())
         a.audit_report.triggered.connect(self.consent.audit_report)
+        a.breach_report.triggered.connect(self.consent.breach_report)
         a.about.triggered.connect(lambda: about_dialog.show_about(self))
+        a.lock_now.triggered.connect(lambda: self.session_lock.lock())
+        a.lock_settings.triggered.connect(self.session_lock.edit_settings)
         self.empty_page.import_files_requested.connect(self.choose_files)
         self.empty_page.import_folder_requested.connect(self.choose_folder)
         self.empty_page.samples_requested.connect(self.load_samples)
@@ -182,6 +190,8 @@ class MainWindow(QMainWindow):
         self.home = home
         self.imports.home = home
         self._set_library_actions(True)
+        self.session_lock.set_home(home)
+        AuditForwarder(self).set_home(home)
         self.refresh()
         self.share.library_opened()
 
