@@ -15,8 +15,11 @@ from desktop import __version__
 from desktop.app.log_policy import configure_logging
 from desktop.cli_consent import add_consent_commands, add_purpose_arguments, add_report_commands, print_refusal
 from desktop.cli_packages import add_package_commands
+from desktop.cli_progress import size_argument
 from desktop.cli_share import add_share_commands
 from desktop.cli_slides import add_slides_commands
+from desktop.cli_audit_forward import add_audit_forward_command
+from desktop.cli_support import forward_audit
 from desktop.cli_support import open_home as _open
 from desktop.cli_support import safe as _safe
 from desktop.core.errors import VeilError
@@ -38,9 +41,13 @@ class _TerminalProgress:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from desktop.app.importing import headline, import_paths
     from desktop.app.samples import sample_folders
     from desktop.app.tasks import CancelToken
+    from desktop.cli_progress import ImportProgressLines
+    from desktop.core.input_budget import DEFAULT_BUDGET
 
     paths = list(args.paths)
     if args.samples:
@@ -50,9 +57,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     home = _open(args)
     cancel = CancelToken()
+    budget = replace(DEFAULT_BUDGET, max_file_size=args.max_file_size) if args.max_file_size else DEFAULT_BUDGET
+    shown = ImportProgressLines(force=args.progress)
     try:
-        report = import_paths(home, paths, progress=_TerminalProgress(), cancel=cancel, workers=args.workers,
-                              follow_links_out=args.follow_links)
+        report = import_paths(home, paths, cancel=cancel, workers=args.workers, follow_links_out=args.follow_links,
+                              budget=budget, status=shown)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled.", file=sys.stderr)
@@ -72,8 +81,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if report.rejected:
         print("Rejected:")
         for r in report.rejected:
-            print(f"  {_safe(r.label)}: {r.reason}")
-    return 0
+            print(f"  {_safe(r.label)}: {_safe(r.reason)}")
+        if any("limit for one file" in r.reason for r in report.rejected):
+            print("  (--max-file-size raises the limit for one file)")
+    return 1 if report.disk_full else 0
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -118,14 +129,22 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     home = _open(args)
     result = home.verify_audit()
-    print(f"audit.log: {result.message}")
+    # A rollback is about the whole library, not only audit.log: say so first.
+    print(result.message if result.rolled_back else f"audit.log: {result.message}")
     return 0 if result.ok else 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from desktop.app.checking import check_home
 
-    report = check_home(_open(args), prune=args.prune)
+    home = _open(args)
+    if args.repair:
+        from desktop.app.recovery import recover
+
+        done = recover(home)  # again: another process may have died since this one started
+        lines = args.recovery.lines() + done.lines()
+        print("repaired: " + ("; ".join(lines) if lines else "nothing was left by interrupted work"))
+    report = check_home(home, prune=args.prune or args.repair)
     print(f"index integrity: {report.integrity}")
     print(f"objects checked: {report.objects_checked}, damaged: {len(report.damaged)}, "
           f"unreferenced: {report.unreferenced}")
@@ -333,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--follow-links", action="store_true",
                    help="also import what symlinks in the folders point at outside them (not followed by default)")
+    p.add_argument("--progress", action="store_true",
+                   help="show progress on stderr even when it is not a terminal (files done, rate, slow file)")
+    p.add_argument("--max-file-size", type=size_argument, default=None, metavar="SIZE",
+                   help="refuse files larger than this (default 2G; e.g. 512M, 8G)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ls", help="list patients, studies and series with counts")
@@ -341,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check the index and every stored object")
     p.add_argument("--prune", action="store_true",
                    help="delete stored objects that nothing refers to (left by an interrupted import)")
+    p.add_argument("--repair", action="store_true",
+                   help="settle work a crash interrupted (account for outputs that became visible, remove "
+                        "what never completed, sweep staging) and --prune; reports what it did")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("deid", help="write de-identified copies (PS3.15 Basic Profile + options)",
@@ -402,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     p = audit_sub.add_parser("verify", help="prove the audit log untouched, or name the first altered line")
     p.set_defaults(func=cmd_audit_verify)
+    add_audit_forward_command(audit_sub)
     add_consent_commands(sub)
     add_report_commands(sub)
     add_share_commands(sub)
@@ -415,7 +442,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_gui)
     try:
-        return func(args)
+        try:
+            return func(args)
+        finally:
+            forward_audit()  # the events this command recorded, to the syslog collector if one is set
     except VeilError as exc:
         print(f"veil: {exc}", file=sys.stderr)
         return 1

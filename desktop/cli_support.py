@@ -21,8 +21,35 @@ def _prompt(creating: bool) -> str | None:
 def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported late
     from desktop.app.home import VeilHome
 
+    from desktop.app.recovery import recover
+
     # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
-    return VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
+    home = VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
+    # Work a crash interrupted is settled before anything else (issue 15): outputs that became
+    # visible are accounted for, the rest removed; `veil check --repair` shows it again.
+    args.recovery = recover(home)
+    for line in args.recovery.lines():
+        print(f"veil: {line}", file=sys.stderr)
+    _OPENED.append(home)
+    return home
+
+
+_OPENED: list = []  # the homes this command opened, whose new audit events go to the collector
+
+
+def forward_audit() -> None:
+    """Send the audit events this command recorded to the syslog collector, if one is set
+    (``veil audit forward``); a collector that is down is retried by the next command."""
+    if not _OPENED:
+        return
+    from desktop.app.audit_forwarding import forward_pending
+
+    for home in _OPENED:
+        try:
+            forward_pending(home)
+        except Exception:  # forwarding never fails a command; the status says what went wrong
+            pass
+    _OPENED.clear()
 
 
 def safe(label: str) -> str:

@@ -36,7 +36,9 @@ from pathlib import Path
 
 import pydicom
 
-from desktop.app.worker_pool import forkserver_usable, pooled_results
+from desktop.core.faults import fault_point
+from desktop.core.input_budget import DEFAULT_BUDGET, check_structure, open_regular
+from desktop.app.worker_pool import die_with_parent, forkserver_usable, pooled_results
 from desktop.core.deid.staging import stage_dicom
 from desktop.app.instance_identity import Identity, identity_of
 from desktop.app.log_policy import quiet_libraries
@@ -154,10 +156,13 @@ def read_input(item: Input, store: ObjectStore | None) -> bytes:
         assert store is not None
         return store.read(item.sha256)
     if isinstance(item, ZipMember):
+        DEFAULT_BUDGET.check_size(item.size)
         with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
-            return fh.read()
-    with open(item.path, "rb") as fh:
-        return fh.read()
+            return fh.read(DEFAULT_BUDGET.max_file_size + 1)
+    # A regular file only (never a FIFO), within the input budget before it is read.
+    with os.fdopen(open_regular(item.path), "rb") as fh:
+        DEFAULT_BUDGET.check_size(os.fstat(fh.fileno()).st_size)
+        return fh.read(DEFAULT_BUDGET.max_file_size + 1)
 
 
 def identity_of_input(item: Input) -> Identity:
@@ -192,7 +197,9 @@ def plan_redactions(items: list[Input], redaction: Redaction, cancel: CancelToke
             if not isinstance(item, (FileSource, ZipMember)):
                 raise VeilError("Only files are redacted on the way: library images are redacted in Redact mode.")
             try:
-                ds = pydicom.dcmread(io.BytesIO(read_input(item, None)))
+                data = read_input(item, None)
+                check_structure(data)  # the input budget before pydicom parses it
+                ds = pydicom.dcmread(io.BytesIO(data))
                 plan = plan_regions(ds, redaction.templates, detector)
                 burns = bool(plan) and plan.burns(int(ds.Rows), int(ds.Columns),
                                                   int(ds.get("NumberOfFrames", 1) or 1))
@@ -222,7 +229,9 @@ def _unredactable(exc: Exception) -> str:
 _W: dict = {}
 
 
-def _worker_init(settings: DeidSettings, output: Output, store_args: tuple | None) -> None:
+def _worker_init(settings: DeidSettings, output: Output, store_args: tuple | None, main_pid: int = 0) -> None:
+    if main_pid:
+        die_with_parent(main_pid)
     quiet_libraries()  # pydicom's warnings quote values: never on a worker's stderr
     _W.clear()
     _W.update(settings=settings, output=output, store=ObjectStore(*store_args) if store_args else None)
@@ -323,7 +332,7 @@ class Runner:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["desktop.app.deid_runner"])  # what the workers run
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                            initargs=(settings, output, store_args))
+                                            initargs=(settings, output, store_args, os.getpid()))
             # Start the workers now, from a thread (starting them blocks): they come up while
             # this process reads the patients.
             self._warming = threading.Thread(target=self._warm, daemon=True)
@@ -402,6 +411,7 @@ def commit(out: Path, staged: list[Done]) -> None:
         final = out / item.final
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(item.temp, final)
+        fault_point("deid.renaming")
         folders.update(p for p in final.parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         fsync_dir(folder)

@@ -25,10 +25,8 @@ it. No identifiable redacted intermediate is written anywhere.
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,23 +34,25 @@ from desktop.app.deid_runner import (
     Done, Input, LibraryInstance, Output, Redaction, Runner, commit, discard, identity_of_input, plan_redactions,
     read_input,
 )
-from desktop.app.disclosing import Sent, record_disclosure
+from desktop.app import write_ahead
+from desktop.app.deid_reading import Reading, review_inputs
+from desktop.app.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.export_consent import ExportPurpose, check_identities
 from desktop.app.formatting import megabytes, plural
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
-    Candidate, Channel, Delivery, Image, Review, Selection, bind, redact_masked, resolve, run_review,
+    Channel, Delivery, Image, Review, Selection, bind, redact_masked, resolve,
 )
 from desktop.app.home import VeilHome
 from desktop.app.instance_identity import Identity
 from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision
+from desktop.core.consent import Decision, ExportRequest
+from desktop.core.faults import fault_point
 from desktop.core.deid.engine import Change, PatientPlan, deidentify, make_settings, patient_key
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
 from desktop.core.errors import Cancelled, VeilError
-from desktop.core.redaction.ocr import TextReader
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import DirectoryRead, Rejected, discover
 
@@ -244,7 +244,7 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
          redaction: Redaction | None = None) -> DeidReport:
     keys: dict[int, str] = {}
     own_review: Review | None = None
-    reading: _Reading | None = None
+    reading: Reading | None = None
     readable: list[Input] = []
     identities: dict[str, Identity] = {}
     for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
@@ -273,11 +273,11 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
             readable = list(planned)
         if report.review is None:
             # The headers first (no pixel read): images they flag refuse the export before any work.
-            header = _review(home, readable, identities, cancel, ocr=False)
+            header = review_inputs(home, readable, identities, cancel, ocr=False)
             if header.flagged and not report.confirm_burned_in:
                 report.review = header
             else:  # the pixels are read while the workers de-identify; the verdict comes before the commit
-                reading = _Reading(lambda stop: _review(home, readable, identities, cancel, stop=stop))
+                reading = Reading(lambda stop: review_inputs(home, readable, identities, cancel, stop=stop))
         if report.refused_by_consent or (report.residual and report.all_or_nothing) or (
                 report.refused_for_review and not unreadable_only(report)):
             report.seconds = time.perf_counter() - started
@@ -288,6 +288,7 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     staged: list[Done] = []
     finals: dict[str, str] = {}
     done = 0
+    intent = write_ahead.begin(home, "folder", out) if report.account else None
     last = 0.0
     try:
         for result in runner.results(readable, keys, plans, cancel):
@@ -332,8 +333,12 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
                 gone = {readable[r.key].label for r in report.residual}
                 discard([item for item in staged if item.label in gone])
                 staged = [item for item in staged if item.label not in gone]
+            fault_point("deid.staged")
+            _expect(home, intent, report, request, staged, identities, readable)
             commit(out, staged)
+            fault_point("deid.renamed")
     except BaseException:
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
         discard(staged)
         if reading is not None:
             reading.stop()
@@ -351,49 +356,34 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
         return report
     _audit(home, report)
     if staged and request is not None and report.consent is not None:
-        sent = [Sent(identities[i.label].library_key, identities[i.label].study_uid, identities[i.label].series_uid)
-                for i in staged]
-        report.disclosure = record_disclosure(home, "deid.export", request, report.consent, sent,
-                                              recipient=report.purpose.recipient, destination=str(out),
-                                              profile=report.profile.key)
+        report.disclosure = record_disclosure(home, "deid.export", request, report.consent,
+                                              _sent(staged, identities, readable), recipient=report.purpose.recipient,
+                                              destination=str(out), profile=report.profile.key, intent=intent)
+    else:
+        write_ahead.settle(home, intent, write_ahead.DONE if staged else write_ahead.ABANDONED)
     return report
 
 
-class _Reading:
-    """The pixel review, run on a thread of its own while the workers de-identify."""
-
-    def __init__(self, work: Callable[[threading.Event], Review]) -> None:
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-review")
-        self._future = self._pool.submit(work, self._stop)
-        self._pool.shutdown(wait=False)
-
-    def result(self) -> Review:
-        return self._future.result()
-
-    def stop(self) -> None:
-        self._stop.set()
+def _sent(staged: list[Done], identities: dict[str, Identity], inputs: Sequence[Input]) -> list[Sent]:
+    sops = {i.label: getattr(i, "sop_uid", "") for i in inputs}  # library instances know theirs
+    return [Sent(identities[i.label].library_key, identities[i.label].study_uid, identities[i.label].series_uid,
+                 sops.get(i.label, "")) for i in staged]
 
 
-def _review(home: VeilHome, readable: list[Input], identities: dict[str, Identity], cancel: CancelToken,
-            ocr: bool = True, stop: threading.Event | None = None) -> Review:
-    """The privacy gate's burned-in review and residual pixel check of these inputs, series by
-    series in Instance Number order (:func:`desktop.app.gate.run_review`)."""
-    store = home.objects if any(isinstance(i, LibraryInstance) for i in readable) else None
-    order = sorted(range(len(readable)), key=lambda n: (identities[readable[n].label].series_uid,
-                                                        identities[readable[n].label].instance_number is None,
-                                                        identities[readable[n].label].instance_number or 0, n))
-    candidates = []
-    for n in order:
-        item, identity = readable[n], identities[readable[n].label]
-        candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
-                                    identity.redacted, lambda item=item: read_input(item, store)))
-    cancelled = lambda: cancel.cancelled or (stop is not None and stop.is_set())  # noqa: E731
-    if not ocr:
-        return run_review(candidates, ocr=False, cancelled=cancelled)
-    # One OCR thread: the worker processes have the cores; the read runs beside them.
-    with TextReader(threads=1) as reader:
-        return run_review(candidates, reader=reader, cancelled=cancelled)
+def _expect(home: VeilHome, intent: int | None, report: DeidReport, request: ExportRequest | None,
+            staged: list[Done], identities: dict[str, Identity], inputs: Sequence[Input]) -> None:
+    """Write ahead, before the files are renamed into place: which files will appear, and the
+    disclosure and audit line a restart writes if this process dies before it does."""
+    if intent is None or not staged:
+        return
+    disclosure = None
+    if request is not None and report.consent is not None:
+        disclosure = pending_disclosure("deid.export", request, report.consent, _sent(staged, identities, inputs),
+                                        recipient=report.purpose.recipient, destination=str(report.out_dir),
+                                        profile=report.profile.key)
+    write_ahead.expect(home, intent, [i.final for i in staged], disclosure,
+                       ("deid.export", {"outcome": "completed", "profile": report.profile.key,
+                                        "written": len(staged)}))
 
 
 def unreadable_only(report: DeidReport) -> bool:

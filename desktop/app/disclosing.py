@@ -11,19 +11,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from desktop.app import write_ahead
 from desktop.app.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.consent import Decision, ExportRequest
-from desktop.core.library.disclosures import DisclosedItem, Disclosure, add_disclosure, set_audit_seq
+from desktop.core.faults import fault_point
+from desktop.core.library.database import Connection, rollback
+from desktop.core.library.disclosures import (
+    DisclosedItem,
+    Disclosure,
+    add_disclosure,
+    load_disclosures,
+    set_audit_seq,
+)
 
 
 @dataclass(frozen=True)
 class Sent:
-    """One instance that left: whose, which study and series."""
+    """One instance that left: whose, which study and series, and its SOP Instance UID in the
+    library (for the breach report, issue 15; "" where the caller does not know it)."""
 
     patient_key: str  # the library's key
     study_uid: str
     series_uid: str
+    sop_uid: str = ""
 
 
 def disclosed_items(request: ExportRequest, decision: Decision, sent: Iterable[Sent]) -> tuple[DisclosedItem, ...]:
@@ -34,50 +45,113 @@ def disclosed_items(request: ExportRequest, decision: Decision, sent: Iterable[S
     for item in request.items:
         requested.setdefault(item.study_uid, set()).add(item.series_uid or "")
     studies: dict[tuple[str, str], dict[str, int]] = {}
+    uids: dict[tuple[str, str], list[str]] = {}
     for s in sent:
         series = studies.setdefault((s.patient_key, s.study_uid), {})
         series[s.series_uid] = series.get(s.series_uid, 0) + 1
+        uids.setdefault((s.patient_key, s.study_uid), []).append(s.sop_uid)
     out = []
     for (patient, study), series in studies.items():
         whole = set(series) >= (requested.get(study, set()) - {""})
+        known = uids[(patient, study)]
         out.append(DisclosedItem(patient, study, () if whole else tuple(sorted(series)), sum(series.values()),
-                                 tuple(relied.get(study, ()))))
+                                 tuple(relied.get(study, ())), tuple(known) if all(known) else ()))
     return tuple(out)
 
 
-def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decision: Decision,
-                      sent: Iterable[Sent], recipient: str = "", destination: str = "", profile: str = "") -> int:
-    """Store the disclosure, then its audit line; the disclosure's id."""
+def pending_disclosure(kind: str, request: ExportRequest, decision: Decision, sent: Iterable[Sent],
+                       recipient: str = "", destination: str = "", profile: str = "",
+                       package_id: str = "") -> Disclosure:
+    """The disclosure an export is about to make, before its output becomes visible (so a
+    crash after that moment still finds it: :mod:`desktop.app.write_ahead`)."""
     items = disclosed_items(request, decision, sent)
-    disclosure = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), kind,
-                            str(request.purpose), recipient, destination, profile,
-                            decision.justification if decision.overridden else "", items)
-    return _store(home, disclosure, "disclosure", kind=kind, purpose=str(request.purpose), recipient=recipient,
-                  profile=profile, overridden=decision.overridden, consents=list(decision.relied_on))
+    return Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), kind,
+                      str(request.purpose), recipient, destination, profile,
+                      decision.justification if decision.overridden else "", items,
+                      extra={"overridden": decision.overridden, "consents": list(decision.relied_on)},
+                      package_id=package_id)
 
 
-def _store(home: VeilHome, disclosure: Disclosure, action: str, **details: object) -> int:
-    """Store the disclosure, then its audit line (with what it sent, as keyed hashes), and link
-    the two; the disclosure's id."""
-    items = disclosure.items
+def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decision: Decision,
+                      sent: Iterable[Sent], recipient: str = "", destination: str = "", profile: str = "",
+                      intent: int | None = None, package_id: str = "") -> int:
+    """Store the disclosure (settling the write-ahead ``intent`` in the same transaction), then
+    its audit line; the disclosure's id."""
+    disclosure = pending_disclosure(kind, request, decision, sent, recipient, destination, profile, package_id)
+    return store_disclosure(home, disclosure, intent)
+
+
+def store_disclosure(home: VeilHome, disclosure: Disclosure, intent: int | None = None, recovered: bool = False) -> int:
+    """Store ``disclosure`` as made (:func:`pending_disclosure`), then audit it."""
+    extra = disclosure.extra or {}
+    return _store(home, disclosure, "disclosure", intent=intent, kind=disclosure.kind, purpose=disclosure.purpose,
+                  **({"package": disclosure.package_id} if disclosure.package_id else {}),
+                  recipient=disclosure.recipient, profile=disclosure.profile,
+                  overridden=bool(extra.get("overridden")), consents=list(extra.get("consents", [])),
+                  **({"recovered": True} if recovered else {}))
+
+
+def _store(home: VeilHome, disclosure: Disclosure, action: str, intent: int | None = None, **details: object) -> int:
+    """Store the disclosure (and settle ``intent``) in one transaction, then its audit line
+    (with what it sent, as keyed hashes), and link the two; the disclosure's id. A crash
+    between the two leaves a disclosure without an audit line, which the next start audits
+    (:func:`audit_unaudited`)."""
     conn = home.connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
             ref = add_disclosure(conn, disclosure)
+            if intent is not None:
+                write_ahead.mark(conn, intent, write_ahead.RECOVERED if details.get("recovered") else write_ahead.DONE)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
-        seq = home.record(conn, action, disclosure=ref, **details, instances=sum(i.instances for i in items),
-                          studies=[home.audit.pseudonym(i.study_uid) for i in items],
-                          patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}))
-        conn.execute("BEGIN IMMEDIATE")
-        set_audit_seq(conn, ref, seq)
-        conn.execute("COMMIT")
+        fault_point("disclosure.stored")
+        _audit_disclosure(home, conn, ref, disclosure, action, **details)
     finally:
         conn.close()
     return ref
+
+
+def _audit_disclosure(home: VeilHome, conn: Connection, ref: int, disclosure: Disclosure, action: str,
+                      **details: object) -> None:
+    items = disclosure.items
+    seq = home.record(conn, action, disclosure=ref, **details, instances=sum(i.instances for i in items),
+                      studies=[home.audit.pseudonym(i.study_uid) for i in items],
+                      patients=sorted({home.audit.pseudonym(i.patient_key) for i in items}))
+    conn.execute("BEGIN IMMEDIATE")
+    set_audit_seq(conn, ref, seq)
+    conn.execute("COMMIT")
+
+
+def store_recovered(home: VeilHome, intent: int, disclosure: Disclosure | None, audit: list | None) -> None:
+    """An export a crash interrupted after its output became visible: account for it now."""
+    if audit:
+        action, details = audit
+        conn = home.connect()
+        try:
+            home.record(conn, str(action), **dict(details), recovered=True)
+        finally:
+            conn.close()
+    if disclosure is not None:
+        store_disclosure(home, disclosure, intent, recovered=True)
+    else:
+        write_ahead.settle(home, intent, write_ahead.RECOVERED)
+
+
+def audit_unaudited(home: VeilHome) -> int:
+    """Write the audit line of every disclosure stored without one (a crash in between)."""
+    conn = home.connect()
+    try:
+        missing = [int(r[0]) for r in conn.execute("SELECT id FROM disclosures WHERE audit_seq IS NULL ORDER BY id")]
+        for d in load_disclosures(conn, missing):
+            action = "disclosure.received" if d.kind == "share.received" else "disclosure"
+            _audit_disclosure(home, conn, int(d.id), d, action, kind=d.kind, purpose=d.purpose,
+                              recipient=d.recipient, profile=d.profile, recovered=True)
+    finally:
+        conn.close()
+    return len(missing)
 
 
 def record_receipt(home: VeilHome, package_id: str, sender: str, purpose: str, sent: Iterable[Sent],
@@ -93,5 +167,5 @@ def record_receipt(home: VeilHome, package_id: str, sender: str, purpose: str, s
     items = tuple(DisclosedItem(p, study, tuple(sorted(series)), sum(series.values()))
                   for (p, study), series in studies.items())
     received = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), "share.received",
-                          purpose, f"received from {sender}", source, "", "", items)
+                          purpose, f"received from {sender}", source, "", "", items, package_id=package_id)
     return _store(home, received, "disclosure.received", package=package_id)

@@ -4,8 +4,9 @@ verified in the address book, or not) and what it says (purpose, consent basis,
 de-identification, redaction), and import its images into the library.
 
 A tampered, truncated or wrongly addressed package is refused by the reader with a message for
-a person, and nothing is imported. The extracted files live only in the home's private temp
-folder while they are imported, then go.
+a person, and nothing is imported. Nothing of the package is ever written in clear: each image
+is verified in memory and staged sealed in the object store (:mod:`desktop.app.package_import`),
+then indexed once the whole package verified; DICOMDIR and README are not kept.
 
 Who receives is bound (issue 13): a package that did not reach this user the way its signer
 sent it (decrypted and re-encrypted to someone else, re-encrypted with a passphrase, a plain
@@ -17,17 +18,18 @@ images came forwarded.
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.app.contacts import Contact, find_sender
-from desktop.app.disclosing import Sent, record_receipt
+from desktop.app.disclosing import record_receipt
+from desktop.app.formatting import megabytes
 from desktop.app.home import VeilHome
 from desktop.app.identity import my_identity
-from desktop.app.importing import ImportReport, import_paths
+from desktop.app.importing import ImportReport
+from desktop.app.package_import import PackageMembers, import_members
 from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.share.manifest import Manifest
 from desktop.core.share.reader import Arrival, ForwardedPackageError, forwarded_explanation, open_package
 
@@ -70,23 +72,29 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
     raises ForwardedPackageError (its message says who signed it and whom it was for) unless
     ``confirm_forwarded``: the person accepts importing it anyway. Either is audited."""
     cancel = cancel or CancelToken()
-    staging = home.path / "tmp" / f"open-{secrets.token_hex(8)}"
+    members = PackageMembers(home, Path(package))
     try:
         identities = [] if passphrase is not None else [my_identity(home)]
         try:
-            opened = open_package(Path(package), staging, identities=identities, passphrase=passphrase,
+            opened = open_package(Path(package), identities=identities, passphrase=passphrase,
                                   progress=progress, cancelled=lambda: cancel.cancelled,
-                                  accept_forwarded=confirm_forwarded)
+                                  accept_forwarded=confirm_forwarded, keep=members.keep)
         except ForwardedPackageError as exc:
             _audit_forwarded(home, exc.manifest, exc.arrival, confirmed=False)
             raise
-        if opened.arrival.forwarded:
-            _audit_forwarded(home, opened.manifest, opened.arrival, confirmed=True)
-        dicom = [path for name, path in opened.files.items() if name.startswith("DICOM/")]
-        imported = import_paths(home, dicom, cancel=cancel)
-        sent = _imported_from(home, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        members.discard()
+        if is_disk_full(exc, home.path):
+            raise _library_full(home, package) from None
+        raise
+    if opened.arrival.forwarded:
+        _audit_forwarded(home, opened.manifest, opened.arrival, confirmed=True)
+    try:
+        imported, sent = import_members(home, members, cancel)
+    except Exception as exc:
+        if is_disk_full(exc, home.path):
+            raise _library_full(home, package) from None
+        raise
     sender = find_sender(home, opened.sender)
     manifest, arrival = opened.manifest, opened.arrival
     conn = home.connect()
@@ -105,6 +113,16 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
     return Received(manifest, sender, imported, arrival)
 
 
+def _library_full(home: VeilHome, package: str | Path) -> DiskFullError:
+    try:
+        size = Path(package).stat().st_size
+    except OSError:
+        size = 0
+    return DiskFullError(f"The disk holding the Veil library ({home.path}) is full: opening this package needs "
+                         f"about {megabytes(size + (size >> 3))}. Nothing was imported; free some room and open "
+                         "it again.")
+
+
 def _audit_forwarded(home: VeilHome, manifest: Manifest, arrival: Arrival, confirmed: bool) -> None:
     """``share.forwarded``: which package, signed by whom (fingerprint), why it counts as forwarded,
     and whether the person confirmed the import. No names, no patient identifiers."""
@@ -117,17 +135,3 @@ def _audit_forwarded(home: VeilHome, manifest: Manifest, arrival: Arrival, confi
     finally:
         conn.close()
 
-
-def _imported_from(home: VeilHome, staging: Path) -> list[Sent]:
-    """The instances this import added from ``staging`` (whose, which study and series)."""
-    prefix = str(staging) + "/"
-    conn = home.connect()
-    try:
-        rows = conn.execute(
-            """SELECT p.patient_key, st.study_uid, se.series_uid FROM instances i
-               JOIN series se ON i.series_ref = se.id JOIN studies st ON se.study_ref = st.id
-               JOIN patients p ON st.patient_ref = p.id WHERE substr(i.source_path, 1, ?) = ?""",
-            (len(prefix), prefix)).fetchall()
-    finally:
-        conn.close()
-    return [Sent(*row) for row in rows]

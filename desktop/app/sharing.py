@@ -22,22 +22,26 @@ from pathlib import Path
 from desktop.app.consenting import consents_of
 from desktop.app.contacts import Contact
 from desktop.app.deidentifying import DeidReport, deidentify_inputs, inputs_of
-from desktop.app.disclosing import Sent, record_disclosure
+from desktop.app import write_ahead
+from desktop.app.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.export_consent import ExportPurpose
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
     ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
     review_images, unverified, writers,
 )
+from desktop.app.formatting import megabytes
 from desktop.app.home import VeilHome
 from desktop.app.identity import my_card, my_identity
 from desktop.app.instance_identity import library_key
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import ConsentRecord, Decision, Purpose, distribution_type
 from desktop.core.deid.profiles import Profile
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.errors import Cancelled, VeilError
+from desktop.core.faults import fault_point
 from desktop.core.library.sealed import SealedReader, peek_unsealed
-from desktop.core.share.manifest import PackageDetails
+from desktop.core.share.manifest import PackageDetails, new_package_id
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
 
@@ -137,7 +141,7 @@ def _library_sources(home: VeilHome, images: Sequence[Image]) -> tuple[list[Pack
         sources.append(StreamSource(name, image.size, lambda sha=image.sha256: home.objects.open(sha),
                                     sha256=image.sha256, crc32=image.crc32,
                                     peek=lambda n, sha=image.sha256: home.objects.peek(sha, n)))
-        sent.append(Sent(image.patient_key, image.study_uid, image.series_uid))
+        sent.append(Sent(image.patient_key, image.study_uid, image.series_uid, image.sop_uid))
     return sources, sent
 
 
@@ -206,7 +210,9 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
         _audit_refusal(home, report)
         return report
     records = consents_of(home, {i.patient_key for i in cleared.resolved.items})
-    staging = home.path / "tmp" / f"share-{secrets.token_hex(8)}"
+    staging = write_ahead.staging_folder(home, "share", secrets.token_hex(8))
+    kind = "share.archive" if request.unencrypted else "share.package"
+    intent = write_ahead.begin(home, kind, request.output, staging)
     try:
         if request.identifiable:
             sources, sent = _library_sources(home, images)
@@ -219,13 +225,18 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                                      seal_key=key, account=False, reviewed=report.review,
                                      confirm_burned_in=request.confirm_burned_in)
             report.deid = deid
+            if deid.disk_full:  # the sealed staging is under the Veil home
+                raise DiskFullError(f"The disk holding the Veil library ({home.path}) is full: the package's "
+                                    f"images need about {megabytes(deid.disk_full)} there while it is written. "
+                                    "Nothing was written; free some room and export again.")
             if deid.refused or deid.cancelled or deid.rejected:
                 if deid.cancelled:
                     raise Cancelled("The export was cancelled; no package was written.")
                 _audit_refusal(home, report)
+                write_ahead.settle(home, intent, write_ahead.ABANDONED)
                 return report
             sources = _staged_sources(staging, key, deid)
-            sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid) for inp in inputs]
+            sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid, inp.sop_uid) for inp in inputs]
             deid_details = {"profile": request.profile.key, "options": sorted(request.profile.options),
                             "pseudonyms": sorted(deid.pseudonyms)}
         redaction = {"confirmed_burned_in": len(report.flagged) if request.confirm_burned_in else 0,
@@ -233,22 +244,45 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                      "read_for_text": report.review.read if report.review else 0}
         details = PackageDetails(str(purpose.purpose), _consent_basis(decision, records), deid_details, redaction)
         write = writers(cleared, None if request.identifiable else report.review, request.confirm_burned_in)
+        package_id = new_package_id()  # recorded before the first byte, so a crash still names it
+        write_ahead.expect(home, intent, disclosure=pending_disclosure(
+            kind, cleared.request, decision, sent, recipient=report.recipient, destination=str(request.output),
+            profile=request.profile.key if request.profile else "identifiable", package_id=package_id))
         if request.unencrypted:
             report.package = write.write_archive(request.output, sources, details, my_identity(home), my_card(home),
                                                  progress=progress, cancelled=lambda: cancel.cancelled,
-                                                 addressed_for=purpose.recipient)
+                                                 addressed_for=purpose.recipient, package_id=package_id)
         else:
             report.package = write.write_package(
                 request.output, sources, details, my_identity(home), my_card(home),
                 recipients=[c.card or c.age_recipient for c in delivery.contacts], passphrase=request.passphrase,
-                progress=progress, cancelled=lambda: cancel.cancelled, addressed_for=report.recipient)
+                progress=progress, cancelled=lambda: cancel.cancelled, addressed_for=report.recipient,
+                package_id=package_id)
+    except BaseException as exc:
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
+        if is_disk_full(exc):
+            raise _disk_full(request.output, images) from None
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if report.package is None:  # refused or cancelled before writing: nothing left
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
+        return report
+    fault_point("share.written")
     report.disclosure = record_disclosure(
-        home, "share.archive" if request.unencrypted else "share.package", cleared.request, decision, sent,
+        home, kind, cleared.request, decision, sent,
         recipient=report.recipient, destination=str(report.package.path),
-        profile=request.profile.key if request.profile else "identifiable")
+        profile=request.profile.key if request.profile else "identifiable", intent=intent,
+        package_id=report.package.manifest.package_id)
     return report
+
+
+def _disk_full(output: Path, images: Sequence[Image]) -> DiskFullError:
+    """A full disk under the package: named, with about how much it needs (the images' size)."""
+    size = sum(i.size for i in images)
+    need = f" (the package needs about {megabytes(size)})" if size else ""
+    return DiskFullError(f"The disk holding {output.parent} is full{need}. Nothing was written; free some room "
+                         "or choose another folder, and export again.")
 
 
 def _review(home: VeilHome, images: Sequence[Image], request: ShareRequest, cancel: CancelToken) -> Review:

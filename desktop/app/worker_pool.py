@@ -9,7 +9,13 @@ instead of failing the whole import or export.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -58,3 +64,33 @@ def pooled_results(items: Sequence[T], task_size: int, max_pending: int,
             for task in [*pending.values(), *tasks]:
                 leftovers.extend(task)
             return
+
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_parent(main_pid: int) -> None:
+    """Called first in a worker process: end it when the process that started the pool ends, even
+    by SIGKILL (issue 15: a killed export must not leave workers writing into its folder).
+
+    Linux delivers SIGKILL to the worker when its parent (the forkserver, which itself exits when
+    the main process goes) dies (``PR_SET_PDEATHSIG``, prctl(2)); a watchdog thread also checks
+    every half second that ``main_pid`` still runs, for platforms without it.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(main_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="veil-parent-watch", daemon=True).start()

@@ -10,6 +10,11 @@ import secrets
 from pathlib import Path
 
 
+#: Every de-identified file staged in an output folder starts so (:mod:`desktop.core.deid.staging`):
+#: a crash leaves nothing else there, and a restart knows what to remove (:mod:`desktop.app.recovery`).
+OUTPUT_TEMP_PREFIX = ".veil-partial-"
+
+
 def temp_name(prefix: str = ".tmp-") -> str:
     """A random file name for work in progress, safe to show in logs."""
     return f"{prefix}{secrets.token_hex(12)}"

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.app.home import VeilHome
 from desktop.core.errors import WrongPassphraseError
+from desktop.core.keys import PassphrasePrompt
 from desktop.core.keys.keystore import KEYSTORE_FILE, needs_passphrase
 from desktop.ui.background import run_in_background
 from desktop.ui.passphrase_dialog import PassphraseDialog
@@ -48,7 +49,7 @@ class LibraryOpener(QObject):
         def prompt(_creating: bool) -> str | None:
             return passphrase
 
-        run_in_background(lambda _progress: VeilHome.open(path, prompt=prompt if passphrase else None),
+        run_in_background(lambda _progress: _open_and_recover(path, prompt if passphrase else None),
                           self._on_opened, self._on_failed, key=f"open-home-{id(self)}", context=self)
 
     def _on_opened(self, home: VeilHome) -> None:
@@ -67,3 +68,13 @@ class LibraryOpener(QObject):
             self.dialog.deleteLater()
             self.dialog = None
         self.failed.emit(exc)
+
+
+def _open_and_recover(path: Path | None, prompt: PassphrasePrompt | None) -> VeilHome:
+    """Open the home, then settle work a crash interrupted (issue 15: outputs that became
+    visible are accounted for, the rest removed), before the window shows anything."""
+    from desktop.app.recovery import recover
+
+    home = VeilHome.open(path, prompt=prompt)
+    recover(home)
+    return home

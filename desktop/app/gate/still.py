@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.app.disclosing import Sent, record_disclosure
+from desktop.app import write_ahead
+from desktop.app.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.export_consent import ExportPurpose
 from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review_images, writers
 from desktop.app.gate.review import read_text, residual_reason
@@ -83,17 +84,21 @@ def export_image(home: VeilHome, *, study_uid: str, sop_instance_uid: str, image
     if report.residual or (report.review.needs_confirmation and not confirm_burned_in):
         _audit(home, report, study_uid)
         return report
-    writers(cleared, report.review, confirm_burned_in).write_png(report.path, np.ascontiguousarray(image))
-    report.written = True
+    sent = [Sent(shown.patient_key, shown.study_uid, shown.series_uid, shown.sop_uid)]
+    intent = write_ahead.begin(home, "image.png", report.path)
     try:
-        _audit(home, report, study_uid)
-        report.disclosure = record_disclosure(home, "image.png", cleared.request, cleared.decision,
-                                              [Sent(shown.patient_key, shown.study_uid, shown.series_uid)],
-                                              recipient=cleared.purpose.recipient, destination=str(report.path),
-                                              profile="image")
+        write_ahead.expect(home, intent, disclosure=pending_disclosure(
+            "image.png", cleared.request, cleared.decision, sent, recipient=cleared.purpose.recipient,
+            destination=str(report.path), profile="image"))
+        writers(cleared, report.review, confirm_burned_in).write_png(report.path, np.ascontiguousarray(image))
     except BaseException:
-        report.path.unlink(missing_ok=True)  # no disclosure that the log does not account for
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
         raise
+    report.written = True
+    _audit(home, report, study_uid)
+    report.disclosure = record_disclosure(home, "image.png", cleared.request, cleared.decision, sent,
+                                          recipient=cleared.purpose.recipient, destination=str(report.path),
+                                          profile="image", intent=intent)
     return report
 
 

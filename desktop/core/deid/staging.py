@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import secrets
 
+from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX
 from desktop.core.library.sealed import seal_bytes
 
 #: Every file staged in an output folder starts so: a crash leaves nothing else there.
-TEMP_PREFIX = ".veil-partial-"
+TEMP_PREFIX = OUTPUT_TEMP_PREFIX
 
 
 def stage_dicom(folder: str, data: bytes, seal_key: bytes | None) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from desktop.core.atomic_files import fsync_dir
+from desktop.core.disk_full import DISK_FULL_ERRNOS
 from desktop.core.share.errors import ExportError
 
 try:
@@ -214,7 +215,10 @@ class PartialFile:
             os.close(self._fd)
         self.path.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # the disk is full, or the folder went away
-            raise ExportError(f"{self.output.name} could not be written ({exc.strerror}); "
-                              "nothing was left behind.") from None
+            error = ExportError(f"{self.output.name} could not be written ({exc.strerror}); "
+                                "nothing was left behind.")
+            # A full disk stays recognisable (desktop.core.disk_full.is_disk_full) to callers
+            # that name the disk and what it needed.
+            raise error from (exc if exc.errno in DISK_FULL_ERRNOS else None)
         if kind is None:
             raise exc

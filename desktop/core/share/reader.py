@@ -186,11 +186,20 @@ class OpenLimits:
     max_files: int = 200_000
     max_compression_ratio: int = 100
     max_scrypt_log_n: int = MAX_SCRYPT_LOG_N
+    #: The largest member handed to a ``keep`` callback (it is held in memory to be verified).
+    max_member_bytes: int = 1 << 30
+
+
+#: Receives one member (its name and its bytes) once its SHA-256 matched the signed manifest.
+#: It must not write them anywhere in clear: the caller seals them (Open Package imports them
+#: into the sealed object store).
+MemberSink = Callable[[str, memoryview], None]
 
 
 @dataclass(frozen=True)
 class OpenedPackage:
-    """A verified package: its manifest, sender, and the extracted files by member name.
+    """A verified package: its manifest, sender, and the extracted files by member name
+    (none when the members were handed to a ``keep`` callback instead of written).
 
     A package whose signature does not verify, or was made by a key other than the sender
     card's, is refused; so ``sender`` is always the card whose key signed. Whether that card
@@ -200,7 +209,7 @@ class OpenedPackage:
     manifest: Manifest
     manifest_bytes: bytes
     sender: KeyCard
-    folder: Path
+    folder: Path | None
     files: dict[str, Path]
     arrival: Arrival  # forwarded (and accepted by the caller), or as its signer sent it
 
@@ -220,28 +229,36 @@ def _small_entry(archive: ZipStreamReader, name: str, limit: int) -> bytes:
     return b"".join(archive.read_data())
 
 
-def _check_limits(manifest: Manifest, limits: OpenLimits, folder: Path) -> None:
+def _check_limits(manifest: Manifest, limits: OpenLimits, folder: Path | None) -> None:
     total = manifest.total_size
     if total > limits.max_total_bytes or len(manifest.files) > limits.max_files:
         raise PackageTooLargeError(
             f"The package would unpack to {total / 1e9:.1f} GB in {len(manifest.files)} files, "
             f"more than allowed ({limits.max_total_bytes / 1e9:.1f} GB, {limits.max_files} "
             "files). It was refused.")
+    if folder is None:
+        big = [r for r in manifest.files if r.size > limits.max_member_bytes]
+        if big:
+            raise PackageTooLargeError(f"{big[0].path} is {big[0].size / 1e9:.1f} GB, more than one image may be "
+                                       f"({limits.max_member_bytes / 1e9:.1f} GB). The package was refused.")
+        return
     free = shutil.disk_usage(folder).free
     if total > free:
         raise PackageError(f"There is not enough free space to open this package "
                            f"({total / 1e9:.1f} GB needed, {free / 1e9:.1f} GB free).")
 
 
-def _extract(archive: ZipStreamReader, manifest: Manifest, staging: Staging,
-             progress: Progress | None, cancelled: CancelCheck | None) -> dict[str, Path]:
+def _extract(archive: ZipStreamReader, manifest: Manifest, staging: Staging | None,
+             progress: Progress | None, cancelled: CancelCheck | None,
+             keep: MemberSink | None = None) -> dict[str, Path]:
     expected = {record.path: record for record in manifest.files}
     extracted: dict[str, Path] = {}
+    seen: set[str] = set()
     done, total = 0, manifest.total_size
     while (entry := archive.next_entry()) is not None:
         names.check_member_name(entry.name)
         record = expected.get(entry.name)
-        if entry.name in extracted:
+        if entry.name in extracted or entry.name in seen:
             raise UnsafePackageError(f"The package holds {entry.name} twice; nothing was kept.")
         if record is None:
             raise PackageContentError(f"The package holds a file its signed manifest does not "
@@ -249,6 +266,13 @@ def _extract(archive: ZipStreamReader, manifest: Manifest, staging: Staging,
         if entry.size != record.size:
             raise PackageContentError(f"{entry.name} is not the size its signed manifest says; "
                                       "nothing was kept.")
+        if staging is None:
+            seen.add(entry.name)
+            held = _held(archive, entry.name, record.sha256, done, total, progress, cancelled)
+            done += len(held)
+            if keep is not None:
+                keep(entry.name, memoryview(held))
+            continue
         path, out = staging.create(entry.name)
         digest = hashlib.sha256()
         with out:
@@ -265,12 +289,30 @@ def _extract(archive: ZipStreamReader, manifest: Manifest, staging: Staging,
                                       "manifest: it was altered. Nothing was kept.")
         extracted[entry.name] = path
     archive.finish()
-    missing = sorted(set(expected) - set(extracted))
+    missing = sorted(set(expected) - set(extracted) - seen)
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise PackageContentError(f"The package lacks {len(missing)} file(s) its manifest lists "
                                   f"({shown}); nothing was kept.")
     return extracted
+
+
+def _held(archive: ZipStreamReader, name: str, sha256: str, done: int, total: int,
+          progress: Progress | None, cancelled: CancelCheck | None) -> bytearray:
+    """One member's bytes, in memory only, once they match their SHA-256 in the manifest."""
+    held = bytearray()
+    digest = hashlib.sha256()
+    for chunk in archive.read_data():
+        if cancelled is not None and cancelled():
+            raise Cancelled("Opening the package was cancelled; nothing was kept.")
+        digest.update(chunk)
+        held += chunk
+        if progress is not None:
+            progress(done + len(held), total)
+    if digest.hexdigest() != sha256:
+        raise PackageContentError(f"{name} does not match its SHA-256 in the signed manifest: it "
+                                  "was altered. Nothing was kept.")
+    return held
 
 
 def _layer(source: io.BufferedReader) -> tuple[str, tuple[str, ...]]:
@@ -283,12 +325,15 @@ def _layer(source: io.BufferedReader) -> tuple[str, tuple[str, ...]]:
     return ("passphrase" if "scrypt" in types else "x25519"), types
 
 
-def open_package(package: Path, staging_folder: Path, *,
+def open_package(package: Path, staging_folder: Path | None = None, *,
                  identities: Sequence[Identity | str] = (), passphrase: str | None = None,
                  limits: OpenLimits = OpenLimits(), progress: Progress | None = None,
                  cancelled: CancelCheck | None = None,
-                 accept_forwarded: bool = False) -> OpenedPackage:
-    """Verify ``package`` and extract it into ``staging_folder`` (empty or new).
+                 accept_forwarded: bool = False, keep: MemberSink | None = None) -> OpenedPackage:
+    """Verify ``package`` and extract it into ``staging_folder`` (empty or new), or, with no
+    staging folder, hand each member to ``keep`` as soon as its hash matched: nothing is then
+    written anywhere by this function, and the caller undoes what ``keep`` did if this raises
+    (a member that verified does not mean the package will: its end is checked last).
 
     Give the user's identities (or ``AGE-SECRET-KEY-1...`` strings), or a passphrase; a plain
     archive (``NAME.zip`` from ``write_archive``) needs neither but takes either. Raises a
@@ -321,15 +366,16 @@ def open_package(package: Path, staging_folder: Path, *,
         arrival = check_arrival(manifest, layer, types, identities)
         if arrival.forwarded and not accept_forwarded:
             raise ForwardedPackageError(manifest, arrival)
-        staging = Staging(staging_folder)
+        staging = None if staging_folder is None else Staging(staging_folder)
         try:
-            _check_limits(manifest, limits, staging.folder)
-            files = _extract(archive, manifest, staging, progress, cancelled)
+            _check_limits(manifest, limits, None if staging is None else staging.folder)
+            files = _extract(archive, manifest, staging, progress, cancelled, keep)
         except BaseException as exc:
-            staging.discard()
+            if staging is not None:
+                staging.discard()
             if isinstance(exc, OSError):  # the disk is full, or the staging folder went away
                 raise PackageError(f"The package could not be extracted ({exc.strerror}); "
                                    "nothing was kept.") from None
             raise
-    return OpenedPackage(manifest, manifest_bytes, manifest.sender, staging.folder, files,
-                         arrival)
+    return OpenedPackage(manifest, manifest_bytes, manifest.sender,
+                         None if staging is None else staging.folder, files, arrival)

@@ -26,6 +26,7 @@ from desktop.core.share import member_names as names
 from desktop.core.share.age_header import DEFAULT_SCRYPT_LOG_N
 from desktop.core.share.age_stream import AgeWriter
 from desktop.core.share.errors import CardError, ExportError, UnsafePackageError
+from desktop.core.faults import fault_point
 from desktop.core.share.file_sink import PartialFile
 from desktop.core.share.identity import Identity, KeyCard
 from desktop.core.share.manifest import (
@@ -119,8 +120,8 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
                   details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
                   recipients: Sequence[KeyCard | str] = (), passphrase: str | None = None,
                   progress: Progress | None = None, cancelled: CancelCheck | None = None,
-                  scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N, addressed_for: str = ""
-                  ) -> WrittenPackage:
+                  scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N, addressed_for: str = "",
+                  package_id: str | None = None) -> WrittenPackage:
     """Write ``output`` (``NAME.veil``) holding ``files``: sources, or (name in package, path)
     pairs of plaintext files.
 
@@ -148,15 +149,16 @@ def write_package(output: Path, files: Sequence[PackageSource | tuple[str, Path 
                               recipients=[r.age_recipient for r in recipient_records])
         method = "x25519" if recipient_records else "passphrase"
         manifest = _write_zip(encryptor, sources, meter, details, sender, sender_card, method,
-                              recipient_records, addressed_for)
+                              recipient_records, addressed_for, package_id)
         encryptor.close()
+        fault_point("package.written-partial")  # every byte written, not yet renamed into place
     return WrittenPackage(output, manifest, encryptor.ciphertext_size)
 
 
 def write_archive(output: Path, files: Sequence[PackageSource | tuple[str, Path | str]],
                   details: PackageDetails, sender: Identity, sender_card: KeyCard, *,
                   progress: Progress | None = None, cancelled: CancelCheck | None = None,
-                  addressed_for: str = "") -> WrittenPackage:
+                  addressed_for: str = "", package_id: str | None = None) -> WrittenPackage:
     """Write ``output`` (``NAME.zip``): the package's ZIP without its age layer, for what may
     leave unencrypted (de-identified images for a journal). The same signed manifest, DICOM
     file-set and DICOMDIR (its method ``none``, for ``addressed_for``: whom, in words; the
@@ -172,7 +174,7 @@ def write_archive(output: Path, files: Sequence[PackageSource | tuple[str, Path 
     meter = _meter(sources, progress, cancelled)
     with PartialFile(output) as target:
         manifest = _write_zip(target.sink, sources, meter, details, sender, sender_card, "none",
-                              (), addressed_for)
+                              (), addressed_for, package_id)
     return WrittenPackage(output, manifest, output.stat().st_size)
 
 
@@ -184,11 +186,13 @@ def _meter(sources: Sequence[PackageSource], progress: Progress | None,
 
 def _write_zip(out: BinarySink, sources: Sequence[PackageSource], meter: Meter,
                details: PackageDetails, sender: Identity, sender_card: KeyCard, method: str,
-               recipients: tuple[RecipientRecord, ...], addressed_for: str) -> Manifest:
-    """Both passes: the sources surveyed, then the ZIP (manifest first) streamed to ``out``."""
+               recipients: tuple[RecipientRecord, ...], addressed_for: str,
+               package_id: str | None = None) -> Manifest:
+    """Both passes: the sources surveyed, then the ZIP (manifest first) streamed to ``out``.
+    ``package_id``: one the caller minted (:func:`new_package_id`) to record before writing."""
     scanned, dicomdir = survey(sources, meter)
     manifest, entries = _manifest_entries(scanned, dicomdir, details, sender, sender_card,
-                                          method, recipients, addressed_for)
+                                          method, recipients, addressed_for, package_id)
     archive = ZipStreamWriter(out, check_crc=False)  # sources check themselves
     for name, data in entries:
         archive.add_bytes(name, data)
@@ -199,10 +203,10 @@ def _write_zip(out: BinarySink, sources: Sequence[PackageSource], meter: Meter,
 
 def _manifest_entries(sources: list[Scanned], dicomdir: bytes, details: PackageDetails,
                       sender: Identity, sender_card: KeyCard, method: str,
-                      recipients: tuple[RecipientRecord, ...], addressed_for: str
-                      ) -> tuple[Manifest, list[tuple[str, bytes]]]:
+                      recipients: tuple[RecipientRecord, ...], addressed_for: str,
+                      package_id: str | None = None) -> tuple[Manifest, list[tuple[str, bytes]]]:
     """The manifest, and the in-memory entries that open the ZIP (manifest first)."""
-    package_id, created = new_package_id(), utc_now()
+    package_id, created = package_id or new_package_id(), utc_now()
     fixed = [(names.README, readme_text(package_id, created, sender_card, method == "none")),
              (names.DICOMDIR, dicomdir)]
     records = tuple([FileRecord(name, len(data), hashlib.sha256(data).hexdigest())

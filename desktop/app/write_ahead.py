@@ -1,0 +1,213 @@
+"""Write-ahead records of what Veil writes outside the library (issue 15), and what a restart
+does with those a crash interrupted.
+
+Every exit that writes a file or folder someone can take away (a share package, a
+de-identified folder, slides, a PNG) first commits an *intent* in the index (table
+``write_intents``): what it is about to write (``target``), where it builds it first
+(``staging``), and, once it knows, the files that will become visible (``finals``) and the
+disclosure to account for (a :class:`~desktop.core.library.disclosures.Disclosure`, stored
+whole). The disclosure is stored in the same transaction that marks the intent done
+(:func:`desktop.app.disclosing.record_disclosure`), so there is no moment at which an output
+is both complete and unaccounted for that a restart cannot see.
+
+:func:`desktop.app.recovery.recover` (on every start, and ``veil check --repair``) looks at the intents left
+pending by a process that no longer runs:
+
+- the output became visible (the package file is there, or every final file of a folder) →
+  the disclosure is accounted for now, marked ``recovered``, and audited as such;
+- it did not → what it started is removed (staging, ``*.partial``, ``.veil-partial-*`` temps,
+  and final files of a folder that was only partly renamed into place), audited as
+  ``export.abandoned``.
+
+(:mod:`desktop.app.recovery` does that, and sweeps what no intent names.)
+HIPAA 45 CFR 164.528 (every disclosure accounted for), 164.312(b) (audit controls).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from desktop.app.home import VeilHome
+from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX
+from desktop.core.library.database import Connection
+from desktop.core.library.disclosures import DisclosedItem, Disclosure
+from desktop.core.share.file_sink import partial_path
+
+PENDING, DONE, ABANDONED, RECOVERED = "pending", "done", "abandoned", "recovered"
+#: Staging folders under VEIL_HOME/tmp that only a live process may hold.
+STAGING_PREFIXES = ("share-", "open-", "slides-")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a process of another user counts as running)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def staging_folder(home: VeilHome, prefix: str, token: str) -> Path:
+    """``VEIL_HOME/tmp/<prefix>-<pid>-<token>``: the pid lets a later start tell it is orphaned."""
+    return home.path / "tmp" / f"{prefix}-{os.getpid()}-{token}"
+
+
+# -- the writing side ----------------------------------------------------------------------------
+def begin(home: VeilHome, kind: str, target: Path, staging: Path | None = None) -> int:
+    """Commit the intent to write ``target`` (built in ``staging``); its id."""
+    conn = home.connect()
+    try:
+        with transaction(conn):
+            cur = conn.execute(
+                "INSERT INTO write_intents (kind, target, staging, started, pid) VALUES (?, ?, ?, ?, ?)",
+                (kind, str(Path(target).absolute()), str(staging or ""), _now(), os.getpid()))
+            return int(cur.lastrowid)
+    finally:
+        conn.close()
+
+
+def expect(home: VeilHome, intent: int, finals: Sequence[str] = (), disclosure: Disclosure | None = None,
+           audit: tuple[str, dict] | None = None) -> None:
+    """Before the output becomes visible: the files that will appear (relative to the target
+    folder; none for a single file) and what to account for and audit if a crash follows."""
+    payload = {"finals": list(finals),
+               "disclosure": _disclosure_json(disclosure) if disclosure is not None else None,
+               "audit": list(audit) if audit is not None else None}
+    conn = home.connect()
+    try:
+        with transaction(conn):
+            conn.execute("UPDATE write_intents SET payload = ? WHERE id = ?", (json.dumps(payload), intent))
+    finally:
+        conn.close()
+
+
+def mark(conn: Connection, intent: int | None, state: str) -> None:
+    """Settle an intent inside the caller's transaction."""
+    if intent is not None:
+        conn.execute("UPDATE write_intents SET state = ?, finished = ? WHERE id = ? AND state = 'pending'",
+                     (state, _now(), intent))
+
+
+def settle(home: VeilHome, intent: int | None, state: str = DONE) -> None:
+    """Settle an intent in a transaction of its own (done, or abandoned after a failure that
+    already removed what it wrote)."""
+    if intent is None:
+        return
+    conn = home.connect()
+    try:
+        with transaction(conn):
+            mark(conn, intent, state)
+    finally:
+        conn.close()
+
+
+class transaction:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind, exc, tb) -> None:  # noqa: ANN001
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except Exception:  # the original failure matters more
+                pass
+
+
+def _disclosure_json(d: Disclosure) -> dict:
+    return dataclasses.asdict(d)
+
+
+def disclosure_of(data: dict) -> Disclosure:
+    items = tuple(DisclosedItem(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()})
+                  for item in data.get("items", ()))
+    known = {f.name for f in dataclasses.fields(Disclosure)}
+    fields = {k: v for k, v in data.items() if k in known and k != "items"}
+    return Disclosure(**fields, items=items)
+
+
+# -- the restart side ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PendingIntent:
+    id: int
+    kind: str
+    target: Path
+    staging: str
+    pid: int
+    payload: dict
+    started: float  # seconds since the epoch
+
+def pending_intents(conn: Connection) -> list[PendingIntent]:
+    rows = conn.execute("SELECT id, kind, target, staging, pid, payload, started FROM write_intents "
+                        "WHERE state = 'pending' ORDER BY id").fetchall()
+    out = []
+    for ref, kind, target, staging, pid, payload, started in rows:
+        try:
+            data = json.loads(payload or "{}")
+        except ValueError:
+            data = {}
+        out.append(PendingIntent(int(ref), str(kind), Path(str(target)), str(staging), int(pid), data,
+                                 datetime.fromisoformat(str(started)).timestamp()))
+    return out
+
+
+def output_complete(p: PendingIntent) -> bool:
+    """Whether the output of ``p`` became visible, whole."""
+    finals = p.payload.get("finals") or []
+    if p.payload.get("disclosure") is None and p.payload.get("audit") is None:
+        return False  # it crashed before it knew what it would write: nothing was renamed yet
+    if finals:
+        return all((p.target / name).is_file() for name in finals)
+    try:  # a file there before the export began (overwritten only at the end) is not its output
+        written = p.target.stat().st_mtime >= p.started - 2
+    except OSError:
+        return False
+    return written and p.target.is_file() and not partial_path(p.target).exists()
+
+
+def remove_paths(paths: Iterable[Path], removed: list[str]) -> None:
+    for path in paths:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            else:
+                continue
+        except OSError:
+            continue
+        removed.append(str(path))
+
+
+def leftovers(p: PendingIntent, busy_targets: set[Path]) -> list[Path]:
+    """What an interrupted ``p`` may have left: its staging, its partial file, the temps in its
+    folder (unless a live process writes to the same folder), final files of a folder it only
+    partly renamed into place."""
+    out: list[Path] = []
+    if p.staging:
+        out.append(Path(p.staging))
+    out.append(partial_path(p.target))
+    if p.target.is_dir() and p.target not in busy_targets:
+        out.extend(p.target.glob(OUTPUT_TEMP_PREFIX + "*"))
+    out.extend(p.target / name for name in p.payload.get("finals") or [])
+    return out

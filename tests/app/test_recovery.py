@@ -1,0 +1,122 @@
+"""What a restart does with work a crash interrupted (issue 15), step by step in one process; the
+kill -9 trials in test_crash_points.py do the same through real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from desktop.app import write_ahead
+from desktop.app.home import VeilHome
+from desktop.app.recovery import recover, sweep
+from desktop.core.library.disclosures import DisclosedItem, Disclosure, add_disclosure
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def _orphan(home: VeilHome, intent: int) -> None:
+    """Make ``intent`` look like the work of a process that was killed."""
+    conn = home.connect()
+    try:
+        conn.execute("UPDATE write_intents SET pid = ? WHERE id = ?", (_dead_pid(), intent))
+    finally:
+        conn.close()
+
+
+def _disclosure(destination: str) -> Disclosure:
+    return Disclosure("2026-12-07T10:00:00+00:00", "tester", "share.package", "teaching", "Dr Bob", destination,
+                      "teaching", items=(DisclosedItem("pk", "1.2.3", (), 3, ()),))
+
+
+def _rows(home: VeilHome, sql: str) -> list[tuple]:
+    conn = home.connect()
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _actions(home: VeilHome) -> list[dict]:
+    return [json.loads(line) for line in home.audit_path.read_text().splitlines()]
+
+
+def test_a_package_written_before_the_crash_is_accounted_for_on_restart(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "case.veil"
+    intent = write_ahead.begin(home, "share.package", out)
+    write_ahead.expect(home, intent, disclosure=_disclosure(str(out)))
+    out.write_bytes(b"age-encryption.org/v1 ...")  # renamed into place; then the process died
+    _orphan(home, intent)
+
+    result = recover(home)
+    assert result.recovered == 1 and result.abandoned == 0
+    assert _rows(home, "SELECT destination FROM disclosures") == [(str(out),)]
+    assert _rows(home, f"SELECT state FROM write_intents WHERE id = {intent}") == [("recovered",)]
+    line = [a for a in _actions(home) if a["action"] == "disclosure"][-1]
+    assert line["recovered"] is True and line["instances"] == 3
+    assert recover(home).anything is False  # settled once, not twice
+    assert home.verify_audit().ok
+
+
+def test_a_folder_only_partly_renamed_is_removed_not_half_kept(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "out"
+    (out / "TEACH-0001").mkdir(parents=True)
+    intent = write_ahead.begin(home, "folder", out)
+    finals = [f"TEACH-0001/IM{n}.dcm" for n in range(4)]
+    write_ahead.expect(home, intent, finals, _disclosure(str(out)), ("deid.export", {"written": 4}))
+    for name in finals[:2]:
+        (out / name).write_bytes(b"DICM")
+    (out / ".veil-partial-0123456789abcdef").write_bytes(b"staged")
+    _orphan(home, intent)
+
+    result = recover(home)
+    assert result.abandoned == 1 and result.recovered == 0
+    assert [p for p in out.rglob("*") if p.is_file()] == []
+    assert _rows(home, "SELECT count(*) FROM disclosures") == [(0,)]
+    assert [a for a in _actions(home) if a["action"] == "export.abandoned"]
+    assert home.verify_audit().ok
+
+
+def test_an_export_of_a_live_process_is_left_alone(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".veil-partial-0123456789abcdef").write_bytes(b"staged")
+    write_ahead.begin(home, "folder", out)  # this process: alive
+    assert recover(home).abandoned == 0
+    assert (out / ".veil-partial-0123456789abcdef").exists()
+
+
+def test_a_disclosure_stored_without_its_audit_line_gets_one(veil_home, tmp_path):
+    home = VeilHome.open()
+    conn = home.connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        add_disclosure(conn, _disclosure(str(tmp_path / "x.veil")))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    assert recover(home).audited == 1
+    assert _rows(home, "SELECT audit_seq IS NOT NULL FROM disclosures") == [(1,)]
+    assert [a for a in _actions(home) if a["action"] == "disclosure" and a.get("recovered")]
+
+
+def test_staging_of_gone_processes_is_swept_and_of_live_ones_kept(veil_home):
+    home = VeilHome.open()
+    tmp = home.path / "tmp"
+    dead = tmp / f"share-{_dead_pid()}-00aa"
+    live = tmp / f"share-{os.getpid()}-00bb"
+    legacy = tmp / "open-0123456789abcdef"  # older versions extracted packages here, in clear
+    for folder in (dead, live, legacy):
+        folder.mkdir(parents=True)
+        (folder / "f").write_bytes(b"x")
+    removed = sweep(home)
+    assert sorted(removed) == sorted([str(dead), str(legacy)])
+    assert live.exists() and not dead.exists() and not legacy.exists()
