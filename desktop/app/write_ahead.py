@@ -206,8 +206,11 @@ def leftovers(p: PendingIntent, busy_targets: set[Path]) -> list[Path]:
     out: list[Path] = []
     if p.staging:
         out.append(Path(p.staging))
+    if p.target.is_symlink() or p.target.parent.is_symlink():
+        return out  # not where it wrote any more: remove nothing there
     out.append(partial_path(p.target))
     if p.target.is_dir() and p.target not in busy_targets:
         out.extend(p.target.glob(OUTPUT_TEMP_PREFIX + "*"))
-    out.extend(p.target / name for name in p.payload.get("finals") or [])
+    out.extend(p.target / name for name in p.payload.get("finals") or []
+               if ".." not in Path(name).parts and not Path(name).is_absolute())
     return out

@@ -103,15 +103,24 @@ class ConsentWindows(QObject):
 
     def audit_report(self) -> ReportDialog | None:
         """Consent > Audit Report…: the audit log of a date range."""
+        return self._one("audit_dialog", audit_dialog)
+
+    def breach_report(self) -> BreachReportDialog | None:
+        """Consent > Disclosures to a Recipient or Package…: what a breach assessment needs."""
+        return self._one("breach_dialog", breach_dialog)
+
+    def _one(self, name: str, make):  # noqa: ANN001, ANN202 - a report dialog factory
+        """The one window kept in attribute ``name``: raised if open, else made by ``make``."""
         if self.window.home is None:
             return None
-        if self.audit_dialog is not None:
-            self.audit_dialog.raise_()
-            self.audit_dialog.activateWindow()
-            return self.audit_dialog
-        dialog = audit_dialog(self.window.home, self.window)
-        dialog.destroyed.connect(lambda *_: self._forget("audit_dialog", dialog))
-        self.audit_dialog = self._replace(None, dialog)
+        shown = getattr(self, name)
+        if shown is not None:
+            shown.raise_()
+            shown.activateWindow()
+            return shown
+        dialog = make(self.window.home, self.window)
+        dialog.destroyed.connect(lambda *_: self._forget(name, dialog))
+        setattr(self, name, self._replace(None, dialog))
         return dialog
 
     def _forget(self, name: str, dialog: QObject) -> None:
@@ -123,16 +132,3 @@ class ConsentWindows(QObject):
                        self.breach_dialog):
             if dialog is not None:
                 dialog.close()
-
-    def breach_report(self) -> BreachReportDialog | None:
-        """Consent > Disclosures to a Recipient or Package…: what a breach assessment needs."""
-        if self.window.home is None:
-            return None
-        if self.breach_dialog is not None:
-            self.breach_dialog.raise_()
-            self.breach_dialog.activateWindow()
-            return self.breach_dialog
-        dialog = breach_dialog(self.window.home, self.window)
-        dialog.destroyed.connect(lambda *_: self._forget("breach_dialog", dialog))
-        self.breach_dialog = self._replace(None, dialog)
-        return dialog

@@ -120,3 +120,21 @@ def test_staging_of_gone_processes_is_swept_and_of_live_ones_kept(veil_home):
     removed = sweep(home)
     assert sorted(removed) == sorted([str(dead), str(legacy)])
     assert live.exists() and not dead.exists() and not legacy.exists()
+
+
+def test_a_target_replaced_by_a_symlink_is_not_cleaned_through_it(veil_home, tmp_path):
+    home = VeilHome.open()
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (elsewhere / "TEACH-0001").mkdir(parents=True)
+    keep = elsewhere / "TEACH-0001" / "IM0.dcm"
+    keep.write_bytes(b"someone else's file")
+    (elsewhere / ".veil-partial-0123456789abcdef").write_bytes(b"not ours")
+    out.mkdir()
+    intent = write_ahead.begin(home, "folder", out)
+    write_ahead.expect(home, intent, ["TEACH-0001/IM0.dcm", "TEACH-0001/IM1.dcm", "../escape.dcm"],
+                       None, ("deid.export", {"written": 3}))
+    out.rmdir()
+    out.symlink_to(elsewhere)  # after the crash, the folder became a link to another place
+    _orphan(home, intent)
+    assert recover(home).abandoned == 1
+    assert keep.exists() and (elsewhere / ".veil-partial-0123456789abcdef").exists()
