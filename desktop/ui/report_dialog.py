@@ -378,6 +378,8 @@ class BreachReportDialog(ReportDialog):
         self._initial = (1, package) if package else (0, recipient)
         super().__init__(self._make, "breach-report", parent)
         self.setWindowTitle("Disclosures to a recipient or in a package")
+        if not self.query.text().strip():
+            self.refresh()  # nothing asked yet: say what to do
 
     def _build_inputs(self, layout: QVBoxLayout) -> None:
         self.kind = QComboBox(self)
@@ -418,6 +420,7 @@ class BreachReportDialog(ReportDialog):
 
     def refresh(self) -> None:
         if not self.query.text().strip():
+            self.title.setText("What went to someone it should not have?")
             self.status.setText("Type who received it, or the package id, then Show.")
             return
         super().refresh()

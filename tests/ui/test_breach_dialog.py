@@ -59,5 +59,7 @@ def test_the_consent_menu_opens_the_breach_report(qtbot, window):
     window.commands.breach_report.trigger()
     dialog = window.consent.breach_dialog
     assert dialog is not None and dialog.isVisible()
+    assert "Preparing" not in dialog.title.text()  # nothing asked yet: it says what to do
+    assert "Type who received it" in dialog.status.text()
     window.commands.breach_report.trigger()  # a second time raises the same window
     assert window.consent.breach_dialog is dialog
