@@ -41,11 +41,13 @@ import numpy as np
 import pydicom
 from PIL import Image, ImageDraw
 
+from desktop.app import write_ahead
 from desktop.app.formatting import plural
 from desktop.app.redacting import derived_uid
 from desktop.app.tasks import CancelToken, Progress, no_progress
-from desktop.core.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem
+from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
 from desktop.core.errors import VeilError
+from desktop.core.faults import fault_point
 from desktop.core.imaging.display import display_params, render
 from desktop.core.input_budget import check_structure
 from desktop.core.library.sources import Rejected, ZipMember
@@ -218,6 +220,11 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
     thumbs: list[tuple[str, Image.Image]] = []
     written: list[Path] = []
     targets: set[Path] = {Path(REPORT_NAME), Path(SHEET_NAME)}
+    intent = None
+    if not dry_run:  # write ahead: a restart removes what a killed run had written, or audits it
+        intent = write_ahead.begin(home, "redact", out)
+        write_ahead.expect(home, intent, sorted({str(_relative(item, roots)) for item in inputs}),
+                           audit=("redact.files", {"files": report.total, "dry_run": False}))
     try:
         for n, item in enumerate(inputs, 1):
             if cancel.cancelled:
@@ -254,8 +261,12 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
             sync_filesystem(out)
             for folder in {p.parent for p in written}:
                 fsync_dir(folder)
+            if intent is not None:  # all written: what a restart finds whole, if this dies now
+                write_ahead.expect(home, intent, [str(p.relative_to(out)) for p in written],
+                                   audit=("redact.files", {"files": report.total, "dry_run": False}))
     except BaseException:
         _remove(written, out)
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
         raise
     report.seconds = time.perf_counter() - started
     _write_review(report, out, thumbs)
@@ -266,6 +277,7 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
                     cancelled=report.cancelled, templates=len(templates), detect=detector is not None)
     finally:
         conn.close()
+    write_ahead.settle(home, intent, write_ahead.ABANDONED if report.cancelled else write_ahead.DONE)
     return report
 
 
@@ -314,7 +326,8 @@ def _write(target: Path, data: bytes) -> None:
     """Atomically: a temp name in the same folder, fsync, rename (names carry nothing but the
     input's own relative path)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(target, data, mode=0o600)
+    atomic_write_bytes(target, data, mode=0o600, prefix=OUTPUT_TEMP_PREFIX)
+    fault_point("redact.written")
 
 
 def _thumbnail(ds: pydicom.Dataset, frame: int, mask: np.ndarray | None) -> Image.Image:

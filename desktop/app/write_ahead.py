@@ -210,7 +210,14 @@ def leftovers(p: PendingIntent, busy_targets: set[Path]) -> list[Path]:
         return out  # not where it wrote any more: remove nothing there
     out.append(partial_path(p.target))
     if p.target.is_dir() and p.target not in busy_targets:
-        out.extend(p.target.glob(OUTPUT_TEMP_PREFIX + "*"))
-    out.extend(p.target / name for name in p.payload.get("finals") or []
-               if ".." not in Path(name).parts and not Path(name).is_absolute())
+        out.extend(p.target.rglob(OUTPUT_TEMP_PREFIX + "*"))
+    for name in p.payload.get("finals") or []:
+        final = p.target / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            continue
+        try:  # a file there from before it began is not its output
+            if final.stat().st_mtime >= p.started - 2:
+                out.append(final)
+        except OSError:
+            continue
     return out

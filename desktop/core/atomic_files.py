@@ -58,10 +58,11 @@ def sync_filesystem(path: Path) -> None:
     os.sync()
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the whole new one."""
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, prefix: str = ".tmp-") -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the whole new one (its temp
+    named ``prefix`` + random: :data:`OUTPUT_TEMP_PREFIX` in an output folder)."""
     path = Path(path)
-    tmp = path.with_name(temp_name())
+    tmp = path.with_name(temp_name(prefix))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
