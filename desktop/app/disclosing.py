@@ -15,6 +15,7 @@ from desktop.app import write_ahead
 from desktop.app.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.consent import Decision, ExportRequest
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.faults import fault_point
 from desktop.core.library.database import Connection, rollback
 from desktop.core.library.disclosures import (
@@ -74,14 +75,15 @@ def pending_disclosure(kind: str, request: ExportRequest, decision: Decision, se
 
 def record_disclosure(home: VeilHome, kind: str, request: ExportRequest, decision: Decision,
                       sent: Iterable[Sent], recipient: str = "", destination: str = "", profile: str = "",
-                      intent: int | None = None, package_id: str = "") -> int:
+                      intent: int | None = None, package_id: str = "") -> int | None:
     """Store the disclosure (settling the write-ahead ``intent`` in the same transaction), then
     its audit line; the disclosure's id."""
     disclosure = pending_disclosure(kind, request, decision, sent, recipient, destination, profile, package_id)
     return store_disclosure(home, disclosure, intent)
 
 
-def store_disclosure(home: VeilHome, disclosure: Disclosure, intent: int | None = None, recovered: bool = False) -> int:
+def store_disclosure(home: VeilHome, disclosure: Disclosure, intent: int | None = None,
+                     recovered: bool = False) -> int | None:
     """Store ``disclosure`` as made (:func:`pending_disclosure`), then audit it."""
     extra = disclosure.extra or {}
     return _store(home, disclosure, "disclosure", intent=intent, kind=disclosure.kind, purpose=disclosure.purpose,
@@ -91,7 +93,8 @@ def store_disclosure(home: VeilHome, disclosure: Disclosure, intent: int | None 
                   **({"recovered": True} if recovered else {}))
 
 
-def _store(home: VeilHome, disclosure: Disclosure, action: str, intent: int | None = None, **details: object) -> int:
+def _store(home: VeilHome, disclosure: Disclosure, action: str, intent: int | None = None,
+           **details: object) -> int | None:
     """Store the disclosure (and settle ``intent``) in one transaction, then its audit line
     (with what it sent, as keyed hashes), and link the two; the disclosure's id. A crash
     between the two leaves a disclosure without an audit line, which the next start audits
@@ -100,12 +103,19 @@ def _store(home: VeilHome, disclosure: Disclosure, action: str, intent: int | No
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            state = write_ahead.RECOVERED if details.get("recovered") else write_ahead.DONE
+            if not write_ahead.mark(conn, intent, state):  # settled by another process already
+                rollback(conn)
+                return None
             ref = add_disclosure(conn, disclosure)
-            if intent is not None:
-                write_ahead.mark(conn, intent, write_ahead.RECOVERED if details.get("recovered") else write_ahead.DONE)
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             rollback(conn)
+            if is_disk_full(exc, home.path):
+                raise DiskFullError(f"The disk holding the Veil library ({home.path}) is full: what was "
+                                    f"written to {disclosure.destination or 'its destination'} is not yet in the "
+                                    "accounting of disclosures. Free some room: the next start of Veil records it "
+                                    "(or removes it, if it was not complete).") from None
             raise
         fault_point("disclosure.stored")
         _audit_disclosure(home, conn, ref, disclosure, action, **details)
@@ -125,8 +135,22 @@ def _audit_disclosure(home: VeilHome, conn: Connection, ref: int, disclosure: Di
     conn.execute("COMMIT")
 
 
-def store_recovered(home: VeilHome, intent: int, disclosure: Disclosure | None, audit: list | None) -> None:
-    """An export a crash interrupted after its output became visible: account for it now."""
+def store_recovered(home: VeilHome, intent: int, disclosure: Disclosure | None, audit: list | None) -> bool:
+    """An export a crash interrupted after its output became visible: account for it now.
+    False when another process recovering at the same time did it first."""
+    if disclosure is not None:
+        if store_disclosure(home, disclosure, intent, recovered=True) is None:
+            return False
+    else:
+        conn = home.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            settled = write_ahead.mark(conn, intent, write_ahead.RECOVERED)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        if not settled:
+            return False
     if audit:
         action, details = audit
         conn = home.connect()
@@ -134,10 +158,7 @@ def store_recovered(home: VeilHome, intent: int, disclosure: Disclosure | None, 
             home.record(conn, str(action), **dict(details), recovered=True)
         finally:
             conn.close()
-    if disclosure is not None:
-        store_disclosure(home, disclosure, intent, recovered=True)
-    else:
-        write_ahead.settle(home, intent, write_ahead.RECOVERED)
+    return True
 
 
 def audit_unaudited(home: VeilHome) -> int:

@@ -153,11 +153,12 @@ _SLOT = -1
 
 
 def _worker_init(root: str, tmp: str, object_key: bytes, name_key: bytes, budget: InputBudget = DEFAULT_BUDGET,
-                 slots: Any = None, claimed: Any = None, main_pid: int = 0) -> None:
+                 slots: Any = None, claimed: Any = None, main_pid: int = 0, owner: str | None = None) -> None:
     global _STORE, _BUDGET, _SLOTS, _SLOT
     if main_pid:
         die_with_parent(main_pid)
-    _STORE = ObjectStore(root, tmp, object_key, name_key)
+    # Temps named by the main process's life token: it commits them after this worker is gone.
+    _STORE = ObjectStore(root, tmp, object_key, name_key, owner)
     _BUDGET = budget
     if slots is not None and claimed is not None:
         with claimed.get_lock():
@@ -183,7 +184,7 @@ def _pool(home: VeilHome, workers: int, budget: InputBudget, slots: Any, claimed
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_worker_init,
         initargs=(str(home.objects.root), str(home.objects.tmp), home.keys.object_key,
-                  home.keys.object_name_key, budget, slots, claimed, os.getpid()),
+                  home.keys.object_name_key, budget, slots, claimed, os.getpid(), home.objects.owner),
     )
 
 

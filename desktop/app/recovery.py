@@ -5,7 +5,6 @@ audit disclosures stored without their audit line, and sweep staging folders nob
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,11 +17,14 @@ from desktop.app.write_ahead import (
     leftovers,
     mark,
     output_complete,
+    owner_alive,
     pending_intents,
     pid_alive,
     remove_paths,
+    temps_of,
     transaction,
 )
+from desktop.core.liveness import token_alive
 
 
 @dataclass
@@ -61,26 +63,30 @@ def recover(home: VeilHome) -> Recovery:
         pending = pending_intents(conn)
     finally:
         conn.close()
-    busy = {p.target for p in pending if pid_alive(p.pid) and p.pid != os.getpid()}
+    live = {p.id for p in pending if owner_alive(home, p.owner, p.pid)}
+    # Folders a live process writes into (its target, or the folder of its target file): the
+    # temps found there may be its own.
+    busy = {path for p in pending if p.id in live for path in (p.target, p.target.parent)}
     for p in pending:
-        if pid_alive(p.pid):
+        if p.id in live:
             continue
         if output_complete(p):
             remove_paths([Path(p.staging)] if p.staging else [], result.removed)
-            store_recovered(home, p.id, disclosure_of(p.payload["disclosure"]) if p.payload.get("disclosure") else None,
-                            p.payload.get("audit"))
-            result.recovered += 1
-        else:
-            remove_paths(leftovers(p, busy), result.removed)
-            conn = home.connect()
-            try:
-                with transaction(conn):
-                    mark(conn, p.id, ABANDONED)
-                home.record(conn, "export.abandoned", kind=p.kind, intent=p.id,
-                            removed=len(result.removed))
-            finally:
-                conn.close()
-            result.abandoned += 1
+            remove_paths(temps_of(p, busy), result.removed)
+            if store_recovered(home, p.id, disclosure_of(p.payload["disclosure"]) if p.payload.get("disclosure")
+                               else None, p.payload.get("audit")):
+                result.recovered += 1
+            continue
+        remove_paths(leftovers(p, busy), result.removed)
+        conn = home.connect()
+        try:
+            with transaction(conn):
+                settled = mark(conn, p.id, ABANDONED)
+            if settled:  # not already settled by another process recovering at the same time
+                home.record(conn, "export.abandoned", kind=p.kind, intent=p.id, removed=len(result.removed))
+        finally:
+            conn.close()
+        result.abandoned += settled
     result.audited = audit_unaudited(home)
     result.removed.extend(sweep(home))
     return result
@@ -97,16 +103,20 @@ def sweep(home: VeilHome) -> list[str]:
         return []
     conn = home.connect()
     try:
-        live = {str(s) for s, pid in conn.execute(
-            "SELECT staging, pid FROM write_intents WHERE state = 'pending'") if pid_alive(int(pid))}
+        live = {str(staging) for staging, pid, owner in conn.execute(
+            "SELECT staging, pid, owner FROM write_intents WHERE state = 'pending'")
+            if owner_alive(home, str(owner), int(pid))}
     finally:
         conn.close()
     removed: list[str] = []
     for entry in entries:
         if str(entry) in live:
             continue
-        owner = entry.name.split("-")
-        if len(owner) >= 3 and owner[1].isdigit() and pid_alive(int(owner[1])):
+        parts = entry.name.split("-")
+        token = parts[1] if len(parts) >= 3 else ""
+        if "x" in token and token_alive(tmp, token):
             continue  # a live process's, not yet named by an intent
+        if token.isdigit() and pid_alive(int(token)):
+            continue  # an older version's, named by its pid
         remove_paths([entry], removed)
     return removed

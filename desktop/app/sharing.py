@@ -37,7 +37,7 @@ from desktop.app.instance_identity import library_key
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import ConsentRecord, Decision, Purpose, distribution_type
 from desktop.core.deid.profiles import Profile
-from desktop.core.disk_full import DiskFullError, is_disk_full
+from desktop.core.disk_full import DiskFullError, free_bytes, is_disk_full
 from desktop.core.errors import Cancelled, VeilError
 from desktop.core.faults import fault_point
 from desktop.core.library.sealed import SealedReader, peek_unsealed
@@ -261,7 +261,7 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     except BaseException as exc:
         write_ahead.settle(home, intent, write_ahead.ABANDONED)
         if is_disk_full(exc):
-            raise _disk_full(request.output, images) from None
+            raise _disk_full(home, request.output, images) from None
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -277,10 +277,15 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     return report
 
 
-def _disk_full(output: Path, images: Sequence[Image]) -> DiskFullError:
-    """A full disk under the package: named, with about how much it needs (the images' size)."""
+def _disk_full(home: VeilHome, output: Path, images: Sequence[Image]) -> DiskFullError:
+    """A full disk under the package or under the library (its staging, its index): the one with
+    less room is named, with about how much the package needs (the images' size)."""
     size = sum(i.size for i in images)
     need = f" (the package needs about {megabytes(size)})" if size else ""
+    room_home, room_out = free_bytes(home.path), free_bytes(output.parent)
+    if room_home is not None and room_out is not None and room_home < room_out:
+        return DiskFullError(f"The disk holding the Veil library ({home.path}) is full{need}. Nothing was written; "
+                             "free some room on it and export again.")
     return DiskFullError(f"The disk holding {output.parent} is full{need}. Nothing was written; free some room "
                          "or choose another folder, and export again.")
 

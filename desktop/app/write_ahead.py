@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -36,9 +37,13 @@ from pathlib import Path
 
 from desktop.app.home import VeilHome
 from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.library.database import Connection
+from desktop.core.liveness import token_alive
 from desktop.core.library.disclosures import DisclosedItem, Disclosure
 from desktop.core.share.file_sink import partial_path
+
+log = logging.getLogger(__name__)
 
 PENDING, DONE, ABANDONED, RECOVERED = "pending", "done", "abandoned", "recovered"
 #: Staging folders under VEIL_HOME/tmp that only a live process may hold.
@@ -47,6 +52,14 @@ STAGING_PREFIXES = ("share-", "open-", "slides-")
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def owner_alive(home: VeilHome, owner: str, pid: int) -> bool:
+    """Whether the process that holds an intent still runs: by its life token's lock
+    (:mod:`desktop.core.liveness`), or by its pid for intents written before tokens."""
+    if owner:
+        return token_alive(home.path / "tmp", owner)
+    return pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:
@@ -63,44 +76,77 @@ def pid_alive(pid: int) -> bool:
 
 
 def staging_folder(home: VeilHome, prefix: str, token: str) -> Path:
-    """``VEIL_HOME/tmp/<prefix>-<pid>-<token>``: the pid lets a later start tell it is orphaned."""
-    return home.path / "tmp" / f"{prefix}-{os.getpid()}-{token}"
+    """``VEIL_HOME/tmp/<prefix>-<life token>-<token>``: the life token lets a later start tell
+    that it is orphaned."""
+    return home.path / "tmp" / f"{prefix}-{home.objects.owner}-{token}"
 
 
 # -- the writing side ----------------------------------------------------------------------------
 def begin(home: VeilHome, kind: str, target: Path, staging: Path | None = None) -> int:
-    """Commit the intent to write ``target`` (built in ``staging``); its id."""
-    conn = home.connect()
+    """Commit the intent to write ``target`` (built in ``staging``); its id. A full disk under
+    the library raises :class:`DiskFullError` before anything is written."""
     try:
-        with transaction(conn):
-            cur = conn.execute(
-                "INSERT INTO write_intents (kind, target, staging, started, pid) VALUES (?, ?, ?, ?, ?)",
-                (kind, str(Path(target).absolute()), str(staging or ""), _now(), os.getpid()))
-            return int(cur.lastrowid)
-    finally:
-        conn.close()
+        conn = home.connect()
+        try:
+            with transaction(conn):
+                cur = conn.execute(
+                    "INSERT INTO write_intents (kind, target, staging, started, pid, owner) VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind, str(Path(target).absolute()), str(staging or ""), _now(), os.getpid(),
+                     home.objects.owner))
+                return int(cur.lastrowid)
+        finally:
+            conn.close()
+    except Exception as exc:
+        _raise_if_full(home, exc)
+        raise
+
+
+def _raise_if_full(home: VeilHome, exc: BaseException) -> None:
+    if is_disk_full(exc, home.path):
+        raise DiskFullError(f"The disk holding the Veil library ({home.path}) is full, so Veil cannot record "
+                            "what it is about to write. Nothing was written; free some room and try again.") from exc
 
 
 def expect(home: VeilHome, intent: int, finals: Sequence[str] = (), disclosure: Disclosure | None = None,
            audit: tuple[str, dict] | None = None) -> None:
     """Before the output becomes visible: the files that will appear (relative to the target
     folder; none for a single file) and what to account for and audit if a crash follows."""
+    target = _target_of(home, intent)
     payload = {"finals": list(finals),
+               # Files already there (an earlier export to the same folder): never removed, and no
+               # proof that this one completed.
+               "kept": [name for name in finals if target is not None and (target / name).exists()],
                "disclosure": _disclosure_json(disclosure) if disclosure is not None else None,
                "audit": list(audit) if audit is not None else None}
+    try:
+        conn = home.connect()
+        try:
+            with transaction(conn):
+                conn.execute("UPDATE write_intents SET payload = ? WHERE id = ?", (json.dumps(payload), intent))
+        finally:
+            conn.close()
+    except Exception as exc:
+        _raise_if_full(home, exc)
+        raise
+
+
+def _target_of(home: VeilHome, intent: int) -> Path | None:
     conn = home.connect()
     try:
-        with transaction(conn):
-            conn.execute("UPDATE write_intents SET payload = ? WHERE id = ?", (json.dumps(payload), intent))
+        row = conn.execute("SELECT target FROM write_intents WHERE id = ?", (intent,)).fetchone()
     finally:
         conn.close()
+    return None if row is None else Path(str(row[0]))
 
 
-def mark(conn: Connection, intent: int | None, state: str) -> None:
-    """Settle an intent inside the caller's transaction."""
-    if intent is not None:
-        conn.execute("UPDATE write_intents SET state = ?, finished = ? WHERE id = ? AND state = 'pending'",
-                     (state, _now(), intent))
+def mark(conn: Connection, intent: int | None, state: str) -> bool:
+    """Settle a pending intent inside the caller's transaction; False when it was not pending
+    (another process settled it first: recovery running twice at once)."""
+    if intent is None:
+        return True
+    cur = conn.execute("UPDATE write_intents SET state = ?, finished = ? WHERE id = ? AND state = 'pending'",
+                       (state, _now(), intent))
+    return cur.rowcount == 1
 
 
 def settle(home: VeilHome, intent: int | None, state: str = DONE) -> None:
@@ -108,12 +154,16 @@ def settle(home: VeilHome, intent: int | None, state: str = DONE) -> None:
     already removed what it wrote)."""
     if intent is None:
         return
-    conn = home.connect()
     try:
-        with transaction(conn):
-            mark(conn, intent, state)
-    finally:
-        conn.close()
+        conn = home.connect()
+        try:
+            with transaction(conn):
+                mark(conn, intent, state)
+        finally:
+            conn.close()
+    except Exception as exc:  # noqa: BLE001 - left pending, the next start settles it
+        log.warning("a write-ahead intent could not be settled (%s); the next start settles it",
+                    type(exc).__name__)
 
 
 class transaction:
@@ -154,19 +204,20 @@ class PendingIntent:
     target: Path
     staging: str
     pid: int
+    owner: str
     payload: dict
     started: float  # seconds since the epoch
 
 def pending_intents(conn: Connection) -> list[PendingIntent]:
-    rows = conn.execute("SELECT id, kind, target, staging, pid, payload, started FROM write_intents "
+    rows = conn.execute("SELECT id, kind, target, staging, pid, owner, payload, started FROM write_intents "
                         "WHERE state = 'pending' ORDER BY id").fetchall()
     out = []
-    for ref, kind, target, staging, pid, payload, started in rows:
+    for ref, kind, target, staging, pid, owner, payload, started in rows:
         try:
             data = json.loads(payload or "{}")
         except ValueError:
             data = {}
-        out.append(PendingIntent(int(ref), str(kind), Path(str(target)), str(staging), int(pid), data,
+        out.append(PendingIntent(int(ref), str(kind), Path(str(target)), str(staging), int(pid), str(owner), data,
                                  datetime.fromisoformat(str(started)).timestamp()))
     return out
 
@@ -177,7 +228,7 @@ def output_complete(p: PendingIntent) -> bool:
     if p.payload.get("disclosure") is None and p.payload.get("audit") is None:
         return False  # it crashed before it knew what it would write: nothing was renamed yet
     if finals:
-        return all((p.target / name).is_file() for name in finals)
+        return all(_written_since(p.target / name, p.started) for name in finals)
     try:  # a file there before the export began (overwritten only at the end) is not its output
         written = p.target.stat().st_mtime >= p.started - 2
     except OSError:
@@ -209,15 +260,28 @@ def leftovers(p: PendingIntent, busy_targets: set[Path]) -> list[Path]:
     if p.target.is_symlink() or p.target.parent.is_symlink():
         return out  # not where it wrote any more: remove nothing there
     out.append(partial_path(p.target))
-    if p.target.is_dir() and p.target not in busy_targets:
-        out.extend(p.target.rglob(OUTPUT_TEMP_PREFIX + "*"))
+    out.extend(temps_of(p, busy_targets))
+    kept = set(p.payload.get("kept") or [])
     for name in p.payload.get("finals") or []:
-        final = p.target / name
-        if ".." in Path(name).parts or Path(name).is_absolute():
+        if name in kept or ".." in Path(name).parts or Path(name).is_absolute():
             continue
-        try:  # a file there from before it began is not its output
-            if final.stat().st_mtime >= p.started - 2:
-                out.append(final)
-        except OSError:
-            continue
+        if _written_since(p.target / name, p.started):  # a file there from before is not its output
+            out.append(p.target / name)
     return out
+
+
+def temps_of(p: PendingIntent, busy: set[Path]) -> list[Path]:
+    """The staged temps an interrupted ``p`` left in its target folder, unless a live process
+    writes in that folder (or a folder inside it) too: then they may be that process's."""
+    if not p.target.is_dir() or p.target.is_symlink():
+        return []
+    if any(b == p.target or p.target in b.parents for b in busy):
+        return []
+    return list(p.target.rglob(OUTPUT_TEMP_PREFIX + "*"))
+
+
+def _written_since(path: Path, started: float) -> bool:
+    try:
+        return path.is_file() and path.stat().st_mtime >= started - 2
+    except OSError:
+        return False

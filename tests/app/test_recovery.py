@@ -24,7 +24,8 @@ def _orphan(home: VeilHome, intent: int) -> None:
     """Make ``intent`` look like the work of a process that was killed."""
     conn = home.connect()
     try:
-        conn.execute("UPDATE write_intents SET pid = ? WHERE id = ?", (_dead_pid(), intent))
+        conn.execute("UPDATE write_intents SET pid = ?, owner = ? WHERE id = ?",
+                     (_dead_pid(), f"{_dead_pid()}x00dead00", intent))
     finally:
         conn.close()
 
@@ -138,3 +139,60 @@ def test_a_target_replaced_by_a_symlink_is_not_cleaned_through_it(veil_home, tmp
     _orphan(home, intent)
     assert recover(home).abandoned == 1
     assert keep.exists() and (elsewhere / ".veil-partial-0123456789abcdef").exists()
+
+
+def test_files_of_an_earlier_export_to_the_same_folder_are_never_removed(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "out"
+    (out / "TEACH-0001").mkdir(parents=True)
+    earlier = out / "TEACH-0001" / "IM0.dcm"
+    earlier.write_bytes(b"accounted for by an earlier export")
+    intent = write_ahead.begin(home, "folder", out)
+    write_ahead.expect(home, intent, ["TEACH-0001/IM0.dcm", "TEACH-0001/IM1.dcm"], _disclosure(str(out)),
+                       ("deid.export", {"written": 2}))
+    earlier.write_bytes(b"the killed run renamed its copy over it")  # then it died, IM1 never came
+    (out / "TEACH-0001" / ".veil-partial-00112233445566778899aabb").write_bytes(b"staged")
+    _orphan(home, intent)
+    result = recover(home)
+    assert result.abandoned == 1 and result.recovered == 0
+    assert earlier.exists()  # there before the killed run began: not its to remove
+    assert not (out / "TEACH-0001" / ".veil-partial-00112233445566778899aabb").exists()
+
+
+def test_a_live_export_s_temps_in_the_same_folder_are_left_alone(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "out"
+    out.mkdir()
+    live_temp = out / ".veil-partial-live0000000000000000"
+    live_temp.write_bytes(b"a zip being written by a running export")
+    write_ahead.begin(home, "slides", out / "s.zip", live_temp)  # this process: alive
+    dead = write_ahead.begin(home, "folder", out)
+    _orphan(home, dead)
+    assert recover(home).abandoned == 1
+    assert live_temp.exists()
+
+
+def test_a_reused_pid_does_not_hide_an_output_from_the_accounting(veil_home, tmp_path):
+    home = VeilHome.open()
+    out = tmp_path / "case.veil"
+    intent = write_ahead.begin(home, "share.package", out)
+    write_ahead.expect(home, intent, disclosure=_disclosure(str(out)))
+    out.write_bytes(b"age-encryption.org/v1 ...")
+    conn = home.connect()
+    try:  # the process died; its pid now belongs to another one (here: this test's own)
+        conn.execute("UPDATE write_intents SET pid = ?, owner = ? WHERE id = ?", (os.getpid(), "1x00dead00", intent))
+    finally:
+        conn.close()
+    assert recover(home).recovered == 1
+    assert _rows(home, "SELECT count(*) FROM disclosures") == [(1,)]
+
+
+def test_two_recoveries_at_once_account_for_an_output_once(veil_home, tmp_path):
+    from desktop.app.disclosing import store_recovered
+
+    home = VeilHome.open()
+    out = tmp_path / "case.veil"
+    intent = write_ahead.begin(home, "share.package", out)
+    assert store_recovered(home, intent, _disclosure(str(out)), None) is True
+    assert store_recovered(home, intent, _disclosure(str(out)), None) is False  # the other one, a moment later
+    assert _rows(home, "SELECT count(*) FROM disclosures") == [(1,)]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from desktop.core.atomic_files import fsync_dir
 from desktop.core.errors import ObjectStoreError
+from desktop.core.liveness import life_token, sweep_dead_tokens, token_alive
 from desktop.core.library.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
 
 READ_ONLY = stat.S_IRUSR
@@ -30,9 +31,13 @@ READ_ONLY = stat.S_IRUSR
 class ObjectStore:
     """Sealed, content-addressed originals under ``root``."""
 
-    def __init__(self, root: Path, tmp: Path, object_key: bytes, name_key: bytes) -> None:
+    def __init__(self, root: Path, tmp: Path, object_key: bytes, name_key: bytes, owner: str | None = None) -> None:
+        """``owner``: the life token (:mod:`desktop.core.liveness`) of the process that commits
+        what this store stages (a worker's store stages for its parent); this process's own by
+        default, taken on first use."""
         self.root = Path(root)
         self.tmp = Path(tmp)
+        self._owner = owner
         self._key = object_key
         self._name_key = name_key
         self._folders: set[str] = set()
@@ -51,8 +56,14 @@ class ObjectStore:
         return self.path_for(sha256_hex).is_file()
 
     # -- writing --------------------------------------------------------------------------
+    @property
+    def owner(self) -> str:
+        if self._owner is None:
+            self._owner = life_token(self.tmp)
+        return self._owner
+
     def _temp_path(self) -> Path:
-        return self.tmp / f".w-{os.getpid()}-{secrets.token_hex(8)}"
+        return self.tmp / f".w-{self.owner}-{secrets.token_hex(8)}"
 
     def stage(self, data: bytes | memoryview, sha256_hex: str) -> Path | None:
         """Seal ``data`` into a temp file (not yet durable, not yet visible).
@@ -153,14 +164,20 @@ class ObjectStore:
             parts = entry.name.split("-")
             if len(parts) < 3 or not parts[0] == ".w":
                 continue
-            try:
-                pid = int(parts[1])
-            except ValueError:
-                continue
-            if pid == os.getpid() or _pid_alive(pid):
-                continue
+            owner = parts[1]
+            if "x" in owner:  # a life token: its lock says whether the committing process runs
+                if token_alive(self.tmp, owner):
+                    continue
+            else:  # a temp of an older version, named by its pid
+                try:
+                    pid = int(owner)
+                except ValueError:
+                    continue
+                if pid == os.getpid() or _pid_alive(pid):
+                    continue
             entry.unlink(missing_ok=True)
             removed += 1
+        sweep_dead_tokens(self.tmp)
         return removed
 
     def iter_object_paths(self) -> Iterator[Path]:
