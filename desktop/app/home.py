@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import keyring
 import platformdirs
+from keyring.backends import fail as keyring_fail
 
 from desktop.core.audit import AuditLog, Verification, verify_log
 from desktop.core.audit import head as audit_head
@@ -155,8 +157,10 @@ class VeilHome:
                 conn.close()
 
     def _head_store(self) -> audit_head.KeyringHead | None:
-        """Where the head is kept outside the home: the keyring, if the library key is there."""
-        if self.keys.method != "keyring":
+        """Where the head is kept outside the home: the system keyring, wherever one exists,
+        whatever keeps the library key (a home moved to a passphrase to dodge the check is still
+        held to the head the keyring remembers)."""
+        if isinstance(keyring.get_keyring(), keyring_fail.Keyring):
             return None
         return audit_head.KeyringHead(KEYRING_SERVICE, self.keys.home_id)
 
@@ -191,8 +195,8 @@ class VeilHome:
         store = self._head_store()
         if store is None:
             return replace(result, message=f"{result.message}. Rollback cannot be checked on this machine: the "
-                           "library key is kept with a passphrase, not in a system keyring, so nothing "
-                           "outside this folder remembers how far the audit trail reached.")
+                           "machine has no system keyring, so nothing outside this folder remembers how far "
+                           "the audit trail reached.")
         try:
             stored = store.read()
         except audit_head.HeadUnavailable as exc:

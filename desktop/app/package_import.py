@@ -23,6 +23,7 @@ from desktop.app.home import VeilHome
 from desktop.app.importing import ImportReport, _index_batch, _record_end
 from desktop.app.tasks import CancelToken
 from desktop.core.audit.log import os_user
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.faults import fault_point
 from desktop.core.library import index
 from desktop.core.library.header import InvalidInstance
@@ -109,6 +110,13 @@ def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken)
         try:
             if import_id is not None:
                 _record_end(home, conn, import_id, outcome, report)
+        except Exception as exc:
+            if report.imported and is_disk_full(exc, home.path):  # the images are in; their record is not
+                raise DiskFullError(
+                    f"The disk holding the Veil library ({home.path}) is full: the package's {report.imported} new "
+                    "image(s) were imported, but the end of the import and the record of what was received could "
+                    "not be written. Free some room, then run 'veil check --repair'.") from None
+            raise
         finally:
             sent = _added_by(conn, import_id) if import_id is not None else []
             conn.close()

@@ -91,6 +91,8 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
         _audit_forwarded(home, opened.manifest, opened.arrival, confirmed=True)
     try:
         imported, sent = import_members(home, members, cancel)
+    except DiskFullError:
+        raise
     except Exception as exc:
         if is_disk_full(exc, home.path):
             raise _library_full(home, package) from None

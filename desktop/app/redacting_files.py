@@ -42,10 +42,11 @@ import pydicom
 from PIL import Image, ImageDraw
 
 from desktop.app import write_ahead
-from desktop.app.formatting import plural
+from desktop.app.formatting import megabytes, plural
 from desktop.app.redacting import derived_uid
 from desktop.app.tasks import CancelToken, Progress, no_progress
 from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
+from desktop.core.disk_full import DiskFullError, is_disk_full
 from desktop.core.errors import VeilError
 from desktop.core.faults import fault_point
 from desktop.core.imaging.display import display_params, render
@@ -239,7 +240,12 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
                 data = read_input(item, None)
                 entry = _one(data, item.label, relative, out, templates, detector, dry_run, thumbs,
                              len(report.entries) + 1)
-            except Exception as exc:  # one bad file never stops the batch
+            except Exception as exc:  # one bad file never stops the batch; a full disk stops it all
+                if is_disk_full(exc):
+                    size = sum(p.stat().st_size for p in written if p.exists())
+                    raise DiskFullError(f"The disk holding {out} is full (the redacted copies need about "
+                                        f"{megabytes(size * len(inputs) // max(n, 1))}). Nothing was kept; free "
+                                        "some room or choose another folder, and redact again.") from None
                 report.rejected.append(Rejected(item.label, _reason(exc)))
                 progress(n, len(inputs))
                 continue

@@ -120,3 +120,21 @@ def test_opening_into_a_full_library_names_the_disk_and_imports_nothing(tmp_path
     report = check_home(bob)
     assert report.ok and report.unreferenced == 0
     assert bob.verify_audit().ok
+
+
+def test_redacted_copies_onto_a_full_disk_name_it_keep_nothing_and_fail(tmp_path, memory_keyring, mounts):
+    from desktop.app.redacting_files import redact_paths
+
+    home = VeilHome.open(tmp_path / "home")
+    write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", 60, "Quisenberry^Marguerite", "QX4471902")
+    small = mounts("small", "1m")
+    with pytest.raises(DiskFullError) as caught:
+        redact_paths(home, [tmp_path / "in"], small / "out", templates=[])
+    message = str(caught.value)
+    assert f"The disk holding {small / 'out'} is full" in message and " MB" in message and "Nothing was kept" in message
+    assert [p for p in small.rglob("*") if p.is_file()] == []
+    conn = home.connect()
+    try:
+        assert conn.execute("SELECT state FROM write_intents").fetchall() == [("abandoned",)]
+    finally:
+        conn.close()

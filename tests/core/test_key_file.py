@@ -308,3 +308,16 @@ def test_an_altered_file_needs_no_passphrase_prompt_so_it_is_named_at_once(tmp_p
     assert not keystore.needs_passphrase(tmp_path)
     write(tmp_path, b"[]")
     assert not keystore.needs_passphrase(tmp_path)
+
+
+def test_a_fifo_in_place_of_the_key_file_is_named_not_waited_on(tmp_path):
+    import os
+
+    from desktop.core.errors import KeyStoreError
+    from desktop.core.keys.keystore import KEYSTORE_FILE, open_library_keys
+
+    home = tmp_path / "fifo-home"
+    home.mkdir()
+    os.mkfifo(home / KEYSTORE_FILE)
+    with pytest.raises(KeyStoreError, match="not a regular file"):
+        open_library_keys(home, lambda _creating: "correct horse battery")

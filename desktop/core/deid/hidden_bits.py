@@ -49,6 +49,8 @@ import numpy as np
 import pydicom.encaps
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import get_decoder, get_encoder
+
+from desktop.core.imaging.codestream_size import CodestreamTooLarge, check_frames
 from pydicom.uid import (
     UID, HTJ2K, JPEG2000, JPEG2000MC, ExplicitVRLittleEndian, HTJ2KLossless, HTJ2KLosslessRPCL,
     JPEG2000Lossless, JPEG2000MCLossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless,
@@ -269,6 +271,10 @@ def _view(ds: Dataset, syntax: UID, value: bytes) -> Dataset:
 
 def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict]]:
     """Frames as the codestream holds them: no colour conversion, no masking of unused bits."""
+    try:
+        check_frames(view, indices, syntax)
+    except CodestreamTooLarge as exc:
+        raise HiddenBitsDecodeError(f"the pixel data cannot be decoded to check the bits above High Bit: {exc}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

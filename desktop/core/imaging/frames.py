@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from desktop.core.dicom_encoding import implied_transfer_syntax
+from desktop.core.imaging.codestream_size import CodestreamTooLarge, check_frames
 from desktop.core.errors import VeilError
 
 
@@ -100,6 +101,10 @@ def decode_frame(ds: Dataset, index: int) -> np.ndarray:
     if size > MAX_FRAME_BYTES:
         raise DecodeError(f"one frame would take {size >> 20} MiB of memory; Veil refuses frames "
                           f"over {MAX_FRAME_BYTES >> 20} MiB")
+    try:
+        check_frames(ds, [index])
+    except CodestreamTooLarge as exc:
+        raise DecodeError(f"the pixel data cannot be decoded: {exc}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.core.atomic_files import atomic_write_bytes
+from desktop.core.input_budget import OverBudget, open_regular
 from desktop.core.errors import KeyStoreError
 from desktop.core.keys import key_file
 from desktop.core.keys.key_file import KEYSTORE_FILE, SCRYPT_N, SCRYPT_P, SCRYPT_R, altered
@@ -113,10 +114,11 @@ def keyring_available() -> bool:
 def passphrase_from_file(path: str | os.PathLike[str]) -> str:
     """Read a passphrase from a file (``VEIL_PASSPHRASE_FILE``); trailing newlines dropped."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
+        with os.fdopen(open_regular(path), "rb") as handle:
+            text = handle.read(1 << 16).decode("utf-8")
+    except (OSError, UnicodeDecodeError, OverBudget) as exc:
         raise KeyStoreError(
-            f"Cannot read the passphrase file named by VEIL_PASSPHRASE_FILE: {exc.strerror}."
+            f"Cannot read the passphrase file named by VEIL_PASSPHRASE_FILE: {getattr(exc, 'strerror', None) or 'it is not a regular file of UTF-8 text'}."
         ) from None
     text = text.rstrip("\r\n")
     if not text:
@@ -238,8 +240,7 @@ def open_library_keys(home: Path, prompt: PassphrasePrompt | None = None) -> Lib
             )
         return _create(home, prompt)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(key_file.MAX_FILE_BYTES + 1)
+        data = _read_regular(path)
     except OSError as exc:
         raise KeyStoreError(f"{KEYSTORE_FILE} in the Veil home cannot be read: {exc.strerror}") from None
     meta = key_file.load_json(data)
@@ -250,6 +251,17 @@ def open_library_keys(home: Path, prompt: PassphrasePrompt | None = None) -> Lib
     if method == "passphrase":
         return _unlock_passphrase(home, meta, prompt)
     raise altered("it names a key method that is neither keyring nor passphrase")
+
+
+def _read_regular(path: Path) -> bytes:
+    """The start of ``path`` if it is a regular file (a FIFO put in its place is never waited on)."""
+    try:
+        fd = open_regular(path)
+    except OverBudget:
+        raise KeyStoreError(f"{path.name} in the Veil home is not a regular file (a FIFO, device or socket is "
+                            "in its place); restore it from a backup of this Veil home.") from None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(key_file.MAX_FILE_BYTES + 1)
 
 
 def needs_passphrase(home: Path) -> bool:
@@ -263,8 +275,7 @@ def needs_passphrase(home: Path) -> bool:
     path = Path(home) / KEYSTORE_FILE
     if path.exists():
         try:
-            with path.open("rb") as handle:
-                meta = key_file.load_json(handle.read(key_file.MAX_FILE_BYTES + 1))
+            meta = key_file.load_json(_read_regular(path))
             return meta.get("method") == "passphrase" and bool(key_file.parse(meta))
         except (OSError, KeyStoreError):
             return False

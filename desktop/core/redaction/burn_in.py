@@ -74,6 +74,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from desktop.core.imaging.codestream_size import check_frames
 from desktop.core.redaction.record import (  # noqa: F401 - part of this API
     CLEAN_PIXEL_DATA_CODE, REDACTION_MARK, is_redacted, mark_redacted, record_clean_pixel_data,
 )
@@ -239,6 +240,7 @@ def _decode_view(ds: Dataset, syntax: UID) -> Dataset:
 def _frames(view: Dataset, syntax: UID) -> Iterator[np.ndarray]:
     """Decoded frames, one at a time (colour comes out as RGB, interleaved)."""
     try:
+        check_frames(view, None, syntax)
         frames = get_decoder(syntax).iter_array(view, as_rgb=True)
         while True:
             try:
@@ -482,6 +484,7 @@ def _peek_photometric(view: Dataset, source: UID, ds: Dataset) -> str:
     if photometric in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB"):
         return photometric
     try:
+        check_frames(view, [0], source)
         _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)
     except Exception as exc:
         raise BurnInError(f"the pixel data cannot be decoded ({source.name}: {type(exc).__name__})") from None
