@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from desktop.cli_support import open_home, safe
+from desktop.core.disk_full import is_disk_full
 from desktop.core.errors import VeilError
 
 PURPOSES = ("care", "teaching", "conference", "publication", "research", "public")
@@ -258,12 +260,18 @@ def _write(table, args: argparse.Namespace, csv_table=None, blocks: bool = False
     line, or with ``blocks`` a row as "Column: value" lines."""
     from desktop.app.report_files import write_csv, write_pdf
 
-    if args.csv:
-        write_csv(csv_table or table, args.csv)
-        print(f"Wrote {safe(args.csv)}")
-    if args.pdf:
-        write_pdf(table, args.pdf)
-        print(f"Wrote {safe(args.pdf)}")
+    for name, write in ((args.csv, lambda path: write_csv(csv_table or table, path)),
+                        (args.pdf, lambda path: write_pdf(table, path))):
+        if not name:
+            continue
+        try:
+            write(name)
+        except OSError as exc:  # a full disk, a folder that is not there: said, and nothing half written
+            where = Path(name).expanduser().absolute().parent
+            full = " (the disk holding it is full)" if is_disk_full(exc) else ""
+            raise VeilError(f"{safe(str(name))} could not be written in {safe(str(where))}{full}: "
+                            f"{exc.strerror or type(exc).__name__}.") from None
+        print(f"Wrote {safe(name)}")
     if not args.csv and not args.pdf:
         print(table.title)
         print(table.subtitle)
