@@ -147,6 +147,10 @@ def tls_context(destination: Destination) -> ssl.SSLContext:
     return context
 
 
+#: How long a new TLS 1.3 session is listened to for the collector's refusal (seconds).
+ACCEPT_PROBE = 0.5
+
+
 class SyslogConnection:
     """One connection to a collector; :meth:`send` frames and writes a message, :meth:`close`
     ends the stream. Every failure is a :class:`CollectorError` naming the destination."""
@@ -171,6 +175,33 @@ class SyslogConnection:
             raise CollectorError(f"The TLS handshake with the audit collector {destination} failed "
                                  f"({_why(exc)}); check that --ca signed its certificate and that the "
                                  "certificate names the host.") from None
+        self._check_accepted(timeout)
+
+    def _check_accepted(self, timeout: float) -> None:
+        """In TLS 1.3 the collector checks the client's certificate after the client's handshake
+        is over (RFC 8446 4.4.2): a collector that refuses it ends the session at once, with an
+        alert or without. Listen for that briefly before sending anything, so that what is sent
+        is never counted as taken by a collector that already hung up."""
+        sock = self._sock
+        if not isinstance(sock, ssl.SSLSocket) or sock.version() != "TLSv1.3":
+            return
+        sock.settimeout(ACCEPT_PROBE)
+        try:
+            data = sock.recv(1)
+        except (socket.timeout, TimeoutError):
+            return  # nothing to say: the session stands
+        except OSError as exc:  # ssl.SSLError included: an alert such as certificate_required
+            self.abort()
+            raise CollectorError(f"The audit collector {self.destination} ended the TLS session at once "
+                                 f"({_why(exc)}). If it asks for a client certificate, give one with --cert "
+                                 "and --key.") from None
+        finally:
+            if self._sock is not None:
+                self._sock.settimeout(timeout)
+        self.abort()
+        raise CollectorError(f"The audit collector {self.destination} ended the TLS session at once"
+                             + (" after sending data a syslog collector never sends" if data else "")
+                             + ". If it asks for a client certificate, give one with --cert and --key.")
 
     def __enter__(self) -> "SyslogConnection":
         return self
