@@ -8,7 +8,12 @@ frame whose declared size is larger than Rows x Columns is refused here:
 - JPEG (ISO 10918-1 B.2.2) and JPEG-LS (ISO 14495-1 C.2.2): the frame header SOFn / SOF55
   gives Y (lines) and X (samples per line);
 - JPEG 2000 and HTJ2K (ISO 15444-1 A.5.1): the SIZ marker right after SOC gives Xsiz - XOsiz
-  by Ysiz - YOsiz.
+  by Ysiz - YOsiz; in a JP2 file (I.4) the boxes are walked to the image header and the
+  codestream, and the larger size counts.
+
+Headers are walked by their lengths, however far the frame header is (padding segments do not
+hide it), and SOC/SIZ only counts at the start of a codestream (a decoy in a metadata box does
+not). Headers that do not hold together are refused too: their size cannot be known.
 
 RLE (PS3.5 G) decodes to exactly Rows x Columns and needs no check.
 """
@@ -22,42 +27,99 @@ from pydicom.dataset import Dataset
 
 #: JPEG frame headers: SOF0-3, 5-7, 9-11, 13-15 (not DHT C4, JPG C8, DAC CC), and JPEG-LS SOF55.
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
-_HEAD = 1 << 16  # where a frame header must be found
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_SOC_SIZ = b"\xff\x4f\xff\x51"
 
 
 class CodestreamTooLarge(ValueError):
     """A frame's codestream declares more samples than the DICOM header allows."""
 
 
-def declared_size(frame: bytes) -> tuple[int, int] | None:
-    """(rows, columns) that a JPEG, JPEG-LS or JPEG 2000 frame declares, or None when it is
-    none of those (or its header cannot be found in its first 64 KB)."""
-    head = bytes(frame[:_HEAD])
-    siz = head.find(b"\xff\x4f\xff\x51")
-    if siz != -1 and siz < 512 and len(head) >= siz + 24:  # J2K: SOC then SIZ (a JP2 box may precede)
-        xsiz, ysiz, xo, yo = struct.unpack_from(">IIII", head, siz + 8)
-        return max(0, ysiz - yo), max(0, xsiz - xo)
-    if not head.startswith(b"\xff\xd8"):
-        return None
-    pos = 2
-    while pos + 4 <= len(head):
-        if head[pos] != 0xFF:
-            return None
-        marker = head[pos + 1]
+class _Unreadable(ValueError):
+    """The frame's headers do not hold together (a decoder would fail on them too)."""
+
+
+def declared_size(frame: bytes | memoryview) -> tuple[int, int] | None:
+    """(rows, columns) that a JPEG, JPEG-LS or JPEG 2000 frame declares (for a JP2 file, the
+    larger of its image header box and its codestream), or None when it is none of those.
+    Raises :class:`CodestreamTooLarge` for headers that do not hold together: a decoder would
+    be handed something Veil cannot size."""
+    data = memoryview(frame)
+    try:
+        if bytes(data[:4]) == _SOC_SIZ:
+            return _siz(data, 0)
+        if bytes(data[:12]) == _JP2_SIGNATURE:
+            return _jp2(data)
+        if bytes(data[:2]) == b"\xff\xd8":
+            return _jpeg(data)
+    except (_Unreadable, struct.error):
+        raise CodestreamTooLarge("its compressed data's headers are damaged or inconsistent, so its size cannot "
+                                 "be known before decoding: refused") from None
+    return None
+
+
+def _siz(data: memoryview, at: int) -> tuple[int, int]:
+    """ISO 15444-1 A.5.1: SOC, then SIZ with Xsiz, Ysiz, XOsiz, YOsiz after Lsiz and Rsiz."""
+    if bytes(data[at:at + 4]) != _SOC_SIZ:
+        raise _Unreadable("no SIZ marker at the start of the codestream")
+    xsiz, ysiz, xo, yo = struct.unpack_from(">IIII", data, at + 8)
+    return max(0, ysiz - yo), max(0, xsiz - xo)
+
+
+def _jp2(data: memoryview) -> tuple[int, int]:
+    """ISO 15444-1 I.4: walk the boxes; the image header ('ihdr' in 'jp2h') and the first
+    contiguous codestream ('jp2c') both say the size; the larger counts."""
+    sizes: list[tuple[int, int]] = []
+
+    def walk(start: int, end: int, depth: int) -> None:
+        pos = start
+        while pos + 8 <= end:
+            length, kind = struct.unpack_from(">I4s", data, pos)
+            header = 8
+            if length == 1:
+                (length,), header = struct.unpack_from(">Q", data, pos + 8), 16
+            elif length == 0:
+                length = end - pos
+            if length < header or pos + length > end:
+                raise _Unreadable("a box runs past the end of the file")
+            if kind == b"jp2h" and depth == 0:
+                walk(pos + header, pos + length, 1)
+            elif kind == b"ihdr":
+                height, width = struct.unpack_from(">II", data, pos + header)
+                sizes.append((height, width))
+            elif kind == b"jp2c" and depth == 0:
+                sizes.append(_siz(data, pos + header))
+                return
+            pos += length
+
+    walk(0, len(data), 0)
+    if not sizes:
+        raise _Unreadable("a JP2 file without its image header or codestream")
+    return max(r for r, _ in sizes), max(c for _, c in sizes)
+
+
+def _jpeg(data: memoryview) -> tuple[int, int] | None:
+    """ISO 10918-1 B.2: walk the marker segments (their lengths skip them) to the frame header;
+    scan data before one is not a valid stream."""
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            raise _Unreadable("bytes between marker segments")
+        marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
-        (length,) = struct.unpack_from(">H", head, pos + 2)
-        if marker in _SOF and pos + 9 <= len(head):
-            lines, samples = struct.unpack_from(">HH", head, pos + 5)
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if marker in _SOF:
+            lines, samples = struct.unpack_from(">HH", data, pos + 5)
             return lines, samples
-        if marker == 0xDA:  # scan data before any frame header: not a valid stream
-            return None
+        if marker in (0xDA, 0xD9):
+            raise _Unreadable("scan data or the end of the image before any frame header")
         pos += 2 + length
-    return None
+    raise _Unreadable("no frame header")
 
 
 def check_frames(ds: Dataset, indices: list[int] | None = None, syntax: object = None) -> None:
@@ -76,7 +138,7 @@ def check_frames(ds: Dataset, indices: list[int] | None = None, syntax: object =
             if wanted is not None and index not in wanted:
                 continue
             size = declared_size(frame)
-            if size is not None and (size[0] > rows or size[1] > columns):
+            if size is not None and (size[0] > rows or size[1] > columns or not size[0] or not size[1]):
                 raise CodestreamTooLarge(
                     f"frame {index + 1}'s compressed data says it is {size[1]} x {size[0]}, but the image is "
                     f"{columns} x {rows} (PS3.5 8.2): refused, as decoding it could take "

@@ -58,3 +58,33 @@ def test_de_identification_refuses_the_bomb_with_its_reason(tmp_path):
     settings = make_settings(preset("teaching"), b"k" * 32, tmp_path / "cache")
     with pytest.raises(Exception, match="20000 x 20000"):
         deidentify(path.read_bytes(), settings, lambda _key: PatientPlan("TEACH-0001", -400))
+
+
+def _jpeg_padded_bomb() -> bytes:
+    """A JPEG whose frame header (20000 x 20000) comes after 128 KB of APP1 padding."""
+    ds = pydicom.dcmread(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))
+    frame = bytearray(next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1)))
+    sof = next(i for i in range(2, len(frame)) if frame[i] == 0xFF and frame[i + 1] in (0xC0, 0xC1, 0xC2))
+    struct.pack_into(">HH", frame, sof + 5, 20000, 20000)
+    padding = (b"\xff\xe1" + struct.pack(">H", 0xFFFF) + b"\0" * 0xFFFD) * 2
+    return bytes(frame[:2]) + padding + bytes(frame[2:])
+
+
+def _jp2_with_decoy() -> bytes:
+    """A JP2 file: a small decoy SOC/SIZ (64 x 64) in an XML box, then the real codestream
+    that claims 20000 x 20000."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small_jp2klossless.dcm"))
+    code = bytearray(next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1)))
+    decoy = bytes(code[:60])
+    struct.pack_into(">II", code, 8, 20000, 20000)
+
+    def box(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(body)) + kind + body
+
+    return (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + box(b"ftyp", b"jp2 \0\0\0\0jp2 ") + box(b"xml ", decoy)
+            + box(b"jp2c", bytes(code)))
+
+
+@pytest.mark.parametrize("make", [_jpeg_padded_bomb, _jp2_with_decoy], ids=["jpeg-padded", "jp2-decoy"])
+def test_padding_or_a_decoy_does_not_hide_the_size_a_frame_claims(make):
+    assert declared_size(make()) == (20000, 20000)
