@@ -19,9 +19,10 @@ from desktop.cli_progress import size_argument
 from desktop.cli_share import add_share_commands
 from desktop.cli_slides import add_slides_commands
 from desktop.cli_audit_forward import add_audit_forward_command
-from desktop.cli_support import forward_audit
+from desktop.cli_support import disk_full_message, forward_audit
 from desktop.cli_support import open_home as _open
 from desktop.cli_support import safe as _safe
+from desktop.core.disk_full import is_disk_full
 from desktop.core.errors import VeilError
 
 
@@ -457,6 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: report it without values that may identify a patient
         if os.environ.get("VEIL_DEBUG"):
             raise
+        if is_disk_full(exc):  # a full disk no command foresaw: still an ordinary error
+            print(f"veil: {disk_full_message(args)}", file=sys.stderr)
+            return 1
         print(f"veil: unexpected error ({type(exc).__name__}). Details are not shown because they "
               "may contain patient data; run again with VEIL_DEBUG=1 to see them.", file=sys.stderr)
         return 70

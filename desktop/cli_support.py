@@ -55,3 +55,17 @@ def forward_audit() -> None:
 def safe(label: str) -> str:
     """A file name on one line: control characters (a newline in a name) shown escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in label)
+
+
+def disk_full_message(args: argparse.Namespace) -> str:
+    """What to say when a disk filled where no command foresaw it: the Veil home's disk when it
+    has almost no room left, else a disk the command wrote to."""
+    from desktop.app.home import resolve_home
+    from desktop.core.disk_full import LOW_ROOM, free_bytes
+
+    home = resolve_home(getattr(args, "home", None))
+    room = free_bytes(home) if home.exists() else None
+    where = f"the disk holding the Veil library ({home})" if room is not None and room < LOW_ROOM * 4 \
+        else "a disk this command writes to"
+    return (f"{where} is full; the command stopped. What it had finished is kept and accounted for, what it "
+            "had started is removed at the next start. Free some room and run it again.")

@@ -88,7 +88,7 @@ class PackageMembers:
 
 def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken) -> tuple[ImportReport, list[Sent]]:
     """Index what :class:`PackageMembers` staged, as one import (audited like any import); the
-    report and the instances this import added (whose, which study and series)."""
+    report and the package's images now in the library (whose, which study and series)."""
     report = ImportReport()
     ingested = [r for r in members.results if isinstance(r, Ingested)]
     report.rejected.extend(r for r in members.results if isinstance(r, Rejected))
@@ -115,18 +115,25 @@ def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken)
                 raise DiskFullError(
                     f"The disk holding the Veil library ({home.path}) is full: the package's {report.imported} new "
                     "image(s) were imported, but the end of the import and the record of what was received could "
-                    "not be written. Free some room, then run 'veil check --repair'.") from None
+                    "not be written. Free some room, then open the package again: Veil then records what was "
+                    "received.") from None
             raise
         finally:
-            sent = _added_by(conn, import_id) if import_id is not None else []
+            sent = _in_library(conn, [i.header.sop_instance_uid for i in ingested])
             conn.close()
             members.discard()  # what was not committed (cancelled, or a failure) goes
     return report, sent
 
 
-def _added_by(conn: index.Connection, import_id: int) -> list[Sent]:
-    rows = conn.execute(
-        """SELECT p.patient_key, st.study_uid, se.series_uid, i.sop_instance_uid FROM instances i
-           JOIN series se ON i.series_ref = se.id JOIN studies st ON se.study_ref = st.id
-           JOIN patients p ON st.patient_ref = p.id WHERE i.import_ref = ?""", (import_id,)).fetchall()
-    return [Sent(*row) for row in rows]
+def _in_library(conn: index.Connection, sop_uids: list[str]) -> list[Sent]:
+    """The package's images now in the library (added by this import, or there already)."""
+    out: list[Sent] = []
+    for start in range(0, len(sop_uids), 500):
+        chunk = sop_uids[start:start + 500]
+        rows = conn.execute(
+            f"""SELECT p.patient_key, st.study_uid, se.series_uid, i.sop_instance_uid FROM instances i
+               JOIN series se ON i.series_ref = se.id JOIN studies st ON se.study_ref = st.id
+               JOIN patients p ON st.patient_ref = p.id
+               WHERE i.sop_instance_uid IN ({",".join("?" * len(chunk))})""", chunk).fetchall()
+        out.extend(Sent(*row) for row in rows)
+    return out

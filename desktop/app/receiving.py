@@ -111,8 +111,18 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
     who = f"{opened.sender.name} [{opened.sender.fingerprint}]"
     if arrival.forwarded:
         who += ", forwarded by someone else (not sent to you by the signer; you confirmed the import)"
-    record_receipt(home, manifest.package_id, who, manifest.details.purpose, sent, str(Path(package).resolve()))
+    if not _received_before(home, manifest.package_id):  # once per package, even if a first open failed late
+        record_receipt(home, manifest.package_id, who, manifest.details.purpose, sent, str(Path(package).resolve()))
     return Received(manifest, sender, imported, arrival)
+
+
+def _received_before(home: VeilHome, package_id: str) -> bool:
+    conn = home.connect()
+    try:
+        return conn.execute("SELECT 1 FROM disclosures WHERE kind = 'share.received' AND package_id = ? LIMIT 1",
+                            (package_id,)).fetchone() is not None
+    finally:
+        conn.close()
 
 
 def _library_full(home: VeilHome, package: str | Path) -> DiskFullError:

@@ -70,6 +70,8 @@ def recover(home: VeilHome) -> Recovery:
     for p in pending:
         if p.id in live:
             continue
+        if any(b == p.target or p.target in b.parents for b in busy):
+            continue  # a live export writes there too: settled at a start when it is done
         if output_complete(p):
             remove_paths([Path(p.staging)] if p.staging else [], result.removed)
             remove_paths(temps_of(p, busy), result.removed)

@@ -45,13 +45,16 @@ from desktop.core.share.file_sink import partial_path
 
 log = logging.getLogger(__name__)
 
+#: File times come from the kernel's coarse clock (a few ms behind the time Python reads).
+COARSE_CLOCK = 0.05
+
 PENDING, DONE, ABANDONED, RECOVERED = "pending", "done", "abandoned", "recovered"
 #: Staging folders under VEIL_HOME/tmp that only a live process may hold.
 STAGING_PREFIXES = ("share-", "open-", "slides-")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def owner_alive(home: VeilHome, owner: str, pid: int) -> bool:
@@ -227,10 +230,10 @@ def output_complete(p: PendingIntent) -> bool:
     finals = p.payload.get("finals") or []
     if p.payload.get("disclosure") is None and p.payload.get("audit") is None:
         return False  # it crashed before it knew what it would write: nothing was renamed yet
-    if finals:
+    if finals:  # every file in place, written since it began (one there before proves nothing)
         return all(_written_since(p.target / name, p.started) for name in finals)
     try:  # a file there before the export began (overwritten only at the end) is not its output
-        written = p.target.stat().st_mtime >= p.started - 2
+        written = p.target.stat().st_mtime >= p.started - COARSE_CLOCK
     except OSError:
         return False
     return written and p.target.is_file() and not partial_path(p.target).exists()
@@ -265,9 +268,22 @@ def leftovers(p: PendingIntent, busy_targets: set[Path]) -> list[Path]:
     for name in p.payload.get("finals") or []:
         if name in kept or ".." in Path(name).parts or Path(name).is_absolute():
             continue
-        if _written_since(p.target / name, p.started):  # a file there from before is not its output
-            out.append(p.target / name)
+        final = p.target / name
+        if _through_link(p.target, final):
+            continue  # a folder on its way became a link: not where it wrote
+        if _written_since(final, p.started):  # a file there from before is not its output
+            out.append(final)
     return out
+
+
+def _through_link(root: Path, path: Path) -> bool:
+    """Whether ``path`` (below ``root``) or a folder between them is a symbolic link."""
+    here = path
+    while here != root and root in here.parents:
+        if here.is_symlink():
+            return True
+        here = here.parent
+    return False
 
 
 def temps_of(p: PendingIntent, busy: set[Path]) -> list[Path]:
@@ -277,11 +293,14 @@ def temps_of(p: PendingIntent, busy: set[Path]) -> list[Path]:
         return []
     if any(b == p.target or p.target in b.parents for b in busy):
         return []
-    return list(p.target.rglob(OUTPUT_TEMP_PREFIX + "*"))
+    found = []
+    for folder, _dirs, files in os.walk(p.target, followlinks=False):  # never through a link
+        found.extend(Path(folder) / f for f in files if f.startswith(OUTPUT_TEMP_PREFIX))
+    return found
 
 
 def _written_since(path: Path, started: float) -> bool:
     try:
-        return path.is_file() and path.stat().st_mtime >= started - 2
+        return path.is_file() and path.stat().st_mtime >= started - COARSE_CLOCK  # started: to the microsecond
     except OSError:
         return False

@@ -46,8 +46,17 @@ def life_token(tmp: Path) -> str:
         return held[0]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = f"{os.getpid()}x{secrets.token_hex(8)}"
-    fd = os.open(folder / f"{token}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    # Locked under a name no sweep looks at, then renamed into place: no other process ever
+    # sees the lock file unlocked (and takes this live process for a dead one).
+    staged = folder / f".{token}.new"
+    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(staged, folder / f"{token}.lock")
+    except BaseException:
+        os.close(fd)
+        staged.unlink(missing_ok=True)
+        raise
     _HELD[str(folder)] = (token, fd)
     return token
 

@@ -129,3 +129,27 @@ def test_a_member_too_large_to_hold_in_memory_is_refused_before_reading(homes, t
     limits = reader.OpenLimits(max_member_bytes=1000)
     with pytest.raises(reader.PackageTooLargeError, match="more than one image may be"):
         reader.open_package(package, identities=[my_identity(bob)], limits=limits, keep=lambda *_: None)
+
+
+def test_a_package_whose_receipt_was_lost_is_accounted_when_opened_again(homes, tmp_path):
+    """A first open that filled the disk after the images went in recorded no receipt; opening
+    the package again records it (once), though no image is new."""
+    alice, bob = homes
+    package = _package(tmp_path, alice, bob)
+    open_received(bob, package)
+    conn = bob.connect()
+    try:
+        conn.execute("DELETE FROM disclosure_items")
+        conn.execute("DELETE FROM disclosures")  # as if the first open never got to it
+    finally:
+        conn.close()
+    again = open_received(bob, package)
+    assert again.imported.imported == 0
+    open_received(bob, package)
+    conn = bob.connect()
+    try:
+        rows = conn.execute("SELECT kind FROM disclosures").fetchall()
+        items = conn.execute("SELECT instances FROM disclosure_items").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("share.received",)] and sum(n for (n,) in items) == 3

@@ -165,11 +165,17 @@ def test_a_live_export_s_temps_in_the_same_folder_are_left_alone(veil_home, tmp_
     out.mkdir()
     live_temp = out / ".veil-partial-live0000000000000000"
     live_temp.write_bytes(b"a zip being written by a running export")
-    write_ahead.begin(home, "slides", out / "s.zip", live_temp)  # this process: alive
+    live = write_ahead.begin(home, "slides", out / "s.zip", live_temp)  # this process: alive
     dead = write_ahead.begin(home, "folder", out)
+    dead_temp = out / ".veil-partial-dead0000000000000000"
+    dead_temp.write_bytes(b"staged by the killed export")
     _orphan(home, dead)
-    assert recover(home).abandoned == 1
-    assert live_temp.exists()
+    assert recover(home).abandoned == 0  # not while the live one writes in the same folder
+    assert live_temp.exists() and dead_temp.exists()
+    live_temp.unlink()  # the live export finished
+    write_ahead.settle(home, live)
+    assert recover(home).abandoned == 1  # the next start cleans up after the killed one
+    assert not dead_temp.exists()
 
 
 def test_a_reused_pid_does_not_hide_an_output_from_the_accounting(veil_home, tmp_path):
@@ -196,3 +202,20 @@ def test_two_recoveries_at_once_account_for_an_output_once(veil_home, tmp_path):
     assert store_recovered(home, intent, _disclosure(str(out)), None) is True
     assert store_recovered(home, intent, _disclosure(str(out)), None) is False  # the other one, a moment later
     assert _rows(home, "SELECT count(*) FROM disclosures") == [(1,)]
+
+
+def test_a_subfolder_that_became_a_link_is_not_cleaned_through(veil_home, tmp_path):
+    home = VeilHome.open()
+    out, victim = tmp_path / "out", tmp_path / "victim"
+    (out / "TEACH-0001").mkdir(parents=True)
+    intent = write_ahead.begin(home, "folder", out)
+    write_ahead.expect(home, intent, ["TEACH-0001/IM0.dcm", "TEACH-0001/IM1.dcm"], None,
+                       ("deid.export", {"written": 2}))
+    (out / "TEACH-0001").rmdir()
+    victim.mkdir()
+    (victim / "IM0.dcm").write_bytes(b"someone else's")  # written after the intent began
+    (victim / ".veil-partial-0123456789abcdef").write_bytes(b"not ours either")
+    (out / "TEACH-0001").symlink_to(victim)
+    _orphan(home, intent)
+    assert recover(home).abandoned == 1
+    assert (victim / "IM0.dcm").exists() and (victim / ".veil-partial-0123456789abcdef").exists()
