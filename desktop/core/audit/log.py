@@ -126,7 +126,7 @@ def _tail(fd: int) -> tuple[int, str, int | None]:
             continue
         if not data.endswith(b"\n"):
             tail = data[end + 1 :]
-            if _is_record(tail):  # a whole record whose newline is missing
+            if is_record(tail):  # a whole record whose newline is missing
                 os.write(fd, b"\n")
                 return _tail(fd)
             torn = size - len(tail)
@@ -143,7 +143,8 @@ def _tail(fd: int) -> tuple[int, str, int | None]:
     return 0, GENESIS, None
 
 
-def _is_record(line: bytes) -> bool:
+def is_record(line: bytes) -> bool:
+    """Whether ``line`` is a whole audit record (a JSON object with ``seq`` and ``prev``)."""
     try:
         record = json.loads(line)
         return isinstance(record, dict) and "seq" in record and "prev" in record

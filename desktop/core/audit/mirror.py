@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.core.audit.log import line_hash
+from desktop.core.audit.log import is_record, line_hash
 
 #: Bytes read from the end of the file to find its last line (doubled until one fits).
 _TAIL_BLOCK = 8192
@@ -86,7 +86,7 @@ def catch_up(fd: int, lines_from: Callable[[int], Sequence[IndexLine]]) -> Catch
         after = [row for row in rows if row.seq > seq]
         first = after[0].text + b"\n" if after and after[0].text is not None else None
         if torn and (first is None or not first.startswith(torn)):
-            if _is_record(torn):  # someone's whole record, missing only its newline
+            if is_record(torn):  # someone's whole record, missing only its newline
                 _write_all(fd, b"\n")
             else:  # a line cut short that was never Veil's (or an older Veil's)
                 os.ftruncate(fd, size - len(torn))
@@ -141,12 +141,3 @@ def _seq(line: bytes | None) -> int | None:
         return seq if isinstance(seq, int) and seq > 0 and not isinstance(seq, bool) else None
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def _is_record(data: bytes) -> bool:
-    try:
-        record = json.loads(data)
-        return isinstance(record, dict) and "seq" in record and "prev" in record
-    except ValueError:
-        return False
-
