@@ -20,8 +20,8 @@ from keyring.backends import fail
 keyring.set_keyring(fail.Keyring())
 os.environ['VEIL_PASSPHRASE_FILE'] = sys.argv[5]
 from pathlib import Path
-from desktop.app.home import VeilHome
-from desktop.app.deidentifying import deidentify_paths
+from desktop.app.library.home import VeilHome
+from desktop.app.deid.deidentifying import deidentify_paths
 from desktop.core.deid.profiles import preset
 from tests.conftest import teaching
 import inspect

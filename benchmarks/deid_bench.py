@@ -66,7 +66,7 @@ POLICY = "Benchmark teaching files, de-identified"
 
 
 def BENCH_PURPOSE():  # noqa: ANN201, N802 - the purpose of every Veil export here
-    from desktop.app.export_consent import ExportPurpose
+    from desktop.app.consent.export_consent import ExportPurpose
     from desktop.core.consent import Purpose
 
     return ExportPurpose(Purpose.TEACHING, "benchmark")
@@ -229,8 +229,8 @@ def run_step(method: str, src: Path, out: Path, home: Path, profile_key: str) ->
         result["sync_seconds"] = _timed_sync()
     elif method == "veil":
         _veil_env(home)
-        from desktop.app.deidentifying import deidentify_paths
-        from desktop.app.home import VeilHome
+        from desktop.app.deid.deidentifying import deidentify_paths
+        from desktop.app.library.home import VeilHome
         from desktop.core.deid.profiles import preset
 
         opened = VeilHome.open(home)
@@ -364,7 +364,7 @@ def print_table(title: str, summary: dict[str, dict], mb: float) -> None:
               f"{r['files'] / r['seconds']:8.1f} {mb / r['seconds']:6.0f} {floor / r['seconds']:7.2f}x "
               f"{ref / r['seconds']:11.2f}x {r['peak_mb']:6.0f} MB")
     print("(ratios of median files/s; CLI rows are compared with dicognito's CLI, the others with its API)")
-    from desktop.app.deid_runner import IN_PROCESS_BELOW
+    from desktop.app.deid.runner import IN_PROCESS_BELOW
 
     veil = summary["veil"]
     others = veil["workers_mb"]

@@ -37,7 +37,7 @@ from benchmarks.synthetic import write_series  # noqa: E402
 
 def find_source(name: str) -> Path:
     """A file of pydicom's or pydicom-data's test data, by name."""
-    from desktop.app.samples import sample_folders
+    from desktop.app.library.samples import sample_folders
 
     for folder in sample_folders():
         if (folder / name).exists():
@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
-    from desktop.app.home import VeilHome
-    from desktop.app.importing import import_paths
+    from desktop.app.library.home import VeilHome
+    from desktop.app.library.importing import import_paths
 
     work = Path(tempfile.mkdtemp(prefix="veil-bench-"))
     try:

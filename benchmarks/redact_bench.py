@@ -31,7 +31,7 @@ import pydicom
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import write_series  # noqa: E402
-from desktop.app.samples import sample_folders  # noqa: E402
+from desktop.app.library.samples import sample_folders  # noqa: E402
 from desktop.core.redaction.burn_in import burn_in  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def _time(fn, paths: list[Path], repeat: int) -> tuple[float, int]:  # noqa: ANN
 
 def _detect(path: Path, count: int) -> float | None:
     try:
-        from desktop.app.detecting import detect_proposals
+        from desktop.app.redaction.detecting import detect_proposals
         from desktop.core.redaction.ocr import TextReader
     except ImportError:
         return None

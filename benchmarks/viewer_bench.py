@@ -73,9 +73,9 @@ def memory_only(slices: int) -> None:
     """Import a long series, scroll it end to end through a Viewport, print peak RSS."""
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app.browsing import load_catalogue
-    from desktop.app.home import VeilHome
-    from desktop.app.viewing import open_series
+    from desktop.app.library.browsing import load_catalogue
+    from desktop.app.library.home import VeilHome
+    from desktop.app.viewer.viewing import open_series
     from desktop.core.imaging.display import render
     from desktop.ui.viewer.viewport import Viewport
 
@@ -123,10 +123,10 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app.browsing import load_catalogue
-    from desktop.app.home import VeilHome
-    from desktop.app.importing import import_paths
-    from desktop.app.viewing import open_series
+    from desktop.app.library.browsing import load_catalogue
+    from desktop.app.library.home import VeilHome
+    from desktop.app.library.importing import import_paths
+    from desktop.app.viewer.viewing import open_series
     from desktop.core.imaging.display import Window, render
     from desktop.ui.viewer.viewport import Viewport
 

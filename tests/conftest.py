@@ -111,8 +111,8 @@ def teaching(home):  # noqa: ANN001, ANN201 - VeilHome -> ExportPurpose
     under a written policy records (issue 6)."""
     from datetime import date
 
-    from desktop.app.consenting import add_consent, consents_of
-    from desktop.app.export_consent import ExportPurpose
+    from desktop.app.consent.consenting import add_consent, consents_of
+    from desktop.app.consent.export_consent import ExportPurpose
     from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope
 
     policy = "Teaching files, de-identified (test policy)"

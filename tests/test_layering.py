@@ -19,7 +19,7 @@ def _modules(package: str) -> list[str]:
 
 
 def test_core_and_app_import_with_pyside6_blocked() -> None:
-    modules = _modules("desktop.core") + _modules("desktop.app") + ["desktop.cli"]
+    modules = _modules("desktop.core") + _modules("desktop.app") + ["desktop.cli.main"]
     script = (
         "import sys\n"
         "class Block:\n"

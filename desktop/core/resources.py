@@ -1,11 +1,24 @@
-"""Where Veil's data files (``resources/`` at the project root) are read from at run time."""
+"""Where Veil's data files are read from at run time: the ``desktop.resources`` package data
+(de-identification tables and profiles, templates, presets, icons), found through
+:mod:`importlib.resources` so a checkout, an editable install, a wheel and a bundle all agree."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCE_PACKAGE = "desktop.resources"
+
+
+def resources_root() -> Path:
+    """The folder holding Veil's data files. Veil is installed as files (never zipped), so the
+    package's resources are a real folder; anything else is an installation error."""
+    root = resources.files(RESOURCE_PACKAGE)
+    if not isinstance(root, Path):
+        raise RuntimeError(f"Veil's data files ({RESOURCE_PACKAGE}) are not installed as files")
+    return root
 
 
 def resource_path(*parts: str) -> Path:
-    return RESOURCES.joinpath(*parts)
+    """The data file (or folder) ``parts`` under Veil's resources, e.g. ``("deid", "profiles")``."""
+    return resources_root().joinpath(*parts)

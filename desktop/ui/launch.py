@@ -16,13 +16,13 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
-from desktop.app.log_policy import configure_logging
-from desktop.app.home import resolve_home
-from desktop.ui import background
-from desktop.ui.errors import install_excepthook, uninstall_excepthook
+from desktop.app.common.log_policy import configure_logging
+from desktop.app.library.home import resolve_home
+from desktop.ui.common import background
+from desktop.ui.common.errors import install_excepthook, uninstall_excepthook
 from desktop.ui.main_window import MainWindow
-from desktop.ui.resources import app_icon
-from desktop.ui.theme import apply_theme
+from desktop.ui.common.resources import app_icon
+from desktop.ui.common.theme import apply_theme
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:

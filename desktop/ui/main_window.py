@@ -1,7 +1,7 @@
 """The Veil window: menus, the empty state or the study browser, imports in the status bar.
 
 The window wires widgets to use cases; the work itself runs in ``desktop.app`` off the UI
-thread (see :mod:`desktop.ui.background`).
+thread (see :mod:`desktop.ui.common.background`).
 """
 
 from __future__ import annotations
@@ -13,30 +13,31 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMo
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout,
                                QWidget)
 
-from desktop.app.browsing import Catalogue, SeriesRow, StudyRow, load_catalogue
-from desktop.app.home import VeilHome
-from desktop.app.importing import ImportReport
-from desktop.app.samples import sample_folders
+from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow, load_catalogue
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import ImportReport
+from desktop.app.library.samples import sample_folders
 from desktop.core.errors import VeilError
-from desktop.ui import about_dialog, audit_check
+from desktop.ui.common import about_dialog
+from desktop.ui.audit import check as audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
-from desktop.ui.audit_forwarder import AuditForwarder
-from desktop.ui.background import run_in_background
-from desktop.ui.consent_windows import ConsentWindows
-from desktop.ui.deid_dialog import DeidDialog
-from desktop.ui.drop_overlay import DropOverlay, local_paths
-from desktop.ui.empty_state import EmptyStatePage
-from desktop.ui.errors import show_error
-from desktop.ui.idle_lock import IdleLock
-from desktop.app.formatting import plural
-from desktop.ui.import_controller import ImportController, headline, status_line
-from desktop.ui.import_progress import ImportProgress
-from desktop.ui.import_report_dialog import ImportReportDialog
-from desktop.ui.library_opener import LibraryOpener
-from desktop.ui.notice_bar import NoticeBar
-from desktop.ui.resources import app_icon
-from desktop.ui.share_windows import ShareWindows
-from desktop.ui.study_browser import StudyBrowser
+from desktop.ui.audit.forwarder import AuditForwarder
+from desktop.ui.common.background import run_in_background
+from desktop.ui.consent.windows import ConsentWindows
+from desktop.ui.deid.dialog import DeidDialog
+from desktop.ui.library.drop_overlay import DropOverlay, local_paths
+from desktop.ui.library.empty_state import EmptyStatePage
+from desktop.ui.common.errors import show_error
+from desktop.ui.lock.idle_lock import IdleLock
+from desktop.app.common.formatting import plural
+from desktop.ui.library.import_controller import ImportController, headline, status_line
+from desktop.ui.library.import_progress import ImportProgress
+from desktop.ui.library.import_report_dialog import ImportReportDialog
+from desktop.ui.library.opener import LibraryOpener
+from desktop.ui.library.notice_bar import NoticeBar
+from desktop.ui.common.resources import app_icon
+from desktop.ui.share.windows import ShareWindows
+from desktop.ui.library.study_browser import StudyBrowser
 from desktop.ui.viewer.viewer_window import ViewerWindow
 
 FILE_FILTERS = "All files (*);;DICOM files (*.dcm *.DCM *.dicom *.dic *.ima);;Zip archives (*.zip);;DICOMDIR (DICOMDIR)"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop.app.home import VeilHome
-from desktop.ui import background
+from desktop.app.library.home import VeilHome
+from desktop.ui.common import background
 from desktop.ui.main_window import MainWindow
-from desktop.ui.theme import apply_theme
+from desktop.ui.common.theme import apply_theme
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 
 

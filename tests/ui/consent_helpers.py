@@ -9,13 +9,13 @@ import pydicom
 from pydicom.uid import generate_uid
 from PySide6.QtCore import QPoint, Qt
 
-from desktop.app.consenting import add_consent, find_patient
-from desktop.app.deidentifying import deidentify_studies
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.consent.consenting import add_consent, find_patient
+from desktop.app.deid.deidentifying import deidentify_studies
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
-from desktop.ui.consent_dialog import ConsentDialog
-from desktop.ui.study_model import StudyTableModel
+from desktop.ui.consent.dialog import ConsentDialog
+from desktop.ui.library.study_model import StudyTableModel
 from tests.conftest import pydicom_test_files
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 

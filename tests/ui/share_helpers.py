@@ -9,11 +9,11 @@ from pathlib import Path
 import pydicom
 from PySide6.QtCore import QPoint, Qt
 
-from desktop.app.contacts import add_card
-from desktop.app.home import VeilHome
-from desktop.app.identity import my_card, set_my_details
-from desktop.ui.share_wizard import ShareWizard
-from tests.app.test_text_flags import burn_text
+from desktop.app.keys.contacts import add_card
+from desktop.app.library.home import VeilHome
+from desktop.app.keys.identity import my_card, set_my_details
+from desktop.ui.share.wizard import ShareWizard
+from tests.app.gate.test_text_flags import burn_text
 from tests.conftest import pydicom_test_files, write_series
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait
 

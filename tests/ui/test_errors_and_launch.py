@@ -9,9 +9,10 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.core.errors import KeyStoreError
-from desktop.ui import errors, launch
-from desktop.ui.errors import GENERIC_MESSAGE, show_error
-from desktop.ui.theme import apply_theme
+from desktop.ui import launch
+from desktop.ui.common import errors
+from desktop.ui.common.errors import GENERIC_MESSAGE, show_error
+from desktop.ui.common.theme import apply_theme
 
 
 def test_veil_error_shows_its_own_message(qtbot):

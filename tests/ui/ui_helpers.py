@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.ui import background
+from desktop.ui.common import background
 from desktop.ui.main_window import MainWindow
 
 IMPORT_TIMEOUT_MS = 30_000

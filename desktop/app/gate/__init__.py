@@ -7,18 +7,18 @@ reachable only through this package):
 
 1. **selection and consent**: the studies, series and images chosen (nothing outside them,
    :mod:`.selection`); who receives bound to who may (:mod:`.binding`); a consent valid today
-   for the purpose for every study (:mod:`desktop.app.consenting`; care only may be overridden,
+   for the purpose for every study (:mod:`desktop.app.consent.consenting`; care only may be overridden,
    with a justification in the audit log);
 2. **redaction**: an image with masks leaves as its redacted version only (:mod:`.selection`);
 3. **burned-in review**: header rules, OCR, unreadable images (:mod:`.review`): listed for a
    person to redact or confirm;
-4. **header de-identification**: PS3.15 Annex E (:mod:`desktop.app.deidentifying`), with the
+4. **header de-identification**: PS3.15 Annex E (:mod:`desktop.app.deid.deidentifying`), with the
    Clean Pixel Data Option recorded where Veil cleaned the pixels;
 5. **residual check**: every output searched for every identifier of its original, in the
    header and the bytes (the engine), and by OCR in the pixels of every image that was redacted
    or held text (:mod:`.review`);
 6. **write**: atomic, no plaintext on disk (:mod:`.writing`), then the audit line and the
-   accounting of disclosures naming the real recipient (:mod:`desktop.app.disclosing`).
+   accounting of disclosures naming the real recipient (:mod:`desktop.app.consent.disclosing`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from desktop.app.consenting import check_items, override_refusal
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.consent.consenting import check_items, override_refusal
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
 from desktop.app.gate.review import Candidate, Flagged, Refusal, Review, run_review, TEXT_PRONE_MODALITIES
 from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
 from desktop.app.gate import writing
 from desktop.app.gate.writing import ARCHIVE_SUFFIX, WrittenPackage
-from desktop.app.home import VeilHome
-from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.app.library.home import VeilHome
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision, ExportRequest, Purpose
 from desktop.core.errors import VeilError
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from desktop.app.contacts import Contact
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.keys.contacts import Contact
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.core.consent import Purpose
 from desktop.core.consent.policy import same_person
 from desktop.core.errors import VeilError

@@ -33,8 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from desktop.app.formatting import plural
-from desktop.app.tasks import Progress, no_progress
+from desktop.app.common.formatting import plural
+from desktop.app.common.tasks import Progress, no_progress
 from desktop.core.deid.identifiers import Identifier, collect_identifiers
 from desktop.core.errors import Cancelled
 from desktop.core.imaging.frames import DecodeError, decode_frame, read_image

@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from desktop.app.consenting import study_label
-from desktop.app.home import VeilHome
-from desktop.app.tasks import CancelToken, Progress, no_progress
+from desktop.app.consent.consenting import study_label
+from desktop.app.library.home import VeilHome
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import ExportItem
 from desktop.core.errors import VeilError
 
@@ -174,7 +174,7 @@ def redact_masked(home: VeilHome, study_uids: Sequence[str], progress: Progress 
     """Make sure every image with masks in these studies has its redacted version, from the
     masks as they are now (nothing is redone for masks applied before); raises
     :class:`SelectionError` naming the images that could not be redacted."""
-    from desktop.app.redacting import apply_series_masks  # the gate builds on it
+    from desktop.app.redaction.redacting import apply_series_masks  # the gate builds on it
 
     failed: list[str] = []
     for series_ref in masked_series(home, study_uids):

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.app import write_ahead
-from desktop.app.disclosing import Sent, pending_disclosure, record_disclosure
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.durability import write_ahead
+from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review_images, writers
 from desktop.app.gate.review import read_text, residual_reason
-from desktop.app.home import VeilHome
+from desktop.app.library.home import VeilHome
 from desktop.core.consent import Decision
 from desktop.core.deid.identifiers import collect_identifiers
 from desktop.core.errors import VeilError

@@ -24,20 +24,20 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from desktop.app.consenting import check_items
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.consent.consenting import check_items
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.gate import Selection, header_flags, resolve
 from desktop.app.gate.still import StillReport
-from desktop.app.tasks import Progress
-from desktop.app.viewing import OpenSeries
+from desktop.app.common.tasks import Progress
+from desktop.app.viewer.viewing import OpenSeries
 from desktop.core.consent import Decision, Purpose
 from desktop.core.errors import VeilError
-from desktop.ui.background import run_in_background
-from desktop.ui.cancel_then_close import CancelThenClose
-from desktop.ui.consent_check import ConsentCheck
-from desktop.ui.errors import message_for, show_error
-from desktop.ui.purpose_form import PurposeForm
-from desktop.ui.share_widgets import label, set_role, dialog_footer
+from desktop.ui.common.background import run_in_background
+from desktop.ui.common.cancel_then_close import CancelThenClose
+from desktop.ui.consent.check import ConsentCheck
+from desktop.ui.common.errors import message_for, show_error
+from desktop.ui.consent.purpose_form import PurposeForm
+from desktop.ui.share.widgets import label, set_role, dialog_footer
 from desktop.ui.viewer.viewport import to_qimage
 
 log = logging.getLogger("veil.ui")

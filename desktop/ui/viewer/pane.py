@@ -19,17 +19,17 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.app.browsing import SeriesRow, StudyRow
-from desktop.app.home import VeilHome
-from desktop.app.viewing import OpenSeries, open_series
+from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.library.home import VeilHome
+from desktop.app.viewer.viewing import OpenSeries, open_series
 from desktop.core.errors import VeilError
 from desktop.core.imaging.display import Window
-from desktop.ui.background import run_in_background
-from desktop.ui.errors import describe_unexpected, message_for
-from desktop.ui import theme
+from desktop.ui.common.background import run_in_background
+from desktop.ui.common.errors import describe_unexpected, message_for
+from desktop.ui.common import theme
 from desktop.ui.viewer.overlays import (REDACTED_NOTE, Corners, display_text, patient_text, series_text,
                                         study_text)
-from desktop.ui.viewer.view_state import SeriesView, Shown, load_frame
+from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.ui.viewer.viewport import Viewport
 
 log = logging.getLogger("veil.ui")

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QMenu
 
 from desktop.core.imaging.display import Window
 from desktop.core.imaging.presets import presets_for
-from desktop.ui.errors import show_error
+from desktop.ui.common.errors import show_error
 from desktop.ui.viewer.export_image_dialog import ExportImageDialog, default_target, exports_folder, png_path
 from desktop.ui.viewer.tag_browser import TagBrowser
-from desktop.ui.viewer.view_state import format_value
+from desktop.app.viewer.view_state import format_value
 
 if TYPE_CHECKING:
-    from desktop.app.export_consent import ExportPurpose
+    from desktop.app.consent.export_consent import ExportPurpose
     from desktop.ui.viewer.viewer_window import ViewerWindow
 
 #: Presets 1 to 9 answer to Alt+1 ... Alt+9.

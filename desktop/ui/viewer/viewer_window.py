@@ -15,19 +15,19 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from desktop.app.browsing import SeriesRow, StudyRow
-from desktop.app.home import VeilHome
+from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.library.home import VeilHome
 from desktop.core.imaging.display import Window
-from desktop.ui.resources import app_icon
-from desktop.app.formatting import dicom_date, person_name
+from desktop.ui.common.resources import app_icon
+from desktop.app.common.formatting import dicom_date, person_name
 from desktop.ui.viewer.cine import Cine, frame_rate
 from desktop.ui.viewer.layout import PaneGrid
-from desktop.ui.viewer.redact_mode import RedactMode
+from desktop.ui.redaction.mode import RedactMode
 from desktop.ui.viewer.pane import LOADING, Pane  # noqa: F401 - LOADING is the viewer's word too
-from desktop.app.viewing import series_thumbnails
-from desktop.ui.background import run_in_background
+from desktop.app.viewer.viewing import series_thumbnails
+from desktop.ui.common.background import run_in_background
 from desktop.ui.viewer.series_list import THUMBNAIL, SeriesList
-from desktop.ui.viewer.view_state import SeriesView
+from desktop.app.viewer.view_state import SeriesView
 from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.viewer_actions import build_viewer_menus, build_viewer_toolbar, create_viewer_actions
 from desktop.ui.viewer.viewport import ZOOM_STEP, Viewport

@@ -66,7 +66,7 @@ class Viewport(QWidget):
         self._space = False
         self._wheel = 0
         #: Redact mode's editor: paints over the image and takes the left button (see
-        #: :class:`desktop.ui.viewer.redact_canvas.RedactCanvas`); None when viewing.
+        #: :class:`desktop.ui.redaction.canvas.RedactCanvas`); None when viewing.
         self.editor: Editor | None = None
 
     # -- content -----------------------------------------------------------------------------

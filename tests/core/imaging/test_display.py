@@ -207,7 +207,7 @@ def test_the_auto_window_leaves_out_the_extremes_and_stray_pixels():
 
 
 def test_the_viewer_thumbnails_and_slides_share_the_auto_window():
-    from desktop.app.slides import slide_pixels
+    from desktop.app.share.slides import slide_pixels
     from desktop.core.redaction.burn_in import burn_in
     import pydicom
 

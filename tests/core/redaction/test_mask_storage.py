@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from desktop.app.home import VeilHome
-from desktop.app.importing import import_paths
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import import_paths
 from desktop.core.library.masks import masks_for, masks_of_series, save_mask
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect

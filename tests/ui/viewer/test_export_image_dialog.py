@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from desktop.app.export_consent import ExportPurpose
+from desktop.app.consent.export_consent import ExportPurpose
 from desktop.core.consent import Purpose
 from desktop.core.library.disclosures import disclosures_between
 from desktop.ui.viewer import view_commands
@@ -19,7 +19,7 @@ from tests.conftest import teaching
 from tests.ui.share_helpers import click, import_ct, tick
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 from tests.ui.viewer.conftest import OPEN_TIMEOUT_MS, open_viewer, shown_array
-from tests.ui.viewer.test_redacted_versions import _opened, redacted  # noqa: F401 - the fixture
+from tests.ui.redaction.test_redacted_versions import _opened, redacted  # noqa: F401 - the fixture
 
 
 def open_dialog(qtbot, viewer) -> ExportImageDialog:

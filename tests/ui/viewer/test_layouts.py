@@ -127,7 +127,7 @@ def test_two_by_two_then_back_to_one_keeps_the_active_series_and_closes_the_othe
 
 
 def _track_opens(monkeypatch):
-    from desktop.app import viewing
+    from desktop.app.viewer import viewing
     from desktop.ui.viewer import pane as pane_module
 
     opened, closed = [], set()

@@ -10,7 +10,7 @@ from pydicom.dataset import Dataset
 from PySide6.QtCore import Qt
 
 from desktop.core.imaging.display import render
-from desktop.ui.study_model import StudyTableModel
+from desktop.ui.library.study_model import StudyTableModel
 from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.cine import DEFAULT_FPS, frame_rate
 from tests.conftest import pydicom_test_files

@@ -1,0 +1,1 @@
+"""Nothing lost, nothing left behind: write-ahead intents and what a start does after a crash."""

@@ -1,0 +1,1 @@
+"""The user's own keys and the address book of colleagues packages are encrypted to."""

@@ -1,0 +1,1 @@
+"""The study library: open a home, import into it, browse it, check it, load samples."""

@@ -1,0 +1,1 @@
+"""Pixel redaction: masks being edited, burned into redacted versions, text detection."""

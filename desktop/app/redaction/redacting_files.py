@@ -1,0 +1,398 @@
+"""Use case: ``veil redact IN OUT`` — headless pixel redaction of a folder, for sites that clean
+files in batches, with a review report a person checks afterwards.
+
+For each image: the scanner templates that match its header give regions on every frame;
+with ``detect``, text found by OCR that matches the header's identifiers (high-risk) is added
+(:func:`plan_regions`). The regions are burned in (:func:`burn_regions`,
+:mod:`desktop.core.redaction.burn_in`) and the new file, marked as redacted so that its
+de-identification records the Clean Pixel Data Option (PS3.15 E.3.1), is written under OUT
+with the input's relative path. Every other readable DICOM input is copied there unchanged,
+byte for byte, under its relative path too: OUT is complete, the folder to de-identify next.
+Inputs that cannot be read (or redacted) are listed in the report, never copied. Every file is
+written atomically (temp name, fsync, rename); a cancelled run removes what it wrote.
+Alongside: ``redaction-report.json`` (every file, what matched, which frames, where) and
+``redaction-contact-sheet.png`` (every redacted frame, after redaction, with the regions
+outlined) for review. ``dry_run`` writes only the report and the sheet (which still shows
+frames as they would be after redaction: never the originals).
+
+OUT holds identifiable copies on this machine, as IN does: this is not a disclosure (nothing
+is de-identified or sent; ``veil deid`` is the way out, through the privacy gate). It is
+recorded in the audit log with counts only.
+
+:class:`RegionPlan`, :func:`plan_regions` and :func:`burn_regions` also serve ``veil deid
+--redact``, which burns the same regions in memory on the way to de-identification
+(:class:`desktop.app.deid.runner.RedactedInput`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pydicom
+from PIL import Image, ImageDraw
+
+from desktop.app.durability import write_ahead
+from desktop.app.common.formatting import megabytes, plural
+from desktop.app.redaction.redacting import derived_uid
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
+from desktop.core.disk_full import DiskFullError, is_disk_full
+from desktop.core.errors import VeilError
+from desktop.core.faults import fault_point
+from desktop.core.imaging.display import display_params, render
+from desktop.core.input_budget import check_structure
+from desktop.core.library.sources import Rejected, ZipMember
+from desktop.core.redaction.burn_in import BurnInResult, burn_in, mark_redacted
+from desktop.core.redaction.templates import Region, Template, matching
+
+if TYPE_CHECKING:
+    from desktop.app.deid.runner import Input
+    from desktop.app.library.home import VeilHome
+
+REPORT_NAME = "redaction-report.json"
+SHEET_NAME = "redaction-contact-sheet.png"
+THUMB = 256
+SHEET_COLUMNS = 6
+#: The contact sheet stops growing past this many frames (the JSON still lists them all).
+SHEET_LIMIT = 600
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, x1 and y1 exclusive
+#: ``detector(ds, frames) -> [(frame, box, reason)]``: high-risk text boxes (OCR), reasons
+#: naming the identifier's kind, never its value (:func:`desktop.app.redaction.detecting.high_risk_detector`).
+Detector = Callable[[pydicom.Dataset, Iterable[int]], list[tuple[int, Box, str]]]
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """Where one image is redacted: the regions of each scanner template that matches its
+    header, (name, regions), on every frame; and the boxes OCR found, (frame, box, reason).
+    Plain data, so it goes to worker processes; the same plan burns the same pixels."""
+
+    templates: tuple[tuple[str, tuple[Region, ...]], ...] = ()
+    detected: tuple[tuple[int, Box, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.templates or self.detected)
+
+    def template_mask(self, rows: int, columns: int) -> np.ndarray | None:
+        """The templates' regions, or None without any."""
+        if not self.templates:
+            return None
+        mask = np.zeros((rows, columns), dtype=bool)
+        for name, regions in self.templates:
+            mask |= Template(name, _never, regions).mask(rows, columns).rasterize()
+        return mask
+
+    def mask_for(self, rows: int, columns: int) -> Callable[[int], np.ndarray | None]:
+        """Each frame's mask (None: nothing to burn in that frame)."""
+        template_mask = self.template_mask(rows, columns)
+        boxes: dict[int, list[Box]] = {}
+        for frame, box, _reason in self.detected:
+            boxes.setdefault(frame, []).append(box)
+
+        def mask_for(frame: int) -> np.ndarray | None:
+            found = boxes.get(frame, [])
+            if template_mask is None and not found:
+                return None
+            mask = template_mask.copy() if template_mask is not None else np.zeros((rows, columns), dtype=bool)
+            for x0, y0, x1, y1 in found:
+                mask[max(0, y0):min(rows, y1), max(0, x0):min(columns, x1)] = True
+            return mask
+
+        return mask_for
+
+    def burns(self, rows: int, columns: int, frames: int) -> bool:
+        """Whether any pixel of the image lies under a region (then it is really redacted)."""
+        mask = self.template_mask(rows, columns)
+        if mask is not None and mask.any():
+            return True
+        return any(0 <= f < frames and min(columns, x1) > max(0, x0) and min(rows, y1) > max(0, y0)
+                   for f, (x0, y0, x1, y1), _reason in self.detected)
+
+    def uid_part(self) -> str:
+        """What the redacted instance's SOP Instance UID is derived from, with the original's."""
+        return json.dumps([[name for name, _ in self.templates],
+                           sorted((f, list(b)) for f, b, _ in self.detected)])
+
+
+def _never(_ds: pydicom.Dataset) -> bool:
+    return False
+
+
+def plan_regions(ds: pydicom.Dataset, templates: Iterable[Template], detector: Detector | None) -> RegionPlan:
+    """The regions to redact in ``ds``: every template whose condition its header meets, and
+    with a ``detector`` the boxes around text that matches the header's identifiers."""
+    if "PixelData" not in ds:
+        return RegionPlan()
+    hits = tuple((t.name, tuple(t.regions)) for t in matching(list(templates), ds))
+    detected: tuple[tuple[int, Box, str], ...] = ()
+    if detector is not None:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        detected = tuple((int(f), tuple(int(v) for v in b), r) for f, b, r in detector(ds, range(frames)))
+    return RegionPlan(hits, detected)  # type: ignore[arg-type]
+
+
+def burn_regions(ds: pydicom.Dataset, plan: RegionPlan) -> BurnInResult:
+    """A new instance with the plan's regions burned into every frame, marked as redacted by
+    Veil (Derivation Description, Burned In Annotation NO): an export of it records the Clean
+    Pixel Data Option (PS3.15 E.3.1). ``ds`` is not modified."""
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    result = burn_in(ds, plan.mask_for(rows, columns), derived_uid(str(ds.SOPInstanceUID), plan.uid_part()))
+    mark_redacted(result.dataset)
+    return result
+
+
+@dataclass
+class FileRedactionReport:
+    """What ``veil redact`` did: files redacted, copied unchanged, refused."""
+
+    total: int = 0
+    redacted: int = 0
+    copied: int = 0  # nothing to redact: copied unchanged (byte for byte)
+    frames: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)  # the copies, relative to the output folder
+    report_path: Path | None = None
+    sheet_path: Path | None = None
+    dry_run: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def headline(self) -> str:
+        if self.cancelled:
+            return (f"Cancelled after {self.redacted + self.copied + len(self.rejected)} of "
+                    f"{plural(self.total, 'file')}: nothing written but the review.")
+        if self.dry_run:
+            text = (f"Would redact {plural(self.frames, 'frame')} in {self.redacted} of "
+                    f"{plural(self.total, 'file')}; {self.copied} would be copied unchanged")
+        else:
+            text = (f"Redacted {plural(self.frames, 'frame')} in {self.redacted} of {plural(self.total, 'file')}; "
+                    f"{self.copied} copied unchanged: the output folder holds every readable input")
+        if self.rejected:
+            text += f"; {len(self.rejected)} could not be read or redacted (not written)"
+        return text + "."
+
+
+def _relative(item: Input, roots: list[Path]) -> Path:
+    if isinstance(item, ZipMember):
+        return Path(Path(item.archive).stem) / item.member
+    path = Path(item.path).resolve()
+    for root in roots:
+        if root.is_dir() and root in path.parents:
+            return path.relative_to(root)
+    return Path(path.name)
+
+
+def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                 templates: list[Template], detector: Detector | None = None, dry_run: bool = False,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> FileRedactionReport:
+    """Redact every DICOM image under ``paths`` into ``out_dir``, and copy every other readable
+    DICOM input there unchanged (see the module docstring).
+
+    ``detector(ds, frames) -> list[(frame, box, reason)]`` proposes high-risk text boxes (OCR);
+    None skips detection."""
+    from desktop.app.deid.runner import read_input
+    from desktop.app.deid.deidentifying import file_inputs
+
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    roots = [Path(p).resolve() for p in paths]
+    out = Path(out_dir).resolve()
+    if any(out == r or r in out.parents for r in roots if r.is_dir()):
+        raise VeilError("Write the redacted files outside the folder being read.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VeilError(f"The output folder cannot be created ({exc.strerror or type(exc).__name__}).") from None
+    inputs, rejected = file_inputs(roots, cancel)
+    report = FileRedactionReport(total=len(inputs), rejected=list(rejected), dry_run=dry_run)
+    thumbs: list[tuple[str, Image.Image]] = []
+    written: list[Path] = []
+    targets: set[Path] = {Path(REPORT_NAME), Path(SHEET_NAME)}
+    intent = None
+    if not dry_run:  # write ahead: a restart removes what a killed run had written, or audits it
+        intent = write_ahead.begin(home, "redact", out)
+        write_ahead.expect(home, intent, sorted({str(_relative(item, roots)) for item in inputs}),
+                           audit=("redact.files", {"files": report.total, "dry_run": False}))
+    try:
+        for n, item in enumerate(inputs, 1):
+            if cancel.cancelled:
+                report.cancelled = True
+                break
+            relative = _relative(item, roots)
+            if relative in targets:  # two inputs, one path (or the review's own files): never overwritten
+                report.rejected.append(Rejected(item.label, "another input has the same path under the output folder"))
+                progress(n, len(inputs))
+                continue
+            try:
+                data = read_input(item, None)
+                entry = _one(data, item.label, relative, out, templates, detector, dry_run, thumbs,
+                             len(report.entries) + 1)
+            except Exception as exc:  # one bad file never stops the batch; a full disk stops it all
+                if is_disk_full(exc):
+                    size = sum(p.stat().st_size for p in written if p.exists())
+                    raise DiskFullError(f"The disk holding {out} is full (the redacted copies need about "
+                                        f"{megabytes(size * len(inputs) // max(n, 1))}). Nothing was kept; free "
+                                        "some room or choose another folder, and redact again.") from None
+                report.rejected.append(Rejected(item.label, _reason(exc)))
+                progress(n, len(inputs))
+                continue
+            targets.add(relative)
+            if entry is None:
+                report.copied += 1
+                report.copies.append(str(relative))
+            else:
+                report.entries.append(entry)
+                report.redacted += 1
+                report.frames += len(entry["frames"])
+            if not dry_run:
+                written.append(out / relative)
+            progress(n, len(inputs))
+        if report.cancelled:
+            _remove(written, out)
+            written.clear()
+        elif written:
+            sync_filesystem(out)
+            for folder in {p.parent for p in written}:
+                fsync_dir(folder)
+            if intent is not None:  # all written: what a restart finds whole, if this dies now
+                write_ahead.expect(home, intent, [str(p.relative_to(out)) for p in written],
+                                   audit=("redact.files", {"files": report.total, "dry_run": False}))
+    except BaseException:
+        _remove(written, out)
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
+        raise
+    report.seconds = time.perf_counter() - started
+    _write_review(report, out, thumbs)
+    conn = home.connect()
+    try:
+        home.record(conn, "redact.files", dry_run=dry_run, files=report.total, redacted=report.redacted,
+                    copied=report.copied, frames=report.frames, rejected=len(report.rejected),
+                    cancelled=report.cancelled, templates=len(templates), detect=detector is not None)
+    finally:
+        conn.close()
+    write_ahead.settle(home, intent, write_ahead.ABANDONED if report.cancelled else write_ahead.DONE)
+    return report
+
+
+def _remove(written: list[Path], out: Path) -> None:
+    """Remove what this run wrote, and the folders it made that are left empty."""
+    for path in written:
+        path.unlink(missing_ok=True)
+    for folder in sorted({f for p in written for f in p.parents if out in f.parents},
+                         key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: something else is in it
+
+
+def _one(data: bytes, label: str, relative: Path, out: Path, templates: list[Template],
+         detector: Detector | None, dry_run: bool, thumbs: list, number: int) -> dict | None:
+    """Redact one input into ``out / relative`` (its entry in the report), or copy it there
+    unchanged when nothing matches (None). With ``dry_run`` nothing is written."""
+    if bytes(data[128:132]) == b"DICM":  # what pydicom parses here (no force): budget it first
+        check_structure(data)
+    ds = pydicom.dcmread(io.BytesIO(data))
+    plan = plan_regions(ds, templates, detector)
+    if not plan:
+        if not dry_run:
+            _write(out / relative, data)
+        return None
+    result = burn_regions(ds, plan)
+    entry = {"number": number, "input": label, "output": None if dry_run else str(relative),
+             "templates": [name for name, _ in plan.templates], "frames": result.frames_redacted,
+             "detected": [{"frame": f, "box": list(b), "reason": r}
+                          for f, b, r in sorted(plan.detected, key=lambda d: d[0])],
+             "transfer_syntax": result.transfer_syntax, "note": result.note}
+    mask_for = plan.mask_for(int(ds.Rows), int(ds.Columns))
+    shown = [(f"#{number} f{frame + 1}", _thumbnail(result.dataset, frame, mask_for(frame)))
+             for frame in result.frames_redacted[:max(0, SHEET_LIMIT - len(thumbs))]]
+    if not dry_run:  # last: a file that fails above is refused, and nothing of it written
+        buffer = io.BytesIO()
+        result.dataset.save_as(buffer, enforce_file_format=True)
+        _write(out / relative, buffer.getvalue())
+    thumbs.extend(shown)
+    return entry
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Atomically: a temp name in the same folder, fsync, rename (names carry nothing but the
+    input's own relative path)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, data, mode=0o600, prefix=OUTPUT_TEMP_PREFIX)
+    fault_point("redact.written")
+
+
+def _thumbnail(ds: pydicom.Dataset, frame: int, mask: np.ndarray | None) -> Image.Image:
+    """The frame after redaction, with its regions outlined in red."""
+    from desktop.core.imaging.frames import decode_frame
+
+    pixels = decode_frame(ds, frame)
+    shown = render(pixels, display_params(ds, frame))
+    image = Image.fromarray(shown).convert("RGB")
+    if mask is not None:
+        inner = mask.copy()
+        inner[1:, :] &= mask[:-1, :]
+        inner[:-1, :] &= mask[1:, :]
+        inner[:, 1:] &= mask[:, :-1]
+        inner[:, :-1] &= mask[:, 1:]
+        rgb = np.asarray(image).copy()
+        rgb[mask & ~inner] = (255, 40, 40)  # the regions' edges
+        image = Image.fromarray(rgb)
+    image.thumbnail((THUMB, THUMB))
+    return image
+
+
+def _write_review(report: FileRedactionReport, out: Path, thumbs: list[tuple[str, Image.Image]]) -> None:
+    document = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dry_run": report.dry_run, "files": report.total, "redacted": report.redacted,
+        "copied": report.copied, "frames": report.frames, "cancelled": report.cancelled,
+        "entries": report.entries, "copies": [] if report.cancelled else report.copies,
+        "rejected": [{"input": r.label, "reason": r.reason} for r in report.rejected],
+        "review": "Check every frame of the contact sheet: regions are outlined in red.",
+    }
+    report.report_path = out / REPORT_NAME
+    atomic_write_bytes(report.report_path, json.dumps(document, indent=2).encode("utf-8"), mode=0o600)
+    if thumbs:
+        report.sheet_path = out / SHEET_NAME
+        atomic_write_bytes(report.sheet_path, _sheet(thumbs), mode=0o600)
+
+
+def _sheet(thumbs: list[tuple[str, Image.Image]]) -> bytes:
+    cell = THUMB + 20
+    columns = min(SHEET_COLUMNS, len(thumbs))
+    rows = math.ceil(len(thumbs) / columns)
+    sheet = Image.new("RGB", (columns * cell, rows * cell), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    for n, (label, thumb) in enumerate(thumbs):
+        x, y = (n % columns) * cell + 10, (n // columns) * cell + 4
+        draw.text((x, y), label, fill=(230, 230, 230))
+        sheet.paste(thumb, (x, y + 14))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, VeilError):
+        return str(exc)
+    if isinstance(exc, pydicom.errors.InvalidDicomError):
+        return "not a DICOM file"
+    if isinstance(exc, OSError):
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    return f"cannot be redacted ({type(exc).__name__})"
+

@@ -1,0 +1,1 @@
+"""Share packages and slides out, packages in: encrypted, signed, accounted for."""

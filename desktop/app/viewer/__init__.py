@@ -1,0 +1,1 @@
+"""What the viewer shows, without Qt: series opened, frames decoded and cached, view state."""

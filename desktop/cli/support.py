@@ -1,0 +1,71 @@
+"""What the command line's commands share: opening the home (asking for the passphrase on a
+terminal), a progress bar on stderr, and printing names safely."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from desktop.core.errors import VeilError
+
+
+def _prompt(creating: bool) -> str | None:
+    print("No system keyring is available: Veil protects this library with a passphrase.", file=sys.stderr)
+    first = getpass.getpass("New library passphrase: " if creating else "Library passphrase: ")
+    if creating and getpass.getpass("Repeat the passphrase: ") != first:
+        raise VeilError("The two passphrases differ; nothing was created.")
+    return first
+
+
+def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported late
+    from desktop.app.library.home import VeilHome
+
+    from desktop.app.durability.recovery import recover
+
+    # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
+    home = VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
+    # Work a crash interrupted is settled before anything else (issue 15): outputs that became
+    # visible are accounted for, the rest removed; `veil check --repair` shows it again.
+    args.recovery = recover(home)
+    for line in args.recovery.lines():
+        print(f"veil: {line}", file=sys.stderr)
+    _OPENED.append(home)
+    return home
+
+
+_OPENED: list = []  # the homes this command opened, whose new audit events go to the collector
+
+
+def forward_audit() -> None:
+    """Send the audit events this command recorded to the syslog collector, if one is set
+    (``veil audit forward``); a collector that is down is retried by the next command."""
+    if not _OPENED:
+        return
+    from desktop.app.audit.forwarding import forward_pending
+
+    for home in _OPENED:
+        try:
+            forward_pending(home)
+        except Exception:  # forwarding never fails a command; the status says what went wrong
+            pass
+    _OPENED.clear()
+
+
+def safe(label: str) -> str:
+    """A file name on one line: control characters (a newline in a name) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in label)
+
+
+def disk_full_message(args: argparse.Namespace) -> str:
+    """What to say when a disk filled where no command foresaw it: the Veil home's disk when it
+    has almost no room left, else a disk the command wrote to."""
+    from desktop.app.library.home import resolve_home
+    from desktop.core.disk_full import LOW_ROOM, free_bytes
+
+    home = resolve_home(getattr(args, "home", None))
+    room = free_bytes(home) if home.exists() else None
+    where = f"the disk holding the Veil library ({home})" if room is not None and room < LOW_ROOM * 4 \
+        else "a disk this command writes to"
+    return (f"{where} is full; the command stopped. What it had finished is kept and accounted for, what it "
+            "had started is removed at the next start. Free some room and run it again.")

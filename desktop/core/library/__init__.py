@@ -1,0 +1,1 @@
+"""The encrypted study library: index, sealed object store, consents, disclosures, masks."""

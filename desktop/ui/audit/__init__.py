@@ -1,0 +1,1 @@
+"""The audit log's windows: verify the chain, forward it in the background."""

@@ -1,0 +1,1 @@
+"""Widgets, look and plumbing every window shares: theme, tables, errors, background work."""

@@ -1,0 +1,1 @@
+"""The Consent menu: record, list and withdraw consent; purpose forms; reports."""

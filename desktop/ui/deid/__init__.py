@@ -1,0 +1,1 @@
+"""The De-identify dialog: profile, preview, export and its report."""

@@ -1,0 +1,1 @@
+"""Keys: the passphrase, the user's key card, the address book."""

@@ -1,0 +1,279 @@
+"""The study browser: a filter box, the table of studies, and the series of the selected one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
+from desktop.app.common.formatting import dicom_date, person_name, plural
+from desktop.core.consent import StudyBadge
+from desktop.ui.library.study_model import (BADGE_LOOK, NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel,
+                                    badge_text)
+from desktop.ui.common.tables import read_only_rows
+
+FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
+MAX_FITTED_WIDTH = 300
+
+
+def _table(parent: QWidget) -> QTableView:
+    view = QTableView(parent)
+    read_only_rows(view, extra_height=10)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setShowGrid(False)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setResizeContentsPrecision(200)
+    header.setMinimumSectionSize(40)
+    return view
+
+
+def _fit_columns(view: QTableView, stretch: int, grow_only: bool = False) -> None:
+    """Size every column to its content (capped), and let ``stretch`` take the rest."""
+    header = view.horizontalHeader()
+    for column in range(header.count()):
+        if column == stretch:
+            continue
+        before = header.sectionSize(column)
+        view.resizeColumnToContents(column)
+        width = min(max(header.sectionSize(column), header.sectionSizeHint(column)) + 12, MAX_FITTED_WIDTH)
+        header.resizeSection(column, max(width, before) if grow_only else width)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
+class StudyBrowser(QWidget):
+    """Browse the library: filter as you type, sort by any column, see a study's series."""
+
+    #: The selected study, or None when nothing is selected.
+    study_selected = Signal(object)
+    #: Double-click: view this study (StudyRow) at this series (SeriesRow, None: its first).
+    open_requested = Signal(object, object)
+    #: The set of selected studies changed (see :meth:`selected_studies`).
+    selection_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._catalogue = Catalogue([])
+        self.study_model = StudyTableModel(self)
+        self.proxy = StudyFilterProxy(self)
+        self.proxy.setSourceModel(self.study_model)
+        self.series_model = SeriesTableModel(self)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("StudyFilter")
+        self.filter_edit.setPlaceholderText(FILTER_PLACEHOLDER)
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setAcceptDrops(False)  # dropped folders are imported, not typed
+        self.filter_edit.setToolTip(
+            "Show only the studies whose patient, ID, dates, modality, description or accession "
+            f"number contain every word typed ({QKeySequence('Ctrl+F').toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.filter_edit.returnPressed.connect(lambda: self.studies_view.setFocus())
+        self.shown_label = QLabel(self)
+        self.shown_label.setProperty("role", "muted")
+
+        self.studies_view = _table(self)
+        self.studies_view.setObjectName("StudyTable")
+        self.studies_view.setModel(self.proxy)
+        # Several studies can be selected (Ctrl/Shift-click) for the actions that take many.
+        self.studies_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.studies_view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        self.studies_view.setSortingEnabled(True)
+        self.studies_view.sortByColumn(StudyTableModel.STUDY_DATE, Qt.SortOrder.DescendingOrder)
+        self.studies_view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.proxy.layoutChanged.connect(self._keep_selection_visible)
+        self._fitting = False
+        self._user_sized = False
+        self.studies_view.horizontalHeader().sectionResized.connect(self._on_section_resized)
+
+        self.series_title = QLabel(self)
+        self.series_title.setProperty("role", "section")
+        self.series_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.series_view = _table(self)
+        self.series_view.setObjectName("SeriesTable")
+        self.series_view.setModel(self.series_model)
+        self.studies_view.doubleClicked.connect(lambda _index: self._request_open(None))
+        self.series_view.doubleClicked.connect(
+            lambda index: self._request_open(self.series_model.row_at(index.row())))
+
+        self._build_layout()
+        self._show_series(None)
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.shown_label)
+        studies = QWidget(self)
+        studies_layout = QVBoxLayout(studies)
+        studies_layout.setContentsMargins(0, 0, 0, 0)
+        studies_layout.addLayout(top)
+        studies_layout.addWidget(self.studies_view)
+        series = QWidget(self)
+        series_layout = QVBoxLayout(series)
+        series_layout.setContentsMargins(0, 6, 0, 0)
+        series_layout.addWidget(self.series_title)
+        series_layout.addWidget(self.series_view)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(studies)
+        splitter.addWidget(series)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 300])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(splitter)
+
+    # -- data ------------------------------------------------------------------------------
+    def set_catalogue(self, catalogue: Catalogue) -> None:
+        """Show ``catalogue``, keeping the filter, the sort, the selection and the scroll
+        position (a reload during an import must not move what the person looks at)."""
+        previous = self.selected_study()
+        others = [s.study_uid for s in self.selected_studies() if s != previous]
+        first = not self._catalogue.studies
+        grew = len(catalogue.studies) > len(self._catalogue.studies)
+        scroll = self.studies_view.verticalScrollBar().value()
+        self._catalogue = catalogue
+        redacted = {ref: sum(r.redacted_count for r in rows) for ref, rows in catalogue.series_by_study.items()}
+        self.study_model.set_rows(catalogue.studies, catalogue.badges, redacted)
+        if grew and not self._user_sized and not self.proxy.filter_text:
+            self._fitting = True
+            _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
+            self._fit_consent_column()
+            self._fitting = False
+        self._select_study(previous.study_uid if previous else None, scroll=first)
+        self._add_to_selection(others)
+        if not first:
+            self._restore_scroll(scroll)
+        self._update_shown()
+
+    def _fit_consent_column(self) -> None:
+        """Wide enough for every badge, so a badge that changes is never cut short."""
+        metrics = self.studies_view.fontMetrics()
+        widest = max(metrics.horizontalAdvance(badge_text(StudyBadge(status, ""))) for status in BADGE_LOOK)
+        header = self.studies_view.horizontalHeader()
+        column = StudyTableModel.CONSENT
+        header.resizeSection(column, max(header.sectionSize(column), widest + 28))
+
+    def _restore_scroll(self, value: int) -> None:
+        bar = self.studies_view.verticalScrollBar()
+        self.studies_view.doItemsLayout()  # scroll range for the new rows, now
+        bar.setValue(value)
+
+    def _on_section_resized(self, _index: int, _old: int, _new: int) -> None:
+        if not self._fitting and self.studies_view.isVisible() and QGuiApplication.mouseButtons():
+            self._user_sized = True  # the person dragged a column edge: keep their widths
+
+    def selected_study(self) -> StudyRow | None:
+        """The current study if it is selected, else the first one selected, else None."""
+        selection = self.studies_view.selectionModel()
+        current = selection.currentIndex()
+        rows = selection.selectedRows()
+        if current.isValid() and selection.isRowSelected(current.row(), current.parent()):
+            return self.study_model.row_at(self.proxy.mapToSource(current).row())
+        if not rows:
+            return None
+        return self.study_model.row_at(self.proxy.mapToSource(rows[0]).row())
+
+    def selected_studies(self) -> list[StudyRow]:
+        """Every selected study, in the order shown."""
+        rows = sorted(self.studies_view.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [self.study_model.row_at(self.proxy.mapToSource(i).row()) for i in rows]
+
+    def add_study_action(self, action: QAction) -> None:
+        """Offer ``action`` in the context menu of the studies."""
+        self.studies_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.studies_view.addAction(action)
+
+    def series_of(self, study: StudyRow) -> list[SeriesRow]:
+        return list(self._catalogue.series_by_study.get(study.study_ref, []))
+
+    def _request_open(self, series: SeriesRow | None) -> None:
+        study = self.selected_study()
+        if study is not None:
+            self.open_requested.emit(study, series)
+
+    def visible_study_count(self) -> int:
+        return self.proxy.rowCount()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    # -- selection ---------------------------------------------------------------------------
+    def _select_study(self, study_uid: str | None, scroll: bool = True) -> None:
+        target = QModelIndex()
+        if study_uid is not None:
+            for row in range(self.study_model.rowCount()):
+                if self.study_model.row_at(row).study_uid == study_uid:
+                    target = self.proxy.mapFromSource(self.study_model.index(row, 0))
+                    break
+        if not target.isValid() and self.proxy.rowCount():
+            target = self.proxy.index(0, 0)
+        self._select_proxy_index(target, scroll)
+
+    def _add_to_selection(self, study_uids: list[str]) -> None:
+        wanted = set(study_uids)
+        if not wanted:
+            return
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection = self.studies_view.selectionModel()
+        for row in range(self.study_model.rowCount()):
+            if self.study_model.row_at(row).study_uid in wanted:
+                index = self.proxy.mapFromSource(self.study_model.index(row, 0))
+                if index.isValid():
+                    selection.select(index, flags)
+
+    def _select_proxy_index(self, index: QModelIndex, scroll: bool = True) -> None:
+        selection = self.studies_view.selectionModel()
+        if not index.isValid():
+            selection.clear()
+            self._show_series(None)
+            return
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        selection.setCurrentIndex(index, flags)
+        if scroll:
+            self.studies_view.scrollTo(index)
+        self._show_series(self.study_model.row_at(self.proxy.mapToSource(index).row()))
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        study = self.study_model.row_at(self.proxy.mapToSource(current).row()) if current.isValid() else None
+        self._show_series(study)
+
+    def _keep_selection_visible(self) -> None:
+        if not self.studies_view.selectionModel().selectedRows():
+            self._select_study(None)
+
+    def _on_filter_changed(self, text: str) -> None:
+        kept = self.selected_study()
+        self.proxy.set_filter_text(text)
+        self._select_study(kept.study_uid if kept else None)
+        self._update_shown()
+
+    def _update_shown(self) -> None:
+        total, shown = self.study_model.rowCount(), self.proxy.rowCount()
+        filtered = bool(self.proxy.filter_text)
+        self.shown_label.setText(f"{shown:,} of {plural(total, 'study', 'studies')}" if filtered
+                                 else plural(total, "study", "studies"))
+
+    def _show_series(self, study: StudyRow | None) -> None:
+        if study is None:
+            self.series_model.set_rows([])
+            self.series_title.setText("Series — select a study to see its series")
+        else:
+            rows = self._catalogue.series_by_study.get(study.study_ref, [])
+            self.series_model.set_rows(rows)
+            parts = [person_name(study.patient_name) or NO_NAME, dicom_date(study.study_date),
+                     study.description]
+            heading = " · ".join(p for p in parts if p)
+            counts = plural(study.series_count, "series", "series")
+            redacted = sum(1 for r in rows if r.redacted_count)
+            if redacted:
+                counts += f", {redacted:,} with redacted images: exports take the redacted versions"
+            self.series_title.setText(f"Series of {heading} ({counts})")
+            _fit_columns(self.series_view, 2)
+        self.study_selected.emit(study)

@@ -1,0 +1,1 @@
+"""The idle lock: lock screen, hiding the other windows, its settings."""

@@ -1,0 +1,1 @@
+"""Redact mode in the viewer: paint masks, detect text, apply."""

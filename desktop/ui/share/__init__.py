@@ -1,0 +1,1 @@
+"""Export Package wizard, Open Package, Export Slide Images."""

@@ -1,0 +1,118 @@
+"""Opening a series for viewing: order, decode, cache within budget, prefetch, audit."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from tests.conftest import pydicom_data_files, pydicom_test_files, write_series
+
+from desktop.app.library.browsing import load_catalogue
+from desktop.app.viewer.frame_cache import FrameCache
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import import_paths
+from desktop.app.viewer.viewing import open_series
+from desktop.core.imaging.display import render
+
+
+@pytest.fixture
+def home(veil_home) -> VeilHome:
+    return VeilHome.open(veil_home)
+
+
+def _series_ref(home, modality: str) -> int:
+    cat = load_catalogue(home)
+    return next(se.series_ref for rows in cat.series_by_study.values() for se in rows if se.modality == modality)
+
+
+def test_a_series_opens_in_instance_order_and_its_frames_display(home, tmp_path):
+    src = tmp_path / "ct"
+    paths = write_series(pydicom_test_files() / "CT_small.dcm", src, 12)
+    for path in paths[::2]:  # files on disk in another order than Instance Number
+        path.rename(path.with_name("z" + path.name))
+    import_paths(home, [src])
+    series = open_series(home, _series_ref(home, "CT"))
+    assert [img.instance_number for img in series.images] == list(range(1, 13))
+    pixels, params = series.frame(0)
+    shown = render(pixels, params)
+    assert shown.dtype == np.uint8 and shown.shape == (128, 128)
+    series.close()
+
+
+def test_multiframe_frames_are_flattened_and_prefetched_around_the_current_one(home, tmp_path):
+    shutil.copy(pydicom_data_files() / "emri_small.dcm", tmp_path / "mr.dcm")
+    import_paths(home, [tmp_path / "mr.dcm"])
+    series = open_series(home, _series_ref(home, "MR"))
+    assert len(series.frames) == 10
+    first, _ = series.frame(4)
+    series.wait_for_prefetch()
+    assert all(key in series.cache for key in series.frames)  # radius 8 covers all ten
+    assert not np.array_equal(first, series.frame(5)[0])
+    series.close()
+
+
+def test_opening_a_series_is_accounted_for_without_identifiers(home, few_dicoms):
+    import_paths(home, [few_dicoms])
+    series = open_series(home, _series_ref(home, "CT"))
+    log = home.audit_path.read_text()
+    assert '"action":"view"' in log
+    assert "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322" not in log  # CT_small's Study UID
+    assert "CompressedSamples" not in log
+    assert home.verify_audit().ok
+    series.close()
+
+
+def test_the_cache_never_holds_more_than_its_budget():
+    cache = FrameCache(budget_bytes=10 * 512 * 512 * 2)
+    for i in range(200):
+        cache.put(("img", i), np.zeros((512, 512), dtype=np.uint16))
+        assert cache.bytes_used <= cache.budget
+    assert ("img", 199) in cache and ("img", 0) not in cache
+    cache.get(("img", 190))
+    cache.put(("img", 200), np.zeros((512, 512), dtype=np.uint16))
+    assert ("img", 190) in cache and ("img", 191) not in cache  # least recently used goes first
+
+
+def test_a_long_series_keeps_only_a_few_whole_datasets_in_memory(home, tmp_path):
+    from desktop.app.viewer.viewing import DATASETS_KEPT
+
+    write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "long", DATASETS_KEPT + 15)
+    import_paths(home, [tmp_path / "long"])
+    series = open_series(home, _series_ref(home, "CT"))
+    for n in range(len(series.frames)):
+        series.frame(n)
+    series.wait_for_prefetch()
+    assert len(series._datasets) <= DATASETS_KEPT
+    series.close()
+
+
+def test_exporting_the_view_as_png_writes_it_and_accounts_for_it(home, few_dicoms, tmp_path):
+    from PIL import Image
+
+    import_paths(home, [few_dicoms])
+    series = open_series(home, _series_ref(home, "CT"))
+    pixels, params = series.frame(0)
+    shown = render(pixels, params)
+    from tests.conftest import teaching
+
+    report = series.export_png(tmp_path / "view.png", shown, 0, teaching(home), confirm_burned_in=True)
+    assert not report.refused and report.disclosure is not None  # in the accounting of disclosures
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "view.png")), shown)
+    log = home.audit_path.read_text()
+    assert '"action":"export.png"' in log and "CompressedSamples" not in log
+    assert home.verify_audit().ok
+    series.close()
+
+
+def test_each_series_gets_a_small_picture_of_its_middle_image(home, few_dicoms, tmp_path):
+    from desktop.app.viewer.viewing import series_thumbnails
+
+    import_paths(home, [few_dicoms])
+    refs = [se.series_ref for rows in load_catalogue(home).series_by_study.values() for se in rows]
+    pictures = series_thumbnails(home, refs, size=64)
+    assert set(pictures) == set(refs)
+    for picture in pictures.values():
+        assert picture.dtype == np.uint8 and max(picture.shape[:2]) == 64
+    colour = [p for p in pictures.values() if p.ndim == 3]
+    assert colour  # the RGB secondary capture and the ultrasound stay in colour
