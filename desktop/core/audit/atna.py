@@ -31,8 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from desktop.core.audit.events import AuditEvent
-from desktop.core.errors import AuditError
-from desktop.core.resources import resource_path
+from desktop.core.common.errors import AuditError
+from desktop.core.common.resources import resource_path
 
 MAX_OBJECTS = 50
 VEIL_CODE_SYSTEM = "99VEIL"  # "99" prefix: a private coding scheme (as in HL7 and DICOM)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 _CORE = ("seq", "time", "user", "action", "prev")
 _HEX_HASH = re.compile(r"[0-9a-f]{32,}")

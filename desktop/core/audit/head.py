@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import keyring
 import keyring.errors
 
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 _VALUE = re.compile(r"^(\d+):([0-9a-f]{64})$")
 

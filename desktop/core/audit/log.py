@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 GENESIS = "0" * 64
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 FACILITY_AUTHPRIV = 10  # "security/authorization messages" (RFC 5424 table 1)
 SEVERITY_WARNING = 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 class ConsentError(VeilError):

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.atomic_files import atomic_write_bytes
-from desktop.core.errors import VeilError
+from desktop.core.common.atomic_files import atomic_write_bytes
+from desktop.core.common.errors import VeilError
 
 #: Strength order: a lower number is the stronger requirement.
 _STRENGTH = {"1": 1, "1C": 1, "2": 2, "2C": 2, "3": 3}

@@ -32,9 +32,9 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from desktop.core.deid.attribute_types import AttributeTypes, load_attribute_types
+from desktop.core.deid.attribute_types import load_attribute_types
 from desktop.core.deid.changes import Change, _meta_changes
-from desktop.core.deid.identifiers import gather, reportable
+from desktop.core.dicom.identifiers import gather, reportable
 from desktop.core.deid.instance_io import (  # noqa: F401 - pixel_extent is part of this API
     _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
     _record_method, _without_meta, _write_elements, pixel_extent,
@@ -43,41 +43,17 @@ from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dat
 from desktop.core.deid.mapping import patient_key, patient_key_of
 from desktop.core.deid.pixel_cleaning import HIDDEN_BITS_METHOD, clean_pixel_data, record_pixel_cleaning
 from desktop.core.deid.profiles import Profile
-from desktop.core.deid.safe_private import SafeKey, load_safe_private
-from desktop.core.deid.table import ConfidentialityTable, Decision, decide, load_table
-from desktop.core.deid.text_policy import TextPolicy, load_text_policy, unruled_text_keywords
+from desktop.core.deid.safe_private import load_safe_private
+from desktop.core.deid.settings import DeidSettings, PatientPlan
+from desktop.core.deid.table import ConfidentialityTable, load_table
+from desktop.core.deid.text_policy import load_text_policy, unruled_text_keywords
 from desktop.core.deid.walker import CODE_KEYWORDS, Walker, _vr_of
-from desktop.core.errors import VeilError
-from desktop.core.library.header import DEFLATED, UNDEFINED, InvalidInstance, _codec
+from desktop.core.common.errors import VeilError
+from desktop.core.dicom.header import DEFLATED, UNDEFINED, InvalidInstance, _codec
 from desktop.core.redaction.burn_in import is_redacted, record_clean_pixel_data
 
 __all__ = ["HIDDEN_BITS_METHOD", "Change", "DeidResult", "DeidSettings", "PatientPlan", "compound_keywords", "deidentify",
            "make_settings", "patient_key", "patient_key_of", "pixel_extent"]
-
-
-@dataclass(frozen=True)
-class DeidSettings:
-    """What stays the same for every instance of one run."""
-
-    profile: Profile
-    table: ConfidentialityTable
-    types: AttributeTypes
-    safe_private: frozenset[SafeKey]
-    uid_key: bytes
-    #: Elements written into every output after de-identification (e.g. the consent the export
-    #: relies on, PS3.3 C.7.1.3): they are the export's, not the patient's, so never cleaned.
-    extra: Dataset | None = None
-    #: Attributes emptied under C, and public text kept (cleaned) without a row.
-    text_policy: TextPolicy = field(default_factory=load_text_policy)
-    #: Per tag: the table's decision under this profile (filled as tags are met).
-    decisions: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def decision(self, tag: int) -> Decision | None:
-        try:
-            return self.decisions[tag]
-        except KeyError:
-            found = self.decisions[tag] = decide(self.table, tag, self.profile.options)
-            return found
 
 
 def compound_keywords(table: ConfidentialityTable) -> frozenset[str]:
@@ -105,14 +81,6 @@ def make_settings(profile: Profile, uid_key: bytes, cache_dir: Path | None = Non
 def governed_tags(table: ConfidentialityTable) -> set[int]:
     """The tags Table E.1-1 names one by one."""
     return {row.value for row in table.rows if row.mask == 0xFFFFFFFF}
-
-
-@dataclass(frozen=True)
-class PatientPlan:
-    """The patient's pseudonym and date shift (whole days)."""
-
-    pseudonym: str
-    shift_days: int
 
 
 @dataclass

@@ -50,7 +50,7 @@ import pydicom.encaps
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import get_decoder, get_encoder
 
-from desktop.core.imaging.codestream_size import CodestreamTooLarge, check_frames
+from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
 from pydicom.uid import (
     UID, HTJ2K, JPEG2000, JPEG2000MC, ExplicitVRLittleEndian, HTJ2KLossless, HTJ2KLosslessRPCL,
     JPEG2000Lossless, JPEG2000MCLossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless,
@@ -58,7 +58,7 @@ from pydicom.uid import (
 )
 
 from desktop.core.deid.pixel_layout import PixelLayout, pixel_layout
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.redaction.burn_in import _j2k_reversible, _jls_near
 
 __all__ = ["HiddenBits", "HiddenBitsBudgetError", "HiddenBitsDecodeError", "HiddenBitsError",

@@ -23,9 +23,9 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from desktop.core.deid.profiles import Profile
-from desktop.core.dicom_encoding import implied_transfer_syntax
-from desktop.core.input_budget import check_structure
-from desktop.core.library.header import (
+from desktop.core.dicom.encoding import implied_transfer_syntax
+from desktop.core.dicom.input_budget import check_structure
+from desktop.core.dicom.header import (
     DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _check_element_lengths,
     _element_end, _read_dataset,
 )

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from desktop.core.deid.identifiers import Identifier, is_glued_name, scrub_pattern
+from desktop.core.dicom.identifiers import Identifier, is_glued_name, scrub_pattern
 
 #: Inside Pixel Data, shorter identifiers match image bytes by chance.
 MIN_PIXEL_TOKEN = 6

@@ -28,7 +28,7 @@ from pydicom.multival import MultiValue
 from desktop.core.deid.codestream_text import StrippedPixelData, strip_codestream_text
 from desktop.core.deid.hidden_bits import HiddenBits, HiddenBitsError, clear_hidden_bits
 from desktop.core.deid.pixel_layout import native_length
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.header import InvalidInstance
 
 if TYPE_CHECKING:
     from desktop.core.deid.instance_io import _Parsed

@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from desktop.core.deid.table import OPTIONS
-from desktop.core.errors import VeilError
-from desktop.core.resources import resource_path
+from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 
 #: PS3.16 CID 7050 "De-identification Method": code value and meaning, scheme DCM.
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")

@@ -11,8 +11,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.errors import VeilError
-from desktop.core.resources import resource_path
+from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 
 SAFE_PRIVATE_FILE = ("deid", "ps3.15-table-e.3.10-1-safe-private.json")
 

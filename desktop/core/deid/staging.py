@@ -1,6 +1,6 @@
 """Staging a de-identified instance for the privacy gate's write step (issue 13): under a random
 temp name in the output folder (never a name derived from identity), in clear or sealed under a
-key held in memory (:func:`desktop.core.library.sealed.seal_bytes`), its writeback started at
+key held in memory (:func:`desktop.core.common.sealed.seal_bytes`), its writeback started at
 once. The caller renames it into place after one ``syncfs`` (or removes it). Only the
 de-identification runner may import this (an import-linter contract): it runs in worker
 processes, which stay light by not importing the gate package.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 
-from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX
-from desktop.core.library.sealed import seal_bytes
+from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX
+from desktop.core.common.sealed import seal_bytes
 
 #: Every file staged in an output folder starts so: a crash leaves nothing else there.
 TEMP_PREFIX = OUTPUT_TEMP_PREFIX

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.errors import VeilError
-from desktop.core.resources import resource_path
+from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 
 TABLE_FILE = ("deid", "ps3.15-annex-e-table-e.1-1.json")
 ACTIONS = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pydicom.datadict
 
-from desktop.core.errors import VeilError
-from desktop.core.resources import resource_path
+from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 
 TEXT_POLICY_FILE = ("deid", "text-policy.json")
 #: VRs whose values can hold free text, names or addresses (PS3.5 6.2).

@@ -33,7 +33,7 @@ from pydicom.tag import BaseTag
 
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.changes import Change, _show, _tag_text
-from desktop.core.deid.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
+from desktop.core.dicom.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
 from desktop.core.deid.leaks import _texts
 from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
 from desktop.core.deid.safe_private import normalise_creator
@@ -46,7 +46,7 @@ from desktop.core.deid.values import (
 if TYPE_CHECKING:
     import re
 
-    from desktop.core.deid.engine import DeidSettings, PatientPlan
+    from desktop.core.deid.settings import DeidSettings, PatientPlan
 
 _TEXT_VRS = {"LO", "LT", "SH", "ST", "UC", "UT", "AE", "CS", "UR"}
 #: Text a kept value is searched for identifiers in (CS is controlled vocabulary: see identifiers).

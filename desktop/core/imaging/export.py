@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from desktop.core.atomic_files import atomic_write_bytes
-from desktop.core.errors import VeilError
+from desktop.core.common.atomic_files import atomic_write_bytes
+from desktop.core.common.errors import VeilError
 
 
 def png_bytes(image: np.ndarray) -> bytes:

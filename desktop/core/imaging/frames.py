@@ -17,9 +17,9 @@ import pydicom.pixels
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from desktop.core.dicom_encoding import implied_transfer_syntax
-from desktop.core.imaging.codestream_size import CodestreamTooLarge, check_frames
-from desktop.core.errors import VeilError
+from desktop.core.dicom.encoding import implied_transfer_syntax
+from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
+from desktop.core.common.errors import VeilError
 
 
 #: A frame claiming more than this is refused before any decoder allocates it (a 65535 x 65535

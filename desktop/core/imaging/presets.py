@@ -6,9 +6,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import Window
-from desktop.core.resources import resource_path
+from desktop.core.common.resources import resource_path
 
 
 @lru_cache(maxsize=4)

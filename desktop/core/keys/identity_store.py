@@ -24,8 +24,8 @@ import keyring.errors
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from desktop.core.atomic_files import atomic_write_bytes
-from desktop.core.errors import KeyStoreError
+from desktop.core.common.atomic_files import atomic_write_bytes
+from desktop.core.common.errors import KeyStoreError
 from desktop.core.keys.keystore import KEYRING_SERVICE, LibraryKeys
 
 IDENTITY_FILE = "identity.sealed"

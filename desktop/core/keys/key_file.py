@@ -65,7 +65,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from desktop.core.errors import KeyStoreAlteredError, WrongPassphraseError
+from desktop.core.common.errors import KeyStoreAlteredError, WrongPassphraseError
 
 KEYSTORE_FILE = "keystore.json"
 FORMAT_VERSION = 2

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlcipher3.dbapi2 as sqlcipher
 
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.errors import LibraryError
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.errors import LibraryError
 
 Connection = sqlcipher.Connection
 DatabaseError = sqlcipher.DatabaseError

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from desktop.core.library.database import Connection
-from desktop.core.library.header import InstanceHeader
+from desktop.core.dicom.header import InstanceHeader
 
 
 class Added(enum.Enum):

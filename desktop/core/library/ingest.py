@@ -1,7 +1,7 @@
 """Bring one source into the object store: read it once, check its budget, hash, parse, seal.
 
 The bytes are read once and used four times (the structure walk of
-:func:`desktop.core.input_budget.check_structure`, SHA-256, header parse, encryption). Files
+:func:`desktop.core.dicom.input_budget.check_structure`, SHA-256, header parse, encryption). Files
 larger than ``IN_MEMORY_LIMIT`` are memory-mapped instead of read into memory. A file larger
 than the budget allows is refused before it is opened; a file whose structure breaks the budget
 (lying lengths, a body of zeros, nesting, element count, time) before pydicom parses it.
@@ -18,9 +18,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from desktop.core.disk_full import DISK_FULL_ERRNOS
-from desktop.core.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, open_regular
-from desktop.core.library.header import InstanceHeader, InvalidInstance, parse_header
+from desktop.core.common.disk_full import DISK_FULL_ERRNOS
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, open_regular
+from desktop.core.dicom.header import InstanceHeader, InvalidInstance, parse_header
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import Rejected, Source, ZipMember
 

@@ -20,10 +20,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from desktop.core.atomic_files import fsync_dir
-from desktop.core.errors import ObjectStoreError
-from desktop.core.liveness import life_token, sweep_dead_tokens, token_alive
-from desktop.core.library.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
+from desktop.core.common.atomic_files import fsync_dir
+from desktop.core.common.errors import ObjectStoreError
+from desktop.core.common.liveness import life_token, sweep_dead_tokens, token_alive
+from desktop.core.common.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
 
 READ_ONLY = stat.S_IRUSR
 
@@ -32,7 +32,7 @@ class ObjectStore:
     """Sealed, content-addressed originals under ``root``."""
 
     def __init__(self, root: Path, tmp: Path, object_key: bytes, name_key: bytes, owner: str | None = None) -> None:
-        """``owner``: the life token (:mod:`desktop.core.liveness`) of the process that commits
+        """``owner``: the life token (:mod:`desktop.core.common.liveness`) of the process that commits
         what this store stages (a worker's store stages for its parent); this process's own by
         default, taken on first use."""
         self.root = Path(root)

@@ -5,7 +5,7 @@ a DICOMDIR entry out of its folder, stops at symlink loops, and skips anything t
 regular file (a FIFO would block a reader forever). Each problem becomes a :class:`Rejected`
 with a one-line reason; the walk goes on.
 
-The :class:`~desktop.core.input_budget.InputBudget` applies here first: a file larger than it
+The :class:`~desktop.core.dicom.input_budget.InputBudget` applies here first: a file larger than it
 allows is refused without being opened; a .zip archive is bounded by its entry count (read from
 its End of Central Directory record before the directory itself is parsed, PKWARE APPNOTE 4.3.16),
 by the total its entries inflate to, and by each entry's compression ratio; an archive inside
@@ -27,8 +27,8 @@ from typing import BinaryIO
 
 import pydicom
 
-from desktop.core.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, human_size, open_regular
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, human_size, open_regular
+from desktop.core.dicom.header import InvalidInstance
 
 #: A DICOMDIR larger than this is refused (it is read into memory; real ones are a few MB).
 MAX_DICOMDIR = 256 << 20

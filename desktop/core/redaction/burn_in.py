@@ -69,7 +69,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from desktop.core.imaging.codestream_size import check_frames
+from desktop.core.dicom.codestream_size import check_frames
 from desktop.core.redaction.burn_in_header import (
     _EXTENDED_OFFSETS,
     _PIXEL_DATA,

@@ -10,8 +10,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_color_lut
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
-from desktop.core.dicom_encoding import implied_transfer_syntax
-from desktop.core.errors import VeilError
+from desktop.core.dicom.encoding import implied_transfer_syntax
+from desktop.core.common.errors import VeilError
 
 
 class BurnInError(VeilError):

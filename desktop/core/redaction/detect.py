@@ -2,10 +2,10 @@
 
 Every word OCR finds in a frame (with a letter or digit in it) becomes a :class:`Proposal`.
 Words that match one of the header's identifiers
-(:func:`desktop.core.deid.identifiers.collect_identifiers`: name parts and whole names in any
+(:func:`desktop.core.dicom.identifiers.collect_identifiers`: name parts and whole names in any
 order, IDs and phone numbers with or without separators, accession, dates and times of day in
 the forms scanners print, "01.09.2012", "24-MAY-02", "5/25/2011", "May 25, 2011", "14:23:17"
-(:mod:`desktop.core.deid.forms`), institution) are *high* risk; the rest *low*.
+(:mod:`desktop.core.dicom.identity_forms`), institution) are *high* risk; the rest *low*.
 Proposals are for a person to accept or reject (PS3.15 E.3.1: burned-in text is for the user to
 judge); nothing is applied here.
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pydicom
 
-from desktop.core.deid.identifiers import Identifier, collect_identifiers
-from desktop.core.errors import Cancelled
+from desktop.core.dicom.identifiers import Identifier, collect_identifiers
+from desktop.core.common.errors import Cancelled
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.ocr import Word
 from desktop.core.redaction.shapes import Rect

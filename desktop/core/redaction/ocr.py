@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 #: Line crops are enlarged (bicubic) to about this height before reading, at most 3x (small
 #: banner fonts read far better enlarged; tall lines gain nothing and cost much).

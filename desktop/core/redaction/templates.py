@@ -27,7 +27,7 @@ from pathlib import Path
 import pydicom.datadict
 from pydicom.dataset import Dataset
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
 

@@ -7,7 +7,7 @@ package (``DICOM/D000/IM000003``), which Veil chooses and which says nothing abo
 
 from __future__ import annotations
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 class PackageError(VeilError):

@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from desktop.core.atomic_files import fsync_dir
-from desktop.core.disk_full import DISK_FULL_ERRNOS
+from desktop.core.common.atomic_files import fsync_dir
+from desktop.core.common.disk_full import DISK_FULL_ERRNOS
 from desktop.core.share.errors import ExportError
 
 try:
@@ -217,7 +217,7 @@ class PartialFile:
         if isinstance(exc, OSError):  # the disk is full, or the folder went away
             error = ExportError(f"{self.output.name} could not be written ({exc.strerror}); "
                                 "nothing was left behind.")
-            # A full disk stays recognisable (desktop.core.disk_full.is_disk_full) to callers
+            # A full disk stays recognisable (desktop.core.common.disk_full.is_disk_full) to callers
             # that name the disk and what it needed.
             raise error from (exc if exc.errno in DISK_FULL_ERRNOS else None)
         if kind is None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.share import member_names as names
 from desktop.core.share.age_header import MAX_SCRYPT_LOG_N, read_header, stanza_types
 from desktop.core.share.age_stream import AgeReader

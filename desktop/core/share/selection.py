@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.share import member_names as names
 from desktop.core.share.dicomdir import DicomdirBuilder, DirectoryEntry
 from desktop.core.share.errors import ExportError

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-from desktop.core.errors import Cancelled, VeilError
-from desktop.core.input_budget import DEFAULT_BUDGET, open_regular
+from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, open_regular
 from desktop.core.share.errors import ExportError, PackageError
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from desktop.core.audit.atna import MAX_OBJECTS, AuditSource, audit_message, clean, keyed_hashes, load_table
 from desktop.core.audit.events import AuditEvent
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 STUDY = "a" * 32
 PATIENT = "b" * 32

@@ -10,7 +10,7 @@ import pytest
 from desktop.core.audit import AuditLog
 from desktop.core.audit import log as log_module
 from desktop.core.audit.events import AuditEvent, describe, read_events
-from desktop.core.errors import AuditError
+from desktop.core.common.errors import AuditError
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ import pytest
 
 from desktop.core.audit.syslog import (BOM, CollectorError, Destination, SyslogConnection, header_field,
                                        octet_frame, read_frames, sd_value, syslog_message, timestamp)
-from desktop.core.errors import AuditError, VeilError
+from desktop.core.common.errors import AuditError, VeilError
 
 WHEN = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
 # RFC 5424 section 6: HEADER SP STRUCTURED-DATA SP MSG

@@ -13,7 +13,7 @@ from pydicom.sequence import Sequence
 from desktop.core.deid.engine import PatientPlan, deidentify, make_settings, patient_key_of
 from desktop.core.deid.mapping import map_uid, shift_date
 from desktop.core.deid.profiles import Profile, preset
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.header import InvalidInstance
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
 KEY = bytes(range(32))
@@ -272,7 +272,7 @@ def test_a_name_typed_into_an_attribute_no_row_governs_is_cleaned_out_of_it():
 
 
 def test_the_leak_check_reports_without_the_value():
-    from desktop.core.deid.identifiers import collect_identifiers
+    from desktop.core.dicom.identifiers import collect_identifiers
     from desktop.core.deid.leaks import find_leaks_in_bytes
     original = pydicom.dcmread(io.BytesIO(_bytes("CT_small.dcm")))
     leaks = find_leaks_in_bytes(b"...CompressedSamples...", collect_identifiers(original))

@@ -6,10 +6,10 @@ import pytest
 
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.engine import compound_keywords, make_settings
-from desktop.core.deid.identifiers import Identifier, reportable
+from desktop.core.dicom.identifiers import Identifier, reportable
 from desktop.core.deid.profiles import load_presets, preset
 from desktop.core.deid.table import load_table
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library import database
 from desktop.core.library.pseudonyms import assign_pseudonyms
 

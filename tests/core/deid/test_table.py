@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from desktop.core.deid.table import BASIC, OPTIONS, decide, load_table
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "ps3.15-annex-e-table-e.1-1.json"
 
@@ -21,7 +22,7 @@ def test_the_whole_table_is_read_from_resources():
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared reference is not beside this checkout")
 def test_the_copy_in_resources_is_the_standards_table():
-    ours = Path(__file__).resolve().parents[3] / "resources" / "deid" / SHARED.name
+    ours = resource_path("deid", SHARED.name)
     assert json.loads(ours.read_text()) == json.loads(SHARED.read_text())
 
 

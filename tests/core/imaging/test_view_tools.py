@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.imaging.export import write_png
 from desktop.core.imaging.presets import load_presets, presets_for
 from desktop.core.imaging.transform import apply_view

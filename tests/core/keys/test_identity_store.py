@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import KeyStoreError
+from desktop.core.common.errors import KeyStoreError
 from desktop.core.keys import LibraryKeys
 from desktop.core.keys.identity_store import (
     IDENTITY_FILE, identity_lock, keyring_user, load_identity_secret, storage_of, store_identity_secret,

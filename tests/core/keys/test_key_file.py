@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from keyring.backends import fail
 
-from desktop.core.errors import KeyStoreAlteredError, KeyStoreError, WrongPassphraseError
+from desktop.core.common.errors import KeyStoreAlteredError, KeyStoreError, WrongPassphraseError
 from desktop.core.keys import key_file, keystore, open_library_keys
 
 GOOD = "correct horse battery"
@@ -313,7 +313,7 @@ def test_an_altered_file_needs_no_passphrase_prompt_so_it_is_named_at_once(tmp_p
 def test_a_fifo_in_place_of_the_key_file_is_named_not_waited_on(tmp_path):
     import os
 
-    from desktop.core.errors import KeyStoreError
+    from desktop.core.common.errors import KeyStoreError
     from desktop.core.keys.keystore import KEYSTORE_FILE, open_library_keys
 
     home = tmp_path / "fifo-home"

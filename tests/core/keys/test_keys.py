@@ -8,7 +8,7 @@ import keyring.backend
 import pytest
 from keyring.backends import fail
 
-from desktop.core.errors import KeyStoreError, WrongPassphraseError
+from desktop.core.common.errors import KeyStoreError, WrongPassphraseError
 from desktop.core.keys import keyring_available, open_library_keys
 from desktop.core.keys.keystore import needs_passphrase
 

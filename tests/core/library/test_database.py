@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from desktop.core.errors import LibraryError
+from desktop.core.common.errors import LibraryError
 from desktop.core.library import database
 
 KEY = os.urandom(32)

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from desktop.core.errors import ObjectStoreError
+from desktop.core.common.errors import ObjectStoreError
 from desktop.core.library.object_store import ObjectStore
 
 

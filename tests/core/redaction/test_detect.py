@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 
-from desktop.core.deid.identifiers import collect_identifiers
-from desktop.core.errors import Cancelled
+from desktop.core.dicom.identifiers import collect_identifiers
+from desktop.core.common.errors import Cancelled
 from desktop.core.redaction.detect import (
     Proposal,
     _Index,

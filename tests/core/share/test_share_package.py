@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.share.errors import ExportError
 from desktop.core.share.manifest import key_fingerprint
 from desktop.core.share.reader import open_package

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.share import strict_json
 from desktop.core.share.age_stream import AgeReader
 from desktop.core.share.errors import (

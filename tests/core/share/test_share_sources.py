@@ -14,7 +14,7 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.share.errors import ExportError, PackageContentError
 from desktop.core.share.reader import open_package

@@ -14,10 +14,10 @@ import pytest
 from tests import hostile
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
-from desktop.core.input_budget import (
+from desktop.core.dicom.input_budget import (
     DEFAULT_BUDGET, GiB, InputBudget, Malformed, OverBudget, check_structure, human_size, open_regular, parse_size,
 )
-from desktop.core.library.header import parse_header
+from desktop.core.dicom.header import parse_header
 from desktop.core.library.ingest import Ingested, NoRoom, ingest
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import FileSource, Rejected, ZipMember, discover

@@ -1,4 +1,4 @@
-"""The identifiers of an instance (desktop.core.deid.identifiers): which tokens, which kinds,
+"""The identifiers of an instance (desktop.core.dicom.identifiers): which tokens, which kinds,
 which the leak check reports under which options, and what the scrub pattern removes."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pydicom
 from pydicom.dataset import Dataset
 
-from desktop.core.deid.identifiers import (
+from desktop.core.dicom.identifiers import (
     Identifier,
     collect_identifiers,
     reportable,

@@ -11,7 +11,7 @@ import pydicom.encaps
 import pytest
 from pydicom.data import get_testdata_file
 
-from desktop.core.imaging.codestream_size import CodestreamTooLarge, check_frames, declared_size
+from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames, declared_size
 from desktop.core.imaging.frames import DecodeError, decode_frame
 
 

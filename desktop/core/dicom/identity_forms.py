@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from desktop.core.resources import resource_path
+from desktop.core.common.resources import resource_path
 
 FORMATS_FILE = ("deid", "identity-formats.json")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import os
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 #: The errors of a disk with no room left (ENOSPC) or a quota spent (EDQUOT).
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -1,4 +1,4 @@
-"""The written forms of header values (desktop.core.deid.forms) and the data file they come from."""
+"""The written forms of header values (desktop.core.dicom.identity_forms) and the data file they come from."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.deid.forms import (
+from desktop.core.dicom.identity_forms import (
     FORMATS_FILE,
     Form,
     date_forms,
@@ -19,7 +19,7 @@ from desktop.core.deid.forms import (
     time_forms,
     time_regex,
 )
-from desktop.core.resources import resource_path
+from desktop.core.common.resources import resource_path
 
 
 def _texts(forms: tuple[Form, ...]) -> set[str]:

@@ -6,7 +6,7 @@ check looks for them in the de-identified output (PS3.15 E.1.1), and detection m
 text burned into the pixels (PS3.15 E.3.1). An identifier is a word-sized piece of text: each
 part of every person name at any depth (patient, physicians, operators) and the whole name in
 the orders people write it, IDs, accession and phone numbers with and without their separators,
-dates and times of day (to the second) in their written forms (:mod:`desktop.core.deid.forms`),
+dates and times of day (to the second) in their written forms (:mod:`desktop.core.dicom.identity_forms`),
 addresses, e-mail addresses found in any text, institution and device identity.
 
 An :class:`Identifier` is one form the leak check searches the output's bytes for (the value
@@ -31,8 +31,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from desktop.core.deid.forms import Form, date_forms, hour_of, name_forms, number_forms, time_forms, time_regex
-from desktop.core.library.header import _codec
+from desktop.core.dicom.identity_forms import Form, date_forms, hour_of, name_forms, number_forms, time_forms, time_regex
+from desktop.core.dicom.header import _codec
 
 #: Values that identify nobody: placeholders and the dummies de-identification writes.
 PLACEHOLDERS = frozenset({

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from pydicom._dicom_dict import DicomDictionary
 
-from desktop.core.library.header import DEFLATED, MAX_INFLATED, Buffer, InvalidInstance
+from desktop.core.dicom.header import DEFLATED, MAX_INFLATED, Buffer, InvalidInstance
 
 GiB = 1 << 30
 MiB = 1 << 20

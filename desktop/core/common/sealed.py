@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from desktop.core.errors import ObjectStoreError
+from desktop.core.common.errors import ObjectStoreError
 
 MAGIC = b"VEILOBJ1"
 SALT_SIZE = 16

@@ -24,8 +24,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 
-from desktop.core.dicom_encoding import implied_transfer_syntax
-from desktop.core.errors import VeilError
+from desktop.core.dicom.encoding import implied_transfer_syntax
+from desktop.core.common.errors import VeilError
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 DEFLATED = "1.2.840.10008.1.2.1.99"

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from desktop.core.errors import ObjectStoreError
-from desktop.core.library.sealed import (
+from desktop.core.common.errors import ObjectStoreError
+from desktop.core.common.sealed import (
     CHUNK,
     HEADER_SIZE,
     TAG,

@@ -8,7 +8,7 @@ import struct
 import pytest
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
-from desktop.core.library.header import InvalidInstance, parse_header
+from desktop.core.dicom.header import InvalidInstance, parse_header
 
 TF = pydicom_test_files()
 
@@ -161,7 +161,7 @@ def test_a_deflate_bomb_is_refused_before_it_is_inflated(monkeypatch):
 
     import pydicom
 
-    import desktop.core.library.header as header
+    import desktop.core.dicom.header as header
 
     ds = pydicom.dcmread(TF / "image_dfl.dcm")
     ds.PixelData = bytes(64 << 20)  # 64 MiB of zeros
