@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli.support import open_home, safe
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 def parse_host_port(text: str) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""``veil consent add|list|withdraw|form`` and ``veil report disclosures|audit`` (issue 6), and
+"""``veil consent add|list|withdraw|form`` and ``veil report disclosures|audit``, and
 the purpose arguments every export takes."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from desktop.cli.support import open_home, safe
-from desktop.core.disk_full import is_disk_full
-from desktop.core.errors import VeilError
+from desktop.core.common.disk_full import is_disk_full
+from desktop.core.common.errors import VeilError
 
 PURPOSES = ("care", "teaching", "conference", "publication", "research", "public")
 METHODS = ("written", "electronic", "verbal-witnessed")
@@ -97,7 +97,7 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     except Exception as exc:
         from desktop.app.consent.consenting import library_full
         from desktop.app.library.home import resolve_home
-        from desktop.core.disk_full import is_disk_full
+        from desktop.core.common.disk_full import is_disk_full
 
         where = resolve_home(args.home)
         if not is_disk_full(exc, where):
@@ -196,7 +196,7 @@ def cmd_consent_withdraw(args: argparse.Namespace) -> int:
 
 def cmd_consent_form(args: argparse.Namespace) -> int:
     from desktop.app.consent.consenting import read_form
-    from desktop.core.atomic_files import temp_name
+    from desktop.core.common.atomic_files import temp_name
 
     home = open_home(args)
     data = read_form(home, _resolve(home, args.id))

@@ -1,4 +1,4 @@
-"""``veil keys show|export-card|set`` and ``veil contacts add|list|verify|remove`` (issue 7):
+"""``veil keys show|export-card|set`` and ``veil contacts add|list|verify|remove``:
 the user's identity and key card, and the address book of colleagues."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import base64
 import sys
 
 from desktop.cli.support import open_home, safe
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 def _spoken(fingerprint: str) -> str:

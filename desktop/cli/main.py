@@ -22,8 +22,8 @@ from desktop.cli.audit import add_audit_forward_command
 from desktop.cli.support import disk_full_message, forward_audit
 from desktop.cli.support import open_home as _open
 from desktop.cli.support import safe as _safe
-from desktop.core.disk_full import is_disk_full
-from desktop.core.errors import VeilError
+from desktop.core.common.disk_full import is_disk_full
+from desktop.core.common.errors import VeilError
 
 
 
@@ -48,7 +48,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from desktop.app.library.samples import sample_folders
     from desktop.app.common.tasks import CancelToken
     from desktop.cli.progress import ImportProgressLines
-    from desktop.core.input_budget import DEFAULT_BUDGET
+    from desktop.core.dicom.input_budget import DEFAULT_BUDGET
 
     paths = list(args.paths)
     if args.samples:
@@ -252,7 +252,7 @@ def _templates(args: argparse.Namespace) -> list:
     from pathlib import Path
 
     from desktop.core.redaction.templates import load_templates
-    from desktop.core.resources import resource_path
+    from desktop.core.common.resources import resource_path
 
     templates = (load_templates(resource_path("redaction", "templates.json"))
                  if getattr(args, "templates", False) or getattr(args, "redact", False) else [])

@@ -1,4 +1,4 @@
-"""``veil export`` and ``veil open`` (issue 7): encrypted, signed share packages."""
+"""``veil export`` and ``veil open``: encrypted, signed share packages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
 from desktop.cli.support import open_home, safe
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 def _passphrase(path: str) -> str:

@@ -59,7 +59,7 @@ class ImportProgressLines:
 
 def size_argument(text: str) -> int:
     """An argparse type for sizes: ``2G``, ``512M``, a number of bytes."""
-    from desktop.core.input_budget import parse_size
+    from desktop.core.dicom.input_budget import parse_size
 
     try:
         return parse_size(text)

@@ -1,4 +1,4 @@
-"""``veil slides`` (issue 7): slide-ready PNG/JPEG images of library studies, de-identified and
+"""``veil slides``: slide-ready PNG/JPEG images of library studies, de-identified and
 with the redactions burned in, for teaching, talks and journals."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
 from desktop.cli.support import open_home, safe
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 def cmd_slides(args: argparse.Namespace) -> int:

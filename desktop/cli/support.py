@@ -7,7 +7,7 @@ import argparse
 import getpass
 import sys
 
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 def _prompt(creating: bool) -> str | None:
@@ -25,7 +25,7 @@ def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported la
 
     # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
     home = VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
-    # Work a crash interrupted is settled before anything else (issue 15): outputs that became
+    # Work a crash interrupted is settled before anything else: outputs that became
     # visible are accounted for, the rest removed; `veil check --repair` shows it again.
     args.recovery = recover(home)
     for line in args.recovery.lines():
@@ -61,7 +61,7 @@ def disk_full_message(args: argparse.Namespace) -> str:
     """What to say when a disk filled where no command foresaw it: the Veil home's disk when it
     has almost no room left, else a disk the command wrote to."""
     from desktop.app.library.home import resolve_home
-    from desktop.core.disk_full import LOW_ROOM, free_bytes
+    from desktop.core.common.disk_full import LOW_ROOM, free_bytes
 
     home = resolve_home(getattr(args, "home", None))
     room = free_bytes(home) if home.exists() else None

@@ -6,6 +6,7 @@ thread (see :mod:`desktop.ui.common.background`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -17,7 +18,7 @@ from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow, load_ca
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.library.samples import sample_folders
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.common import about_dialog
 from desktop.ui.audit import check as audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
@@ -36,7 +37,7 @@ from desktop.ui.library.import_report_dialog import ImportReportDialog
 from desktop.ui.library.opener import LibraryOpener
 from desktop.ui.library.notice_bar import NoticeBar
 from desktop.ui.common.resources import app_icon
-from desktop.ui.share.windows import ShareWindows
+from desktop.ui.share.windows import ShareWindows, drop_hint
 from desktop.ui.library.study_browser import StudyBrowser
 from desktop.ui.viewer.viewer_window import ViewerWindow
 
@@ -71,11 +72,11 @@ class MainWindow(QMainWindow):
 
         self.commands: Actions = create_actions(self)  # not `actions`: QWidget.actions()
         build_menus(self, self.commands)
-        self.consent = ConsentWindows(self)
+        self.consent = ConsentWindows(self, self)
         self._build_central()
         self._build_status_bar()
         self.session_lock = IdleLock(self, lock_after_seconds)  # automatic logoff: see idle_lock
-        self.share = ShareWindows(self)
+        self.share = ShareWindows(self, self)
         self.share.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.imports = ImportController(self, workers=import_workers)
         self._live_refresh = QTimer(self)
@@ -129,6 +130,11 @@ class MainWindow(QMainWindow):
         a.disclosures.triggered.connect(lambda: self.consent.disclosures())
         a.audit_report.triggered.connect(self.consent.audit_report)
         a.breach_report.triggered.connect(self.consent.breach_report)
+        a.export_package.triggered.connect(lambda: self.share.export_package())
+        a.export_slides.triggered.connect(lambda: self.share.export_slides())
+        a.open_package.triggered.connect(self.share.choose_package)
+        a.key_card.triggered.connect(self.share.key_card)
+        a.address_book.triggered.connect(self.share.address_book)
         a.about.triggered.connect(lambda: about_dialog.show_about(self))
         a.lock_now.triggered.connect(lambda: self.session_lock.lock())
         a.lock_settings.triggered.connect(self.session_lock.edit_settings)
@@ -146,8 +152,9 @@ class MainWindow(QMainWindow):
         self.imports.queued.connect(self._on_import_queued)
         self.browser.open_requested.connect(self.open_viewer)
         self.browser.selection_changed.connect(self._update_study_actions)
-        for action in (a.deidentify, a.export_package, a.record_consent, a.consent_records):
+        for action in (a.export_slides, a.deidentify, a.export_package, a.record_consent, a.consent_records):
             self.browser.add_study_action(action)
+        self.browser.add_series_action(self.share.export_series_action)
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -227,6 +234,25 @@ class MainWindow(QMainWindow):
         if self.pages.currentWidget() is self.browser:
             self.browser.focus_filter()
 
+    # -- what the consent and share windows ask of the window (ConsentHost, ShareHost) ---------
+    def studies_in_view(self) -> list[StudyRow]:
+        """Every study selected in the study browser, while the browser is shown."""
+        return self.browser.selected_studies() if self.pages.currentWidget() is self.browser else []
+
+    def study_in_view(self) -> StudyRow | None:
+        """The study selected in the study browser, while the browser is shown."""
+        return self.browser.selected_study() if self.pages.currentWidget() is self.browser else None
+
+    def series_of(self, study: StudyRow) -> list[SeriesRow]:
+        return self.browser.series_of(study)
+
+    def selected_series(self) -> list[SeriesRow]:
+        return self.browser.selected_series()
+
+    def say(self, text: str) -> None:
+        """Show ``text`` in the status bar for a while."""
+        self.statusBar().showMessage(text, STATUS_MESSAGE_MS)
+
     # -- importing -------------------------------------------------------------------------
     def _file_dialog(self, title: str, folders: bool) -> QFileDialog:
         dialog = QFileDialog(self, title, self._last_folder)
@@ -266,13 +292,13 @@ class MainWindow(QMainWindow):
             return
         self.import_paths(folders)
 
-    def import_paths(self, paths: list[str] | list[Path]) -> None:
+    def import_paths(self, paths: Sequence[str | Path]) -> None:
         """Import ``paths`` in the background (queued if an import is running)."""
         if self.home is None:
             self.statusBar().showMessage("The library is not open yet.", STATUS_MESSAGE_MS)
             return
-        paths = self.share.take_packages(paths)  # a .veil is opened, not imported
-        if paths and self.imports.start(paths):
+        to_import = self.share.take_packages(paths)  # a .veil is opened, not imported
+        if to_import and self.imports.start(to_import):
             self.notice.hide()
             self.statusBar().clearMessage()
 
@@ -383,7 +409,7 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.home is not None and local_paths(event.mimeData().urls()):
             event.acceptProposedAction()
-            self.share.drop_hint(local_paths(event.mimeData().urls()))
+            self.drop_overlay.set_text(drop_hint(local_paths(event.mimeData().urls())))
             self.drop_overlay.show_over_parent()
         else:
             event.ignore()

@@ -8,7 +8,7 @@ import sys
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.core.errors import KeyStoreError
+from desktop.core.common.errors import KeyStoreError
 from desktop.ui import launch
 from desktop.ui.common import errors
 from desktop.ui.common.errors import GENERIC_MESSAGE, show_error

@@ -33,7 +33,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from desktop.app.library.home import VeilHome
@@ -42,7 +42,7 @@ from desktop.core.audit.events import AuditEvent
 from desktop.core.audit.log import line_hash
 from desktop.core.audit.syslog import (SEVERITY_NOTICE, SEVERITY_WARNING, CollectorError, Destination,
                                        SyslogConnection, syslog_message)
-from desktop.core.errors import AuditError, VeilError
+from desktop.core.common.errors import AuditError, VeilError
 from desktop.core.library import database, index
 from desktop.core.library.settings import get_settings, set_settings
 
@@ -158,13 +158,14 @@ def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, 
                     limit: int = LIMIT) -> ForwardResult:
     """Send the lines recorded since the last forwarded one, in order; see the module text.
     ``conn`` (optional) serves the first settings read; ``force`` ignores the back-off."""
-    own = conn is None
-    conn = home.connect() if own else conn
-    try:
+    if conn is None:
+        own = home.connect()
+        try:
+            values = get_settings(own, PREFIX)
+        finally:
+            own.close()
+    else:
         values = get_settings(conn, PREFIX)
-    finally:
-        if own:
-            conn.close()
     if not values.get(HOST):
         return ForwardResult("off")
     key = str(home.path)
@@ -345,4 +346,4 @@ def _where(destination: Destination) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -71,7 +71,7 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 def die_with_parent(main_pid: int) -> None:
     """Called first in a worker process: end it when the process that started the pool ends, even
-    by SIGKILL (issue 15: a killed export must not leave workers writing into its folder).
+    by SIGKILL (a killed export must not leave workers writing into its folder).
 
     Linux delivers SIGKILL to the worker when its parent (the forkserver, which itself exits when
     the main process goes) dies (``PR_SET_PDEATHSIG``, prctl(2)); a watchdog thread also checks

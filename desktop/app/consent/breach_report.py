@@ -1,4 +1,4 @@
-"""Use case: "when something went to the wrong person" (issue 15). Every disclosure to a
+"""Use case: "when something went to the wrong person". Every disclosure to a
 recipient, or of one package, with every patient, study and image it sent: the facts a breach
 assessment needs (HIPAA 45 CFR 164.402 risk assessment and 164.404(c) content of the notice:
 what happened, the date of the disclosure, the types of identifiers involved; 164.408/164.410
@@ -26,7 +26,7 @@ from desktop.app.common.formatting import dicom_date, plural
 from desktop.app.library.home import VeilHome
 from desktop.app.consent.report_files import ReportTable
 from desktop.app.consent.reporting import _generated, _local, _purpose, _relied
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library.database import Connection
 from desktop.core.library.disclosures import (Disclosure, SentImage, disclosures_of_package, images_sent,
                                               load_disclosures, package_ids_starting, recipients_recorded)
@@ -251,7 +251,9 @@ def _rows(conn: Connection, d: Disclosure, who: list[Party], to: list[Match], re
     matched = "; ".join(dict.fromkeys(why for _, why, _ in to))
     when = _local(d.disclosed_at)
     head = (when, recipient, institution, fingerprint, how, d.destination, purpose, relied, sent, d.package_id)
-    grouped, per_image, inferred = [], [], 0
+    grouped: list[tuple[str, ...]] = []
+    per_image: list[tuple[str, ...]] = []
+    inferred = 0
     by_patient: dict[str, list[str]] = {}
     for item in d.items:
         patient = patient_of_key(conn, item.patient_key)
@@ -267,7 +269,8 @@ def _rows(conn: Connection, d: Disclosure, who: list[Party], to: list[Match], re
         people = (patient.name, patient.patient_id, patient.birth_date) if patient else \
             ("(patient no longer in the library)", "", "")
         about = people + (dicom_date(study[0]), study[1], study[2], item.study_uid)
-        for image in images or [None]:
+        rows_of: list[SentImage | None] = list(images) or [None]  # a study with no image left: one row
+        for image in rows_of:
             picture = ("", "", "", "") if image is None else (
                 "" if image.series_number is None else str(image.series_number), image.series_uid,
                 "" if image.instance_number is None else str(image.instance_number), image.sop_uid)

@@ -1,4 +1,4 @@
-"""Use cases of the consent ledger (issue 6): record a consent, waiver or "not required"
+"""Use cases of the consent ledger (GDPR Art. 7): record a consent, waiver or "not required"
 decision (with its scanned form, kept encrypted), withdraw it and see every disclosure that
 relied on it, the badge of every study, and the check an export must pass.
 
@@ -20,14 +20,14 @@ from pathlib import Path
 from desktop.app.common.formatting import dicom_date, megabytes, person_name, plural
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
-from desktop.core.disk_full import DiskFullError, Reserve, is_disk_full
+from desktop.core.common.disk_full import DiskFullError, Reserve, is_disk_full
 from desktop.core.consent import (
     EVERY_PATIENT, Basis, ConsentError, ConsentRecord, Decision, ExportItem, ExportRequest, FormRef, Purpose,
     RecordState, StudyBadge, check_export, from_json, override, purposes_text, state_on, study_badge, to_json,
     withdraw,
 )
-from desktop.core.errors import VeilError
-from desktop.core.faults import fault_point
+from desktop.core.common.errors import VeilError
+from desktop.core.common.faults import fault_point
 from desktop.core.library import consents as store
 from desktop.core.library.database import Connection, DatabaseError
 from desktop.core.library.disclosures import Disclosure, disclosures_relying_on
@@ -207,7 +207,8 @@ def _read_form(path: str | os.PathLike[str]) -> tuple[bytes, FormRef]:
             raise ConsentError(f"{path.name}: the scanned form is larger than {MAX_FORM_BYTES >> 20} MB.")
         data = path.read_bytes()
     except OSError as exc:
-        raise ConsentError(f"{path.name}: the scanned form cannot be read ({exc.strerror or type(exc).__name__}).") from None
+        why = exc.strerror or type(exc).__name__
+        raise ConsentError(f"{path.name}: the scanned form cannot be read ({why}).") from None
     media = next((kind for magic, kind in _FORM_TYPES if data.startswith(magic)), None)
     if media is None:
         raise ConsentError(f"{path.name}: a scanned form must be a PDF, PNG or JPEG file.")
@@ -341,7 +342,7 @@ def _record(home: VeilHome, conn: Connection, record: ConsentRecord) -> None:
                            record.recorded_at.isoformat())
         fault_point("consent.stored")
 
-    home.record(conn, "consent.add", change=change, consent=record.id, basis=str(record.basis),
+    home.record(conn, "consent.add", change, consent=record.id, basis=str(record.basis),
                 purposes=sorted(str(p) for p in record.purposes), scope=_scope_words(record),
                 patient=_patient_ref(home, record), form=record.form is not None)
 

@@ -1,4 +1,4 @@
-"""Use case: account for a disclosure (issue 6). Every export that leaves Veil is written to the
+"""Use case: account for a disclosure. Every export that leaves Veil is written to the
 library's accounting of disclosures (what, for which purpose, to whom, relying on which consent
 records) and to the audit log (the same, with patients and studies as keyed hashes).
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from desktop.app.durability import write_ahead
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.consent import Decision, ExportRequest
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.faults import fault_point
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.faults import fault_point
 from desktop.core.library.database import Connection, rollback
 from desktop.core.library.disclosures import (
     DisclosedItem,
@@ -30,7 +30,7 @@ from desktop.core.library.disclosures import (
 @dataclass(frozen=True)
 class Sent:
     """One instance that left: whose, which study and series, and its SOP Instance UID in the
-    library (for the breach report, issue 15; "" where the caller does not know it)."""
+    library (for the breach report; "" where the caller does not know it)."""
 
     patient_key: str  # the library's key
     study_uid: str
@@ -66,7 +66,7 @@ def pending_disclosure(kind: str, request: ExportRequest, decision: Decision, se
     """The disclosure an export is about to make, before its output becomes visible (so a
     crash after that moment still finds it: :mod:`desktop.app.durability.write_ahead`)."""
     items = disclosed_items(request, decision, sent)
-    return Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), kind,
+    return Disclosure(datetime.now(UTC).isoformat(timespec="seconds"), os_user(), kind,
                       str(request.purpose), recipient, destination, profile,
                       decision.justification if decision.overridden else "", items,
                       extra={"overridden": decision.overridden, "consents": list(decision.relied_on)},
@@ -167,8 +167,9 @@ def audit_unaudited(home: VeilHome) -> int:
     try:
         missing = [int(r[0]) for r in conn.execute("SELECT id FROM disclosures WHERE audit_seq IS NULL ORDER BY id")]
         for d in load_disclosures(conn, missing):
+            assert d.id is not None  # loaded from the index: it has its row id
             action = "disclosure.received" if d.kind == "share.received" else "disclosure"
-            _audit_disclosure(home, conn, int(d.id), d, action, kind=d.kind, purpose=d.purpose,
+            _audit_disclosure(home, conn, d.id, d, action, kind=d.kind, purpose=d.purpose,
                               recipient=d.recipient, profile=d.profile, recovered=True)
     finally:
         conn.close()
@@ -187,6 +188,6 @@ def record_receipt(home: VeilHome, package_id: str, sender: str, purpose: str, s
         return None
     items = tuple(DisclosedItem(p, study, tuple(sorted(series)), sum(series.values()))
                   for (p, study), series in studies.items())
-    received = Disclosure(datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user(), "share.received",
+    received = Disclosure(datetime.now(UTC).isoformat(timespec="seconds"), os_user(), "share.received",
                           purpose, f"received from {sender}", source, "", "", items, package_id=package_id)
     return _store(home, received, "disclosure.received", package=package_id)

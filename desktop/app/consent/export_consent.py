@@ -1,4 +1,4 @@
-"""The consent gate every export passes (issue 6): the purpose an export is for, the check of
+"""The consent gate every export passes: the purpose an export is for, the check of
 every study it holds against the consent ledger, the care-only override, and the consent
 elements written into the exported DICOM (PS3.3 C.7.2.3)."""
 
@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from desktop.app.consent.consenting import check_items, override_refusal, study_label
+from desktop.app.consent.consenting import override_refusal, study_label
+from desktop.app.consent.purpose_rules import check_for_purpose, needs_colleague, needs_protocol
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import Identity
 from desktop.core.consent import ConsentError, Decision, ExportItem, ExportRequest, Purpose, consent_elements
@@ -34,9 +35,9 @@ class ExportPurpose:
         except ValueError:
             known = ", ".join(p.value for p in Purpose)
             raise ConsentError(f"Unknown purpose; choose one of: {known}.") from None
-        if self.purpose is Purpose.RESEARCH and not self.protocol_id.strip():
+        if needs_protocol(self.purpose) and not self.protocol_id.strip():
             raise ConsentError("An export for research needs the protocol's ID.")
-        if self.purpose is Purpose.CARE and not self.recipient.strip():
+        if needs_colleague(self.purpose) and not self.recipient.strip():
             raise ConsentError("An export for care needs the colleague it is for.")
 
     def dicom_elements(self) -> Dataset:
@@ -61,8 +62,8 @@ def _labels(home: VeilHome, identities: Sequence[Identity], inputs: Sequence[str
                 out[uid] = study_label(row[2], row[0], row[1])
     finally:
         conn.close()
-    first_input = {}
-    for identity, label in zip(identities, inputs):
+    first_input: dict[str, str] = {}
+    for identity, label in zip(identities, inputs, strict=True):  # one label per instance
         first_input.setdefault(identity.study_uid, label)
     for n, uid in enumerate(uids, start=1):
         out.setdefault(uid, f"Study {n} of the selection (first file: {first_input[uid]})")
@@ -78,9 +79,8 @@ def check_identities(home: VeilHome, purpose: ExportPurpose, identities: Sequenc
     items = list(dict.fromkeys(
         ExportItem(i.library_key, i.study_uid or missing, i.series_uid or None, labels.get(i.study_uid, missing))
         for i in identities))
-    request, decision = check_items(home, purpose.purpose, items, deidentified,
-                                    colleague=purpose.recipient if purpose.purpose is Purpose.CARE else None,
-                                    protocol_id=purpose.protocol_id or None)
+    request, decision = check_for_purpose(home, purpose.purpose, items, deidentified, purpose.recipient,
+                                          purpose.protocol_id)
     if not decision.allowed and purpose.justification and decision.override_allowed:
         decision = override_refusal(home, request, decision, purpose.justification)
     return request, decision

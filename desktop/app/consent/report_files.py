@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.atomic_files import atomic_write_bytes
+from desktop.core.common.atomic_files import atomic_write_bytes
 
 FILE_MODE = 0o600
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -153,7 +153,7 @@ def auto_widths(columns: list[list[str]], headings: list[str], measure: Callable
     ``columns`` holds each column's cells.
     """
     natural, least = [], []
-    for cells, heading in zip(columns, headings):
+    for cells, heading in zip(columns, headings, strict=True):
         heading_word = max((measure(w) for w in heading.split()), default=0.0) * 1.1  # bold
         line = _p90([max((measure(x) for x in c.split("\n")), default=0.0) for c in cells])
         word = _p90([max((measure(w) for w in c.split()), default=0.0) for c in cells])
@@ -323,7 +323,7 @@ def pdf_bytes(table: ReportTable, *, author: str | None = None, fonts: PdfFonts 
     if table.column_widths:
         widths = tuple(pdf.epw * w / sum(table.column_widths) for w in table.column_widths)
     else:
-        widths = auto_widths([list(col) for col in zip(*rows)] or [[] for _ in heads], heads,
+        widths = auto_widths([list(col) for col in zip(*rows, strict=True)] or [[] for _ in heads], heads,
                              pdf.get_string_width, pdf.epw, pad)
     cut = False
 

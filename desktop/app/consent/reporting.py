@@ -1,5 +1,5 @@
 """Use cases: the accounting of disclosures of a patient, and the audit report of a date range
-(issue 6), as tables a person reads on screen or saves as CSV and PDF.
+(HIPAA 45 CFR 164.528, 164.312(b)), as tables a person reads on screen or saves as CSV and PDF.
 
 The audit log names patients and studies only by keyed hashes; these reports, made inside the
 library for someone allowed to see it, name them again from the library (a hash of a patient
@@ -9,7 +9,7 @@ or study no longer in the library stays a hash).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from desktop.app.consent.consenting import Patient, consents_of, patient_of_key, study_label
 from desktop.app.library.home import VeilHome
@@ -130,7 +130,8 @@ def _who(event: AuditEvent, patients: dict[str, Patient], studies: dict[str, str
     for key in PATIENT_KEYS:
         values = event.details.get(key)
         for v in values if isinstance(values, list) else [values] if values else []:
-            out.append("every patient" if v == "*" else patients[v].title if v in patients else f"patient {str(v)[:8]}…")
+            out.append("every patient" if v == "*" else patients[v].title if v in patients
+                       else f"patient {str(v)[:8]}…")
     for key in STUDY_KEYS:
         values = event.details.get(key)
         for v in values if isinstance(values, list) else [values] if values else []:
@@ -145,8 +146,8 @@ def audit_report(home: VeilHome, start: datetime, end: datetime) -> ReportTable:
     conn = home.connect()
     try:
         patients, studies = _names(home, conn)
-        home.record(conn, "report.audit", start=start.astimezone(timezone.utc).isoformat(),
-                    end=end.astimezone(timezone.utc).isoformat(), events=len(events))
+        home.record(conn, "report.audit", start=start.astimezone(UTC).isoformat(),
+                    end=end.astimezone(UTC).isoformat(), events=len(events))
     finally:
         conn.close()
     rows = tuple((str(e.seq), e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action,

@@ -9,8 +9,9 @@
    by OCR in its pixels) is refused alone: its temp file is removed, the report names it and
    the element or pixel region that carries the identifier, and the others go on. Staged for
    a package (``seal_key``) it is all or nothing: any such output refuses the whole export.
-   One ``syncfs`` makes the staged files durable, they are renamed into place (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new
-   UIDs, never by identity), and the folders are flushed.
+   One ``syncfs`` makes the staged files durable, they are renamed into place
+   (``PSEUDONYM/STUDY/SERIES/INSTANCE.dcm``, named by the new UIDs, never by identity), and the
+   folders are flushed.
 5. The export is recorded in the audit log: profile, counts, pseudonyms; never identity.
 
 With a :class:`desktop.app.deid.runner.Redaction` (``veil deid --redact``, files only), each
@@ -45,16 +46,17 @@ from desktop.app.gate import (
 )
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import Identity
+from desktop.app.library.source_files import file_inputs
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision, ExportRequest
-from desktop.core.faults import fault_point
+from desktop.core.common.faults import fault_point
 from desktop.core.deid.engine import Change, PatientPlan, deidentify, make_settings, patient_key
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
-from desktop.core.errors import Cancelled, VeilError
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
-from desktop.core.library.sources import DirectoryRead, Rejected, discover
+from desktop.core.library.sources import Rejected
 
 __all__ = ["DeidReport", "Input", "LibraryInstance", "Redaction", "deidentify_inputs", "deidentify_paths",
            "deidentify_studies", "file_inputs", "inputs_of", "library_inputs", "plans_for", "preview", "read_input"]
@@ -83,7 +85,7 @@ class DeidReport(Reviewed):
     files: list[str] = field(default_factory=list)  # written, relative to out_dir
     cancelled: bool = False
     seconds: float = 0.0
-    purpose: ExportPurpose | None = None
+    purpose: ExportPurpose = field(kw_only=True)
     #: The consent check: a refusal means nothing was read further, nothing written.
     consent: Decision | None = None
     disclosure: int | None = None  # the accounting of disclosures' id of this export
@@ -149,31 +151,16 @@ class DeidReport(Reviewed):
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def file_inputs(paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | None = None,
-                follow_links_out: bool = False) -> tuple[list[Input], list[Rejected]]:
-    """Every DICOM candidate under ``paths`` (as import finds them: links out of a folder only
-    with ``follow_links_out``) and what was refused."""
-    cancel = cancel or CancelToken()
-    inputs: list[Input] = []
-    rejected: list[Rejected] = []
-    for found in discover(paths, lambda: cancel.cancelled, follow_links_out=follow_links_out):
-        if isinstance(found, Rejected):
-            rejected.append(found)
-        elif not isinstance(found, DirectoryRead):
-            inputs.append(found)
-    return inputs, rejected
-
-
 def library_inputs(home: VeilHome, study_uids: Iterable[str], series_uids: Iterable[str] = (),
                    instance_uids: Iterable[str] = ()) -> list[Input]:
     """The current version of every image of these library studies (only of ``series_uids``
     and ``instance_uids``, when given): redacted versions where Veil made them, never the
     originals beside them (:func:`desktop.app.gate.resolve`)."""
     resolved = resolve(home, Selection(tuple(study_uids), tuple(series_uids), tuple(instance_uids)))
-    return inputs_of(resolved.images)
+    return list(inputs_of(resolved.images))
 
 
-def inputs_of(images: Iterable[Image]) -> list[Input]:
+def inputs_of(images: Iterable[Image]) -> list[LibraryInstance]:
     """De-identification inputs for library images the gate resolved."""
     return [LibraryInstance(i.sha256, i.label, patient_key(*i.identity), i.series_uid,
                             i.instance_number, i.study_uid, i.sop_uid, i.modality, i.burned_in, i.redacted,
@@ -195,7 +182,7 @@ def plans_for(home: VeilHome, profile: Profile, patient_keys: Iterable[str]) -> 
     return {k: PatientPlan(names[tokens[k]], date_shift_days(secret, k)) for k in keys}
 
 
-def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out_dir: str | os.PathLike[str],
+def deidentify_inputs(home: VeilHome, profile: Profile, inputs: Sequence[Input], out_dir: str | os.PathLike[str],
                       progress: Progress = no_progress, cancel: CancelToken | None = None,
                       workers: int | None = None, rejected: list[Rejected] | None = None, *,
                       purpose: ExportPurpose, seal_key: bytes | None = None, account: bool = True,
@@ -239,7 +226,7 @@ def deidentify_inputs(home: VeilHome, profile: Profile, inputs: list[Input], out
         runner.close()
 
 
-def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runner: Runner,
+def _run(home: VeilHome, profile: Profile, inputs: Sequence[Input], out: Path, runner: Runner,
          report: DeidReport, progress: Progress, cancel: CancelToken, started: float,
          redaction: Redaction | None = None) -> DeidReport:
     keys: dict[int, str] = {}
@@ -247,7 +234,8 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
     reading: Reading | None = None
     readable: list[Input] = []
     identities: dict[str, Identity] = {}
-    for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel)):
+    # A cancel cuts the identities short: the inputs after them are not read.
+    for item, (identity, reason) in zip(inputs, runner.identities(inputs, cancel), strict=False):
         if identity is None:
             report.rejected.append(Rejected(item.label, reason or "cannot be read"))
         else:
@@ -345,10 +333,10 @@ def _run(home: VeilHome, profile: Profile, inputs: list[Input], out: Path, runne
         raise
     redacted = {label for label, identity in identities.items() if identity.redacted}
     report.redacted = sum(item.label in redacted for item in staged)
-    for item in staged:
-        report.files.append(item.final)
-        report.outputs.append((item.final, item.size, item.sha256, item.crc32))
-        pseudonym = item.final.split("/", 1)[0]
+    for output in staged:
+        report.files.append(output.final)
+        report.outputs.append((output.final, output.size, output.sha256, output.crc32))
+        pseudonym = output.final.split("/", 1)[0]
         report.pseudonyms[pseudonym] = report.pseudonyms.get(pseudonym, 0) + 1
     report.written = len(staged)
     report.seconds = time.perf_counter() - started

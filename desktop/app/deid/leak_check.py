@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pydicom
@@ -24,12 +24,12 @@ from desktop.app.deid.deidentifying import file_inputs
 from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.deid.engine import pixel_extent
-from desktop.core.deid.identifiers import Gathered, gather, reportable
+from desktop.core.dicom.identifiers import Gathered, gather, reportable
 from desktop.core.deid.mapping import map_uid
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
 from desktop.core.deid.profiles import OPTION_CODES
-from desktop.core.input_budget import check_structure
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.input_budget import check_structure
+from desktop.core.dicom.header import InvalidInstance
 from desktop.core.library.sources import Rejected
 
 _OPTION_BY_CODE = {code: option for option, (code, _meaning) in OPTION_CODES.items()}
@@ -57,7 +57,8 @@ class VerifyReport:
         parts = []
         if self.leaks:
             n = len(self.leaks)
-            parts.append(f"{plural(n, 'output file')} still {'holds' if n == 1 else 'hold'} identifiers of the originals")
+            parts.append(f"{plural(n, 'output file')} still {'holds' if n == 1 else 'hold'} "
+                         "identifiers of the originals")
         if self.not_deidentified:
             n = len(self.not_deidentified)
             parts.append(f"{plural(n, 'output file')} {'does' if n == 1 else 'do'} not say "
@@ -71,7 +72,7 @@ def options_recorded(ds: pydicom.Dataset) -> frozenset[str]:
     return frozenset(_OPTION_BY_CODE[c] for c in codes if c in _OPTION_BY_CODE)
 
 
-def identifiers_of(inputs: list[Input], report: VerifyReport, cancel: CancelToken,
+def identifiers_of(inputs: Sequence[Input], report: VerifyReport, cancel: CancelToken,
                    uid_key: bytes | None) -> tuple[Gathered, dict[str, Gathered]]:
     """Identifiers of all originals together, and of each original by the SOP Instance UID
     its output carries (the mapped UID under ``uid_key``, and the UID itself)."""
@@ -85,7 +86,7 @@ def identifiers_of(inputs: list[Input], report: VerifyReport, cancel: CancelToke
             check_structure(data)  # the input budget before pydicom parses it
             ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
             gathered = gather(ds)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an original pydicom cannot parse is listed unreadable; the rest is checked
             why = str(exc) if isinstance(exc, InvalidInstance) else type(exc).__name__
             report.unreadable.append(Rejected(item.label, f"original cannot be read ({why})"))
             continue
@@ -135,7 +136,7 @@ def verify_paths(originals: Iterable[str | os.PathLike[str]], outputs: Iterable[
             break
         try:
             leaks, marked = check_output(_read(item, None), union, by_uid)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an output pydicom cannot parse is listed unreadable; the rest is checked
             report.unreadable.append(Rejected(item.label, f"output cannot be read ({type(exc).__name__})"))
             continue
         report.outputs += 1

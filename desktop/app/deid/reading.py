@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from desktop.app.deid.runner import Input, LibraryInstance, read_input
 from desktop.app.gate import Candidate, Review, run_review
@@ -43,7 +44,7 @@ def review_inputs(home: VeilHome, readable: list[Input], identities: dict[str, I
     for n in order:
         item, identity = readable[n], identities[readable[n].label]
         candidates.append(Candidate(n, identity.series_uid or "?", item.label, identity.modality, identity.burned_in,
-                                    identity.redacted, lambda item=item: read_input(item, store)))
+                                    identity.redacted, partial(read_input, item, store)))
     cancelled = lambda: cancel.cancelled or (stop is not None and stop.is_set())  # noqa: E731
     if not ocr:
         return run_review(candidates, ocr=False, cancelled=cancelled)

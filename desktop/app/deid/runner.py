@@ -29,26 +29,27 @@ import os
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pydicom
 
-from desktop.core.faults import fault_point
-from desktop.core.input_budget import DEFAULT_BUDGET, check_structure, open_regular
+from desktop.core.common.faults import fault_point
+from desktop.core.dicom.input_budget import check_structure
 from desktop.app.common.worker_pool import die_with_parent, forkserver_usable, pooled_results
 from desktop.core.deid.staging import stage_dicom
 from desktop.app.library.instance_identity import Identity, identity_of
+from desktop.app.library.source_files import read_source
 from desktop.app.common.log_policy import quiet_libraries
-from desktop.app.redaction.redacting_files import Box, Detector, RegionPlan, burn_regions, plan_regions
+from desktop.app.redaction.region_plan import Box, Detector, RegionPlan, burn_regions, plan_regions
 from desktop.app.common.tasks import CancelToken
-from desktop.core.atomic_files import fsync_dir, sync_filesystem
+from desktop.core.common.atomic_files import fsync_dir, sync_filesystem
 from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify
 from desktop.core.deid.leaks import Leak
-from desktop.core.errors import Cancelled, VeilError
-from desktop.core.library.header import InvalidInstance
+from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.dicom.header import InvalidInstance
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import FileSource, Rejected, ZipMember
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader
@@ -117,9 +118,12 @@ Input = FileSource | ZipMember | LibraryInstance | RedactedInput
 
 @dataclass(frozen=True)
 class Done:
+    """One input's outcome: staged (``temp``, to be renamed to ``final`` under the output
+    folder), or refused (``error``, ``leaks``, ``disk_full``); "" where it was not staged."""
+
     label: str
-    temp: str | None = None
-    final: str | None = None
+    temp: str = ""
+    final: str = ""
     leaks: tuple[Leak, ...] = ()
     error: str | None = None
     size: int = 0  # of the de-identified file (before sealing)
@@ -134,7 +138,7 @@ class Done:
 @dataclass(frozen=True)
 class Output:
     """Where outputs go: ``folder``, in clear, or sealed under ``seal_key`` (AES-256-GCM, see
-    :mod:`desktop.core.library.sealed`) when they are staged for a package."""
+    :mod:`desktop.core.common.sealed`) when they are staged for a package."""
 
     folder: str
     seal_key: bytes | None = None
@@ -155,14 +159,7 @@ def read_input(item: Input, store: ObjectStore | None) -> bytes:
     if isinstance(item, LibraryInstance):
         assert store is not None
         return store.read(item.sha256)
-    if isinstance(item, ZipMember):
-        DEFAULT_BUDGET.check_size(item.size)
-        with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
-            return fh.read(DEFAULT_BUDGET.max_file_size + 1)
-    # A regular file only (never a FIFO), within the input budget before it is read.
-    with os.fdopen(open_regular(item.path), "rb") as fh:
-        DEFAULT_BUDGET.check_size(os.fstat(fh.fileno()).st_size)
-        return fh.read(DEFAULT_BUDGET.max_file_size + 1)
+    return read_source(item)  # a regular file or zip member, within the input budget
 
 
 def identity_of_input(item: Input) -> Identity:
@@ -205,7 +202,7 @@ def plan_redactions(items: list[Input], redaction: Redaction, cancel: CancelToke
                                                   int(ds.get("NumberOfFrames", 1) or 1))
             except (Cancelled, OcrUnavailable):
                 raise
-            except Exception as exc:  # one bad file never stops the batch
+            except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch; its reason is listed
                 refused.append(Rejected(item.label, _unredactable(exc)))
                 continue
             planned.append(RedactedInput(item, plan, burns))
@@ -249,7 +246,7 @@ def _plan_for(plans: dict[str, PatientPlan]):  # noqa: ANN202
 def _identity_or_reason(item: Input) -> tuple[Identity | None, str | None]:
     try:
         return identity_of_input(item), None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any malformed header is a file refused with its reason, not a failed run
         return None, unreadable(exc)
 
 
@@ -269,7 +266,7 @@ def _one(item: Input, settings: DeidSettings, plans: dict[str, PatientPlan], out
         return Done(item.label, error="too large to read into memory")
     except VeilError as exc:
         return Done(item.label, error=str(exc))
-    except Exception as exc:  # one bad file never stops the batch
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch; a worker reports, never dies
         return Done(item.label, error=f"cannot be de-identified ({type(exc).__name__})")
     tally = tuple(result.tally.items())
     if result.leaks:
@@ -306,7 +303,7 @@ def _batch_tally(done: list[Done]) -> list[Done]:
     keys repeat in every file, and sent per file they cost more than the de-identification."""
     total: dict[tuple[str, str, str], int] = {}
     for item in done:
-        if item.temp is not None:
+        if item.temp:
             for key, count in item.tally:
                 total[key] = total.get(key, 0) + count
     out = [replace(item, tally=()) for item in done]
@@ -352,7 +349,7 @@ class Runner:
     def _local_store(self) -> ObjectStore | None:
         return ObjectStore(*self.store_args) if self.store_args else None
 
-    def identities(self, items: list[Input], cancel: CancelToken) -> list[tuple[Identity | None, str | None]]:
+    def identities(self, items: Sequence[Input], cancel: CancelToken) -> list[tuple[Identity | None, str | None]]:
         """Each item's patient, study and series, or why it cannot be read (a few KB read per
         file, here, while the workers start)."""
         out = []

@@ -1,4 +1,4 @@
-"""What a start (and ``veil check --repair``) does about work a crash interrupted (issue 15):
+"""What a start (and ``veil check --repair``) does about work a crash interrupted:
 settle the write-ahead intents of processes that are gone (:mod:`desktop.app.durability.write_ahead`),
 audit disclosures stored without their audit line, and sweep staging folders nobody holds.
 """
@@ -24,7 +24,7 @@ from desktop.app.durability.write_ahead import (
     temps_of,
     transaction,
 )
-from desktop.core.liveness import token_alive
+from desktop.core.common.liveness import token_alive
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Write-ahead records of what Veil writes outside the library (issue 15), and what a restart
+"""Write-ahead records of what Veil writes outside the library, and what a restart
 does with those a crash interrupted.
 
 Every exit that writes a file or folder someone can take away (a share package, a
@@ -32,14 +32,16 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from desktop.app.library.home import VeilHome
-from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.library.database import Connection
-from desktop.core.liveness import token_alive
+from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.library.database import Connection, rollback
+from desktop.core.common.liveness import token_alive
 from desktop.core.library.disclosures import DisclosedItem, Disclosure
 from desktop.core.share.file_sink import partial_path
 
@@ -54,12 +56,12 @@ STAGING_PREFIXES = ("share-", "open-", "slides-")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def owner_alive(home: VeilHome, owner: str, pid: int) -> bool:
     """Whether the process that holds an intent still runs: by its life token's lock
-    (:mod:`desktop.core.liveness`), or by its pid for intents written before tokens."""
+    (:mod:`desktop.core.common.liveness`), or by its pid for intents written before tokens."""
     if owner:
         return token_alive(home.path / "tmp", owner)
     return pid_alive(pid)
@@ -177,23 +179,26 @@ class transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, kind, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if kind is None:
             self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            try:
-                self.conn.execute("ROLLBACK")
-            except Exception:  # the original failure matters more
-                pass
+        else:
+            rollback(self.conn)  # a failing rollback never hides the original failure
 
 
 def _disclosure_json(d: Disclosure) -> dict:
     return dataclasses.asdict(d)
 
 
+def _disclosed_item(item: dict[str, Any]) -> DisclosedItem:
+    """An item back from JSON, whose lists were the item's tuples."""
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+    return DisclosedItem(**values)
+
+
 def disclosure_of(data: dict) -> Disclosure:
-    items = tuple(DisclosedItem(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()})
-                  for item in data.get("items", ()))
+    items = tuple(_disclosed_item(item) for item in data.get("items", ()))
     known = {f.name for f in dataclasses.fields(Disclosure)}
     fields = {k: v for k, v in data.items() if k in known and k != "items"}
     return Disclosure(**fields, items=items)
@@ -293,7 +298,7 @@ def temps_of(p: PendingIntent, busy: set[Path]) -> list[Path]:
         return []
     if any(b == p.target or p.target in b.parents for b in busy):
         return []
-    found = []
+    found: list[Path] = []
     for folder, _dirs, files in os.walk(p.target, followlinks=False):  # never through a link
         found.extend(Path(folder) / f for f in files if f.startswith(OUTPUT_TEMP_PREFIX))
     return found

@@ -1,4 +1,4 @@
-"""The privacy gate: the one way out of Veil (issue 13).
+"""The privacy gate: the one way out of Veil.
 
 Every exit (de-identified folder, share package, journal ZIP, slide images, the viewer's image,
 and any later one: PPTX, a DICOM send) passes the same six steps, here; none writes pixels or
@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
-from desktop.app.consent.consenting import check_items, override_refusal
+from desktop.app.consent.consenting import override_refusal
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import check_for_purpose, identifiable_allowed
 from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
 from desktop.app.gate.review import Candidate, Flagged, Refusal, Review, run_review, TEXT_PRONE_MODALITIES
 from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
@@ -35,13 +37,14 @@ from desktop.app.gate import writing
 from desktop.app.gate.writing import ARCHIVE_SUFFIX, WrittenPackage
 from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision, ExportRequest, Purpose
-from desktop.core.errors import VeilError
+from desktop.core.consent import Decision, ExportRequest
+from desktop.core.common.errors import VeilError
 
 __all__ = [
-    "ARCHIVE_SUFFIX", "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel", "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review",
-    "Selection", "SelectionError", "TEXT_PRONE_MODALITIES", "bind", "candidates_of", "enter", "header_flags", "redact_masked",
-    "resolve", "review_images", "run_review", "unverified",
+    "ARCHIVE_SUFFIX", "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel",
+    "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review", "Selection", "SelectionError",
+    "TEXT_PRONE_MODALITIES", "bind", "candidates_of", "enter", "header_flags", "redact_masked", "resolve",
+    "review_images", "run_review", "unverified",
 ]
 
 
@@ -67,14 +70,13 @@ def enter(home: VeilHome, selection: Selection, purpose: ExportPurpose, delivery
     redact what has masks, resolve the selection to current versions (raises
     :class:`SelectionError`), check consent (a care refusal with a justification is
     overridden and audited). The caller looks at :attr:`Cleared.allowed` before going on."""
-    if identifiable and purpose.purpose is not Purpose.CARE:
+    if identifiable and not identifiable_allowed(purpose.purpose):
         raise BindingError("Identifiable images leave only for the patient's care; choose a de-identification profile.")
     bound = bind(purpose, delivery)
     redact_masked(home, selection.study_uids, progress, cancel)
     resolved = resolve(home, selection)
-    request, decision = check_items(home, bound.purpose, list(resolved.items), deidentified=not identifiable,
-                                    colleague=bound.recipient if bound.purpose is Purpose.CARE else None,
-                                    protocol_id=bound.protocol_id or None)
+    request, decision = check_for_purpose(home, bound.purpose, resolved.items, not identifiable, bound.recipient,
+                                          bound.protocol_id)
     if not decision.allowed and bound.justification and decision.override_allowed:
         decision = override_refusal(home, request, decision, bound.justification)
     return Cleared(resolved, bound, request, decision)
@@ -100,7 +102,7 @@ def writers(cleared: Cleared, review: Review | None, confirmed: bool):  # noqa: 
 def candidates_of(home: VeilHome, images: Sequence[Image]) -> list[Candidate]:
     """The review's view of library images (read from the sealed store)."""
     return [Candidate(i.instance_ref, i.series_uid, i.label, i.modality, i.burned_in, i.redacted,
-                      lambda sha=i.sha256: home.objects.read(sha), i.sha256) for i in images]
+                      partial(home.objects.read, i.sha256), i.sha256) for i in images]
 
 
 def header_flags(images: Sequence[Image]) -> list[Flagged]:

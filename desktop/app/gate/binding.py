@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from desktop.app.keys.contacts import Contact
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.core.consent import Purpose
+from desktop.app.consent.purpose_rules import needs_colleague
 from desktop.core.consent.policy import same_person
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 class BindingError(VeilError):
     """The way out does not go to the person the purpose (and its consent) names."""
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     """How an export leaves."""
 
     KEYS = "keys"  # an encrypted package to address-book contacts
@@ -56,7 +56,7 @@ class Delivery:
 def bind(purpose: ExportPurpose, delivery: Delivery) -> ExportPurpose:
     """Check that ``delivery`` goes only to who ``purpose`` names (see the module) and return
     the purpose as the consent check must see it; raises :class:`BindingError` otherwise."""
-    if purpose.purpose is not Purpose.CARE:
+    if not needs_colleague(purpose.purpose):
         if delivery.channel is Channel.KEYS and not delivery.contacts:
             raise BindingError("Choose who can open the package: colleagues from the address book, or a passphrase.")
         return purpose

@@ -21,7 +21,8 @@ series once one of its images holds text (the caller reads the rest: :func:`esca
 text, the words OCR reads in the pixels that leave are matched against the original's
 identifiers (names and their parts, IDs, dates in their written forms: the same matching as
 :mod:`desktop.core.redaction.detect`). A match is a leak, whatever was confirmed: the image is
-left out of a folder export, and a package is refused. The words themselves never leave this module; only counts and kinds do.
+left out of a folder export, and a package is refused. The words themselves never leave this
+module; only counts and kinds do.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ import numpy as np
 
 from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import Progress, no_progress
-from desktop.core.deid.identifiers import Identifier, collect_identifiers
-from desktop.core.errors import Cancelled
+from desktop.core.dicom.identifiers import Identifier, collect_identifiers
+from desktop.core.common.errors import Cancelled
 from desktop.core.imaging.frames import DecodeError, decode_frame, read_image
 from desktop.core.redaction.detect import _targets, match_words
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader, Word
@@ -137,7 +138,7 @@ def matched(words: Sequence[Word], identifiers: Sequence[Identifier]
     kinds: list[str] = []
     boxes: list[tuple[int, int, int, int]] = []
     for line in lines.values():
-        for word, hits in zip(line, match_words(line, targets)):
+        for word, hits in zip(line, match_words(line, targets), strict=True):  # one list of hits per word
             kinds.extend(t.kind for t in hits if t.kind not in kinds)
             if hits:
                 boxes.append(word.box)

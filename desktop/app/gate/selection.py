@@ -22,7 +22,7 @@ from desktop.app.consent.consenting import study_label
 from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import ExportItem
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 
 class SelectionError(VeilError):
@@ -180,7 +180,7 @@ def redact_masked(home: VeilHome, study_uids: Sequence[str], progress: Progress 
     for series_ref in masked_series(home, study_uids):
         report = apply_series_masks(home, series_ref, progress, cancel)
         if report.cancelled:
-            from desktop.core.errors import Cancelled
+            from desktop.core.common.errors import Cancelled
             raise Cancelled("The export was cancelled; nothing was written.")
         failed.extend(f"{what}: {why}" for what, why in report.failed)
     if failed:
@@ -191,8 +191,8 @@ def redact_masked(home: VeilHome, study_uids: Sequence[str], progress: Progress 
 def distinct_labels(images: Sequence[Image]) -> tuple[Image, ...]:
     """``images``, labels made distinct where two would read the same (two patients' CTs of one
     day and description, say): "(study 2)" after those of the selection's second study where the
-    alike are in several studies, then "[1]", "[2]"… for what is still alike. A person tells them apart in every list and report,
-    and the de-identification keys its inputs by them."""
+    alike are in several studies, then "[1]", "[2]"… for what is still alike. A person tells them
+    apart in every list and report, and the de-identification keys its inputs by them."""
     counts = Counter(i.label for i in images)
     if all(n == 1 for n in counts.values()):
         return tuple(images)

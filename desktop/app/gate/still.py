@@ -23,8 +23,8 @@ from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review
 from desktop.app.gate.review import read_text, residual_reason
 from desktop.app.library.home import VeilHome
 from desktop.core.consent import Decision
-from desktop.core.deid.identifiers import collect_identifiers
-from desktop.core.errors import VeilError
+from desktop.core.dicom.identifiers import collect_identifiers
+from desktop.core.common.errors import VeilError
 from desktop.core.imaging.frames import read_image
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader
 
@@ -49,7 +49,8 @@ class StillReport:
         if self.consent is not None and not self.consent.allowed:
             return "Export refused: consent does not allow it. Nothing was written."
         if self.residual:
-            return f"Export refused: this image would still show the patient's identity; {self.residual}. Nothing was written."
+            return (f"Export refused: this image would still show the patient's identity; {self.residual}. "
+                    "Nothing was written.")
         if self.review is not None and self.review.needs_confirmation and not self.confirm_burned_in:
             return ("This image may carry burned-in identity: redact it, or confirm you checked it. "
                     "Nothing was written.")

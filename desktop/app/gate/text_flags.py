@@ -71,7 +71,7 @@ def review_selection(home: VeilHome, selection: Selection, *, progress: Progress
     """Resolve ``selection`` (raises :class:`desktop.app.gate.SelectionError` for anything outside
     its studies) and run the gate's review on the images that would leave. ``progress(done,
     total)`` counts the images read (the total grows when a series is read in full);
-    ``cancel`` stops it between images (:class:`desktop.core.errors.Cancelled`). Without an
+    ``cancel`` stops it between images (:class:`desktop.core.common.errors.Cancelled`). Without an
     OCR engine only the headers are reviewed, and :attr:`SelectionReview.read_all_pixels` says
     so. ``reader`` (this thread only) is for tests; the gate makes and closes its own."""
     cancel = cancel or CancelToken()

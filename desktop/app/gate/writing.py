@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from desktop.core.atomic_files import fsync_dir, sync_filesystem, temp_name
-from desktop.core.errors import VeilError
+from desktop.core.common.atomic_files import fsync_dir, sync_filesystem, temp_name
+from desktop.core.common.errors import VeilError
 from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
 from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package

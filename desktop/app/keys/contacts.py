@@ -1,4 +1,4 @@
-"""The address book (issue 7): colleagues packages are encrypted to, and senders recognised.
+"""The address book: colleagues packages are encrypted to, and senders recognised.
 
 A contact is either a key card (age recipient + Ed25519 signing key + fingerprint) or a bare
 ``age1...`` recipient for someone who only has the ``age`` tool. A bare recipient can receive
@@ -21,7 +21,7 @@ from pathlib import Path
 from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import known_identity
 from desktop.core.audit.log import os_user
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library import contacts as store
 from desktop.core.library.database import Connection
 from desktop.core.share.identity import MAX_CARD_BYTES, KeyCard, age_recipient_key, export_card, import_card
@@ -79,6 +79,14 @@ def _contact(row: store.StoredContact) -> Contact:
                    row.verified_at, row.verified_by, row.added_at)
 
 
+def _stored_contact(conn: Connection, contact_id: int) -> Contact:
+    """The contact as stored now (just written on ``conn``; gone only if another Veil removed it)."""
+    row = store.get_contact(conn, contact_id)
+    if row is None:
+        raise ContactError("This contact is no longer in your address book.")
+    return _contact(row)
+
+
 def _all(conn: Connection) -> list[Contact]:
     return [_contact(r) for r in store.list_contacts(conn)]
 
@@ -127,7 +135,7 @@ def _add(home: VeilHome, name: str, institution: str, email: str, recipient: str
         card_json = export_card(card).decode("utf-8") if card else None
         contact_id = store.add_contact(conn, name, institution, email, recipient, card_json,
                                        card.fingerprint if card else None, verifier)
-        contact = _contact(store.get_contact(conn, contact_id))
+        contact = _stored_contact(conn, contact_id)
         home.record(conn, "contact.added", contact=contact.name, fingerprint=contact.fingerprint,
                     age_recipient=recipient, can_sign=contact.can_sign, verified=contact.verified)
         return contact
@@ -221,7 +229,7 @@ def verify_contact(home: VeilHome, query: str, by: str | None = None) -> Contact
     conn = home.connect()
     try:
         store.set_verified(conn, contact.id, by or os_user())
-        updated = _contact(store.get_contact(conn, contact.id))
+        updated = _stored_contact(conn, contact.id)
         home.record(conn, "contact.verified", contact=contact.name, fingerprint=contact.fingerprint,
                     age_recipient=contact.age_recipient)
         return updated
@@ -268,7 +276,7 @@ def replace_key(home: VeilHome, query: str, card: KeyCard | None = None, recipie
                 raise DuplicateContactError(f"This key belongs to '{other.name}' in your address book.")
         store.replace_key(conn, contact.id, institution, email, new_recipient,
                           export_card(card).decode("utf-8") if card else None, card.fingerprint if card else None)
-        updated = _contact(store.get_contact(conn, contact.id))
+        updated = _stored_contact(conn, contact.id)
         home.record(conn, "contact.key_changed", contact=contact.name, old_fingerprint=contact.fingerprint,
                     old_age_recipient=contact.age_recipient, fingerprint=updated.fingerprint,
                     age_recipient=updated.age_recipient, was_verified=contact.verified)

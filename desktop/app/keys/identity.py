@@ -1,4 +1,4 @@
-"""The user's own identity (issue 7): the keys their packages are signed with and encrypted
+"""The user's own identity: the keys their packages are signed with and encrypted
 to, made on first use, and the public key card colleagues keep of them.
 
 The secret keys are kept by :mod:`desktop.core.keys.identity_store` (the OS keyring, or a
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.app.library.home import VeilHome
-from desktop.core.atomic_files import atomic_write_bytes
+from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.audit.log import os_user
-from desktop.core.errors import KeyStoreError, VeilError
+from desktop.core.common.errors import KeyStoreError, VeilError
 from desktop.core.keys.identity_store import (
     identity_lock, load_identity_secret, storage_of, store_identity_secret,
 )

@@ -21,7 +21,7 @@ class Catalogue:
     studies: list[StudyRow]
     series_by_study: dict[int, list[SeriesRow]] = field(default_factory=dict)
     counts: Counts = Counts(0, 0, 0, 0)
-    #: The consent badge of each study today, by Study Instance UID (issue 6).
+    #: The consent badge of each study today, by Study Instance UID.
     badges: dict[str, StudyBadge] = field(default_factory=dict)
 
     @property

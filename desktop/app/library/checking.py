@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from desktop.app.library.home import VeilHome
 from desktop.core.library.database import rollback
-from desktop.core.errors import ObjectStoreError
+from desktop.core.common.errors import ObjectStoreError
 from desktop.core.library.consents import form_objects
 
 

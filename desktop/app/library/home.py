@@ -4,7 +4,7 @@
 ``objects/`` (sealed originals), ``audit.log`` (hash chain) and ``keystore.json`` (how the key
 is kept; never the key itself in clear).
 
-The audit trail (issue 15): the index is its source. :meth:`VeilHome.record` commits each line
+The audit trail (HIPAA 45 CFR 164.312(b)): the index is its source. :meth:`VeilHome.record` commits each line
 there first, then appends it to ``audit.log`` and moves the head kept in the OS keyring
 forward (:mod:`desktop.core.audit.head`). A crash or a full disk in between leaves the file
 behind, never disagreeing: :meth:`VeilHome.sync_audit` (after every event, at every open and
@@ -29,8 +29,8 @@ from desktop.core.audit import AuditLog, Verification, verify_log
 from desktop.core.audit import head as audit_head
 from desktop.core.audit import mirror
 from desktop.core.audit.log import GENESIS, line_hash
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.faults import fault_point
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.faults import fault_point
 from desktop.core.keys import LibraryKeys, PassphrasePrompt, open_library_keys
 from desktop.core.keys.keystore import KEYRING_SERVICE
 from desktop.core.library import database, index
@@ -81,7 +81,7 @@ class VeilHome:
         return self.path / "audit.log"
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, prompt: PassphrasePrompt | None = None) -> "VeilHome":
+    def open(cls, path: str | os.PathLike[str] | None = None, prompt: PassphrasePrompt | None = None) -> VeilHome:
         """Open (creating on first use) the home at ``path``; asks ``prompt`` only if needed."""
         home = resolve_home(path)
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -99,14 +99,16 @@ class VeilHome:
         """A new connection to the index (one per thread)."""
         return database.connect(self.database_path, self.keys.database_key)
 
-    def record(self, conn: database.Connection, action: str, change: Change | None = None, **details: object) -> int:
+    def record(self, conn: database.Connection, action: str, change: Change | None = None, /,
+               **details: object) -> int:
         """Record an audit event chained onto the last one this library wrote; its sequence number.
 
         The line is committed in the index first (whose write lock serialises writers across
         processes), then appended to ``audit.log``. A full disk before the commit records
         nothing and raises :class:`DiskFullError`; after it the event stands and the file
         catches up at the next event or open. ``change``, if given, makes the change the event
-        is about in the same transaction: no crash can keep one without the other.
+        is about in the same transaction: no crash can keep one without the other. ``change`` is
+        given by position, so that no detail of the event can be taken for it.
         """
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -91,7 +91,7 @@ class Ticker:
         while not self._stop.wait(TICK_SECONDS):
             try:
                 self._sink(self._tracker.status())
-            except Exception:  # a broken sink (a closed terminal) never breaks the import
+            except Exception:  # noqa: BLE001 - a broken sink (a closed terminal, a gone window) never breaks the import
                 return
 
     def stop(self) -> None:
@@ -99,5 +99,5 @@ class Ticker:
         self._thread.join()
         try:
             self._sink(self._tracker.status(finished=True))
-        except Exception:
+        except Exception:  # noqa: BLE001 - nor does it break the end of one
             pass

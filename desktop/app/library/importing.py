@@ -2,7 +2,7 @@
 
 Discovery runs here; reading, hashing, parsing and sealing run in worker processes (both
 cores: pydicom parsing holds the GIL); indexing runs here in batched transactions. Every file
-is held to an :class:`~desktop.core.input_budget.InputBudget` (size at discovery; structure,
+is held to an :class:`~desktop.core.dicom.input_budget.InputBudget` (size at discovery; structure,
 nesting, element count and time before it is parsed); what breaks it is rejected, named.
 
 Durability per batch: the workers' sealed temp files are flushed with one ``syncfs``, renamed
@@ -35,12 +35,13 @@ from desktop.app.library.home import VeilHome
 from desktop.app.library.import_progress import StatusSink, Ticker, Tracker
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.common.worker_pool import die_with_parent, forkserver_usable, pooled_results
-from desktop.core.atomic_files import sync_filesystem
+from desktop.core.common.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.faults import fault_point
-from desktop.core.input_budget import DEFAULT_BUDGET, InputBudget
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.faults import fault_point
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget
 from desktop.core.library import index
+from desktop.core.library.database import Connection, rollback
 from desktop.core.library.ingest import Ingested, NoRoom, ingest, release_archives
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import DirectoryRead, Rejected, Source, discover
@@ -158,7 +159,7 @@ def _worker_init(root: str, tmp: str, object_key: bytes, name_key: bytes, budget
     if main_pid:
         die_with_parent(main_pid)
     # Temps named by the main process's life token: it commits them after this worker is gone.
-    _STORE = ObjectStore(root, tmp, object_key, name_key, owner)
+    _STORE = ObjectStore(Path(root), Path(tmp), object_key, name_key, owner)
     _BUDGET = budget
     if slots is not None and claimed is not None:
         with claimed.get_lock():
@@ -308,7 +309,7 @@ def import_paths(
     return report
 
 
-def _finish(home: VeilHome, conn, import_id: int | None, outcome: str, report: ImportReport) -> None:
+def _finish(home: VeilHome, conn: Connection, import_id: int | None, outcome: str, report: ImportReport) -> None:
     """Record the end of the import; a full disk then is said in the report, not raised."""
     try:
         if import_id is not None:
@@ -327,7 +328,8 @@ class _Run:
     """The state of one import between its results and the index: the batch being filled,
     and what a full disk left undone."""
 
-    def __init__(self, home: VeilHome, conn, report: ImportReport, sources: list[Source], tracker: Tracker) -> None:
+    def __init__(self, home: VeilHome, conn: Connection, report: ImportReport, sources: list[Source],
+                 tracker: Tracker) -> None:
         self.home, self.conn, self.report, self.sources, self.tracker = home, conn, report, sources, tracker
         self.import_id: int | None = None
         self.batch: list[Ingested] = []
@@ -389,7 +391,8 @@ _COLLISION_REASONS = {
 }
 
 
-def _record_end(home: VeilHome, conn, import_id: int, outcome: str, report: ImportReport) -> None:
+def _record_end(home: VeilHome, conn: Connection, import_id: int, outcome: str,
+                report: ImportReport) -> None:
     """Whatever happened, what was indexed is accounted for in the index and the audit log."""
     index.finish_import(conn, import_id, report.imported, report.already_present,
                         len(report.rejected), report.cancelled)
@@ -402,7 +405,8 @@ def _record_end(home: VeilHome, conn, import_id: int, outcome: str, report: Impo
     )
 
 
-def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, report: ImportReport) -> None:
+def _index_batch(home: VeilHome, conn: Connection, batch: list[Ingested], import_id: int,
+                 report: ImportReport) -> None:
     """Commit ``batch``'s sealed objects and index them in one transaction. If that fails (a
     full disk, say) it is rolled back whole: its objects are removed (temps and any renamed into
     ``objects/`` by it), the report's counts are as before it, and the error is raised."""
@@ -445,10 +449,7 @@ def _index_batch(home: VeilHome, conn, batch: list[Ingested], import_id: int, re
         conn.execute("COMMIT")
         fault_point("import.indexed")
     except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        except Exception:  # SQLite may have rolled back itself (a full disk): keep the cause
-            pass
+        rollback(conn)  # SQLite may have rolled back itself (a full disk): the cause is kept
         _discard(home, batch, created)
         report.imported = counts[0]
         del report.already_present_files[counts[1]:], report.duplicates[counts[2]:], report.rejected[counts[3]:]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 import pydicom
 import pydicom.filereader
 
 from desktop.core.deid.mapping import patient_key, patient_key_of
-from desktop.core.library.header import InvalidInstance, _element_end
+from desktop.core.dicom.header import InvalidInstance, _element_end
 from desktop.core.library.index import patient_key_from
 from desktop.core.library.sources import FileSource, ZipMember
 from desktop.core.redaction.record import REDACTION_MARK, is_redacted
@@ -114,7 +115,8 @@ def _of_dataset(ds: pydicom.Dataset) -> Identity:
     except (TypeError, ValueError):
         number = None
     return Identity(patient_key_of(ds), str(ds.get("StudyInstanceUID", "") or "").strip(),
-                    str(ds.get("SeriesInstanceUID", "") or "").strip(), str(ds.get("Modality", "") or "").strip().upper(),
+                    str(ds.get("SeriesInstanceUID", "") or "").strip(),
+                    str(ds.get("Modality", "") or "").strip().upper(),
                     str(ds.get("BurnedInAnnotation", "") or "").strip().upper(), is_redacted(ds), number)
 
 
@@ -127,5 +129,7 @@ def identity_of(item: FileSource | ZipMember) -> Identity:
             return quick
         with open(item.path, "rb") as fh:
             return _of_dataset(pydicom.filereader.read_partial(fh, stop_when=_stop_after_relationship, force=True))
-    with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as fh:
-        return _of_dataset(pydicom.filereader.read_partial(fh, stop_when=_stop_after_relationship, force=True))
+    with zipfile.ZipFile(item.archive) as archive, archive.open(item.member) as member:
+        # a zip member is a readable binary stream, what read_partial reads (typeshed calls it IO[bytes])
+        stream = cast(BinaryIO, member)
+        return _of_dataset(pydicom.filereader.read_partial(stream, stop_when=_stop_after_relationship, force=True))

@@ -30,7 +30,7 @@ import hmac
 import os
 
 from desktop.app.library.home import VeilHome
-from desktop.core.errors import KeyStoreError, VeilError, WrongPassphraseError
+from desktop.core.common.errors import KeyStoreError, VeilError, WrongPassphraseError
 from desktop.core.keys import open_library_keys, passphrase_from_file
 from desktop.core.library.settings import get_setting, set_settings
 

@@ -3,7 +3,7 @@
 For each image of the series that a stored mask applies to (its own masks, and series-wide
 masks of same-size images), the pixels under the masks are burned in
 (:mod:`desktop.core.redaction.burn_in`) and the result is stored in the library as a *version*
-of the image (issue 13): a new instance (new SOP Instance UID, PS3.3 C.12.1.1.1; Derivation
+of the image: a new instance (new SOP Instance UID, PS3.3 C.12.1.1.1; Derivation
 Description and BurnedInAnnotation NO, PS3.3 C.7.6.1.1) in the same series, recorded as
 replacing its original (``instances.replaces_ref``). The browser counts it once, the viewer
 opens it by default and every export takes it, never the original beside it. Originals are
@@ -18,6 +18,7 @@ import hashlib
 import zlib
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,12 +27,12 @@ import pydicom
 from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.atomic_files import sync_filesystem
+from desktop.core.common.atomic_files import sync_filesystem
 from desktop.core.audit.log import os_user
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library import index
-from desktop.core.library.database import rollback
-from desktop.core.library.header import parse_header
+from desktop.core.library.database import Connection, rollback
+from desktop.core.dicom.header import parse_header
 from desktop.core.library.masks import masks_for, masks_of_series
 from desktop.core.redaction.burn_in import burn_in, mark_redacted
 from desktop.core.redaction.mask import Mask
@@ -75,6 +76,15 @@ def _union(rasters: list[np.ndarray]) -> np.ndarray | None:
     for r in rasters[1:]:
         out |= r
     return out
+
+
+def _frame_masks(per_frame: list[list[Mask]], raster: Callable[[Mask], np.ndarray]
+                 ) -> Callable[[int], np.ndarray | None]:
+    """Each frame's mask for :func:`burn_in`: the union of the masks that burn into it."""
+    def mask_for(frame: int) -> np.ndarray | None:
+        return _union([raster(m) for m in per_frame[frame]]) if frame < len(per_frame) else None
+
+    return mask_for
 
 
 def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_progress,
@@ -130,8 +140,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
                 continue
             try:
                 ds = pydicom.dcmread(io.BytesIO(home.objects.read(inst.object_sha256)))
-                result = burn_in(ds, lambda f, pf=per_frame: _union([raster(m) for m in pf[f]]) if f < len(pf) else None,
-                                 new_uid)
+                result = burn_in(ds, _frame_masks(per_frame, raster), new_uid)
                 out = result.dataset
                 mark_redacted(out)
                 buffer = io.BytesIO()
@@ -143,10 +152,10 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
                                inst.instance_ref))
                 report.frames += len(result.frames_redacted)
                 report.notes.add(result.note)
-            except Exception as exc:  # one image that cannot be redacted does not stop the series
+            except Exception as exc:  # noqa: BLE001 - one image that cannot be decoded or redacted does not stop the series
                 report.failed.append((f"instance {inst.instance_number or inst.instance_ref}", _reason(exc)))
             progress(n, len(work))
-        if staged and not report.cancelled:
+        if staged and not report.cancelled and import_id is not None:  # staged: there was work, so an import
             _store(home, conn, staged, import_id, report)
         elif import_id is not None:
             for _header, _sha, _size, temp, _crc, _orig in staged:
@@ -162,7 +171,7 @@ def apply_series_masks(home: VeilHome, series_ref: int, progress: Progress = no_
     return report
 
 
-def _store(home: VeilHome, conn, staged: list, import_id: int, report: RedactionReport) -> None:  # noqa: ANN001
+def _store(home: VeilHome, conn: Connection, staged: list, import_id: int, report: RedactionReport) -> None:
     sync_filesystem(home.objects.root)
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -3,8 +3,8 @@ files in batches, with a review report a person checks afterwards.
 
 For each image: the scanner templates that match its header give regions on every frame;
 with ``detect``, text found by OCR that matches the header's identifiers (high-risk) is added
-(:func:`plan_regions`). The regions are burned in (:func:`burn_regions`,
-:mod:`desktop.core.redaction.burn_in`) and the new file, marked as redacted so that its
+(:func:`desktop.app.redaction.region_plan.plan_regions`). The regions are burned in
+(:func:`desktop.app.redaction.region_plan.burn_regions`) and the new file, marked as redacted so that its
 de-identification records the Clean Pixel Data Option (PS3.15 E.3.1), is written under OUT
 with the input's relative path. Every other readable DICOM input is copied there unchanged,
 byte for byte, under its relative path too: OUT is complete, the folder to de-identify next.
@@ -19,9 +19,8 @@ OUT holds identifiable copies on this machine, as IN does: this is not a disclos
 is de-identified or sent; ``veil deid`` is the way out, through the privacy gate). It is
 recorded in the audit log with counts only.
 
-:class:`RegionPlan`, :func:`plan_regions` and :func:`burn_regions` also serve ``veil deid
---redact``, which burns the same regions in memory on the way to de-identification
-(:class:`desktop.app.deid.runner.RedactedInput`).
+The same region plan serves ``veil deid --redact``, which burns the same regions in memory on
+the way to de-identification (:class:`desktop.app.deid.runner.RedactedInput`).
 """
 
 from __future__ import annotations
@@ -31,9 +30,9 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,20 +42,19 @@ from PIL import Image, ImageDraw
 
 from desktop.app.durability import write_ahead
 from desktop.app.common.formatting import megabytes, plural
-from desktop.app.redaction.redacting import derived_uid
+from desktop.app.redaction.region_plan import Detector, burn_regions, plan_regions
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.errors import VeilError
-from desktop.core.faults import fault_point
+from desktop.app.library.source_files import file_inputs, read_source
+from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.errors import VeilError
+from desktop.core.common.faults import fault_point
 from desktop.core.imaging.display import display_params, render
-from desktop.core.input_budget import check_structure
-from desktop.core.library.sources import Rejected, ZipMember
-from desktop.core.redaction.burn_in import BurnInResult, burn_in, mark_redacted
-from desktop.core.redaction.templates import Region, Template, matching
+from desktop.core.dicom.input_budget import check_structure
+from desktop.core.library.sources import Rejected, Source, ZipMember
+from desktop.core.redaction.templates import Template
 
 if TYPE_CHECKING:
-    from desktop.app.deid.runner import Input
     from desktop.app.library.home import VeilHome
 
 REPORT_NAME = "redaction-report.json"
@@ -65,92 +63,6 @@ THUMB = 256
 SHEET_COLUMNS = 6
 #: The contact sheet stops growing past this many frames (the JSON still lists them all).
 SHEET_LIMIT = 600
-
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, x1 and y1 exclusive
-#: ``detector(ds, frames) -> [(frame, box, reason)]``: high-risk text boxes (OCR), reasons
-#: naming the identifier's kind, never its value (:func:`desktop.app.redaction.detecting.high_risk_detector`).
-Detector = Callable[[pydicom.Dataset, Iterable[int]], list[tuple[int, Box, str]]]
-
-
-@dataclass(frozen=True)
-class RegionPlan:
-    """Where one image is redacted: the regions of each scanner template that matches its
-    header, (name, regions), on every frame; and the boxes OCR found, (frame, box, reason).
-    Plain data, so it goes to worker processes; the same plan burns the same pixels."""
-
-    templates: tuple[tuple[str, tuple[Region, ...]], ...] = ()
-    detected: tuple[tuple[int, Box, str], ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.templates or self.detected)
-
-    def template_mask(self, rows: int, columns: int) -> np.ndarray | None:
-        """The templates' regions, or None without any."""
-        if not self.templates:
-            return None
-        mask = np.zeros((rows, columns), dtype=bool)
-        for name, regions in self.templates:
-            mask |= Template(name, _never, regions).mask(rows, columns).rasterize()
-        return mask
-
-    def mask_for(self, rows: int, columns: int) -> Callable[[int], np.ndarray | None]:
-        """Each frame's mask (None: nothing to burn in that frame)."""
-        template_mask = self.template_mask(rows, columns)
-        boxes: dict[int, list[Box]] = {}
-        for frame, box, _reason in self.detected:
-            boxes.setdefault(frame, []).append(box)
-
-        def mask_for(frame: int) -> np.ndarray | None:
-            found = boxes.get(frame, [])
-            if template_mask is None and not found:
-                return None
-            mask = template_mask.copy() if template_mask is not None else np.zeros((rows, columns), dtype=bool)
-            for x0, y0, x1, y1 in found:
-                mask[max(0, y0):min(rows, y1), max(0, x0):min(columns, x1)] = True
-            return mask
-
-        return mask_for
-
-    def burns(self, rows: int, columns: int, frames: int) -> bool:
-        """Whether any pixel of the image lies under a region (then it is really redacted)."""
-        mask = self.template_mask(rows, columns)
-        if mask is not None and mask.any():
-            return True
-        return any(0 <= f < frames and min(columns, x1) > max(0, x0) and min(rows, y1) > max(0, y0)
-                   for f, (x0, y0, x1, y1), _reason in self.detected)
-
-    def uid_part(self) -> str:
-        """What the redacted instance's SOP Instance UID is derived from, with the original's."""
-        return json.dumps([[name for name, _ in self.templates],
-                           sorted((f, list(b)) for f, b, _ in self.detected)])
-
-
-def _never(_ds: pydicom.Dataset) -> bool:
-    return False
-
-
-def plan_regions(ds: pydicom.Dataset, templates: Iterable[Template], detector: Detector | None) -> RegionPlan:
-    """The regions to redact in ``ds``: every template whose condition its header meets, and
-    with a ``detector`` the boxes around text that matches the header's identifiers."""
-    if "PixelData" not in ds:
-        return RegionPlan()
-    hits = tuple((t.name, tuple(t.regions)) for t in matching(list(templates), ds))
-    detected: tuple[tuple[int, Box, str], ...] = ()
-    if detector is not None:
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        detected = tuple((int(f), tuple(int(v) for v in b), r) for f, b, r in detector(ds, range(frames)))
-    return RegionPlan(hits, detected)  # type: ignore[arg-type]
-
-
-def burn_regions(ds: pydicom.Dataset, plan: RegionPlan) -> BurnInResult:
-    """A new instance with the plan's regions burned into every frame, marked as redacted by
-    Veil (Derivation Description, Burned In Annotation NO): an export of it records the Clean
-    Pixel Data Option (PS3.15 E.3.1). ``ds`` is not modified."""
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    result = burn_in(ds, plan.mask_for(rows, columns), derived_uid(str(ds.SOPInstanceUID), plan.uid_part()))
-    mark_redacted(result.dataset)
-    return result
 
 
 @dataclass
@@ -185,7 +97,7 @@ class FileRedactionReport:
         return text + "."
 
 
-def _relative(item: Input, roots: list[Path]) -> Path:
+def _relative(item: Source, roots: list[Path]) -> Path:
     if isinstance(item, ZipMember):
         return Path(Path(item.archive).stem) / item.member
     path = Path(item.path).resolve()
@@ -203,9 +115,6 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
 
     ``detector(ds, frames) -> list[(frame, box, reason)]`` proposes high-risk text boxes (OCR);
     None skips detection."""
-    from desktop.app.deid.runner import read_input
-    from desktop.app.deid.deidentifying import file_inputs
-
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     roots = [Path(p).resolve() for p in paths]
@@ -237,10 +146,10 @@ def redact_paths(home: VeilHome, paths: Iterable[str | os.PathLike[str]], out_di
                 progress(n, len(inputs))
                 continue
             try:
-                data = read_input(item, None)
+                data = read_source(item)
                 entry = _one(data, item.label, relative, out, templates, detector, dry_run, thumbs,
                              len(report.entries) + 1)
-            except Exception as exc:  # one bad file never stops the batch; a full disk stops it all
+            except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch; a full disk stops it all
                 if is_disk_full(exc):
                     size = sum(p.stat().st_size for p in written if p.exists())
                     raise DiskFullError(f"The disk holding {out} is full (the redacted copies need about "
@@ -358,7 +267,7 @@ def _thumbnail(ds: pydicom.Dataset, frame: int, mask: np.ndarray | None) -> Imag
 
 def _write_review(report: FileRedactionReport, out: Path, thumbs: list[tuple[str, Image.Image]]) -> None:
     document = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dry_run": report.dry_run, "files": report.total, "redacted": report.redacted,
         "copied": report.copied, "frames": report.frames, "cancelled": report.cancelled,
         "entries": report.entries, "copies": [] if report.cancelled else report.copies,

@@ -77,6 +77,8 @@ class RedactSession:
         found = self.histories.get(slot)
         if found is None:
             rows, columns = self.sizes[slot.owner]
+            if rows is None or columns is None:
+                raise ValueError("A mask needs the image's size, and this image has none.")
             found = self.histories[slot] = EditHistory(Mask(int(rows), int(columns), scope=slot.scope,
                                                             frame=slot.frame))
             self._committed[slot] = found.mask

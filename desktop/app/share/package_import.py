@@ -1,4 +1,4 @@
-"""Importing the images of a share package without writing them anywhere in clear (issue 15).
+"""Importing the images of a share package without writing them anywhere in clear.
 
 The package reader hands over each member once its SHA-256 matched the signed manifest
 (:data:`desktop.core.share.reader.MemberSink`); :class:`PackageMembers` parses a DICOM member
@@ -23,10 +23,10 @@ from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport, _index_batch, _record_end
 from desktop.app.common.tasks import CancelToken
 from desktop.core.audit.log import os_user
-from desktop.core.disk_full import DiskFullError, is_disk_full
-from desktop.core.faults import fault_point
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.faults import fault_point
 from desktop.core.library import index
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.header import InvalidInstance
 from desktop.core.library.ingest import Ingested, _ingest_bytes
 from desktop.core.library.sources import Rejected
 

@@ -1,4 +1,4 @@
-"""Use case: open a share package someone sent (issue 7): decrypt it with the user's identity
+"""Use case: open a share package someone sent: decrypt it with the user's identity
 or a passphrase, verify the signature, every size and hash, show who sent it (known and
 verified in the address book, or not) and what it says (purpose, consent basis,
 de-identification, redaction), and import its images into the library.
@@ -8,7 +8,7 @@ a person, and nothing is imported. Nothing of the package is ever written in cle
 is verified in memory and staged sealed in the object store (:mod:`desktop.app.share.package_import`),
 then indexed once the whole package verified; DICOMDIR and README are not kept.
 
-Who receives is bound (issue 13): a package that did not reach this user the way its signer
+Who receives is bound: a package that did not reach this user the way its signer
 sent it (decrypted and re-encrypted to someone else, re-encrypted with a passphrase, a plain
 archive, or a manifest too old to say whom it was for) is *forwarded*. It is refused, with who
 signed it and whom it was for, unless the person confirms (``confirm_forwarded``); the refusal
@@ -29,7 +29,7 @@ from desktop.app.keys.identity import my_identity
 from desktop.app.library.importing import ImportReport
 from desktop.app.share.package_import import PackageMembers, import_members
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.disk_full import DiskFullError, is_disk_full
+from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.share.manifest import Manifest
 from desktop.core.share.reader import Arrival, ForwardedPackageError, forwarded_explanation, open_package
 
@@ -60,7 +60,8 @@ class Received:
         if self.sender is None:
             return f"{who} [{card.fingerprint}]: NOT in your address book; check the fingerprint with them"
         if self.sender.verified_at is None:
-            return f"{who} [{card.fingerprint}]: in your address book as {self.sender.name}, fingerprint not yet verified"
+            return (f"{who} [{card.fingerprint}]: in your address book as {self.sender.name}, "
+                    "fingerprint not yet verified")
         return f"{who} [{card.fingerprint}]: in your address book as {self.sender.name}, verified"
 
 

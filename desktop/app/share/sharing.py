@@ -1,8 +1,8 @@
-"""Use case: export a selection as an encrypted, signed share package (issue 7), or a signed
-plain ZIP for a journal, through the privacy gate (issue 13, :mod:`desktop.app.gate`).
+"""Use case: export a selection as an encrypted, signed share package, or a signed
+plain ZIP for a journal, through the privacy gate (:mod:`desktop.app.gate`).
 
 selection (nothing outside its studies) and recipients bound to the purpose (care: only the
-colleague the consent names, by their key) -> consent check (issue 6) -> redacted versions ->
+colleague the consent names, by their key) -> consent check (HIPAA 45 CFR 164.508) -> redacted versions ->
 burned-in review and residual OCR check -> identifiable current versions (care only) or a
 de-identified copy (staged sealed under a key that lives only in memory) -> the package,
 written straight into age ciphertext -> audit line and the accounting of disclosures naming
@@ -17,7 +17,9 @@ import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from desktop.app.consent.consenting import consents_of
 from desktop.app.keys.contacts import Contact
@@ -25,6 +27,7 @@ from desktop.app.deid.deidentifying import DeidReport, deidentify_inputs, inputs
 from desktop.app.durability import write_ahead
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import unencrypted_allowed
 from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
     ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
@@ -35,12 +38,12 @@ from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, my_identity
 from desktop.app.library.instance_identity import library_key
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import ConsentRecord, Decision, Purpose, distribution_type
+from desktop.core.consent import ConsentRecord, Decision, distribution_type
 from desktop.core.deid.profiles import Profile
-from desktop.core.disk_full import DiskFullError, free_bytes, is_disk_full
-from desktop.core.errors import Cancelled, VeilError
-from desktop.core.faults import fault_point
-from desktop.core.library.sealed import SealedReader, peek_unsealed
+from desktop.core.common.disk_full import DiskFullError, free_bytes, is_disk_full
+from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.common.faults import fault_point
+from desktop.core.common.sealed import SealedReader, peek_unsealed
 from desktop.core.share.manifest import PackageDetails, new_package_id
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
@@ -125,8 +128,9 @@ def _consent_basis(decision: Decision, records: Sequence[ConsentRecord]) -> dict
                        "valid_until": r.valid_until.isoformat() if r.valid_until else None,
                        "reference": r.waiver_reference or r.policy or None, "limits": r.limits or None,
                        "site_wide": r.scope.site_wide})
-    out = {"purpose": str(decision.purpose), "distribution_type": distribution_type(decision.purpose),
-           "records": relied, "limits": list(decision.limits)}
+    out: dict[str, object] = {"purpose": str(decision.purpose),
+                              "distribution_type": distribution_type(decision.purpose),
+                              "records": relied, "limits": list(decision.limits)}
     if decision.overridden:
         out["override"] = {"by": decision.overridden_by, "justification": decision.justification}
     return out
@@ -138,9 +142,9 @@ def _library_sources(home: VeilHome, images: Sequence[Image]) -> tuple[list[Pack
     sent: list[Sent] = []
     for image in images:
         name = dicom_member_name(len(sources))
-        sources.append(StreamSource(name, image.size, lambda sha=image.sha256: home.objects.open(sha),
+        sources.append(StreamSource(name, image.size, partial(_open_object, home, image.sha256),
                                     sha256=image.sha256, crc32=image.crc32,
-                                    peek=lambda n, sha=image.sha256: home.objects.peek(sha, n)))
+                                    peek=partial(home.objects.peek, image.sha256)))
         sent.append(Sent(image.patient_key, image.study_uid, image.series_uid, image.sop_uid))
     return sources, sent
 
@@ -150,9 +154,21 @@ def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[Packag
         with open(path, "rb") as fh:
             return peek_unsealed(fh, key, size)
 
-    return [StreamSource(dicom_member_name(n), size, lambda p=folder / rel: SealedReader(open(p, "rb", buffering=0), key),
-                         sha256=sha, crc32=crc, peek=lambda size, p=folder / rel: peek(p, size))
+    return [StreamSource(dicom_member_name(n), size, partial(_open_staged, folder / rel, key),
+                         sha256=sha, crc32=crc, peek=partial(peek, folder / rel))
             for n, (rel, size, sha, crc) in enumerate(report.outputs)]
+
+
+# A SealedReader is a binary stream (io.RawIOBase), what StreamSource reads; the BinaryIO its
+# opener is annotated with is a narrower protocol than the streams it is given.
+def _open_object(home: VeilHome, sha256: str) -> BinaryIO:
+    """A library object's plaintext, each chunk authenticated as it is read."""
+    return cast(BinaryIO, home.objects.open(sha256))
+
+
+def _open_staged(path: Path, key: bytes) -> BinaryIO:
+    """A staged de-identified copy's plaintext, each chunk authenticated as it is read."""
+    return cast(BinaryIO, SealedReader(open(path, "rb", buffering=0), key))
 
 
 MIN_PASSPHRASE = 12
@@ -214,14 +230,15 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     kind = "share.archive" if request.unencrypted else "share.package"
     intent = write_ahead.begin(home, kind, request.output, staging)
     try:
-        if request.identifiable:
+        profile = request.profile
+        if profile is None:  # identifiable: the current versions themselves (care only)
             sources, sent = _library_sources(home, images)
             deid_details: dict = {"profile": "identifiable"}
         else:
             key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
             staging.mkdir(mode=0o700, parents=True)
             inputs = inputs_of(images)
-            deid = deidentify_inputs(home, request.profile, inputs, staging, progress, cancel, purpose=purpose,
+            deid = deidentify_inputs(home, profile, inputs, staging, progress, cancel, purpose=purpose,
                                      seal_key=key, account=False, reviewed=report.review,
                                      confirm_burned_in=request.confirm_burned_in)
             report.deid = deid
@@ -237,7 +254,7 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                 return report
             sources = _staged_sources(staging, key, deid)
             sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid, inp.sop_uid) for inp in inputs]
-            deid_details = {"profile": request.profile.key, "options": sorted(request.profile.options),
+            deid_details = {"profile": profile.key, "options": sorted(profile.options),
                             "pseudonyms": sorted(deid.pseudonyms)}
         redaction = {"confirmed_burned_in": len(report.flagged) if request.confirm_burned_in else 0,
                      "redacted_in_veil": sum(i.redacted for i in images),
@@ -307,7 +324,7 @@ def _review(home: VeilHome, images: Sequence[Image], request: ShareRequest, canc
 
 def _check_unencrypted(request: ShareRequest) -> None:
     """A plain archive holds de-identified images only, never for care, and has no recipients."""
-    if request.identifiable or request.purpose.purpose is Purpose.CARE:
+    if not unencrypted_allowed(request.purpose.purpose, request.identifiable):
         raise VeilError("Only de-identified images, for teaching, publication or research, leave without "
                         "encryption; send images for care as an encrypted package.")
     if request.recipients or request.passphrase:

@@ -1,5 +1,5 @@
-"""Use case: slide-ready images for teaching, talks and journals (issue 7), through the privacy
-gate (issue 13, :mod:`desktop.app.gate`).
+"""Use case: slide-ready images for teaching, talks and journals, through the privacy
+gate (:mod:`desktop.app.gate`).
 
 selection -> purpose and consent check (de-identified; never for care: these files are not
 encrypted) -> redacted versions (every image with masks leaves as the version Veil burned them
@@ -11,7 +11,7 @@ as is) -> PNG or JPEG with no metadata (no text chunks, no EXIF, no comment; no 
 line and the accounting of disclosures.
 
 Files are staged under random names and renamed into place only when every frame is done; a
-refusal or a cancel writes nothing. A full output disk (issue 15) stops the export: what was
+refusal or a cancel writes nothing. A full output disk stops the export: what was
 staged (or already renamed) is removed, the report names the disk and about how much room the
 slides need, the audit line says ``failed-disk-full`` and no disclosure is recorded.
 """
@@ -36,9 +36,9 @@ from desktop.app.gate import Channel, Delivery, Image, Review, Selection, enter,
 from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.consent import Decision, ExportRequest
-from desktop.core.disk_full import is_disk_full
-from desktop.core.errors import VeilError
-from desktop.core.faults import fault_point
+from desktop.core.common.disk_full import is_disk_full
+from desktop.core.common.errors import VeilError
+from desktop.core.common.faults import fault_point
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import decode_frame, read_image
 
@@ -252,7 +252,7 @@ def _render_all(home: VeilHome, images: list[_Image], fmt: str, writer, encode, 
                     return
                 encoded.append((f"{planned.stem}-{frame + 1:03d}{SUFFIXES[fmt]}", encode(slide_pixels(ds, frame), fmt)))
                 progress(done + len(encoded), total)
-        except Exception as exc:  # one image that cannot be rendered does not stop the others
+        except Exception as exc:  # noqa: BLE001 - one image that cannot be decoded or rendered does not stop the others
             report.failed.append((image.label, str(exc) if isinstance(exc, VeilError) else type(exc).__name__))
             done += len(planned.frames)
             progress(done, total)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 import numpy as np
 
 DEFAULT_BUDGET = 256 << 20  # ~490 frames of 512x512x16-bit: far more than the prefetch radius
+
+#: What names a frame for the prefetcher's decoder (the viewer's: (image, frame)).
+Key = TypeVar("Key", bound=Hashable)
 
 
 class FrameCache:
@@ -56,17 +60,17 @@ class FrameCache:
                 self._bytes -= evicted.nbytes
 
 
-class Prefetcher:
+class Prefetcher(Generic[Key]):
     """Decodes ``keys`` into a :class:`FrameCache` on background threads."""
 
-    def __init__(self, cache: FrameCache, decode: Callable[[Hashable], np.ndarray], workers: int = 2) -> None:
+    def __init__(self, cache: FrameCache, decode: Callable[[Key], np.ndarray], workers: int = 2) -> None:
         self.cache = cache
         self._decode = decode
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="veil-prefetch")
-        self._pending: dict[Hashable, Future] = {}
+        self._pending: dict[Key, Future[None]] = {}
         self._lock = threading.Lock()
 
-    def want(self, keys: Iterable[Hashable]) -> None:
+    def want(self, keys: Iterable[Key]) -> None:
         """Decode these (nearest first); requests for anything else not yet started are dropped."""
         keys = list(keys)
         with self._lock:
@@ -78,11 +82,11 @@ class Prefetcher:
                     continue
                 self._pending[key] = self._pool.submit(self._run, key)
 
-    def _run(self, key: Hashable) -> None:
+    def _run(self, key: Key) -> None:
         try:
             if key not in self.cache:
                 self.cache.put(key, self._decode(key))
-        except Exception:  # a frame that cannot be decoded is reported when it is shown
+        except Exception:  # noqa: BLE001 - a frame that cannot be decoded (any codec error) is reported when it is shown
             pass
         finally:
             with self._lock:
@@ -97,8 +101,8 @@ class Prefetcher:
                 return
             for future in futures:
                 try:
-                    future.result()
-                except Exception:
+                    future.result()  # _run never raises: only a request dropped meanwhile can
+                except CancelledError:
                     pass
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from desktop.app.viewer.viewing import OpenSeries
 from desktop.app.common.log_policy import describe_unexpected
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import DisplayParams, Window, default_window, modality_values, render
 from desktop.core.imaging.transform import apply_view
 
@@ -48,7 +48,9 @@ class Shown:
 def cannot_show(reason: str) -> str:
     """The viewport's message for a frame that cannot be shown."""
     reason = reason.strip().rstrip(".")
-    return f"This image cannot be shown:\n{reason[:1].upper()}{reason[1:]}." if reason else "This image cannot be shown."
+    if not reason:
+        return "This image cannot be shown."
+    return f"This image cannot be shown:\n{reason[:1].upper()}{reason[1:]}."
 
 
 def load_frame(series: OpenSeries, number: int) -> Shown:

@@ -57,7 +57,7 @@ class OpenSeries:
     _datasets: OrderedDict[int, Dataset] = field(default_factory=OrderedDict, repr=False)
     _params: dict[tuple[int, int], DisplayParams] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _prefetcher: Prefetcher | None = field(default=None, repr=False)
+    _prefetcher: Prefetcher[tuple[int, int]] | None = field(default=None, repr=False)
 
     def dataset(self, position: int) -> Dataset:
         """The full dataset of image ``position`` (decrypted from the store, hash checked)."""
@@ -105,15 +105,16 @@ class OpenSeries:
                        key=lambda n: abs(n - number))
         self._prefetcher.want([self.frames[n] for n in order if n != number])
 
-    def export_png(self, path: str | Path, image: np.ndarray, position: int, purpose: "ExportPurpose",
-                   confirm_burned_in: bool = False) -> "StillReport":
+    def export_png(self, path: str | Path, image: np.ndarray, position: int, purpose: ExportPurpose,
+                   confirm_burned_in: bool = False) -> StillReport:
         """Save what is on screen (``image``: the rendered, transformed view of image
         ``position``) as a PNG through the privacy gate (:mod:`desktop.app.gate.still`): a
         picture of someone's scan leaving the library needs a purpose consent allows, is
         reviewed for burned-in identity and is entered in the accounting of disclosures."""
         from desktop.app.gate.still import export_image
 
-        return export_image(self.home, study_uid=self.study_uid, sop_instance_uid=self.images[position].sop_instance_uid,
+        return export_image(self.home, study_uid=self.study_uid,
+                            sop_instance_uid=self.images[position].sop_instance_uid,
                             image=image, path=path, purpose=purpose, confirm_burned_in=confirm_burned_in)
 
     def wait_for_prefetch(self) -> None:
@@ -126,7 +127,7 @@ class OpenSeries:
         with self._lock:
             self._datasets.clear()
 
-    # -- versions (issue 13) -----------------------------------------------------------------
+    # -- redacted versions -------------------------------------------------------------------
     @property
     def has_redacted_versions(self) -> bool:
         """Veil redacted at least one image of the series (its original can be shown)."""
@@ -189,7 +190,7 @@ def series_thumbnails(home: VeilHome, series_refs: list[int], size: int = 96) ->
             ds = read_image(home.objects.read(image.object_sha256))
             frame = (max(1, image.number_of_frames) - 1) // 2
             shown = render(decode_frame(ds, frame), display_params(ds, frame))
-        except Exception:  # one series without a picture; the others still get theirs
+        except Exception:  # noqa: BLE001 - one series that cannot be decoded has no picture; the others still get theirs
             continue
         picture = Image.fromarray(shown)
         scale = size / max(picture.size)  # fit the square, enlarging tiny images crisply

@@ -1,4 +1,4 @@
-"""The head of the audit chain, kept outside the home, so a rolled-back home is named (issue 15).
+"""The head of the audit chain, kept outside the home, so a rolled-back home is named.
 
 Everything in a Veil home can be put back from an older copy without any key: an older
 ``library.sqlite`` and ``audit.log`` still agree with each other, and the disclosures and

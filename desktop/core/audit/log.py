@@ -10,7 +10,7 @@ no trace. So the caller keeps the hash of every line it wrote somewhere the edit
 reach (Veil: the encrypted index), chains each new line onto the last one it wrote (not onto
 what the file now says) and passes all of them to :func:`verify_log`.
 
-Veil keeps the whole line in the index too (issue 15): it composes the line
+Veil keeps the whole line in the index too: it composes the line
 (:meth:`AuditLog.compose`), commits it there, and only then appends it to the file
 (:func:`desktop.core.audit.mirror.catch_up`). A crash or a full disk between the two leaves
 the file *behind* the index, which :func:`verify_log` tells from tampering when it is given

@@ -1,4 +1,4 @@
-"""Keeping ``audit.log`` level with the index, its source (issue 15).
+"""Keeping ``audit.log`` level with the index, its source.
 
 Veil commits each audit line in the encrypted index first and appends it to ``audit.log``
 after. A crash or a full disk between the two leaves the file *behind* the index (missing its

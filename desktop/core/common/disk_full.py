@@ -1,4 +1,4 @@
-"""A full disk is an ordinary error (issue 15): recognising one, and the error that names it.
+"""A full disk is an ordinary error: recognising one, and the error that names it.
 
 A disk with no room left shows up as an :class:`OSError` with ``ENOSPC`` (or ``EDQUOT``, a
 quota spent) from a file write, or as SQLite's ``SQLITE_FULL`` ("database or disk is full")

@@ -1,4 +1,4 @@
-"""Fault-injection points for the crash tests (issue 15).
+"""Fault-injection points for the crash tests.
 
 Code that writes something a crash could leave half done calls :func:`fault_point` at each step
 boundary that matters ("deid.staged", "share.renamed", ...). In normal use this is a

@@ -1,4 +1,4 @@
-"""Consent (issue 6): records of who allowed which purpose, the export policy, the study badge,
+"""Consent: records of who allowed which purpose, the export policy, the study badge,
 and the consent written into exported DICOM. Pure Python: no Qt, no storage, no prompts."""
 
 from __future__ import annotations

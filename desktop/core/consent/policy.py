@@ -1,4 +1,4 @@
-"""May this selection be exported for this purpose, and if not, why (issue 6).
+"""May this selection be exported for this purpose, and if not, why (HIPAA 45 CFR 164.508, GDPR Art. 9(2)).
 
 Every selected series (or whole study, when the item names no series) must be allowed by at
 least one record of the same patient that, on the export day,

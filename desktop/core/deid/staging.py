@@ -1,4 +1,4 @@
-"""Staging a de-identified instance for the privacy gate's write step (issue 13): under a random
+"""Staging a de-identified instance for the privacy gate's write step: under a random
 temp name in the output folder (never a name derived from identity), in clear or sealed under a
 key held in memory (:func:`desktop.core.common.sealed.seal_bytes`), its writeback started at
 once. The caller renames it into place after one ``syncfs`` (or removes it). Only the

@@ -34,7 +34,7 @@ What an unlock can and cannot tell apart:
   allowed value (the derivation then yields other keys, exactly as a wrong passphrase does).
   AEAD cannot separate the two; the message for a wrong passphrase says so.
 
-Format 1 (Veil before issue 15) used scrypt N = 2**15, r = 8, p = 1, a 16-byte salt, and the
+Format 1 (homes made by older Veil) used scrypt N = 2**15, r = 8, p = 1, a 16-byte salt, and the
 home id alone as associated data. It is read only with exactly those parameters (anything else
 in a format-1 file is refused as altered), and an unlock rewrites it as format 2 with the same
 master key (:func:`is_legacy`; the caller does the atomic rewrite).

@@ -5,7 +5,7 @@ HIPAA 45 CFR 164.528 asks for date, recipient, a description of what was disclos
 purpose; GDPR Art. 30 for the recipients and purposes. The rows live in the encrypted index.
 
 A breach assessment (HIPAA 45 CFR 164.402-164.410, GDPR Art. 33/34: "when something went to the
-wrong person", issue 15) asks the other way round: every disclosure to a recipient, or of one
+wrong person") asks the other way round: every disclosure to a recipient, or of one
 package (:func:`recipients_recorded`, :func:`disclosures_of_package`), and each image sent
 (``DisclosedItem.instance_uids``, recorded since migration 0009).
 """

@@ -1,1 +1,1 @@
-"""Pixel redaction (issue 5): masks, their edits and undo history, and the exact burn-in. No Qt."""
+"""Pixel redaction: masks, their edits and undo history, and the exact burn-in. No Qt."""

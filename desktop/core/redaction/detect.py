@@ -1,4 +1,4 @@
-"""Detection: regions of burned-in text proposed for redaction (issue 5). No Qt.
+"""Detection: regions of burned-in text proposed for redaction. No Qt.
 
 Every word OCR finds in a frame (with a letter or digit in it) becomes a :class:`Proposal`.
 Words that match one of the header's identifiers

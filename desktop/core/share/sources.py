@@ -137,7 +137,7 @@ class PathSource:
         if self._stamp is None:
             try:
                 stamp = _stamp(os.stat(self.path))
-                DEFAULT_BUDGET.check_size(stamp[0])  # the input budget (issue 15)
+                DEFAULT_BUDGET.check_size(stamp[0])  # the input budget: a file over the size limit is refused
                 self._stamp = stamp
             except (OSError, VeilError) as exc:
                 raise read_error(self.name, exc) from None

@@ -1,4 +1,4 @@
-"""The desktop app's side of audit forwarding (issue 15): every few seconds, off the UI thread,
+"""The desktop app's side of audit forwarding: every few seconds, off the UI thread,
 the events recorded since are sent to the syslog collector set with ``veil audit forward``
 (:func:`desktop.app.audit.forwarding.forward_pending`; one settings read when it is off, a
 growing back-off when the collector is down)."""

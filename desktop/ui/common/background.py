@@ -66,8 +66,8 @@ class BackgroundTask(Generic[T]):
     """A handle on one op: whether its result will still be delivered, and a way to drop it."""
 
     def __init__(self, key: str | None, context: QObject | None,
-                 on_success: Callable[[T], None], on_failure: Callable[[BaseException], None],
-                 on_progress: Progress | None, on_dropped: Callable[[T], None] | None = None) -> None:
+                 on_success: Callable[[T], object], on_failure: Callable[[BaseException], object],
+                 on_progress: Progress | None, on_dropped: Callable[[T], object] | None = None) -> None:
         self.on_dropped = on_dropped
         self.key = key
         self.generation = next(_counter)
@@ -112,13 +112,13 @@ class _Runnable(QRunnable):
 
 def run_in_background(
     op: Callable[[Progress], T],
-    on_success: Callable[[T], None],
-    on_failure: Callable[[BaseException], None],
+    on_success: Callable[[T], object],
+    on_failure: Callable[[BaseException], object],
     on_progress: Progress | None = None,
     *,
     key: str | None = None,
     context: QObject | None = None,
-    on_dropped: Callable[[T], None] | None = None,
+    on_dropped: Callable[[T], object] | None = None,
 ) -> BackgroundTask[T]:
     """Run ``op(progress)`` off the UI thread; call back on the UI thread.
 

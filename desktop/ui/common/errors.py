@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop.app.common.log_policy import describe_unexpected
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 log = logging.getLogger("veil.ui")
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QByteArray, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from desktop.core.resources import resource_path
+from desktop.core.common.resources import resource_path
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 

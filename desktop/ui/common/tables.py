@@ -4,7 +4,7 @@ rows, one line per row (text elided, not wrapped), no row numbers."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QTableView, QTableWidget, QTableWidgetItem
 
 
 def read_only_rows(view: QTableView, extra_height: int = 8) -> QTableView:
@@ -17,3 +17,11 @@ def read_only_rows(view: QTableView, extra_height: int = 8) -> QTableView:
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + extra_height)
     return view
+
+
+def cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item the caller put at (``row``, ``column``); a LookupError if there is none."""
+    item = table.item(row, column)
+    if item is None:
+        raise LookupError(f"No item at row {row}, column {column}.")
+    return item

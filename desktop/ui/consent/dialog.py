@@ -1,4 +1,4 @@
-"""Record Consent: a patient's consent, an ethics committee waiver or a site policy (issue 6).
+"""Record Consent: a patient's consent, an ethics committee waiver or a site policy.
 
 The dialog builds a :class:`ConsentRecord` from the form on every change; the record validates
 itself, and its message (written for a person) shows under the form while Save stays disabled.
@@ -18,7 +18,7 @@ from desktop.app.consent.consenting import Patient, add_consent, find_patient
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.consent import Basis, ConsentRecord
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.consent.fields import BasisBox, PurposeBox, ScopeBox, ValidityBox, to_date
 from desktop.ui.consent.form_view import FormBox

@@ -1,4 +1,4 @@
-"""The parts of the Record Consent form (issue 6): the basis and its details, whose images, the
+"""The parts of the Record Consent form: the basis and its details, whose images, the
 purposes, validity and limits (the scanned form is in :mod:`desktop.ui.consent.form_view`).
 Each part says when it changed; the dialog builds the record from them
 (:mod:`desktop.ui.consent.dialog`)."""

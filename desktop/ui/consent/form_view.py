@@ -1,4 +1,4 @@
-"""A consent's scanned form (issue 6): choosing the file to attach, and showing a stored form
+"""A consent's scanned form: choosing the file to attach, and showing a stored form
 without leaving a plaintext copy behind.
 
 A PNG or JPEG form is decoded in memory and shown in a window of its own: nothing touches the
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLab
 from desktop.app.consent.consenting import MAX_FORM_BYTES, read_form
 from desktop.app.library.home import VeilHome
 from desktop.core.consent import ConsentRecord
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 FORM_FILTER = "Scanned forms (*.pdf *.png *.jpg *.jpeg *.PDF *.PNG *.JPG *.JPEG);;All files (*)"
 _MAGIC = (b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

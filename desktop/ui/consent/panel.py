@@ -1,5 +1,5 @@
 """Consent Records: the patient's consents, waivers and site policies (and the site-wide ones),
-with their state today; record, withdraw, view the scanned form, see the accounting (issue 6).
+with their state today; record, withdraw, view the scanned form, see the accounting.
 
 Reading the records, withdrawing and reading a form run off the UI thread.
 """
@@ -23,6 +23,7 @@ from desktop.ui.consent.form_view import (FormImageDialog, OpenedForm, discard, 
                                           size_text)
 from desktop.ui.consent.withdraw import WithdrawalDialog, WithdrawDialog
 from desktop.ui.common.errors import message_for, show_error
+from desktop.ui.common.tables import cell
 from desktop.ui.consent.report_dialog import select_row, set_rows, wrapped_table
 
 COLUMNS = ("Basis", "Purposes", "Covers", "Valid", "Today", "Limits", "Scanned form")
@@ -199,12 +200,12 @@ class ConsentRecordsDialog(QDialog):
         set_rows(self.table, rows)
         for n, r in enumerate(self.records):
             state = state_on(r, today)
-            item = self.table.item(n, COLUMNS.index("Today"))
+            item = cell(self.table, n, COLUMNS.index("Today"))
             item.setForeground(QColor(STATE_COLOURS[state]))
             tip = (f"Recorded by {r.recorded_by} on {r.recorded_at.astimezone():%Y-%m-%d %H:%M}"
                    f" · obtained {r.obtained_on.isoformat()} · record {r.id[:8]}")
             for c in range(len(COLUMNS)):
-                self.table.item(n, c).setToolTip(tip)
+                cell(self.table, n, c).setToolTip(tip)
             if selected is not None and r.id == selected.id:
                 select_row(self.table, n)
         self.status.setText("No consent, waiver or site policy is recorded for this patient yet."

@@ -1,4 +1,4 @@
-"""Why an export leaves and to whom, and whether consent allows it (issue 6).
+"""Why an export leaves and to whom, and whether consent allows it.
 
 The form shows the consent check of the selection for the chosen purpose as it changes (the
 check itself runs in the background, in the dialog that owns the form): allowed (with the
@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import needs_colleague, needs_protocol
 from desktop.core.consent import Decision, Purpose, is_real_justification
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 
 RECIPIENT_HINTS = {
     Purpose.CARE: "The colleague the consent names, e.g. Dr Anna Jones",
@@ -128,7 +129,7 @@ class PurposeForm(QGroupBox):
         except VeilError:
             return None
 
-    def check_key(self) -> tuple | None:
+    def check_key(self) -> tuple[Purpose, str, str] | None:
         """What a consent check depends on (purpose, recipient, protocol); a check made for
         another key is stale and dropped. None while a required field is empty."""
         purpose = self.purpose()
@@ -137,9 +138,9 @@ class PurposeForm(QGroupBox):
     def problem(self) -> str | None:
         """What keeps the export from running, for a person; None when consent allows it."""
         purpose = self.current()
-        if purpose is Purpose.CARE and not self.recipient.text().strip():
+        if needs_colleague(purpose) and not self.recipient.text().strip():
             return "Name the colleague this is for."
-        if purpose is Purpose.RESEARCH and not self.protocol.text().strip():
+        if needs_protocol(purpose) and not self.protocol.text().strip():
             return "Give the research protocol's ID."
         if self.decision is None:
             return "Checking consent…"
@@ -157,11 +158,11 @@ class PurposeForm(QGroupBox):
 
     def _show_fields(self) -> None:
         purpose = self.current()
-        self.recipient_label.setText("Colleague" if purpose is Purpose.CARE else "Recipient")
+        self.recipient_label.setText("Colleague" if needs_colleague(purpose) else "Recipient")
         self.recipient.setPlaceholderText(RECIPIENT_HINTS[purpose])
-        research = purpose is Purpose.RESEARCH
-        self.protocol.setVisible(research)
-        self.protocol_label.setVisible(research)
+        protocol = needs_protocol(purpose)
+        self.protocol.setVisible(protocol)
+        self.protocol_label.setVisible(protocol)
 
     def _set_verdict(self, text: str, role: str) -> None:
         self.verdict.setText(text)

@@ -1,8 +1,8 @@
-"""Reports on screen (issue 6): the accounting of disclosures of a patient and the audit report
+"""Reports on screen: the accounting of disclosures of a patient and the audit report
 of a date range, each computed off the UI thread, shown as a table of wrapped cells with its
 notes, and saved as CSV or PDF (written off the UI thread too, mode 0600: they name patients).
 
-Issue 15 adds the breach report: every patient, study and image that went to a recipient or in
+Also the breach report: every patient, study and image that went to a recipient or in
 a package (HIPAA 45 CFR 164.404(c), GDPR Art. 33(3)); on screen and in the PDF a row per
 disclosure and patient, in its CSV a row per image.
 """
@@ -24,7 +24,7 @@ from desktop.app.consent.consenting import find_patient
 from desktop.app.library.home import VeilHome
 from desktop.app.consent.report_files import ReportTable, write_csv, write_pdf
 from desktop.app.consent.reporting import audit_report, disclosure_report
-from desktop.ui.common.background import run_in_background
+from desktop.ui.common.background import Progress, run_in_background
 from desktop.ui.consent.fields import date_edit, to_date
 from desktop.ui.common.errors import message_for, show_error
 from desktop.ui.common.tables import read_only_rows
@@ -151,10 +151,11 @@ def select_row(table: QTableWidget, row: int) -> None:
 def table_text(table: QTableWidget, selected_only: bool = False) -> str:
     """Rows as tab-separated lines (a cell's line breaks become "; "), the header first."""
     rows = sorted({i.row() for i in table.selectedIndexes()}) if selected_only else range(table.rowCount())
-    head = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    head = [item.text() if (item := table.horizontalHeaderItem(c)) is not None else ""
+            for c in range(table.columnCount())]
     lines = ["\t".join(head)]
     for r in rows:
-        cells = [table.item(r, c).data(FULL_TEXT) or "" if table.item(r, c) else "" for c in range(table.columnCount())]
+        cells = [(cell.data(FULL_TEXT) or "") if (cell := table.item(r, c)) else "" for c in range(table.columnCount())]
         lines.append("\t".join("; ".join(cell.split("\n")) for cell in cells))
     return "\n".join(lines) if len(lines) > 1 else ""
 
@@ -280,8 +281,15 @@ class ReportDialog(QDialog):
         self.status.setText("Reading…")
         self.status.setProperty("role", "muted")
         self.status.style().polish(self.status)
-        run_in_background(lambda _p: compute(span), self._set_report, self._on_failed, key=f"report-{id(self)}",
-                          context=self)
+
+        def op(_progress: Progress) -> ReportTable | BreachReport:
+            return compute(span)
+
+        run_in_background(op, self._on_computed, self._on_failed, key=f"report-{id(self)}", context=self)
+
+    def _on_computed(self, result: ReportTable | BreachReport) -> None:
+        """Show what ``compute`` made (the breach report's table, for a breach report)."""
+        self._set_report(result.table if isinstance(result, BreachReport) else result)
 
     def _set_report(self, report: ReportTable | None) -> None:
         self.report = report
@@ -368,7 +376,7 @@ def audit_dialog(home: VeilHome, parent: QWidget | None = None) -> ReportDialog:
 
 class BreachReportDialog(ReportDialog):
     """"When something went to the wrong person": a recipient (name, e-mail or key fingerprint)
-    or a package id, then every patient, study and image sent (issue 15)."""
+    or a package id, then every patient, study and image sent (HIPAA 45 CFR 164.404(c))."""
 
     KINDS = (("Recipient", "Name, e-mail or key fingerprint of who received it (part of it is enough)"),
              ("Package id", "The package's id, or its first 8 or more characters"))
@@ -410,8 +418,8 @@ class BreachReportDialog(ReportDialog):
         self.query.setPlaceholderText(self.KINDS[index][1])
         self.query.setToolTip(self.KINDS[index][1])
 
-    def _make(self, chosen: object) -> BreachReport:
-        kind, text = chosen  # type: ignore[misc]
+    def _make(self, chosen: tuple[int, str]) -> BreachReport:
+        kind, text = chosen
         return breach_report(self._home, **{"package" if kind else "recipient": text})
 
     def inputs(self) -> tuple[int, str]:
@@ -425,16 +433,15 @@ class BreachReportDialog(ReportDialog):
             return
         super().refresh()
 
-    def _set_report(self, report: ReportTable | BreachReport | None) -> None:  # type: ignore[override]
-        if isinstance(report, BreachReport):
-            self.csv_report = report.per_image
-            report = report.table
-        super()._set_report(report)
-        if report is not None and report.rows:
+    def _on_computed(self, result: ReportTable | BreachReport) -> None:
+        if isinstance(result, BreachReport):
+            self.csv_report = result.per_image
+        super()._on_computed(result)
+        if self.report is not None and self.report.rows:
             self.status.setText("Save CSV writes a row per image; the PDF groups them by disclosure and patient.")
 
 
 def breach_dialog(home: VeilHome, parent: QWidget | None = None, recipient: str = "",
                   package: str = "") -> BreachReportDialog:
-    """Every patient, study and image sent to a recipient or in a package (issue 15)."""
+    """Every patient, study and image sent to a recipient or in a package."""
     return BreachReportDialog(home, parent, recipient, package)

@@ -1,4 +1,4 @@
-"""Withdrawing a consent (issue 6): ask the date and the reason, then show every disclosure that
+"""Withdrawing a consent (GDPR Art. 7(3)): ask the date and the reason, then show every disclosure that
 relied on it, with its recipient, so the person can tell them to stop using the images."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from desktop.app.consent.consenting import Withdrawal
 from desktop.app.common.formatting import plural
 from desktop.app.consent.reporting import disclosure_rows
 from desktop.core.consent import ConsentRecord, purposes_text, withdraw
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.consent.fields import date_edit, to_date
 from desktop.ui.consent.report_dialog import content_height, copy_table, fit_widths, wrapped_table
 

@@ -26,7 +26,7 @@ from desktop.app.common.tasks import CancelToken, Progress
 from desktop.core.consent import Decision
 from desktop.core.deid.engine import Change
 from desktop.core.deid.profiles import load_presets
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.deid.preview import PreviewPane, series_slices
 from desktop.ui.deid.profile_form import ProfileForm
@@ -35,7 +35,7 @@ from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.common.errors import describe_unexpected, message_for, show_error
 from desktop.ui.consent.purpose_form import PurposeForm
-from desktop.ui.share.widgets import dialog_footer
+from desktop.ui.common.widgets import dialog_footer
 
 log = logging.getLogger("veil.ui")
 PREVIEW_DELAY_MS = 250
@@ -249,8 +249,8 @@ class DeidDialog(CancelThenClose, QDialog):
         busy = token is not None
         for widget in (self.form, self.purpose_form, self.folder_edit, self.browse_button):
             widget.setEnabled(not busy)
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            widget.setVisible(busy)
+        for shown in (self.progress_label, self.progress_bar, self.cancel_button):
+            shown.setVisible(busy)
         self.cancel_button.setEnabled(busy)
         self._update_export_state()
         self.busy_changed.emit(busy)

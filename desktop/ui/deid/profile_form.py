@@ -10,16 +10,15 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QVBoxLayout, QWidget)
 
 from desktop.core.deid.profiles import OPTION_CODES, Profile
 from desktop.core.deid.table import OPTIONS
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
+from desktop.ui.common.widgets import visible_indicator
 
 CUSTOM = "custom"
-OUTLINE_BASE = "#a4acb6"  # Fusion draws the outline 40% darker than this
 #: Presets in the order a person meets them (others, if any, follow by key).
 PRESET_ORDER = ("teaching", "research", "publication")
 FULL_DATES, MODIFIED_DATES = "retain_full_dates", "retain_modified_dates"
@@ -48,14 +47,6 @@ OPTION_TIPS: dict[str, str] = {
     "clean_graphics": "Keep graphics and overlays once identifying text is cleaned from them "
                       "(PS3.15 E.3.3); without it they are removed.",
 }
-
-
-def _visible_indicator(box: QCheckBox) -> None:
-    """Fusion outlines a check box in the window colour darkened, lost on the dark theme: base
-    the outline on a lighter colour (only the outline uses it)."""
-    palette = box.palette()
-    palette.setColor(QPalette.ColorRole.Window, QColor(OUTLINE_BASE))
-    box.setPalette(palette)
 
 
 def preset_order(keys: list[str]) -> list[str]:
@@ -109,7 +100,7 @@ class ProfileForm(QWidget):
             code = OPTION_CODES.get(key, ("", ""))[0]
             box.setToolTip(OPTION_TIPS.get(key, title) + (f"\nRecorded as code {code} (CID 7050)." if code else ""))
             box.toggled.connect(lambda checked, k=key: self._on_option_toggled(k, checked))
-            _visible_indicator(box)
+            visible_indicator(box)
             options_layout.addWidget(box)
             self.boxes[key] = box
 

@@ -77,7 +77,7 @@ class DeidReportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         consent = report.consent
-        if report.refused_by_consent:
+        if report.refused_by_consent and consent is not None:
             note = None
             refusal = QLabel(consent.message, self)
             refusal.setObjectName("ConsentRefusal")

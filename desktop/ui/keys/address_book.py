@@ -1,4 +1,4 @@
-"""The address book (issue 7): colleagues packages are encrypted to, and senders recognised.
+"""The address book: colleagues packages are encrypted to, and senders recognised.
 
 A list with each colleague's fingerprint and when it was verified; add one from a key card file
 or a bare ``age1`` key, verify a fingerprint with its owner, remove one. Every change runs in
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
@@ -23,10 +24,13 @@ from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
 from desktop.ui.keys.contact_dialogs import AddCardDialog, AddKeyDialog, VerifyDialog
 from desktop.ui.common.errors import show_error
-from desktop.ui.share.widgets import CARD_FILTER, contact_key_text, heading, label, verified_words
+from desktop.ui.common.widgets import heading, label
+from desktop.ui.keys.key_text import CARD_FILTER, contact_key_text, verified_words
 from desktop.ui.common.tables import read_only_rows
 
 COLUMNS = ("Name", "Institution", "E-mail", "Fingerprint", "Verified")
+#: A dialog opened over the address book (handed back as the kind it is).
+Opened = TypeVar("Opened", bound=QDialog)
 ROLE_COLOURS = {"ok": theme.OK, "warning": theme.WARNING}
 INTRO = ("Colleagues whose key cards you have. Packages for them are encrypted to their keys; packages from "
          "them are recognised by their fingerprint. Verify each fingerprint with its owner by phone.")
@@ -91,7 +95,7 @@ class AddressBookDialog(QDialog):
         self.resize(980, 520)
         self.reload()
 
-    def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
+    def _button(self, text: str, tip: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(text, self)
         button.setToolTip(tip)
         button.clicked.connect(slot)
@@ -116,8 +120,9 @@ class AddressBookDialog(QDialog):
                 item.setToolTip(contact.age_recipient)
                 if c == 3:
                     item.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+                if c == 4:
+                    item.setForeground(QColor(ROLE_COLOURS[verified_words(contact)[1]]))
                 self.table.setItem(r, c, item)
-            self.table.item(r, 4).setForeground(QColor(ROLE_COLOURS[verified_words(contact)[1]]))
             if contact.name == wanted:
                 self.table.selectRow(r)
         self.table.setVisible(bool(rows))
@@ -218,7 +223,7 @@ class AddressBookDialog(QDialog):
             lambda: contacts.remove_contact(home, contact.name), "Removed {name}.") if button is remove else None)
         return self._open(box)
 
-    def _open(self, dialog: QDialog) -> QDialog:
+    def _open(self, dialog: Opened) -> Opened:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: setattr(self, "pending", None) if self.pending is dialog else None)
         self.pending = dialog

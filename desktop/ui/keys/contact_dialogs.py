@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
 from desktop.app.keys.contacts import Contact
 from desktop.core.share.errors import CardError
 from desktop.core.share.identity import KeyCard, age_recipient_key
-from desktop.ui.deid.profile_form import _visible_indicator
-from desktop.ui.share.widgets import fingerprint_groups, fingerprint_label, heading, label
+from desktop.ui.common.widgets import heading, label, visible_indicator
+from desktop.ui.keys.key_text import fingerprint_groups, fingerprint_label
 
 VERIFY_HOW = ("Call them on a number you already know (not one from the message that brought the key) and "
               "ask them to read their fingerprint from My Key Card. It must match exactly.")
@@ -31,7 +31,7 @@ def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
 def _verified_box(parent: QWidget, whom: str) -> QCheckBox:
     box = QCheckBox(f"I compared the fingerprint with {whom} (by phone or in person), and it matches", parent)
     box.setObjectName("AlreadyVerified")
-    _visible_indicator(box)
+    visible_indicator(box)
     return box
 
 

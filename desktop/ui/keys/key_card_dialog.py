@@ -1,4 +1,4 @@
-"""My Key Card (issue 7): the user's public key card, to give colleagues.
+"""My Key Card: the user's public key card, to give colleagues.
 
 Name, institution, e-mail, the ``age1`` key and the fingerprint in large groups to read over
 the phone; Copy, Export Card… and Edit Details. The identity is made on first use, in the
@@ -21,7 +21,8 @@ from desktop.app.keys.identity import identity_storage, my_card, set_my_details,
 from desktop.core.share.identity import KeyCard
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import message_for, show_error
-from desktop.ui.share.widgets import CARD_FILTER, fingerprint_label, heading, label, rule, set_role
+from desktop.ui.common.widgets import heading, label, rule, set_role
+from desktop.ui.keys.key_text import CARD_FILTER, fingerprint_label
 
 INTRO = ("Colleagues add this card to their address book to send you packages and to recognise the ones you "
          "send. It holds only public keys: it is safe to e-mail. Read the fingerprint to them over the phone so "
@@ -81,7 +82,7 @@ class KeyCardDialog(QDialog):
         self.resize(720, 0)
         self.load()
 
-    def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
+    def _button(self, text: str, tip: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(text, self)
         button.setToolTip(tip)
         button.clicked.connect(slot)

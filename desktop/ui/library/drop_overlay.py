@@ -18,22 +18,28 @@ class DropOverlay(QFrame):
         super().__init__(parent)
         self.setObjectName("DropOverlay")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        label = QLabel("Drop files or folders to import them", self)
+        self.label = label = QLabel("Drop files or folders to import them", self)
+        label.setObjectName("DropHint")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         label.setFont(font)
         layout = QVBoxLayout(self)
         layout.addWidget(label)
+        self.covered = parent
         parent.installEventFilter(self)
         self.hide()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parent() and event.type() == QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect().adjusted(8, 8, -8, -8))
+        if watched is self.covered and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.covered.rect().adjusted(8, 8, -8, -8))
         return False
 
+    def set_text(self, text: str) -> None:
+        """Say what the drop will do."""
+        self.label.setText(text)
+
     def show_over_parent(self) -> None:
-        self.setGeometry(self.parentWidget().rect().adjusted(8, 8, -8, -8))
+        self.setGeometry(self.covered.rect().adjusted(8, 8, -8, -8))
         self.raise_()
         self.show()

@@ -29,11 +29,11 @@ class NoticeBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.action_button)
         layout.addWidget(close)
-        self._action: Callable[[], None] | None = None
+        self._action: Callable[[], object] | None = None
         self.hide()
 
     def show_message(self, text: str, *, warning: bool = False, action_text: str | None = None,
-                     action: Callable[[], None] | None = None, action_tooltip: str = "") -> None:
+                     action: Callable[[], object] | None = None, action_tooltip: str = "") -> None:
         """Show ``text``; with ``action_text`` a button runs ``action``."""
         self.label.setText(text)
         self.setProperty("kind", "warning" if warning else "info")

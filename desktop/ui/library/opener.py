@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from desktop.app.library.home import VeilHome
-from desktop.core.errors import WrongPassphraseError
+from desktop.core.common.errors import WrongPassphraseError
 from desktop.core.keys import PassphrasePrompt
 from desktop.core.keys.keystore import KEYSTORE_FILE, needs_passphrase
 from desktop.ui.common.background import run_in_background
@@ -71,7 +71,7 @@ class LibraryOpener(QObject):
 
 
 def _open_and_recover(path: Path | None, prompt: PassphrasePrompt | None) -> VeilHome:
-    """Open the home, then settle work a crash interrupted (issue 15: outputs that became
+    """Open the home, then settle work a crash interrupted (outputs that became
     visible are accounted for, the rest removed), before the window shows anything."""
     from desktop.app.durability.recovery import recover
 

@@ -71,12 +71,12 @@ class StudyBrowser(QWidget):
             "Show only the studies whose patient, ID, dates, modality, description or accession "
             f"number contain every word typed ({QKeySequence('Ctrl+F').toString(QKeySequence.SequenceFormat.NativeText)})")
         self.filter_edit.textChanged.connect(self._on_filter_changed)
-        self.filter_edit.returnPressed.connect(lambda: self.studies_view.setFocus())
         self.shown_label = QLabel(self)
         self.shown_label.setProperty("role", "muted")
 
         self.studies_view = _table(self)
         self.studies_view.setObjectName("StudyTable")
+        self.filter_edit.returnPressed.connect(self.studies_view.setFocus)
         self.studies_view.setModel(self.proxy)
         # Several studies can be selected (Ctrl/Shift-click) for the actions that take many.
         self.studies_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -187,6 +187,17 @@ class StudyBrowser(QWidget):
         """Offer ``action`` in the context menu of the studies."""
         self.studies_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.studies_view.addAction(action)
+
+    def add_series_action(self, action: QAction) -> None:
+        """Offer ``action`` in the context menu of the series list."""
+        self.series_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.series_view.addAction(action)
+
+    def selected_series(self) -> list[SeriesRow]:
+        """The series selected in the series list (else its current one, if any)."""
+        view = self.series_view
+        rows = view.selectionModel().selectedRows() or ([view.currentIndex()] if view.currentIndex().isValid() else [])
+        return [self.series_model.row_at(i.row()) for i in rows]
 
     def series_of(self, study: StudyRow) -> list[SeriesRow]:
         return list(self._catalogue.series_by_study.get(study.study_ref, []))

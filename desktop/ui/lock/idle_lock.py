@@ -37,7 +37,7 @@ from desktop.app.library.home import VeilHome
 from desktop.app.lock.session_lock import (DEFAULT_LOCK_AFTER_MINUTES, lock_after_minutes, record_session_event,
                                       set_lock_after_minutes, unlock_session)
 from desktop.core.audit.log import os_user
-from desktop.core.errors import KeyStoreError
+from desktop.core.common.errors import KeyStoreError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import message_for, show_error
 from desktop.ui.lock.screen import LockInfo, LockScreen
@@ -133,7 +133,9 @@ class IdleLock(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.check_idle)
-        QApplication.instance().installEventFilter(self)  # Qt drops it when this object goes
+        app = QApplication.instance()
+        if app is not None:  # always, in the app: a widget needs one
+            app.installEventFilter(self)  # Qt drops it when this object goes
 
     # -- idle time -----------------------------------------------------------------------------
     @property

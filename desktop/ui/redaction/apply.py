@@ -4,36 +4,33 @@ progress and Cancel; then leave Redact mode and show the series again on its cur
 The redacted versions belong to the same series and replace their originals (which the library
 keeps untouched): the browser counts them, the viewer opens them by default and every export
 sends them. An image whose masks were all removed gets its original back as its current version.
+Apply sees Redact mode through :class:`~desktop.ui.redaction.host.ApplyHost`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from desktop.app.library.browsing import load_catalogue
-from desktop.app.redaction.redacting import RedactionReport, apply_series_masks
 from desktop.app.common.tasks import CancelToken
+from desktop.app.library.browsing import Catalogue, load_catalogue
+from desktop.app.redaction.redacting import RedactionReport, apply_series_masks
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error
-
-if TYPE_CHECKING:
-    from desktop.ui.redaction.mode import RedactMode
+from desktop.ui.redaction.host import ApplyHost
 
 #: Failures listed in the report box (the rest are counted).
 FAILURES_SHOWN = 8
 
 
-def apply_masks(mode: RedactMode) -> None:
+def apply_masks(mode: ApplyHost) -> None:
     """Write the redacted versions of the series' images in the background."""
-    viewer, series_ref = mode.viewer, mode.session_ref
+    window, series_ref = mode.main_window, mode.session_ref
     if series_ref is None or mode.session is None:
         return
     mode.close()  # every step drawn is in the library before Apply reads it
-    home, cancel = viewer.home, CancelToken()
-    dialog = QProgressDialog("Writing the redacted images…", "Cancel", 0, 0, viewer)
+    home, cancel = mode.viewer.home, CancelToken()
+    dialog = QProgressDialog("Writing the redacted images…", "Cancel", 0, 0, window)
     dialog.setObjectName("RedactProgress")
     dialog.setWindowTitle("Apply masks")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -43,8 +40,8 @@ def apply_masks(mode: RedactMode) -> None:
     # A lambda, not the bound method: PySide would watch the token with a weak reference and
     # disconnect from whichever thread frees it last (the worker's), deadlocking with the UI.
     dialog.canceled.connect(lambda: cancel.cancel())
-    mode.actions.apply.setEnabled(False)
-    viewer.statusBar().showMessage("Writing the redacted images…")
+    mode.set_applying(True)
+    window.statusBar().showMessage("Writing the redacted images…")
 
     def progressed(done: int, total: int) -> None:
         dialog.setMaximum(total)
@@ -53,45 +50,45 @@ def apply_masks(mode: RedactMode) -> None:
 
     def finished(report: RedactionReport) -> None:
         dialog.close()
-        mode.actions.apply.setEnabled(mode.active)
-        viewer.redaction_report = report
+        mode.set_applying(False)
+        mode.record_report(report)
         if report.cancelled:
-            viewer.statusBar().showMessage("Apply cancelled: nothing was written.", 8000)
+            window.statusBar().showMessage("Apply cancelled: nothing was written.", 8000)
             return
-        viewer.statusBar().showMessage(report.headline(), 10000)
+        window.statusBar().showMessage(report.headline(), 10000)
         if report.failed:
-            _report_failures(viewer, report)
+            _report_failures(window, report)
         show_redacted_versions(mode, series_ref, report.headline())
 
     def failed(exc: BaseException) -> None:
         dialog.close()
-        mode.actions.apply.setEnabled(mode.active)
-        viewer.statusBar().clearMessage()
-        show_error(viewer, exc, "Cannot apply the masks")
+        mode.set_applying(False)
+        window.statusBar().clearMessage()
+        show_error(window, exc, "Cannot apply the masks")
 
     run_in_background(lambda progress: apply_series_masks(home, series_ref, progress, cancel), finished,
-                      failed, progressed, key=f"redact-apply-{id(viewer)}", context=viewer)
+                      failed, progressed, key=f"redact-apply-{id(window)}", context=window)
 
 
-def _report_failures(viewer: object, report: RedactionReport) -> None:
+def _report_failures(parent: QWidget, report: RedactionReport) -> None:
     lines = [f"{who}: {why}" for who, why in report.failed[:FAILURES_SHOWN]]
     if len(report.failed) > FAILURES_SHOWN:
         lines.append(f"… and {len(report.failed) - FAILURES_SHOWN} more")
     box = QMessageBox(QMessageBox.Icon.Warning, "Some images were not redacted",
-                      report.headline() + "\n\n" + "\n".join(lines), QMessageBox.StandardButton.Ok, viewer)
+                      report.headline() + "\n\n" + "\n".join(lines), QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("RedactFailures")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
 
 
-def show_redacted_versions(mode: RedactMode, series_ref: int, headline: str = "") -> None:
+def show_redacted_versions(mode: ApplyHost, series_ref: int, headline: str = "") -> None:
     """Reload the study's series (their redacted counts changed), leave Redact mode and show
     ``series_ref`` again on its current versions: the redacted ones just written."""
-    viewer = mode.viewer
+    window, viewer = mode.main_window, mode.viewer
     home, study_ref = viewer.home, viewer.study.study_ref
 
-    def loaded(catalogue: object) -> None:
-        rows = catalogue.series_by_study.get(study_ref, [])  # type: ignore[attr-defined]
+    def loaded(catalogue: Catalogue) -> None:
+        rows = catalogue.series_by_study.get(study_ref, [])
         viewer.set_series_rows(rows)
         viewer.library_changed.emit()
         target = next((r for r in rows if r.series_ref == series_ref), None)
@@ -108,7 +105,10 @@ def show_redacted_versions(mode: RedactMode, series_ref: int, headline: str = ""
             shown = (f"Showing the redacted versions ({redacted:,} of {target.image_count:,} images); the "
                      "originals stay in the library (View ▸ Show Original)." if redacted
                      else "No image of this series is redacted now: showing the originals.")
-            viewer.statusBar().showMessage(f"{headline} {shown}", 15000)
+            window.statusBar().showMessage(f"{headline} {shown}", 15000)
 
-    run_in_background(lambda _progress: load_catalogue(home), loaded, lambda exc: show_error(viewer, exc),
-                      key=f"redact-series-{id(viewer)}", context=viewer)
+    def failed(exc: BaseException) -> None:
+        show_error(window, exc)
+
+    run_in_background(lambda _progress: load_catalogue(home), loaded, failed,
+                      key=f"redact-series-{id(window)}", context=window)

@@ -4,24 +4,24 @@ Every mask that is burned into the frame on screen is painted semi-transparent r
 being edited with its outlines, the selected shape with its handles); "Preview" paints them as
 they will be written instead (the darkest value: black on screen). Detection's proposals are
 outlined, red for high risk, amber for low. All drawing is in image coordinates through the
-view's transform (:mod:`redact_geometry`), so zoom, pan, rotation and flips just work.
+view's transform (:mod:`desktop.ui.redaction.geometry`), so zoom, pan, rotation and flips
+just work. The canvas sees Redact mode through :class:`~desktop.ui.redaction.host.CanvasHost`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QPolygonF, QTransform
 
+from desktop.app.redaction.session import RedactSession
 from desktop.core.redaction.mask import Mask
 from desktop.core.redaction.shapes import Polygon, Rect, Shape
 from desktop.core.redaction.tools import Pointer, SelectTool
 from desktop.ui.redaction.geometry import image_to_widget, widget_to_image
-
-if TYPE_CHECKING:
-    from desktop.ui.redaction.mode import RedactMode
+from desktop.ui.redaction.host import CanvasHost
 
 MASK_RGBA = (255, 32, 32, 110)
 OUTLINE = QColor(255, 80, 80)
@@ -31,6 +31,10 @@ HIGH_RISK_FILL = QColor(255, 59, 48, 70)
 LOW_RISK = QColor("#ffb000")
 PREVIEW_BANNER = "PREVIEW — as it will be written"
 HANDLE_PIXELS = 7
+PointerKind = Literal["press", "move", "release", "double"]
+POINTER_KINDS: dict[QMouseEvent.Type, PointerKind] = {
+    QMouseEvent.Type.MouseButtonPress: "press", QMouseEvent.Type.MouseButtonRelease: "release",
+    QMouseEvent.Type.MouseButtonDblClick: "double", QMouseEvent.Type.MouseMove: "move"}
 
 
 def _outline(painter: QPainter, shape: Shape) -> None:
@@ -50,8 +54,8 @@ def _cosmetic(color: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyl
 class RedactCanvas:
     """The viewport's editor in Redact mode (see :class:`desktop.ui.viewer.viewport.Editor`)."""
 
-    def __init__(self, mode: RedactMode) -> None:
-        self.mode = mode
+    def __init__(self, host: CanvasHost) -> None:
+        self.host = host
         self.hover: tuple[float, float] | None = None
         self._raster_key: tuple[object, ...] = ()
         self._raster: QImage | None = None
@@ -59,8 +63,8 @@ class RedactCanvas:
 
     # -- geometry ----------------------------------------------------------------------------
     def transform(self) -> QTransform | None:
-        here, view = self.mode.here, self.mode.viewer.view
-        viewport = self.mode.viewport
+        here, view = self.host.here, self.host.view
+        viewport = self.host.viewport
         if here is None or view is None or viewport.array is None:
             return None
         return image_to_widget(viewport.image_rect(), here.rows, here.columns, view.rotation, view.flip_h,
@@ -69,57 +73,55 @@ class RedactCanvas:
     # -- input -------------------------------------------------------------------------------
     def mouse(self, event: QMouseEvent) -> bool:
         t = self.transform()
-        if t is None or not self.mode.ready:
+        if t is None or not self.host.ready:
             return False
         x, y = widget_to_image(t, event.position())
-        kinds = {QMouseEvent.Type.MouseButtonPress: "press", QMouseEvent.Type.MouseButtonRelease: "release",
-                 QMouseEvent.Type.MouseButtonDblClick: "double", QMouseEvent.Type.MouseMove: "move"}
-        kind = kinds.get(event.type())
+        kind = POINTER_KINDS.get(event.type())
         if kind == "move":
             self.hover = (x, y)
-            self.mode.viewport.update()
+            self.host.viewport.update()
             if not event.buttons() & Qt.MouseButton.LeftButton:
                 return False  # hovering: the brush outline and the polygon's next edge follow
         elif event.button() != Qt.MouseButton.LeftButton or kind is None:
             return False
-        if kind == "press" and isinstance(self.mode.tool, SelectTool):
-            self.mode.pick_slot_at(x, y)
-        self.mode.tool_event(Pointer(kind, x, y))
+        if kind == "press" and isinstance(self.host.tool, SelectTool):
+            self.host.pick_slot_at(x, y)
+        self.host.tool_event(Pointer(kind, x, y))
         return True
 
     def leave(self) -> None:
         self.hover = None
-        self.mode.viewport.update()
+        self.host.viewport.update()
 
     # -- painting ----------------------------------------------------------------------------
     def _union_image(self, masks: list[Mask], rgba: tuple[int, int, int, int]) -> QImage | None:
         if not masks:
             return None
-        key = (rgba, *(id(m) for m in masks))
+        key: tuple[object, ...] = (rgba, *(id(m) for m in masks))
         if key != self._raster_key or self._raster is None:
             covered = masks[0].rasterize()
             for mask in masks[1:]:
                 covered = covered | mask.rasterize()
-            pixels = np.zeros(covered.shape + (4,), dtype=np.uint8)
+            rows, columns = covered.shape
+            pixels = np.zeros((rows, columns, 4), dtype=np.uint8)
             pixels[covered] = rgba
-            image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
-                           QImage.Format.Format_RGBA8888)
+            image = QImage(pixels.data, columns, rows, pixels.strides[0], QImage.Format.Format_RGBA8888)
             self._raster = image.copy()  # owns its pixels
             self._raster_key, self._raster_masks = key, list(masks)
         return self._raster
 
     def paint(self, painter: QPainter) -> None:
         t = self.transform()
-        if t is None or not self.mode.ready:
+        here, session = self.host.here, self.host.session
+        if t is None or not self.host.ready or here is None or session is None:
             return
-        here = self.mode.here
-        masks = self.mode.session.masks_here()
+        masks = session.masks_here()
         painter.save()
         painter.setTransform(t)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         full = QRectF(0, 0, here.columns, here.rows)
-        if self.mode.preview:
-            shade = 255 if self.mode.viewer.pane.invert else 0
+        if self.host.preview:
+            shade = 255 if self.host.inverted else 0
             image = self._union_image(masks, (shade, shade, shade, 255))
             if image is not None:
                 painter.drawImage(full, image)
@@ -130,20 +132,20 @@ class RedactCanvas:
         if image is not None:
             painter.drawImage(full, image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        self._paint_working(painter)
+        self._paint_working(painter, session)
         self._paint_proposals(painter)
         self._paint_cursor(painter)
         painter.restore()
 
-    def _paint_working(self, painter: QPainter) -> None:
-        history = self.mode.session.working_history
+    def _paint_working(self, painter: QPainter, session: RedactSession) -> None:
+        history = session.working_history
         if history is None:
             return
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(_cosmetic(OUTLINE))
         for shape in history.mask.shapes:
             _outline(painter, shape)
-        tool = self.mode.tool
+        tool = self.host.tool
         preview = tool.preview() if tool is not None else None
         if isinstance(preview, Polygon):
             painter.setPen(_cosmetic(OUTLINE, 1.5, Qt.PenStyle.DashLine))
@@ -152,9 +154,9 @@ class RedactCanvas:
                 points.append(QPointF(*self.hover))
             painter.drawPolyline(QPolygonF(points))
         if isinstance(tool, SelectTool) and tool.selected is not None:
-            shape = history.mask.shape(tool.selected)
-            if shape is not None:
-                self._paint_selection(painter, shape)
+            selected = history.mask.shape(tool.selected)
+            if selected is not None:
+                self._paint_selection(painter, selected)
 
     def _paint_selection(self, painter: QPainter, shape: Shape) -> None:
         x0, y0, x1, y1 = shape.bounds
@@ -169,8 +171,8 @@ class RedactCanvas:
         painter.setBrush(Qt.BrushStyle.NoBrush)
 
     def _paint_proposals(self, painter: QPainter) -> None:
-        proposals = self.mode.detection.proposals_here() if self.mode.detection is not None else []
-        chosen = self.mode.detection.chosen() if self.mode.detection is not None else None
+        proposals = self.host.proposals_here()
+        chosen = self.host.chosen_proposal()
         for group in sorted(proposals, key=lambda g: g.risk == "high"):  # high risk on top
             high = group.risk == "high"
             painter.setBrush(QBrush(HIGH_RISK_FILL) if high else Qt.BrushStyle.NoBrush)
@@ -181,7 +183,7 @@ class RedactCanvas:
         painter.setBrush(Qt.BrushStyle.NoBrush)
 
     def _paint_cursor(self, painter: QPainter) -> None:
-        radius = self.mode.brush_radius_here()
+        radius = self.host.brush_radius_here()
         if radius is None or self.hover is None:
             return
         centre = QPointF(*self.hover)
@@ -195,7 +197,7 @@ class RedactCanvas:
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
-        viewport = self.mode.viewport
+        viewport = self.host.viewport
         box = QRectF(0, 6, viewport.width(), 24)
         painter.setPen(QColor(0, 0, 0, 220))
         painter.drawText(box.translated(1, 1), int(Qt.AlignmentFlag.AlignHCenter), text)

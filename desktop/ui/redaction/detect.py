@@ -6,92 +6,50 @@ text) and listed in a panel with the text OCR read in them, so a person can judg
 same box found on many frames of a cine loop is one line. That text may be the patient's
 identity: it is shown, never logged.
 Accepting adds rectangles to the mask being edited (to each frame's own mask when it covers
-"this frame" only), all in one undo step. Nothing is hidden unseen.
+"this frame" only), all in one undo step. Nothing is hidden unseen. Detection sees Redact mode
+through :class:`~desktop.ui.redaction.host.DetectHost`; the proposals themselves are Qt-free
+(:mod:`desktop.app.redaction.proposals`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydicom import Dataset
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressDialog,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.common.tasks import CancelToken
-from desktop.core.errors import Cancelled
+from desktop.app.redaction.proposals import ProposalGroup, group_proposals
+from desktop.app.redaction.session import Here, Slot
+from desktop.app.viewer.viewing import OpenSeries
+from desktop.core.common.errors import Cancelled
 from desktop.core.imaging.frames import decode_frame
 from desktop.core.redaction.mask import Scope
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error
-from desktop.app.redaction.session import Here, Slot
+from desktop.ui.redaction.host import DetectHost
 
-if TYPE_CHECKING:
-    from desktop.ui.redaction.mode import RedactMode
-
-Box = tuple[int, int, int, int]
-#: Characters of the text read shown in a proposal's line (the tooltip has all of it).
-TEXT_SHOWN = 48
-
-
-@dataclass
-class ProposalGroup:
-    """One proposed box of one image, with every frame it was found on."""
-
-    instance_ref: int
-    box: Box
-    risk: str
-    text_kind: str
-    reason: str
-    frames: list[int] = field(default_factory=list)
-    size: tuple[int, int, int] = (0, 0, 1)  # the image's rows, columns, frames
-    #: What OCR read in the box (on its first frame): shown, never logged.
-    text: str = field(default="", repr=False)
-
-    def label(self) -> str:
-        """``High risk · name · top left, 120×14 px · frames 1–40`` and, below, the text read
-        (shortened) and the reason."""
-        rows, columns, count = self.size
-        x0, y0, x1, y1 = self.box
-        parts = ["High risk" if self.risk == "high" else "Low risk", self.text_kind]
-        if rows and columns:
-            cx, cy = (x0 + x1) / 2 / columns, (y0 + y1) / 2 / rows
-            place = (("top", "middle", "bottom")[min(2, int(cy * 3))] + " "
-                     + ("left", "centre", "right")[min(2, int(cx * 3))])
-            parts.append(f"{'centre' if place == 'middle centre' else place}, {x1 - x0}×{y1 - y0} px")
-        frames = self.frames
-        if count > 1:
-            parts.append(f"frame {frames[0] + 1}" if len(frames) == 1 else
-                         f"frames {frames[0] + 1}–{frames[-1] + 1}"
-                         if frames == list(range(frames[0], frames[-1] + 1)) else f"{len(frames)} frames")
-        shown = self.text if len(self.text) <= TEXT_SHOWN else self.text[:TEXT_SHOWN - 1] + "…"
-        return " · ".join(parts) + (f"\n“{shown}” — {self.reason}" if shown else f"\n{self.reason}")
-
-    def tooltip(self) -> str:
-        """The whole text read, for a label that had to shorten it."""
-        return f"Text read: “{self.text}”\n{self.reason}" if self.text else self.reason
-
-
-def group_proposals(proposals: list, instance_ref: int, size: tuple[int, int, int] = (0, 0, 1)) -> list[ProposalGroup]:
-    """One group per (box, risk, kind); high risk first, then top to bottom."""
-    groups: dict[tuple, ProposalGroup] = {}
-    for p in proposals:
-        key = (tuple(p.box), p.risk, p.text_kind)
-        group = groups.setdefault(key, ProposalGroup(instance_ref, tuple(p.box), p.risk, p.text_kind, p.reason,
-                                                     size=size, text=getattr(p, "text", "")))
-        if p.frame not in group.frames:
-            group.frames.append(p.frame)
-    for group in groups.values():
-        group.frames.sort()
-    return sorted(groups.values(), key=lambda g: (g.risk != "high", g.box[1], g.box[0]))
+if TYPE_CHECKING:  # the detector loads the OCR's dependencies: only when detection runs
+    from desktop.core.redaction.detect import Proposal
 
 
 class _Frames:
     """The frames of one image, decoded one at a time as OCR reaches them."""
 
-    def __init__(self, ds: object, count: int) -> None:
+    def __init__(self, ds: Dataset, count: int) -> None:
         self.ds, self.count = ds, count
 
     def __len__(self) -> int:
@@ -102,12 +60,13 @@ class _Frames:
             yield f, decode_frame(self.ds, f)
 
 
-def _detect(series: object, position: int, frames: int, cancel: CancelToken, progress) -> list:  # noqa: ANN001
+def _detect(series: OpenSeries, position: int, frames: int, cancel: CancelToken,
+            progress: Callable[[int, int], None]) -> list[Proposal]:
     """Worker thread: OCR every frame of image ``position`` (one reader, this thread's own)."""
     from desktop.core.redaction.detect import propose
     from desktop.core.redaction.ocr import TextReader
 
-    ds = series.dataset(position)  # type: ignore[attr-defined]
+    ds = series.dataset(position)
     with TextReader() as reader:
         return propose(ds, _Frames(ds, frames), reader, progress, lambda: cancel.cancelled)
 
@@ -154,8 +113,8 @@ class ProposalPanel(QDockWidget):
 class Detection:
     """Runs detection for Redact mode and keeps its proposals."""
 
-    def __init__(self, mode: RedactMode) -> None:
-        self.mode = mode
+    def __init__(self, host: DetectHost) -> None:
+        self.host = host
         self.groups: list[ProposalGroup] = []
         self.panel: ProposalPanel | None = None
         self.running = False
@@ -163,9 +122,9 @@ class Detection:
     # -- panel -------------------------------------------------------------------------------
     def _panel(self) -> ProposalPanel:
         if self.panel is None:
-            viewer = self.mode.viewer
-            panel = self.panel = ProposalPanel(viewer)
-            viewer.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+            window = self.host.main_window
+            panel = self.panel = ProposalPanel(window)
+            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
             panel.accept_button.clicked.connect(lambda: self.accept(self.selected()))
             panel.reject_button.clicked.connect(lambda: self.reject(self.selected()))
             panel.accept_all.clicked.connect(lambda: self.accept(list(self.groups)))
@@ -199,12 +158,12 @@ class Detection:
             button.setEnabled(bool(self.groups))
         panel.accept_high.setEnabled(high > 0)
         panel.setVisible(True)
-        self.mode.viewport.update()
+        self.host.repaint()
 
     def _covered(self, group: ProposalGroup, rasters: dict[tuple, np.ndarray]) -> bool:
         """Every pixel of the box, on every frame it was found on, is under a mask already
         (``rasters``: the masks' pixels by the slots that cover a frame, shared between calls)."""
-        session = self.mode.session
+        session = self.host.session
         rows, columns, count = group.size
         if session is None or not rows or not columns:
             return False
@@ -236,20 +195,20 @@ class Detection:
 
     def _on_chosen(self) -> None:
         group = self.chosen()
-        here = self.mode.here
+        here = self.host.here
         if group is not None and here is not None and group.instance_ref == here.instance_ref \
                 and here.frame not in group.frames:
-            view = self.mode.viewer.view
+            view = self.host.view
             if view is not None:
                 target = next((n for n, (pos, f) in enumerate(view.series.frames)
                                if view.series.images[pos].instance_ref == group.instance_ref
                                and f == group.frames[0]), None)
                 if target is not None:
-                    self.mode.viewer.go_to(target)
-        self.mode.viewport.update()
+                    self.host.go_to(target)
+        self.host.repaint()
 
     def proposals_here(self) -> list[ProposalGroup]:
-        here = self.mode.here
+        here = self.host.here
         if here is None:
             return []
         return [g for g in self.groups if g.instance_ref == here.instance_ref and here.frame in g.frames]
@@ -262,8 +221,8 @@ class Detection:
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
-        mode, viewer = self.mode, self.mode.viewer
-        view, here = viewer.view, mode.here
+        window = self.host.main_window
+        view, here = self.host.view, self.host.here
         if view is None or here is None or self.running:
             return
         position = view.position()[0]
@@ -271,7 +230,7 @@ class Detection:
         size = (here.rows, here.columns, here.frames)
         cancel = CancelToken()
         dialog = QProgressDialog(f"Reading the text in {frames} frame{'s' if frames != 1 else ''}…", "Cancel",
-                                 0, frames, viewer)
+                                 0, frames, window)
         dialog.setObjectName("DetectProgress")
         dialog.setWindowTitle("Detect text")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -282,12 +241,12 @@ class Detection:
         # disconnect from whichever thread frees it last (the worker's), deadlocking with the UI.
         dialog.canceled.connect(lambda: cancel.cancel())
         self.running = True
-        mode.actions.detect.setEnabled(False)
+        self.host.set_detecting(True)
 
         def progressed(done: int, total: int) -> None:
             dialog.setValue(done)
 
-        def finished(proposals: list) -> None:
+        def finished(proposals: list[Proposal]) -> None:
             self._done(dialog)
             self.groups = [g for g in self.groups if g.instance_ref != instance_ref]
             self.groups = group_proposals(proposals, instance_ref, size) + self.groups
@@ -296,29 +255,30 @@ class Detection:
         def failed(exc: BaseException) -> None:
             self._done(dialog)
             if isinstance(exc, Cancelled):
-                viewer.statusBar().showMessage("Detection cancelled.", 5000)
+                window.statusBar().showMessage("Detection cancelled.", 5000)
             else:
-                show_error(viewer, exc, "Cannot detect text")
+                show_error(window, exc, "Cannot detect text")
 
         run_in_background(lambda progress: _detect(series, position, frames, cancel, progress), finished, failed,
-                          progressed, key=f"redact-detect-{id(viewer)}", context=viewer)
+                          progressed, key=f"redact-detect-{id(window)}", context=window)
 
     def _done(self, dialog: QProgressDialog) -> None:
         dialog.close()
         self.running = False
-        self.mode.actions.detect.setEnabled(self.mode.ready)
+        self.host.set_detecting(False)
 
     # -- deciding ----------------------------------------------------------------------------
     def accept(self, groups: list[ProposalGroup]) -> None:
         """Add ``groups`` to the mask being edited, one step (to each frame's own mask when the
         mask covers one frame)."""
-        session, here = self.mode.session, self.mode.here
+        session, here = self.host.session, self.host.here
         if not groups or session is None or here is None or session.working is None:
             return
         working = session.working
         boxes: dict[Slot, list[tuple[float, float, float, float]]] = {}
         for group in groups:
-            box = tuple(float(v) for v in group.box)
+            x0, y0, x1, y1 = group.box
+            box = (float(x0), float(y0), float(x1), float(y1))
             if working.scope is Scope.FRAME:
                 for f in group.frames:
                     boxes.setdefault(Slot(group.instance_ref, Scope.FRAME, f), []).append(box)
@@ -328,7 +288,7 @@ class Detection:
                 boxes.setdefault(working, []).append(box)
         session.add_rects(boxes, "Accept proposals" if len(groups) > 1 else "Accept proposal")
         self._drop(groups)
-        self.mode.after_change()
+        self.host.after_change()
 
     def reject(self, groups: list[ProposalGroup]) -> None:
         self._drop(groups)

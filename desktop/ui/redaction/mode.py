@@ -1,10 +1,12 @@
 """Redact mode in the viewer: paint masks over burned-in identity on the active pane's series.
 
-The mode wires the pieces together: the masks and their undo (:mod:`redact_session`, no Qt),
-the tools of :mod:`desktop.core.redaction.tools` fed with image coordinates by the canvas
-(:mod:`redact_canvas`), saving to the library (:mod:`redact_store`), detection
-(:mod:`redact_detect`) and Apply (:mod:`redact_apply`). Redaction works on one pane: entering
-the mode shows the 1x1 layout.
+The mode wires the pieces together: the masks and their undo
+(:mod:`desktop.app.redaction.session`, no Qt), the tools of :mod:`desktop.core.redaction.tools`
+fed with image coordinates by the canvas (:mod:`.canvas`), saving to the library (:mod:`.store`
+over :mod:`desktop.app.redaction.mask_store`), detection (:mod:`.detect`) and Apply
+(:mod:`.apply`). It sees the viewer through :class:`~desktop.ui.redaction.host.RedactViewer` and
+offers its parts the protocols of :mod:`.host`. Redaction works on one pane: entering the mode
+shows the 1x1 layout.
 
 Masks belong to the original images, never to the redacted versions Veil made of them: the mode
 shows the series' originals (reopening it if its redacted versions were on screen) and draws only
@@ -13,29 +15,27 @@ on them; leaving it shows the versions seen before, and Apply shows the new reda
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import shiboken6
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMainWindow
 
+from desktop.app.redaction.mask_store import MaskStore, SeriesMasks
+from desktop.app.redaction.proposals import ProposalGroup
+from desktop.app.redaction.redacting import RedactionReport
+from desktop.app.redaction.session import Here, RedactSession, reach_text
+from desktop.app.viewer.view_state import SeriesView
 from desktop.core.redaction.history import EditHistory
 from desktop.core.redaction.mask import Scope
-from desktop.core.redaction.tools import (BrushTool, EraserTool, Key, PolygonTool, Pointer, RectTool, SelectTool,
-                                          Tool)
+from desktop.core.redaction.tools import BrushTool, EraserTool, Key, Pointer, PolygonTool, RectTool, SelectTool, Tool
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error
 from desktop.ui.redaction import apply as redact_apply
 from desktop.ui.redaction.actions import RedactToolBar, build_redact_menu, create_redact_actions, take_keys
 from desktop.ui.redaction.canvas import RedactCanvas
 from desktop.ui.redaction.detect import Detection
-from desktop.app.redaction.session import Here, RedactSession, reach_text
-from desktop.ui.redaction.store import MaskSaver, load_masks
-
-if TYPE_CHECKING:
-    from desktop.ui.viewer.pane import Pane
-    from desktop.app.viewer.view_state import SeriesView
-    from desktop.ui.viewer.viewer_window import ViewerWindow
-    from desktop.ui.viewer.viewport import Viewport
+from desktop.ui.redaction.host import EditedViewport, RedactPane, RedactViewer
+from desktop.ui.redaction.store import MaskSaver
 
 TOOLS: dict[str, type[Tool]] = {"rectangle": RectTool, "polygon": PolygonTool, "brush": BrushTool,
                                 "eraser": EraserTool, "select": SelectTool}
@@ -51,20 +51,26 @@ def shows_originals(view: SeriesView | None) -> bool:
 
 
 class RedactMode(QObject):
-    """The Redact mode of one viewer window."""
+    """The Redact mode of one viewer window: ``window`` holds its menu, toolbar, panel and
+    messages; ``viewer`` (that window, usually) shows the series; ``store`` reads and writes the
+    masks (the viewer's library by default)."""
 
-    def __init__(self, viewer: ViewerWindow) -> None:
-        super().__init__(viewer)
+    def __init__(self, window: QMainWindow, viewer: RedactViewer, store: MaskStore | None = None) -> None:
+        super().__init__(window)
+        self.main_window = window
         self.viewer = viewer
-        self.actions = create_redact_actions(viewer)
-        self.menu = build_redact_menu(viewer, self.actions)
-        viewer.addToolBarBreak()
-        self.toolbar = RedactToolBar(viewer, self.actions)
-        viewer.addToolBar(self.toolbar)
+        self.store = store if store is not None else MaskStore(viewer.home)
+        self.actions = create_redact_actions(window)
+        self.menu = build_redact_menu(window, self.actions)
+        window.addToolBarBreak()
+        self.toolbar = RedactToolBar(window, self.actions)
+        window.addToolBar(self.toolbar)
         self.toolbar.hide()
         self.canvas = RedactCanvas(self)
-        self.saver = MaskSaver(viewer.home, self._say, self)
+        self.saver = MaskSaver(self.store, self._say, self)
         self.detection = Detection(self)
+        #: What the last Apply wrote (None before the first).
+        self.last_report: RedactionReport | None = None
         self.session: RedactSession | None = None
         self.session_ref: int | None = None
         self.here: Here | None = None
@@ -72,8 +78,8 @@ class RedactMode(QObject):
         self.tool_name = "rectangle"
         self.radius = 8.0
         self.preview = False
-        self._pane: Pane | None = None
-        self._saved_keys: dict = {}
+        self._pane: RedactPane | None = None
+        self._saved_keys: dict[str, tuple[list[QKeySequence], str]] = {}
         self._viewer_hint = ""
         self._overlays_were_on = False
         self._before: tuple[int | None, str] = (None, "current")  # the pane's series and versions on entering
@@ -92,8 +98,41 @@ class RedactMode(QObject):
         return self.active and self.session is not None and self.here is not None
 
     @property
-    def viewport(self) -> Viewport:
+    def viewport(self) -> EditedViewport:
         return self.viewer.viewport
+
+    @property
+    def view(self) -> SeriesView | None:
+        """The frame on screen and how it is turned and flipped."""
+        return self.viewer.view
+
+    @property
+    def inverted(self) -> bool:
+        """The pane shows the image in negative (Preview paints the masks white then)."""
+        return self.viewer.pane.invert
+
+    def go_to(self, number: int) -> None:
+        self.viewer.go_to(number)
+
+    def repaint(self) -> None:
+        self.viewport.update()
+
+    def proposals_here(self) -> list[ProposalGroup]:
+        return self.detection.proposals_here()
+
+    def chosen_proposal(self) -> ProposalGroup | None:
+        return self.detection.chosen()
+
+    def set_detecting(self, running: bool) -> None:
+        """Detect is off while it runs, and on again when drawing is possible."""
+        self.actions.detect.setEnabled(not running and self.ready)
+
+    def set_applying(self, running: bool) -> None:
+        """Apply is off while it runs, and on again while redacting."""
+        self.actions.apply.setEnabled(not running and self.active)
+
+    def record_report(self, report: RedactionReport) -> None:
+        self.last_report = report
 
     def _connect(self) -> None:
         a = self.actions
@@ -118,7 +157,7 @@ class RedactMode(QObject):
     def set_active(self, on: bool) -> None:
         viewer = self.viewer
         if on:
-            if viewer.grid.layout_name != "1x1":
+            if viewer.layout_name != "1x1":
                 viewer.set_layout("1x1")
             self._attach(viewer.pane)
             self._show_originals(viewer.pane)
@@ -150,14 +189,14 @@ class RedactMode(QObject):
         self._update()
         viewer.sync_original()
 
-    def _show_originals(self, pane: Pane) -> None:
+    def _show_originals(self, pane: RedactPane) -> None:
         """Entering: the masks belong to the originals, so the pane shows them."""
         self._before = (pane.current_ref, pane.versions)
         same = pane.view is not None and pane.view.series.series_ref == pane.current_ref
         if pane.current_ref is not None and not (same and shows_originals(pane.view)):
             pane.show_series(pane.current_ref, "originals")
 
-    def _show_versions_again(self, pane: Pane) -> None:
+    def _show_versions_again(self, pane: RedactPane) -> None:
         """Leaving: the versions shown before on the same series (else the current ones); after
         Apply, the current versions read again (they changed)."""
         reload, self._reload_on_leave = self._reload_on_leave, False
@@ -173,7 +212,7 @@ class RedactMode(QObject):
         self._reload_on_leave = reload and self.active
         self.actions.redact.setChecked(False)
 
-    def _attach(self, pane: Pane) -> None:
+    def _attach(self, pane: RedactPane) -> None:
         self._pane = pane
         pane.shown.connect(self._on_shown)
         pane.opened.connect(self._on_opened)
@@ -227,9 +266,9 @@ class RedactMode(QObject):
         self.detection.clear()
         self.session, self.session_ref, self.here = None, series_ref, None
         self.toolbar.reach.setText(LOADING_MASKS)
-        home, default = self.viewer.home, self.default_scope()
+        store, default = self.store, self.default_scope()
 
-        def loaded(result: tuple) -> None:
+        def loaded(result: SeriesMasks) -> None:
             if self.session_ref != series_ref:
                 return
             images, stored = result
@@ -240,10 +279,10 @@ class RedactMode(QObject):
             if self.session_ref == series_ref:
                 self.session_ref = None
                 self.toolbar.reach.setText("The masks of this series cannot be read.")
-                show_error(self.viewer, exc, "Cannot read the masks")
+                show_error(self.main_window, exc, "Cannot read the masks")
 
-        run_in_background(lambda _progress: load_masks(home, series_ref), loaded, failed,
-                          key=f"redact-load-{id(self)}", context=self.viewer)
+        run_in_background(lambda _progress: store.load(series_ref), loaded, failed,
+                          key=f"redact-load-{id(self)}", context=self.main_window)
 
     def default_scope(self) -> Scope:
         return self.session.default_scope if self.session is not None else Scope.IMAGE
@@ -311,7 +350,7 @@ class RedactMode(QObject):
 
     def tool_event(self, event: Pointer | Key) -> None:
         """A mouse or key event for the tool; a finished step is recorded and saved."""
-        if self.tool is None or not self.ready:
+        if self.tool is None or self.session is None or not self.ready:
             return
         self.tool.handle(event)
         if self.session.commit():
@@ -371,7 +410,8 @@ class RedactMode(QObject):
             self._say(why)
         self.after_change()
         if selected is not None and why is None and isinstance(self.tool, SelectTool):
-            shapes = self.session.working_history.mask.shapes
+            history = self.session.working_history
+            shapes = history.mask.shapes if history is not None else ()
             self.tool.selected = shapes[-1].id if shapes else None  # the shape moved stays selected
 
     def set_preview(self, on: bool) -> None:
@@ -379,33 +419,37 @@ class RedactMode(QObject):
         self.viewport.update()
 
     def _say(self, text: str) -> None:
-        self.viewer.statusBar().showMessage(text, 8000)
+        self.main_window.statusBar().showMessage(text, 8000)
 
     # -- what the toolbar shows --------------------------------------------------------------
     def _update(self) -> None:
-        a, bar, session = self.actions, self.toolbar, self.session
-        on = self.active and session is not None
-        a.undo.setEnabled(on and session.can_undo)
-        a.redo.setEnabled(on and session.can_redo)
-        a.undo.setText(f"&Undo {session.undo_label}" if on and session.undo_label else "&Undo")
-        a.redo.setText(f"Re&do {session.redo_label}" if on and session.redo_label else "Re&do")
-        a.undo.setToolTip(f"Undo {session.undo_label or 'the last mask edit'} (Ctrl+Z; one drag is one step)"
-                          if on else a.undo.statusTip())
-        a.redo.setToolTip(f"Redo {session.redo_label or 'the edit undone'} (Ctrl+Shift+Z)"
-                          if on else a.redo.statusTip())
+        a, bar = self.actions, self.toolbar
+        session = self.session if self.active else None
+        undo = session.undo_label if session is not None else ""
+        redo = session.redo_label if session is not None else ""
+        a.undo.setEnabled(session is not None and session.can_undo)
+        a.redo.setEnabled(session is not None and session.can_redo)
+        a.undo.setText(f"&Undo {undo}" if undo else "&Undo")
+        a.redo.setText(f"Re&do {redo}" if redo else "Re&do")
+        a.undo.setToolTip(f"Undo {undo or 'the last mask edit'} (Ctrl+Z; one drag is one step)"
+                          if session is not None else a.undo.statusTip())
+        a.redo.setToolTip(f"Redo {redo or 'the edit undone'} (Ctrl+Shift+Z)"
+                          if session is not None else a.redo.statusTip())
         # with no mask left, Apply gives the images their originals back as their current versions
         view = self.viewer.view
         redacted = view is not None and view.series.series_ref == self.session_ref and view.series.has_redacted_versions
-        a.apply.setEnabled(on and (bool(session.stored()) or redacted))
+        a.apply.setEnabled(session is not None and (bool(session.stored()) or redacted))
         a.detect.setEnabled(self.ready)
         bar.scope.setEnabled(self.ready)
-        if not on:
+        if session is None:
             return
         if self.here is None:
             bar.reach.setText("This image cannot be redacted (its size is unknown)."
-                              if self.viewer.view is not None and self.viewer.view.count else "")
+                              if view is not None and view.count else "")
             return
         slot = session.working
+        if slot is None:
+            return
         bar.scope.blockSignals(True)
         bar.scope.setCurrentIndex(bar.scope_index(slot.scope))
         bar.scope.blockSignals(False)

@@ -1,11 +1,11 @@
-"""Open Package (issue 7): verify a ``NAME.veil`` someone sent and import its images.
+"""Open Package: verify a ``NAME.veil`` someone sent and import its images.
 
 Veil tries the user's own key first and asks for a passphrase only when the package is not
 addressed to that key. Opening (decrypting, checking the signature and every file, importing)
 runs in the background with progress and Cancel. A tampered, truncated or wrongly addressed
 package gets the reader's message, and nothing is imported.
 
-A forwarded package (issue 13: decrypted and re-encrypted by someone other than its signer, a
+A forwarded package (decrypted and re-encrypted by someone other than its signer, a
 plain archive, or too old to say whom it was for) is not imported until the person has read who
 signed it and whom it was for and pressed Import Anyway; the result then says it came forwarded.
 """
@@ -27,7 +27,7 @@ from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.share.receiving import Received, open_received
 from desktop.app.common.tasks import CancelToken, Progress
-from desktop.core.errors import Cancelled, VeilError
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.share.errors import NotAddressedToYouError, PackagePassphraseError
 from desktop.core.share.manifest import Manifest
 from desktop.core.share.reader import ForwardedPackageError, forwarded_reasons
@@ -38,7 +38,7 @@ from desktop.ui.common.errors import describe_unexpected, message_for, show_erro
 from desktop.ui.library.import_report_dialog import ImportReportDialog
 from desktop.ui.share.package_summary import PackageSummary
 from desktop.ui.keys.passphrase_dialog import password_field
-from desktop.ui.share.widgets import heading, label, set_role, throttled
+from desktop.ui.common.widgets import heading, label, set_role, throttled
 
 log = logging.getLogger("veil.ui")
 WORKING, PASSPHRASE, FAILED, OPENED, FORWARDED = range(5)
@@ -89,10 +89,10 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         self.stack.addWidget(self._working_page())
         self.stack.addWidget(self._passphrase_page())
         self.stack.addWidget(self._failed_page())
-        self.result = QScrollArea(self)
-        self.result.setWidgetResizable(True)
-        self.result.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.stack.addWidget(self.result)
+        self.result_area = QScrollArea(self)
+        self.result_area.setWidgetResizable(True)
+        self.result_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.stack.addWidget(self.result_area)
         self.stack.addWidget(self._forwarded_page())
         self.close_button = QPushButton("Close", self)
         self.close_button.setObjectName("CloseButton")
@@ -263,7 +263,7 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         self.opened.emit(received)
         if self.closed_after_work():
             return
-        page = QWidget(self.result)
+        page = QWidget(self.result_area)
         self.summary = PackageSummary(received, page)
         self.summary.add_sender_requested.connect(self.add_sender)
         self.summary.report_requested.connect(self.show_import_report)
@@ -274,7 +274,7 @@ class OpenPackageDialog(CancelThenClose, QDialog):
             layout.addWidget(label(f"⚠ Forwarded, imported because you confirmed it. {received.forwarded_text}",
                                    page, "warning", selectable=True, name="ForwardedBanner"))
         layout.addWidget(self.summary, 1)
-        self.result.setWidget(page)
+        self.result_area.setWidget(page)
         self.stack.setCurrentIndex(OPENED)
         screen = self.screen().availableGeometry() if self.screen() else None
         self.resize(min(960, screen.width() - 40) if screen else 960, min(780, screen.height() - 60) if screen else 780)

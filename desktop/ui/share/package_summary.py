@@ -1,4 +1,4 @@
-"""What an opened package says, for a person (issue 7): who sent it (known and verified in the
+"""What an opened package says, for a person: who sent it (known and verified in the
 address book, or not), why (purpose, consent basis), how it was prepared (de-identification,
 redaction), its files, and what the import did.
 
@@ -20,7 +20,8 @@ from desktop.app.common.formatting import plural
 from desktop.app.share.receiving import Received
 from desktop.core.consent import Basis, Purpose
 from desktop.core.deid.table import OPTIONS
-from desktop.ui.share.widgets import fingerprint_label, heading, label, rule, set_role
+from desktop.ui.common.widgets import heading, label, rule, set_role
+from desktop.ui.keys.key_text import fingerprint_label
 from desktop.ui.common.tables import read_only_rows
 
 MAX_FILES_SHOWN = 2000
@@ -179,9 +180,10 @@ class PackageSummary(QWidget):
         table.setHorizontalHeaderLabels(["File in the package", "Size"])
         read_only_rows(table)
         for row, record in enumerate(files):
-            table.setItem(row, 0, QTableWidgetItem(record.path))
+            path = QTableWidgetItem(record.path)
+            path.setToolTip(f"SHA-256 {record.sha256} (verified)")
+            table.setItem(row, 0, path)
             table.setItem(row, 1, QTableWidgetItem(size_words(record.size)))
-            table.item(row, 0).setToolTip(f"SHA-256 {record.sha256} (verified)")
         header = table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)

@@ -1,4 +1,4 @@
-"""Pages of the export wizard (issue 7): purpose and consent, the profile, and the privacy
+"""Pages of the export wizard: purpose and consent, the profile, and the privacy
 gate's review of images that may carry burned-in identity. Pages hold widgets only; the wizard
 runs the checks in the background and hands them the results.
 """
@@ -14,10 +14,10 @@ from desktop.app.library.browsing import StudyRow
 from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.app.share.sharing import Flagged
 from desktop.core.deid.profiles import Profile
-from desktop.ui.deid.profile_form import ProfileForm, _visible_indicator
+from desktop.ui.deid.profile_form import ProfileForm
 from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.share.review import ReviewPanel
-from desktop.ui.share.widgets import indented, label, set_role
+from desktop.ui.common.widgets import indented, label, set_role, visible_indicator
 
 MAX_LISTED_STUDIES = 6
 
@@ -96,7 +96,7 @@ class ProfilePage(WizardPage):
                                         "IDs and dates", self)
         self.ident_radio.setObjectName("IdentifiableChoice")
         for radio in (self.deid_radio, self.ident_radio):
-            _visible_indicator(radio)
+            visible_indicator(radio)
         group = QButtonGroup(self)
         group.addButton(self.deid_radio)
         group.addButton(self.ident_radio)
@@ -117,7 +117,7 @@ class ProfilePage(WizardPage):
         layout.addWidget(self.ident_radio)
         layout.addLayout(indented(self.ident_note))
         layout.addStretch(1)
-        self.set_care(False)
+        self.allow_identifiable(False)
 
     @property
     def identifiable(self) -> bool:
@@ -127,12 +127,13 @@ class ProfilePage(WizardPage):
         """The chosen profile; None when identifiable (or while the form is invalid)."""
         return None if self.identifiable else self.form.profile()
 
-    def set_care(self, care: bool) -> None:
-        """Identifiable images may leave only for the patient's care."""
-        self.ident_radio.setEnabled(care)
-        if not care and self.ident_radio.isChecked():
+    def allow_identifiable(self, allowed: bool) -> None:
+        """Offer the identifiable originals (the purpose allows them: the patient's care, see
+        :func:`desktop.app.consent.purpose_rules.identifiable_allowed`)."""
+        self.ident_radio.setEnabled(allowed)
+        if not allowed and self.ident_radio.isChecked():
             self.deid_radio.setChecked(True)
-        self.ident_radio.setToolTip("" if care else "Only for the purpose 'care consultation with a named colleague'")
+        self.ident_radio.setToolTip("" if allowed else "Only for the purpose 'care consultation with a named colleague'")
         self._on_choice()
 
     def _on_choice(self) -> None:

@@ -17,13 +17,13 @@ from desktop.app.keys.contacts import Contact
 from desktop.app.share.sharing import passphrase_problem
 from desktop.core.consent.policy import same_person
 from desktop.ui.common import theme
-from desktop.ui.deid.profile_form import _visible_indicator
 from desktop.ui.keys.passphrase_dialog import password_field
 from desktop.ui.share.pages import WizardPage
+from desktop.ui.common.widgets import indented, label, set_role, visible_indicator
+from desktop.ui.keys.key_text import contact_key_text, verified_words
 from desktop.ui.share.widgets import (ARCHIVE_FILTER, ARCHIVE_SUFFIX, PACKAGE_FILTER, PACKAGE_SUFFIX,
-                                      contact_key_text, default_package_path, indented, label, package_path_problem,
-                                      set_role, verified_words)
-from desktop.ui.common.tables import read_only_rows
+                                      default_package_path, package_path_problem)
+from desktop.ui.common.tables import cell, read_only_rows
 
 COLUMNS = ("Name", "Institution", "Fingerprint", "Verified")
 ROLE_COLOURS = {"ok": theme.OK, "warning": theme.WARNING}
@@ -57,14 +57,14 @@ class RecipientsPage(WizardPage):
         self.plain_hint = label(PLAIN_HINT, self, "muted", name="PlainHint")
         group = QButtonGroup(self)
         for radio in (self.contacts_radio, self.pass_radio, self.plain_radio):
-            _visible_indicator(radio)
+            visible_indicator(radio)
             group.addButton(radio)
             radio.toggled.connect(self._on_mode)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setObjectName("RecipientTable")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         read_only_rows(self.table)
-        _visible_indicator(self.table)  # the tick boxes
+        visible_indicator(self.table)  # the tick boxes
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -148,8 +148,8 @@ class RecipientsPage(WizardPage):
             cells[3].setForeground(QColor(ROLE_COLOURS[role]))
             cells[2].setToolTip(contact.age_recipient)
             cells[2].setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-            for column, cell in enumerate(cells):
-                self.table.setItem(row, column, cell)
+            for column, table_item in enumerate(cells):
+                self.table.setItem(row, column, table_item)
         self.table.blockSignals(False)
         self.empty.setVisible(not self.contacts)
         self.table.setVisible(bool(self.contacts))
@@ -158,7 +158,7 @@ class RecipientsPage(WizardPage):
     def _toggle_row(self, row: int, column: int) -> None:
         if column == 0 or not self.contacts_radio.isChecked():
             return  # the check box handles its own clicks
-        item = self.table.item(row, 0)
+        item = cell(self.table, row, 0)
         item.setCheckState(Qt.CheckState.Unchecked if item.checkState() == Qt.CheckState.Checked
                            else Qt.CheckState.Checked)
 
@@ -166,7 +166,7 @@ class RecipientsPage(WizardPage):
         """Tick the contact called ``name`` (for care: the colleague the purpose names)."""
         for row, contact in enumerate(self.contacts):
             if same_person(contact.name, name):
-                self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
+                cell(self.table, row, 0).setCheckState(Qt.CheckState.Checked)
                 return True
         return False
 
@@ -175,8 +175,8 @@ class RecipientsPage(WizardPage):
         if not self.contacts_radio.isChecked():
             return ()
         return tuple(c for row, c in enumerate(self.contacts)
-                     if self.table.item(row, 0) is not None
-                     and self.table.item(row, 0).checkState() == Qt.CheckState.Checked)
+                     if (item := self.table.item(row, 0)) is not None
+                     and item.checkState() == Qt.CheckState.Checked)
 
     def _on_ticked(self) -> None:
         unverified = [c.name for c in self.chosen() if not c.verified]

@@ -15,11 +15,12 @@ from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.keys.contacts import Contact
 from desktop.app.common.formatting import plural
 from desktop.app.share.sharing import ShareReport
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.share.pages import ProfilePage, RedactionPage, WizardPage
 from desktop.ui.share.recipients import RecipientsPage
-from desktop.ui.share.widgets import contact_key_text, heading, label, rule, set_role
+from desktop.ui.common.widgets import heading, label, rule, set_role
+from desktop.ui.keys.key_text import contact_key_text
 
 #: Progress phases: de-identifying (instances), then writing (bytes).
 PHASES = {True: ("De-identifying the images…", "Packaging, encrypting and signing…"),

@@ -1,4 +1,4 @@
-"""The privacy gate's burned-in review as a person sees it before an export (issue 13): the
+"""The privacy gate's burned-in review as a person sees it before an export: the
 export wizard's Redaction page and the slide images dialog both show it.
 
 The window runs :func:`desktop.app.gate.text_flags.review_selection` in the background and hands
@@ -20,8 +20,7 @@ from desktop.app.common.formatting import plural
 from desktop.app.share.sharing import Flagged
 from desktop.app.gate import Refusal, Review
 from desktop.app.gate.text_flags import SelectionReview
-from desktop.ui.deid.profile_form import _visible_indicator
-from desktop.ui.share.widgets import label, set_role
+from desktop.ui.common.widgets import label, set_role, visible_indicator
 
 CONFIRM_FLAGGED = "I checked these images: they carry no identifying text, or it may leave with them for this purpose"
 CONFIRM_UNREAD = ("I looked at the images myself: they carry no identifying text, or it may leave with them for "
@@ -112,9 +111,9 @@ class ReviewPanel(QWidget):
         self.recheck_button.clicked.connect(self.recheck_requested)
         self.confirm = QCheckBox(CONFIRM_FLAGGED, self)
         self.confirm.setObjectName("ConfirmBurnedIn")
-        _visible_indicator(self.confirm)
+        visible_indicator(self.confirm)
         self.confirm.toggled.connect(lambda _on: self.changed.emit())
-        self._active = self.list
+        self._active: QListWidget = self.list
         for widget in (self.list, self.leak_list):
             widget.itemDoubleClicked.connect(lambda _item, w=widget: self._view(w))
             widget.itemSelectionChanged.connect(lambda w=widget: self._activate(w))

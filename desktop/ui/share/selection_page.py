@@ -1,4 +1,4 @@
-"""The export wizard's "What leaves" page (issue 13): the selection as a tree of ticks.
+"""The export wizard's "What leaves" page: the selection as a tree of ticks.
 
 Each study of the selection, its series (number, modality, description, image count, and a
 "redacted" mark where Veil redacted some of its images), and, expanded, each image. A tick on
@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QStyledItemDelegate, QStyleOptionViewItem,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -27,9 +26,8 @@ from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.core.library import index
-from desktop.ui.deid.profile_form import OUTLINE_BASE
 from desktop.ui.share.pages import WizardPage, study_line
-from desktop.ui.share.widgets import label, set_role
+from desktop.ui.common.widgets import label, set_role, visible_indicator
 
 KIND = Qt.ItemDataRole.UserRole  # ("study", uid) / ("series", uid) / ("image", series uid, sop uid)
 COLUMNS = ["Study, series and images", "Modality", "Description", "Images", "Redaction"]
@@ -122,9 +120,7 @@ class SelectionPage(WizardPage):
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setItemDelegate(_RoomyRows(self.tree))
-        palette = self.tree.palette()  # Fusion outlines check boxes in the window colour darkened: lost on dark
-        palette.setColor(QPalette.ColorRole.Window, QColor(OUTLINE_BASE))
-        self.tree.setPalette(palette)
+        visible_indicator(self.tree)  # its tick boxes
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -285,9 +281,9 @@ class SelectionPage(WizardPage):
                     item.setText(3, f"{len(ticked):,} of {len(node.images):,}" if 0 < len(ticked) < len(node.images)
                                  else f"{len(node.images):,}")
                     for n in range(item.childCount()):
-                        child = item.child(n)
-                        child.setCheckState(0, Qt.CheckState.Checked if child.data(0, KIND)[2] in ticked
-                                            else Qt.CheckState.Unchecked)
+                        if (child := item.child(n)) is not None:
+                            child.setCheckState(0, Qt.CheckState.Checked if child.data(0, KIND)[2] in ticked
+                                                else Qt.CheckState.Unchecked)
                     ticked_images += len(ticked)
                     total_images += len(node.images)
                 self._items[study.row.study_uid].setCheckState(0, self._state(ticked_images, total_images))

@@ -1,4 +1,4 @@
-"""Export Slide Images… (issue 7): PNG or JPEG pictures of the selected studies for teaching,
+"""Export Slide Images…: PNG or JPEG pictures of the selected studies for teaching,
 talks and journals, with the redactions burned in and no metadata.
 
 The dialog only wires widgets to :func:`desktop.app.share.slides.export_slides`: the consent check,
@@ -29,14 +29,14 @@ from desktop.app.share.slides import SlidesReport, export_slides
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.core.consent import Decision, Purpose
-from desktop.core.errors import Cancelled, VeilError
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for, show_error
 from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.share.review import ReviewPanel
-from desktop.ui.share.widgets import label, set_role, dialog_footer
+from desktop.ui.common.widgets import dialog_footer, label, set_role
 
 log = logging.getLogger("veil.ui")
 EXPORT_TIP = ("Write the selected studies as slide images: every frame as Veil shows it, every redaction "

@@ -1,20 +1,28 @@
-"""The share windows of the main window (issue 7): Export Package (for the selected studies, or
-the selected series), Open Package (from the menu, a dropped ``.veil`` file or the command
-line), My Key Card and the Address Book. One wizard and one of each dialog at a time; a package
-given before the library is open is opened once it is.
+"""The share windows: Export Package (for the selected studies, or the selected
+series), Open Package (from the menu, a dropped ``.veil`` file or the command line), My Key Card
+and the Address Book. One wizard and one of each dialog at a time; a package given before the
+library is open is opened once it is.
+
+The windows know the window that opens them only through :class:`ShareHost`: what they read of
+it and ask of it, nothing more. The host wires its menu actions to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QLabel
+from PySide6.QtWidgets import QFileDialog, QWidget
 
-from desktop.core.errors import VeilError
+from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.library.home import VeilHome
+from desktop.app.share.receiving import Received
+from desktop.app.share.sharing import ShareReport
+from desktop.app.share.slides import SlidesReport
+from desktop.core.common.errors import VeilError
 from desktop.ui.keys.address_book import AddressBookDialog
 from desktop.ui.common.errors import show_error
 from desktop.ui.keys.key_card_dialog import KeyCardDialog
@@ -23,14 +31,6 @@ from desktop.ui.share.widgets import PACKAGE_FILTER, PACKAGE_SUFFIX, exports_fol
 from desktop.ui.share.wizard import ShareWizard
 from desktop.ui.share.slides_dialog import SlidesDialog
 
-if TYPE_CHECKING:
-    from desktop.app.library.browsing import SeriesRow, StudyRow
-    from desktop.app.share.receiving import Received
-    from desktop.app.share.sharing import ShareReport
-    from desktop.app.share.slides import SlidesReport
-    from desktop.ui.main_window import MainWindow
-
-STATUS_MS = 8000
 DROP_IMPORT = "Drop files or folders to import them"
 DROP_PACKAGE = "Drop to open the package"
 
@@ -40,34 +40,60 @@ def is_package(path: str | Path) -> bool:
     return str(path).lower().endswith(PACKAGE_SUFFIX) and not Path(path).is_dir()
 
 
+def drop_hint(paths: Sequence[str | Path]) -> str:
+    """What a drop of ``paths`` will do, for the drop overlay: open packages, or import."""
+    return DROP_PACKAGE if paths and all(is_package(p) for p in paths) else DROP_IMPORT
+
+
+class ShareHost(Protocol):
+    """What the share windows use of the window that opens them."""
+
+    @property
+    def home(self) -> VeilHome | None:
+        """The open library (None until it is open)."""
+
+    def study_in_view(self) -> StudyRow | None:
+        """The study selected in the study browser, while the browser is shown."""
+
+    def studies_in_view(self) -> list[StudyRow]:
+        """Every study selected in the study browser, while the browser is shown."""
+
+    def series_of(self, study: StudyRow) -> list[SeriesRow]:
+        """The series of ``study`` as the browser lists them."""
+
+    def selected_series(self) -> list[SeriesRow]:
+        """The series selected in the browser's series list."""
+
+    def open_viewer(self, study: StudyRow, series: SeriesRow | None = None) -> object:
+        """Show ``study`` in a viewer, at ``series``."""
+
+    def refresh(self) -> None:
+        """Read the library again (the badges and the accounting follow)."""
+
+    def say(self, text: str) -> None:
+        """Show ``text`` in the status bar for a while."""
+
+
 class ShareWindows(QObject):
-    """Opens, raises and closes the share windows of one main window."""
+    """Opens, raises and closes the share windows of one host; ``parent`` owns them."""
 
     #: Whether any export or opening runs (the window waits for it before closing).
     busy_changed = Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, host: ShareHost, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.parent_widget = parent
         self.wizard: ShareWizard | None = None
         self.slides_dialog: SlidesDialog | None = None
         self.open_dialogs: list[OpenPackageDialog] = []
         self.key_card_dialog: KeyCardDialog | None = None
         self.address_book_dialog: AddressBookDialog | None = None
         self.waiting: list[Path] = []  # packages given before the library opened
-        a = window.commands
-        a.export_package.triggered.connect(lambda: self.export_package())
-        a.export_slides.triggered.connect(lambda: self.export_slides())
-        window.browser.add_study_action(a.export_slides)
-        a.open_package.triggered.connect(self.choose_package)
-        a.key_card.triggered.connect(self.key_card)
-        a.address_book.triggered.connect(self.address_book)
-        self.export_series_action = QAction("Export Series as Package…", window)
+        #: For the series list's context menu (the host offers it there).
+        self.export_series_action = QAction("Export Series as Package…", parent)
         self.export_series_action.setToolTip("Send only this series as an encrypted, signed package")
         self.export_series_action.triggered.connect(self.export_series)
-        series_view = window.browser.series_view
-        series_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        series_view.addAction(self.export_series_action)
 
     @property
     def busy(self) -> bool:
@@ -75,14 +101,13 @@ class ShareWindows(QObject):
                 or (self.slides_dialog is not None and self.slides_dialog.busy))
 
     def _say(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, STATUS_MS)
+        self.host.say(text)
 
     # -- export ----------------------------------------------------------------------------------
     def export_package(self, series: list[SeriesRow] | None = None) -> ShareWizard | None:
         """Export Package…: the selected studies (or only ``series`` of the selected study)."""
-        w = self.window
-        studies = w.browser.selected_studies() if w.pages.currentWidget() is w.browser else []
-        if w.home is None or not studies:
+        studies = self.host.studies_in_view()
+        if self.host.home is None or not studies:
             self._say("Select one or more studies to export.")
             return None
         if self.wizard is not None:
@@ -92,14 +117,14 @@ class ShareWindows(QObject):
                 self._say("An export is running; it must end before another starts.")
                 return self.wizard
             self.wizard.close()
-        chosen = [w.browser.selected_study() or studies[0]] if series else studies
+        chosen = [self.host.study_in_view() or studies[0]] if series else studies
         return self._open_wizard(chosen, series or ())
 
     def export_image(self, study: StudyRow, series_ref: int, sop_instance_uid: str) -> ShareWizard | None:
         """Share This Image as Package… (the viewer): one image of the series ``series_ref``."""
-        series = next((s for s in self.window.browser.series_of(study) if s.series_ref == series_ref), None)
+        series = next((s for s in self.host.series_of(study) if s.series_ref == series_ref), None)
         if series is None:  # written since the browser last loaded
-            self.window.refresh()
+            self.host.refresh()
             self._say("The library is reloading; choose Share This Image again in a moment.")
             return None
         if self.wizard is not None and self.wizard.busy:
@@ -112,11 +137,13 @@ class ShareWindows(QObject):
 
     def _open_wizard(self, studies: list[StudyRow], series: Sequence[SeriesRow],
                      instance_uids: tuple[str, ...] = ()) -> ShareWizard | None:
-        w = self.window
+        home = self.host.home
+        if home is None:
+            return None
         try:
-            wizard = ShareWizard(w.home, studies, series, w, instance_uids)
+            wizard = ShareWizard(home, studies, series, self.parent_widget, instance_uids)
         except VeilError as exc:
-            show_error(w, exc, "Cannot export")
+            show_error(self.parent_widget, exc, "Cannot export")
             return None
         wizard.exported.connect(self._on_exported)
         wizard.busy_changed.connect(self.busy_changed)
@@ -128,9 +155,7 @@ class ShareWindows(QObject):
 
     def export_series(self) -> ShareWizard | None:
         """Export Series as Package… (the series list's context menu)."""
-        view, browser = self.window.browser.series_view, self.window.browser
-        rows = view.selectionModel().selectedRows() or ([view.currentIndex()] if view.currentIndex().isValid() else [])
-        chosen = [browser.series_model.row_at(i.row()) for i in rows]
+        chosen = self.host.selected_series()
         if not chosen:
             self._say("Select a series to export.")
             return None
@@ -138,13 +163,13 @@ class ShareWindows(QObject):
 
     def _on_exported(self, report: ShareReport) -> None:
         self._say(report.headline())
-        self.window.refresh()  # the badges and the accounting follow
+        self.host.refresh()  # the badges and the accounting follow
 
     def export_slides(self) -> SlidesDialog | None:
         """Export Slide Images…: the selected studies, one dialog at a time."""
-        w = self.window
-        studies = w.browser.selected_studies() if w.pages.currentWidget() is w.browser else []
-        if w.home is None or not studies:
+        studies = self.host.studies_in_view()
+        home = self.host.home
+        if home is None or not studies:
             self._say("Select one or more studies to export as slide images.")
             return None
         if self.slides_dialog is not None:
@@ -152,7 +177,7 @@ class ShareWindows(QObject):
                 self.slides_dialog.raise_()
                 return self.slides_dialog
             self.slides_dialog.close()
-        dialog = SlidesDialog(w.home, studies, parent=w)
+        dialog = SlidesDialog(home, studies, parent=self.parent_widget)
         dialog.exported.connect(self._on_slides)
         dialog.busy_changed.connect(self.busy_changed)
         dialog.view_requested.connect(self.view_series)
@@ -164,29 +189,29 @@ class ShareWindows(QObject):
     def _on_slides(self, report: SlidesReport) -> None:
         self._say(report.headline())
         if report.disclosure is not None:
-            self.window.refresh()  # the accounting follows
+            self.host.refresh()  # the accounting follows
 
     def view_series(self, series_uid: str) -> None:
         """Open the viewer at the series the burned-in review asks for (wizard or slides)."""
-        w = self.window
-        for study in w.browser.selected_studies():
-            for series in w.browser.series_of(study):
+        for study in self.host.studies_in_view():
+            for series in self.host.series_of(study):
                 if series.series_uid == series_uid:
-                    w.open_viewer(study, series)
+                    self.host.open_viewer(study, series)
                     return
 
     # -- open ------------------------------------------------------------------------------------
     def choose_package(self) -> None:
         """Open Package…: pick a ``.veil`` file."""
         start = exports_folder() if exports_folder().is_dir() else Path.home()
-        path, _filter = QFileDialog.getOpenFileName(self.window, "Open package", str(start),
+        path, _filter = QFileDialog.getOpenFileName(self.parent_widget, "Open package", str(start),
                                                     f"{PACKAGE_FILTER};;All files (*)")
         if path:
             self.open_package(Path(path))
 
     def open_package(self, path: Path) -> OpenPackageDialog | None:
         """Verify and import ``path`` in its own dialog (once the library is open)."""
-        if self.window.home is None:
+        home = self.host.home
+        if home is None:
             self.waiting.append(Path(path))
             return None
         for dialog in self.open_dialogs:
@@ -194,7 +219,7 @@ class ShareWindows(QObject):
                 dialog.raise_()
                 dialog.activateWindow()
                 return dialog
-        dialog = OpenPackageDialog(self.window.home, Path(path), self.window)
+        dialog = OpenPackageDialog(home, Path(path), self.parent_widget)
         dialog.opened.connect(lambda received: self._on_opened(received))
         dialog.busy_changed.connect(self.busy_changed)
         dialog.destroyed.connect(lambda *_: self.open_dialogs.remove(dialog) if dialog in self.open_dialogs else None)
@@ -205,7 +230,7 @@ class ShareWindows(QObject):
 
     def _on_opened(self, received: Received) -> None:
         self._say(received.imported.summary())
-        self.window.refresh()
+        self.host.refresh()
 
     def library_opened(self) -> None:
         """Open the packages given before the library was open."""
@@ -220,19 +245,14 @@ class ShareWindows(QObject):
                 self.open_package(Path(path))
         return [p for p in paths if not is_package(p)]
 
-    def drop_hint(self, paths: list[str]) -> None:
-        """Say on the drop overlay what a drop will do."""
-        text = DROP_PACKAGE if paths and all(is_package(p) for p in paths) else DROP_IMPORT
-        for child in self.window.drop_overlay.findChildren(QLabel):
-            child.setText(text)
-
     # -- identity --------------------------------------------------------------------------------
     def key_card(self) -> KeyCardDialog | None:
         """My Key Card…"""
-        if self.window.home is None:
+        home = self.host.home
+        if home is None:
             return None
         if self.key_card_dialog is None:
-            self.key_card_dialog = KeyCardDialog(self.window.home, self.window)
+            self.key_card_dialog = KeyCardDialog(home, self.parent_widget)
             dialog = self.key_card_dialog
             dialog.destroyed.connect(lambda *_: self._forget("key_card_dialog", dialog))
         self.key_card_dialog.show()
@@ -241,10 +261,11 @@ class ShareWindows(QObject):
 
     def address_book(self) -> AddressBookDialog | None:
         """Address Book…"""
-        if self.window.home is None:
+        home = self.host.home
+        if home is None:
             return None
         if self.address_book_dialog is None:
-            self.address_book_dialog = AddressBookDialog(self.window.home, self.window)
+            self.address_book_dialog = AddressBookDialog(home, self.parent_widget)
             dialog = self.address_book_dialog
             dialog.destroyed.connect(lambda *_: self._forget("address_book_dialog", dialog))
         self.address_book_dialog.show()

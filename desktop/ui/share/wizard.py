@@ -1,5 +1,5 @@
 """Export Package: the wizard that sends a selection of studies (or one series, or one image)
-as an encrypted, signed ``NAME.veil`` (issue 7).
+as an encrypted, signed ``NAME.veil`` (age v1, docs/PACKAGE_FORMAT.md).
 
 What leaves (the studies, series and images, ticked) -> purpose and consent -> de-identification
 (a profile, or identifiable for care) -> the privacy gate's redaction review -> recipients ->
@@ -20,15 +20,17 @@ from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QPushButton
                                QWidget)
 
 from desktop.app.library.browsing import SeriesRow, StudyRow
-from desktop.app.consent.consenting import check_items, selection_items
+from desktop.app.consent.consenting import selection_items
+from desktop.app.consent.purpose_rules import (check_for_purpose, identifiable_allowed, needs_colleague,
+                                                unencrypted_allowed)
 from desktop.app.keys.contacts import list_contacts
 from desktop.app.library.home import VeilHome
 from desktop.app.share.sharing import ShareReport, ShareRequest, export_package
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.common.tasks import CancelToken, Progress
-from desktop.core.consent import Purpose
+from desktop.core.consent import Decision, Purpose
 from desktop.core.deid.profiles import load_presets
-from desktop.core.errors import Cancelled, VeilError
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for
@@ -36,12 +38,15 @@ from desktop.ui.share.pages import ProfilePage, PurposePage, RedactionPage, Wiza
 from desktop.ui.share.recipients import OutputPage, RecipientsPage
 from desktop.ui.share.result import RunPage, prepare_output, summary_rows
 from desktop.ui.share.selection_page import SelectionPage, StudyNode, Ticks, load_tree
-from desktop.ui.share.widgets import WIZARD_STYLE, heading, label, single_shot, throttled
+from desktop.ui.common.widgets import heading, label, single_shot, throttled
+from desktop.ui.share.widgets import WIZARD_STYLE
 
 log = logging.getLogger("veil.ui")
 CONSENT_DELAY_MS = 300
 #: The review (OCR) starts again this long after the ticks last changed.
 REVIEW_DELAY_MS = 600
+#: What a consent check was made for: (purpose, recipient, protocol, identifiable, study UIDs, series UIDs).
+ConsentKey = tuple[Purpose, str, str, bool, tuple[str, ...], tuple[str, ...]]
 
 
 class ShareWizard(CancelThenClose, QDialog):
@@ -178,7 +183,7 @@ class ShareWizard(CancelThenClose, QDialog):
         page = self.pages[index]
         if page is self.recipients_page:
             purpose = self.purpose_page.form.purpose()
-            if purpose is not None and purpose.purpose is Purpose.CARE and not self.recipients_page.chosen():
+            if purpose is not None and needs_colleague(purpose.purpose) and not self.recipients_page.chosen():
                 self.recipients_page.tick(purpose.recipient)
         if page is self.output_page:
             self.output_page.set_summary(self.summary())
@@ -280,7 +285,7 @@ class ShareWizard(CancelThenClose, QDialog):
     # -- background checks ------------------------------------------------------------------------
     def _on_purpose_changed(self) -> None:
         form = self.purpose_page.form
-        self.profile_page.set_care(form.current() is Purpose.CARE)
+        self.profile_page.allow_identifiable(identifiable_allowed(form.current()))
         self._allow_unencrypted()
         self._consent_timer.start()
 
@@ -291,9 +296,9 @@ class ShareWizard(CancelThenClose, QDialog):
                                   "until the end." if plain else type(self.run_page).subtitle)
 
     def _allow_unencrypted(self) -> None:
-        """A plain ZIP only for de-identified images and a purpose other than care."""
-        care = self.purpose_page.form.current() is Purpose.CARE
-        self.recipients_page.allow_unencrypted(not care and not self.profile_page.identifiable)
+        """Offer the plain ZIP only where the app allows it (de-identified, not for care)."""
+        self.recipients_page.allow_unencrypted(
+            unencrypted_allowed(self.purpose_page.form.current(), self.profile_page.identifiable))
 
     def _on_profile_changed(self) -> None:
         self._allow_unencrypted()
@@ -321,19 +326,17 @@ class ShareWizard(CancelThenClose, QDialog):
         home, uids, series = self.home, self.study_uids, self.series_uids
         if not uids:
             return
-        care = purpose.purpose is Purpose.CARE
 
-        def op(_progress: Progress):  # noqa: ANN202
+        def op(_progress: Progress) -> tuple[ConsentKey, Decision]:
             items = selection_items(home, uids, series)
-            _request, decision = check_items(home, purpose.purpose, items, deidentified=not identifiable,
-                                             colleague=purpose.recipient if care else None,
-                                             protocol_id=purpose.protocol_id or None)
+            _request, decision = check_for_purpose(home, purpose.purpose, items, not identifiable, purpose.recipient,
+                                                   purpose.protocol_id)
             return (purpose.purpose, purpose.recipient, purpose.protocol_id, identifiable, uids, series), decision
 
         run_in_background(op, self._on_consent_checked, self._on_consent_failed,
                           key=f"share-consent-{id(self)}", context=self)
 
-    def _on_consent_checked(self, result: tuple) -> None:
+    def _on_consent_checked(self, result: tuple[ConsentKey, Decision]) -> None:
         key, decision = result
         form_key = self.purpose_page.form.check_key()
         if form_key is None or (*form_key, self.profile_page.identifiable, self.study_uids, self.series_uids) != key:

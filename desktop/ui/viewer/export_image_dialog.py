@@ -21,23 +21,35 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.app.common.tasks import Progress
 from desktop.app.consent.consenting import check_items
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.gate import Selection, header_flags, resolve
 from desktop.app.gate.still import StillReport
-from desktop.app.common.tasks import Progress
 from desktop.app.viewer.viewing import OpenSeries
+from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision, Purpose
-from desktop.core.errors import VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
-from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.common.errors import message_for, show_error
+from desktop.ui.common.widgets import dialog_footer, label, set_role
+from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.consent.purpose_form import PurposeForm
-from desktop.ui.share.widgets import label, set_role, dialog_footer
 from desktop.ui.viewer.viewport import to_qimage
 
 log = logging.getLogger("veil.ui")
@@ -92,7 +104,8 @@ class ExportImageDialog(CancelThenClose, QDialog):
         self.original_shown = series.replaced(position)
         self.flagged: list[str] = []  # why the gate asks for the confirmation ([] : it does not)
         self.last_report: StillReport | None = None
-        self._busy = False
+        #: Checking and writing in the background (closing waits for it: :class:`CancelThenClose`).
+        self.busy = False
 
         self.purpose_form = PurposeForm(self)
         combo = self.purpose_form.combo
@@ -194,10 +207,6 @@ class ExportImageDialog(CancelThenClose, QDialog):
 
     # -- state -------------------------------------------------------------------------------
     @property
-    def busy(self) -> bool:
-        return self._busy
-
-    @property
     def consent_pending(self) -> bool:
         return self.consent.pending
 
@@ -234,6 +243,8 @@ class ExportImageDialog(CancelThenClose, QDialog):
         """Grow to show every line of the wrapped texts at the present width (Qt sizes a window
         by its labels' one-line hints, and would squeeze them)."""
         layout = self.layout()
+        if layout is None:
+            return
         layout.activate()
         width = self.width()
         need = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
@@ -241,7 +252,7 @@ class ExportImageDialog(CancelThenClose, QDialog):
             self.resize(width, need)
 
     def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
+        self.busy = busy
         for widget in (self.purpose_form, self.confirm, self.target_edit, self.browse_button):
             widget.setEnabled(not busy)
         self.busy_bar.setVisible(busy)

@@ -21,20 +21,21 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
+from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.app.viewer.viewing import OpenSeries, open_series
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import Window
+from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import describe_unexpected, message_for
-from desktop.ui.common import theme
-from desktop.ui.viewer.overlays import (REDACTED_NOTE, Corners, display_text, patient_text, series_text,
-                                        study_text)
-from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
+from desktop.ui.viewer.overlays import REDACTED_NOTE, Corners, display_text, patient_text, series_text, study_text
 from desktop.ui.viewer.viewport import Viewport
 
 log = logging.getLogger("veil.ui")
 
 LOADING = "Loading…"
+#: Where a pane was in a series: frame number, window, quarter turns, flipped left-right, top-bottom.
+Place = tuple[int, Window | None, int, bool, bool]
 EMPTY = "Select a series on the left to show it here."
 ACTIVE_BORDER = QColor("#3d8ee6")
 INACTIVE_BORDER = QColor("#2a2a2a")
@@ -89,7 +90,7 @@ class Pane(QWidget):
         #: The versions shown (or being opened): "current" or "originals" (see :func:`open_series`).
         self.versions = "current"
         self.invert = False
-        self._keep: tuple | None = None  # the place to keep when the same series opens again
+        self._keep: Place | None = None  # the place to keep when the same series opens again
         self.active = False
         self.editing = False  # Redact mode draws on this pane (the banner says so)
         self.framed = False  # draw the border (only when the layout has several panes)
@@ -113,7 +114,9 @@ class Pane(QWidget):
     # -- active ------------------------------------------------------------------------------
     def set_active(self, active: bool, framed: bool) -> None:
         self.active, self.framed = active, framed
-        self.layout().setContentsMargins(*([BORDER] * 4 if framed else [0] * 4))
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(*([BORDER] * 4 if framed else [0] * 4))
         self.update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -137,8 +140,8 @@ class Pane(QWidget):
         if series_ref == self.current_ref and versions == self.versions and not reload:
             return
         view = self.view
-        same = view is not None and series_ref == self.current_ref
-        keep = (view.index, view.window, view.rotation, view.flip_h, view.flip_v) if same else None
+        keep: Place | None = ((view.index, view.window, view.rotation, view.flip_h, view.flip_v)
+                              if view is not None and series_ref == self.current_ref else None)
         if view is None and series_ref == self.current_ref:
             keep = self._keep  # asked again while still opening: the place kept then
         start = keep[0] if keep else 0

@@ -1,28 +1,47 @@
-"""Viewer commands beyond scrolling and windowing: presets, rotation and flips, PNG export."""
+"""Viewer commands beyond scrolling and windowing: presets, rotation and flips, PNG export.
+
+They act on :class:`ImageViewer`, the few things of the viewer window they use (the window
+implements it; this module never imports the window's)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QStatusBar, QWidget
 
+from desktop.app.library.browsing import SeriesRow
+from desktop.app.viewer.view_state import SeriesView, format_value
 from desktop.core.imaging.display import Window
 from desktop.core.imaging.presets import presets_for
 from desktop.ui.common.errors import show_error
 from desktop.ui.viewer.export_image_dialog import ExportImageDialog, default_target, exports_folder, png_path
 from desktop.ui.viewer.tag_browser import TagBrowser
-from desktop.app.viewer.view_state import format_value
 
 if TYPE_CHECKING:
     from desktop.app.consent.export_consent import ExportPurpose
-    from desktop.ui.viewer.viewer_window import ViewerWindow
 
 #: Presets 1 to 9 answer to Alt+1 ... Alt+9.
 PRESET_KEYS = 9
+
+
+class ImageViewer(Protocol):
+    """What the commands use of the viewer window: the frame on screen, its series' row, the
+    status bar, and the window that dialogs belong to (Qt's :meth:`QWidget.window`)."""
+
+    @property
+    def view(self) -> SeriesView | None: ...
+
+    def current_series_row(self) -> SeriesRow | None: ...
+
+    def refresh_image(self) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802 - Qt's name
+
+    def window(self) -> QWidget: ...
 
 
 def fill_presets_menu(menu: QMenu, modality: str, choose: Callable[[Window], None]) -> list[QAction]:
@@ -46,13 +65,13 @@ def fill_presets_menu(menu: QMenu, modality: str, choose: Callable[[Window], Non
     return actions
 
 
-def rotate(viewer: "ViewerWindow", quarters: int) -> None:
+def rotate(viewer: ImageViewer, quarters: int) -> None:
     if viewer.view is not None:
         viewer.view.rotation = (viewer.view.rotation + quarters) % 4
         viewer.refresh_image()
 
 
-def flip(viewer: "ViewerWindow", horizontal: bool) -> None:
+def flip(viewer: ImageViewer, horizontal: bool) -> None:
     view = viewer.view
     if view is None:
         return
@@ -64,7 +83,7 @@ def flip(viewer: "ViewerWindow", horizontal: bool) -> None:
     viewer.refresh_image()
 
 
-def _what(viewer: "ViewerWindow") -> str:
+def _what(viewer: ImageViewer) -> str:
     """The image on screen, for the dialog's title ("CT series 2: image 3 of 12")."""
     view = viewer.view
     assert view is not None
@@ -78,7 +97,7 @@ def _what(viewer: "ViewerWindow") -> str:
     return f"{series}: {image}"
 
 
-def open_export_dialog(viewer: "ViewerWindow", path: str | None = None) -> ExportImageDialog | None:
+def open_export_dialog(viewer: ImageViewer, path: str | None = None) -> ExportImageDialog | None:
     """Open Export Image as PNG on the image on screen (window-modal: the viewer stays as it is
     while the dialog is open); None when there is no image."""
     view = viewer.view
@@ -86,14 +105,14 @@ def open_export_dialog(viewer: "ViewerWindow", path: str | None = None) -> Expor
     if view is None or image is None:
         viewer.statusBar().showMessage("There is no image to export.", 5000)
         return None
-    dialog = ExportImageDialog(view.series, view.position()[0], image, _what(viewer), path, viewer)
+    dialog = ExportImageDialog(view.series, view.position()[0], image, _what(viewer), path, viewer.window())
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.exported.connect(lambda report: viewer.statusBar().showMessage(report.headline(), 8000))
     dialog.show()
     return dialog
 
 
-def export_png(viewer: "ViewerWindow", path: str | None = None, purpose: "ExportPurpose | None" = None,
+def export_png(viewer: ImageViewer, path: str | None = None, purpose: ExportPurpose | None = None,
                confirm_burned_in: bool | None = None) -> Path | None:
     """Save the image as shown (without overlays) through the privacy gate.
 
@@ -115,13 +134,13 @@ def export_png(viewer: "ViewerWindow", path: str | None = None, purpose: "Export
             target.parent.mkdir(parents=True, exist_ok=True)
         report = view.series.export_png(target, image, view.position()[0], purpose, bool(confirm_burned_in))
     except Exception as exc:  # noqa: BLE001 - reported through the one error reporter
-        show_error(viewer, exc, "Cannot export the image")
+        show_error(viewer.window(), exc, "Cannot export the image")
         return None
     viewer.statusBar().showMessage(report.headline(), 8000)
     return target if report.written else None
 
 
-def show_tags(viewer: "ViewerWindow") -> TagBrowser | None:
+def show_tags(viewer: ImageViewer) -> TagBrowser | None:
     """Open the tag browser on the image on screen."""
     view = viewer.view
     if view is None or view.count == 0:
@@ -130,9 +149,9 @@ def show_tags(viewer: "ViewerWindow") -> TagBrowser | None:
     try:
         ds = view.series.dataset(position)
     except Exception as exc:  # noqa: BLE001 - reported through the one error reporter
-        show_error(viewer, exc, "Cannot read the header")
+        show_error(viewer.window(), exc, "Cannot read the header")
         return None
     number = view.series.images[position].instance_number
-    browser = TagBrowser(ds, f"image {number if number is not None else position + 1}", viewer)
+    browser = TagBrowser(ds, f"image {number if number is not None else position + 1}", viewer.window())
     browser.show()
     return browser

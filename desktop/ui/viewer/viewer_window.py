@@ -15,20 +15,20 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QSlider, QSplitter, QVBoxLayout, QWidget
 
+from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
+from desktop.app.viewer.view_state import SeriesView
+from desktop.app.viewer.viewing import series_thumbnails
 from desktop.core.imaging.display import Window
+from desktop.ui.common.background import run_in_background
 from desktop.ui.common.resources import app_icon
-from desktop.app.common.formatting import dicom_date, person_name
+from desktop.ui.redaction.mode import RedactMode
+from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.cine import Cine, frame_rate
 from desktop.ui.viewer.layout import PaneGrid
-from desktop.ui.redaction.mode import RedactMode
 from desktop.ui.viewer.pane import LOADING, Pane  # noqa: F401 - LOADING is the viewer's word too
-from desktop.app.viewer.viewing import series_thumbnails
-from desktop.ui.common.background import run_in_background
 from desktop.ui.viewer.series_list import THUMBNAIL, SeriesList
-from desktop.app.viewer.view_state import SeriesView
-from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.viewer_actions import build_viewer_menus, build_viewer_toolbar, create_viewer_actions
 from desktop.ui.viewer.viewport import ZOOM_STEP, Viewport
 
@@ -73,7 +73,7 @@ class ViewerWindow(QMainWindow):
         self.menus = build_viewer_menus(self, self.commands)
         self._build()
         self._connect()
-        self.redact = RedactMode(self)
+        self.redact = RedactMode(self, self)  # the window holds its menu and toolbar, and shows the series
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.redact.actions.redact)
         self.redact.actions.redact.setIconText("Redact")
@@ -100,6 +100,11 @@ class ViewerWindow(QMainWindow):
     @property
     def current_ref(self) -> int | None:
         return self.grid.active.current_ref
+
+    @property
+    def layout_name(self) -> str:
+        """The panes on screen: "1x1", "1x2" or "2x2"."""
+        return self.grid.layout_name
 
     # -- construction ------------------------------------------------------------------------
     def _new_pane(self) -> Pane:

@@ -19,7 +19,7 @@ import pytest
 
 from desktop.app.library.home import VeilHome
 from desktop.core.audit import mirror
-from desktop.core.disk_full import DiskFullError
+from desktop.core.common.disk_full import DiskFullError
 
 
 def record(home: VeilHome, action: str = "view", **details: object) -> int:

@@ -84,7 +84,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def boom(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("desktop.core.atomic_files.os.replace", boom)
+    monkeypatch.setattr("desktop.core.common.atomic_files.os.replace", boom)
     with pytest.raises(OSError):
         write_csv(_table(), path)
     assert list(tmp_path.iterdir()) == []

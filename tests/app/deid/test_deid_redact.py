@@ -15,7 +15,7 @@ import pytest
 from desktop.app.deid.runner import RedactedInput, RegionPlan, read_input
 from desktop.app.deid.deidentifying import Redaction, deidentify_paths
 from desktop.app.library.home import VeilHome
-from desktop.core.deid.identifiers import collect_identifiers
+from desktop.core.dicom.identifiers import collect_identifiers
 from desktop.core.deid.profiles import preset
 from desktop.core.library.sources import FileSource
 from desktop.core.redaction.record import is_redacted

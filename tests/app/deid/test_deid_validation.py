@@ -29,7 +29,7 @@ from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify, make_settings
 from desktop.core.deid.profiles import preset
-from desktop.core.library.header import InvalidInstance
+from desktop.core.dicom.header import InvalidInstance
 
 PRESETS = ("teaching", "research", "publication")
 UID_KEY = b"veil-deid-validation-test-key-32"

@@ -3,7 +3,7 @@
 Each trial copies a prepared pair of homes (Alice, who holds a planted patient, a teaching
 policy, a care consent naming Bob and Bob's key card; Bob, who receives), runs one ``veil``
 command in a process of its own with ``VEIL_FAULT`` armed at one point (the process SIGKILLs
-itself there: :mod:`desktop.core.faults`) or kills it after a random delay, then restarts
+itself there: :mod:`desktop.core.common.faults`) or kills it after a random delay, then restarts
 (``veil check``) and checks what a person, an auditor and an attacker would:
 
 - no plaintext identity anywhere under either VEIL_HOME, the output folder or the temp dir;

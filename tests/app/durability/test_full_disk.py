@@ -74,7 +74,7 @@ import pydicom  # noqa: E402
 from desktop.app.consent import consenting
 from desktop.app.share.slides import export_slides  # noqa: E402
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
-from desktop.core.disk_full import DiskFullError, Reserve, is_disk_full  # noqa: E402
+from desktop.core.common.disk_full import DiskFullError, Reserve, is_disk_full  # noqa: E402
 import sqlcipher3.dbapi2 as sqlcipher  # noqa: E402 - the index's driver (its errors)
 
 

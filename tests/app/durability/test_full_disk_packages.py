@@ -20,7 +20,7 @@ from desktop.app.library.importing import import_paths
 from desktop.app.share.receiving import open_received
 from desktop.app.share.sharing import ShareRequest, export_package
 from desktop.core.deid.profiles import preset
-from desktop.core.disk_full import DiskFullError
+from desktop.core.common.disk_full import DiskFullError
 from tests.conftest import pydicom_test_files, teaching, write_series
 
 PASSPHRASE = "correct horse battery staple"

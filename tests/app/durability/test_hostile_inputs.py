@@ -26,7 +26,7 @@ from tests import hostile
 from tests.conftest import pydicom_test_files, write_series
 
 from desktop.cli.support import safe
-from desktop.core.input_budget import GiB
+from desktop.core.dicom.input_budget import GiB
 
 TF = pydicom_test_files()
 #: Real images in the folder (two of pydicom's, and a series made from one).

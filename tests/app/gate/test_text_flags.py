@@ -22,7 +22,7 @@ from desktop.app.gate.review import text_words
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.gate.text_flags import review_selection, selection_of
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.core.redaction.ocr import OcrUnavailable
 from tests.conftest import write_series
 

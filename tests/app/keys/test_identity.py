@@ -12,7 +12,7 @@ from keyring.backends import fail
 from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import default_name, my_card, my_details, my_identity, set_my_details, write_my_card
 from desktop.core.audit.events import read_events
-from desktop.core.errors import KeyStoreError, VeilError
+from desktop.core.common.errors import KeyStoreError, VeilError
 from desktop.core.keys.identity_store import IDENTITY_FILE
 from desktop.core.share.errors import CardError
 from desktop.core.share.identity import import_card

@@ -7,7 +7,7 @@ import pytest
 from desktop.app.library.home import VeilHome
 from desktop.app.lock.session_lock import (DEFAULT_LOCK_AFTER_MINUTES, check_unlock, parse_lock_after,
                                       unlock_session)
-from desktop.core.errors import KeyStoreError, WrongPassphraseError
+from desktop.core.common.errors import KeyStoreError, WrongPassphraseError
 from desktop.core.keys import keystore
 
 GOOD = "correct horse battery"

@@ -23,7 +23,7 @@ from desktop.app.share.receiving import open_received
 from desktop.app.share.sharing import ShareRequest, export_package, passphrase_problem
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.share.errors import PackageError
 from tests.conftest import pydicom_test_files, write_series

@@ -21,7 +21,7 @@ from desktop.app.library.importing import import_paths
 from desktop.app.share.slides import export_slides
 from desktop.app.common.tasks import CancelToken
 from desktop.core.consent import Purpose
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.library.masks import save_mask
 from desktop.core.redaction.mask import Mask, Scope

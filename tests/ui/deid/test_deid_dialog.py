@@ -13,7 +13,7 @@ from PySide6.QtGui import QKeySequence
 
 from desktop.app.deid.deidentifying import DeidReport
 from desktop.core.deid.leaks import Leak
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.deid import dialog as deid_dialog
 from desktop.ui.deid import report as deid_report
 from desktop.ui.deid.dialog import DeidDialog

@@ -26,7 +26,7 @@ from desktop.app.lock.session_lock import (LOCK_AFTER_SETTING, WRONG_PASSPHRASE,
 from desktop.core.keys import keystore
 from desktop.ui.common import background
 from desktop.ui.common.errors import show_error
-from desktop.core.errors import VeilError
+from desktop.core.common.errors import VeilError
 from desktop.ui.lock.idle_lock import LOCKED_TITLE, IdleLock
 from desktop.ui.lock.screen import KEYRING_HINT
 from desktop.ui.main_window import MainWindow

@@ -11,13 +11,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from desktop.app.redaction.proposals import group_proposals
+from desktop.app.redaction.session import Slot
 from desktop.core.library import index
 from desktop.core.redaction.burn_in import darkest_stored_value
 from desktop.core.redaction.mask import Scope
 from desktop.core.redaction.shapes import Polygon, Rect, Stroke
 from desktop.ui.common import background
-from desktop.ui.redaction.detect import group_proposals
-from desktop.app.redaction.session import Slot
 from tests.ui.viewer.conftest import OPEN_TIMEOUT_MS, open_viewer, wheel
 
 APPLY_TIMEOUT_MS = 30_000
@@ -158,8 +158,8 @@ def test_draw_undo_scope_preview_apply_and_reopen(qtbot, library):
 
     # apply: redacted versions of the images, in the same series, shown when written
     mode.actions.apply.trigger()
-    qtbot.waitUntil(lambda: getattr(viewer, "redaction_report", None) is not None, timeout=APPLY_TIMEOUT_MS)
-    report = viewer.redaction_report
+    qtbot.waitUntil(lambda: mode.last_report is not None, timeout=APPLY_TIMEOUT_MS)
+    report = mode.last_report
     assert report.written == 12 and not report.failed, report.headline()
     qtbot.waitUntil(lambda: viewer.view is not None and viewer.view.series.versions == "current"
                     and viewer.view.series.has_redacted_versions, timeout=OPEN_TIMEOUT_MS)

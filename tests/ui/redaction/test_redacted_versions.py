@@ -11,22 +11,21 @@ import pydicom
 import pytest
 from PySide6.QtCore import Qt
 
+from desktop.app.redaction.mask_store import MaskStore
 from desktop.app.redaction.redacting import apply_series_masks
+from desktop.app.redaction.session import Slot
 from desktop.core.library import index
 from desktop.core.library.masks import save_mask
 from desktop.core.redaction.burn_in import darkest_stored_value
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
-from desktop.ui.common import background
-from desktop.ui.common import theme
+from desktop.ui.common import background, theme
 from desktop.ui.library.study_model import SeriesTableModel, StudyTableModel
 from desktop.ui.viewer.overlays import REDACTED_NOTE
 from desktop.ui.viewer.pane import EDITING_BANNER, ORIGINAL_BANNER, UNREDACTED_BANNER
-from desktop.app.redaction.session import Slot
-from desktop.ui.redaction.store import _Writer
+from tests.ui.redaction.test_redact_mode import APPLY_TIMEOUT_MS, click, close, enter_redact, key, mouse_drag
 from tests.ui.ui_helpers import wait_idle
 from tests.ui.viewer.conftest import OPEN_TIMEOUT_MS, open_viewer
-from tests.ui.redaction.test_redact_mode import APPLY_TIMEOUT_MS, click, close, enter_redact, key, mouse_drag
 
 #: The banner burned into the first three images of the twelve-image CT series.
 BANNER = Rect(0, 0, 0, 128, 16)
@@ -205,8 +204,8 @@ def test_redact_mode_draws_on_the_originals_and_apply_comes_back_to_the_redacted
 
     # Apply: back to the current versions of the same series, now four redacted
     mode.actions.apply.trigger()
-    qtbot.waitUntil(lambda: getattr(viewer, "redaction_report", None) is not None, timeout=APPLY_TIMEOUT_MS)
-    assert viewer.redaction_report.written == 1 and viewer.redaction_report.series_uid
+    qtbot.waitUntil(lambda: mode.last_report is not None, timeout=APPLY_TIMEOUT_MS)
+    assert mode.last_report.written == 1 and mode.last_report.series_uid
     qtbot.waitUntil(lambda: not mode.active and _opened(viewer, "current")
                     and viewer.view.series.images[6].redacted_version, timeout=OPEN_TIMEOUT_MS)
     assert viewer.current_ref == series_ref and viewer.view.index == 6
@@ -253,7 +252,7 @@ def test_removing_every_mask_and_applying_gives_the_originals_back(qtbot, redact
     qtbot.waitUntil(lambda: mode.saver.idle and background.pending() == 0, timeout=OPEN_TIMEOUT_MS)
     assert not mode.session.stored() and mode.actions.apply.isEnabled()  # Apply undoes the redaction
     mode.actions.apply.trigger()
-    qtbot.waitUntil(lambda: getattr(viewer, "redaction_report", None) is not None, timeout=APPLY_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: mode.last_report is not None, timeout=APPLY_TIMEOUT_MS)
     qtbot.waitUntil(lambda: not mode.active and viewer.view is not None
                     and not viewer.view.series.has_redacted_versions, timeout=OPEN_TIMEOUT_MS)
     assert not any(i.redacted_version for i in viewer.view.series.images)
@@ -272,7 +271,7 @@ def test_no_mask_is_ever_saved_against_a_redacted_version(redacted):
         conn.close()
     assert version.redacted_version
     mask = Mask(128, 128, scope=Scope.IMAGE).with_shape(Rect(0, 10, 10, 20, 20))
-    _Writer(home).write({Slot(version.instance_ref, Scope.IMAGE, 0): (1, mask)})
+    MaskStore(home).write({Slot(version.instance_ref, Scope.IMAGE, 0): (1, mask)})
     conn = home.connect()
     try:
         owners = [r[0] for r in conn.execute("SELECT instance_ref FROM masks WHERE mask_json = ?",

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.app.library.browsing import load_catalogue
@@ -148,7 +148,9 @@ def test_dropping_a_package_opens_it_instead_of_importing(qtbot, window, home, a
     path = package_for(alice, home, tmp_path / "case.veil")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    window.share.drop_hint([str(path)])
+    window.dragEnterEvent(QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                          Qt.KeyboardModifier.NoModifier))
+    assert window.drop_overlay.isVisible()
     assert window.drop_overlay.findChild(QLabel).text() == "Drop to open the package"
     drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
@@ -203,7 +205,7 @@ def test_a_forwarded_package_is_imported_only_when_confirmed(qtbot, window, home
     click(qtbot, dialog.import_forwarded)
     qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=IMPORT_TIMEOUT_MS)
     assert dialog.received.forwarded and dialog.received.imported.imported == 3
-    banner = dialog.result.findChild(QLabel, "ForwardedBanner")
+    banner = dialog.result_area.findChild(QLabel, "ForwardedBanner")
     assert banner is not None and banner.text().startswith("⚠ Forwarded, imported because you confirmed it.")
     headline = dialog.summary.findChild(QLabel, "OpenedHeadline")
     assert headline.text().startswith("⚠ Forwarded") and headline.property("role") == "warning"

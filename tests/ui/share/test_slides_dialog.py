@@ -13,7 +13,7 @@ from PIL import Image
 
 from desktop.app.share import slides
 from desktop.core.consent import Purpose
-from desktop.core.errors import Cancelled
+from desktop.core.common.errors import Cancelled
 from desktop.ui.share import slides_dialog
 from desktop.ui.share.slides_dialog import SlidesDialog
 from tests.app.gate.test_text_flags import WORDS, burn_text, needs_ocr

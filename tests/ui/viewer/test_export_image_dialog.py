@@ -16,10 +16,10 @@ from desktop.core.library.disclosures import disclosures_between
 from desktop.ui.viewer import view_commands
 from desktop.ui.viewer.export_image_dialog import CONFIRM_TEXT, ExportImageDialog
 from tests.conftest import teaching
+from tests.ui.redaction.test_redacted_versions import _opened, redacted  # noqa: F401 - the fixture
 from tests.ui.share_helpers import click, import_ct, tick
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 from tests.ui.viewer.conftest import OPEN_TIMEOUT_MS, open_viewer, shown_array
-from tests.ui.redaction.test_redacted_versions import _opened, redacted  # noqa: F401 - the fixture
 
 
 def open_dialog(qtbot, viewer) -> ExportImageDialog:

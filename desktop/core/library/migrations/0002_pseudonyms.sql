@@ -1,4 +1,4 @@
--- Pseudonyms for de-identified exports (issue 4): per scheme (the prefix, e.g. TEACH), each
+-- Pseudonyms for de-identified exports (PS3.15 Annex E): per scheme (the prefix, e.g. TEACH), each
 -- patient gets the next number, once, and keeps it across exports. The patient is stored only
 -- as an HMAC of their identity under the library's de-identification key.
 CREATE TABLE pseudonyms (

@@ -1,4 +1,4 @@
--- Redaction masks (issue 5): the shapes painted on an image, kept so the work survives closing
+-- Redaction masks: the shapes painted on an image, kept so the work survives closing
 -- the app. One mask per instance and scope: a series-wide mask is stored on the instance it was
 -- drawn on and applies to every same-size image of its series.
 CREATE TABLE masks (

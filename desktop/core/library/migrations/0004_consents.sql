@@ -1,4 +1,4 @@
--- Consent ledger and accounting of disclosures (issue 6). The index is encrypted (SQLCipher),
+-- Consent ledger and accounting of disclosures (HIPAA 45 CFR 164.528). The index is encrypted (SQLCipher),
 -- so consent records and what was disclosed to whom are identifiable data at rest, encrypted.
 -- A consent (or waiver, or "not required" under a site policy) as the consent domain writes it
 -- (JSON), keyed by the patient key of table patients (kept even if the images are removed).

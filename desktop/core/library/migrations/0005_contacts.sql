@@ -1,4 +1,4 @@
--- Address book and the user's own details (issue 7). The index is encrypted (SQLCipher).
+-- Address book and the user's own details. The index is encrypted (SQLCipher).
 -- A contact is a colleague packages can be encrypted to: their public key card as the share
 -- domain writes it (JSON, card_json), or only a bare age recipient (age1...) for someone who
 -- has just the age tool. A bare recipient has no card, no signing key and no fingerprint, so

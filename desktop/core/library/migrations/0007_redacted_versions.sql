@@ -1,4 +1,4 @@
--- Redacted versions (issue 13): an instance Veil redacted is a version of its original, not a
+-- Redacted versions: an instance Veil redacted is a version of its original, not a
 -- new series. replaces_ref names the original instance; superseded marks an older version that
 -- a later redaction (or the removal of every mask) replaced. The current version of an image is
 -- its one non-superseded version, else the original itself: what the browser counts, what the

@@ -1,4 +1,4 @@
--- Write-ahead records of operations that write outside the library (issue 15): an export,
+-- Write-ahead records of operations that write outside the library: an export,
 -- a de-identified folder, slides, an opened package. The intent is committed before the first
 -- byte is written and its outcome after the output became visible, so a restart can tell a
 -- finished disclosure that was never accounted for from an output that never completed.

@@ -1,4 +1,4 @@
--- Breach reports (issue 15): which package a disclosure was (its manifest's package id, so
+-- Breach reports: which package a disclosure was (its manifest's package id, so
 -- "what went out in package 1c0ffee5..." can be answered) and, per study, the SOP Instance UIDs
 -- of the images it sent (JSON list; empty for disclosures recorded before, whose images are
 -- inferred from the series they sent). HIPAA 45 CFR 164.404(c), GDPR Art. 33(3).
