@@ -84,6 +84,29 @@ def veil_cli(tmp_path: Path):
 
 
 @pytest.fixture
+def cli(tmp_path: Path):
+    """``veil ARGS`` in a process of its own, with its own VEIL_HOME, HOME and TMPDIR (so every
+    file it leaves anywhere can be looked at)."""
+    import os
+    import subprocess
+    import sys
+
+    for name in ("home", "user", "tmp"):
+        (tmp_path / name).mkdir()
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery\n")
+    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", HOME=str(tmp_path / "user"),
+               TMPDIR=str(tmp_path / "tmp"), XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
+
+    return run
+
+
+@pytest.fixture
 def few_dicoms(tmp_path: Path) -> Path:
     """A folder with a handful of real, small DICOM files (CT, MR, US, RGB) in sub-folders."""
     folder = tmp_path / "incoming"

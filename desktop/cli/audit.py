@@ -1,4 +1,4 @@
-"""``veil audit forward``: send the audit trail to a syslog collector as it is written (RFC 5424
+"""``veil audit verify`` (the hash chain whole, and not rolled back) and ``veil audit forward``: send the audit trail to a syslog collector as it is written (RFC 5424
 over TCP or TLS, RFC 6587 / RFC 5425; events as DICOM PS3.15 Annex A.5 audit messages, the IHE
 ATNA way). Argument parsing only: the work is :mod:`desktop.app.audit.forwarding`'s."""
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli.support import open_home, safe
+from desktop.cli.support import open_home as _open
 from desktop.core.common.errors import VeilError
 
 
@@ -20,6 +21,23 @@ def parse_host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError("give the collector as HOST:PORT, for example audit.example.org:6514")
     return host, int(port)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    home = _open(args)
+    result = home.verify_audit()
+    # A rollback is about the whole library, not only audit.log: say so first.
+    print(result.message if result.rolled_back else f"audit.log: {result.message}")
+    return 0 if result.ok else 1
+
+
+def add_audit_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``audit verify`` and ``audit forward``."""
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    p = audit_sub.add_parser("verify", help="prove the audit log untouched, or name the first altered line")
+    p.set_defaults(func=cmd_audit_verify)
+    add_audit_forward_command(audit_sub)
 
 
 def add_audit_forward_command(audit_sub: argparse._SubParsersAction) -> None:

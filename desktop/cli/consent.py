@@ -8,7 +8,7 @@ import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from desktop.cli.support import open_home, safe
+from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
 
@@ -79,7 +79,7 @@ def _scope(args: argparse.Namespace, home):  # noqa: ANN001, ANN202
     if args.series:
         raise VeilError("--series needs the --study it belongs to.")
     if not args.patient:
-        raise VeilError("Say whose consent it is: --patient PATIENT_ID, --study STUDY_UID or --site-wide.")
+        raise VeilError("Say whose consent it is: --patient PATIENT_ID, --study STUDY or --site-wide.")
     patient = find_patient(home, patient_id=args.patient)
     return Scope(patient.key), patient.title
 
@@ -220,7 +220,8 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
                                     "Whose: --patient (all their images), --study (those studies), --study with "
                                     "--series (only those series), or --site-wide (waivers and policies only).")
     p.add_argument("--patient", metavar="PATIENT_ID")
-    p.add_argument("--study", action="append", metavar="STUDY_UID")
+    p.add_argument("--study", action="append", metavar="STUDY",
+                   help="a library study: " + STUDY_HELP + "; repeat for several")
     p.add_argument("--series", action="append", metavar="SERIES_UID")
     p.add_argument("--site-wide", action="store_true", help="a waiver or site policy for every patient")
     p.add_argument("--purpose", action="append", required=True, choices=PURPOSES, help="allowed purpose (repeat)")
@@ -241,7 +242,7 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_consent_add)
     p = csub.add_parser("list", help="list consent records (of one patient)")
     p.add_argument("--patient", metavar="PATIENT_ID")
-    p.add_argument("--study", metavar="STUDY_UID")
+    p.add_argument("--study", metavar="STUDY", help="the patient of this library study: " + STUDY_HELP)
     p.set_defaults(func=cmd_consent_list)
     p = csub.add_parser("withdraw", help="withdraw a consent; lists the disclosures that relied on it")
     p.add_argument("id", help="the consent id (or its first 6+ characters)")
@@ -294,7 +295,7 @@ def cmd_report_disclosures(args: argparse.Namespace) -> int:
 
     given = [name for name in ("patient", "study", "recipient", "package") if getattr(args, name)]
     if len(given) != 1:
-        raise VeilError("Say whose disclosures to list with exactly one of --patient PATIENT_ID, --study STUDY_UID "
+        raise VeilError("Say whose disclosures to list with exactly one of --patient PATIENT_ID, --study STUDY "
                         "(a patient's accounting), --recipient NAME or --package ID (what went to someone)"
                         + (f"; you gave {' and '.join('--' + g for g in given)}." if given else "."))
     home = open_home(args)
@@ -329,7 +330,7 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
                                     "recipient (--recipient) or in a package (--package): the facts a breach "
                                     "assessment needs (HIPAA 45 CFR 164.404(c), GDPR Art. 33(3)). Give one.")
     p.add_argument("--patient", metavar="PATIENT_ID")
-    p.add_argument("--study", metavar="STUDY_UID", help="the patient of this study")
+    p.add_argument("--study", metavar="STUDY", help="the patient of this library study: " + STUDY_HELP)
     p.add_argument("--recipient", metavar="NAME",
                    help="disclosures to recipients whose name, key fingerprint, or e-mail or institution in the "
                         "address book contains NAME (case-insensitive)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
-from desktop.cli.support import open_home, safe
+from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
@@ -96,7 +96,8 @@ def add_package_commands(sub: argparse._SubParsersAction) -> None:
                        description="Package library studies for a colleague (encrypted to their key) or for "
                                    "someone with a passphrase: consent is checked, the images are de-identified "
                                    "(or sent identifiable, for care only), and the package is signed with your key.")
-    p.add_argument("--study", action="append", required=True, metavar="STUDY_UID")
+    p.add_argument("--study", action="append", required=True, metavar="STUDY",
+                   help="a library study: " + STUDY_HELP + "; repeat for several")
     p.add_argument("--series", action="append", metavar="SERIES_UID", help="only these series of the studies")
     p.add_argument("--instance", action="append", metavar="SOP_INSTANCE_UID", help="only these images")
     add_purpose_arguments(p)

@@ -65,3 +65,19 @@ def size_argument(text: str) -> int:
         return parse_size(text)
     except (ValueError, IndexError):
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 2G, 512M or a number of bytes)") from None
+
+
+class TerminalProgress:
+    """A bar of done/total on stderr, when it is a terminal (de-identification, leak check, redaction)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and total:
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.flush()
+            if done == total:
+                sys.stderr.write("\n")

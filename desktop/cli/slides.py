@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
-from desktop.cli.support import open_home, safe
+from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
@@ -48,7 +48,8 @@ def add_slides_commands(sub: argparse._SubParsersAction) -> None:
                        description="Render library images as Veil shows them, with every redaction mask burned "
                                    "in and no metadata, into OUT_DIR/case-N/SERIES-IMAGE-FRAME.png or a zip. "
                                    "Consent must allow a de-identified export for the purpose (never care).")
-    p.add_argument("--study", action="append", required=True, metavar="STUDY_UID")
+    p.add_argument("--study", action="append", required=True, metavar="STUDY",
+                   help="a library study: " + STUDY_HELP + "; repeat for several")
     p.add_argument("--series", action="append", metavar="SERIES_UID", help="only these series of the studies")
     add_purpose_arguments(p)
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="default png (lossless)")

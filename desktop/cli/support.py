@@ -1,5 +1,6 @@
 """What the command line's commands share: opening the home (asking for the passphrase on a
-terminal), a progress bar on stderr, and printing names safely."""
+terminal) and taking each ``--study`` as the study it names, a progress bar on stderr, and
+printing names safely."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def _prompt(creating: bool) -> str | None:
 
 
 def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported late
+    """Open the library the command names, settle what a crash left, and turn each ``--study``
+    the command was given into the Study Instance UID it names (see :func:`resolve_study_args`)."""
     from desktop.app.library.home import VeilHome
 
     from desktop.app.durability.recovery import recover
@@ -31,7 +34,42 @@ def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported la
     for line in args.recovery.lines():
         print(f"veil: {line}", file=sys.stderr)
     _OPENED.append(home)
+    resolve_study_args(home, args)
     return home
+
+
+#: What ``--study`` takes, for the commands' help (after "a library study: " or the like).
+STUDY_HELP = ("its number in 'veil ls', its Study Instance UID, its accession number, or its patient's ID "
+              "if that patient has one study")
+
+
+def resolve_study_args(home, args: argparse.Namespace) -> None:  # noqa: ANN001 - VeilHome
+    """Replace ``args.study`` (one reference, or a list of them) by the Study Instance UIDs they
+    name (:func:`desktop.app.library.browsing.find_study`), so every command that takes ``--study`` takes
+    a number of ``veil ls``, an accession number or a patient ID as well as a UID. Each reference
+    that was not a UID is said on stderr with the study it was taken for, before anything is done."""
+    refs = getattr(args, "study", None)
+    if not refs:
+        return
+    from desktop.app.library.browsing import StudyMatch, find_study
+    from desktop.app.common.formatting import dicom_date
+
+    def one(ref: str) -> str:
+        match: StudyMatch = find_study(home, ref)
+        if match.how != ("Study Instance UID",):
+            st = match.study
+            what = ", ".join(x for x in (dicom_date(st.study_date), st.modalities) if x)
+            how = "" if match.how == ("study number",) else f" ({' and '.join(match.how)})"
+            print(f"veil: --study {safe(ref)}{how} is study {match.number} of 'veil ls': {st.study_uid}"
+                  + (f" ({what})" if what else ""), file=sys.stderr)
+            for other in match.also:
+                print(f"veil: --study {safe(ref)} is also {other}: give that study's UID to mean it", file=sys.stderr)
+        return match.study.study_uid
+
+    if isinstance(refs, str):
+        args.study = one(refs)
+    else:
+        args.study = list(dict.fromkeys(one(ref) for ref in refs))  # the same study named twice: once
 
 
 _OPENED: list = []  # the homes this command opened, whose new audit events go to the collector

@@ -37,8 +37,8 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book, self.lock_now,
-                self.lock_settings]
+                self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book,
+                self.lock_now, self.lock_settings]
 
     @property
     def needing_selection(self) -> list[QAction]:

@@ -7,9 +7,11 @@ A package given on the command line (how a double-click on a ``.veil`` file arri
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent
@@ -20,9 +22,9 @@ from desktop.app.common.log_policy import configure_logging
 from desktop.app.library.home import resolve_home
 from desktop.ui.common import background
 from desktop.ui.common.errors import install_excepthook, uninstall_excepthook
-from desktop.ui.main_window import MainWindow
 from desktop.ui.common.resources import app_icon
 from desktop.ui.common.theme import apply_theme
+from desktop.ui.main_window import MainWindow
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:
@@ -48,8 +50,71 @@ def start(home: str | None = None, package: str | None = None) -> MainWindow:
     return window
 
 
+#: Qt platform plugins that draw without a display server (QT_QPA_PLATFORM).
+_HEADLESS = frozenset({"offscreen", "minimal", "minimalegl", "vnc", "eglfs", "linuxfb", "vkkhrdisplay"})
+
+#: The system libraries Qt's X11 (xcb) platform plugin loads that PySide6's wheels do not bring,
+#: by the Debian/Ubuntu package holding each (README, "System packages"). Without one, Qt aborts
+#: at start with a hint that names libxcb-cursor0 whatever is missing.
+XCB_LIBRARIES = {
+    "libxcb-cursor0": "libxcb-cursor.so.0", "libxcb-icccm4": "libxcb-icccm.so.4",
+    "libxcb-keysyms1": "libxcb-keysyms.so.1", "libxcb-shape0": "libxcb-shape.so.0",
+    "libxcb-randr0": "libxcb-randr.so.0", "libxcb-render-util0": "libxcb-render-util.so.0",
+    "libxcb-image0": "libxcb-image.so.0", "libxkbcommon0": "libxkbcommon.so.0",
+    "libxkbcommon-x11-0": "libxkbcommon-x11.so.0", "libgl1": "libGL.so.1", "libegl1": "libEGL.so.1",
+    "libfontconfig1": "libfontconfig.so.1", "libdbus-1-3": "libdbus-1.so.3", "libglib2.0-0": "libglib-2.0.so.0",
+}
+
+_USE_THE_COMMAND_LINE = ("The command line works without a window:\n"
+                         "  veil --help\n"
+                         "  veil import PATH...    (or veil import --samples)\n"
+                         "  veil ls")
+
+
+def _loadable(soname: str) -> bool:
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
+def display_problem(env: Mapping[str, str] | None = None, platform: str | None = None,
+                    loadable: Callable[[str], bool] = _loadable) -> str | None:
+    """Why Veil's window cannot open here, said before Qt is started (Qt aborts the process, with a
+    hint about xcb-cursor, when it finds no display); None when it can, as far as can be told.
+
+    On Linux a window needs an X11 (DISPLAY) or Wayland (WAYLAND_DISPLAY) display, unless
+    QT_QPA_PLATFORM names a plugin that needs none (offscreen, vnc, ...); on X11, the libraries
+    of Qt's xcb plugin must be installed.
+    """
+    env = os.environ if env is None else env
+    if not (platform or sys.platform).startswith("linux"):
+        return None
+    wanted = [p.split(":")[0].strip() for p in env.get("QT_QPA_PLATFORM", "").split(";") if p.strip()]
+    if any(p in _HEADLESS for p in wanted):
+        return None
+    x11, wayland = bool(env.get("DISPLAY")), bool(env.get("WAYLAND_DISPLAY"))
+    if not x11 and not wayland:
+        return ("Veil's window needs a display, and this session has none (neither DISPLAY nor WAYLAND_DISPLAY\n"
+                "is set: a server, an SSH login without X forwarding, a container). Open it on your desktop, or\n"
+                "log in with ssh -X. " + _USE_THE_COMMAND_LINE)
+    xcb = "xcb" in wanted or (not wanted and not wayland)
+    missing = [package for package, soname in XCB_LIBRARIES.items() if not loadable(soname)] if x11 and xcb else []
+    if missing:
+        return (f"Veil's window cannot open: Qt's X11 (xcb) platform needs {' '.join(missing)}, not installed here.\n"
+                f"On Debian/Ubuntu: sudo apt-get install {' '.join(missing)}\n"
+                "(the README's \"System packages\" lists all that Qt needs). " + _USE_THE_COMMAND_LINE)
+    return None
+
+
 def run_app(home: str | None = None, package: str | None = None) -> int:
-    """Run the desktop app until its window closes; the exit status."""
+    """Run the desktop app until its window closes; the exit status (2, said on stderr, when there
+    is no display to open it on: :func:`display_problem`)."""
+    problem = display_problem()
+    if problem:
+        print(f"veil: {problem}", file=sys.stderr)
+        return 2
     app = application()
     install_excepthook()
     window = start(home, package)

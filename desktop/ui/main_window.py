@@ -11,34 +11,33 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop.app.common.formatting import plural
 from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow, load_catalogue
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
-from desktop.app.library.samples import sample_folders
+from desktop.app.library.samples import is_sample_import, sample_folders, sample_summary
 from desktop.core.common.errors import VeilError
-from desktop.ui.common import about_dialog
-from desktop.ui.audit import check as audit_check
 from desktop.ui.actions import Actions, build_menus, create_actions
+from desktop.ui.audit import check as audit_check
 from desktop.ui.audit.forwarder import AuditForwarder
+from desktop.ui.common import about_dialog
 from desktop.ui.common.background import run_in_background
+from desktop.ui.common.errors import show_error
+from desktop.ui.common.resources import app_icon
 from desktop.ui.consent.windows import ConsentWindows
 from desktop.ui.deid.dialog import DeidDialog
 from desktop.ui.library.drop_overlay import DropOverlay, local_paths
 from desktop.ui.library.empty_state import EmptyStatePage
-from desktop.ui.common.errors import show_error
-from desktop.ui.lock.idle_lock import IdleLock
-from desktop.app.common.formatting import plural
 from desktop.ui.library.import_controller import ImportController, headline, status_line
 from desktop.ui.library.import_progress import ImportProgress
 from desktop.ui.library.import_report_dialog import ImportReportDialog
-from desktop.ui.library.opener import LibraryOpener
 from desktop.ui.library.notice_bar import NoticeBar
-from desktop.ui.common.resources import app_icon
-from desktop.ui.share.windows import ShareWindows, drop_hint
+from desktop.ui.library.opener import LibraryOpener
 from desktop.ui.library.study_browser import StudyBrowser
+from desktop.ui.lock.idle_lock import IdleLock
+from desktop.ui.share.windows import ShareWindows, drop_hint
 from desktop.ui.viewer.viewer_window import ViewerWindow
 
 FILE_FILTERS = "All files (*);;DICOM files (*.dcm *.DCM *.dicom *.dic *.ima);;Zip archives (*.zip);;DICOMDIR (DICOMDIR)"
@@ -321,11 +320,9 @@ class MainWindow(QMainWindow):
         has_details = bool(report.rejected or report.duplicates)
         # pydicom's test data holds deliberately broken files: for the samples, say so in
         # the notice rather than alarm a newcomer with a dialog of rejections.
-        samples = set(self.imports.current_paths) == {str(p) for p in sample_folders()}
-        if samples and not report.cancelled and not report.nothing_new:
-            text = (f"Loaded the sample studies: {report.imported:,} instances in "
-                    f"{len(report.study_uids):,} studies. {len(report.rejected):,} sample files are "
-                    "deliberately broken test cases and were rejected, as Veil should.")
+        samples = is_sample_import(self.imports.current_paths)
+        if samples and self.home is not None:
+            text = sample_summary(self.home, report)  # the words of `veil import --samples`
         self.notice.show_message(
             text, warning=(bool(report.rejected) and not samples) or report.cancelled,
             action_text="Show report…" if has_details else None,

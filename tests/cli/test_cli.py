@@ -53,7 +53,7 @@ def test_importing_the_whole_corpus_writes_nothing_to_stderr(run):
     done = run("import", "--samples")
     assert done.returncode == 0
     assert done.stderr == ""
-    assert "Imported" in done.stdout
+    assert "Loaded" in done.stdout
 
 
 def test_two_first_opens_at_once_agree_on_one_key(tmp_path):

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.app.library.home import VeilHome
 from desktop.ui.common import background
-from desktop.ui.main_window import MainWindow
 from desktop.ui.common.theme import apply_theme
+from desktop.ui.main_window import MainWindow
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 
 

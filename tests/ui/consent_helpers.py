@@ -10,8 +10,8 @@ from pydicom.uid import generate_uid
 from PySide6.QtCore import QPoint, Qt
 
 from desktop.app.consent.consenting import add_consent, find_patient
-from desktop.app.deid.deidentifying import deidentify_studies
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.deid.deidentifying import deidentify_studies
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
 from desktop.ui.consent.dialog import ConsentDialog

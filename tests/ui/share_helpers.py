@@ -10,8 +10,8 @@ import pydicom
 from PySide6.QtCore import QPoint, Qt
 
 from desktop.app.keys.contacts import add_card
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, set_my_details
+from desktop.app.library.home import VeilHome
 from desktop.ui.share.wizard import ShareWizard
 from tests.app.gate.test_text_flags import burn_text
 from tests.conftest import pydicom_test_files, write_series

@@ -298,6 +298,6 @@ def test_a_newcomer_loads_the_samples_from_the_empty_page(qtbot, window):
     wait_idle(qtbot, window, timeout=60_000)
     assert window.pages.currentWidget() is not window.empty_page
     assert window.browser.visible_study_count() >= 40
-    assert window.notice.text.startswith("Loaded the sample studies:")
-    assert "deliberately broken test cases" in window.notice.text
+    assert window.notice.text.startswith("Loaded ") and " sample studies (" in window.notice.text
+    assert "deliberately broken or not images, and were left out" in window.notice.text
     assert window.report_dialog is None  # no dialog of rejections for a newcomer

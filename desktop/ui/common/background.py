@@ -16,13 +16,12 @@ from typing import Any, Generic, TypeVar
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
-
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 _generations: dict[str, int] = {}
 _counter = itertools.count(1)
-_live: set["_Bridge"] = set()  # bridges waiting for their op; kept alive until delivery
+_live: set[_Bridge] = set()  # bridges waiting for their op; kept alive until delivery
 
 
 class _Bridge(QObject):
@@ -32,7 +31,7 @@ class _Bridge(QObject):
     failed = Signal(object)
     progressed = Signal(int, int)
 
-    def __init__(self, task: "BackgroundTask[Any]") -> None:
+    def __init__(self, task: BackgroundTask[Any]) -> None:
         super().__init__()
         self.task = task
         queued = Qt.ConnectionType.QueuedConnection

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QWidget
 
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.core.consent import Decision
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import Decision
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import describe_unexpected, message_for
-from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.common.widgets import single_shot
+from desktop.ui.consent.purpose_form import PurposeForm
 
 log = logging.getLogger(__name__)
 

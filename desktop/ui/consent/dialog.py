@@ -13,16 +13,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.consent.consenting import Patient, add_consent, find_patient
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
-from desktop.core.consent import Basis, ConsentRecord
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import Basis, ConsentRecord
 from desktop.ui.common.background import run_in_background
+from desktop.ui.common.errors import message_for, show_error
 from desktop.ui.consent.fields import BasisBox, PurposeBox, ScopeBox, ValidityBox, to_date
 from desktop.ui.consent.form_view import FormBox
-from desktop.ui.common.errors import message_for, show_error
 
 SAVE_TIP = "Record it in the library (the change goes into the audit log)"
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLab
 
 from desktop.app.consent.consenting import MAX_FORM_BYTES, read_form
 from desktop.app.library.home import VeilHome
-from desktop.core.consent import ConsentRecord
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import ConsentRecord
 
 FORM_FILTER = "Scanned forms (*.pdf *.png *.jpg *.jpeg *.PDF *.PNG *.JPG *.JPEG);;All files (*)"
 _MAGIC = (b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

@@ -13,18 +13,25 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import Catalogue, StudyRow
 from desktop.app.consent.consenting import Patient, Withdrawal, consents_of, find_patient, study_label, withdraw_consent
+from desktop.app.library.browsing import Catalogue, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.core.consent import Basis, ConsentRecord, Purpose, RecordState, state_on
 from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
-from desktop.ui.consent.form_view import (FormImageDialog, OpenedForm, discard, open_form, open_pdf, remove_copy,
-                                          size_text)
-from desktop.ui.consent.withdraw import WithdrawalDialog, WithdrawDialog
 from desktop.ui.common.errors import message_for, show_error
 from desktop.ui.common.tables import cell
+from desktop.ui.consent.form_view import (
+    FormImageDialog,
+    OpenedForm,
+    discard,
+    open_form,
+    open_pdf,
+    remove_copy,
+    size_text,
+)
 from desktop.ui.consent.report_dialog import select_row, set_rows, wrapped_table
+from desktop.ui.consent.withdraw import WithdrawalDialog, WithdrawDialog
 
 COLUMNS = ("Basis", "Purposes", "Covers", "Valid", "Today", "Limits", "Scanned form")
 WEIGHTS = (2.0, 1.9, 2.0, 1.3, 1.6, 1.9, 1.3)

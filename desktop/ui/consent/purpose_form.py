@@ -10,13 +10,24 @@ audit log when the export runs.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,
-                               QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.consent.purpose_rules import needs_colleague, needs_protocol
-from desktop.core.consent import Decision, Purpose, is_real_justification
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import Decision, Purpose, is_real_justification
 
 RECIPIENT_HINTS = {
     Purpose.CARE: "The colleague the consent names, e.g. Dr Anna Jones",
@@ -46,7 +57,8 @@ class OverrideDialog(QDialog):
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("Justification")
         self.text.setPlaceholderText("e.g. Patient transferred tonight; the on-call neurosurgeon must see the scan.")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.buttons = QDialogButtonBox(buttons, self)
         self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText("Override and allow")
         self.ok.setEnabled(False)

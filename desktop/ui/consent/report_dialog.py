@@ -16,18 +16,31 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.consent.breach_report import BreachReport, breach_report
 from desktop.app.consent.consenting import find_patient
-from desktop.app.library.home import VeilHome
 from desktop.app.consent.report_files import ReportTable, write_csv, write_pdf
 from desktop.app.consent.reporting import audit_report, disclosure_report
+from desktop.app.library.home import VeilHome
 from desktop.ui.common.background import Progress, run_in_background
-from desktop.ui.consent.fields import date_edit, to_date
 from desktop.ui.common.errors import message_for, show_error
 from desktop.ui.common.tables import read_only_rows
+from desktop.ui.consent.fields import date_edit, to_date
 
 AUDIT_DAYS = 30
 Span = tuple[datetime, datetime]

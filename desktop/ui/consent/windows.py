@@ -19,7 +19,13 @@ from desktop.app.library.home import VeilHome
 from desktop.core.consent import ConsentRecord, purposes_text
 from desktop.ui.consent.dialog import ConsentDialog
 from desktop.ui.consent.panel import ConsentRecordsDialog
-from desktop.ui.consent.report_dialog import BreachReportDialog, ReportDialog, audit_dialog, breach_dialog, disclosures_dialog
+from desktop.ui.consent.report_dialog import (
+    BreachReportDialog,
+    ReportDialog,
+    audit_dialog,
+    breach_dialog,
+    disclosures_dialog,
+)
 
 #: A window this module keeps one of (closed, raised or replaced).
 Shown = TypeVar("Shown", bound=QWidget)

@@ -6,14 +6,22 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.consent.consenting import Withdrawal
 from desktop.app.common.formatting import plural
+from desktop.app.consent.consenting import Withdrawal
 from desktop.app.consent.reporting import disclosure_rows
-from desktop.core.consent import ConsentRecord, purposes_text, withdraw
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import ConsentRecord, purposes_text, withdraw
 from desktop.ui.consent.fields import date_edit, to_date
 from desktop.ui.consent.report_dialog import content_height, copy_table, fit_widths, wrapped_table
 

@@ -13,29 +13,40 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.common.formatting import dicom_date, person_name, plural
+from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import check_items, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.deid.deidentifying import DeidReport, Input, deidentify_studies, library_inputs, preview
-from desktop.app.common.formatting import dicom_date, person_name, plural
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
-from desktop.app.common.tasks import CancelToken, Progress
+from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision
 from desktop.core.deid.engine import Change
 from desktop.core.deid.profiles import load_presets
-from desktop.core.common.errors import VeilError
 from desktop.ui.common.background import run_in_background
+from desktop.ui.common.cancel_then_close import CancelThenClose
+from desktop.ui.common.errors import describe_unexpected, message_for, show_error
+from desktop.ui.common.widgets import dialog_footer
+from desktop.ui.consent.check import ConsentCheck
+from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.deid.preview import PreviewPane, series_slices
 from desktop.ui.deid.profile_form import ProfileForm
 from desktop.ui.deid.report import DeidReportDialog
-from desktop.ui.common.cancel_then_close import CancelThenClose
-from desktop.ui.consent.check import ConsentCheck
-from desktop.ui.common.errors import describe_unexpected, message_for, show_error
-from desktop.ui.consent.purpose_form import PurposeForm
-from desktop.ui.common.widgets import dialog_footer
 
 log = logging.getLogger("veil.ui")
 PREVIEW_DELAY_MS = 250
@@ -176,7 +187,8 @@ class DeidDialog(CancelThenClose, QDialog):
         output_layout.addWidget(hint)
         from PySide6.QtWidgets import QCheckBox
 
-        self.confirm_box = QCheckBox("I looked at the images flagged for burned-in text: no name, ID or date shows", output)
+        self.confirm_box = QCheckBox("I looked at the images flagged for burned-in text: no name, ID or date shows",
+                                     output)
         self.confirm_box.setObjectName("ConfirmBurnedIn")
         self.confirm_box.setToolTip("Ultrasound, screen captures, photos and images where OCR reads text are flagged; "
                                     "nothing leaves until you confirm them or redact them in the viewer (Shift+R). "

@@ -7,14 +7,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QSpinBox, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.common.formatting import plural
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.core.deid.engine import Change
-from desktop.ui.deid.preview_model import FILTERS, ChangeFilterProxy, ChangeTableModel, summary
 from desktop.ui.common.tables import read_only_rows
+from desktop.ui.deid.preview_model import FILTERS, ChangeFilterProxy, ChangeTableModel, summary
 
 COLUMN_WIDTHS = {ChangeTableModel.ATTRIBUTE: 290, ChangeTableModel.BEFORE: 180,
                  ChangeTableModel.AFTER: 180, ChangeTableModel.ACTION: 100}

@@ -10,12 +10,21 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.core.common.errors import VeilError
 from desktop.core.deid.profiles import OPTION_CODES, Profile
 from desktop.core.deid.table import OPTIONS
-from desktop.core.common.errors import VeilError
 from desktop.ui.common.widgets import visible_indicator
 
 CUSTOM = "custom"

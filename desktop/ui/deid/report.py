@@ -11,13 +11,22 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.deid.summary import summarise
-from desktop.app.deid.deidentifying import DeidReport
 from desktop.app.common.formatting import plural
+from desktop.app.deid.deidentifying import DeidReport
+from desktop.app.deid.summary import summarise
 from desktop.ui.common.tables import read_only_rows
 
 REFUSED_HELP = (

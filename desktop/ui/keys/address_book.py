@@ -13,8 +13,18 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QHeaderView, QMessageBox, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.keys import contacts
 from desktop.app.keys.contacts import Contact
@@ -22,11 +32,11 @@ from desktop.app.library.home import VeilHome
 from desktop.core.share.identity import KeyCard
 from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
-from desktop.ui.keys.contact_dialogs import AddCardDialog, AddKeyDialog, VerifyDialog
 from desktop.ui.common.errors import show_error
-from desktop.ui.common.widgets import heading, label
-from desktop.ui.keys.key_text import CARD_FILTER, contact_key_text, verified_words
 from desktop.ui.common.tables import read_only_rows
+from desktop.ui.common.widgets import heading, label
+from desktop.ui.keys.contact_dialogs import AddCardDialog, AddKeyDialog, VerifyDialog
+from desktop.ui.keys.key_text import CARD_FILTER, contact_key_text, verified_words
 
 COLUMNS = ("Name", "Institution", "E-mail", "Fingerprint", "Verified")
 #: A dialog opened over the address book (handed back as the kind it is).

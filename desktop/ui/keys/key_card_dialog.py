@@ -13,11 +13,20 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import identity_storage, my_card, set_my_details, write_my_card
+from desktop.app.library.home import VeilHome
 from desktop.core.share.identity import KeyCard
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import message_for, show_error

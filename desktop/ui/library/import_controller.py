@@ -8,11 +8,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.app.common.formatting import plural
+from desktop.app.common.tasks import CancelToken
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import NOTHING_FOUND, NOTHING_NEW, ImportReport, headline, import_paths
-from desktop.app.common.tasks import CancelToken
 from desktop.ui.common.background import BackgroundTask, run_in_background
-from desktop.app.common.formatting import plural
 
 __all__ = ["NOTHING_FOUND", "NOTHING_NEW", "ImportController", "headline", "status_line"]
 

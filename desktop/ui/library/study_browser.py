@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
 from desktop.app.common.formatting import dicom_date, person_name, plural
+from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
 from desktop.core.consent import StudyBadge
-from desktop.ui.library.study_model import (BADGE_LOOK, NO_NAME, SeriesTableModel, StudyFilterProxy, StudyTableModel,
-                                    badge_text)
 from desktop.ui.common.tables import read_only_rows
+from desktop.ui.library.study_model import (
+    BADGE_LOOK,
+    NO_NAME,
+    SeriesTableModel,
+    StudyFilterProxy,
+    StudyTableModel,
+    badge_text,
+)
 
 FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
 MAX_FITTED_WIDTH = 300
@@ -67,9 +82,10 @@ class StudyBrowser(QWidget):
         self.filter_edit.setPlaceholderText(FILTER_PLACEHOLDER)
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setAcceptDrops(False)  # dropped folders are imported, not typed
+        find = QKeySequence("Ctrl+F").toString(QKeySequence.SequenceFormat.NativeText)
         self.filter_edit.setToolTip(
             "Show only the studies whose patient, ID, dates, modality, description or accession "
-            f"number contain every word typed ({QKeySequence('Ctrl+F').toString(QKeySequence.SequenceFormat.NativeText)})")
+            f"number contain every word typed ({find})")
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.shown_label = QLabel(self)
         self.shown_label.setProperty("role", "muted")

@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
-                            QSortFilterProxyModel, Qt)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.common.formatting import date_key, dicom_date, person_name, plural
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.core.consent import ConsentStatus, StudyBadge
 from desktop.ui.common import theme
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 NO_NAME = "(no name)"
 

@@ -26,16 +26,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from desktop.app.library.home import VeilHome
-from desktop.app.lock.session_lock import (DEFAULT_LOCK_AFTER_MINUTES, lock_after_minutes, record_session_event,
-                                      set_lock_after_minutes, unlock_session)
+from desktop.app.lock.session_lock import (
+    DEFAULT_LOCK_AFTER_MINUTES,
+    lock_after_minutes,
+    record_session_event,
+    set_lock_after_minutes,
+    unlock_session,
+)
 from desktop.core.audit.log import os_user
 from desktop.core.common.errors import KeyStoreError
 from desktop.ui.common.background import run_in_background

@@ -17,8 +17,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.ui.keys.passphrase_dialog import password_field
 from desktop.ui.common.resources import app_icon
+from desktop.ui.keys.passphrase_dialog import password_field
 
 KEYRING_HINT = ("Unlocks with your desktop keyring: Veil asks the keyring for this library's key "
                 "again. Anyone at this desktop while your keyring is open can unlock it, so lock "

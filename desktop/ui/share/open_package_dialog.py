@@ -18,27 +18,37 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.app.common.formatting import plural
+from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.keys import contacts
 from desktop.app.keys.contacts import Contact
-from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.share.receiving import Received, open_received
-from desktop.app.common.tasks import CancelToken, Progress
 from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.share.errors import NotAddressedToYouError, PackagePassphraseError
 from desktop.core.share.manifest import Manifest
 from desktop.core.share.reader import ForwardedPackageError, forwarded_reasons
 from desktop.ui.common.background import run_in_background
-from desktop.ui.keys.contact_dialogs import AddCardDialog
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for, show_error
+from desktop.ui.common.widgets import heading, label, set_role, throttled
+from desktop.ui.keys.contact_dialogs import AddCardDialog
+from desktop.ui.keys.passphrase_dialog import password_field
 from desktop.ui.library.import_report_dialog import ImportReportDialog
 from desktop.ui.share.package_summary import PackageSummary
-from desktop.ui.keys.passphrase_dialog import password_field
-from desktop.ui.common.widgets import heading, label, set_role, throttled
 
 log = logging.getLogger("veil.ui")
 WORKING, PASSPHRASE, FAILED, OPENED, FORWARDED = range(5)

@@ -12,17 +12,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QHeaderView, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.keys.contacts import Contact
 from desktop.app.common.formatting import plural
+from desktop.app.keys.contacts import Contact
 from desktop.app.share.receiving import Received
 from desktop.core.consent import Basis, Purpose
 from desktop.core.deid.table import OPTIONS
+from desktop.ui.common.tables import read_only_rows
 from desktop.ui.common.widgets import heading, label, rule, set_role
 from desktop.ui.keys.key_text import fingerprint_label
-from desktop.ui.common.tables import read_only_rows
 
 MAX_FILES_SHOWN = 2000
 

@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QRadioButton, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import StudyRow
 from desktop.app.common.formatting import dicom_date, person_name, plural
+from desktop.app.library.browsing import StudyRow
 from desktop.app.share.sharing import Flagged
 from desktop.core.deid.profiles import Profile
-from desktop.ui.deid.profile_form import ProfileForm
-from desktop.ui.consent.purpose_form import PurposeForm
-from desktop.ui.share.review import ReviewPanel
 from desktop.ui.common.widgets import indented, label, set_role, visible_indicator
+from desktop.ui.consent.purpose_form import PurposeForm
+from desktop.ui.deid.profile_form import ProfileForm
+from desktop.ui.share.review import ReviewPanel
 
 MAX_LISTED_STUDIES = 6
 
@@ -133,7 +133,8 @@ class ProfilePage(WizardPage):
         self.ident_radio.setEnabled(allowed)
         if not allowed and self.ident_radio.isChecked():
             self.deid_radio.setChecked(True)
-        self.ident_radio.setToolTip("" if allowed else "Only for the purpose 'care consultation with a named colleague'")
+        self.ident_radio.setToolTip("" if allowed else
+                                    "Only for the purpose 'care consultation with a named colleague'")
         self._on_choice()
 
     def _on_choice(self) -> None:

@@ -9,21 +9,39 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLineEdit, QPushButton, QRadioButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.keys.contacts import Contact
 from desktop.app.share.sharing import passphrase_problem
 from desktop.core.consent.policy import same_person
 from desktop.ui.common import theme
-from desktop.ui.keys.passphrase_dialog import password_field
-from desktop.ui.share.pages import WizardPage
+from desktop.ui.common.tables import cell, read_only_rows
 from desktop.ui.common.widgets import indented, label, set_role, visible_indicator
 from desktop.ui.keys.key_text import contact_key_text, verified_words
-from desktop.ui.share.widgets import (ARCHIVE_FILTER, ARCHIVE_SUFFIX, PACKAGE_FILTER, PACKAGE_SUFFIX,
-                                      default_package_path, package_path_problem)
-from desktop.ui.common.tables import cell, read_only_rows
+from desktop.ui.keys.passphrase_dialog import password_field
+from desktop.ui.share.pages import WizardPage
+from desktop.ui.share.widgets import (
+    ARCHIVE_FILTER,
+    ARCHIVE_SUFFIX,
+    PACKAGE_FILTER,
+    PACKAGE_SUFFIX,
+    default_package_path,
+    package_path_problem,
+)
 
 COLUMNS = ("Name", "Institution", "Fingerprint", "Verified")
 ROLE_COLOURS = {"ok": theme.OK, "warning": theme.WARNING}

@@ -11,16 +11,16 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
-from desktop.app.keys.contacts import Contact
 from desktop.app.common.formatting import plural
+from desktop.app.keys.contacts import Contact
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.share.sharing import ShareReport
 from desktop.core.common.errors import VeilError
+from desktop.ui.common.widgets import heading, label, rule, set_role
 from desktop.ui.consent.purpose_form import PurposeForm
+from desktop.ui.keys.key_text import contact_key_text
 from desktop.ui.share.pages import ProfilePage, RedactionPage, WizardPage
 from desktop.ui.share.recipients import RecipientsPage
-from desktop.ui.common.widgets import heading, label, rule, set_role
-from desktop.ui.keys.key_text import contact_key_text
 
 #: Progress phases: de-identifying (instances), then writing (bytes).
 PHASES = {True: ("De-identifying the images…", "Packaging, encrypting and signing…"),

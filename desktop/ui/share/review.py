@@ -13,13 +13,23 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QListView, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.app.common.formatting import plural
-from desktop.app.share.sharing import Flagged
 from desktop.app.gate import Refusal, Review
 from desktop.app.gate.text_flags import SelectionReview
+from desktop.app.share.sharing import Flagged
 from desktop.ui.common.widgets import label, set_role, visible_indicator
 
 CONFIRM_FLAGGED = "I checked these images: they carry no identifying text, or it may leave with them for this purpose"

@@ -19,15 +19,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QStyledItemDelegate, QStyleOptionViewItem,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.common.formatting import plural
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.core.library import index
-from desktop.ui.share.pages import WizardPage, study_line
 from desktop.ui.common.widgets import label, set_role, visible_indicator
+from desktop.ui.share.pages import WizardPage, study_line
 
 KIND = Qt.ItemDataRole.UserRole  # ("study", uid) / ("series", uid) / ("image", series uid, sop uid)
 COLUMNS = ["Study, series and images", "Modality", "Description", "Images", "Redaction"]
@@ -251,7 +260,7 @@ class SelectionPage(WizardPage):
         """Untick these images (the review's Leave Out); how many were ticked."""
         gone = set(sop_uids)
         count = 0
-        for uid, ticked in self.ticked.items():
+        for ticked in self.ticked.values():
             count += len(ticked & gone)
             ticked -= gone
         if count:

@@ -16,27 +16,39 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.app.library.browsing import StudyRow
+from desktop.app.common.formatting import plural
+from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import check_items, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.common.formatting import plural
+from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
+from desktop.app.library.browsing import StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.slides import SlidesReport, export_slides
-from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
-from desktop.app.common.tasks import CancelToken, Progress
-from desktop.core.consent import Decision, Purpose
 from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.consent import Decision, Purpose
 from desktop.ui.common.background import run_in_background
-from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for, show_error
+from desktop.ui.common.widgets import dialog_footer, label, set_role
+from desktop.ui.consent.check import ConsentCheck
 from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.share.review import ReviewPanel
-from desktop.ui.common.widgets import dialog_footer, label, set_role
 
 log = logging.getLogger("veil.ui")
 EXPORT_TIP = ("Write the selected studies as slide images: every frame as Veil shows it, every redaction "
@@ -154,7 +166,8 @@ class SlidesDialog(CancelThenClose, QDialog):
         out_layout = QVBoxLayout(output)
         out_layout.addLayout(kinds)
         out_layout.addLayout(row)
-        out_layout.addWidget(label("Named case-N/SERIES-IMAGE-FRAME.png (or .jpg): no name, no ID, no date.", output, "muted"))
+        out_layout.addWidget(label("Named case-N/SERIES-IMAGE-FRAME.png (or .jpg): no name, no ID, no date.", output,
+                                   "muted"))
         footer = dialog_footer(self.problem_label, (self.progress_bar, self.cancel_button),
                                (self.close_button, self.export_button))
         review = QGroupBox("Burned-in text", self)

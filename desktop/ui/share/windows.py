@@ -23,13 +23,13 @@ from desktop.app.share.receiving import Received
 from desktop.app.share.sharing import ShareReport
 from desktop.app.share.slides import SlidesReport
 from desktop.core.common.errors import VeilError
-from desktop.ui.keys.address_book import AddressBookDialog
 from desktop.ui.common.errors import show_error
+from desktop.ui.keys.address_book import AddressBookDialog
 from desktop.ui.keys.key_card_dialog import KeyCardDialog
 from desktop.ui.share.open_package_dialog import OpenPackageDialog
+from desktop.ui.share.slides_dialog import SlidesDialog
 from desktop.ui.share.widgets import PACKAGE_FILTER, PACKAGE_SUFFIX, exports_folder
 from desktop.ui.share.wizard import ShareWizard
-from desktop.ui.share.slides_dialog import SlidesDialog
 
 DROP_IMPORT = "Drop files or folders to import them"
 DROP_PACKAGE = "Drop to open the package"
@@ -287,6 +287,7 @@ class ShareWindows(QObject):
             dialog.request_close()
 
     def close_all(self) -> None:
-        for dialog in [self.wizard, self.slides_dialog, self.key_card_dialog, self.address_book_dialog, *self.open_dialogs]:
+        dialogs = [self.wizard, self.slides_dialog, self.key_card_dialog, self.address_book_dialog, *self.open_dialogs]
+        for dialog in dialogs:
             if dialog is not None:
                 dialog.close()

@@ -16,29 +16,32 @@ import logging
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import selection_items
-from desktop.app.consent.purpose_rules import (check_for_purpose, identifiable_allowed, needs_colleague,
-                                                unencrypted_allowed)
+from desktop.app.consent.purpose_rules import (
+    check_for_purpose,
+    identifiable_allowed,
+    needs_colleague,
+    unencrypted_allowed,
+)
+from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.keys.contacts import list_contacts
+from desktop.app.library.browsing import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.sharing import ShareReport, ShareRequest, export_package
-from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
-from desktop.app.common.tasks import CancelToken, Progress
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.consent import Decision, Purpose
 from desktop.core.deid.profiles import load_presets
-from desktop.core.common.errors import Cancelled, VeilError
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for
+from desktop.ui.common.widgets import heading, label, single_shot, throttled
 from desktop.ui.share.pages import ProfilePage, PurposePage, RedactionPage, WizardPage
 from desktop.ui.share.recipients import OutputPage, RecipientsPage
 from desktop.ui.share.result import RunPage, prepare_output, summary_rows
 from desktop.ui.share.selection_page import SelectionPage, StudyNode, Ticks, load_tree
-from desktop.ui.common.widgets import heading, label, single_shot, throttled
 from desktop.ui.share.widgets import WIZARD_STYLE
 
 log = logging.getLogger("veil.ui")

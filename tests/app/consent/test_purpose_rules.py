@@ -12,8 +12,13 @@ import pytest
 
 from desktop.app.consent.consenting import add_consent, find_patient, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.consent.purpose_rules import (check_for_purpose, identifiable_allowed, needs_colleague,
-                                               needs_protocol, unencrypted_allowed)
+from desktop.app.consent.purpose_rules import (
+    check_for_purpose,
+    identifiable_allowed,
+    needs_colleague,
+    needs_protocol,
+    unencrypted_allowed,
+)
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.core.consent import Basis, ConsentError, ConsentRecord, Method, Purpose, Scope

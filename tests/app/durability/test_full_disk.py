@@ -225,10 +225,10 @@ def test_a_record_whose_audit_line_cannot_be_written_is_taken_back(veil_home, tm
     scan.write_bytes(b"%PDF-1.4\n" + os.urandom(1000))
     real_record = VeilHome.record
 
-    def record(self, conn, action, **details):  # noqa: ANN001, ANN202
+    def record(self, conn, action, change=None, /, **details):  # noqa: ANN001, ANN202
         if action == "consent.add":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_record(self, conn, action, **details)
+        return real_record(self, conn, action, change, **details)
 
     monkeypatch.setattr(VeilHome, "record", record)
     with pytest.raises(DiskFullError, match=r"is full; the consent was not recorded\. Free about 1\.0 MB"):

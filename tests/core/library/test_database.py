@@ -127,7 +127,7 @@ def test_veil_ls_counts_redacted_versions_once_and_says_so(veil_home, tmp_path, 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "1 patient, 1 study, 1 series, 12 instances (3 redacted in Veil)"
     assert lines[2].endswith("— 1 series, 12 instances (3 redacted in Veil)")
-    assert "— 12 instances (3 redacted in Veil), 12 frames" in lines[3]
+    assert "— 12 instances (3 redacted in Veil), 12 frames" in lines[4]  # lines[3]: the study's UID
     assert "redacted copies" not in "\n".join(lines)
 
     _legacy_redacted_series(home, tmp_path)

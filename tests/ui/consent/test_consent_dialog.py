@@ -8,8 +8,16 @@ from PySide6.QtGui import QKeySequence
 from desktop.app.consent.consenting import consents_of
 from desktop.core.consent import EVERY_PATIENT, Basis, Method, Purpose
 from desktop.ui.common import theme
-from tests.ui.consent_helpers import (badge_of, click, open_record_dialog, png_file, select, tick,
-                                      two_series_study, wait_badges)
+from tests.ui.consent_helpers import (
+    badge_of,
+    click,
+    open_record_dialog,
+    png_file,
+    select,
+    tick,
+    two_series_study,
+    wait_badges,
+)
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait
 
 
@@ -23,8 +31,8 @@ def test_the_consent_menu_has_shortcuts_tooltips_and_context_menu_entries(qtbot,
         assert action.toolTip()
     menu = next(m for m in window.menuBar().actions() if m.text() == "&Consent").menu()
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
-        "&Record Consent…", "Consent Re&cords…", "&Accounting of Disclosures…", "Disclosures to a &Recipient or Package…",
-        "A&udit Report…"]
+        "&Record Consent…", "Consent Re&cords…", "&Accounting of Disclosures…",
+        "Disclosures to a &Recipient or Package…", "A&udit Report…"]
     context = window.browser.studies_view.actions()
     assert c.record_consent in context and c.consent_records in context
     assert not c.record_consent.isEnabled()  # an empty library: nothing selected

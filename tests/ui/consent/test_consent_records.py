@@ -13,12 +13,21 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.app.consent.consenting import add_consent, find_patient
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
-from desktop.ui.consent import panel as consent_panel
 from desktop.ui.common import theme
+from desktop.ui.consent import panel as consent_panel
 from desktop.ui.consent.form_view import FormImageDialog
 from desktop.ui.consent.panel import COLUMNS, ConsentRecordsDialog
-from tests.ui.consent_helpers import (badge_of, click, export_for_teaching, pdf_file, png_file, select,
-                                      teaching_consent, tick, wait_badges)
+from tests.ui.consent_helpers import (
+    badge_of,
+    click,
+    export_for_teaching,
+    pdf_file,
+    png_file,
+    select,
+    teaching_consent,
+    tick,
+    wait_badges,
+)
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait
 
 

@@ -152,7 +152,8 @@ def test_a_date_in_the_report_range_is_inclusive(qtbot, window):
 def test_an_export_from_the_deid_dialog_reloads_the_catalogue_and_shows_in_the_accounting(qtbot, window, few_dicoms,
                                                                                           tmp_path):
     from tests.conftest import teaching
-    from tests.ui.deid.test_deid_dialog import open_dialog, wait_report as wait_export
+    from tests.ui.deid.test_deid_dialog import open_dialog
+    from tests.ui.deid.test_deid_dialog import wait_report as wait_export
 
     import_and_wait(qtbot, window, [few_dicoms])
     teaching(window.home)

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 from desktop.app.deid.deidentifying import DeidReport
-from desktop.core.deid.leaks import Leak
 from desktop.core.common.errors import VeilError
+from desktop.core.deid.leaks import Leak
 from desktop.ui.deid import dialog as deid_dialog
 from desktop.ui.deid import report as deid_report
 from desktop.ui.deid.dialog import DeidDialog
@@ -342,7 +342,8 @@ def test_files_left_out_of_an_export_are_listed_with_each_leak(qtbot, library, t
 
     def refused(home, profile, uids, out, progress, cancel, workers=None, purpose=None, **_):
         return DeidReport(profile, Path(out), total=3, written=1, leaks=leaks, pseudonyms={"TEACH-0001": 1},
-                          actions={("Occupation", "emptied", "Clean Descriptors Option: personal by nature"): 1})
+                          actions={("Occupation", "emptied", "Clean Descriptors Option: personal by nature"): 1},
+                          purpose=purpose)
 
     monkeypatch.setattr(deid_dialog, "deidentify_studies", refused)
     dialog = open_dialog(qtbot, library)

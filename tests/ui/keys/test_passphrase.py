@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.core.keys import keystore
+from desktop.ui.keys.passphrase_dialog import PassphraseDialog
 from desktop.ui.library.opener import WRONG_PASSPHRASE
 from desktop.ui.main_window import MainWindow
-from desktop.ui.keys.passphrase_dialog import PassphraseDialog
 
 GOOD = "correct horse battery"
 

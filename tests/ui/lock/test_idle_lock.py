@@ -17,20 +17,32 @@ import pydicom
 import pytest
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QApplication, QFileDialog, QLabel,
-                               QLineEdit, QMainWindow, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QWidget,
+)
 
 from desktop.app.library.home import VeilHome
-from desktop.app.lock.session_lock import (LOCK_AFTER_SETTING, WRONG_PASSPHRASE, lock_after_minutes,
-                                      set_lock_after_minutes)
+from desktop.app.lock.session_lock import (
+    LOCK_AFTER_SETTING,
+    WRONG_PASSPHRASE,
+    lock_after_minutes,
+    set_lock_after_minutes,
+)
+from desktop.core.common.errors import VeilError
 from desktop.core.keys import keystore
 from desktop.ui.common import background
 from desktop.ui.common.errors import show_error
-from desktop.core.common.errors import VeilError
+from desktop.ui.common.theme import apply_theme
 from desktop.ui.lock.idle_lock import LOCKED_TITLE, IdleLock
 from desktop.ui.lock.screen import KEYRING_HINT
 from desktop.ui.main_window import MainWindow
-from desktop.ui.common.theme import apply_theme
 from tests.conftest import pydicom_test_files
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait, message_boxes, wait_idle
 from tests.ui.viewer.conftest import open_viewer
@@ -128,6 +140,7 @@ def test_idle_window_locks_and_hides_names_images_and_windows(qtbot, lockable, t
     deid = win.open_deid()
     assert deid is not None and deid.isVisible()
     deid.move(333, 222)
+    qtbot.waitUntil(lambda: not deid.preview_pending, timeout=IMPORT_TIMEOUT_MS)  # its audit line comes first
     deid_place = deid.geometry()
 
     win.session_lock.set_idle_seconds(1)

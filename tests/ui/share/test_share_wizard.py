@@ -10,17 +10,33 @@ import threading
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
+from desktop.app.gate.text_flags import review_selection as real_review
 from desktop.app.share import sharing
 from desktop.app.share.receiving import open_received
 from desktop.core.consent import Purpose
 from desktop.ui.share import wizard as share_wizard
 from desktop.ui.share.selection_page import KIND
-from desktop.app.gate.text_flags import review_selection as real_review
 from tests.app.gate.test_text_flags import WORDS, needs_ocr
 from tests.conftest import teaching
-from tests.ui.share_helpers import (befriend, burned_study, click, colleague, held_review, import_ct,
-                                    import_two_series, next_page, open_wizard, page_title, result_texts, tick,
-                                    to_recipients, toggle, tree_item, wait_checks, wait_export)
+from tests.ui.share_helpers import (
+    befriend,
+    burned_study,
+    click,
+    colleague,
+    held_review,
+    import_ct,
+    import_two_series,
+    next_page,
+    open_wizard,
+    page_title,
+    result_texts,
+    tick,
+    to_recipients,
+    toggle,
+    tree_item,
+    wait_checks,
+    wait_export,
+)
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
 
 
@@ -122,7 +138,8 @@ def test_without_consent_the_wizard_cannot_go_on_and_care_can_be_overridden(qtbo
     next_page(qtbot, wizard)
     assert wizard.profile_page.ident_radio.isEnabled()
     tick(qtbot, wizard.profile_page.ident_radio)
-    assert wizard.profile_page.identifiable and "identity leaves with the images" in wizard.profile_page.ident_note.text()
+    profile = wizard.profile_page
+    assert profile.identifiable and "identity leaves with the images" in profile.ident_note.text()
 
 
 def test_a_refused_export_writes_nothing_and_says_why(qtbot, window, home, tmp_path, monkeypatch):

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from desktop.app.share import slides
-from desktop.core.consent import Purpose
 from desktop.core.common.errors import Cancelled
+from desktop.core.consent import Purpose
 from desktop.ui.share import slides_dialog
 from desktop.ui.share.slides_dialog import SlidesDialog
 from tests.app.gate.test_text_flags import WORDS, burn_text, needs_ocr

@@ -124,7 +124,7 @@ def test_export_writes_the_png_and_an_accounting_entry(qtbot, library, tmp_path:
     qtbot.waitUntil(lambda: viewer.findChild(ExportImageDialog) is None, timeout=OPEN_TIMEOUT_MS)
 
 
-def test_the_original_on_screen_is_never_exported(qtbot, redacted, tmp_path: Path):
+def test_the_original_on_screen_is_never_exported(qtbot, redacted, tmp_path: Path):  # noqa: F811 - the fixture
     teaching(redacted.home)
     viewer = open_viewer(qtbot, redacted, "CT", 12)
     viewer.commands.show_original.trigger()
