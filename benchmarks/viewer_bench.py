@@ -73,7 +73,7 @@ def memory_only(slices: int) -> None:
     """Import a long series, scroll it end to end through a Viewport, print peak RSS."""
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app.library.browsing import load_catalogue
+    from desktop.app.browsing.catalogue import load_catalogue
     from desktop.app.library.home import VeilHome
     from desktop.app.viewer.viewing import open_series
     from desktop.core.imaging.display import render
@@ -123,7 +123,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app.library.browsing import load_catalogue
+    from desktop.app.browsing.catalogue import load_catalogue
     from desktop.app.library.home import VeilHome
     from desktop.app.library.importing import import_paths
     from desktop.app.viewer.viewing import open_series

@@ -65,8 +65,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """Patients, their studies (each with its number and Study Instance UID: what ``--study``
-    takes, see :mod:`desktop.app.library.browsing`) and the studies' series, with counts."""
-    from desktop.app.library.browsing import load_catalogue
+    takes, see :mod:`desktop.app.browsing.catalogue`) and the studies' series, with counts."""
+    from desktop.app.browsing.catalogue import load_catalogue
     from desktop.app.common.formatting import dicom_date, plural
     from desktop.core.library import index
 
@@ -119,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     home = _open(args)
     if args.repair:
-        from desktop.app.durability.recovery import recover
+        from desktop.app.startup.recovery import recover
 
         done = recover(home)  # again: another process may have died since this one started
         lines = args.recovery.lines() + done.lines()

@@ -24,7 +24,7 @@ def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported la
     the command was given into the Study Instance UID it names (see :func:`resolve_study_args`)."""
     from desktop.app.library.home import VeilHome
 
-    from desktop.app.durability.recovery import recover
+    from desktop.app.startup.recovery import recover
 
     # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
     home = VeilHome.open(args.home, prompt=_prompt if sys.stdin.isatty() else None)
@@ -45,13 +45,13 @@ STUDY_HELP = ("its number in 'veil ls', its Study Instance UID, its accession nu
 
 def resolve_study_args(home, args: argparse.Namespace) -> None:  # noqa: ANN001 - VeilHome
     """Replace ``args.study`` (one reference, or a list of them) by the Study Instance UIDs they
-    name (:func:`desktop.app.library.browsing.find_study`), so every command that takes ``--study`` takes
+    name (:func:`desktop.app.browsing.catalogue.find_study`), so every command that takes ``--study`` takes
     a number of ``veil ls``, an accession number or a patient ID as well as a UID. Each reference
     that was not a UID is said on stderr with the study it was taken for, before anything is done."""
     refs = getattr(args, "study", None)
     if not refs:
         return
-    from desktop.app.library.browsing import StudyMatch, find_study
+    from desktop.app.browsing.catalogue import StudyMatch, find_study
     from desktop.app.common.formatting import dicom_date
 
     def one(ref: str) -> str:

@@ -12,7 +12,7 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from desktop.app.library.browsing import StudyRefError, find_study, resolve_study
+from desktop.app.browsing.catalogue import StudyRefError, find_study, resolve_study
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.cli.main import main

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.ui.library.import_controller import NOTHING_NEW
 from desktop.ui.library.study_model import StudyTableModel
 from tests.ui.ui_helpers import import_and_wait, message_boxes, wait_idle

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QWidget
 
-from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.ui.consent.windows import ConsentHost, ConsentWindows
 from desktop.ui.share.windows import DROP_IMPORT, DROP_PACKAGE, ShareHost, ShareWindows, drop_hint

@@ -10,7 +10,7 @@ whole). The disclosure is stored in the same transaction that marks the intent d
 (:func:`desktop.app.consent.disclosing.record_disclosure`), so there is no moment at which an output
 is both complete and unaccounted for that a restart cannot see.
 
-:func:`desktop.app.durability.recovery.recover` (on every start, and ``veil check --repair``) looks at the intents left
+:func:`desktop.app.startup.recovery.recover` (on every start, and ``veil check --repair``) looks at the intents left
 pending by a process that no longer runs:
 
 - the output became visible (the package file is there, or every final file of a folder) →
@@ -19,7 +19,7 @@ pending by a process that no longer runs:
   and final files of a folder that was only partly renamed into place), audited as
   ``export.abandoned``.
 
-(:mod:`desktop.app.durability.recovery` does that, and sweeps what no intent names.)
+(:mod:`desktop.app.startup.recovery` does that, and sweeps what no intent names.)
 HIPAA 45 CFR 164.528 (every disclosure accounted for), 164.312(b) (audit controls).
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 #: Every de-identified file staged in an output folder starts so (:mod:`desktop.core.deid.staging`):
-#: a crash leaves nothing else there, and a restart knows what to remove (:mod:`desktop.app.durability.recovery`).
+#: a crash leaves nothing else there, and a restart knows what to remove (:mod:`desktop.app.startup.recovery`).
 OUTPUT_TEMP_PREFIX = ".veil-partial-"
 
 

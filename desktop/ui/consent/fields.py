@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.common.formatting import plural
-from desktop.app.library.browsing import SeriesRow
+from desktop.app.browsing.catalogue import SeriesRow
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentError, Method, Purpose, Scope
 
 DATE_FORMAT = "yyyy-MM-dd"

@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
-from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.core.consent import ConsentRecord, purposes_text
 from desktop.ui.consent.dialog import ConsentDialog

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.common.formatting import plural
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.core.deid.engine import Change
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.deid.preview_model import FILTERS, ChangeFilterProxy, ChangeTableModel, summary

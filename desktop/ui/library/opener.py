@@ -73,7 +73,7 @@ class LibraryOpener(QObject):
 def _open_and_recover(path: Path | None, prompt: PassphrasePrompt | None) -> VeilHome:
     """Open the home, then settle work a crash interrupted (outputs that became
     visible are accounted for, the rest removed), before the window shows anything."""
-    from desktop.app.durability.recovery import recover
+    from desktop.app.startup.recovery import recover
 
     home = VeilHome.open(path, prompt=prompt)
     recover(home)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.common.formatting import dicom_date, person_name, plural
-from desktop.app.library.browsing import Catalogue, SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow
 from desktop.core.consent import StudyBadge
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.library.study_model import (

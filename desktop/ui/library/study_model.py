@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from desktop.app.common.formatting import date_key, dicom_date, person_name, plural
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.core.consent import ConsentStatus, StudyBadge
 from desktop.ui.common import theme
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import QRectF, Qt, SignalInstance
 from PySide6.QtGui import QAction, QMouseEvent, QPainter
 from PySide6.QtWidgets import QLabel, QMainWindow
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.redaction.proposals import ProposalGroup
 from desktop.app.redaction.redacting import RedactionReport

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QP
 
 from desktop.app.common.formatting import plural
 from desktop.app.keys.contacts import Contact
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.share.sharing import ShareReport
 from desktop.core.common.errors import VeilError
 from desktop.ui.common.widgets import heading, label, rule, set_role

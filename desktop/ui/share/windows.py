@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.receiving import Received
 from desktop.app.share.sharing import ShareReport

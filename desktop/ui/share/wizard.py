@@ -28,7 +28,7 @@ from desktop.app.consent.purpose_rules import (
 )
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.keys.contacts import list_contacts
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.sharing import ShareReport, ShareRequest, export_package
 from desktop.core.common.errors import Cancelled, VeilError

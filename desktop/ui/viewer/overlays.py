@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 
 from desktop.app.common.formatting import dicom_date, dicom_time, person_name
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 
 OVERLAY_COLOR = QColor("#e8e8e8")
 SHADOW_COLOR = QColor(0, 0, 0, 220)

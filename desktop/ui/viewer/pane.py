@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.app.library.browsing import SeriesRow, StudyRow
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.app.viewer.viewing import OpenSeries, open_series

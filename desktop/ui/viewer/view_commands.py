@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QStatusBar, QWidget
 
-from desktop.app.library.browsing import SeriesRow
+from desktop.app.browsing.catalogue import SeriesRow
 from desktop.app.viewer.view_state import SeriesView, format_value
 from desktop.core.imaging.display import Window
 from desktop.core.imaging.presets import presets_for

@@ -253,12 +253,12 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _python(env: dict[str, str], code: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
 
 
 def _veil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+                          timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[3])
 
 
 @needs_rsyslog

@@ -130,7 +130,7 @@ def test_a_veil_killed_after_committing_an_event_leaves_a_home_that_verifies(tmp
     done = subprocess.run([sys.executable, "-m", "desktop", "consent", "add", "--site-wide", "--not-required",
                            "Teaching file policy v3", "--purpose", "teaching"], env=env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          cwd=Path(__file__).resolve().parents[2])
+                          cwd=Path(__file__).resolve().parents[3])
     assert done.returncode == -9, done.stderr
     assert not (home_dir / "audit.log").exists() or (home_dir / "audit.log").read_text() == ""
     monkeypatch.setenv("VEIL_PASSPHRASE_FILE", str(passfile))
@@ -264,7 +264,7 @@ def test_veil_audit_verify_names_a_rolled_back_home_and_exits_non_zero(tmp_path,
 
     def veil(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
-                              timeout=120, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+                              timeout=120, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[3])
 
     def consent(policy: str) -> None:
         done = veil("consent", "add", "--site-wide", "--not-required", policy, "--purpose", "teaching")

@@ -33,7 +33,7 @@ import pytest
 from benchmarks.synthetic import write_series
 from tests.conftest import pydicom_test_files
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NAME, PATIENT_ID = "Quisenberry^Marguerite", "QX4471902"
 MARKERS = (b"quisenberry", b"qx4471902", b"marguerite")
 BOB = "Bob Receiver"

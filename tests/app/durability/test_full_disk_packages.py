@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.library.checking import check_home
 from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card

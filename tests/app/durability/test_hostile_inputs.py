@@ -67,7 +67,7 @@ def _veil(tmp_path: Path, *args: str, prefix: list[str] | None = None) -> tuple[
                VEIL_TEST_RUSAGE=str(usage))
     done = subprocess.run([*(prefix or []), sys.executable, "-c", MEASURE, sys.executable, "-m", "desktop", *args],
                           env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          cwd=Path(__file__).resolve().parents[2])
+                          cwd=Path(__file__).resolve().parents[3])
     return done, json.loads(usage.read_text())
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import pydicom_test_files, write_series
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 

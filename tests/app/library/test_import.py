@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.library.checking import check_home
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths

@@ -16,7 +16,7 @@ import pytest
 from pyrage import passphrase as age_passphrase
 from pyrage import x25519
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.keys.contacts import add_card, list_contacts
 from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, my_identity, set_my_details

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tests.conftest import pydicom_data_files, pydicom_test_files, write_series
 
-from desktop.app.library.browsing import load_catalogue
+from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.viewer.frame_cache import FrameCache
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths

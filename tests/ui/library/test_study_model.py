@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.app.library.browsing import StudyRow
+from desktop.app.browsing.catalogue import StudyRow
 from desktop.ui.library.study_model import NO_NAME, StudyFilterProxy, StudyTableModel
 
 
@@ -74,7 +74,7 @@ def test_numeric_columns_align_right(proxy):
 
 def test_reload_keeps_selection_and_scroll_position(qtbot):
     """A live reload during an import must not move what the person is looking at."""
-    from desktop.app.library.browsing import Catalogue
+    from desktop.app.browsing.catalogue import Catalogue
     from desktop.ui.library.study_browser import StudyBrowser
 
     browser = StudyBrowser()

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
 
-from desktop.app.library.browsing import SeriesRow
+from desktop.app.browsing.catalogue import SeriesRow
 from desktop.app.redaction.mask_store import MaskStore, Pending, SeriesMasks
 from desktop.app.redaction.session import Slot
 from desktop.app.viewer.view_state import SeriesView

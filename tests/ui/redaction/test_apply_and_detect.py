@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from desktop.app.library.browsing import Catalogue, SeriesRow
+from desktop.app.browsing.catalogue import Catalogue, SeriesRow
 from desktop.app.redaction.redacting import RedactionReport
 from desktop.app.redaction.session import Here, RedactSession
 from desktop.core.common.errors import Cancelled

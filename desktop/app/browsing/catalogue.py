@@ -124,8 +124,8 @@ def find_study(home: VeilHome, ref: str) -> StudyMatch:
             add(number, study, "patient ID")
     if text.isascii() and text.isdigit() and 1 <= int(text) <= len(studies) and str(int(text)) == text:
         number = int(text)
-        also = tuple(f"the {' and '.join(m.how)} of study {m.number}" for m in sorted(found.values(), key=lambda m: m.number)
-                     if m.number != number)
+        also = tuple(f"the {' and '.join(m.how)} of study {m.number}"
+                     for m in sorted(found.values(), key=lambda m: m.number) if m.number != number)
         return StudyMatch(number, studies[number - 1], ("study number",), also)
     if len(found) == 1:
         return next(iter(found.values()))

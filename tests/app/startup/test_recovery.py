@@ -10,7 +10,7 @@ import sys
 
 from desktop.app.durability import write_ahead
 from desktop.app.library.home import VeilHome
-from desktop.app.durability.recovery import recover, sweep
+from desktop.app.startup.recovery import recover, sweep
 from desktop.core.library.disclosures import DisclosedItem, Disclosure, add_disclosure
 
 
