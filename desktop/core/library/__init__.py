@@ -1,0 +1,1 @@
+"""The encrypted study library: the SQLCipher index, the sealed object store, sources and ingest."""
