@@ -35,7 +35,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from pydicom._dicom_dict import DicomDictionary
+from pydicom.datadict import DicomDictionary
 
 from desktop.core.library.header import DEFLATED, MAX_INFLATED, Buffer, InvalidInstance
 

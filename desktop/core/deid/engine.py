@@ -148,7 +148,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     _check_instance(ds, original_meta)
     try:
         fast = parsed.pixel is not None
-        raw_sequences = {tag: raw for tag, raw in ds._dict.items()
+        raw_sequences = {tag: raw for tag, raw in ds.items()
                          if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
                          and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
         gathered = gather(ds)

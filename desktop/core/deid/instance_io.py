@@ -14,7 +14,7 @@ import pydicom
 import pydicom.charset
 import pydicom.datadict
 import pydicom.filereader
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_dataset
@@ -58,7 +58,7 @@ def _parse(data: bytes | memoryview) -> _Parsed:
     if not syntax:
         syntax = implied_transfer_syntax(ds)
     implicit, little = syntax == IMPLICIT_LE, syntax != EXPLICIT_BE
-    mixed = any(getattr(raw, "is_implicit_VR", implicit) != implicit for raw in ds._dict.values())
+    mixed = any(getattr(raw, "is_implicit_VR", implicit) != implicit for raw in ds.values())
     if syntax == DEFLATED or mixed or ds.original_encoding not in ((implicit, little), (None, None)):
         # Deflated, or elements not encoded as the transfer syntax says (some writers mix
         # them): read everything and let pydicom re-encode the whole dataset.
@@ -131,9 +131,9 @@ def _encoded_record(profile: Profile, implicit: bool, little: bool) -> tuple[Raw
 def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: tuple[bool, bool] = (False, True)) -> None:
     """PS3.3 C.7.1.1 Patient Identity Removed and the De-identification Method attributes;
     C.7.1.1 / PS3.15 E.3 Longitudinal Temporal Information Modified."""
-    if fast and not any(tag in ds._dict for tag in _RECORD_TAGS):
+    if fast and not any(tag in ds for tag in _RECORD_TAGS):
         for elem in _encoded_record(profile, *encoding):
-            ds._dict[elem.tag] = elem
+            ds[elem.tag] = elem
         return
     ds.PatientIdentityRemoved = "YES"
     previous = [str(v) for v in (ds.get("DeidentificationMethod") or []) if str(v)] \
@@ -189,8 +189,7 @@ def _write_elements(out: DicomBytesIO, ds: Dataset, implicit: bool, little: bool
     pack_tag = struct.Struct(e + "HH").pack
     pack_long = struct.Struct(e + "I").pack
     pack_short = struct.Struct(e + "H").pack
-    for tag in sorted(ds._dict):
-        elem = ds._dict[tag]
+    for tag, elem in sorted(ds.items(), key=_by_tag):
         value = elem.value
         if (isinstance(elem, RawDataElement) and elem.is_implicit_VR == implicit
                 and elem.is_little_endian == little and isinstance(value, bytes)
@@ -211,6 +210,10 @@ def _write_elements(out: DicomBytesIO, ds: Dataset, implicit: bool, little: bool
             write_data_element(out, ds[tag], charset)
 
 
+def _by_tag(item: tuple[BaseTag, DataElement | RawDataElement]) -> int:
+    return item[0]
+
+
 def _charset(ds: Dataset) -> str | list[str]:
     value = ds.get("SpecificCharacterSet")
     if not value:
@@ -219,9 +222,9 @@ def _charset(ds: Dataset) -> str | list[str]:
 
 
 def _without_meta(ds: Dataset) -> Dataset:
-    if 0x00020000 <= min(ds._dict or [0x00080000]) < 0x00030000:
-        for tag in [t for t in ds._dict if t >> 16 == 0x0002]:
-            del ds._dict[tag]
+    if 0x00020000 <= min(ds.keys() or [0x00080000]) < 0x00030000:
+        for tag in [t for t in ds.keys() if t >> 16 == 0x0002]:
+            del ds[tag]
     return ds
 
 

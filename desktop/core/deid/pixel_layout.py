@@ -11,6 +11,8 @@ import pydicom.datadict
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 
+from desktop.core.dicom_encoding import raw_element
+
 
 @dataclass(frozen=True)
 class PixelLayout:
@@ -38,7 +40,8 @@ class PixelLayout:
 def int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
     """An integer attribute, read without converting the dataset's raw element (the engine
     copies raw elements to the output as they were read)."""
-    raw = ds._dict.get(pydicom.datadict.tag_for_keyword(keyword))
+    tag = pydicom.datadict.tag_for_keyword(keyword)
+    raw = raw_element(ds, tag) if tag is not None else None
     try:
         if raw is None:
             return default

@@ -332,7 +332,7 @@ def burn_in(ds: Dataset, mask_for_frame: Callable[[int], np.ndarray | None],
     meta = _file_meta(ds, out, plan.target, new_sop_instance_uid)
     del out.file_meta
     implicit = plan.target == ImplicitVRLittleEndian
-    for tag in [t for t, e in out._dict.items() if isinstance(e, RawDataElement)
+    for tag in [t for t, e in out.items() if isinstance(e, RawDataElement)
                 and (e.is_implicit_VR != implicit or not e.is_little_endian)]:
         out[tag]  # decoded now: written in the target's encoding, not copied as it was read
     result = FileDataset("", out, preamble=b"\x00" * 128, file_meta=meta,
