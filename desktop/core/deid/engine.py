@@ -34,7 +34,7 @@ from pydicom.filewriter import write_dataset
 
 from desktop.core.deid.attribute_types import AttributeTypes, load_attribute_types
 from desktop.core.deid.changes import Change, _meta_changes
-from desktop.core.deid.identifiers import gather, reportable
+from desktop.core.deid.identifiers import Identifier, gather, reportable
 from desktop.core.deid.instance_io import (  # noqa: F401 - pixel_extent is part of this API
     _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
     _record_method, _without_meta, _write_elements, pixel_extent,
@@ -70,7 +70,7 @@ class DeidSettings:
     #: Attributes emptied under C, and public text kept (cleaned) without a row.
     text_policy: TextPolicy = field(default_factory=load_text_policy)
     #: Per tag: the table's decision under this profile (filled as tags are met).
-    decisions: dict = field(default_factory=dict, compare=False, repr=False)
+    decisions: dict[int, Decision | None] = field(default_factory=dict, compare=False, repr=False)
 
     def decision(self, tag: int) -> Decision | None:
         try:
@@ -148,7 +148,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     _check_instance(ds, original_meta)
     try:
         fast = parsed.pixel is not None
-        raw_sequences = {tag: raw for tag, raw in ds.items()
+        raw_sequences: dict[int, RawDataElement] = {tag: raw for tag, raw in ds.items()
                          if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
                          and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
         gathered = gather(ds)
@@ -219,7 +219,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     return result
 
 
-def _located(data: bytes, leaks: list[Leak], wanted: list) -> list[Leak]:
+def _located(data: bytes, leaks: list[Leak], wanted: list[Identifier]) -> list[Leak]:
     """The byte search's leaks, named by the element that holds them where the header does
     (so the report can say which attribute to look at); those in Pixel Data as one line per
     kind and source, with the offsets in the file."""

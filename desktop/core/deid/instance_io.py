@@ -20,7 +20,8 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag
+from pydicom.tag import BaseTag, Tag
+from pydicom.uid import UID
 
 from desktop.core.deid.profiles import Profile
 from desktop.core.dicom_encoding import implied_transfer_syntax
@@ -91,7 +92,7 @@ def pixel_extent(data: bytes | memoryview) -> tuple[int, int, bool]:
 def _undefined_length(element: memoryview, implicit: bool, little: bool) -> bool:
     """Encapsulated Pixel Data has an undefined length (PS3.5 A.4)."""
     offset = 4 if implicit else 8
-    return element[offset:offset + 4] == b"\xff\xff\xff\xff"
+    return element[offset:offset + 4].tobytes() == b"\xff\xff\xff\xff"
 
 
 def _check_instance(ds: Dataset, meta: Dataset | None) -> None:
@@ -154,10 +155,10 @@ def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: 
 def _file_meta(ds: Dataset, syntax: str) -> FileMetaDataset:
     meta = FileMetaDataset()
     meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = str(ds.get("SOPClassUID", "") or "")
-    meta.MediaStorageSOPInstanceUID = str(ds.get("SOPInstanceUID", "") or "")
-    meta.TransferSyntaxUID = syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.MediaStorageSOPClassUID = UID(str(ds.get("SOPClassUID", "") or ""))
+    meta.MediaStorageSOPInstanceUID = UID(str(ds.get("SOPInstanceUID", "") or ""))
+    meta.TransferSyntaxUID = UID(syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     return meta
 
@@ -168,7 +169,7 @@ def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
     for keyword, vr in (("FileMetaInformationVersion", b"OB"), ("MediaStorageSOPClassUID", b"UI"),
                         ("MediaStorageSOPInstanceUID", b"UI"), ("TransferSyntaxUID", b"UI"),
                         ("ImplementationClassUID", b"UI"), ("ImplementationVersionName", b"SH")):
-        tag = pydicom.datadict.tag_for_keyword(keyword)
+        tag = Tag(keyword)
         value = meta[keyword].value
         if not isinstance(value, bytes):
             value = str(value).encode("ascii")

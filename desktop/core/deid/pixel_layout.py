@@ -48,7 +48,8 @@ def int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int 
         value = raw.value
         if isinstance(raw, RawDataElement) and isinstance(value, bytes):
             if len(value) == 2 and keyword != "NumberOfFrames":  # US (PS3.5 6.2)
-                return struct.unpack("<H" if raw.is_little_endian else ">H", value)[0]
+                number: int = struct.unpack("<H" if raw.is_little_endian else ">H", value)[0]
+                return number
             value = convert_raw_data_element(raw).value
         return default if value is None or value == "" else int(value)
     except (TypeError, ValueError, struct.error):

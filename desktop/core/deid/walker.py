@@ -70,7 +70,7 @@ OVERLAY_DATA_ELEMENT = 0x3000
 
 def _vr_of(ds: Dataset, tag: int) -> str:
     raw = raw_element(ds, tag)
-    vr = getattr(raw, "VR", None)
+    vr = raw.VR if raw is not None else None
     if vr and vr != "UN":
         return vr
     try:
@@ -84,7 +84,8 @@ class Walker:
 
     def __init__(self, settings: DeidSettings, plan: PatientPlan, sop_class: str,
                  identifiers: list[Identifier], record: bool,
-                 encoding: tuple[bool, bool] | None = None, raw_sequences: dict | None = None,
+                 encoding: tuple[bool, bool] | None = None,
+                 raw_sequences: dict[int, RawDataElement] | None = None,
                  codec: str | None = None) -> None:
         self.s = settings
         #: (implicit, little) when new text values may be written as raw bytes in that encoding.
@@ -120,8 +121,8 @@ class Walker:
 
     # -- the walk ----------------------------------------------------------------------
     def dataset(self, ds: Dataset, path: tuple[str, ...], loc: str) -> None:
-        tags = list(ds.keys())
-        creators = {}
+        tags: list[int] = list(ds.keys())
+        creators: dict[tuple[int, int], str] = {}
         for tag in tags:
             group, element = tag >> 16, tag & 0xFFFF
             if group & 1 and 0x0010 <= element <= 0x00FF:
@@ -157,7 +158,7 @@ class Walker:
         for tag in [t for t in ds.keys() if (t >> 16) in overlay_groups_gone]:
             self._remove(ds, tag, loc, "part of an overlay plane whose Overlay Data is removed (PS3.15 E.1-1)")
 
-    def _private(self, ds: Dataset, tag: int, creators: dict, path: tuple[str, ...], loc: str) -> bool:
+    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...], loc: str) -> bool:
         decision = self.s.decision(tag)
         action = decision.action if decision else "X"
         rule = decision.rule if decision else BASIC
@@ -240,10 +241,10 @@ class Walker:
             self._set_text(ds, tag, vr, "")
         elif action == "U" or vr == "UI":
             self._set_uids(ds, tag, vr)
-        elif vr in DUMMY_BY_VR and isinstance(DUMMY_BY_VR[vr], str):
-            self._set_text(ds, tag, vr, DUMMY_BY_VR[vr])
+        elif isinstance(dummy := DUMMY_BY_VR.get(vr), str):
+            self._set_text(ds, tag, vr, dummy)
         else:
-            _set(ds, tag, vr, DUMMY_BY_VR.get(vr))
+            _set(ds, tag, vr, dummy)
         self.edits += 1
         if self.changes is not None:
             self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, ds[tag].value)

@@ -66,7 +66,8 @@ def _palette_to_rgb8(rgb: np.ndarray, ds: Dataset) -> np.ndarray:
         bits = 16 if rgb.dtype != np.uint8 else 8
     if bits <= 8:
         return rgb.astype(np.uint8)
-    return np.rint(rgb.astype(np.float32) * (255.0 / ((1 << bits) - 1))).astype(np.uint8)
+    scaled: np.ndarray = np.rint(rgb.astype(np.float32) * (255.0 / ((1 << bits) - 1))).astype(np.uint8)
+    return scaled
 
 
 def _stored_bits(arr: np.ndarray, ds: Dataset) -> np.ndarray:

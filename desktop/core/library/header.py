@@ -15,6 +15,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 import pydicom
 import pydicom.dataelem
@@ -127,7 +128,7 @@ def _text(ds: Dataset, keyword: str, codec: str | None = None) -> str:
     """
     tag = pydicom.datadict.tag_for_keyword(keyword)
     elem = raw_element(ds, tag) if tag is not None else None
-    if elem is None:
+    if tag is None or elem is None:
         return ""
     if codec and isinstance(elem, pydicom.dataelem.RawDataElement) and isinstance(elem.value, (bytes, bytearray)):
         return elem.value.decode(codec, "replace").strip(" \x00")
@@ -146,7 +147,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
     """An IS or US attribute's first value as int, None when absent or unreadable."""
     tag = pydicom.datadict.tag_for_keyword(keyword)
     elem = raw_element(ds, tag) if tag is not None else None
-    if elem is None:
+    if tag is None or elem is None:
         return None
     try:
         value = ds[tag].value
@@ -173,10 +174,10 @@ def _spaced(keyword: str) -> str:
     return out.replace("U I D", "UID").replace("S O P", "SOP")
 
 
-def _as_file(data: Buffer) -> io.BufferedIOBase | mmap.mmap:
+def _as_file(data: Buffer) -> BinaryIO:
     if isinstance(data, mmap.mmap):
         data.seek(0)
-        return data
+        return cast(BinaryIO, data)  # an mmap reads as a file: read, seek and tell
     return io.BytesIO(data)
 
 
@@ -293,6 +294,7 @@ def _element_end(data: Buffer, pos: int, explicit: bool, e: str, depth: int = 0)
     vr = bytes(data[pos + 4 : pos + 6])
     # Some writers put an implicit-VR element in an explicit-VR file; pydicom reads it, so
     # detect the VR per element as pydicom does (two upper-case letters, or none).
+    length: int
     if explicit and group != 0xFFFE and vr.isalpha() and vr.isupper():
         if vr in LONG_VRS:
             if pos + 12 > end:

@@ -38,6 +38,7 @@ The caller's dataset is not modified.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,10 +89,14 @@ from desktop.core.redaction.darkest import (  # noqa: F401 - BurnInError, darkes
 )
 
 __all__ = [
+    "CLEAN_PIXEL_DATA_CODE",
+    "REDACTION_MARK",
     "BurnInError",
     "BurnInResult",
     "burn_in",
     "darkest_stored_value",
+    "is_redacted",
+    "mark_redacted",
     "record_clean_pixel_data",
 ]
 
@@ -352,7 +357,8 @@ def _peek_photometric(view: Dataset, source: UID, ds: Dataset) -> str:
         return photometric
     try:
         check_frames(view, [0], source)
-        _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)
+        # pydicom 3.0 annotates as_array's **kwargs as DecodeOptions, meaning Unpack[DecodeOptions]
+        _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)  # type: ignore[arg-type]
     except Exception as exc:
         raise BurnInError(f"the pixel data cannot be decoded ({source.name}: {type(exc).__name__})") from None
     decoded = str(props.get("photometric_interpretation", photometric))
@@ -372,10 +378,10 @@ def _write_pixels(view: Dataset, source: UID, plan: _Plan, out: Dataset,
     shape = (rows, columns, samples) if samples > 1 else (rows, columns)
     if encapsulated:
         encoder = get_encoder(plan.target)
-        options = dict(rows=rows, columns=columns, samples_per_pixel=samples, number_of_frames=1,
-                       bits_allocated=bits_allocated, bits_stored=bits_stored,
-                       pixel_representation=int(signed), photometric_interpretation=plan.photometric,
-                       planar_configuration=0)
+        options: dict[str, Any] = dict(  # the encoder's keyword arguments
+            rows=rows, columns=columns, samples_per_pixel=samples, number_of_frames=1,
+            bits_allocated=bits_allocated, bits_stored=bits_stored, pixel_representation=int(signed),
+            photometric_interpretation=plan.photometric, planar_configuration=0)
         if plan.target == JPEGLSNearLossless:
             options["jls_error"] = 0
         try:  # the PS3.5 8.2 profile and the encoder's limits, before any mask is asked for

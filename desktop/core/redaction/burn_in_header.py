@@ -14,6 +14,7 @@ import pydicom.datadict
 import pydicom.encaps
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.uid import (
     HTJ2K,
@@ -105,10 +106,10 @@ def _file_meta(ds: Dataset, out: Dataset, syntax: UID, uid: str) -> FileMetaData
             if elem.tag not in (0x00020000,):
                 meta.add(copy.deepcopy(elem))
     meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = str(out.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID") or "")
-    meta.MediaStorageSOPInstanceUID = uid
+    meta.MediaStorageSOPClassUID = UID(str(out.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID") or ""))
+    meta.MediaStorageSOPInstanceUID = UID(uid)
     meta.TransferSyntaxUID = syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     return meta
 
@@ -134,8 +135,8 @@ def _lossy_history(out: Dataset, source: UID, codestream_lossy: bool, frames: in
 def _as_list(value: object) -> list[object]:
     if value is None or value == "":
         return []
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return list(value)  # type: ignore[call-overload]
+    if isinstance(value, (list, tuple, MultiValue)):
+        return list(value)
     return [value]
 
 
