@@ -10,8 +10,15 @@ to dicognito are printed. Each method runs in a fresh interpreter; the homes use
 
     .venv/bin/python benchmarks/deid_ab.py --base 39eb2ae --repeat 5
 """
-import sys, time, os, tempfile, shutil, subprocess, json
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 CHILD = r'''
 import sys, time, json
 sys.path.insert(0, sys.argv[1])
@@ -61,8 +68,9 @@ def main():
 
 def run(root: Path, base: Path, repeat: int) -> None:
     sys.path.insert(0, str(root))
-    from benchmarks.synthetic import write_series
     from pydicom.data import get_testdata_file
+
+    from benchmarks.synthetic import write_series
     work = Path(tempfile.mkdtemp(prefix="deid-ab-"))
     passfile = work / "passphrase"
     passfile.write_text("ab benchmark passphrase\n")
@@ -90,9 +98,11 @@ def run(root: Path, base: Path, repeat: int) -> None:
             if where is None:
                 cmd = [py, "-m", "dicognito", "-o", str(out), str(src)]
             else:
-                cmd = [py, "-m", "desktop", "--home", str(work / f"home-{name[:-4]}"), "deid", "--profile", "teaching",
-                       "--purpose", "teaching", *(["--confirm-burned-in"] if name == "now-cli" else []), str(src), str(out)]
-            env = dict(os.environ, VEIL_PASSPHRASE_FILE=str(passfile), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+                confirm = ["--confirm-burned-in"] if name == "now-cli" else []
+                cmd = [py, "-m", "desktop", "--home", str(work / f"home-{name[:-4]}"), "deid",
+                       "--profile", "teaching", "--purpose", "teaching", *confirm, str(src), str(out)]
+            env = dict(os.environ, VEIL_PASSPHRASE_FILE=str(passfile),
+                       PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
             t = time.perf_counter()
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=where or root, env=env)
             if done.returncode:
@@ -101,12 +111,13 @@ def run(root: Path, base: Path, repeat: int) -> None:
             shutil.rmtree(out, ignore_errors=True)
     import statistics
     for k, v in res.items():
-        print(k, "median %.2f" % statistics.median(v), "runs", " ".join("%.2f" % x for x in v))
+        print(k, f"median {statistics.median(v):.2f}", "runs", " ".join(f"{x:.2f}" for x in v))
     d = statistics.median(res["dicognito"])
     print(f"machine: nproc {os.cpu_count()}, load before the last round {os.getloadavg()}")
-    print("x dicognito: base %.2f now %.2f" % (d / statistics.median(res["base"]), d / statistics.median(res["now"])))
+    print(f"x dicognito: base {d / statistics.median(res['base']):.2f} now {d / statistics.median(res['now']):.2f}")
     c = statistics.median(res["dicognito-cli"])
-    print("CLI x dicognito CLI: base %.2f now %.2f" % (c / statistics.median(res["base-cli"]), c / statistics.median(res["now-cli"])))
+    print(f"CLI x dicognito CLI: base {c / statistics.median(res['base-cli']):.2f} "
+          f"now {c / statistics.median(res['now-cli']):.2f}")
     shutil.rmtree(work)
 if __name__ == "__main__":
     main()

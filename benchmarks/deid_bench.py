@@ -117,7 +117,7 @@ class TreePeak:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "TreePeak":
+    def __enter__(self) -> TreePeak:
         self._thread.start()
         return self
 
@@ -483,8 +483,9 @@ def main() -> None:
                     f"{us_mb / args.us_files:.0f} MB each, {us_mb:.0f} MB), {args.repeat} runs", us_summary, us_mb)
     print("\nVeil peak RSS by number of files (deidentify_paths, one child process + forkserver + workers):")
     for label, r in memory.items():
+        others = ", ".join(f"{m:.0f}" for m in r["workers_mb"])
         print(f"  {label:15} {r['seconds']:6.2f} s  peak {r['peak_mb']:5.0f} MB in all  "
-              f"(main {r['main_mb']:.0f} MB, {r['setup_mb']:.0f} MB before the step; others " + ", ".join(f"{m:.0f}" for m in r["workers_mb"]) + " MB)")
+              f"(main {r['main_mb']:.0f} MB, {r['setup_mb']:.0f} MB before the step; others {others} MB)")
     for key in ("veil", "veil-cli"):
         for name, summary in (("MR", mr_summary), ("US", us_summary)) if us_summary else (("MR", mr_summary),):
             ratio = summary["dicognito" + key[4:]]["seconds"] / summary[key]["seconds"]

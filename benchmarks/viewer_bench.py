@@ -91,11 +91,13 @@ def memory_only(slices: int) -> None:
         keyring.set_keyring(fail.Keyring())
         # Generate and import in other processes, so this one's peak RSS is the viewer's.
         subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                        "from benchmarks.synthetic import write_series; from benchmarks.import_bench import find_source; "
+                        "from benchmarks.synthetic import write_series; "
+                        "from benchmarks.import_bench import find_source; "
                         "write_series(find_source('693_UNCR.dcm'), sys.argv[2], int(sys.argv[3]))",
                         str(Path(__file__).resolve().parents[1]), str(work / "long"), str(slices)], check=True)
         subprocess.run([sys.executable, "-m", "desktop", "--home", str(work / "home"), "import", str(work / "long")],
-                       check=True, capture_output=True, env=dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring"))
+                       check=True, capture_output=True,
+                       env=dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring"))
         home = VeilHome.open(work / "home")
         ref = next(se.series_ref for rows in load_catalogue(home).series_by_study.values() for se in rows)
         before = rss_mb()
@@ -176,7 +178,8 @@ def main() -> None:
         first, flat = open_and_scroll(ct_ref)
         results["first image on screen (500 x 512x512 CT)"] = f"{ms(first)}   target < 300 ms"
         _, settled = open_and_scroll(ct_ref, settle=True)
-        results["scroll 512x512, flat out"] = f"median {ms(statistics.median(flat))}  p95 {ms(p95(flat))}   target < 16 ms"
+        results["scroll 512x512, flat out"] = (f"median {ms(statistics.median(flat))}  p95 {ms(p95(flat))}"
+                                               "   target < 16 ms")
         results["scroll 512x512, settled"] = f"median {ms(statistics.median(settled))}  p95 {ms(p95(settled))}"
 
         mr = work / "mr"
@@ -190,12 +193,14 @@ def main() -> None:
             show(render(pixels, params, Window(600 + 10 * i, 1200 + 5 * i)))
             drags.append(time.perf_counter() - t)
         series.close()
-        results["window drag 1024x1024"] = f"median {ms(statistics.median(drags))}  p95 {ms(p95(drags))}   target < 33 ms"
+        results["window drag 1024x1024"] = (f"median {ms(statistics.median(drags))}  p95 {ms(p95(drags))}"
+                                            "   target < 33 ms")
 
         cine_ref = series_of(write_cine(work / "cine").parent)
         cine_first, cine = open_and_scroll(cine_ref)
         results["RGB cine 51 x 640x480: first frame"] = ms(cine_first)
-        results["RGB cine 51 x 640x480: per frame"] = f"median {ms(statistics.median(cine))}  p95 {ms(p95(cine))}   (25 fps = 40 ms)"
+        results["RGB cine 51 x 640x480: per frame"] = (f"median {ms(statistics.median(cine))}  p95 {ms(p95(cine))}"
+                                                       "   (25 fps = 40 ms)")
 
         if args.long:
             # In a fresh process: peak RSS is a high-water mark, and this one has been busy.

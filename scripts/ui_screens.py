@@ -50,22 +50,24 @@ os.environ.update(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", QT_FON
                   QT_SCALE_FACTOR="1", QT_ENABLE_HIGHDPI_SCALING="0",
                   USER="veil", LOGNAME="veil")  # "Recorded by veil" whoever runs it
 
-from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPointF, QRect, Qt, qInstallMessageHandler
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QMouseEvent, QPainter
-from PySide6.QtWidgets import QApplication, QDateEdit, QLabel, QLineEdit, QMainWindow, QTableView, QWidget
+# The imports below come after the sys.path insert (this checkout's desktop package) and the
+# environment above (offscreen Qt, fixed dpi, no keyring), hence their `noqa: E402`.
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPointF, QRect, Qt, qInstallMessageHandler  # noqa: E402
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QMouseEvent, QPainter  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDateEdit, QLabel, QLineEdit, QMainWindow, QTableView, QWidget  # noqa: E402
 
-from desktop.app.consent.consenting import add_consent
-from desktop.app.library.home import VeilHome
-from desktop.app.library.importing import import_paths
-from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope
+from desktop.app.consent.consenting import add_consent  # noqa: E402
+from desktop.app.library.home import VeilHome  # noqa: E402
+from desktop.app.library.importing import import_paths  # noqa: E402
+from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
 
 # -- every desktop.ui module the script uses, in this one place: update it when modules move --
-from desktop.ui.common import background
-from desktop.ui.common.about_dialog import show_about
-from desktop.ui.launch import application
-from desktop.ui.main_window import MainWindow
-from desktop.ui.share.open_package_dialog import OpenPackageDialog
-from desktop.ui.keys.passphrase_dialog import PassphraseDialog
+from desktop.ui.common import background  # noqa: E402
+from desktop.ui.common.about_dialog import show_about  # noqa: E402
+from desktop.ui.keys.passphrase_dialog import PassphraseDialog  # noqa: E402
+from desktop.ui.launch import application  # noqa: E402
+from desktop.ui.main_window import MainWindow  # noqa: E402
+from desktop.ui.share.open_package_dialog import OpenPackageDialog  # noqa: E402
 
 FILES = ("CT_small.dcm", "MR_small.dcm", "examples_ybr_color.dcm", "SC_rgb_small_odd.dcm")
 FIXED_DAY = date(2020, 1, 1)  # the day of the site policy the script records

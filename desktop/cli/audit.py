@@ -1,16 +1,23 @@
-"""``veil audit verify`` (the hash chain whole, and not rolled back) and ``veil audit forward``: send the audit trail to a syslog collector as it is written (RFC 5424
-over TCP or TLS, RFC 6587 / RFC 5425; events as DICOM PS3.15 Annex A.5 audit messages, the IHE
-ATNA way). Argument parsing only: the work is :mod:`desktop.app.audit.forwarding`'s."""
+"""``veil audit verify`` (the hash chain whole, and not rolled back) and ``veil audit forward``:
+send the audit trail to a syslog collector as it is written (RFC 5424 over TCP or TLS,
+RFC 6587 / RFC 5425; events as DICOM PS3.15 Annex A.5 audit messages, the IHE ATNA way).
+Argument parsing only: the work is :mod:`desktop.app.audit.forwarding`'s."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.cli.support import open_home, safe
 from desktop.cli.support import open_home as _open
 from desktop.core.common.errors import VeilError
+
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.audit.forwarding import ForwardResult
+    from desktop.app.library.home import VeilHome
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -90,7 +97,7 @@ def cmd_audit_forward(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forward_now(home, forward_pending) -> int:  # noqa: ANN001 - VeilHome, the app function
+def _forward_now(home: VeilHome, forward_pending: Callable[..., ForwardResult]) -> int:
     sent = 0
     while True:
         result = forward_pending(home, force=True)
@@ -112,7 +119,7 @@ def _forward_now(home, forward_pending) -> int:  # noqa: ANN001 - VeilHome, the 
     return 0
 
 
-def _print_status(home) -> None:  # noqa: ANN001 - VeilHome
+def _print_status(home: VeilHome) -> None:
     from desktop.app.audit.forwarding import forwarding_status
 
     status = forwarding_status(home)

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
+
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.consent.report_files import ReportTable
+    from desktop.app.gate.review import Flagged, Refusal
+    from desktop.app.library.home import VeilHome
+    from desktop.core.consent import ConsentRecord, Decision, Scope
 
 PURPOSES = ("care", "teaching", "conference", "publication", "research", "public")
 METHODS = ("written", "electronic", "verbal-witnessed")
@@ -33,7 +41,8 @@ def add_purpose_arguments(p: argparse.ArgumentParser) -> None:
                         "(a sentence) goes into the audit log")
 
 
-def print_refusal(consent, flagged=(), confirmed: bool = False, residual=()) -> None:  # noqa: ANN001
+def print_refusal(consent: Decision | None, flagged: Sequence[Flagged] = (), confirmed: bool = False,
+                  residual: Sequence[Refusal] = ()) -> None:
     """Why an export was refused, on stderr: each study consent does not allow (and how to
     override for care), each image whose pixels would still show the patient, or each image
     that may carry burned-in identity (``consent``: a Decision; ``flagged``: Flagged images;
@@ -60,7 +69,9 @@ def print_refusal(consent, flagged=(), confirmed: bool = False, residual=()) -> 
 
 
 # -- consent -------------------------------------------------------------------------------------
-def _scope(args: argparse.Namespace, home):  # noqa: ANN001, ANN202
+def _scope(args: argparse.Namespace, home: VeilHome) -> tuple[Scope, str]:
+    """Whose consent ``args`` records (every patient, a patient, or some of their studies or
+    series), and that said for the confirmation."""
     from desktop.app.consent.consenting import find_patient
     from desktop.core.consent import EVERY_PATIENT, Scope
 
@@ -118,13 +129,13 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _purposes(record) -> str:  # noqa: ANN001
+def _purposes(record: ConsentRecord) -> str:
     from desktop.core.consent import purposes_text
 
     return purposes_text(record.purposes)
 
 
-def _resolve(home, prefix: str):  # noqa: ANN001, ANN202
+def _resolve(home: VeilHome, prefix: str) -> ConsentRecord:
     from desktop.app.consent.consenting import consents_of
 
     matches = [r for r in consents_of(home) if r.id.startswith(prefix.strip().lower())]
@@ -134,7 +145,7 @@ def _resolve(home, prefix: str):  # noqa: ANN001, ANN202
     return matches[0]
 
 
-def _scope_text(record, names: dict[str, str]) -> str:  # noqa: ANN001
+def _scope_text(record: ConsentRecord, names: dict[str, str]) -> str:
     scope = record.scope
     if scope.site_wide:
         return "every patient"
@@ -228,7 +239,8 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--consent", choices=METHODS, help="the patient consented, this way")
     p.add_argument("--waiver", metavar="REFERENCE", help="an ethics committee / IRB waiver, by its reference")
     p.add_argument("--committee", help="the committee that granted the waiver")
-    p.add_argument("--not-required", metavar="POLICY", help="not required for de-identified exports under this site policy")
+    p.add_argument("--not-required", metavar="POLICY",
+                   help="not required for de-identified exports under this site policy")
     p.add_argument("--obtained-by", help="who obtained the consent")
     p.add_argument("--witness", help="the witness of a verbal consent")
     p.add_argument("--obtained-on", type=_day, help="the day it was given (default: today)")
@@ -256,7 +268,8 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # -- reports -------------------------------------------------------------------------------------
-def _write(table, args: argparse.Namespace, csv_table=None, blocks: bool = False) -> None:  # noqa: ANN001
+def _write(table: ReportTable, args: argparse.Namespace, csv_table: ReportTable | None = None,
+           blocks: bool = False) -> None:
     """Write ``table`` as --csv (``csv_table`` instead when given) and --pdf, or print it: a row a
     line, or with ``blocks`` a row as "Column: value" lines."""
     from desktop.app.consent.report_files import write_csv, write_pdf

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
 from desktop.cli.progress import TerminalProgress as _TerminalProgress
@@ -13,8 +14,13 @@ from desktop.cli.support import open_home as _open
 from desktop.cli.support import safe as _safe
 from desktop.core.common.errors import VeilError
 
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.deid.runner import Redaction
+    from desktop.core.deid.profiles import Profile
+    from desktop.core.redaction.templates import Template
 
-def _profile(args: argparse.Namespace):
+
+def _profile(args: argparse.Namespace) -> Profile:
     from desktop.core.deid.profiles import preset
 
     profile = preset(args.profile)
@@ -25,9 +31,9 @@ def _profile(args: argparse.Namespace):
 
 
 def cmd_deid(args: argparse.Namespace) -> int:
-    from desktop.app.deid.deidentifying import deidentify_paths, deidentify_studies
-    from desktop.app.consent.export_consent import ExportPurpose
     from desktop.app.common.tasks import CancelToken
+    from desktop.app.consent.export_consent import ExportPurpose
+    from desktop.app.deid.deidentifying import deidentify_paths, deidentify_studies
 
     profile = _profile(args)
     purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "", args.override or "")
@@ -47,7 +53,8 @@ def cmd_deid(args: argparse.Namespace) -> int:
     try:
         if args.study:
             report = deidentify_studies(home, profile, args.study, out, _TerminalProgress(), cancel, args.workers,
-                                        purpose=purpose, series_uids=args.series or (), instance_uids=args.instance or (),
+                                        purpose=purpose, series_uids=args.series or (),
+                                        instance_uids=args.instance or (),
                                         confirm_burned_in=args.confirm_burned_in)
         else:
             if args.series or args.instance:
@@ -63,7 +70,8 @@ def cmd_deid(args: argparse.Namespace) -> int:
     if report.review is not None and report.review.candidates:
         print(f"  {report.review.note()}")
         if report.flagged and report.confirm_burned_in:
-            print(f"  {len(report.flagged)} image(s) flagged for burned-in text, confirmed as checked (--confirm-burned-in)")
+            print(f"  {len(report.flagged)} image(s) flagged for burned-in text, "
+                  "confirmed as checked (--confirm-burned-in)")
     if report.redaction:
         print(f"  {report.redacted} image(s) redacted in memory before de-identification (Clean Pixel Data recorded)")
     elif report.redacted:
@@ -105,12 +113,12 @@ def cmd_deid(args: argparse.Namespace) -> int:
     return 1 if report.refused or report.left_out else 0
 
 
-def _templates(args: argparse.Namespace) -> list:
+def _templates(args: argparse.Namespace) -> list[Template]:
     """Veil's scanner templates (with --templates or --redact) and those of --template-file."""
     from pathlib import Path
 
-    from desktop.core.redaction.templates import load_templates
     from desktop.core.common.resources import resource_path
+    from desktop.core.redaction.templates import load_templates
 
     templates = (load_templates(resource_path("redaction", "templates.json"))
                  if getattr(args, "templates", False) or getattr(args, "redact", False) else [])
@@ -119,7 +127,7 @@ def _templates(args: argparse.Namespace) -> list:
     return templates
 
 
-def _redaction(args: argparse.Namespace):  # noqa: ANN202 - Redaction | None
+def _redaction(args: argparse.Namespace) -> Redaction | None:
     """``veil deid --redact [--detect] [--template-file F]``: burned in memory, never on disk."""
     from desktop.app.deid.deidentifying import Redaction
 
@@ -148,8 +156,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    from desktop.app.redaction.redacting_files import redact_paths
     from desktop.app.common.tasks import CancelToken
+    from desktop.app.redaction.redacting_files import redact_paths
 
     if len(args.paths) < 2:
         raise VeilError("Give what to redact and where to write it: veil redact IN_DIR OUT_DIR")
@@ -171,7 +179,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
         print("\nCancelled.", file=sys.stderr)
         return 130
     print(report.headline())
-    print(f"  review: {_safe(str(report.report_path))}" + (f" and {_safe(str(report.sheet_path))}" if report.sheet_path else ""))
+    sheet = f" and {_safe(str(report.sheet_path))}" if report.sheet_path else ""
+    print(f"  review: {_safe(str(report.report_path))}{sheet}")
     for r in report.rejected:
         print(f"  {_safe(r.label)}: {r.reason}")
     return 0

@@ -6,9 +6,13 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
+from typing import TYPE_CHECKING
 
 from desktop.cli.support import open_home, safe
 from desktop.core.common.errors import VeilError
+
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.keys.contacts import Contact
 
 
 def _spoken(fingerprint: str) -> str:
@@ -66,7 +70,7 @@ def cmd_keys_set(args: argparse.Namespace) -> int:
 
 
 # -- contacts ------------------------------------------------------------------------------------
-def _describe(contact) -> list[str]:  # noqa: ANN001 - Contact
+def _describe(contact: Contact) -> list[str]:
     head = safe(contact.name)
     if contact.institution:
         head += f" ({safe(contact.institution)})"

@@ -14,9 +14,9 @@ from desktop.cli.support import safe as _safe
 def cmd_import(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from desktop.app.common.tasks import CancelToken
     from desktop.app.library.importing import headline, import_paths
     from desktop.app.library.samples import is_sample_import, sample_folders, sample_summary
-    from desktop.app.common.tasks import CancelToken
     from desktop.cli.progress import ImportProgressLines
     from desktop.core.dicom.input_budget import DEFAULT_BUDGET
 

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from desktop import __version__
 from desktop.app.common.log_policy import configure_logging
+from desktop.cli.audit import add_audit_commands
 from desktop.cli.consent import add_consent_commands, add_report_commands
 from desktop.cli.deid import add_deid_commands
+from desktop.cli.keys import add_share_commands
 from desktop.cli.library import add_library_commands
 from desktop.cli.packages import add_package_commands
-from desktop.cli.keys import add_share_commands
 from desktop.cli.slides import add_slides_commands
-from desktop.cli.audit import add_audit_commands
 from desktop.cli.support import disk_full_message, forward_audit
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError

@@ -18,10 +18,10 @@ def _passphrase(path: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from desktop.app.keys.contacts import find_contact
-    from desktop.app.consent.export_consent import ExportPurpose
-    from desktop.app.share.sharing import ShareRequest, export_package
     from desktop.app.common.tasks import CancelToken
+    from desktop.app.consent.export_consent import ExportPurpose
+    from desktop.app.keys.contacts import find_contact
+    from desktop.app.share.sharing import ShareRequest, export_package
     from desktop.core.deid.profiles import preset
 
     if args.unencrypted and (args.to or args.passphrase_file):

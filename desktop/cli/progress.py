@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from desktop.cli.support import safe
+
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.library.import_progress import ImportStatus
 
 #: Seconds of history the rate is measured over.
 RATE_WINDOW = 5.0
@@ -29,7 +32,7 @@ class ImportProgressLines:
         self._shown = -1.0
         self._window: list[tuple[float, int, int]] = []
 
-    def __call__(self, s) -> None:  # noqa: ANN001 - ImportStatus (imported late: the CLI starts fast)
+    def __call__(self, s: ImportStatus) -> None:
         if not self.enabled or (not s.total and not s.finished):
             return
         window = self._window

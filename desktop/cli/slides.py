@@ -12,9 +12,9 @@ from desktop.core.common.errors import VeilError
 
 
 def cmd_slides(args: argparse.Namespace) -> int:
+    from desktop.app.common.tasks import CancelToken
     from desktop.app.consent.export_consent import ExportPurpose
     from desktop.app.share.slides import export_slides
-    from desktop.app.common.tasks import CancelToken
 
     if bool(args.out_dir) == bool(args.zip):
         raise VeilError("Say where the slide images go: an output folder, or --zip FILE.zip.")

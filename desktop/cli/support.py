@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from desktop.core.common.errors import VeilError
+
+if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.library.home import VeilHome
 
 
 def _prompt(creating: bool) -> str | None:
@@ -19,11 +23,10 @@ def _prompt(creating: bool) -> str | None:
     return first
 
 
-def open_home(args: argparse.Namespace):  # noqa: ANN201 - VeilHome, imported late
+def open_home(args: argparse.Namespace) -> VeilHome:
     """Open the library the command names, settle what a crash left, and turn each ``--study``
     the command was given into the Study Instance UID it names (see :func:`resolve_study_args`)."""
     from desktop.app.library.home import VeilHome
-
     from desktop.app.startup.recovery import recover
 
     # Without a terminal there is nobody to ask: the keystore then explains VEIL_PASSPHRASE_FILE.
@@ -43,7 +46,7 @@ STUDY_HELP = ("its number in 'veil ls', its Study Instance UID, its accession nu
               "if that patient has one study")
 
 
-def resolve_study_args(home, args: argparse.Namespace) -> None:  # noqa: ANN001 - VeilHome
+def resolve_study_args(home: VeilHome, args: argparse.Namespace) -> None:
     """Replace ``args.study`` (one reference, or a list of them) by the Study Instance UIDs they
     name (:func:`desktop.app.browsing.catalogue.find_study`), so every command that takes ``--study`` takes
     a number of ``veil ls``, an accession number or a patient ID as well as a UID. Each reference
@@ -72,7 +75,7 @@ def resolve_study_args(home, args: argparse.Namespace) -> None:  # noqa: ANN001 
         args.study = list(dict.fromkeys(one(ref) for ref in refs))  # the same study named twice: once
 
 
-_OPENED: list = []  # the homes this command opened, whose new audit events go to the collector
+_OPENED: list[VeilHome] = []  # the homes this command opened, whose new audit events go to the collector
 
 
 def forward_audit() -> None:
@@ -85,8 +88,8 @@ def forward_audit() -> None:
     for home in _OPENED:
         try:
             forward_pending(home)
-        except Exception:  # forwarding never fails a command; the status says what went wrong
-            pass
+        except Exception:  # noqa: BLE001 - deliberate: forwarding never fails a command whose work is done
+            pass  # the forwarding status says what went wrong; the next command retries
     _OPENED.clear()
 
 

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop.app.common.formatting import plural
 from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow, load_catalogue
+from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.library.samples import is_sample_import, sample_folders, sample_summary

@@ -33,15 +33,21 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.atna import AtnaTable, AuditSource, audit_message, load_table
 from desktop.core.audit.events import AuditEvent
 from desktop.core.audit.log import line_hash
-from desktop.core.audit.syslog import (SEVERITY_NOTICE, SEVERITY_WARNING, CollectorError, Destination,
-                                       SyslogConnection, syslog_message)
+from desktop.core.audit.syslog import (
+    SEVERITY_NOTICE,
+    SEVERITY_WARNING,
+    CollectorError,
+    Destination,
+    SyslogConnection,
+    syslog_message,
+)
 from desktop.core.common.errors import AuditError, VeilError
 from desktop.core.library import database, index
 from desktop.core.library.settings import get_settings, set_settings

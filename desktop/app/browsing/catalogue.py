@@ -15,8 +15,8 @@ from datetime import date
 
 from desktop.app.consent.consenting import study_badges
 from desktop.app.library.home import VeilHome
-from desktop.core.consent import StudyBadge
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import StudyBadge
 from desktop.core.library import index
 from desktop.core.library.index import Counts, SeriesRow, StudyRow
 

@@ -20,16 +20,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from desktop.app.consent.consenting import consents_of, patient_of_key
-from desktop.app.keys.contacts import Contact, list_contacts
 from desktop.app.common.formatting import dicom_date, plural
-from desktop.app.library.home import VeilHome
+from desktop.app.consent.consenting import consents_of, patient_of_key
 from desktop.app.consent.report_files import ReportTable
 from desktop.app.consent.reporting import _generated, _local, _purpose, _relied
+from desktop.app.keys.contacts import Contact, list_contacts
+from desktop.app.library.home import VeilHome
 from desktop.core.common.errors import VeilError
 from desktop.core.library.database import Connection
-from desktop.core.library.disclosures import (Disclosure, SentImage, disclosures_of_package, images_sent,
-                                              load_disclosures, package_ids_starting, recipients_recorded)
+from desktop.core.library.disclosures import (
+    Disclosure,
+    SentImage,
+    disclosures_of_package,
+    images_sent,
+    load_disclosures,
+    package_ids_starting,
+    recipients_recorded,
+)
 
 #: A package id is given by at least this many characters (of its 32 hex digits).
 MIN_PACKAGE_PREFIX = 8

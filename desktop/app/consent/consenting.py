@@ -21,17 +21,32 @@ from desktop.app.common.formatting import dicom_date, megabytes, person_name, pl
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.common.disk_full import DiskFullError, Reserve, is_disk_full
-from desktop.core.consent import (
-    EVERY_PATIENT, Basis, ConsentError, ConsentRecord, Decision, ExportItem, ExportRequest, FormRef, Purpose,
-    RecordState, StudyBadge, check_export, from_json, override, purposes_text, state_on, study_badge, to_json,
-    withdraw,
-)
 from desktop.core.common.errors import VeilError
 from desktop.core.common.faults import fault_point
+from desktop.core.consent import (
+    EVERY_PATIENT,
+    Basis,
+    ConsentError,
+    ConsentRecord,
+    Decision,
+    ExportItem,
+    ExportRequest,
+    FormRef,
+    Purpose,
+    RecordState,
+    StudyBadge,
+    check_export,
+    from_json,
+    override,
+    purposes_text,
+    state_on,
+    study_badge,
+    to_json,
+    withdraw,
+)
 from desktop.core.library import consents as store
 from desktop.core.library.database import Connection, DatabaseError
 from desktop.core.library.disclosures import Disclosure, disclosures_relying_on
-
 
 MAX_FORM_BYTES = 50 * 1024 * 1024
 #: Room a change of the index needs on top of what it stores (WAL frames, the shared-memory

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from desktop.app.durability import write_ahead
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
-from desktop.core.consent import Decision, ExportRequest
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point
+from desktop.core.consent import Decision, ExportRequest
 from desktop.core.library.database import Connection, rollback
 from desktop.core.library.disclosures import (
     DisclosedItem,

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydicom import Dataset
+
 from desktop.app.consent.consenting import override_refusal, study_label
 from desktop.app.consent.purpose_rules import check_for_purpose, needs_colleague, needs_protocol
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import Identity
 from desktop.core.consent import ConsentError, Decision, ExportItem, ExportRequest, Purpose, consent_elements
-from pydicom import Dataset
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,16 @@ or study no longer in the library stays a hash).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from desktop.app.consent.consenting import Patient, consents_of, patient_of_key, study_label
+from desktop.app.consent.report_files import ReportTable
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.events import AuditEvent, describe, read_events
 from desktop.core.audit.log import os_user
 from desktop.core.consent import ConsentRecord, Purpose, purposes_text
 from desktop.core.library.database import Connection
 from desktop.core.library.disclosures import Disclosure, disclosures_of_patient
-from desktop.app.consent.report_files import ReportTable
 
 DISCLOSURE_COLUMNS = ("Date", "Purpose", "Recipient", "What was sent", "Consent relied on", "By", "Where")
 AUDIT_COLUMNS = ("#", "Time", "User", "Action", "Patient / study", "Details")

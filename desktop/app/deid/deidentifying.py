@@ -31,30 +31,46 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.app.common.formatting import megabytes, plural
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
+from desktop.app.consent.export_consent import ExportPurpose, check_identities
+from desktop.app.deid.reading import Reading, review_inputs
 from desktop.app.deid.runner import (
-    Done, Input, LibraryInstance, Output, Redaction, Runner, commit, discard, identity_of_input, plan_redactions,
+    Done,
+    Input,
+    LibraryInstance,
+    Output,
+    Redaction,
+    Runner,
+    commit,
+    discard,
+    identity_of_input,
+    plan_redactions,
     read_input,
 )
 from desktop.app.durability import write_ahead
-from desktop.app.deid.reading import Reading, review_inputs
-from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
-from desktop.app.consent.export_consent import ExportPurpose, check_identities
-from desktop.app.common.formatting import megabytes, plural
-from desktop.app.gate.review import Reviewed
 from desktop.app.gate import (
-    Channel, Delivery, Image, Review, Selection, bind, redact_masked, resolve,
+    Channel,
+    Delivery,
+    Image,
+    Review,
+    Selection,
+    bind,
+    redact_masked,
+    resolve,
 )
+from desktop.app.gate.review import Reviewed
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import Identity
 from desktop.app.library.source_files import file_inputs
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision, ExportRequest
+from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.common.faults import fault_point
+from desktop.core.consent import Decision, ExportRequest
 from desktop.core.deid.engine import Change, PatientPlan, deidentify, make_settings, patient_key
 from desktop.core.deid.leaks import Leak
 from desktop.core.deid.mapping import date_shift_days, patient_token
 from desktop.core.deid.profiles import Profile
-from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.library.pseudonyms import assign_pseudonyms, pseudonym_text
 from desktop.core.library.sources import Rejected
 

@@ -19,17 +19,18 @@ from dataclasses import dataclass, field
 
 import pydicom
 
-from desktop.app.deid.runner import Input, read_input as _read
-from desktop.app.deid.deidentifying import file_inputs
 from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.deid.deidentifying import file_inputs
+from desktop.app.deid.runner import Input
+from desktop.app.deid.runner import read_input as _read
 from desktop.core.deid.engine import pixel_extent
-from desktop.core.dicom.identifiers import Gathered, gather, reportable
-from desktop.core.deid.mapping import map_uid
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
+from desktop.core.deid.mapping import map_uid
 from desktop.core.deid.profiles import OPTION_CODES
-from desktop.core.dicom.input_budget import check_structure
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.dicom.identifiers import Gathered, gather, reportable
+from desktop.core.dicom.input_budget import check_structure
 from desktop.core.library.sources import Rejected
 
 _OPTION_BY_CODE = {code: option for option, (code, _meaning) in OPTION_CODES.items()}

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from desktop.app.common.tasks import CancelToken
 from desktop.app.deid.runner import Input, LibraryInstance, read_input
 from desktop.app.gate import Candidate, Review, run_review
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import Identity
-from desktop.app.common.tasks import CancelToken
 from desktop.core.redaction.ocr import TextReader
 
 

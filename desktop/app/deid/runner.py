@@ -36,20 +36,20 @@ from pathlib import Path
 
 import pydicom
 
-from desktop.core.common.faults import fault_point
-from desktop.core.dicom.input_budget import check_structure
+from desktop.app.common.log_policy import quiet_libraries
+from desktop.app.common.tasks import CancelToken
 from desktop.app.common.worker_pool import die_with_parent, forkserver_usable, pooled_results
-from desktop.core.deid.staging import stage_dicom
 from desktop.app.library.instance_identity import Identity, identity_of
 from desktop.app.library.source_files import read_source
-from desktop.app.common.log_policy import quiet_libraries
 from desktop.app.redaction.region_plan import Box, Detector, RegionPlan, burn_regions, plan_regions
-from desktop.app.common.tasks import CancelToken
 from desktop.core.common.atomic_files import fsync_dir, sync_filesystem
+from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.common.faults import fault_point
 from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify
 from desktop.core.deid.leaks import Leak
-from desktop.core.common.errors import Cancelled, VeilError
+from desktop.core.deid.staging import stage_dicom
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.dicom.input_budget import check_structure
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import FileSource, Rejected, ZipMember
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader

@@ -32,7 +32,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,8 +40,8 @@ from typing import Any
 from desktop.app.library.home import VeilHome
 from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
-from desktop.core.library.database import Connection, rollback
 from desktop.core.common.liveness import token_alive
+from desktop.core.library.database import Connection, inserted_id, rollback
 from desktop.core.library.disclosures import DisclosedItem, Disclosure
 from desktop.core.share.file_sink import partial_path
 
@@ -98,7 +98,7 @@ def begin(home: VeilHome, kind: str, target: Path, staging: Path | None = None) 
                     "INSERT INTO write_intents (kind, target, staging, started, pid, owner) VALUES (?, ?, ?, ?, ?, ?)",
                     (kind, str(Path(target).absolute()), str(staging or ""), _now(), os.getpid(),
                      home.objects.owner))
-                return int(cur.lastrowid)
+                return inserted_id(cur)
         finally:
             conn.close()
     except Exception as exc:

@@ -27,18 +27,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.consenting import override_refusal
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.consent.purpose_rules import check_for_purpose, identifiable_allowed
-from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
-from desktop.app.gate.review import Candidate, Flagged, Refusal, Review, run_review, TEXT_PRONE_MODALITIES
-from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
 from desktop.app.gate import writing
+from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
+from desktop.app.gate.review import TEXT_PRONE_MODALITIES, Candidate, Flagged, Refusal, Review, run_review
+from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
 from desktop.app.gate.writing import ARCHIVE_SUFFIX, WrittenPackage
 from desktop.app.library.home import VeilHome
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision, ExportRequest
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import Decision, ExportRequest
 
 __all__ = [
     "ARCHIVE_SUFFIX", "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel",

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from desktop.app.keys.contacts import Contact
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.consent.purpose_rules import needs_colleague
-from desktop.core.consent.policy import same_person
+from desktop.app.keys.contacts import Contact
 from desktop.core.common.errors import VeilError
+from desktop.core.consent.policy import same_person
 
 
 class BindingError(VeilError):

@@ -36,8 +36,8 @@ import numpy as np
 
 from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import Progress, no_progress
-from desktop.core.dicom.identifiers import Identifier, collect_identifiers
 from desktop.core.common.errors import Cancelled
+from desktop.core.dicom.identifiers import Identifier, collect_identifiers
 from desktop.core.imaging.frames import DecodeError, decode_frame, read_image
 from desktop.core.redaction.detect import _targets, match_words
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader, Word

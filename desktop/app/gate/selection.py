@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.consenting import study_label
 from desktop.app.library.home import VeilHome
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import ExportItem
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import ExportItem
 
 
 class SelectionError(VeilError):

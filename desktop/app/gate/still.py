@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.app.durability import write_ahead
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.durability import write_ahead
 from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review_images, writers
 from desktop.app.gate.review import read_text, residual_reason
 from desktop.app.library.home import VeilHome
+from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision
 from desktop.core.dicom.identifiers import collect_identifiers
-from desktop.core.common.errors import VeilError
 from desktop.core.imaging.frames import read_image
 from desktop.core.redaction.ocr import OcrUnavailable, TextReader
 

@@ -18,10 +18,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from desktop.app.gate import (Flagged, Image, Refusal, Review, Selection, candidates_of, redact_masked, resolve,
-                              review_images, run_review)
-from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.gate import (
+    Flagged,
+    Image,
+    Refusal,
+    Review,
+    Selection,
+    candidates_of,
+    redact_masked,
+    resolve,
+    review_images,
+    run_review,
+)
+from desktop.app.library.home import VeilHome
 from desktop.core.redaction.ocr import TextReader
 
 __all__ = ["Flagged", "SelectionReview", "review_selection"]

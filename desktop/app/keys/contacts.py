@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import known_identity
+from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.common.errors import VeilError
 from desktop.core.library import contacts as store

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.app.library.home import VeilHome
-from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.audit.log import os_user
+from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.common.errors import KeyStoreError, VeilError
 from desktop.core.keys.identity_store import (
-    identity_lock, load_identity_secret, storage_of, store_identity_secret,
+    identity_lock,
+    load_identity_secret,
+    storage_of,
+    store_identity_secret,
 )
 from desktop.core.library.database import Connection
 from desktop.core.library.settings import get_settings, set_settings

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desktop.app.library.home import VeilHome
-from desktop.core.library.database import rollback
 from desktop.core.common.errors import ObjectStoreError
 from desktop.core.library.consents import form_objects
+from desktop.core.library.database import rollback
 
 
 @dataclass

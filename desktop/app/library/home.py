@@ -25,9 +25,8 @@ import keyring
 import platformdirs
 from keyring.backends import fail as keyring_fail
 
-from desktop.core.audit import AuditLog, Verification, verify_log
+from desktop.core.audit import AuditLog, Verification, mirror, verify_log
 from desktop.core.audit import head as audit_head
-from desktop.core.audit import mirror
 from desktop.core.audit.log import GENESIS, line_hash
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop.app.common.formatting import megabytes, plural
-from desktop.app.library.home import VeilHome
-from desktop.app.library.import_progress import StatusSink, Ticker, Tracker
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.common.worker_pool import die_with_parent, forkserver_usable, pooled_results
-from desktop.core.common.atomic_files import sync_filesystem
+from desktop.app.library.home import VeilHome
+from desktop.app.library.import_progress import StatusSink, Ticker, Tracker
 from desktop.core.audit.log import os_user
+from desktop.core.common.atomic_files import sync_filesystem
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point
 from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget

@@ -15,9 +15,9 @@ its current version.
 from __future__ import annotations
 
 import hashlib
-import zlib
 import io
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,14 +25,14 @@ import numpy as np
 import pydicom
 
 from desktop.app.common.formatting import plural
-from desktop.app.library.home import VeilHome
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.common.atomic_files import sync_filesystem
+from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
+from desktop.core.common.atomic_files import sync_filesystem
 from desktop.core.common.errors import VeilError
+from desktop.core.dicom.header import parse_header
 from desktop.core.library import index
 from desktop.core.library.database import Connection, rollback
-from desktop.core.dicom.header import parse_header
 from desktop.core.library.masks import masks_for, masks_of_series
 from desktop.core.redaction.burn_in import burn_in, mark_redacted
 from desktop.core.redaction.mask import Mask

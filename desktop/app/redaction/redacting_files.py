@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,17 +40,17 @@ import numpy as np
 import pydicom
 from PIL import Image, ImageDraw
 
-from desktop.app.durability import write_ahead
 from desktop.app.common.formatting import megabytes, plural
-from desktop.app.redaction.region_plan import Detector, burn_regions, plan_regions
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.durability import write_ahead
 from desktop.app.library.source_files import file_inputs, read_source
+from desktop.app.redaction.region_plan import Detector, burn_regions, plan_regions
 from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX, atomic_write_bytes, fsync_dir, sync_filesystem
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.errors import VeilError
 from desktop.core.common.faults import fault_point
-from desktop.core.imaging.display import display_params, render
 from desktop.core.dicom.input_budget import check_structure
+from desktop.core.imaging.display import display_params, render
 from desktop.core.library.sources import Rejected, Source, ZipMember
 from desktop.core.redaction.templates import Template
 

@@ -18,15 +18,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.app.common.tasks import CancelToken
 from desktop.app.consent.disclosing import Sent
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport, _index_batch, _record_end
-from desktop.app.common.tasks import CancelToken
 from desktop.core.audit.log import os_user
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point
-from desktop.core.library import index
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.library import index
+from desktop.core.library.database import Connection
 from desktop.core.library.ingest import Ingested, _ingest_bytes
 from desktop.core.library.sources import Rejected
 
@@ -125,7 +126,7 @@ def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken)
     return report, sent
 
 
-def _in_library(conn: index.Connection, sop_uids: list[str]) -> list[Sent]:
+def _in_library(conn: Connection, sop_uids: list[str]) -> list[Sent]:
     """The package's images now in the library (added by this import, or there already)."""
     out: list[Sent] = []
     for start in range(0, len(sop_uids), 500):

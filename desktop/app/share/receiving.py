@@ -21,14 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.app.keys.contacts import Contact, find_sender
-from desktop.app.consent.disclosing import record_receipt
 from desktop.app.common.formatting import megabytes
-from desktop.app.library.home import VeilHome
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.consent.disclosing import record_receipt
+from desktop.app.keys.contacts import Contact, find_sender
 from desktop.app.keys.identity import my_identity
+from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.share.package_import import PackageMembers, import_members
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.share.manifest import Manifest
 from desktop.core.share.reader import Arrival, ForwardedPackageError, forwarded_explanation, open_package

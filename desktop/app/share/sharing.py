@@ -21,29 +21,40 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from desktop.app.common.formatting import megabytes
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.consenting import consents_of
-from desktop.app.keys.contacts import Contact
-from desktop.app.deid.deidentifying import DeidReport, deidentify_inputs, inputs_of
-from desktop.app.durability import write_ahead
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.consent.purpose_rules import unencrypted_allowed
-from desktop.app.gate.review import Reviewed
+from desktop.app.deid.deidentifying import DeidReport, deidentify_inputs, inputs_of
+from desktop.app.durability import write_ahead
 from desktop.app.gate import (
-    ARCHIVE_SUFFIX, TEXT_PRONE_MODALITIES, Channel, Delivery, Flagged, Image, Review, Selection, WrittenPackage, enter,
-    review_images, unverified, writers,
+    ARCHIVE_SUFFIX,
+    TEXT_PRONE_MODALITIES,
+    Channel,
+    Delivery,
+    Flagged,
+    Image,
+    Review,
+    Selection,
+    WrittenPackage,
+    enter,
+    review_images,
+    unverified,
+    writers,
 )
-from desktop.app.common.formatting import megabytes
-from desktop.app.library.home import VeilHome
+from desktop.app.gate.review import Reviewed
+from desktop.app.keys.contacts import Contact
 from desktop.app.keys.identity import my_card, my_identity
+from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import library_key
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import ConsentRecord, Decision, distribution_type
-from desktop.core.deid.profiles import Profile
 from desktop.core.common.disk_full import DiskFullError, free_bytes, is_disk_full
 from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.common.faults import fault_point
 from desktop.core.common.sealed import SealedReader, peek_unsealed
+from desktop.core.consent import ConsentRecord, Decision, distribution_type
+from desktop.core.deid.profiles import Profile
 from desktop.core.share.manifest import PackageDetails, new_package_id
 from desktop.core.share.member_names import dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource

@@ -27,18 +27,18 @@ from typing import Literal
 import numpy as np
 from pydicom.dataset import Dataset
 
-from desktop.app.durability import write_ahead
+from desktop.app.common.formatting import megabytes, plural
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.common.formatting import megabytes, plural
-from desktop.app.gate.review import Reviewed
+from desktop.app.durability import write_ahead
 from desktop.app.gate import Channel, Delivery, Image, Review, Selection, enter, review_images, writers
+from desktop.app.gate.review import Reviewed
 from desktop.app.library.home import VeilHome
-from desktop.app.common.tasks import CancelToken, Progress, no_progress
-from desktop.core.consent import Decision, ExportRequest
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
 from desktop.core.common.faults import fault_point
+from desktop.core.consent import Decision, ExportRequest
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import decode_frame, read_image
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.app.consent.disclosing import audit_unaudited, store_recovered
-from desktop.app.library.home import VeilHome
 from desktop.app.durability.write_ahead import (
     ABANDONED,
     STAGING_PREFIXES,
@@ -24,6 +23,7 @@ from desktop.app.durability.write_ahead import (
     temps_of,
     transaction,
 )
+from desktop.app.library.home import VeilHome
 from desktop.core.common.liveness import token_alive
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from desktop.app.viewer.viewing import OpenSeries
 from desktop.app.common.log_policy import describe_unexpected
+from desktop.app.viewer.viewing import OpenSeries
 from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import DisplayParams, Window, default_window, modality_values, render
 from desktop.core.imaging.transform import apply_view

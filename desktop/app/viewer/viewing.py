@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from desktop.app.consent.export_consent import ExportPurpose
     from desktop.app.gate.still import StillReport
 
-from desktop.app.viewer.frame_cache import FrameCache, Prefetcher
 from desktop.app.library.home import VeilHome
+from desktop.app.viewer.frame_cache import FrameCache, Prefetcher
 from desktop.core.imaging.display import DisplayParams, display_params, render
 from desktop.core.imaging.frames import decode_frame, read_image
 from desktop.core.library import index

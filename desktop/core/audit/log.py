@@ -27,7 +27,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.core.common.errors import AuditError
@@ -90,18 +90,18 @@ class AuditLog:
         count, prev = after
         return count + 1, encode_line(count, prev, action, details)
 
-    def _write(self, fd: int, count: int, prev: str, action: str, details: dict) -> tuple[int, str]:
+    def _write(self, fd: int, count: int, prev: str, action: str, details: dict[str, object]) -> tuple[int, str]:
         line = encode_line(count, prev, action, details)
         os.write(fd, line + b"\n")
         os.fsync(fd)
         return count + 1, line_hash(line)
 
 
-def encode_line(count: int, prev: str, action: str, details: dict) -> bytes:
+def encode_line(count: int, prev: str, action: str, details: dict[str, object]) -> bytes:
     """Line ``count + 1``: canonical JSON (sorted keys, no spaces, ASCII) carrying ``prev``."""
     record = {
         "seq": count + 1,
-        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "user": os_user(),
         "action": action,
         **details,

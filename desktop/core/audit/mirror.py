@@ -82,7 +82,7 @@ def catch_up(fd: int, lines_from: Callable[[int], Sequence[IndexLine]]) -> Catch
             return CatchUp(diverged=True, dropped=dropped)
         rows = list(lines_from(seq))
         known = rows[0] if rows and rows[0].seq == seq else None
-        diverged = seq > 0 and (known is None or known.hash != line_hash(last))
+        diverged = last is not None and seq > 0 and (known is None or known.hash != line_hash(last))
         after = [row for row in rows if row.seq > seq]
         first = after[0].text + b"\n" if after and after[0].text is not None else None
         if torn and (first is None or not first.startswith(torn)):

@@ -20,7 +20,7 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.core.common.errors import AuditError
@@ -81,7 +81,7 @@ def timestamp(when: datetime) -> str:
     """RFC 5424 TIMESTAMP (section 6.2.3): RFC 3339 in UTC, milliseconds, ``Z``."""
     if when.utcoffset() is None:
         raise ValueError("the time must be timezone-aware")
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def sd_value(text: str) -> str:
@@ -188,7 +188,7 @@ class SyslogConnection:
         sock.settimeout(ACCEPT_PROBE)
         try:
             data = sock.recv(1)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return  # nothing to say: the session stands
         except OSError as exc:  # ssl.SSLError included: an alert such as certificate_required
             self.abort()
@@ -203,7 +203,7 @@ class SyslogConnection:
                              + (" after sending data a syslog collector never sends" if data else "")
                              + ". If it asks for a client certificate, give one with --cert and --key.")
 
-    def __enter__(self) -> "SyslogConnection":
+    def __enter__(self) -> SyslogConnection:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import ctypes
 
 
 #: Every de-identified file staged in an output folder starts so (:mod:`desktop.core.deid.staging`):
@@ -29,7 +33,8 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-_libc = None
+#: The C library once probed for syncfs: False when it has none.
+_libc: ctypes.CDLL | Literal[False] | None = None
 
 
 def sync_filesystem(path: Path) -> None:

@@ -91,7 +91,7 @@ class Reserve:
         self.path = os.fspath(path)
         self.size = size
 
-    def __enter__(self) -> "Reserve":
+    def __enter__(self) -> Reserve:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             try:

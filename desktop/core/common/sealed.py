@@ -16,6 +16,7 @@ a sealed file moved to another object's name fails to open rather than showing o
 from __future__ import annotations
 
 import io
+import mmap
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -48,7 +49,7 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def seal_bytes(out: BinaryIO, key: bytes, data: bytes | memoryview, context: bytes = b"") -> None:
+def seal_bytes(out: BinaryIO, key: bytes, data: bytes | memoryview | mmap.mmap, context: bytes = b"") -> None:
     """Seal ``data`` into ``out`` in one go, bound to ``context``."""
     view = memoryview(data)
     salt = os.urandom(SALT_SIZE)
@@ -88,7 +89,7 @@ def _damaged() -> ObjectStoreError:
                             "truncated).")
 
 
-def _open_sealed(fh: BinaryIO) -> tuple[bytes, int]:
+def _open_sealed(fh: BinaryIO | io.RawIOBase) -> tuple[bytes, int]:
     """(salt, bytes of sealed chunks) of a sealed stream at its start, left after its header."""
     header = fh.read(HEADER_SIZE)
     if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
@@ -111,7 +112,7 @@ class SealedReader(io.RawIOBase):
     stream's size is taken when it is opened; a stream cut short, even at a chunk boundary,
     fails its final chunk's check."""
 
-    def __init__(self, fh: BinaryIO, key: bytes, context: bytes = b"") -> None:
+    def __init__(self, fh: io.RawIOBase, key: bytes, context: bytes = b"") -> None:
         super().__init__()
         try:
             salt, self._left = _open_sealed(fh)

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.common.errors import VeilError
@@ -42,7 +43,7 @@ class AttributeTypes:
     modules: dict[str, dict[tuple[SequencePath, str], int]]
     #: The strongest Type any IOD gives each attribute (for a SOP Class Veil cannot identify).
     strongest: dict[tuple[SequencePath, str], int]
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[tuple[str, SequencePath, str], int] = field(default_factory=dict, compare=False, repr=False)
 
     def type_of(self, sop_class_uid: str, path: SequencePath, keyword: str) -> int:
         """The Type (1, 2 or 3) of ``keyword`` inside the sequences ``path`` for this SOP Class;
@@ -70,8 +71,10 @@ def _standard_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "_standard"
 
 
-def _standard_json(name: str) -> object:
-    return json.loads((_standard_dir() / name).read_bytes())
+def _standard_json(name: str) -> dict[str, Any]:
+    """One of highdicom's tables: a JSON object."""
+    table: dict[str, Any] = json.loads((_standard_dir() / name).read_bytes())
+    return table
 
 
 def _cache_file(cache_dir: Path, keywords: frozenset[str]) -> Path:
@@ -111,7 +114,7 @@ def _index(keywords: frozenset[str]) -> AttributeTypes:
     """Index the Types of ``keywords`` (at any depth) in every IOD of the standard."""
     modules = _standard_json("module_attribute_map.json")
     per_module: dict[str, dict[tuple[SequencePath, str], int]] = {}
-    for module, attributes in modules.items():  # type: ignore[union-attr]
+    for module, attributes in modules.items():
         found: dict[tuple[SequencePath, str], int] = {}
         for attribute in attributes:
             if attribute["keyword"] not in keywords:
@@ -125,12 +128,12 @@ def _index(keywords: frozenset[str]) -> AttributeTypes:
             per_module[module] = found
     iod_modules: dict[str, tuple[str, ...]] = {}
     strongest: dict[tuple[SequencePath, str], int] = {}
-    for iod, included in _standard_json("iod_module_map.json").items():  # type: ignore[union-attr]
+    for iod, included in _standard_json("iod_module_map.json").items():
         iod_modules[iod] = tuple(m["key"] for m in included if m["key"] in per_module)
         for module in iod_modules[iod]:
             for key, strength in per_module[module].items():
                 strongest[key] = min(strength, strongest.get(key, 3))
-    iods = dict(_standard_json("sop_class_iod_map.json"))  # type: ignore[arg-type]
+    iods = dict(_standard_json("sop_class_iod_map.json"))
     return AttributeTypes(iods, iod_modules, per_module, strongest)
 
 

@@ -32,12 +32,20 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
+from desktop.core.common.errors import VeilError
 from desktop.core.deid.attribute_types import load_attribute_types
 from desktop.core.deid.changes import Change, _meta_changes
-from desktop.core.dicom.identifiers import gather, reportable
 from desktop.core.deid.instance_io import (  # noqa: F401 - pixel_extent is part of this API
-    _charset, _check_instance, _deflated, _file_meta, _file_meta_bytes, _parse,
-    _record_method, _without_meta, _write_elements, pixel_extent,
+    _charset,
+    _check_instance,
+    _deflated,
+    _file_meta,
+    _file_meta_bytes,
+    _parse,
+    _record_method,
+    _without_meta,
+    _write_elements,
+    pixel_extent,
 )
 from desktop.core.deid.leaks import Leak, find_leaks_in_bytes, find_leaks_in_dataset
 from desktop.core.deid.mapping import patient_key, patient_key_of
@@ -48,8 +56,8 @@ from desktop.core.deid.settings import DeidSettings, PatientPlan
 from desktop.core.deid.table import ConfidentialityTable, load_table
 from desktop.core.deid.text_policy import load_text_policy, unruled_text_keywords
 from desktop.core.deid.walker import CODE_KEYWORDS, Walker, _vr_of
-from desktop.core.common.errors import VeilError
 from desktop.core.dicom.header import DEFLATED, UNDEFINED, InvalidInstance, _codec
+from desktop.core.dicom.identifiers import Identifier, gather, reportable
 from desktop.core.redaction.burn_in import is_redacted, record_clean_pixel_data
 
 __all__ = ["HIDDEN_BITS_METHOD", "Change", "DeidResult", "DeidSettings", "PatientPlan", "compound_keywords", "deidentify",
@@ -116,7 +124,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     _check_instance(ds, original_meta)
     try:
         fast = parsed.pixel is not None
-        raw_sequences = {tag: raw for tag, raw in ds._dict.items()
+        raw_sequences: dict[int, RawDataElement] = {tag: raw for tag, raw in ds.items()
                          if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
                          and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
         gathered = gather(ds)
@@ -187,7 +195,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     return result
 
 
-def _located(data: bytes, leaks: list[Leak], wanted: list) -> list[Leak]:
+def _located(data: bytes, leaks: list[Leak], wanted: list[Identifier]) -> list[Leak]:
     """The byte search's leaks, named by the element that holds them where the header does
     (so the report can say which attribute to look at); those in Pixel Data as one line per
     kind and source, with the offsets in the file."""

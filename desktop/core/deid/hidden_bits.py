@@ -44,21 +44,34 @@ import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pydicom.encaps
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import get_decoder, get_encoder
-
-from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
 from pydicom.uid import (
-    UID, HTJ2K, JPEG2000, JPEG2000MC, ExplicitVRLittleEndian, HTJ2KLossless, HTJ2KLosslessRPCL,
-    JPEG2000Lossless, JPEG2000MCLossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless,
-    JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless,
+    HTJ2K,
+    JPEG2000,
+    JPEG2000MC,
+    UID,
+    ExplicitVRLittleEndian,
+    HTJ2KLossless,
+    HTJ2KLosslessRPCL,
+    JPEG2000Lossless,
+    JPEG2000MCLossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
 )
 
-from desktop.core.deid.pixel_layout import PixelLayout, pixel_layout
 from desktop.core.common.errors import VeilError
+from desktop.core.deid.pixel_layout import PixelLayout, pixel_layout
+from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
 from desktop.core.redaction.burn_in import _j2k_reversible, _jls_near
 
 __all__ = ["HiddenBits", "HiddenBitsBudgetError", "HiddenBitsDecodeError", "HiddenBitsError",
@@ -73,7 +86,7 @@ KEEP_DECODED_BYTES = 256 << 20
 
 _UNDEFINED = 0xFFFFFFFF
 #: pydicom decoding as the codestream holds the samples: no masking, no colour conversion.
-_RAW = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False, apply_j2k_sign_correction=False)
+_RAW: dict[str, Any] = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False, apply_j2k_sign_correction=False)
 _LONG_VRS = {b"OB", b"OW", b"OL", b"OV", b"OF", b"OD", b"UN"}
 _LOSSLESS = {JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, JPEG2000MCLossless,
              HTJ2KLossless, HTJ2KLosslessRPCL, RLELossless}
@@ -174,19 +187,20 @@ def _canonical(cells: np.ndarray, lay: PixelLayout) -> np.ndarray:
     native = cells.astype(cells.dtype.newbyteorder("="), copy=False)
     if lay.signed:
         return _sign_extended(native, lay)
-    return np.bitwise_and(native, native.dtype.type(((1 << lay.stored) - 1) << lay.low))
+    masked: np.ndarray = np.bitwise_and(native, native.dtype.type(((1 << lay.stored) - 1) << lay.low))
+    return masked
 
 
 def _count(bad: np.ndarray, lay: PixelLayout, start_frame: int = 0) -> tuple[int, set[int]]:
     """How many pixels (any sample) are ``bad``, and in which frames (cells run frame by frame,
     a frame's samples interleaved or, Planar Configuration 1, plane by plane)."""
     flat, per, planar = bad.ravel(), lay.frame_cells, lay.planar == 1 and lay.samples > 1
-    pixels, frames = 0, set()
+    pixels, frames = 0, set[int]()
     for first in range(0, flat.size, per):
         part = flat[first:first + per]
         if lay.samples > 1 and part.any():
             part = part[:part.size // lay.samples * lay.samples]
-            part = part.reshape(lay.samples, -1).any(axis=0) if planar else part.reshape(-1, lay.samples).any(axis=1)
+            part = np.any(part.reshape(lay.samples, -1), axis=0) if planar else np.any(part.reshape(-1, lay.samples), axis=1)
         hits = int(np.count_nonzero(part))
         if hits:
             pixels, frames = pixels + hits, frames | {start_frame + first // per}
@@ -269,7 +283,7 @@ def _view(ds: Dataset, syntax: UID, value: bytes) -> Dataset:
     return view
 
 
-def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict]]:
+def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
     """Frames as the codestream holds them: no colour conversion, no masking of unused bits."""
     try:
         check_frames(view, indices, syntax)
@@ -294,7 +308,8 @@ def _encapsulated(ds: Dataset, element: memoryview, header: int, lay: PixelLayou
     view = _view(ds, syntax, value)
     keep = lay.frame_cells * lay.frames * (lay.allocated // 8) <= KEEP_DECODED_BYTES
     decoded: dict[int, np.ndarray] = {}
-    hidden, count, props = False, 0, {}
+    hidden, count = False, 0
+    props: dict[str, Any] = {}
     for index, (arr, props) in enumerate(_decode(view, syntax)):
         count += 1
         if arr.dtype.kind not in "ui" or arr.dtype.itemsize != lay.allocated // 8:
@@ -326,7 +341,7 @@ def _frame_arrays(view: Dataset, syntax: UID, lay: PixelLayout,
 
 
 def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: PixelLayout, syntax: UID,
-              decoded: dict[int, np.ndarray], props: dict) -> HiddenBits:
+              decoded: dict[int, np.ndarray], props: dict[str, Any]) -> HiddenBits:
     offsets, lengths = ds.get("ExtendedOffsetTable"), ds.get("ExtendedOffsetTableLengths")
     try:
         originals = list(pydicom.encaps.generate_frames(
@@ -380,7 +395,7 @@ def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: PixelLayout, syntax
 def _write(view: Dataset, syntax: UID, lay: PixelLayout, decoded: dict[int, np.ndarray],
            originals: list[bytes], target: UID, photometric: str,
            keep_original: bool) -> tuple[bytes, dict[str, object], int, int]:
-    pixels, frames = 0, set()
+    pixels, frames = 0, set[int]()
     if target.is_encapsulated:
         # RLE codes whole cells (and pydicom packs samples of at most 8 stored bits into single
         # bytes, which breaks 16-bit RLE). JPEG-LS has no sign: signed cells are coded whole,
@@ -407,10 +422,10 @@ def _write(view: Dataset, syntax: UID, lay: PixelLayout, decoded: dict[int, np.n
     return _native_element(bytes(out), lay.allocated), {}, pixels, len(frames)
 
 
-def _encode_verified(target: UID, clean: np.ndarray, lay: PixelLayout, options: dict[str, object]) -> bytes:
+def _encode_verified(target: UID, clean: np.ndarray, lay: PixelLayout, options: dict[str, Any]) -> bytes:
     """One frame encoded, then decoded again: the stored bits must come back, and nothing
     outside them (a lossless re-encode is checked, not assumed)."""
-    extra = {"jls_error": 0} if target == JPEGLSNearLossless else {}
+    extra: dict[str, Any] = {"jls_error": 0} if target == JPEGLSNearLossless else {}
     encoded = get_encoder(target).encode(clean, **options, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

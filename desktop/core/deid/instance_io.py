@@ -14,21 +14,28 @@ import pydicom
 import pydicom.charset
 import pydicom.datadict
 import pydicom.filereader
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag
+from pydicom.tag import BaseTag, Tag
+from pydicom.uid import UID
 
 from desktop.core.deid.profiles import Profile
 from desktop.core.dicom.encoding import implied_transfer_syntax
-from desktop.core.dicom.input_budget import check_structure
 from desktop.core.dicom.header import (
-    DEFLATED, LONG_VRS, MEDIA_STORAGE_DIRECTORY, UNDEFINED, InvalidInstance, _check_element_lengths,
-    _element_end, _read_dataset,
+    DEFLATED,
+    LONG_VRS,
+    MEDIA_STORAGE_DIRECTORY,
+    UNDEFINED,
+    InvalidInstance,
+    _check_element_lengths,
+    _element_end,
+    _read_dataset,
 )
+from desktop.core.dicom.input_budget import check_structure
 
 #: This implementation's Implementation Class UID (PS3.7 D.3.3.2): 2.25 + a fixed UUID.
 IMPLEMENTATION_CLASS_UID = "2.25.186146457613937622331906834785384127873"
@@ -58,7 +65,7 @@ def _parse(data: bytes | memoryview) -> _Parsed:
     if not syntax:
         syntax = implied_transfer_syntax(ds)
     implicit, little = syntax == IMPLICIT_LE, syntax != EXPLICIT_BE
-    mixed = any(getattr(raw, "is_implicit_VR", implicit) != implicit for raw in ds._dict.values())
+    mixed = any(getattr(raw, "is_implicit_VR", implicit) != implicit for raw in ds.values())
     if syntax == DEFLATED or mixed or ds.original_encoding not in ((implicit, little), (None, None)):
         # Deflated, or elements not encoded as the transfer syntax says (some writers mix
         # them): read everything and let pydicom re-encode the whole dataset.
@@ -91,7 +98,7 @@ def pixel_extent(data: bytes | memoryview) -> tuple[int, int, bool]:
 def _undefined_length(element: memoryview, implicit: bool, little: bool) -> bool:
     """Encapsulated Pixel Data has an undefined length (PS3.5 A.4)."""
     offset = 4 if implicit else 8
-    return element[offset:offset + 4] == b"\xff\xff\xff\xff"
+    return element[offset:offset + 4].tobytes() == b"\xff\xff\xff\xff"
 
 
 def _check_instance(ds: Dataset, meta: Dataset | None) -> None:
@@ -131,9 +138,9 @@ def _encoded_record(profile: Profile, implicit: bool, little: bool) -> tuple[Raw
 def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: tuple[bool, bool] = (False, True)) -> None:
     """PS3.3 C.7.1.1 Patient Identity Removed and the De-identification Method attributes;
     C.7.1.1 / PS3.15 E.3 Longitudinal Temporal Information Modified."""
-    if fast and not any(tag in ds._dict for tag in _RECORD_TAGS):
+    if fast and not any(tag in ds for tag in _RECORD_TAGS):
         for elem in _encoded_record(profile, *encoding):
-            ds._dict[elem.tag] = elem
+            ds[elem.tag] = elem
         return
     ds.PatientIdentityRemoved = "YES"
     previous = [str(v) for v in (ds.get("DeidentificationMethod") or []) if str(v)] \
@@ -154,10 +161,10 @@ def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: 
 def _file_meta(ds: Dataset, syntax: str) -> FileMetaDataset:
     meta = FileMetaDataset()
     meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = str(ds.get("SOPClassUID", "") or "")
-    meta.MediaStorageSOPInstanceUID = str(ds.get("SOPInstanceUID", "") or "")
-    meta.TransferSyntaxUID = syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.MediaStorageSOPClassUID = UID(str(ds.get("SOPClassUID", "") or ""))
+    meta.MediaStorageSOPInstanceUID = UID(str(ds.get("SOPInstanceUID", "") or ""))
+    meta.TransferSyntaxUID = UID(syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     return meta
 
@@ -168,7 +175,7 @@ def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
     for keyword, vr in (("FileMetaInformationVersion", b"OB"), ("MediaStorageSOPClassUID", b"UI"),
                         ("MediaStorageSOPInstanceUID", b"UI"), ("TransferSyntaxUID", b"UI"),
                         ("ImplementationClassUID", b"UI"), ("ImplementationVersionName", b"SH")):
-        tag = pydicom.datadict.tag_for_keyword(keyword)
+        tag = Tag(keyword)
         value = meta[keyword].value
         if not isinstance(value, bytes):
             value = str(value).encode("ascii")
@@ -189,8 +196,7 @@ def _write_elements(out: DicomBytesIO, ds: Dataset, implicit: bool, little: bool
     pack_tag = struct.Struct(e + "HH").pack
     pack_long = struct.Struct(e + "I").pack
     pack_short = struct.Struct(e + "H").pack
-    for tag in sorted(ds._dict):
-        elem = ds._dict[tag]
+    for tag, elem in sorted(ds.items(), key=_by_tag):
         value = elem.value
         if (isinstance(elem, RawDataElement) and elem.is_implicit_VR == implicit
                 and elem.is_little_endian == little and isinstance(value, bytes)
@@ -211,6 +217,10 @@ def _write_elements(out: DicomBytesIO, ds: Dataset, implicit: bool, little: bool
             write_data_element(out, ds[tag], charset)
 
 
+def _by_tag(item: tuple[BaseTag, DataElement | RawDataElement]) -> int:
+    return item[0]
+
+
 def _charset(ds: Dataset) -> str | list[str]:
     value = ds.get("SpecificCharacterSet")
     if not value:
@@ -219,9 +229,9 @@ def _charset(ds: Dataset) -> str | list[str]:
 
 
 def _without_meta(ds: Dataset) -> Dataset:
-    if 0x00020000 <= min(ds._dict or [0x00080000]) < 0x00030000:
-        for tag in [t for t in ds._dict if t >> 16 == 0x0002]:
-            del ds._dict[tag]
+    if 0x00020000 <= min(ds.keys() or [0x00080000]) < 0x00030000:
+        for tag in [t for t in ds.keys() if t >> 16 == 0x0002]:
+            del ds[tag]
     return ds
 
 

@@ -11,6 +11,8 @@ import pydicom.datadict
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 
+from desktop.core.dicom.encoding import raw_element
+
 
 @dataclass(frozen=True)
 class PixelLayout:
@@ -38,14 +40,16 @@ class PixelLayout:
 def int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
     """An integer attribute, read without converting the dataset's raw element (the engine
     copies raw elements to the output as they were read)."""
-    raw = ds._dict.get(pydicom.datadict.tag_for_keyword(keyword))
+    tag = pydicom.datadict.tag_for_keyword(keyword)
+    raw = raw_element(ds, tag) if tag is not None else None
     try:
         if raw is None:
             return default
         value = raw.value
         if isinstance(raw, RawDataElement) and isinstance(value, bytes):
             if len(value) == 2 and keyword != "NumberOfFrames":  # US (PS3.5 6.2)
-                return struct.unpack("<H" if raw.is_little_endian else ">H", value)[0]
+                number: int = struct.unpack("<H" if raw.is_little_endian else ">H", value)[0]
+                return number
             value = convert_raw_data_element(raw).value
         return default if value is None or value == "" else int(value)
     except (TypeError, ValueError, struct.error):

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from desktop.core.deid.table import OPTIONS
 from desktop.core.common.errors import VeilError
 from desktop.core.common.resources import resource_path
+from desktop.core.deid.table import OPTIONS
 
 #: PS3.16 CID 7050 "De-identification Method": code value and meaning, scheme DCM.
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")

@@ -30,7 +30,7 @@ class DeidSettings:
     #: Attributes emptied under C, and public text kept (cleaned) without a row.
     text_policy: TextPolicy = field(default_factory=load_text_policy)
     #: Per tag: the table's decision under this profile (filled as tags are met).
-    decisions: dict = field(default_factory=dict, compare=False, repr=False)
+    decisions: dict[int, Decision | None] = field(default_factory=dict, compare=False, repr=False)
 
     def decision(self, tag: int) -> Decision | None:
         try:

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from desktop.core.common.errors import VeilError
 from desktop.core.common.resources import resource_path
@@ -103,7 +104,7 @@ class ConfidentialityTable:
         return next((r for r in self._patterns if r.matches(tag)), None)
 
 
-def _row(entry: dict) -> TableRow:
+def _row(entry: dict[str, Any]) -> TableRow:
     value, mask = _parse_tag(entry["tag"])
     basic = entry["basicProfile"].strip()
     if basic not in ACTIONS:

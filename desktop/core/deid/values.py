@@ -12,6 +12,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from desktop.core.dicom.encoding import put_element
 
 DUMMY_TEXT = "ANONYMIZED"
 DUMMY_BY_VR: dict[str, object] = {
@@ -49,7 +50,7 @@ def _shifted(value: object, shift: Callable[[str], str]) -> object:
 
 
 def _set(ds: Dataset, tag: int, vr: str, value: object) -> None:
-    ds._dict[tag] = DataElement(tag, vr, value)
+    put_element(ds, DataElement(tag, vr, value))
 
 
 @lru_cache(maxsize=8192)

@@ -33,15 +33,22 @@ from pydicom.tag import BaseTag
 
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.changes import Change, _show, _tag_text
-from desktop.core.dicom.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
 from desktop.core.deid.leaks import _texts
 from desktop.core.deid.mapping import map_uid, shift_date, shift_datetime
 from desktop.core.deid.safe_private import normalise_creator
 from desktop.core.deid.table import BASIC
 from desktop.core.deid.text_policy import FREE_TEXT_VRS
 from desktop.core.deid.values import (
-    DUMMY_BY_VR, DUMMY_TEXT, _known_public, _name_of, _scrubbed, _set, _shifted,
+    DUMMY_BY_VR,
+    DUMMY_TEXT,
+    _known_public,
+    _name_of,
+    _scrubbed,
+    _set,
+    _shifted,
 )
+from desktop.core.dicom.encoding import put_element, raw_element
+from desktop.core.dicom.identifiers import Identifier, is_dicom_word, reportable, scrub_pattern
 
 if TYPE_CHECKING:
     import re
@@ -68,8 +75,8 @@ OVERLAY_DATA_ELEMENT = 0x3000
 
 
 def _vr_of(ds: Dataset, tag: int) -> str:
-    raw = ds._dict[tag]
-    vr = getattr(raw, "VR", None)
+    raw = raw_element(ds, tag)
+    vr = raw.VR if raw is not None else None
     if vr and vr != "UN":
         return vr
     try:
@@ -83,7 +90,8 @@ class Walker:
 
     def __init__(self, settings: DeidSettings, plan: PatientPlan, sop_class: str,
                  identifiers: list[Identifier], record: bool,
-                 encoding: tuple[bool, bool] | None = None, raw_sequences: dict | None = None,
+                 encoding: tuple[bool, bool] | None = None,
+                 raw_sequences: dict[int, RawDataElement] | None = None,
                  codec: str | None = None) -> None:
         self.s = settings
         #: (implicit, little) when new text values may be written as raw bytes in that encoding.
@@ -119,13 +127,13 @@ class Walker:
 
     # -- the walk ----------------------------------------------------------------------
     def dataset(self, ds: Dataset, path: tuple[str, ...], loc: str) -> None:
-        tags = list(ds._dict.keys())
-        creators = {}
+        tags: list[int] = list(ds.keys())
+        creators: dict[tuple[int, int], str] = {}
         for tag in tags:
             group, element = tag >> 16, tag & 0xFFFF
             if group & 1 and 0x0010 <= element <= 0x00FF:
                 try:
-                    raw = ds._dict[tag]
+                    raw = ds.get_item(tag, keep_deferred=True)
                     value = raw.value.decode("latin_1") if isinstance(raw.value, bytes) else str(ds[tag].value or "")
                     creators[(group, element)] = normalise_creator(value)
                 except Exception:
@@ -144,7 +152,7 @@ class Walker:
                 self._remove(ds, tag, loc, "Group Length is retired (PS3.5 7.2) and would be wrong")
                 continue
             self._public(ds, tag, path, loc)
-            if 0x6000 <= group <= 0x60FF and element == OVERLAY_DATA_ELEMENT and tag not in ds._dict:
+            if 0x6000 <= group <= 0x60FF and element == OVERLAY_DATA_ELEMENT and tag not in ds:
                 overlay_groups_gone.add(group)
         for (group, block), creator in creators.items():
             tag = (group << 16) | block
@@ -153,10 +161,10 @@ class Walker:
                            creator, creator)
             else:
                 self._remove(ds, tag, loc, "Private Creator with no attribute kept (PS3.15 E.1.1)")
-        for tag in [t for t in ds._dict if (t >> 16) in overlay_groups_gone]:
+        for tag in [t for t in ds.keys() if (t >> 16) in overlay_groups_gone]:
             self._remove(ds, tag, loc, "part of an overlay plane whose Overlay Data is removed (PS3.15 E.1-1)")
 
-    def _private(self, ds: Dataset, tag: int, creators: dict, path: tuple[str, ...], loc: str) -> bool:
+    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...], loc: str) -> bool:
         decision = self.s.decision(tag)
         action = decision.action if decision else "X"
         rule = decision.rule if decision else BASIC
@@ -183,14 +191,14 @@ class Walker:
         identifier overwritten with asterisks, so the value keeps its length."""
         if self.keep_scrub is None:
             return False
-        raw = ds._dict[tag]
+        raw = ds.get_item(tag, keep_deferred=True)
         value = raw.value
         if isinstance(value, (bytes, bytearray)) and (vr in ("UN", "OB") or isinstance(raw, RawDataElement)):
             text = bytes(value).decode("latin_1")
             cleaned = self.keep_scrub.sub(lambda m: "*" * len(m.group(0)), text)
             if cleaned == text:
                 return False
-            ds._dict[tag] = DataElement(tag, vr if vr in ("UN", "OB") else "UN", cleaned.encode("latin_1"))
+            put_element(ds, DataElement(tag, vr if vr in ("UN", "OB") else "UN", cleaned.encode("latin_1")))
             self.edits += 1
             self._note(loc, tag, vr, "cleaned", why, "<bytes>", "<bytes>")
             return True
@@ -239,10 +247,10 @@ class Walker:
             self._set_text(ds, tag, vr, "")
         elif action == "U" or vr == "UI":
             self._set_uids(ds, tag, vr)
-        elif vr in DUMMY_BY_VR and isinstance(DUMMY_BY_VR[vr], str):
-            self._set_text(ds, tag, vr, DUMMY_BY_VR[vr])
+        elif isinstance(dummy := DUMMY_BY_VR.get(vr), str):
+            self._set_text(ds, tag, vr, dummy)
         else:
-            _set(ds, tag, vr, DUMMY_BY_VR.get(vr))
+            _set(ds, tag, vr, dummy)
         self.edits += 1
         if self.changes is not None:
             self._note(loc, tag, vr, ACTION_WORDS[action], rule, before, ds[tag].value)
@@ -331,11 +339,11 @@ class Walker:
         if len(value) % 2:
             value += b"\x00" if vr == "UI" else b" "
         implicit, little = self.encoding
-        ds._dict[tag] = RawDataElement(BaseTag(tag), None if implicit else vr, len(value), value, 0,
-                                       implicit, little, True)
+        put_element(ds, RawDataElement(BaseTag(tag), None if implicit else vr, len(value), value, 0,
+                                       implicit, little, True))
 
     def _set_uids(self, ds: Dataset, tag: int, vr: str) -> None:
-        raw = ds._dict[tag]
+        raw = raw_element(ds, tag)
         if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
             uids = [u.strip(" \x00") for u in raw.value.decode("ascii", "replace").split("\\")]
         else:
@@ -350,7 +358,7 @@ class Walker:
         for index, item in enumerate(ds[tag].value or []):
             self.dataset(item, path + (keyword,), f"{loc}{_tag_text(tag)}[{index + 1}] › ")
         if not path and self.edits == edits and tag in self.raw_sequences:
-            ds._dict[tag] = self.raw_sequences[tag]  # unchanged: copied as read
+            put_element(ds, self.raw_sequences[tag])  # unchanged: copied as read
 
     def _clean(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> None:
         """C (PS3.15 E.1-1a, E.3.5): a value of similar meaning that identifies nobody."""
@@ -398,7 +406,7 @@ class Walker:
     def _clean_fast(self, ds: Dataset, tag: int, vr: str, rule: str, loc: str) -> bool:
         """Dates and times under the date options, straight from the raw bytes (most C actions
         in a teaching export); False when the general path must run."""
-        raw = ds._dict[tag]
+        raw = raw_element(ds, tag)
         if (self.changes is not None or self.encoding is None or vr not in ("DA", "DT", "TM")
                 or not isinstance(raw, RawDataElement) or not isinstance(raw.value, bytes)):
             return False
@@ -428,7 +436,7 @@ class Walker:
         """Remove every match of ``pattern`` from a text value; False (untouched) when none."""
         if pattern is None:
             return False
-        raw = ds._dict[tag]
+        raw = raw_element(ds, tag)
         if self.codec and isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
             if pattern.search(raw.value.decode(self.codec, "replace")) is None:
                 return False  # the common case: nothing decoded, the bytes copied as read
@@ -451,7 +459,7 @@ class Walker:
         dummy (CS allows no "*", PS3.5 6.2), the others stay. False (untouched) when none."""
         if pattern is None:
             return False
-        raw = ds._dict[tag]
+        raw = raw_element(ds, tag)
         if self.codec and isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
             if pattern.search(raw.value.decode(self.codec, "replace")) is None:
                 return False
@@ -467,7 +475,7 @@ class Walker:
         return True
 
     def _remove(self, ds: Dataset, tag: int, loc: str, rule: str) -> None:
-        if tag not in ds._dict:
+        if tag not in ds:
             return
         vr = _vr_of(ds, tag)
         before: object = None
@@ -477,5 +485,5 @@ class Walker:
             except Exception:
                 before = b""
         self._note(loc, tag, vr, "removed", rule, before, None)
-        del ds._dict[tag]
+        del ds[tag]
         self.edits += 1

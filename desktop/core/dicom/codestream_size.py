@@ -24,6 +24,7 @@ import struct
 
 import pydicom.encaps
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 #: JPEG frame headers: SOF0-3, 5-7, 9-11, 13-15 (not DHT C4, JPG C8, DAC CC), and JPEG-LS SOF55.
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
@@ -122,7 +123,7 @@ def _jpeg(data: memoryview) -> tuple[int, int] | None:
     raise _Unreadable("no frame header")
 
 
-def check_frames(ds: Dataset, indices: list[int] | None = None, syntax: object = None) -> None:
+def check_frames(ds: Dataset, indices: list[int] | None = None, syntax: UID | None = None) -> None:
     """Refuse (:class:`CodestreamTooLarge`) a frame of ``ds``'s encapsulated Pixel Data whose
     codestream declares more rows or columns than ``ds`` has (``syntax``: its transfer syntax
     UID, when ``ds`` has no file meta)."""

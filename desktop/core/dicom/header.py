@@ -15,17 +15,18 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 import pydicom
-import pydicom.dataelem
 import pydicom.datadict
+import pydicom.dataelem
 import pydicom.filereader
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 
-from desktop.core.dicom.encoding import implied_transfer_syntax
 from desktop.core.common.errors import VeilError
+from desktop.core.dicom.encoding import implied_transfer_syntax, raw_element
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 DEFLATED = "1.2.840.10008.1.2.1.99"
@@ -108,7 +109,7 @@ _SIMPLE_CODECS = {
 
 
 def _codec(ds: Dataset) -> str | None:
-    raw = ds._dict.get(0x00080005)
+    raw = raw_element(ds, 0x00080005)
     if raw is None:
         return "latin_1"
     value = raw.value
@@ -126,8 +127,8 @@ def _text(ds: Dataset, keyword: str, codec: str | None = None) -> str:
     per-element conversion); otherwise asks pydicom.
     """
     tag = pydicom.datadict.tag_for_keyword(keyword)
-    elem = ds._dict.get(tag) if tag is not None else None
-    if elem is None:
+    elem = raw_element(ds, tag) if tag is not None else None
+    if tag is None or elem is None:
         return ""
     if codec and isinstance(elem, pydicom.dataelem.RawDataElement) and isinstance(elem.value, (bytes, bytearray)):
         return elem.value.decode(codec, "replace").strip(" \x00")
@@ -145,8 +146,8 @@ def _text(ds: Dataset, keyword: str, codec: str | None = None) -> str:
 def _int(ds: Dataset, keyword: str) -> int | None:
     """An IS or US attribute's first value as int, None when absent or unreadable."""
     tag = pydicom.datadict.tag_for_keyword(keyword)
-    elem = ds._dict.get(tag) if tag is not None else None
-    if elem is None:
+    elem = raw_element(ds, tag) if tag is not None else None
+    if tag is None or elem is None:
         return None
     try:
         value = ds[tag].value
@@ -173,10 +174,10 @@ def _spaced(keyword: str) -> str:
     return out.replace("U I D", "UID").replace("S O P", "SOP")
 
 
-def _as_file(data: Buffer) -> io.BufferedIOBase | mmap.mmap:
+def _as_file(data: Buffer) -> BinaryIO:
     if isinstance(data, mmap.mmap):
         data.seek(0)
-        return data
+        return cast(BinaryIO, data)  # an mmap reads as a file: read, seek and tell
     return io.BytesIO(data)
 
 
@@ -203,7 +204,7 @@ def _read_dataset(data: Buffer) -> tuple[Dataset, int]:
 def _looks_like_dicom(ds: Dataset) -> bool:
     """A forced parse found at least a few elements of the standard's dictionary."""
     known = 0
-    for elem in list(ds._dict.values())[:20]:
+    for elem in list(ds.values())[:20]:
         tag = Tag(elem.tag)
         if tag.group in (0x0008, 0x0010, 0x0018, 0x0020, 0x0028) and pydicom.datadict.dictionary_has_tag(tag):
             known += 1
@@ -216,7 +217,7 @@ def _inflated_body(data: Buffer) -> tuple[bytes, int]:
     fh = io.BytesIO(data)
     try:
         pydicom.filereader.read_preamble(fh, False)
-        pydicom.filereader._read_file_meta_info(fh)
+        _skip_file_meta(fh)
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         body = inflater.decompress(bytes(data[fh.tell() :]), MAX_INFLATED + 1)
         if len(body) > MAX_INFLATED:
@@ -230,13 +231,37 @@ def _inflated_body(data: Buffer) -> tuple[bytes, int]:
     except Exception as exc:
         raise InvalidInstance(f"malformed deflated file ({type(exc).__name__})") from None
     inner = io.BytesIO(body)
-    pydicom.filereader.read_dataset(inner, False, True, stop_when=pydicom.filereader._at_pixel_data)
+    pydicom.filereader.read_dataset(inner, False, True, stop_when=_at_pixel_data)
     return body, inner.tell()
+
+
+def _at_pixel_data(tag: BaseTag, vr: str | None, length: int) -> bool:
+    """Where a header parse stops: (Float, Double Float) Pixel Data (PS3.3 C.7.6.3)."""
+    return tag in PIXEL_TAGS
+
+
+def _not_file_meta(tag: BaseTag, vr: str | None, length: int) -> bool:
+    return tag >> 16 != 0x0002
+
+
+def _skip_file_meta(fh: io.BytesIO) -> None:
+    """Read past the File Meta Information (PS3.10 7.1: group 0002, Explicit VR Little
+    Endian) as ``dcmread`` does: a group whose first element does not decode as explicit VR
+    is read again as implicit."""
+    start = fh.tell()
+    meta = pydicom.filereader.read_dataset(fh, False, True, stop_when=_not_file_meta)
+    if not len(meta):
+        return
+    try:
+        meta[min(meta.keys())]
+    except NotImplementedError:
+        fh.seek(start)
+        pydicom.filereader.read_dataset(fh, True, True, stop_when=_not_file_meta)
 
 
 def _check_element_lengths(ds: Dataset) -> None:
     """Every top-level element must hold the bytes its header declares."""
-    for raw in list(ds._dict.values()):
+    for raw in list(ds.values()):
         length = getattr(raw, "length", None)
         value = getattr(raw, "value", None)
         if length is None or length == UNDEFINED or not isinstance(value, (bytes, bytearray)):
@@ -269,6 +294,7 @@ def _element_end(data: Buffer, pos: int, explicit: bool, e: str, depth: int = 0)
     vr = bytes(data[pos + 4 : pos + 6])
     # Some writers put an implicit-VR element in an explicit-VR file; pydicom reads it, so
     # detect the VR per element as pydicom does (two upper-case letters, or none).
+    length: int
     if explicit and group != 0xFFFE and vr.isalpha() and vr.isupper():
         if vr in LONG_VRS:
             if pos + 12 > end:

@@ -25,14 +25,22 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import pydicom
-from pydicom._uid_dict import UID_dictionary
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import UID_dictionary
 from pydicom.valuerep import PersonName
 
-from desktop.core.dicom.identity_forms import Form, date_forms, hour_of, name_forms, number_forms, time_forms, time_regex
 from desktop.core.dicom.header import _codec
+from desktop.core.dicom.identity_forms import (
+    Form,
+    date_forms,
+    hour_of,
+    name_forms,
+    number_forms,
+    time_forms,
+    time_regex,
+)
 
 #: Values that identify nobody: placeholders and the dummies de-identification writes.
 PLACEHOLDERS = frozenset({
@@ -263,7 +271,7 @@ def gather(ds: Dataset) -> Gathered:
     codec = _codec(ds)
 
     def walk(dataset: Dataset) -> None:
-        for tag, raw in list(dataset._dict.items()):
+        for tag, raw in list(dataset.items()):
             if (tag >> 16) & 1:
                 continue  # private values are judged by where they turn up, not collected
             vr = getattr(raw, "VR", None)

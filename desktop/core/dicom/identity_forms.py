@@ -94,7 +94,7 @@ def _checked(templates: Iterable[str], allowed: frozenset[str], what: str) -> tu
     return out
 
 
-def _spellings(months: list, code: str, what: str) -> tuple[tuple[str, ...], ...]:
+def _spellings(months: list[str | list[str]], code: str, what: str) -> tuple[tuple[str, ...], ...]:
     if len(months) != 12:
         raise ValueError(f"identity formats: language {code!r} needs 12 month {what}")
     return tuple((m,) if isinstance(m, str) else tuple(m) for m in months)

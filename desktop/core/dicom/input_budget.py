@@ -35,7 +35,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from pydicom._dicom_dict import DicomDictionary
+from pydicom.datadict import DicomDictionary
 
 from desktop.core.dicom.header import DEFLATED, MAX_INFLATED, Buffer, InvalidInstance
 
@@ -238,8 +238,8 @@ class _Walk:
         (The loop is written for speed: half a million elements take about a second.)"""
         data = self.data
         if explicit and pos + 6 <= end:
-            vr = bytes(data[pos + 4:pos + 6])
-            if not (0x40 < vr[0] < 0x5B and 0x40 < vr[1] < 0x5B) and data[pos:pos + 2] != b"\xfe\xff":
+            first_vr = bytes(data[pos + 4:pos + 6])
+            if not (0x40 < first_vr[0] < 0x5B and 0x40 < first_vr[1] < 0x5B) and data[pos:pos + 2] != b"\xfe\xff":
                 explicit = False  # as pydicom reads it: the writer used implicit VR here
         short_header, implicit_header = _HEADERS[e]
         long_length = _LONG_LENGTH[e]
@@ -247,6 +247,7 @@ class _Walk:
         previous = -1
         start = pos
         count = self.count
+        vr: bytes | None
         while pos < end:
             if pos + 12 > end:
                 tag, vr, length, value = self.header(pos, end, explicit, e)  # the exact messages near the end

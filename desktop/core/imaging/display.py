@@ -14,6 +14,7 @@ series thumbnails and the slide images alike).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -61,12 +62,13 @@ class DisplayParams:
 
 
 # -- reading the parameters -------------------------------------------------------------------
-def _floats(value: object) -> list[float]:
+def _floats(value: Any) -> list[float]:
+    """A DS or IS value as pydicom gives it (a number, a string, or a MultiValue of them)."""
     if value is None or value == "":
         return []
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return [float(v) for v in value]  # type: ignore[union-attr]
-    return [float(value)]  # type: ignore[arg-type]
+        return [float(v) for v in value]
+    return [float(value)]
 
 
 def _lut(item: Dataset, data_keyword: str, signed: bool, little_endian: bool = True) -> LookupTable | None:
@@ -115,7 +117,8 @@ def _group(ds: Dataset, index: int, keyword: str) -> Dataset | None:
     for seq_keyword, i in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
         seq = ds.get(seq_keyword)
         if seq and len(seq) > i and keyword in seq[i] and len(seq[i][keyword].value):
-            return seq[i][keyword].value[0]
+            item: Dataset = seq[i][keyword].value[0]
+            return item
     return None
 
 
@@ -236,7 +239,8 @@ def _color_to_8bit(frame: np.ndarray, bits_stored: int) -> np.ndarray:
     if frame.dtype == np.uint8:
         return frame
     top = float((1 << bits_stored) - 1) if bits_stored else float(frame.max() or 1)
-    return np.rint(np.clip(frame.astype(np.float32) / top, 0.0, 1.0) * 255.0).astype(np.uint8)
+    scaled: np.ndarray = np.rint(np.clip(frame.astype(np.float32) / top, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return scaled
 
 
 def render(frame: np.ndarray, params: DisplayParams, window: Window | None = None,

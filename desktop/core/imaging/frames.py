@@ -17,10 +17,9 @@ import pydicom.pixels
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from desktop.core.dicom.encoding import implied_transfer_syntax
-from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
 from desktop.core.common.errors import VeilError
-
+from desktop.core.dicom.codestream_size import CodestreamTooLarge, check_frames
+from desktop.core.dicom.encoding import implied_transfer_syntax
 
 #: A frame claiming more than this is refused before any decoder allocates it (a 65535 x 65535
 #: header on a few bytes of data would otherwise ask for gigabytes).
@@ -66,7 +65,8 @@ def _palette_to_rgb8(rgb: np.ndarray, ds: Dataset) -> np.ndarray:
         bits = 16 if rgb.dtype != np.uint8 else 8
     if bits <= 8:
         return rgb.astype(np.uint8)
-    return np.rint(rgb.astype(np.float32) * (255.0 / ((1 << bits) - 1))).astype(np.uint8)
+    scaled: np.ndarray = np.rint(rgb.astype(np.float32) * (255.0 / ((1 << bits) - 1))).astype(np.uint8)
+    return scaled
 
 
 def _stored_bits(arr: np.ndarray, ds: Dataset) -> np.ndarray:

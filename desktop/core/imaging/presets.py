@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from desktop.core.common.errors import VeilError
-from desktop.core.imaging.display import Window
 from desktop.core.common.resources import resource_path
+from desktop.core.imaging.display import Window
 
 
 @lru_cache(maxsize=4)

@@ -25,7 +25,7 @@ class TagNode:
     vr: str
     value: str
     private_creator: str = ""
-    children: tuple["TagNode", ...] = field(default_factory=tuple)
+    children: tuple[TagNode, ...] = field(default_factory=tuple)
 
     def matches(self, needle: str) -> bool:
         text = needle.strip().lower()
@@ -34,7 +34,7 @@ class TagNode:
             text in self.name.lower()
             or text in self.value.lower()
             or text in self.private_creator.lower()
-            or (compact and compact in self.tag.lower().replace("(", "").replace(")", "").replace(",", ""))
+            or (bool(compact) and compact in self.tag.lower().replace("(", "").replace(")", "").replace(",", ""))
         )
 
 

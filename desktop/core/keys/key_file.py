@@ -280,7 +280,8 @@ def wrap(master: bytes, home_id: str, check: str, passphrase: str) -> dict[str, 
     wrap_key, verifier = _split(_scrypt(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P))
     aad = associated_data(FORMAT_VERSION, home_id, SCRYPT_N, SCRYPT_R, SCRYPT_P, salt)
     wrapped = AESGCM(wrap_key).encrypt(nonce, master, aad)
-    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
     return {
         "version": FORMAT_VERSION, "home_id": home_id, "method": "passphrase", "check": check,
         "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,

@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.core.common.atomic_files import atomic_write_bytes
-from desktop.core.dicom.input_budget import OverBudget, open_regular
 from desktop.core.common.errors import KeyStoreError
+from desktop.core.dicom.input_budget import OverBudget, open_regular
 from desktop.core.keys import key_file
 from desktop.core.keys.key_file import KEYSTORE_FILE, SCRYPT_N, SCRYPT_P, SCRYPT_R, altered
 

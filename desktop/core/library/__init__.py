@@ -1,1 +1,2 @@
-"""The encrypted study library: index, sealed object store, consents, disclosures, masks."""
+"""The encrypted study library: the SQLCipher index, the sealed object store, sources and ingest,
+consents, disclosures and masks."""

@@ -7,7 +7,7 @@ no other domain. The index is encrypted at rest, and so is a scanned form (an ob
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from desktop.core.library.database import Connection
 
@@ -22,7 +22,7 @@ class StoredConsent:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def save_consent(conn: Connection, consent_id: str, patient_key: str, record_json: str, recorded_at: str) -> None:

@@ -8,9 +8,9 @@ Callers check what is allowed (duplicates, key changes); a UNIQUE constraint is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from desktop.core.library.database import Connection
+from desktop.core.library.database import Connection, inserted_id
 
 _COLUMNS = ("id, name, institution, email, age_recipient, card_json, fingerprint, verified_at, "
             "verified_by, added_at, updated_at")
@@ -36,7 +36,7 @@ class StoredContact:
 
 def now() -> str:
     """The current UTC time as the address book writes it."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def add_contact(conn: Connection, name: str, institution: str, email: str, age_recipient: str,
@@ -48,7 +48,7 @@ def add_contact(conn: Connection, name: str, institution: str, email: str, age_r
         "verified_at, verified_by, added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (name, institution, email, age_recipient, card_json, fingerprint,
          when if verified_by is not None else None, verified_by or "", when, when))
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def list_contacts(conn: Connection) -> list[StoredContact]:

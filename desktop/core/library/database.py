@@ -10,14 +10,25 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import sqlcipher3.dbapi2 as sqlcipher
 
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.errors import LibraryError
 
-Connection = sqlcipher.Connection
-DatabaseError = sqlcipher.DatabaseError
+if TYPE_CHECKING:
+    import sqlite3
+
+    # sqlcipher3 ships no type information; it is the standard library's sqlite3 module built
+    # against SQLCipher, with the same classes and methods.
+    Connection: TypeAlias = sqlite3.Connection
+    Cursor: TypeAlias = sqlite3.Cursor
+    DatabaseError: TypeAlias = sqlite3.DatabaseError
+else:
+    Connection = sqlcipher.Connection
+    Cursor = sqlcipher.Cursor
+    DatabaseError = sqlcipher.DatabaseError
 IntegrityError = sqlcipher.IntegrityError
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -41,7 +52,7 @@ def connect(path: Path, key: bytes) -> Connection:
     if not Path(path).exists():
         # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    conn = sqlcipher.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn: Connection = sqlcipher.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         # Temp tables and sorts stay in memory: no plaintext spill files.
@@ -68,6 +79,14 @@ def connect(path: Path, key: bytes) -> Connection:
         conn.close()
         raise
     return conn
+
+
+def inserted_id(cursor: Cursor) -> int:
+    """The id SQLite gave the row the INSERT just run on ``cursor`` added."""
+    row_id = cursor.lastrowid
+    if row_id is None:  # no INSERT ran on this cursor
+        raise TypeError("no row was inserted")
+    return row_id
 
 
 def schema_version(conn: Connection) -> int:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from desktop.core.library.database import Connection
+from desktop.core.library.database import Connection, inserted_id
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Disclosure:
     items: tuple[DisclosedItem, ...] = ()
     id: int | None = None
     audit_seq: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # details for the audit record
     package_id: str = ""  # the package's manifest id (share packages and archives)
 
 
@@ -56,7 +57,7 @@ def add_disclosure(conn: Connection, d: Disclosure) -> int:
                                     override_reason, audit_seq, package_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (d.disclosed_at, d.os_user, d.kind, d.purpose, d.recipient, d.destination, d.profile,
          d.override_reason, d.audit_seq, d.package_id))
-    ref = int(cur.lastrowid)
+    ref = inserted_id(cur)
     conn.executemany(
         """INSERT INTO disclosure_items (disclosure_ref, patient_key, study_uid, series_uids, instances, consent_ids,
                                          instance_uids) VALUES (?, ?, ?, ?, ?, ?, ?)""",

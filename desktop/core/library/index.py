@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from desktop.core.library.database import Connection
 from desktop.core.dicom.header import InstanceHeader
+from desktop.core.library.database import Connection, inserted_id
+
+#: Row ids an import already looked up: (table, key) and ("owner", table, key) -> id.
+RowCache = dict[tuple[str, ...], int]
 
 
 class Added(enum.Enum):
@@ -37,7 +40,7 @@ def patient_key_from(patient_id: str, issuer: str, name: str, birth_date: str) -
 
 
 def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[str, object],
-            cache: dict | None = None) -> int:
+            cache: RowCache | None = None) -> int:
     row_id = _row_id(conn, table, key_col, key, cache)
     if row_id is None:
         cols = [key_col, *values]
@@ -45,13 +48,13 @@ def _upsert(conn: Connection, table: str, key_col: str, key: str, values: dict[s
         cur = conn.execute(
             f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", (key, *values.values())
         )
-        row_id = int(cur.lastrowid)
+        row_id = inserted_id(cur)
     if cache is not None:
         cache[(table, key)] = row_id
     return row_id
 
 
-def _row_id(conn: Connection, table: str, key_col: str, key: str, cache: dict | None) -> int | None:
+def _row_id(conn: Connection, table: str, key_col: str, key: str, cache: RowCache | None) -> int | None:
     if cache is not None and (table, key) in cache:
         return cache[(table, key)]
     row = conn.execute(f"SELECT id FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
@@ -59,7 +62,7 @@ def _row_id(conn: Connection, table: str, key_col: str, key: str, cache: dict | 
 
 
 def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str,
-           cache: dict | None = None) -> int | None:
+           cache: RowCache | None = None) -> int | None:
     if cache is not None and ("owner", table, key) in cache:
         return cache[("owner", table, key)]
     row = conn.execute(f"SELECT {parent_col} FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
@@ -68,7 +71,7 @@ def _owner(conn: Connection, table: str, parent_col: str, key_col: str, key: str
 
 def add_instance(
     conn: Connection, h: InstanceHeader, sha256: str, size: int, source_path: str,
-    import_id: int | None, cache: dict | None = None, crc32: int | None = None,
+    import_id: int | None, cache: RowCache | None = None, crc32: int | None = None,
     replaces: int | None = None,
 ) -> Added:
     """Index one stored instance; the caller holds the transaction.
@@ -124,7 +127,7 @@ def add_instance(
          h.rows, h.columns, h.number_of_frames, h.samples_per_pixel, h.bits_allocated,
          h.bits_stored, h.pixel_representation, h.photometric, h.burned_in_annotation,
          h.image_type, int(h.has_pixel_data), h.content_date, sha256, size, source_path,
-         import_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), crc32, replaces),
+         import_id, datetime.now(UTC).isoformat(timespec="seconds"), crc32, replaces),
     )
     if replaces is not None:
         (new_id,) = conn.execute("SELECT id FROM instances WHERE object_sha256 = ?", (sha256,)).fetchone()
@@ -210,7 +213,7 @@ def list_series(conn: Connection, study_ref: int | None = None) -> list[SeriesRo
                     (SELECT count(*) FROM current_instances i WHERE i.series_ref = se.id
                       AND i.replaces_ref IS NOT NULL)
              FROM series se"""
-    args: tuple = ()
+    args: tuple[object, ...] = ()
     if study_ref is not None:
         sql += " WHERE se.study_ref = ?"
         args = (study_ref,)
@@ -262,14 +265,14 @@ def legacy_redacted_series(conn: Connection) -> list[int]:
 # -- imports and the audit head ----------------------------------------------------------------
 def start_import(conn: Connection, os_user: str) -> int:
     cur = conn.execute("INSERT INTO imports (started_at, os_user) VALUES (?, ?)",
-                       (datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user))
-    return int(cur.lastrowid)
+                       (datetime.now(UTC).isoformat(timespec="seconds"), os_user))
+    return inserted_id(cur)
 
 
 def finish_import(conn: Connection, import_id: int, imported: int, already: int, rejected: int, cancelled: bool) -> None:
     conn.execute(
         "UPDATE imports SET finished_at = ?, imported = ?, already_present = ?, rejected = ?, cancelled = ? WHERE id = ?",
-        (datetime.now(timezone.utc).isoformat(timespec="seconds"), imported, already, rejected,
+        (datetime.now(UTC).isoformat(timespec="seconds"), imported, already, rejected,
          int(cancelled), import_id),
     )
 

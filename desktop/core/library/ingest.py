@@ -19,8 +19,8 @@ import zlib
 from dataclasses import dataclass
 
 from desktop.core.common.disk_full import DISK_FULL_ERRNOS
-from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, open_regular
 from desktop.core.dicom.header import InstanceHeader, InvalidInstance, parse_header
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, open_regular
 from desktop.core.library.object_store import ObjectStore
 from desktop.core.library.sources import Rejected, Source, ZipMember
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import mmap
 import os
 import secrets
 import stat
@@ -65,7 +66,7 @@ class ObjectStore:
     def _temp_path(self) -> Path:
         return self.tmp / f".w-{self.owner}-{secrets.token_hex(8)}"
 
-    def stage(self, data: bytes | memoryview, sha256_hex: str) -> Path | None:
+    def stage(self, data: bytes | memoryview | mmap.mmap, sha256_hex: str) -> Path | None:
         """Seal ``data`` into a temp file (not yet durable, not yet visible).
 
         Returns None when the object is already stored. The caller makes staged files

@@ -23,18 +23,20 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pydicom
 
-from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, human_size, open_regular
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.dicom.input_budget import DEFAULT_BUDGET, InputBudget, check_structure, human_size, open_regular
 
 #: A DICOMDIR larger than this is refused (it is read into memory; real ones are a few MB).
 MAX_DICOMDIR = 256 << 20
 #: A zip's central directory larger than this is refused before it is read.
 MAX_ZIP_DIRECTORY = 64 << 20
 SUPPORTED_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+#: Files or folders already met, by (st_dev, st_ino): each is read once, links or not.
+Seen = set[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bo
     folder that leads out of the folder chosen is not followed (a rejection says so) unless
     ``follow_links_out``: what leaves is what the person picked, not what a link points at.
     ``budget`` bounds each file's size and each archive (see the module docstring)."""
-    seen_files: set[tuple[int, int]] = set()
-    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: Seen = set()
+    seen_dirs: Seen = set()
     for raw in paths:
         if cancelled():
             return
@@ -111,7 +113,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bo
                                  follow_links_out, budget)
 
 
-def _discover_one(path: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool],
+def _discover_one(path: str, seen_files: Seen, seen_dirs: Seen, cancelled: Callable[[], bool],
                   follow_links_out: bool = False, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
     try:
         st = os.stat(path)
@@ -128,7 +130,7 @@ def _inside(target: str, root: str) -> bool:
     return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _file(path: str, st: os.stat_result, seen_files: set, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
+def _file(path: str, st: os.stat_result, seen_files: Seen, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
     if not stat.S_ISREG(st.st_mode):
         yield Rejected(path, "not a regular file (device, FIFO or socket)")
         return
@@ -146,7 +148,7 @@ def _file(path: str, st: os.stat_result, seen_files: set, budget: InputBudget = 
         yield FileSource(path, st.st_size)
 
 
-def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bool],
+def _walk(root: str, seen_files: Seen, seen_dirs: Seen, cancelled: Callable[[], bool],
           follow_links_out: bool = False, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
     """Depth-first walk that follows symlinks inside ``root`` (out of it only with
     ``follow_links_out``) but never enters a folder twice."""
@@ -193,13 +195,20 @@ def _walk(root: str, seen_files: set, seen_dirs: set, cancelled: Callable[[], bo
         stack.extend(reversed(subdirs))
 
 
+#: zipfile's reader of the End of Central Directory record (ZIP64 included) and the fields of
+#: what it returns: private to the standard library, so typeshed has no types for them.
+_end_record: Callable[[BinaryIO], list[Any] | None] = zipfile._EndRecData
+_ECD_ENTRIES_TOTAL: int = zipfile._ECD_ENTRIES_TOTAL
+_ECD_SIZE: int = zipfile._ECD_SIZE
+
+
 def _zip_refusal(fh: BinaryIO, budget: InputBudget) -> str | None:
     """Why an archive is refused from its End of Central Directory record alone (entry count,
     directory size; PKWARE APPNOTE 4.3.16), before its directory is read; None if it is not."""
-    end = zipfile._EndRecData(fh)  # the standard library's own reader of that record
+    end = _end_record(fh)  # the standard library's own reader of that record
     if end is None:
         return None  # ZipFile says what is wrong
-    entries, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    entries, directory = end[_ECD_ENTRIES_TOTAL], end[_ECD_SIZE]
     if entries > budget.max_zip_entries:
         return (f"the .zip archive holds {entries:,} entries (limit {budget.max_zip_entries:,}): "
                 "extract it and import the folder")
@@ -268,7 +277,7 @@ def _resolve_case_insensitive(folder: Path, parts: list[str]) -> Path | None:
     return current
 
 
-def _dicomdir(path: str, seen_files: set, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
+def _dicomdir(path: str, seen_files: Seen, budget: InputBudget = DEFAULT_BUDGET) -> Iterator[Found]:
     """Read a DICOMDIR (PS3.10 media directory) and yield the files it references."""
     try:
         folder = Path(path).parent.resolve(strict=True)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -49,17 +50,17 @@ from pydicom.encaps import encapsulate, encapsulate_extended
 from pydicom.pixels import get_decoder, get_encoder, pack_bits
 from pydicom.pixels.utils import get_nr_frames
 from pydicom.uid import (
+    HTJ2K,
+    JPEG2000,
+    JPEG2000MC,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
-    HTJ2K,
     HTJ2KLossless,
     HTJ2KLosslessRPCL,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
-    JPEG2000MC,
     JPEG2000MCLossless,
     JPEGLossless,
     JPEGLosslessSV1,
@@ -80,18 +81,30 @@ from desktop.core.redaction.burn_in_header import (
     _resolve_ambiguous_vrs,
     _set_extreme_values,
 )
-from desktop.core.redaction.record import (  # noqa: F401 - part of this API
-    CLEAN_PIXEL_DATA_CODE, REDACTION_MARK, is_redacted, mark_redacted, record_clean_pixel_data,
-)
 from desktop.core.redaction.darkest import (  # noqa: F401 - BurnInError, darkest_stored_value: this API
-    BurnInError, _functional_item, _int, _syntax, darkest_stored_value,
+    BurnInError,
+    _functional_item,
+    _int,
+    _syntax,
+    darkest_stored_value,
+)
+from desktop.core.redaction.record import (  # noqa: F401 - part of this API
+    CLEAN_PIXEL_DATA_CODE,
+    REDACTION_MARK,
+    is_redacted,
+    mark_redacted,
+    record_clean_pixel_data,
 )
 
 __all__ = [
+    "CLEAN_PIXEL_DATA_CODE",
+    "REDACTION_MARK",
     "BurnInError",
     "BurnInResult",
     "burn_in",
     "darkest_stored_value",
+    "is_redacted",
+    "mark_redacted",
     "record_clean_pixel_data",
 ]
 
@@ -332,7 +345,7 @@ def burn_in(ds: Dataset, mask_for_frame: Callable[[int], np.ndarray | None],
     meta = _file_meta(ds, out, plan.target, new_sop_instance_uid)
     del out.file_meta
     implicit = plan.target == ImplicitVRLittleEndian
-    for tag in [t for t, e in out._dict.items() if isinstance(e, RawDataElement)
+    for tag in [t for t, e in out.items() if isinstance(e, RawDataElement)
                 and (e.is_implicit_VR != implicit or not e.is_little_endian)]:
         out[tag]  # decoded now: written in the target's encoding, not copied as it was read
     result = FileDataset("", out, preamble=b"\x00" * 128, file_meta=meta,
@@ -352,7 +365,8 @@ def _peek_photometric(view: Dataset, source: UID, ds: Dataset) -> str:
         return photometric
     try:
         check_frames(view, [0], source)
-        _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)
+        # pydicom 3.0 annotates as_array's **kwargs as DecodeOptions, meaning Unpack[DecodeOptions]
+        _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)  # type: ignore[arg-type]
     except Exception as exc:
         raise BurnInError(f"the pixel data cannot be decoded ({source.name}: {type(exc).__name__})") from None
     decoded = str(props.get("photometric_interpretation", photometric))
@@ -372,10 +386,10 @@ def _write_pixels(view: Dataset, source: UID, plan: _Plan, out: Dataset,
     shape = (rows, columns, samples) if samples > 1 else (rows, columns)
     if encapsulated:
         encoder = get_encoder(plan.target)
-        options = dict(rows=rows, columns=columns, samples_per_pixel=samples, number_of_frames=1,
-                       bits_allocated=bits_allocated, bits_stored=bits_stored,
-                       pixel_representation=int(signed), photometric_interpretation=plan.photometric,
-                       planar_configuration=0)
+        options: dict[str, Any] = dict(  # the encoder's keyword arguments
+            rows=rows, columns=columns, samples_per_pixel=samples, number_of_frames=1,
+            bits_allocated=bits_allocated, bits_stored=bits_stored, pixel_representation=int(signed),
+            photometric_interpretation=plan.photometric, planar_configuration=0)
         if plan.target == JPEGLSNearLossless:
             options["jls_error"] = 0
         try:  # the PS3.5 8.2 profile and the encoder's limits, before any mask is asked for

@@ -15,16 +15,18 @@ import pydicom.encaps
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import correct_ambiguous_vr_element
+from pydicom.multival import MultiValue
 from pydicom.uid import (
     HTJ2K,
     JPEG2000,
-    UID,
     JPEG2000MC,
+    UID,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
     JPEGLSNearLossless,
 )
 
+from desktop.core.dicom.encoding import put_element, raw_element
 from desktop.core.redaction.darkest import BurnInError, _int, _swap
 
 IMPLEMENTATION_CLASS_UID = "2.25.186146457613937622331906834785384127873"
@@ -49,9 +51,9 @@ def _drop(tag: int) -> bool:
 
 def _clean_nested(ds: Dataset, swap_words: bool) -> None:
     """Remove overlays and icons at every level; swap OW/OL/OF/OD words of a big-endian source."""
-    for tag in list(ds._dict):
+    for tag in list(ds.keys()):
         if _drop(tag):
-            del ds._dict[tag]
+            del ds[tag]
             continue
         if not swap_words and _raw_not_sequence(ds, tag):
             continue  # nothing to do in it, and decoding it would only cost time
@@ -66,7 +68,7 @@ def _clean_nested(ds: Dataset, swap_words: bool) -> None:
 
 
 def _raw_not_sequence(ds: Dataset, tag: int) -> bool:
-    raw = ds._dict[tag]
+    raw = raw_element(ds, tag)
     if not isinstance(raw, RawDataElement):
         return False
     vr = raw.VR
@@ -82,11 +84,11 @@ def _copy_header(ds: Dataset, swap_words: bool) -> Dataset:
     """Every element but the pixel data, overlays and icons: still-raw elements are shared
     (immutable), the others deep-copied (the caller's dataset is never changed)."""
     out = Dataset()
-    for tag in list(ds._dict):
+    for tag in list(ds.keys()):
         if tag == _PIXEL_DATA or tag in _EXTENDED_OFFSETS or tag in _UNSUPPORTED_PIXELS or _drop(tag):
             continue
         if not swap_words and _raw_not_sequence(ds, tag):
-            out._dict[tag] = ds._dict[tag]
+            put_element(out, ds.get_item(tag, keep_deferred=True))
             continue
         try:
             out.add(copy.deepcopy(ds[tag]))
@@ -104,10 +106,10 @@ def _file_meta(ds: Dataset, out: Dataset, syntax: UID, uid: str) -> FileMetaData
             if elem.tag not in (0x00020000,):
                 meta.add(copy.deepcopy(elem))
     meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = str(out.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID") or "")
-    meta.MediaStorageSOPInstanceUID = uid
+    meta.MediaStorageSOPClassUID = UID(str(out.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID") or ""))
+    meta.MediaStorageSOPInstanceUID = UID(uid)
     meta.TransferSyntaxUID = syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     return meta
 
@@ -133,8 +135,8 @@ def _lossy_history(out: Dataset, source: UID, codestream_lossy: bool, frames: in
 def _as_list(value: object) -> list[object]:
     if value is None or value == "":
         return []
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return list(value)  # type: ignore[call-overload]
+    if isinstance(value, (list, tuple, MultiValue)):
+        return list(value)
     return [value]
 
 
@@ -158,7 +160,7 @@ def _set_extreme_values(out: Dataset, darkest: list[int]) -> None:
 
 def _resolve_ambiguous_vrs(ds: Dataset) -> None:
     """Give every decoded element with an ambiguous VR its real one (raw ones keep theirs)."""
-    for elem in list(ds._dict.values()):
+    for elem in list(ds.values()):
         if isinstance(elem, RawDataElement):
             continue
         if elem.VR == "SQ":

@@ -4,14 +4,15 @@ C.7.6.3.1.2 MONOCHROME1/2, C.7.6.3.1.5 palette colour): what redacted pixels bec
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_color_lut
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
-from desktop.core.dicom.encoding import implied_transfer_syntax
 from desktop.core.common.errors import VeilError
+from desktop.core.dicom.encoding import implied_transfer_syntax
 
 
 class BurnInError(VeilError):
@@ -24,9 +25,10 @@ def _swap(data: bytes, width: int) -> bytes:
     return swapped + data[usable:]
 
 
-def _int(value: object, default: int = 0) -> int:
+def _int(value: Any, default: int = 0) -> int:
+    """An IS or US value as pydicom gives it, as an int; ``default`` when absent or no number."""
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)
     except (TypeError, ValueError):
         return default
 
@@ -59,7 +61,8 @@ def _functional_item(ds: Dataset, frame: int, keyword: str) -> Dataset | None:
         if seq and len(seq) > index:
             inner = seq[index].get(keyword)
             if inner:
-                return inner[0]
+                item: Dataset = inner[0]
+                return item
     return None
 
 

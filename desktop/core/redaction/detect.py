@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pydicom
 
-from desktop.core.dicom.identifiers import Identifier, collect_identifiers
 from desktop.core.common.errors import Cancelled
+from desktop.core.dicom.identifiers import Identifier, collect_identifiers
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.ocr import Word
 from desktop.core.redaction.shapes import Rect
@@ -126,7 +127,7 @@ def _target(kind: str, source: str, parts: list[str]) -> _Target:
 
 
 def _targets(identifiers: Iterable[Identifier]) -> list[_Target]:
-    out: dict[tuple, _Target] = {}
+    out: dict[tuple[str, str, str, tuple[str, ...]], _Target] = {}
     for ident in identifiers:
         for text in (ident.text, *ident.variants):
             parts = _parts(text)
@@ -293,7 +294,13 @@ def propose_frame(frame: int, words: Sequence[Word], targets: Sequence[_Target],
     return out
 
 
-def propose(ds: pydicom.Dataset, frames: Iterable[tuple[int, np.ndarray]], reader,
+class WordReader(Protocol):
+    """What reads the words of a frame: :class:`desktop.core.redaction.ocr.TextReader`."""
+
+    def read_words(self, frame: np.ndarray) -> list[Word]: ...
+
+
+def propose(ds: pydicom.Dataset, frames: Iterable[tuple[int, np.ndarray]], reader: WordReader,
             progress: Callable[[int, int], None] | None = None,
             cancel: Callable[[], bool] | None = None) -> list[Proposal]:
     """Proposals for every ``(frame number, pixels)`` of one image, read with ``reader`` (a

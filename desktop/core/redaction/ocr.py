@@ -40,13 +40,18 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from PIL import Image
 
 from desktop.core.common.errors import VeilError
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 #: Line crops are enlarged (bicubic) to about this height before reading, at most 3x (small
 #: banner fonts read far better enlarged; tall lines gain nothing and cost much).
@@ -101,7 +106,8 @@ def to_luminance(frame: np.ndarray) -> np.ndarray:
     if a.ndim == 3 and a.shape[-1] in (3, 4):
         a = a[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         if np.asarray(frame).dtype == np.uint8:
-            return np.clip(a + 0.5, 0, 255).astype(np.uint8)
+            rounded: np.ndarray = np.clip(a + 0.5, 0, 255).astype(np.uint8)
+            return rounded
     elif a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     if a.ndim != 2:
@@ -117,10 +123,11 @@ def to_luminance(frame: np.ndarray) -> np.ndarray:
     if hi <= lo:
         return np.zeros(a.shape, np.uint8)
     scaled = (a.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+    stretched: np.ndarray = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+    return stretched
 
 
-def _digest(*parts: bytes) -> bytes:
+def _digest(*parts: bytes | memoryview) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     for p in parts:
         h.update(p)
@@ -153,10 +160,10 @@ class _Engines:
         self.layout = PyTessBaseAPI(init=False)
         self.layout.InitForAnalysePage()
         self.layout.SetPageSegMode(PSM.SPARSE_TEXT)
-        self._line = None
+        self._line: Any = None
 
     @property
-    def line(self):  # noqa: ANN201 - a tesserocr PyTessBaseAPI
+    def line(self) -> Any:  # a tesserocr PyTessBaseAPI (tesserocr has no type information)
         if self._line is None:
             from tesserocr import OEM, PSM, PyTessBaseAPI
 
@@ -176,6 +183,12 @@ class _Engines:
             self._line.End()
 
 
+class _ThreadEngines(threading.local):
+    """A helper thread's own engines, made on its first item."""
+
+    engines: _Engines | None = None
+
+
 class TextReader:
     """Reads the words of frames. Its Tesseract engines are made on first use (about 0.1 s per
     thread) in the thread that uses the reader, and in ``threads - 1`` helper threads of its
@@ -189,7 +202,7 @@ class TextReader:
         self._thread: int | None = None
         self._own: _Engines | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._local = threading.local()
+        self._local = _ThreadEngines()
         self._all: list[_Engines] = []
         self._all_lock = threading.Lock()
         self._lines: OrderedDict[bytes, tuple[tuple[str, float, tuple[int, int, int, int]], ...]] = OrderedDict()
@@ -205,15 +218,16 @@ class TextReader:
             if self._own is None:
                 self._own = self._keep(_Engines())
             return self._own
-        helper = getattr(self._local, "engines", None)
+        helper = self._local.engines
         if helper is None or self._pool is None:
             raise RuntimeError("a TextReader is used by one thread only; make one per thread")
         return helper
 
     def _helper_engines(self) -> _Engines:
-        engines = getattr(self._local, "engines", None)
+        engines = self._local.engines
         if engines is None:
-            engines = self._local.engines = self._keep(_Engines())
+            engines = self._keep(_Engines())
+            self._local.engines = engines
         return engines
 
     def _keep(self, engines: _Engines) -> _Engines:
@@ -221,14 +235,15 @@ class TextReader:
             self._all.append(engines)
         return engines
 
-    def _map(self, fn, items: list) -> list:  # noqa: ANN001
+    def _map(self, fn: Callable[[_Engines, _Item], _Result], items: list[_Item]) -> list[_Result]:
         """``fn(engines, item)`` over ``items``, in order: this thread and the helper threads
         take the next item as they come free."""
+        own = self._engines()
         if self.threads == 1 or len(items) < 2:
-            return [fn(self._own, item) for item in items]
+            return [fn(own, item) for item in items]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="veil-ocr")
-        results: list = [None] * len(items)
+        results: list[_Result | None] = [None] * len(items)
         pending = iter(range(len(items)))
         lock = threading.Lock()
 
@@ -242,10 +257,10 @@ class TextReader:
                 results[n] = fn(engines, items[n])
 
         helpers = [self._pool.submit(work, None) for _ in range(min(self.threads, len(items)) - 1)]
-        work(self._own)
+        work(own)
         for f in helpers:
             f.result()
-        return results
+        return cast("list[_Result]", results)  # every slot filled
 
     def clear_cache(self) -> None:
         """Forget every frame and line read so far (the engines stay)."""
@@ -256,7 +271,7 @@ class TextReader:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        self._local = threading.local()
+        self._local = _ThreadEngines()
         with self._all_lock:
             engines, self._all = self._all, []
         for e in engines:
@@ -380,7 +395,7 @@ def _recognise_line(engines: _Engines, crop: np.ndarray, max_scale: int) -> tupl
     line = engines.line
     h, w = crop.shape
     s = max(1, min(max_scale, round(LINE_HEIGHT / h)))
-    big = np.asarray(Image.fromarray(crop).resize((w * s, h * s), Image.BICUBIC))
+    big = np.asarray(Image.fromarray(crop).resize((w * s, h * s), Image.Resampling.BICUBIC))
     _set_image(line, big)
     line.Recognize()
     it = line.GetIterator()
@@ -435,6 +450,6 @@ def _merge_lines(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int,
     return sorted(((a, b, c - a, d - b) for a, b, c, d in merged), key=lambda b: (b[1], b[0]))
 
 
-def _set_image(api, img: np.ndarray) -> None:
+def _set_image(api: Any, img: np.ndarray) -> None:  # api: a tesserocr PyTessBaseAPI
     img = np.ascontiguousarray(img, dtype=np.uint8)
     api.SetImageBytes(img.tobytes(), img.shape[1], img.shape[0], 1, img.shape[1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Union
+from typing import Any, Union
 
 Point = tuple[float, float]
 
@@ -122,7 +122,7 @@ def _segment_distance(p: Point, a: Point, b: Point) -> float:
     return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
-def shape_to_json(shape: Shape) -> dict:
+def shape_to_json(shape: Shape) -> dict[str, object]:
     if isinstance(shape, Rect):
         return {"kind": "rect", "id": shape.id, "x0": shape.x0, "y0": shape.y0, "x1": shape.x1, "y1": shape.y1}
     if isinstance(shape, Polygon):
@@ -131,7 +131,7 @@ def shape_to_json(shape: Shape) -> dict:
             "radius": shape.radius, "erase": shape.erase}
 
 
-def shape_from_json(data: dict) -> Shape:
+def shape_from_json(data: dict[str, Any]) -> Shape:
     kind = data["kind"]
     if kind == "rect":
         return Rect(int(data["id"]), float(data["x0"]), float(data["y0"]), float(data["x1"]), float(data["y1"]))

@@ -61,6 +61,7 @@ class Template:
 
 def _value(ds: Dataset, name: str) -> str:
     name = name.strip()
+    tag: int | None
     if name.startswith(("[", "(")):
         digits = re.sub(r"[^0-9A-Fa-f]", "", name)
         if len(digits) != 8:
@@ -94,10 +95,13 @@ _TESTS: dict[str, Callable[[str, str], bool]] = {
 _TOKEN = re.compile(r"""\s*(?:(?P<op>[*+!()])|(?P<test>(?:\[[0-9A-Fa-f,\s]+\]|\([0-9A-Fa-f,\s]+\)|[A-Za-z][A-Za-z0-9]*)
                         \s*\.\s*(?P<method>[A-Za-z]+)\s*\(\s*(?:"(?P<arg>(?:[^"\\]|\\.)*)")?\s*\)))""", re.VERBOSE)
 
+#: ("op", operator) or ("test", (attribute, test, argument)).
+_Token = tuple[str, str | tuple[str, str, str]]
+
 
 def parse_condition(text: str) -> Condition:
     """Compile a CTP-style condition (see the module docstring)."""
-    tokens: list[tuple[str, object]] = []
+    tokens: list[_Token] = []
     pos = 0
     text = text.strip()
     while pos < len(text):
@@ -130,10 +134,10 @@ def parse_condition(text: str) -> Condition:
 class _Parser:
     """or := and ('+' and)* ; and := unary ('*' unary)* ; unary := '!' unary | '(' or ')' | test"""
 
-    def __init__(self, tokens: list[tuple[str, object]]) -> None:
+    def __init__(self, tokens: list[_Token]) -> None:
         self.tokens, self.at = tokens, 0
 
-    def _peek(self) -> tuple[str, object] | None:
+    def _peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
     def expression(self) -> Condition:
@@ -164,9 +168,10 @@ class _Parser:
                 raise VeilError("a parenthesis is not closed")
             self.at += 1
             return inner
-        if token[0] != "test":
-            raise VeilError(f"unexpected '{token[1]}'")
-        name, method, arg = token[1]  # type: ignore[misc]
+        kind, value = token
+        if kind != "test" or not isinstance(value, tuple):
+            raise VeilError(f"unexpected '{value}'")
+        name, method, arg = value
         test = _TESTS[method]
         return lambda ds: test(_value(ds, name), arg)
 

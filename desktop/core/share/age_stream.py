@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,12 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
+class ByteSink(Protocol):
+    """Where the age file goes: a binary file, or a :class:`desktop.core.share.file_sink.FileSink`."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class AgeWriter:
     """Encrypts what is written to it and writes the age file to ``out``.
 
@@ -50,7 +56,7 @@ class AgeWriter:
     seals the last chunk; it does not close ``out``.
     """
 
-    def __init__(self, out: BinaryIO, *, recipients: Sequence[str] = (),
+    def __init__(self, out: ByteSink, *, recipients: Sequence[str] = (),
                  passphrase: str | None = None,
                  scrypt_log_n: int = age_header.DEFAULT_SCRYPT_LOG_N) -> None:
         if bool(recipients) == (passphrase is not None):

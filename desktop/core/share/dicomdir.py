@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.tag import BaseTag
-from pydicom.uid import ExplicitVRLittleEndian, MediaStorageDirectoryStorage, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage, generate_uid
 
 from desktop.core.share.header_scan import RawHeader, read_raw_header
 
@@ -44,7 +44,7 @@ _LEVEL_ATTRIBUTES = {
               "AccessionNumber"),
     "SERIES": ("Modality", "SeriesInstanceUID", "SeriesNumber"),
 }
-_LEVEL_TAGS = tuple(pydicom.datadict.tag_for_keyword(keyword) or 0 for keyword in (
+_LEVEL_TAGS = tuple(BaseTag(pydicom.datadict.tag_for_keyword(keyword) or 0) for keyword in (
     "SpecificCharacterSet", *(k for keys in _LEVEL_ATTRIBUTES.values() for k in keys)))
 _CHARSET, _INSTANCE_NUMBER = 0x00080005, 0x00200013
 _SOP_CLASS, _SOP_INSTANCE, _MODALITY = 0x00080016, 0x00080018, 0x00080060
@@ -295,7 +295,7 @@ def _encode_head(fileset_id: str, uid: str, first: int, last: int) -> bytes:
     """Preamble, File Meta and the File-set Identification elements before the records."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
-    meta.MediaStorageSOPInstanceUID = uid
+    meta.MediaStorageSOPInstanceUID = UID(uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     head = Dataset()
     head.FileSetID = fileset_id

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pyrage
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-import pyrage
 from pyrage import x25519
 
 from desktop.core.share import bech32, strict_json

@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from desktop.core.common.errors import Cancelled
 from desktop.core.share import member_names as names
@@ -100,6 +100,15 @@ def _mine(identities: Sequence[Identity | str]) -> dict[str, set[str] | None]:
     return mine
 
 
+def _listed(recipient: str, fingerprint: str | None, mine: dict[str, set[str] | None]) -> bool:
+    """A manifest's recipient is this user: the same age key, and the same card where both
+    sides know one."""
+    if recipient not in mine:
+        return False
+    fingerprints = mine[recipient]
+    return fingerprints is None or fingerprint is None or fingerprint in fingerprints
+
+
 def check_arrival(manifest: Manifest, layer: str, types: Sequence[str],
                   identities: Sequence[Identity | str] = ()) -> Arrival:
     """Compare the file's encryption (``layer``, the age header's stanza ``types``) and the
@@ -115,9 +124,7 @@ def check_arrival(manifest: Manifest, layer: str, types: Sequence[str],
         if len(types) != expected or any(t != ("X25519" if keys else "scrypt") for t in types):
             reasons.append(COUNT)
         mine = _mine(identities)
-        if keys and not any(r.age_recipient in mine and (
-                mine[r.age_recipient] is None or r.fingerprint is None
-                or r.fingerprint in mine[r.age_recipient]) for r in manifest.recipients):
+        if keys and not any(_listed(r.age_recipient, r.fingerprint, mine) for r in manifest.recipients):
             reasons.append(NOT_LISTED)
     return Arrival(layer, len(types), tuple(reasons))
 
@@ -345,7 +352,7 @@ def open_package(package: Path, staging_folder: Path | None = None, *,
         raise PackageError("Open a package with your identity or with a passphrase.")
     secrets = [i.age_secret if isinstance(i, Identity) else i for i in identities]
     try:
-        source = open(package, "rb", buffering=1 << 20)
+        source = cast(io.BufferedReader, open(package, "rb", buffering=1 << 20))  # buffered: a BufferedReader
     except OSError as exc:
         raise PackageError(f"The package cannot be read ({exc.strerror}).") from None
     with source:

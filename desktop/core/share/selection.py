@@ -106,7 +106,7 @@ def survey(sources: Sequence[PackageSource], meter: Meter) -> tuple[list[Scanned
                 reported = counter.value
         finally:  # on an error or a cancel: queued files are skipped, running ones stop
             counter.stop.set()  # within 1 MiB
-            for future in futures:
-                if isinstance(future, Future):
-                    future.cancel()
+            for pending in futures:
+                if isinstance(pending, Future):
+                    pending.cancel()
     return scanned, directory.builder.encode()

@@ -107,7 +107,7 @@ def filler(fh: BinaryIO) -> Callable[[memoryview], int]:
     """How to read ``fh`` into a buffer (returning the count, 0 at the end): its ``readinto``,
     or ``read`` and a copy for a stream without a working ``readinto``."""
     readinto = getattr(fh, "readinto", None)
-    if readinto is not None and type(fh).readinto is not io.RawIOBase.readinto:
+    if readinto is not None and getattr(type(fh), "readinto", None) is not io.RawIOBase.readinto:
         return lambda view: readinto(view) or 0
 
     def copy(view: memoryview) -> int:

@@ -21,12 +21,22 @@ from desktop.core.share.sources import changed, filler, read_error
 from desktop.core.share.zip_writer import ZipStreamWriter
 
 _DEPTH = 4  # blocks read ahead
-_END = object()  # the end of one source
+
+
+class _End:
+    """The end of one source."""
+
+
+_END = _End()
 
 
 class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+#: What the reader thread queues: a filled buffer and its byte count, a failure, or an end.
+_Block = tuple[bytearray, int] | _Failure | _End
 
 
 class _ReadAhead:
@@ -35,7 +45,7 @@ class _ReadAhead:
 
     def __init__(self, sources: Sequence[Scanned]) -> None:
         self._sources = sources
-        self._queue: queue.Queue[object] = queue.Queue(_DEPTH)
+        self._queue: queue.Queue[_Block] = queue.Queue(_DEPTH)
         self._free: queue.Queue[bytearray] = queue.Queue()
         for _ in range(_DEPTH + 2):  # those queued, the one being read, the one in use
             self._free.put(bytearray(BUFFER))
@@ -44,7 +54,7 @@ class _ReadAhead:
         self._thread = threading.Thread(target=self._run, name="veil-read", daemon=True)
         self._thread.start()
 
-    def _put(self, item: object) -> bool:
+    def _put(self, item: _Block) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -106,9 +116,9 @@ class _ReadAhead:
         item = self._queue.get()
         if isinstance(item, _Failure):
             raise item.error
-        if item is _END:
+        if isinstance(item, _End):
             return None
-        buffer, count = item  # type: ignore[misc]
+        buffer, count = item
         self._lent = buffer
         return memoryview(buffer)[:count]
 

@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.common.faults import fault_point
 from desktop.core.share import member_names as names
 from desktop.core.share.age_header import DEFAULT_SCRYPT_LOG_N
 from desktop.core.share.age_stream import AgeWriter
 from desktop.core.share.errors import CardError, ExportError, UnsafePackageError
-from desktop.core.common.faults import fault_point
 from desktop.core.share.file_sink import PartialFile
 from desktop.core.share.identity import Identity, KeyCard
 from desktop.core.share.manifest import (

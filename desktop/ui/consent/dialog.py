@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.app.consent.consenting import Patient, add_consent, find_patient
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.consent.consenting import Patient, add_consent, find_patient
 from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.common.errors import VeilError

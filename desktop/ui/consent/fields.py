@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.common.formatting import plural
 from desktop.app.browsing.catalogue import SeriesRow
+from desktop.app.common.formatting import plural
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentError, Method, Purpose, Scope
 
 DATE_FORMAT = "yyyy-MM-dd"

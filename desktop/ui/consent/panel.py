@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop.app.consent.consenting import Patient, Withdrawal, consents_of, find_patient, study_label, withdraw_consent
 from desktop.app.browsing.catalogue import Catalogue, StudyRow
+from desktop.app.consent.consenting import Patient, Withdrawal, consents_of, find_patient, study_label, withdraw_consent
 from desktop.app.library.home import VeilHome
 from desktop.core.consent import Basis, ConsentRecord, Purpose, RecordState, state_on
 from desktop.ui.common import theme

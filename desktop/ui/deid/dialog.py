@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import check_items, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.deid.deidentifying import DeidReport, Input, deidentify_studies, library_inputs, preview
-from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.common.formatting import plural
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.common.formatting import plural
 from desktop.core.deid.engine import Change
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.deid.preview_model import FILTERS, ChangeFilterProxy, ChangeTableModel, summary

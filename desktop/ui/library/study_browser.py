@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow
+from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.core.consent import StudyBadge
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.library.study_model import (

@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from desktop.app.common.formatting import date_key, dicom_date, person_name, plural
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.common.formatting import date_key, dicom_date, person_name, plural
 from desktop.core.consent import ConsentStatus, StudyBadge
 from desktop.ui.common import theme
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from desktop.app.common.tasks import CancelToken
 from desktop.app.browsing.catalogue import Catalogue, load_catalogue
+from desktop.app.common.tasks import CancelToken
 from desktop.app.redaction.redacting import RedactionReport, apply_series_masks
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error

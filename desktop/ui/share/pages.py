@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QRadioButton, QVBoxLayout, QWidget
 
-from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.app.browsing.catalogue import StudyRow
+from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.app.share.sharing import Flagged
 from desktop.core.deid.profiles import Profile
 from desktop.ui.common.widgets import indented, label, set_role, visible_indicator

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.formatting import plural
 from desktop.app.keys.contacts import Contact
-from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.share.sharing import ShareReport
 from desktop.core.common.errors import VeilError
 from desktop.ui.common.widgets import heading, label, rule, set_role

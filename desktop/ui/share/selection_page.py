@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.common.formatting import plural
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.core.library import index
 from desktop.ui.common.widgets import label, set_role, visible_indicator

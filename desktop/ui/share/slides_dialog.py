@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.app.browsing.catalogue import StudyRow
 from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import check_items, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
-from desktop.app.browsing.catalogue import StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.slides import SlidesReport, export_slides
 from desktop.core.common.errors import Cancelled, VeilError

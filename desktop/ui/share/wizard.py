@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import selection_items
 from desktop.app.consent.purpose_rules import (
@@ -28,7 +29,6 @@ from desktop.app.consent.purpose_rules import (
 )
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.keys.contacts import list_contacts
-from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
 from desktop.app.share.sharing import ShareReport, ShareRequest, export_package
 from desktop.core.common.errors import Cancelled, VeilError

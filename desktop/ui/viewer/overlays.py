@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 
-from desktop.app.common.formatting import dicom_date, dicom_time, person_name
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.common.formatting import dicom_date, dicom_time, person_name
 
 OVERLAY_COLOR = QColor("#e8e8e8")
 SHADOW_COLOR = QColor(0, 0, 0, 220)

@@ -7,8 +7,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from desktop.app.common.formatting import plural
 from desktop.app.browsing.catalogue import SeriesRow
+from desktop.app.common.formatting import plural
 from desktop.ui.library.study_model import redacted_text, redacted_tooltip
 from desktop.ui.viewer.viewport import to_qimage
 

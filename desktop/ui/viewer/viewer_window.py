@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.library.home import VeilHome
 from desktop.app.viewer.view_state import SeriesView
 from desktop.app.viewer.viewing import series_thumbnails
