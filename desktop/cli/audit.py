@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.cli.support import open_home, safe
-from desktop.cli.support import open_home as _open
+
 from desktop.core.common.errors import VeilError
 
 if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
@@ -31,7 +31,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    home = _open(args)
+    home = open_home(args)
     result = home.verify_audit()
     # A rollback is about the whole library, not only audit.log: say so first.
     print(result.message if result.rolled_back else f"audit.log: {result.message}")

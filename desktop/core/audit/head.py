@@ -56,7 +56,7 @@ class KeyringHead:
         """The head last written, None if none was; raises :class:`HeadUnavailable`."""
         try:
             value = keyring.get_password(self.service, self.user)
-        except Exception as exc:  # any backend's failure (D-Bus, a locked collection)
+        except Exception as exc:  # noqa: BLE001 - any keyring backend's failure (D-Bus, a locked collection)
             raise HeadUnavailable(_unreadable(exc)) from None
         if value is None:
             return None
@@ -70,7 +70,7 @@ class KeyringHead:
         """Keep ``head``; raises :class:`HeadUnavailable`."""
         try:
             keyring.set_password(self.service, self.user, f"{head.count}:{head.hash}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any keyring backend's failure, reported as such
             raise HeadUnavailable(_unreadable(exc)) from None
 
 

@@ -42,7 +42,7 @@ def line_hash(line: bytes) -> str:
 def os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:
+    except (ImportError, KeyError, OSError):  # no pwd module; a uid not in passwd (OSError from 3.13)
         return f"uid:{os.getuid()}"
 
 

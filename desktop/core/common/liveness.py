@@ -27,7 +27,7 @@ def life_folder(tmp: Path) -> Path:
 
 def _forget_own() -> None:
     """At a normal exit: remove this process's lock files (after a crash, the next sweep does)."""
-    for folder, (token, fd) in list(_HELD.items()):
+    for folder, (token, _fd) in list(_HELD.items()):
         if token.startswith(f"{os.getpid()}x"):
             try:
                 os.unlink(Path(folder) / f"{token}.lock")

@@ -32,8 +32,8 @@ from desktop.core.consent.record_json import from_json, to_json
 from desktop.core.consent.status import ConsentStatus, StudyBadge, study_badge, study_status
 
 __all__ = [
-    "EVERY_PATIENT", "Basis", "ConsentError", "ConsentRecord", "ConsentStatus", "Decision", "ExportItem", "ExportRequest",
-    "FormRef", "Method", "Purpose", "RecordState", "Scope", "StudyBadge", "StudyResult", "add_consent",
+    "EVERY_PATIENT", "Basis", "ConsentError", "ConsentRecord", "ConsentStatus", "Decision", "ExportItem",
+    "ExportRequest", "FormRef", "Method", "Purpose", "RecordState", "Scope", "StudyBadge", "StudyResult", "add_consent",
     "check_export", "consent_elements", "distribution_type", "from_json", "is_real_justification",
     "new_record_id", "override", "purposes_text", "state_on", "study_badge", "study_status", "to_json",
     "withdraw",

@@ -91,8 +91,8 @@ def load_attribute_types(keywords: frozenset[str], cache_dir: Path | None = None
     path = _cache_file(Path(cache_dir), keywords)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return AttributeTypes(data["iods"], {iod: tuple(m) for iod, m in data["iod_modules"].items()},
-                              {module: {(tuple(p), k): t for p, k, t in rows} for module, rows in data["modules"].items()},
+        modules = {module: {(tuple(p), k): t for p, k, t in rows} for module, rows in data["modules"].items()}
+        return AttributeTypes(data["iods"], {iod: tuple(m) for iod, m in data["iod_modules"].items()}, modules,
                               {(tuple(p), k): t for p, k, t in data["strongest"]})
     except (OSError, ValueError, KeyError, TypeError):
         pass

@@ -40,11 +40,10 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = ["StrippedPixelData", "strip_codestream_text"]
 
-_Buffer = Union[bytes, memoryview]
+_Buffer = bytes | memoryview
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = {b"OB", b"OW", b"OL", b"OV", b"OF", b"OD", b"UN"}
 #: Segments, tile-parts, boxes visited per element (+ per fragment) before the rest is left as

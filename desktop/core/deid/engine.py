@@ -60,8 +60,8 @@ from desktop.core.dicom.header import DEFLATED, UNDEFINED, InvalidInstance, _cod
 from desktop.core.dicom.identifiers import Identifier, gather, reportable
 from desktop.core.redaction.burn_in import is_redacted, record_clean_pixel_data
 
-__all__ = ["HIDDEN_BITS_METHOD", "Change", "DeidResult", "DeidSettings", "PatientPlan", "compound_keywords", "deidentify",
-           "make_settings", "patient_key", "patient_key_of", "pixel_extent"]
+__all__ = ["HIDDEN_BITS_METHOD", "Change", "DeidResult", "DeidSettings", "PatientPlan", "compound_keywords",
+           "deidentify", "make_settings", "patient_key", "patient_key_of", "pixel_extent"]
 
 
 def compound_keywords(table: ConfidentialityTable) -> frozenset[str]:
@@ -81,7 +81,8 @@ def make_settings(profile: Profile, uid_key: bytes, cache_dir: Path | None = Non
     (indexed once into ``cache_dir`` when given); ``extra`` elements go into every output."""
     table = load_table()
     policy = load_text_policy()
-    keywords = compound_keywords(table) | (unruled_text_keywords(governed_tags(table)) - policy.kept_text - CODE_KEYWORDS)
+    unruled = unruled_text_keywords(governed_tags(table)) - policy.kept_text - CODE_KEYWORDS
+    keywords = compound_keywords(table) | unruled
     return DeidSettings(profile, table, load_attribute_types(keywords, cache_dir),
                         load_safe_private(), uid_key, extra, policy)
 
@@ -117,7 +118,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
         parsed = _parse(data)
     except InvalidInstance:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom on a hostile file raises many kinds: refuse it
         raise InvalidInstance(f"DICOM header cannot be parsed ({type(exc).__name__})") from None
     ds = parsed.ds
     original_meta = getattr(ds, "file_meta", None)
@@ -174,7 +175,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
         raise
     except VeilError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a hostile value can make pydicom's writer raise anything
         raise InvalidInstance(f"cannot be de-identified ({type(exc).__name__} while rewriting the header)") from None
     result = DeidResult(out.getvalue(), str(ds.get("SOPInstanceUID", "") or ""),
                         str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or ""),

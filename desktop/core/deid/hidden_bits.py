@@ -86,7 +86,8 @@ KEEP_DECODED_BYTES = 256 << 20
 
 _UNDEFINED = 0xFFFFFFFF
 #: pydicom decoding as the codestream holds the samples: no masking, no colour conversion.
-_RAW: dict[str, Any] = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False, apply_j2k_sign_correction=False)
+_RAW: dict[str, Any] = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False,
+                            apply_j2k_sign_correction=False)
 _LONG_VRS = {b"OB", b"OW", b"OL", b"OV", b"OF", b"OD", b"UN"}
 _LOSSLESS = {JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, JPEG2000MCLossless,
              HTJ2KLossless, HTJ2KLosslessRPCL, RLELossless}
@@ -200,7 +201,10 @@ def _count(bad: np.ndarray, lay: PixelLayout, start_frame: int = 0) -> tuple[int
         part = flat[first:first + per]
         if lay.samples > 1 and part.any():
             part = part[:part.size // lay.samples * lay.samples]
-            part = np.any(part.reshape(lay.samples, -1), axis=0) if planar else np.any(part.reshape(-1, lay.samples), axis=1)
+            if planar:
+                part = np.any(part.reshape(lay.samples, -1), axis=0)
+            else:
+                part = np.any(part.reshape(-1, lay.samples), axis=1)
         hits = int(np.count_nonzero(part))
         if hits:
             pixels, frames = pixels + hits, frames | {start_frame + first // per}
@@ -283,17 +287,19 @@ def _view(ds: Dataset, syntax: UID, value: bytes) -> Dataset:
     return view
 
 
-def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+def _decode(view: Dataset, syntax: UID,
+            indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
     """Frames as the codestream holds them: no colour conversion, no masking of unused bits."""
     try:
         check_frames(view, indices, syntax)
     except CodestreamTooLarge as exc:
-        raise HiddenBitsDecodeError(f"the pixel data cannot be decoded to check the bits above High Bit: {exc}") from None
+        raise HiddenBitsDecodeError(f"the pixel data cannot be decoded to check the bits above High Bit: "
+                                    f"{exc}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield from get_decoder(syntax).iter_array(view, indices=indices, **_RAW)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a third-party decoder may raise anything on a hostile codestream
         raise HiddenBitsDecodeError(f"the pixel data cannot be decoded to check the bits above High Bit "
                                     f"({syntax.name}: {type(exc).__name__})") from None
 
@@ -309,9 +315,10 @@ def _encapsulated(ds: Dataset, element: memoryview, header: int, lay: PixelLayou
     keep = lay.frame_cells * lay.frames * (lay.allocated // 8) <= KEEP_DECODED_BYTES
     decoded: dict[int, np.ndarray] = {}
     hidden, count = False, 0
-    props: dict[str, Any] = {}
-    for index, (arr, props) in enumerate(_decode(view, syntax)):
+    props: dict[str, Any] = {}  # the last frame's decoding properties, for the re-encoding
+    for index, (arr, frame_props) in enumerate(_decode(view, syntax)):
         count += 1
+        props = frame_props
         if arr.dtype.kind not in "ui" or arr.dtype.itemsize != lay.allocated // 8:
             raise HiddenBitsDecodeError(f"the frames decode to {arr.dtype} samples, not the "
                                         f"{lay.allocated}-bit cells the attributes say ({syntax.name})")
@@ -343,11 +350,13 @@ def _frame_arrays(view: Dataset, syntax: UID, lay: PixelLayout,
 def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: PixelLayout, syntax: UID,
               decoded: dict[int, np.ndarray], props: dict[str, Any]) -> HiddenBits:
     offsets, lengths = ds.get("ExtendedOffsetTable"), ds.get("ExtendedOffsetTableLengths")
+    # The tables are OV (PS3.3 C.7.6.3.1.8): bytes. A hostile file may give them another VR, and
+    # bytes(n) of a number would allocate n zero bytes.
+    extended = (offsets, lengths) if isinstance(offsets, bytes) and isinstance(lengths, bytes) and offsets else None
     try:
         originals = list(pydicom.encaps.generate_frames(
-            value, number_of_frames=lay.frames,
-            extended_offsets=(bytes(offsets), bytes(lengths)) if offsets and lengths else None))
-    except Exception:
+            value, number_of_frames=lay.frames, extended_offsets=extended))
+    except Exception:  # noqa: BLE001 - hostile offsets and items (struct.error, OverflowError...)
         originals = []
     lossy = _lossy(syntax, originals[0] if originals else b"")
     photometric = str(props.get("photometric_interpretation") or ds.get("PhotometricInterpretation") or "").strip()
@@ -370,7 +379,7 @@ def _reencode(ds: Dataset, view: Dataset, value: bytes, lay: PixelLayout, syntax
             break
         except HiddenBitsError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - a third-party encoder may raise anything: try the next target
             if target == ExplicitVRLittleEndian:
                 raise HiddenBitsDecodeError("the cleared pixel data could not be written") from None
     attributes: dict[str, object] = {name: None for name in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")

@@ -87,7 +87,7 @@ def pixel_extent(data: bytes | memoryview) -> tuple[int, int, bool]:
     when it has none or the file cannot be framed."""
     try:
         parsed = _parse(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - pydicom on a hostile file raises many kinds: no extent
         return 0, 0, False
     if parsed.pixel is None:
         return 0, 0, False
@@ -105,7 +105,8 @@ def _check_instance(ds: Dataset, meta: Dataset | None) -> None:
     sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "") or "")
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
         raise InvalidInstance("a media directory (DICOMDIR), not an instance: de-identify the files it lists")
-    for keyword, name in (("SOPInstanceUID", "SOP Instance UID (0008,0018)"), ("SOPClassUID", "SOP Class UID (0008,0016)")):
+    for keyword, name in (("SOPInstanceUID", "SOP Instance UID (0008,0018)"),
+                          ("SOPClassUID", "SOP Class UID (0008,0016)")):
         if not str(ds.get(keyword, "") or "").strip():
             raise InvalidInstance(f"no {name}, which every DICOM instance must have")
 
@@ -135,7 +136,8 @@ def _encoded_record(profile: Profile, implicit: bool, little: bool) -> tuple[Raw
     return tuple(out)
 
 
-def _record_method(ds: Dataset, profile: Profile, fast: bool = False, encoding: tuple[bool, bool] = (False, True)) -> None:
+def _record_method(ds: Dataset, profile: Profile, fast: bool = False,
+                   encoding: tuple[bool, bool] = (False, True)) -> None:
     """PS3.3 C.7.1.1 Patient Identity Removed and the De-identification Method attributes;
     C.7.1.1 / PS3.15 E.3 Longitudinal Temporal Information Modified."""
     if fast and not any(tag in ds for tag in _RECORD_TAGS):
@@ -182,7 +184,10 @@ def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
             if len(value) % 2:
                 value += b"\x00" if vr == b"UI" else b" "
         body += struct.pack("<HH", tag >> 16, tag & 0xFFFF)
-        body += (vr + b"\x00\x00" + struct.pack("<I", len(value))) if vr == b"OB" else (vr + struct.pack("<H", len(value)))
+        if vr == b"OB":  # PS3.5 7.1.2: OB has 2 reserved bytes and a 4-byte length
+            body += vr + b"\x00\x00" + struct.pack("<I", len(value))
+        else:
+            body += vr + struct.pack("<H", len(value))
         body += value
     return struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + bytes(body)
 

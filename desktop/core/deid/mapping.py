@@ -91,7 +91,7 @@ def patient_key(patient_id: str, issuer: str, name: str, birth_date: str) -> str
 def _text_of(ds: Dataset, keyword: str) -> str:
     try:
         value = ds.get(keyword)
-    except Exception:
+    except Exception:  # noqa: BLE001 - pydicom converts a hostile raw value lazily, raising any kind
         return ""
     if value is None:
         return ""

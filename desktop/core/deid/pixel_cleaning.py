@@ -108,7 +108,8 @@ def _native_value(element: bytes | memoryview, implicit: bool, little: bool) -> 
     if len(view) < 8 or struct.unpack("<HH" if little else ">HH", view[:4]) != (0x7FE0, 0x0010):
         return None
     e = "<" if little else ">"
-    header, length = (8, struct.unpack(e + "I", view[4:8])[0]) if implicit else (12, struct.unpack(e + "I", view[8:12])[0])
+    header = 8 if implicit else 12
+    length = struct.unpack(e + "I", view[header - 4:header])[0]
     if length == 0xFFFFFFFF or header + length > len(view):
         return None
     return header, length

@@ -59,7 +59,8 @@ def int_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int 
 def pixel_layout(ds: Dataset) -> PixelLayout | None:
     """The Image Pixel attributes (PS3.3 C.7.6.3), or ``None`` when nothing can be outside
     Bits Stored or the attributes do not make a valid layout (PS3.5 8.1.1)."""
-    allocated, rows, columns = int_attribute(ds, "BitsAllocated"), int_attribute(ds, "Rows"), int_attribute(ds, "Columns")
+    allocated = int_attribute(ds, "BitsAllocated")
+    rows, columns = int_attribute(ds, "Rows"), int_attribute(ds, "Columns")
     if allocated not in (8, 16, 32) or not rows or not columns or rows < 0 or columns < 0:
         return None
     stored = int_attribute(ds, "BitsStored", allocated) or allocated
@@ -70,7 +71,8 @@ def pixel_layout(ds: Dataset) -> PixelLayout | None:
     if (stored, high) == (allocated, allocated - 1) or samples < 1 or frames < 1:
         return None
     return PixelLayout(rows, columns, samples, frames, allocated, stored, high,
-                       int_attribute(ds, "PixelRepresentation", 0) == 1, int_attribute(ds, "PlanarConfiguration", 0) or 0)
+                       int_attribute(ds, "PixelRepresentation", 0) == 1,
+                       int_attribute(ds, "PlanarConfiguration", 0) or 0)
 
 
 def native_length(ds: Dataset) -> int | None:

@@ -136,7 +136,7 @@ class Walker:
                     raw = ds.get_item(tag, keep_deferred=True)
                     value = raw.value.decode("latin_1") if isinstance(raw.value, bytes) else str(ds[tag].value or "")
                     creators[(group, element)] = normalise_creator(value)
-                except Exception:
+                except Exception:  # noqa: BLE001 - a hostile creator value may raise any kind on conversion
                     creators[(group, element)] = ""
         kept_blocks: set[tuple[int, int]] = set()
         overlay_groups_gone: set[int] = set()
@@ -164,7 +164,8 @@ class Walker:
         for tag in [t for t in ds.keys() if (t >> 16) in overlay_groups_gone]:
             self._remove(ds, tag, loc, "part of an overlay plane whose Overlay Data is removed (PS3.15 E.1-1)")
 
-    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...], loc: str) -> bool:
+    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...],
+                 loc: str) -> bool:
         decision = self.s.decision(tag)
         action = decision.action if decision else "X"
         rule = decision.rule if decision else BASIC
@@ -291,7 +292,8 @@ class Walker:
         if vr not in FREE_TEXT_VRS:
             if self.changes is not None:  # routine: left out of the report's summary, so not tallied
                 value = ds[tag].value
-                self._note(loc, tag, vr, "kept", "not in Table E.1-1: a standard attribute (PS3.15 E.1.1)", value, value)
+                self._note(loc, tag, vr, "kept", "not in Table E.1-1: a standard attribute (PS3.15 E.1.1)",
+                           value, value)
             return
         keyword = pydicom.datadict.keyword_for_tag(tag)
         coded = keyword in CODE_KEYWORDS
@@ -482,7 +484,7 @@ class Walker:
         if self.changes is not None:
             try:
                 before = ds[tag].value
-            except Exception:
+            except Exception:  # noqa: BLE001 - a hostile value may raise any kind on conversion
                 before = b""
         self._note(loc, tag, vr, "removed", rule, before, None)
         del ds[tag]

@@ -134,7 +134,7 @@ def _text(ds: Dataset, keyword: str, codec: str | None = None) -> str:
         return elem.value.decode(codec, "replace").strip(" \x00")
     try:
         value = ds[tag].value
-    except Exception:
+    except Exception:  # noqa: BLE001 - pydicom converts a hostile raw value lazily, raising any kind
         return ""
     if value is None:
         return ""
@@ -156,7 +156,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         if isinstance(value, pydicom.multival.MultiValue):
             value = value[0]
         return int(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - lazy conversion of a hostile value raises any kind; int() too
         return None
 
 
@@ -190,13 +190,13 @@ def _read_dataset(data: Buffer) -> tuple[Dataset, int]:
         fh = _as_file(data)
         try:
             ds = pydicom.dcmread(fh, stop_before_pixels=True, force=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a forced read of non-DICOM data raises any kind
             raise InvalidInstance(f"not a DICOM file ({type(exc).__name__} while reading)") from None
         if "SOPInstanceUID" not in ds and not _looks_like_dicom(ds):
             raise InvalidInstance(
                 "not a DICOM file: no 'DICM' prefix and the data does not parse as a DICOM dataset"
             ) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom on a hostile file raises many kinds: refuse it
         raise InvalidInstance(f"DICOM header cannot be parsed ({type(exc).__name__})") from None
     return ds, fh.tell()
 
@@ -228,7 +228,7 @@ def _inflated_body(data: Buffer) -> tuple[bytes, int]:
         raise
     except zlib.error:
         raise InvalidInstance("corrupt: the deflated dataset cannot be inflated") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom reading the hostile File Meta raises many kinds
         raise InvalidInstance(f"malformed deflated file ({type(exc).__name__})") from None
     inner = io.BytesIO(body)
     pydicom.filereader.read_dataset(inner, False, True, stop_when=_at_pixel_data)

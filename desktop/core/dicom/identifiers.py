@@ -293,7 +293,7 @@ def gather(ds: Dataset) -> Gathered:
                 try:
                     elem = dataset[tag]
                     value = elem.value
-                except Exception:
+                except Exception:  # noqa: BLE001 - a hostile value may raise any kind on conversion
                     continue
                 elem_vr = elem.VR
                 if elem_vr == "SQ":

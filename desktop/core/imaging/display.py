@@ -91,7 +91,7 @@ def _lut(item: Dataset, data_keyword: str, signed: bool, little_endian: bool = T
         if signed and first >= 32768:  # SS when the image's pixels are signed (C.11.1.1)
             first -= 65536
         return LookupTable(first, bits, table[:entries])
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hostile LUT (lazy conversion, numpy) is ignored
         return None
 
 

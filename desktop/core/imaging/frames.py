@@ -36,7 +36,7 @@ def read_image(data: bytes) -> Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(io.BytesIO(data), force=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom on a hostile file raises many kinds: refuse it
         raise DecodeError(f"the file cannot be read ({type(exc).__name__})") from None
     if "TransferSyntaxUID" not in ds.file_meta and ds.is_little_endian is not None:
         # No File Meta Information (ACR-NEMA style): the syntax is how it was read.
@@ -111,7 +111,7 @@ def decode_frame(ds: Dataset, index: int) -> np.ndarray:
             arr = _stored_bits(pydicom.pixels.pixel_array(ds, index=index), ds)
             if str(ds.get("PhotometricInterpretation", "")).strip() == "PALETTE COLOR":
                 arr = _palette_to_rgb8(pydicom.pixels.apply_color_lut(arr, ds), ds)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a third-party decoder may raise anything
         raise DecodeError(
             f"the pixel data cannot be decoded ({_syntax_name(ds)}: {type(exc).__name__})"
         ) from None

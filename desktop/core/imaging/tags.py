@@ -67,7 +67,7 @@ def _value(elem: DataElement) -> str:
         return f"<{len(elem.value):,} bytes>"
     try:
         text = "\\".join(str(v) for v in elem.value) if elem.VM > 1 else str(elem.value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hostile value may raise any kind on conversion
         return "<unreadable value>"
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
 
@@ -85,7 +85,7 @@ def _nodes(ds: Dataset) -> tuple[TagNode, ...]:
                 )
             out.append(TagNode(f"({elem.tag.group:04X},{elem.tag.element:04X})", _name(elem, creator),
                                str(elem.VR), _value(elem), creator, children))
-        except Exception:
+        except Exception:  # noqa: BLE001 - one unreadable element is shown as such
             out.append(TagNode(f"({elem.tag.group:04X},{elem.tag.element:04X})", "Unreadable element",
                                "", "<cannot be read>"))
     return tuple(out)

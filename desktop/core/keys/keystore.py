@@ -107,7 +107,7 @@ def keyring_available() -> bool:
     priority = getattr(backend, "priority", 1)
     try:
         return float(priority) > 0
-    except Exception:
+    except (TypeError, ValueError, OverflowError):  # a backend whose priority is not a number
         return True
 
 
@@ -118,7 +118,8 @@ def passphrase_from_file(path: str | os.PathLike[str]) -> str:
             text = handle.read(1 << 16).decode("utf-8")
     except (OSError, UnicodeDecodeError, OverBudget) as exc:
         raise KeyStoreError(
-            f"Cannot read the passphrase file named by VEIL_PASSPHRASE_FILE: {getattr(exc, 'strerror', None) or 'it is not a regular file of UTF-8 text'}."
+            "Cannot read the passphrase file named by VEIL_PASSPHRASE_FILE: "
+            f"{getattr(exc, 'strerror', None) or 'it is not a regular file of UTF-8 text'}."
         ) from None
     text = text.rstrip("\r\n")
     if not text:

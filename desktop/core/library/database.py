@@ -99,7 +99,7 @@ def rollback(conn: Connection) -> None:
     if conn.in_transaction:
         try:
             conn.execute("ROLLBACK")
-        except Exception:  # the original error is the one worth reporting
+        except DatabaseError:  # the original error is the one worth reporting
             pass
 
 

@@ -91,7 +91,8 @@ def add_instance(
     key = patient_key(h)
     known_patient = _row_id(conn, "patients", "patient_key", key, cache)
     known_study = _row_id(conn, "studies", "study_uid", h.study_uid, cache)
-    if known_study is not None and _owner(conn, "studies", "patient_ref", "study_uid", h.study_uid, cache) != known_patient:
+    if (known_study is not None
+            and _owner(conn, "studies", "patient_ref", "study_uid", h.study_uid, cache) != known_patient):
         return Added.STUDY_OF_ANOTHER_PATIENT
     owner = _owner(conn, "series", "study_ref", "series_uid", h.series_uid, cache)
     if owner is not None and owner != known_study:
@@ -269,9 +270,11 @@ def start_import(conn: Connection, os_user: str) -> int:
     return inserted_id(cur)
 
 
-def finish_import(conn: Connection, import_id: int, imported: int, already: int, rejected: int, cancelled: bool) -> None:
+def finish_import(conn: Connection, import_id: int, imported: int, already: int, rejected: int,
+                  cancelled: bool) -> None:
     conn.execute(
-        "UPDATE imports SET finished_at = ?, imported = ?, already_present = ?, rejected = ?, cancelled = ? WHERE id = ?",
+        "UPDATE imports SET finished_at = ?, imported = ?, already_present = ?, rejected = ?, cancelled = ? "
+        "WHERE id = ?",
         (datetime.now(UTC).isoformat(timespec="seconds"), imported, already, rejected,
          int(cancelled), import_id),
     )

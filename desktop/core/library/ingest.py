@@ -127,7 +127,7 @@ def ingest(source: Source, store: ObjectStore, budget: InputBudget = DEFAULT_BUD
         return Rejected(source.label, "too large to read into memory")
     except RecursionError:
         return Rejected(source.label, "its structure is nested too deeply to read")
-    except Exception as exc:  # one bad file never stops the batch; the type says enough
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch; the type says enough
         return Rejected(source.label, f"cannot be read ({type(exc).__name__} while reading it)")
 
 

@@ -197,9 +197,9 @@ def _walk(root: str, seen_files: Seen, seen_dirs: Seen, cancelled: Callable[[], 
 
 #: zipfile's reader of the End of Central Directory record (ZIP64 included) and the fields of
 #: what it returns: private to the standard library, so typeshed has no types for them.
-_end_record: Callable[[BinaryIO], list[Any] | None] = zipfile._EndRecData
-_ECD_ENTRIES_TOTAL: int = zipfile._ECD_ENTRIES_TOTAL
-_ECD_SIZE: int = zipfile._ECD_SIZE
+_end_record: Callable[[BinaryIO], list[Any] | None] = zipfile._EndRecData  # type: ignore[attr-defined]
+_ECD_ENTRIES_TOTAL: int = zipfile._ECD_ENTRIES_TOTAL  # type: ignore[attr-defined]
+_ECD_SIZE: int = zipfile._ECD_SIZE  # type: ignore[attr-defined]
 
 
 def _zip_refusal(fh: BinaryIO, budget: InputBudget) -> str | None:
@@ -302,7 +302,7 @@ def _dicomdir(path: str, seen_files: Seen, budget: InputBudget = DEFAULT_BUDGET)
     except OSError as exc:
         yield Rejected(path, _os_reason(exc))
         return
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom on a hostile DICOMDIR raises many kinds
         yield Rejected(path, f"DICOMDIR cannot be read ({type(exc).__name__})")
         return
     if not records and "DirectoryRecordSequence" not in ds:

@@ -142,7 +142,7 @@ class BurnInResult:
 def _first_fragment(ds: Dataset, frames: int) -> bytes:
     try:
         return next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=frames))
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile Pixel Data raises many kinds: treated as lossy
         return b""
 
 
@@ -254,7 +254,7 @@ def _frames(view: Dataset, syntax: UID) -> Iterator[np.ndarray]:
             except StopIteration:
                 return
             yield arr
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a third-party decoder may raise anything
         raise BurnInError(f"the pixel data cannot be decoded ({syntax.name}: {type(exc).__name__})") from None
 
 
@@ -367,7 +367,7 @@ def _peek_photometric(view: Dataset, source: UID, ds: Dataset) -> str:
         check_frames(view, [0], source)
         # pydicom 3.0 annotates as_array's **kwargs as DecodeOptions, meaning Unpack[DecodeOptions]
         _, props = get_decoder(source).as_array(view, index=0, as_rgb=True)  # type: ignore[arg-type]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a third-party decoder may raise anything
         raise BurnInError(f"the pixel data cannot be decoded ({source.name}: {type(exc).__name__})") from None
     decoded = str(props.get("photometric_interpretation", photometric))
     if decoded != "RGB":
@@ -394,7 +394,7 @@ def _write_pixels(view: Dataset, source: UID, plan: _Plan, out: Dataset,
             options["jls_error"] = 0
         try:  # the PS3.5 8.2 profile and the encoder's limits, before any mask is asked for
             encoder.encode(np.zeros(shape, dtype=dtype), **options)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a third-party encoder may raise anything
             raise _EncodeFailed() from None
         fragments: list[bytes] = []
     elif bits_allocated == 1:
@@ -433,7 +433,7 @@ def _write_pixels(view: Dataset, source: UID, plan: _Plan, out: Dataset,
         if encapsulated:
             try:
                 fragments.append(encoder.encode(arr, **options))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a third-party encoder may raise anything
                 raise _EncodeFailed() from None
         elif bits_allocated == 1:
             bits[index] = arr

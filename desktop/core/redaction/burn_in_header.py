@@ -92,7 +92,7 @@ def _copy_header(ds: Dataset, swap_words: bool) -> Dataset:
             continue
         try:
             out.add(copy.deepcopy(ds[tag]))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hostile value may raise any kind on conversion
             raise BurnInError(f"element {tag:08X} cannot be read ({type(exc).__name__})") from None
     _clean_nested(out, swap_words)
     return out
@@ -143,7 +143,7 @@ def _as_list(value: object) -> list[object]:
 def _encapsulated_size(ds: Dataset) -> int:
     try:
         return sum(len(f) for f in pydicom.encaps.generate_fragments(ds.PixelData))
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile Pixel Data: no ratio is recorded
         return 0
 
 

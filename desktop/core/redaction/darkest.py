@@ -151,7 +151,7 @@ def _palette_darkest(ds: Dataset) -> int:
     indices = np.arange(start, stop + 1, dtype=np.int64)
     try:
         rgb = apply_color_lut(indices.astype(np.uint16 if hi < 65536 else np.int64), _palette_view(ds))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom on a hostile palette raises many kinds
         raise BurnInError(f"the palette cannot be read ({type(exc).__name__})") from None
     rgb = rgb[..., :3].astype(np.float64)
     luma = rgb @ np.array([0.299, 0.587, 0.114])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any
 
 Point = tuple[float, float]
 
@@ -102,7 +102,7 @@ class Stroke:
         return any(_segment_distance((x, y), a, b) <= self.radius for a, b in zip(pts, pts[1:]))
 
 
-Shape = Union[Rect, Polygon, Stroke]
+Shape = Rect | Polygon | Stroke
 
 
 def _rescale(points: tuple[Point, ...], old: tuple[float, float, float, float],

@@ -67,7 +67,7 @@ class FileSink:
                     if not self._direct and _FADVISE and written - flushed >= _WRITEBACK_WINDOW:
                         os.posix_fadvise(self._fd, flushed, written - flushed, _FADVISE)
                         flushed = written
-                except BaseException as exc:  # reported on the producer's thread
+                except BaseException as exc:  # noqa: BLE001 - re-raised on the producer's thread
                     self._error = exc
             self._free.put(view)
 
@@ -205,7 +205,7 @@ class PartialFile:
                 os.close(self._fd)
                 self._fd = -1
                 os.replace(self.path, self.output)
-            except BaseException as failure:
+            except BaseException as failure:  # noqa: BLE001 - the partial file is removed, then it is raised
                 exc = failure
             else:
                 fsync_dir(self.output.parent)

@@ -152,7 +152,7 @@ def read_header(name: str, reader: _Reader, first: bytes) -> Dataset:
         header = _parse(window)
         if window.tell() >= len(first) and not reader.at_end:
             header = None  # it may go on past the first block
-    except Exception:  # pydicom raises many kinds on a file that is not DICOM
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds on a file that is not DICOM
         if reader.at_end:
             raise _not_dicom(name) from None
     try:
@@ -163,7 +163,7 @@ def read_header(name: str, reader: _Reader, first: bytes) -> Dataset:
         header.SOPInstanceUID  # noqa: B018
     except (ExportError, OSError):
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds on a file that is not DICOM
         raise _not_dicom(name) from None
     return header
 
@@ -181,7 +181,7 @@ def _peeked(source: PackageSource) -> tuple[Scanned, DirectoryEntry] | None:
     peek = getattr(source, "peek", None)
     try:
         peeked = None if peek is None else peek(PEEK)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - read_error names the file; it re-raises what it cannot
         raise read_error(source.name, exc) from None
     if peeked is None:
         return None
@@ -212,7 +212,7 @@ def scan(source: PackageSource, dicom: bool, counter: Counter
             if need_sha or need_crc:
                 while not counter.stop.is_set() and reader.fetch():
                     pass
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - read_error names the file; it re-raises what it cannot
         raise read_error(source.name, exc) from None
     if (need_sha or need_crc) and reader.size != source.size and not counter.stop.is_set():
         raise changed(source.name)

@@ -1,12 +1,13 @@
 """Pass 2: the sources, read ahead on a thread, streamed into the ZIP (and so the age file).
 
 A reader thread opens the sources in order and reads each in 1 MiB blocks (decrypting a sealed
-source as it goes, without the GIL) into a few reused buffers, handed over by a bounded queue; the calling thread takes the blocks,
-frames them in the ZIP and encrypts them; the file sink's thread writes the ciphertext. Reading,
-encrypting and writing so overlap on different cores, in memory bounded by the queues. Each
-source must give exactly the bytes pass 1 read: its size is checked here, and a source that may
-change checks itself (see :mod:`sources`), and a source whose header pass 1 peeked at must
-begin with exactly the bytes it peeked (:class:`sources.PrefixCheck`).
+source as it goes, without the GIL) into a few reused buffers, handed over by a bounded queue;
+the calling thread takes the blocks, frames them in the ZIP and encrypts them; the file sink's
+thread writes the ciphertext. Reading, encrypting and writing so overlap on different cores, in
+memory bounded by the queues. Each source must give exactly the bytes pass 1 read: its size is
+checked here, and a source that may change checks itself (see :mod:`sources`), and a source
+whose header pass 1 peeked at must begin with exactly the bytes it peeked
+(:class:`sources.PrefixCheck`).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class _ReadAhead:
             try:
                 if not self._read(item):
                     return
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
                 self._put(_Failure(read_error(item.source.name, exc)))
                 return
             if not self._put(_END):
