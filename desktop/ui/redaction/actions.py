@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QSizePolicy
 
 from desktop.core.redaction.mask import Scope
 from desktop.core.redaction.tools import MAX_BRUSH, MIN_BRUSH
+from desktop.ui.common.window_actions import keyed_action
 
 #: The viewer's own keys that Redact mode takes over: action name -> keys taken.
 TAKEN_KEYS = {"reset": ("R",), "rotate_right": ("]",), "rotate_left": ("[",)}
@@ -58,20 +59,8 @@ class RedactActions:
                 "eraser": self.eraser, "select": self.select}
 
 
-def _action(window: QMainWindow, text: str, tip: str, *shortcuts: str, checkable: bool = False) -> QAction:
-    """An action of ``window`` whose tooltip names its keys (as the viewer's own actions do)."""
-    action = QAction(text, window)
-    action.setShortcuts([QKeySequence(s) for s in shortcuts])
-    keys = ", ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
-    action.setToolTip(f"{tip} ({keys})" if keys else tip)
-    action.setStatusTip(tip)
-    action.setCheckable(checkable)
-    window.addAction(action)
-    return action
-
-
 def create_redact_actions(window: QMainWindow) -> RedactActions:
-    a = _action
+    a = keyed_action
     actions = RedactActions(
         redact=a(window, "&Redact Mode", "Paint masks over burned-in identity (names, IDs, dates in the pixels); "
                  "the tools take R and [ ] while on", "Shift+R", checkable=True),

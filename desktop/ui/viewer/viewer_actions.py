@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
+
+from desktop.ui.common.window_actions import keyed_action
 
 
 @dataclass
@@ -46,19 +48,8 @@ class ViewerActions:
         return [getattr(self, f.name) for f in fields(self)]
 
 
-def _action(window: QMainWindow, text: str, tip: str, *shortcuts: str, checkable: bool = False) -> QAction:
-    action = QAction(text, window)
-    action.setShortcuts([QKeySequence(s) for s in shortcuts])
-    keys = ", ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
-    action.setToolTip(f"{tip} ({keys})" if keys else tip)
-    action.setStatusTip(tip)
-    action.setCheckable(checkable)
-    window.addAction(action)
-    return action
-
-
 def create_viewer_actions(window: QMainWindow) -> ViewerActions:
-    a = _action
+    a = keyed_action
     return ViewerActions(
         next_image=a(window, "&Next Image", "Show the next image of the series", "Down"),
         previous_image=a(window, "&Previous Image", "Show the previous image of the series", "Up"),
