@@ -74,7 +74,8 @@ KEEP_DECODED_BYTES = 256 << 20
 
 _UNDEFINED = 0xFFFFFFFF
 #: pydicom decoding as the codestream holds the samples: no masking, no colour conversion.
-_RAW: dict[str, Any] = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False, apply_j2k_sign_correction=False)
+_RAW: dict[str, Any] = dict(raw=True, correct_unused_bits=False, apply_jls_sign_correction=False,
+                            apply_j2k_sign_correction=False)
 _LONG_VRS = {b"OB", b"OW", b"OL", b"OV", b"OF", b"OD", b"UN"}
 _LOSSLESS = {JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, JPEG2000MCLossless,
              HTJ2KLossless, HTJ2KLosslessRPCL, RLELossless}
@@ -188,7 +189,8 @@ def _count(bad: np.ndarray, lay: PixelLayout, start_frame: int = 0) -> tuple[int
         part = flat[first:first + per]
         if lay.samples > 1 and part.any():
             part = part[:part.size // lay.samples * lay.samples]
-            part = np.any(part.reshape(lay.samples, -1), axis=0) if planar else np.any(part.reshape(-1, lay.samples), axis=1)
+            by_pixel = part.reshape(lay.samples, -1) if planar else part.reshape(-1, lay.samples)
+            part = np.any(by_pixel, axis=0 if planar else 1)
         hits = int(np.count_nonzero(part))
         if hits:
             pixels, frames = pixels + hits, frames | {start_frame + first // per}
@@ -271,7 +273,8 @@ def _view(ds: Dataset, syntax: UID, value: bytes) -> Dataset:
     return view
 
 
-def _decode(view: Dataset, syntax: UID, indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+def _decode(view: Dataset, syntax: UID,
+            indices: list[int] | None = None) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
     """Frames as the codestream holds them: no colour conversion, no masking of unused bits."""
     try:
         check_frames(view, indices, syntax)

@@ -158,7 +158,8 @@ class Walker:
         for tag in [t for t in ds.keys() if (t >> 16) in overlay_groups_gone]:
             self._remove(ds, tag, loc, "part of an overlay plane whose Overlay Data is removed (PS3.15 E.1-1)")
 
-    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...], loc: str) -> bool:
+    def _private(self, ds: Dataset, tag: int, creators: dict[tuple[int, int], str], path: tuple[str, ...],
+                 loc: str) -> bool:
         decision = self.s.decision(tag)
         action = decision.action if decision else "X"
         rule = decision.rule if decision else BASIC
