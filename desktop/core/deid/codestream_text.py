@@ -369,8 +369,7 @@ def _rebuilt(buf: _Buffer, start: int, end: int, cleaned: _Cleaned) -> tuple[byt
 
 def _items(buf: _Buffer, pos: int, e: str) -> tuple[list[tuple[int, int]], int] | None:
     """(value start, value end) of every item, and the end of the Sequence Delimitation Item."""
-    items: list[tuple[int, int]] = []
-    n = len(buf)
+    items, n = list[tuple[int, int]](), len(buf)
     while pos + 8 <= n:
         group, elem, length = struct.unpack_from(e + "HHI", buf, pos)
         if (group, elem) == (0xFFFE, 0xE0DD):

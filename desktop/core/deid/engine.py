@@ -55,7 +55,7 @@ from desktop.core.deid.safe_private import load_safe_private
 from desktop.core.deid.settings import DeidSettings, PatientPlan
 from desktop.core.deid.table import ConfidentialityTable, load_table
 from desktop.core.deid.text_policy import load_text_policy, unruled_text_keywords
-from desktop.core.deid.walker import CODE_KEYWORDS, Walker, _vr_of
+from desktop.core.deid.walker import CODE_KEYWORDS, Walker, vr_of_element
 from desktop.core.dicom.header import DEFLATED, UNDEFINED, InvalidInstance, _codec
 from desktop.core.dicom.identifiers import Identifier, gather, reportable
 from desktop.core.redaction.burn_in import is_redacted, record_clean_pixel_data
@@ -126,7 +126,7 @@ def deidentify(data: bytes | memoryview, settings: DeidSettings, plan_for: Calla
     try:
         fast = parsed.pixel is not None
         raw_sequences: dict[int, RawDataElement] = {tag: raw for tag, raw in ds.items()
-                         if fast and isinstance(raw, RawDataElement) and _vr_of(ds, tag) == "SQ"
+                         if fast and isinstance(raw, RawDataElement) and vr_of_element(raw, tag) == "SQ"
                          and raw.length != UNDEFINED and isinstance(raw.value, bytes)}
         gathered = gather(ds)
         if parsed.trailing is not None:

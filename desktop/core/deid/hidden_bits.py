@@ -201,10 +201,8 @@ def _count(bad: np.ndarray, lay: PixelLayout, start_frame: int = 0) -> tuple[int
         part = flat[first:first + per]
         if lay.samples > 1 and part.any():
             part = part[:part.size // lay.samples * lay.samples]
-            if planar:
-                part = np.any(part.reshape(lay.samples, -1), axis=0)
-            else:
-                part = np.any(part.reshape(-1, lay.samples), axis=1)
+            by_pixel = part.reshape(lay.samples, -1) if planar else part.reshape(-1, lay.samples)
+            part = np.any(by_pixel, axis=0 if planar else 1)
         hits = int(np.count_nonzero(part))
         if hits:
             pixels, frames = pixels + hits, frames | {start_frame + first // per}

@@ -75,7 +75,12 @@ OVERLAY_DATA_ELEMENT = 0x3000
 
 
 def _vr_of(ds: Dataset, tag: int) -> str:
-    raw = raw_element(ds, tag)
+    return vr_of_element(ds.get_item(tag, keep_deferred=True), tag)
+
+
+def vr_of_element(raw: DataElement | RawDataElement | None, tag: int) -> str:
+    """The VR of the element at ``tag`` as read; the dictionary's where it was read as UN
+    (PS3.5 6.2.2) or without one (implicit VR, PS3.5 7.1.3)."""
     vr = raw.VR if raw is not None else None
     if vr and vr != "UN":
         return vr
@@ -477,9 +482,10 @@ class Walker:
         return True
 
     def _remove(self, ds: Dataset, tag: int, loc: str, rule: str) -> None:
-        if tag not in ds:
+        raw = raw_element(ds, tag)
+        if raw is None:
             return
-        vr = _vr_of(ds, tag)
+        vr = vr_of_element(raw, tag)
         before: object = None
         if self.changes is not None:
             try:

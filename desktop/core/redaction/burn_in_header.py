@@ -12,10 +12,11 @@ import math
 import pydicom
 import pydicom.datadict
 import pydicom.encaps
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
 from pydicom.uid import (
     HTJ2K,
     JPEG2000,
@@ -26,7 +27,6 @@ from pydicom.uid import (
     JPEGLSNearLossless,
 )
 
-from desktop.core.dicom.encoding import put_element, raw_element
 from desktop.core.redaction.darkest import BurnInError, _int, _swap
 
 IMPLEMENTATION_CLASS_UID = "2.25.186146457613937622331906834785384127873"
@@ -55,7 +55,7 @@ def _clean_nested(ds: Dataset, swap_words: bool) -> None:
         if _drop(tag):
             del ds[tag]
             continue
-        if not swap_words and _raw_not_sequence(ds, tag):
+        if not swap_words and _raw_not_sequence(ds.get_item(tag, keep_deferred=True), tag):
             continue  # nothing to do in it, and decoding it would only cost time
         elem = ds[tag]
         if elem.VR == "SQ":
@@ -67,8 +67,8 @@ def _clean_nested(ds: Dataset, swap_words: bool) -> None:
                 elem.value = _swap(bytes(elem.value), width)
 
 
-def _raw_not_sequence(ds: Dataset, tag: int) -> bool:
-    raw = raw_element(ds, tag)
+def _raw_not_sequence(raw: DataElement | RawDataElement, tag: int) -> bool:
+    """``raw`` (the element at ``tag``) is still raw and holds no items."""
     if not isinstance(raw, RawDataElement):
         return False
     vr = raw.VR
@@ -83,17 +83,21 @@ def _raw_not_sequence(ds: Dataset, tag: int) -> bool:
 def _copy_header(ds: Dataset, swap_words: bool) -> Dataset:
     """Every element but the pixel data, overlays and icons: still-raw elements are shared
     (immutable), the others deep-copied (the caller's dataset is never changed)."""
-    out = Dataset()
+    kept: dict[BaseTag, DataElement | RawDataElement] = {}
+    copied: list[DataElement] = []
     for tag in list(ds.keys()):
         if tag == _PIXEL_DATA or tag in _EXTENDED_OFFSETS or tag in _UNSUPPORTED_PIXELS or _drop(tag):
             continue
-        if not swap_words and _raw_not_sequence(ds, tag):
-            put_element(out, ds.get_item(tag, keep_deferred=True))
+        if not swap_words and _raw_not_sequence(elem := ds.get_item(tag, keep_deferred=True), tag):
+            kept[tag] = elem
             continue
         try:
-            out.add(copy.deepcopy(ds[tag]))
+            copied.append(copy.deepcopy(ds[tag]))
         except Exception as exc:  # noqa: BLE001 - a hostile value may raise any kind on conversion
             raise BurnInError(f"element {tag:08X} cannot be read ({type(exc).__name__})") from None
+    out = Dataset(kept)  # as they are: Dataset.__setitem__ would decode raw private elements
+    for elem in copied:
+        out.add(elem)
     _clean_nested(out, swap_words)
     return out
 

@@ -25,7 +25,7 @@ Neither the text nor the identifiers are logged here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -309,10 +309,7 @@ def propose(ds: pydicom.Dataset, frames: Iterable[tuple[int, np.ndarray]], reade
     ``progress(done, total)`` is called after each frame (``total`` is 0 when ``frames`` has no
     length); ``cancel()`` is checked before each frame and raises :class:`Cancelled`."""
     targets = _targets(collect_identifiers(ds))
-    try:
-        total = len(frames)  # type: ignore[arg-type]
-    except TypeError:
-        total = 0
+    total = len(frames) if isinstance(frames, Sized) else 0
     out: list[Proposal] = []
     done = 0
     for number, pixels in frames:

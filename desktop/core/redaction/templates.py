@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom.datadict
 from pydicom.dataset import Dataset
@@ -188,10 +189,18 @@ def parse_ctp_script(text: str, source: str = "DicomPixelAnonymizer.script") -> 
             condition = parse_condition(match.group("cond"))
         except VeilError as exc:
             raise VeilError(f"{source}, rule {n}: {exc}") from None
-        regions = tuple(tuple(int(v) for v in r.groups()) for r in _REGION.finditer(match.group("regions")))
+        regions = tuple(_region(r.groups()) for r in _REGION.finditer(match.group("regions")))
         if regions:
-            templates.append(Template(f"{source} rule {n}", condition, regions, source))  # type: ignore[arg-type]
+            templates.append(Template(f"{source} rule {n}", condition, regions, source))
     return templates
+
+
+def _region(values: Sequence[Any]) -> Region:
+    """(left, top, width, height) from four numbers, as text or JSON numbers."""
+    numbers = [int(v) for v in values]
+    if len(numbers) != 4:
+        raise ValueError("a region is (left, top, width, height)")
+    return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
 def load_templates(path: Path) -> list[Template]:
@@ -203,11 +212,9 @@ def load_templates(path: Path) -> list[Template]:
         entries = json.loads(text)["templates"]
         out = []
         for entry in entries:
-            regions = tuple(tuple(int(v) for v in r) for r in entry["regions"])
-            if any(len(r) != 4 for r in regions):
-                raise ValueError("a region is (left, top, width, height)")
+            regions = tuple(_region(r) for r in entry["regions"])
             out.append(Template(str(entry["name"]), parse_condition(str(entry.get("when", ""))),
-                                regions, Path(path).name))  # type: ignore[arg-type]
+                                regions, Path(path).name))
         return out
     except VeilError as exc:
         raise VeilError(f"{Path(path).name}: {exc}") from None
