@@ -1,4 +1,5 @@
-"""De-identified files stay valid DICOM (issue 4, point 5).
+"""De-identified files stay valid DICOM (PS3.15 E.1: the de-identified instance is still a
+conformant instance of its IOD).
 
 Every file of pydicom's test files and of pydicom-data goes through each preset
 (teaching, research, publication); the output must
@@ -9,22 +10,30 @@ Every file of pydicom's test files and of pydicom-data goes through each preset
   have errors, so the two reports are compared once the values that legitimately change
   (UIDs, dates, names, the characters and lengths quoted from them) are taken out.
 
-Files the engine refuses as not readable instances (DICOMDIRs, truncated pixel data, README
-files...) skip, saying why.
+The corpus is sorted first, by pydicom rather than by the engine (:func:`problems`), into files
+that must be written and files that must be refused (not DICOM, DICOMDIRs, no SOP Instance UID,
+truncated, pixel data that must be decoded to be checked and cannot be): a file of the first
+kind the engine refuses fails, and so does a file of the second kind it writes, or refuses for
+a reason that does not name the problem.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pydicom
 import pydicom.filereader
 import pytest
+from pydicom.dataelem import RawDataElement
+from pydicom.uid import UID
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.deid.engine import DeidSettings, PatientPlan, deidentify, make_settings
@@ -72,9 +81,93 @@ def _ids(files: list[Path]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A problem that makes a file impossible to de-identify: what was found, and the words
+    (any one) the engine's reason must contain to name it."""
+
+    words: tuple[str, ...]
+    found: str
+
+
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"  # PS3.4 Annex F, PS3.10 7.1
+UNDEFINED_LENGTH = 0xFFFFFFFF
+
+#: Damage pydicom reads past without a word, found by reading the bytes: each with what it is.
+KNOWN_DAMAGE: dict[str, Refusal] = {
+    "DICOMDIR-nooffset": Refusal(("truncated",), "an item of the Directory Record Sequence declares "
+                                                 "248 bytes where 224 remain in its sequence"),
+}
+
+
+#: Compressed pixel data with bits above High Bit, which the engine must decode to check
+#: (PS3.5 8.1.1) and no decoder installed with pydicom can decode: each with why.
+#: :func:`test_pydicom_decodes_exactly_the_pixel_data_not_listed_as_undecodable` keeps it true.
+UNDECODABLE: dict[str, str] = {
+    "JPEG-lossy.dcm": "12-bit JPEG Extended (Process 4), which neither Pillow nor pylibjpeg decodes here",
+}
+
+
+def problems(path: Path) -> tuple[Refusal, ...]:
+    """What pydicom (not the engine) finds in the header that makes ``path`` impossible to
+    de-identify, and the damage and undecodable pixel data listed above; empty when the output
+    must be written."""
+    found = [KNOWN_DAMAGE[path.name]] if path.name in KNOWN_DAMAGE else []
+    if path.name in UNDECODABLE:
+        found.append(Refusal(("cannot be decoded",), UNDECODABLE[path.name]))
+    data = path.read_bytes()
+    with warnings.catch_warnings(record=True) as caught:  # pydicom's warnings on odd values are no finding
+        warnings.simplefilter("always")
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data), force=True)
+        except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+            return (*found, Refusal(("not a DICOM file",), f"pydicom cannot read it ({type(exc).__name__})"))
+        if data[128:132] != b"DICM" and "SOPClassUID" not in ds and "SOPInstanceUID" not in ds:
+            # PS3.10 7.1: no preamble and prefix; read as a bare dataset, it holds no SOP Common.
+            return (*found, Refusal(("not a DICOM file",), "no DICM prefix, and no SOP UID when read as a dataset"))
+        meta = getattr(ds, "file_meta", None) or {}
+        if meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
+            found.append(Refusal(("media directory",), "a DICOMDIR (PS3.10 7.2)"))
+        for keyword, name in (("SOPInstanceUID", "SOP Instance UID"), ("SOPClassUID", "SOP Class UID")):
+            if not str(ds.get(keyword, "") or "").strip():  # Type 1 in the SOP Common Module (PS3.3 C.12.1)
+                found.append(Refusal((name,), f"no {name}"))
+        for tag, raw in ds._dict.items():
+            if (isinstance(raw, RawDataElement) and raw.length != UNDEFINED_LENGTH and raw.value is not None
+                    and len(raw.value) < raw.length):
+                found.append(Refusal(("truncated",), f"{tag} declares {raw.length} bytes, {len(raw.value)} remain"))
+    if any("End of file reached before delimiter" in str(w.message) for w in caught):
+        found.append(Refusal(("truncated",), "an undefined length ends without its delimiter (PS3.5 7.5)"))
+    return tuple(found)
+
+
+def must_decode_to_check(path: Path) -> bool:
+    """Compressed pixel data whose cells may hold bits outside Bits Stored (PS3.5 8.1.1): the
+    engine must decode it to check them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        except Exception:  # noqa: BLE001 - not an image
+            return False
+        syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "") or ""))
+        if not syntax or not syntax.is_compressed or "BitsAllocated" not in ds:
+            return False
+        allocated = int(ds.BitsAllocated or 0)
+        stored = int(ds.get("BitsStored", allocated) or allocated)
+        high_bit = ds.get("HighBit")
+        high = stored - 1 if high_bit is None else int(high_bit)
+    return allocated in (8, 16, 32) and (stored, high) != (allocated, allocated - 1)
+
+
 CORPUS = _corpus()
-CASES = [pytest.param(path, key, id=f"{name}-{key}") for path, name in zip(CORPUS, _ids(CORPUS))
+IDS = dict(zip(CORPUS, _ids(CORPUS)))
+PROBLEMS = {path: problems(path) for path in CORPUS}
+DECODED = [pytest.param(path, id=IDS[path]) for path in CORPUS if must_decode_to_check(path)
+           and all(problem.words == ("cannot be decoded",) for problem in PROBLEMS[path])]
+CASES = [pytest.param(path, key, id=f"{IDS[path]}-{key}") for path in CORPUS if not PROBLEMS[path]
          for key in PRESETS]
+REFUSALS = [pytest.param(path, key, id=f"{IDS[path]}-{key}") for path in CORPUS if PROBLEMS[path]
+            for key in PRESETS]
 
 
 @lru_cache(maxsize=None)
@@ -82,22 +175,57 @@ def _settings(key: str) -> DeidSettings:
     return make_settings(preset(key), UID_KEY)
 
 
-def _deidentified(path: Path, key: str, tmp_path: Path) -> Path:
-    """Write ``path`` de-identified with the preset ``key``; skip when it is no instance."""
+def _deidentify(path: Path, key: str) -> bytes:
     profile = preset(key)
+    return deidentify(path.read_bytes(), _settings(key),
+                      lambda _patient: PatientPlan(f"{profile.pseudonym_prefix}-0007", SHIFT_DAYS), check=False).data
+
+
+def _deidentified(path: Path, key: str, tmp_path: Path) -> Path:
+    """Write ``path`` (a file pydicom finds no problem in) de-identified with the preset ``key``."""
     try:
-        result = deidentify(path.read_bytes(), _settings(key),
-                            lambda _patient: PatientPlan(f"{profile.pseudonym_prefix}-0007", SHIFT_DAYS),
-                            check=False)
+        data = _deidentify(path, key)
     except InvalidInstance as exc:
-        pytest.skip(f"not a readable instance, refused by the engine: {exc}")
+        pytest.fail(f"refused, though pydicom finds no problem in it: {exc}")
     out = tmp_path / f"{path.name}.deid.dcm"
-    out.write_bytes(result.data)
+    out.write_bytes(data)
     return out
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=TOOL_TIMEOUT)
+
+
+# -- what cannot be de-identified -------------------------------------------------------------
+
+@pytest.mark.parametrize("path, key", REFUSALS)
+def test_a_file_that_cannot_be_deidentified_is_refused_naming_the_problem(path: Path, key: str):
+    expected = PROBLEMS[path]
+    with pytest.raises(InvalidInstance) as refused:
+        _deidentify(path, key)
+    reason = str(refused.value)
+    assert any(word.lower() in reason.lower() for problem in expected for word in problem.words), (
+        f"refused as {reason!r}, which names none of: {'; '.join(p.found for p in expected)}")
+
+
+def test_the_sort_finds_each_kind_of_problem_in_the_corpus():
+    """The sort is not vacuous: the corpus holds each kind of refusal, and most files are written."""
+    words = {word for found in PROBLEMS.values() for problem in found for word in problem.words}
+    assert {"not a DICOM file", "media directory", "SOP Instance UID", "truncated", "cannot be decoded"} <= words
+    assert len(CASES) > 4 * len(REFUSALS)
+
+
+@pytest.mark.parametrize("path", DECODED)
+def test_pydicom_decodes_exactly_the_pixel_data_not_listed_as_undecodable(path: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's warnings on odd values are no finding here
+        try:
+            pydicom.dcmread(path).pixel_array  # noqa: B018 - decoding is the check
+            decoded = True
+        except Exception:  # noqa: BLE001 - any decoder failure
+            decoded = False
+    assert decoded == (path.name not in UNDECODABLE), (
+        "pydicom decodes it: take it out of UNDECODABLE" if decoded else "pydicom cannot decode it: list it in UNDECODABLE")
 
 
 # -- pydicom ----------------------------------------------------------------------------------
