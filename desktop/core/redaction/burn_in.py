@@ -298,9 +298,10 @@ def burn_in(ds: Dataset, mask_for_frame: Callable[[int], np.ndarray | None],
         samples = _int(ds.get("SamplesPerPixel"), 1)
         bits_allocated, bits_stored = int(ds.BitsAllocated), int(ds.get("BitsStored") or ds.BitsAllocated)
         signed = _int(ds.get("PixelRepresentation")) == 1
-        frames = get_nr_frames(ds, warn=False)
+        frames = int(get_nr_frames(ds, warn=False))  # an invalid IS value stays a str (PS3.5 6.2)
     except (AttributeError, TypeError, ValueError):
-        raise BurnInError("the image pixel attributes (Rows, Columns, Bits) are missing or invalid") from None
+        raise BurnInError("the image pixel attributes (Rows, Columns, Bits, Number of Frames) are missing "
+                          "or invalid") from None
 
     if bits_allocated not in (1, 8, 16, 32, 64) or not 0 < bits_stored <= bits_allocated:
         raise BurnInError(f"Bits Allocated {bits_allocated} / Bits Stored {bits_stored} is not a valid "
