@@ -8,7 +8,6 @@ appear in a label or a log line."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +113,7 @@ def test_a_ct_screen_capture_with_a_burned_in_name_is_caught_and_a_plain_ct_is_n
     assert header_flags(images) == []  # the header says NO: only the pixels tell
     seen: list[tuple[int, int]] = []
     caplog.set_level(logging.DEBUG)
-    started = time.perf_counter()
     found = review_selection(home, selection_of([text, plain]), progress=lambda done, total: seen.append((done, total)))
-    elapsed = time.perf_counter() - started
     (flag,) = found.flagged
     assert flag.series_uid == next(i.series_uid for i in images if i.study_uid == text)
     assert ", series 1, image 1: text found in the pixels (" in flag.label and " words)" in flag.label
@@ -129,7 +126,6 @@ def test_a_ct_screen_capture_with_a_burned_in_name_is_caught_and_a_plain_ct_is_n
     assert seen[0] == (0, 4) and seen[-1] == (4, 4)
     for word in WORDS:
         assert word not in flag.label and word not in leak[1] and word not in caplog.text
-    assert elapsed < 30  # four small images; about a second on two cores
 
     only_plain = review_selection(home, selection_of([plain]))
     assert only_plain.flagged == [] and only_plain.leaks == [] and not only_plain.review.needs_confirmation
