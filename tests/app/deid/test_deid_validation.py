@@ -10,7 +10,7 @@ Every file of pydicom's test files and of pydicom-data goes through each preset
   have errors, so the two reports are compared once the values that legitimately change
   (UIDs, dates, names, the characters and lengths quoted from them) are taken out.
 
-The corpus is sorted first, by pydicom rather than by the engine (:func:`problems`), into files
+The corpus is sorted first, by pydicom rather than by the engine (tests/corpus.py), into files
 that must be written and files that must be refused (not DICOM, DICOMDIRs, no SOP Instance UID,
 truncated, pixel data that must be decoded to be checked and cannot be): a file of the first
 kind the engine refuses fails, and so does a file of the second kind it writes, or refuses for
