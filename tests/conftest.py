@@ -51,6 +51,29 @@ def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+#: The passphrase of every test home that asks for one, and of the CLI's passphrase file.
+PASSPHRASE = "correct horse battery"
+
+
+@pytest.fixture
+def home(veil_home: Path):  # noqa: ANN201 - a VeilHome, imported when used
+    """A new, empty, opened Veil home at ``veil_home`` (the in-memory keyring holds its key)."""
+    from desktop.app.library.home import VeilHome
+
+    return VeilHome.open(veil_home)
+
+
+@pytest.fixture
+def passphrase_home(veil_home: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - VeilHome
+    """An opened Veil home whose key is sealed by :data:`PASSPHRASE`, no keyring at all (so
+    unlocking it asks for the passphrase)."""
+    from desktop.app.library.home import VeilHome
+    from desktop.core.keys import keystore
+
+    monkeypatch.setattr(keystore, "keyring_available", lambda: False)
+    return VeilHome.open(veil_home, prompt=lambda _creating: PASSPHRASE)
+
+
 def pydicom_test_files() -> Path:
     import pydicom
 
@@ -65,36 +88,16 @@ def pydicom_data_files() -> Path:
 
 @pytest.fixture
 def veil_cli(tmp_path: Path):
-    """Run ``veil ARGS`` as a script or CI does: its own VEIL_HOME, the passphrase from
+    """Run ``veil ARGS`` as a script or CI does, in a process of its own: its own VEIL_HOME,
+    HOME and TMPDIR (so every file it leaves anywhere can be looked at), the passphrase from
     VEIL_PASSPHRASE_FILE, no keyring, no terminal."""
-    import os
-    import subprocess
-    import sys
-
-    passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
-    env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True,
-                              text=True, timeout=300, stdin=subprocess.DEVNULL)
-
-    return run
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    """``veil ARGS`` in a process of its own, with its own VEIL_HOME, HOME and TMPDIR (so every
-    file it leaves anywhere can be looked at)."""
-    import os
     import subprocess
     import sys
 
     for name in ("home", "user", "tmp"):
         (tmp_path / name).mkdir()
     passfile = tmp_path / "pass"
-    passfile.write_text("correct horse battery\n")
+    passfile.write_text(PASSPHRASE + "\n")
     env = dict(os.environ, VEIL_HOME=str(tmp_path / "home"), VEIL_PASSPHRASE_FILE=str(passfile),
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", HOME=str(tmp_path / "user"),
                TMPDIR=str(tmp_path / "tmp"), XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"))

@@ -171,39 +171,39 @@ def test_the_command_line_refuses_an_ambiguous_study_and_names_the_candidates(li
 
 
 @pytest.mark.slow
-def test_deid_export_and_slides_take_a_number_an_accession_number_and_a_patient_id(cli, files, tmp_path):
+def test_deid_export_and_slides_take_a_number_an_accession_number_and_a_patient_id(veil_cli, files, tmp_path):
     folder, uid = files
-    assert cli("import", str(folder)).returncode == 0
-    assert cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching",
-               "--purpose", "publication").returncode == 0
+    assert veil_cli("import", str(folder)).returncode == 0
+    assert veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                    "--purpose", "teaching", "--purpose", "publication").returncode == 0
 
-    deid = cli("deid", "--purpose", "teaching", "--study", "3", str(tmp_path / "deid"))
+    deid = veil_cli("deid", "--purpose", "teaching", "--study", "3", str(tmp_path / "deid"))
     assert deid.returncode == 0, deid.stdout + deid.stderr
     (written,) = [p for p in (tmp_path / "deid").rglob("*") if p.is_file()]
     assert pydicom.dcmread(written).Modality == "CT"  # study 3, Smith's CT, and nothing else
     assert f"--study 3 is study 3 of 'veil ls': {uid['smith_new']}" in deid.stderr
 
-    export = cli("export", "--study", "A-100", "--purpose", "publication", "--recipient", "Radiology journal",
-                 "--profile", "publication", "--unencrypted", "-o", str(tmp_path / "case.zip"))
+    export = veil_cli("export", "--study", "A-100", "--purpose", "publication", "--recipient", "Radiology journal",
+                      "--profile", "publication", "--unencrypted", "-o", str(tmp_path / "case.zip"))
     assert export.returncode == 0, export.stdout + export.stderr
     with zipfile.ZipFile(tmp_path / "case.zip") as archive:
         images = [ds for ds in map(_dicom, (archive.read(n) for n in archive.namelist())) if "PixelData" in ds]
     assert [ds.Modality for ds in images] == ["MR"]  # study 1, Jones's MR
 
-    slides = cli("slides", "--study", "MRN-2002", "--purpose", "teaching", str(tmp_path / "slides"))
+    slides = veil_cli("slides", "--study", "MRN-2002", "--purpose", "teaching", str(tmp_path / "slides"))
     assert slides.returncode == 0, slides.stdout + slides.stderr
     assert len(list((tmp_path / "slides").rglob("*.png"))) == 1
     assert f"(patient ID) is study 1 of 'veil ls': {uid['jones']}" in slides.stderr
 
-    refused = cli("deid", "--purpose", "teaching", "--study", "MRN-1001", str(tmp_path / "ambiguous"))
+    refused = veil_cli("deid", "--purpose", "teaching", "--study", "MRN-1001", str(tmp_path / "ambiguous"))
     assert refused.returncode == 1 and not (tmp_path / "ambiguous").exists()
     assert uid["smith_old"] in refused.stderr and uid["smith_new"] in refused.stderr
     assert "Smith" not in refused.stderr + refused.stdout
 
 
 @pytest.mark.slow
-def test_the_samples_are_said_in_a_clinicians_words(cli):
-    first = cli("import", "--samples")
+def test_the_samples_are_said_in_a_clinicians_words(veil_cli):
+    first = veil_cli("import", "--samples")
     assert first.returncode == 0 and first.stderr == ""
     lines = first.stdout.splitlines()
     assert lines[0].startswith("Loaded ") and " sample studies (CT, " in lines[0] and " patients. " in lines[0]
@@ -212,15 +212,15 @@ def test_the_samples_are_said_in_a_clinicians_words(cli):
     assert lines[1:] == ["  (veil import --samples -v lists each of them)"]
     for word in ("duplicate", "rejected", "SOP Instance UID", "instances"):
         assert word not in first.stdout
-    again = cli("import", "--samples")
+    again = veil_cli("import", "--samples")
     assert again.stdout == "The sample studies are already in the library; nothing was added.\n"
-    listed = cli("import", "--samples", "-v")
+    listed = veil_cli("import", "--samples", "-v")
     assert "Rejected:" in listed.stdout and "README.txt: not a DICOM file" in listed.stdout
 
 
-def test_a_normal_import_still_lists_each_rejected_file_with_its_reason(cli, files):
+def test_a_normal_import_still_lists_each_rejected_file_with_its_reason(veil_cli, files):
     folder, _ = files
     (folder / "notes.txt").write_text("not an image")
-    done = cli("import", str(folder))
+    done = veil_cli("import", str(folder))
     assert done.stdout.startswith("Imported 3 new instances (3 studies); 1 rejected.")
     assert "Rejected:" in done.stdout and "notes.txt: not a DICOM file" in done.stdout

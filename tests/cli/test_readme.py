@@ -67,7 +67,7 @@ FIRST_HOUR = ("veil import PATH", "veil ls", "veil check", "veil audit verify", 
 
 
 @pytest.mark.slow
-def test_the_first_hour_lines_run_as_written(cli, few_dicoms: Path, tmp_path: Path) -> None:
+def test_the_first_hour_lines_run_as_written(veil_cli, few_dicoms: Path, tmp_path: Path) -> None:
     commands = readme_commands()
     out_dir = tmp_path / "out"
     # IN_DIR: CT and MR (US and secondary-capture images may carry burned-in text, which the
@@ -76,14 +76,14 @@ def test_the_first_hour_lines_run_as_written(cli, few_dicoms: Path, tmp_path: Pa
     for line in FIRST_HOUR:
         assert line in [c.split("  #")[0].strip() for c in commands], f"the README no longer says: {line}"
         argv = [fill.get(word, word) for word in _argv(line)]
-        done = cli(*argv)
+        done = veil_cli(*argv)
         assert done.returncode == 0, f"{line}: {done.stderr[-2000:]}"
         if argv[0] == "ls":
             listing = done.stdout
     numbers = re.findall(r"^  +(\d+)  \d{4}-\d\d-\d\d", listing, re.M)
     assert numbers[:2] == ["1", "2"], listing
     # ... and the number veil ls shows is what --study takes (the README's example)
-    shown = cli("deid", "--purpose", "teaching", "--confirm-burned-in", "--study", "2", str(tmp_path / "study2"))
+    shown = veil_cli("deid", "--purpose", "teaching", "--confirm-burned-in", "--study", "2", str(tmp_path / "study2"))
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "is study 2 of 'veil ls'" in shown.stderr
     assert any((tmp_path / "study2").rglob("*.dcm"))

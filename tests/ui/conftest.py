@@ -1,8 +1,6 @@
-"""Fixtures for the desktop UI: an opened Veil home and a window showing it."""
+"""Fixtures for the desktop UI: a window showing the opened Veil home ``home`` (tests/conftest.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -12,12 +10,6 @@ from desktop.ui.common import background
 from desktop.ui.common.theme import apply_theme
 from desktop.ui.main_window import MainWindow
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS
-
-
-@pytest.fixture
-def home(veil_home: Path) -> VeilHome:
-    """A new, empty, opened Veil home (the in-memory keyring holds its key)."""
-    return VeilHome.open(veil_home)
 
 
 @pytest.fixture

@@ -255,7 +255,7 @@ def test_a_home_from_before_line_texts_keeps_verifying(veil_home):
     assert not result.ok and result.first_bad_line == 2
 
 
-def test_veil_audit_verify_names_a_rolled_back_home_and_exits_non_zero(tmp_path, cli):
+def test_veil_audit_verify_names_a_rolled_back_home_and_exits_non_zero(tmp_path, veil_cli):
     """The CLI with a keyring (a file-backed test backend in the subprocess), then without."""
     home_dir = tmp_path / "kr-home"
     env = dict(os.environ, VEIL_HOME=str(home_dir), VEIL_TEST_KEYRING=str(tmp_path / "keyring.json"),
@@ -282,6 +282,7 @@ def test_veil_audit_verify_names_a_rolled_back_home_and_exits_non_zero(tmp_path,
     assert "the library has 1. Events after 1 are missing" in rolled.stdout
 
     # Without a keyring (passphrase): verifies, and says rollback cannot be checked here.
-    assert cli("consent", "add", "--site-wide", "--not-required", "Policy", "--purpose", "teaching").returncode == 0
-    plain = cli("audit", "verify")
+    assert veil_cli("consent", "add", "--site-wide", "--not-required", "Policy",
+                    "--purpose", "teaching").returncode == 0
+    plain = veil_cli("audit", "verify")
     assert plain.returncode == 0 and "Rollback cannot be checked on this machine" in plain.stdout

@@ -48,7 +48,7 @@ def _holding_identity(*folders: Path) -> list[str]:
     return found
 
 
-def test_deid_redact_detect_burns_the_planted_name_out_before_it_leaves(tmp_path, cli):
+def test_deid_redact_detect_burns_the_planted_name_out_before_it_leaves(tmp_path, veil_cli):
     pytest.importorskip("tesserocr", reason="tesserocr (OCR) is installed from pip by the test command")
     from desktop.core.imaging.frames import decode_frame
     from desktop.core.redaction.ocr import TextReader
@@ -56,18 +56,19 @@ def test_deid_redact_detect_burns_the_planted_name_out_before_it_leaves(tmp_path
     src = tmp_path / "in"
     (original_path,) = _ultrasound(src)
     original = pydicom.dcmread(original_path)
-    policy = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching")
+    policy = veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                      "--purpose", "teaching")
     assert policy.returncode == 0, policy.stderr
 
     # Without --redact the gate leaves it out, even confirmed: the pixels would show her name.
-    refused = cli("deid", "--purpose", "teaching", "--confirm-burned-in", str(src), str(tmp_path / "plain"))
+    refused = veil_cli("deid", "--purpose", "teaching", "--confirm-burned-in", str(src), str(tmp_path / "plain"))
     assert refused.returncode == 1
     assert "1 file left out" in refused.stdout
     assert "still show the patient's name" in refused.stdout and "read by OCR in frame 1, pixels x" in refused.stdout
     assert "KOWALSKI" not in refused.stdout.upper()
     assert not _outputs(tmp_path / "plain")
 
-    done = cli("deid", "--redact", "--detect", "--purpose", "teaching", str(src), str(tmp_path / "out"))
+    done = veil_cli("deid", "--redact", "--detect", "--purpose", "teaching", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "De-identified 1 instance of 1 patient" in done.stdout
     assert "1 image(s) redacted in memory before de-identification (Clean Pixel Data recorded)" in done.stdout
@@ -167,9 +168,9 @@ def test_many_files_go_through_the_worker_processes(tmp_path):
     assert _holding_identity(tmp_path / "out") == []
 
 
-def test_redact_goes_with_files_and_detect_with_redact(tmp_path, cli):
-    wrong = cli("deid", "--purpose", "teaching", "--detect", str(tmp_path), str(tmp_path / "out"))
+def test_redact_goes_with_files_and_detect_with_redact(tmp_path, veil_cli):
+    wrong = veil_cli("deid", "--purpose", "teaching", "--detect", str(tmp_path), str(tmp_path / "out"))
     assert wrong.returncode == 1 and "--detect and --template-file go with --redact" in wrong.stderr
-    study = cli("deid", "--purpose", "teaching", "--redact", "--study", "1.2.3", str(tmp_path / "out"))
+    study = veil_cli("deid", "--purpose", "teaching", "--redact", "--study", "1.2.3", str(tmp_path / "out"))
     assert study.returncode == 1 and "--redact is for files" in study.stderr
     assert not (tmp_path / "out").exists()

@@ -240,42 +240,38 @@ def test_verify_flags_an_original_passed_off_as_output(veil_home, tmp_path):
     assert "LEAK" in report.headline()
 
 
-@pytest.fixture
-def cli(veil_cli):
-    return veil_cli
-
-
-def test_cli_deid_then_verify(cli, tmp_path):
+def test_cli_deid_then_verify(veil_cli, tmp_path):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 4, "Smith^Anna", "MRN-1001")
-    refused = cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
+    refused = veil_cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
     assert refused.returncode == 1 and "Export refused: consent does not allow it" in refused.stdout
     assert "no consent" in refused.stderr.lower() and "teaching" in refused.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.dcm"))
-    policy = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching")
+    policy = veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                      "--purpose", "teaching")
     assert policy.returncode == 0, policy.stderr
-    done = cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
+    done = veil_cli("deid", "--profile", "teaching", "--purpose", "teaching", str(src), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert "De-identified 4 instances of 1 patient with the Teaching file profile" in done.stdout
     assert "TEACH-0001 (4)" in done.stdout
     assert done.stderr == ""
-    checked = cli("verify", str(src), str(tmp_path / "out"))
+    checked = veil_cli("verify", str(src), str(tmp_path / "out"))
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.startswith("No identifier found: 4 output files")
-    leaky = cli("verify", str(src), str(src))
+    leaky = veil_cli("verify", str(src), str(src))
     assert leaky.returncode == 1 and "LEAK" in leaky.stdout
     assert "Smith" not in leaky.stdout and "MRN-1001" not in leaky.stdout
 
 
-def test_cli_deid_library_study_with_an_extra_option(cli, few_dicoms, tmp_path):
-    assert cli("import", str(few_dicoms)).returncode == 0
+def test_cli_deid_library_study_with_an_extra_option(veil_cli, few_dicoms, tmp_path):
+    assert veil_cli("import", str(few_dicoms)).returncode == 0
     uid = pydicom.dcmread(few_dicoms / "ct" / "CT_small.dcm").StudyInstanceUID
-    added = cli("consent", "add", "--study", uid, "--consent", "written", "--obtained-by", "Dr Ward",
-                "--purpose", "publication", "--limits", "no facial images")
+    added = veil_cli("consent", "add", "--study", uid, "--consent", "written", "--obtained-by", "Dr Ward",
+                     "--purpose", "publication", "--limits", "no facial images")
     assert added.returncode == 0, added.stderr
-    done = cli("deid", "--profile", "publication", "--option", "retain_patient_characteristics",
-               "--prefix", "JOURNAL", "--study", uid, "--purpose", "publication", "--recipient", "Radiology Journal",
-               str(tmp_path / "out"))
+    done = veil_cli("deid", "--profile", "publication", "--option", "retain_patient_characteristics",
+                    "--prefix", "JOURNAL", "--study", uid, "--purpose", "publication",
+                    "--recipient", "Radiology Journal", str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "consent limit: no facial images" in done.stdout
     (path,) = _outputs(tmp_path / "out")
@@ -287,8 +283,8 @@ def test_cli_deid_library_study_with_an_extra_option(cli, few_dicoms, tmp_path):
     assert (consent.DistributionType, consent.ConsentForDistributionFlag) == ("PUBLIC_RELEASE", "YES")
 
 
-def test_cli_unknown_profile_is_a_clear_error(cli, tmp_path):
-    done = cli("deid", "--profile", "nope", "--purpose", "teaching", str(tmp_path), str(tmp_path / "out"))
+def test_cli_unknown_profile_is_a_clear_error(veil_cli, tmp_path):
+    done = veil_cli("deid", "--profile", "nope", "--purpose", "teaching", str(tmp_path), str(tmp_path / "out"))
     assert done.returncode == 1 and "No profile named 'nope'" in done.stderr
 
 

@@ -61,7 +61,7 @@ def _identity_on_disk(*folders: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", PRESETS)
-def test_deid_redact_detect_writes_every_planted_file_and_leaves_no_identity(tmp_path: Path, cli, reader,
+def test_deid_redact_detect_writes_every_planted_file_and_leaves_no_identity(tmp_path: Path, veil_cli, reader,
                                                                             profile: str):
     src = tmp_path / "in"
     planted = [plant_file(s, src, banner=True, max_frames=None if "emri" in s.name else 6) for s in _sources()]
@@ -70,20 +70,21 @@ def test_deid_redact_detect_writes_every_planted_file_and_leaves_no_identity(tmp
         ds = pydicom.dcmread(item.path)
         read = set(match_ocr_text("\n".join(t for _i, t in ocr_frames(ds, reader, [0]))))
         assert set(READ_IN_INPUT) <= read, f"{item.path.name}: OCR did not read {set(READ_IN_INPUT) - read}"
-    policy = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching")
+    policy = veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                      "--purpose", "teaching")
     assert policy.returncode == 0, policy.stderr
 
     problems = []
     out = tmp_path / "out"
-    done = cli("deid", "--profile", profile, "--redact", "--detect", "--purpose", "teaching", str(src), str(out))
+    done = veil_cli("deid", "--profile", profile, "--redact", "--detect", "--purpose", "teaching", str(src), str(out))
     if done.returncode != 0 or len(_outputs(out)) != len(planted):
         problems.append(f"`veil deid --profile {profile} --redact --detect` did not write every planted file "
                         f"(exit {done.returncode}, {len(_outputs(out))} of {len(planted)} written):\n"
                         f"{done.stdout}\n{done.stderr}")
         # What a user who looked at the redacted images and confirmed them would send.
         out = tmp_path / "out-confirmed"
-        done = cli("deid", "--profile", profile, "--redact", "--detect", "--confirm-burned-in", "--purpose",
-                   "teaching", str(src), str(out))
+        done = veil_cli("deid", "--profile", profile, "--redact", "--detect", "--confirm-burned-in", "--purpose",
+                        "teaching", str(src), str(out))
         if done.returncode != 0 or len(_outputs(out)) != len(planted):
             problems.append(f"... and with --confirm-burned-in it still fails (exit {done.returncode}, "
                             f"{len(_outputs(out))} of {len(planted)} written):\n{done.stdout}\n{done.stderr}")

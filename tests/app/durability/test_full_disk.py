@@ -54,12 +54,12 @@ def test_a_full_disk_stops_the_export_names_it_and_leaves_nothing(veil_home, tmp
     assert home.verify_audit().ok
 
 
-def test_the_cli_says_the_disk_is_full_and_exits_non_zero(tmp_path, small_disk, cli):
+def test_the_cli_says_the_disk_is_full_and_exits_non_zero(tmp_path, small_disk, veil_cli):
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 60, "Smith^Anna", "MRN-1001")
-    assert cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
-               "--purpose", "teaching").returncode == 0
-    done = cli("deid", "--purpose", "teaching", str(src), str(small_disk / "out"))
+    assert veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                    "--purpose", "teaching").returncode == 0
+    done = veil_cli("deid", "--purpose", "teaching", str(src), str(small_disk / "out"))
     assert done.returncode == 1
     assert "is full" in done.stdout and "unexpected error" not in done.stdout + done.stderr
     assert not [p for p in (small_disk / "out").rglob("*") if p.is_file()]
@@ -109,30 +109,30 @@ def _actions(home: Path) -> list[dict]:
     return [json.loads(line) for line in (home / "audit.log").read_text().splitlines()]
 
 
-def _consistent(cli) -> None:  # noqa: ANN001
+def _consistent(veil_cli) -> None:  # noqa: ANN001
     """``veil check`` and ``veil audit verify`` pass, and nothing is left in the home's tmp."""
-    checked, verified = cli("check"), cli("audit", "verify")
+    checked, verified = veil_cli("check"), veil_cli("audit", "verify")
     assert checked.returncode == 0 and "unreferenced: 0" in checked.stdout, checked.stdout + checked.stderr
     assert verified.returncode == 0 and "OK" in verified.stdout, verified.stdout + verified.stderr
 
 
 @pytest.fixture
-def slides_library(tmp_path: Path, cli) -> str:  # noqa: ANN001
-    """A library (the ``cli`` home) with a 20-image CT study (slides of ~180 KB) that a site
+def slides_library(tmp_path: Path, veil_cli) -> str:  # noqa: ANN001
+    """A library (the ``veil_cli`` home) with a 20-image CT study (slides of ~180 KB) that a site
     policy allows for teaching; the study's UID."""
     paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", 20, "Smith^Anna", "MRN-1001")
-    assert cli("import", str(tmp_path / "in")).returncode == 0
-    assert cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
-               "--purpose", "teaching").returncode == 0
+    assert veil_cli("import", str(tmp_path / "in")).returncode == 0
+    assert veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                    "--purpose", "teaching").returncode == 0
     return str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
 
 
 @pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
-def test_slides_on_a_full_disk_stop_name_it_and_leave_nothing(tmp_path, small_disk, cli, slides_library, zipped):
+def test_slides_on_a_full_disk_stop_name_it_and_leave_nothing(tmp_path, small_disk, veil_cli, slides_library, zipped):
     filler = _fill(small_disk, 64 * 1024)
     target = small_disk / "deck" / "slides.zip" if zipped else small_disk / "out"
     where = ["--zip", str(target)] if zipped else [str(target)]
-    done = cli("slides", "--study", slides_library, "--purpose", "teaching", *where)
+    done = veil_cli("slides", "--study", slides_library, "--purpose", "teaching", *where)
     assert done.returncode == 1, done.stdout + done.stderr
     folder = target.parent if zipped else target
     assert f"the disk holding {folder} is full (the slides need about " in done.stdout
@@ -144,8 +144,8 @@ def test_slides_on_a_full_disk_stop_name_it_and_leave_nothing(tmp_path, small_di
     assert actions[-1]["action"] == "slides.export" and actions[-1]["outcome"] == "failed-disk-full"
     assert actions[-1]["written"] == 0 and not [a for a in actions if a["action"] == "disclosure"]
     filler.unlink()
-    _consistent(cli)
-    again = cli("slides", "--study", slides_library, "--purpose", "teaching", *where)
+    _consistent(veil_cli)
+    again = veil_cli("slides", "--study", slides_library, "--purpose", "teaching", *where)
     assert again.returncode == 0 and "Wrote 20 slide images" in again.stdout  # with room, the same export works
     if zipped:
         assert len(zipfile.ZipFile(target).namelist()) == 20
@@ -179,13 +179,13 @@ def test_slides_renamed_into_place_are_removed_when_the_disk_fills_half_way(veil
 
 
 @pytest.fixture
-def library_disk(tmp_path: Path, cli) -> Path:  # noqa: ANN001
-    """The ``cli`` home on a tmpfs of its own (8 MB), with a study imported."""
+def library_disk(tmp_path: Path, veil_cli) -> Path:  # noqa: ANN001
+    """The ``veil_cli`` home on a tmpfs of its own (8 MB), with a study imported."""
     home = tmp_path / "home"
     _mount(home, "8m")
     try:
         write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", 3, "Smith^Anna", "MRN-1001")
-        assert cli("import", str(tmp_path / "in")).returncode == 0
+        assert veil_cli("import", str(tmp_path / "in")).returncode == 0
         yield home
     finally:
         subprocess.run(["umount", "-l", str(home)], capture_output=True)
@@ -193,13 +193,13 @@ def library_disk(tmp_path: Path, cli) -> Path:  # noqa: ANN001
 
 @pytest.mark.parametrize(("leave", "form"), [(0, False), (200 * 1024, False), (300 * 1024, True)],
                          ids=["no-room", "200KB", "300KB-with-form"])  # fails opening, holding room, storing
-def test_consent_add_on_a_full_disk_records_nothing_and_says_so(tmp_path, cli, library_disk, leave, form):
+def test_consent_add_on_a_full_disk_records_nothing_and_says_so(tmp_path, veil_cli, library_disk, leave, form):
     scan = tmp_path / "form.pdf"
     scan.write_bytes(b"%PDF-1.4\n" + os.urandom(40_000))
     before = (library_disk / "audit.log").read_text()
     filler = _fill(library_disk, leave)
-    done = cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose", "teaching",
-               *(["--form", str(scan)] if form else []))
+    done = veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                    "--purpose", "teaching", *(["--form", str(scan)] if form else []))
     assert done.returncode == 1, done.stdout + done.stderr
     assert (f"The disk holding the Veil library ({library_disk}) is full; the consent was not recorded. "
             "Free about ") in done.stderr and "MB and try again." in done.stderr
@@ -207,11 +207,11 @@ def test_consent_add_on_a_full_disk_records_nothing_and_says_so(tmp_path, cli, l
     assert not list((library_disk / "tmp").iterdir())  # no staged form, no reserve left behind
     filler.unlink()
     assert (library_disk / "audit.log").read_text() == before
-    assert cli("consent", "list").stdout.strip() == "No consent records."
-    _consistent(cli)  # no orphan sealed form ("unreferenced: 0"), the audit intact
-    assert cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose",
-               "teaching", *(["--form", str(scan)] if form else [])).returncode == 0  # with room, it works
-    _consistent(cli)
+    assert veil_cli("consent", "list").stdout.strip() == "No consent records."
+    _consistent(veil_cli)  # no orphan sealed form ("unreferenced: 0"), the audit intact
+    assert veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3", "--purpose",
+                    "teaching", *(["--form", str(scan)] if form else [])).returncode == 0  # with room, it works
+    _consistent(veil_cli)
 
 
 def _policy() -> ConsentRecord:
@@ -319,9 +319,9 @@ def test_an_import_onto_a_full_disk_stops_counts_what_happened_and_leaves_nothin
     assert _indexed(home) == IMPORT_FILES
 
 
-def test_the_cli_import_onto_a_full_disk_says_so_and_exits_non_zero(tmp_path, small_disk, cli):
+def test_the_cli_import_onto_a_full_disk_says_so_and_exits_non_zero(tmp_path, small_disk, veil_cli):
     src = _small_files(tmp_path)
-    done = cli("--home", str(small_disk / "home"), "import", str(src))
+    done = veil_cli("--home", str(small_disk / "home"), "import", str(src))
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert f"the disk holding the Veil library ({small_disk / 'home'}) is full" in done.stdout
@@ -330,7 +330,7 @@ def test_the_cli_import_onto_a_full_disk_says_so_and_exits_non_zero(tmp_path, sm
     assert 0 < imported < IMPORT_FILES and f"{IMPORT_FILES - imported} files not imported" in done.stdout
     # A disk with room to open the library but not to add one file: nothing imported, non-zero.
     _fill(small_disk, leave=96 << 10)
-    done = cli("--home", str(small_disk / "home"), "import", str(tmp_path / "in"))
+    done = veil_cli("--home", str(small_disk / "home"), "import", str(tmp_path / "in"))
     out = done.stdout + done.stderr
     assert done.returncode == 1 and "is full" in out, out
     assert "unexpected error" not in out and "Traceback" not in out and "Nothing new" not in out

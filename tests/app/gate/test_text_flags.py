@@ -77,11 +77,6 @@ def plain_series(folder: Path, count: int, patient: str = "Smith^Anna") -> str:
     return pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID
 
 
-@pytest.fixture
-def home(tmp_path) -> VeilHome:
-    return VeilHome.open(tmp_path / "home")
-
-
 class Blank:
     """A reader that reads nothing (no OCR needed); counts the frames it was given."""
 

@@ -19,7 +19,9 @@ from desktop.core.share.identity import import_card
 
 
 @pytest.fixture
-def passphrase_home(tmp_path, monkeypatch):
+def unopened_home_with_passphrase_file(tmp_path, monkeypatch):
+    """Where a home will be (not opened yet), with no keyring at all and the passphrase in
+    VEIL_PASSPHRASE_FILE: unlike ``passphrase_home``, each test opens it itself."""
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     passfile = tmp_path / "pass"
@@ -53,12 +55,12 @@ def test_first_use_makes_one_identity_in_the_keyring_and_audits_it(veil_home, me
     assert home.verify_audit().ok
 
 
-def test_a_passphrase_home_seals_the_identity_and_reopens_it(passphrase_home):
-    home = VeilHome.open(passphrase_home)
+def test_a_passphrase_home_seals_the_identity_and_reopens_it(unopened_home_with_passphrase_file):
+    home = VeilHome.open(unopened_home_with_passphrase_file)
     identity = my_identity(home)
-    assert (passphrase_home / IDENTITY_FILE).exists()
-    assert not _home_holds(passphrase_home, _secret_needles(identity))
-    assert my_identity(VeilHome.open(passphrase_home)).fingerprint == identity.fingerprint
+    assert (unopened_home_with_passphrase_file / IDENTITY_FILE).exists()
+    assert not _home_holds(unopened_home_with_passphrase_file, _secret_needles(identity))
+    assert my_identity(VeilHome.open(unopened_home_with_passphrase_file)).fingerprint == identity.fingerprint
 
 
 def test_a_lost_secret_is_reported_not_silently_replaced(veil_home, memory_keyring):

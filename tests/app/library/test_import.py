@@ -13,17 +13,11 @@ from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.library.checking import check_home
-from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.library.samples import sample_folders
 from desktop.app.common.tasks import CancelToken
 
 TF = pydicom_test_files()
-
-
-@pytest.fixture
-def home(veil_home) -> VeilHome:
-    return VeilHome.open(veil_home)
 
 
 def test_a_folder_imports_into_patients_studies_series(home, few_dicoms):

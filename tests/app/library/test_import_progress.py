@@ -6,21 +6,14 @@ from __future__ import annotations
 import io
 import threading
 
-import pytest
 from tests.conftest import pydicom_test_files
 
 from desktop.app.library import import_progress
 
 from desktop.app.library import importing
-from desktop.app.library.home import VeilHome
 from desktop.app.library.import_progress import ImportStatus
 from desktop.app.library.importing import import_paths
 from desktop.cli.progress import ImportProgressLines
-
-
-@pytest.fixture
-def home(veil_home):
-    return VeilHome.open()
 
 
 def test_the_file_being_read_is_named_while_it_takes_long(home, tmp_path, monkeypatch):

@@ -8,15 +8,9 @@ from desktop.app.library.home import VeilHome
 from desktop.app.lock.session_lock import (DEFAULT_LOCK_AFTER_MINUTES, check_unlock, parse_lock_after,
                                       unlock_session)
 from desktop.core.common.errors import KeyStoreError, WrongPassphraseError
-from desktop.core.keys import keystore
+from tests.conftest import PASSPHRASE
 
-GOOD = "correct horse battery"
-
-
-@pytest.fixture
-def passphrase_home(veil_home, monkeypatch) -> VeilHome:
-    monkeypatch.setattr(keystore, "keyring_available", lambda: False)
-    return VeilHome.open(veil_home, prompt=lambda _creating: GOOD)
+GOOD = PASSPHRASE
 
 
 def test_passphrase_must_unwrap_the_key_again(passphrase_home):

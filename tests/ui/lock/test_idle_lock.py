@@ -36,20 +36,19 @@ from desktop.app.lock.session_lock import (
     set_lock_after_minutes,
 )
 from desktop.core.common.errors import VeilError
-from desktop.core.keys import keystore
 from desktop.ui.common import background
 from desktop.ui.common.errors import show_error
 from desktop.ui.common.theme import apply_theme
 from desktop.ui.lock.idle_lock import LOCKED_TITLE, IdleLock
 from desktop.ui.lock.screen import KEYRING_HINT
 from desktop.ui.main_window import MainWindow
-from tests.conftest import pydicom_test_files
+from tests.conftest import PASSPHRASE, pydicom_test_files
 from tests.ui.ui_helpers import IMPORT_TIMEOUT_MS, import_and_wait, message_boxes, wait_idle
 from tests.ui.viewer.conftest import open_viewer
 
 PLANTED = "Moriarty^James"
 FAMILY = "Moriarty"
-GOOD = "correct horse battery"
+GOOD = PASSPHRASE
 #: Limits for waits (not expectations of speed): the passphrase derivation takes ~0.5 s.
 LOCK_WAIT_MS = 5_000
 UNLOCK_WAIT_MS = 20_000
@@ -170,12 +169,6 @@ def test_idle_window_locks_and_hides_names_images_and_windows(qtbot, lockable, t
     actions = audit_actions(win.home)
     assert "session.locked" in actions and actions[-1] == "session.unlocked"
     deid.close()
-
-
-@pytest.fixture
-def passphrase_home(veil_home: Path, monkeypatch) -> VeilHome:
-    monkeypatch.setattr(keystore, "keyring_available", lambda: False)
-    return VeilHome.open(veil_home, prompt=lambda _creating: GOOD)
 
 
 def test_wrong_passphrase_keeps_it_locked(qtbot, qapp, passphrase_home):
