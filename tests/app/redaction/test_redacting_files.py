@@ -45,8 +45,8 @@ def test_templates_redact_copies_and_write_a_review(tmp_path, veil_cli):
     assert report["rejected"] == [{"input": str(src / "notes.txt"), "reason": "not a DICOM file"}]
     (entry,) = report["entries"]
     assert entry["templates"] == ["Ultrasound 640x480: top banner"] and entry["frames"] == [0]
-    sheet = Image.open(tmp_path / "out" / "redaction-contact-sheet.png")
-    assert sheet.width >= 256 and sheet.height >= 200
+    with Image.open(tmp_path / "out" / "redaction-contact-sheet.png") as sheet:
+        assert sheet.width >= 256 and sheet.height >= 200
     assert (src / "us" / "banner.dcm").read_bytes() == (next(pydicom_data_files().rglob("US1_UNCR.dcm"))).read_bytes()
 
 
@@ -163,6 +163,6 @@ def test_a_cancelled_run_writes_nothing_but_its_report(tmp_path):
 
     report = redact_paths(home, [src], tmp_path / "out", parse_ctp_script('{ Modality.equals("US") }\n(0,0,640,48)\n'),
                           progress=progress, cancel=cancel)
-    assert report.cancelled and report.headline() == "Cancelled after 1 of 3 files: nothing written but the review."
+    assert report.cancelled and report.headline().startswith("Cancelled") and "1 of 3 files" in report.headline()
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["redaction-report.json"]
     assert json.loads((tmp_path / "out" / "redaction-report.json").read_text())["cancelled"] is True

@@ -158,7 +158,7 @@ def test_archives_are_bounded_by_count_total_and_ratio(tmp_path):
         zf.writestr("nested/inner.zip", b"PK\x05\x06" + bytes(18))
     budget = replace(DEFAULT_BUDGET, max_zip_entries=10)
     reasons = _reasons(discover([many, bomb], budget=budget))
-    assert reasons["many.zip"] == ("the .zip archive holds 20 entries (limit 10): extract it and import the folder")
+    assert "20 entries" in reasons["many.zip"] and "limit 10" in reasons["many.zip"]
     bomb_reason = reasons["bomb.zip::zeros.dcm"]
     assert bomb_reason.startswith("zip entry inflates") and "a zip bomb?" in bomb_reason
     assert "a zip inside a zip" in reasons["inner.zip"]

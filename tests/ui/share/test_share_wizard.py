@@ -124,7 +124,7 @@ def test_without_consent_the_wizard_cannot_go_on_and_care_can_be_overridden(qtbo
     form = wizard.purpose_page.form
     assert form.verdict.text().startswith("✗ ") and "no consent or waiver for teaching" in form.verdict.text()
     assert not wizard.next_button.isEnabled()
-    assert wizard.problem_label.text() == "Consent does not allow this export (see Purpose and consent)."
+    assert "does not allow" in wizard.problem_label.text() and "Purpose and consent" in wizard.problem_label.text()
     assert not form.override_button.isVisible()  # only care can be overridden
 
     form.combo.setCurrentIndex(list(Purpose).index(Purpose.CARE))
@@ -204,7 +204,7 @@ def test_flagged_images_must_be_confirmed_and_cancel_leaves_no_file(qtbot, windo
     assert [page.list.item(i).text() for i in range(page.list.count())] == [
         f.label for f in page.flagged] and page.list.count() == 2
     assert not wizard.next_button.isEnabled()
-    assert wizard.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    assert "flagged images" in wizard.problem_label.text() and "redact" in wizard.problem_label.text()
     seen: list[str] = []
     wizard.view_requested.connect(seen.append)
     click(qtbot, page.view_button)
@@ -436,7 +436,7 @@ def test_text_read_in_the_pixels_is_flagged_and_blocks_next_until_confirmed(qtbo
     (label,) = [page.list.item(i).text() for i in range(page.list.count())]
     assert ", series 1, image 1: text found in the pixels (" in label and not page.leak_list.isVisible()
     assert not wizard.next_button.isEnabled()
-    assert wizard.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    assert "flagged images" in wizard.problem_label.text() and "redact" in wizard.problem_label.text()
     tick(qtbot, page.confirm)
     assert wizard.next_button.isEnabled() and page.confirmed
 

@@ -63,7 +63,8 @@ def test_exports_a_folder_of_pngs_once_consent_allows(qtbot, window, home, tmp_p
     assert dialog.result_label.isVisible() and "Wrote 3 slide images (PNG) of 1 case" in dialog.result_label.text()
     files = sorted(out.rglob("*.png"))
     assert [p.name for p in files] == ["001-0001-001.png", "001-0002-001.png", "001-0003-001.png"]
-    assert Image.open(files[0]).info == {}
+    with Image.open(files[0]) as picture:
+        assert picture.info == {}
     assert dialog.target_edit.text() != str(out)  # the next export goes somewhere fresh
 
 
@@ -85,7 +86,7 @@ def test_burned_in_images_must_be_confirmed_and_a_zip_is_written(qtbot, window, 
         "declares burned-in text"] * 2
     assert dialog.confirm.isVisible() and dialog.confirm.text().startswith("I checked these images")
     assert not dialog.export_button.isEnabled()
-    assert dialog.problem_label.text() == "Confirm you checked the flagged images, or redact them first."
+    assert "flagged images" in dialog.problem_label.text() and "redact" in dialog.problem_label.text()
     seen: list[str] = []
     dialog.view_requested.connect(seen.append)
     click(qtbot, review.view_button)
@@ -171,7 +172,7 @@ def test_the_review_runs_with_progress_and_stop_and_a_burned_in_name_blocks_the_
         assert dialog.problem_label.text() == "Reading the images for burned-in text (0 of 2)…"
         click(qtbot, review.stop_button)
         assert review.status.text().startswith("The check for burned-in text was stopped")
-        assert dialog.problem_label.text() == "The check for burned-in text was stopped: check again."
+        assert "stopped" in dialog.problem_label.text() and "check again" in dialog.problem_label.text()
     finally:
         gate.set()
     click(qtbot, review.recheck_button)
@@ -183,6 +184,7 @@ def test_the_review_runs_with_progress_and_stop_and_a_burned_in_name_blocks_the_
     assert len(leaks) == 2 and all("still show the patient's name" in t for t in leaks)
     assert not any(w in t for t in leaks for w in WORDS)
     assert not review.leave_leaks.isVisible()  # nothing to untick here: redact them, or export others
-    assert dialog.problem_label.text() == "2 images would still show the patient's identity: redact them."
+    problem = dialog.problem_label.text()
+    assert problem.startswith("2 images") and "identity" in problem and "redact" in problem
     dialog.confirm.setChecked(True)
     assert not dialog.export_button.isEnabled()
