@@ -131,9 +131,8 @@ def burn_banner(ds: Dataset, lines: Iterable[str] | None = None, p: Identity = P
     frames = decoded_frames(ds)
     if max_frames is not None and frames.shape[0] > max_frames:
         frames = frames[:max_frames]
-        for kw in ("FrameTimeVector", "FrameReferenceTimeVector"):  # would no longer match the frames
-            if kw in ds:
-                del ds[kw]
+        if "FrameTimeVector" in ds:  # would no longer match the frames (PS3.3 C.7.6.5)
+            del ds.FrameTimeVector
     photometric = str(ds.PhotometricInterpretation)
     colour = frames.ndim == 4
     if colour and photometric != "RGB":

@@ -120,5 +120,5 @@ def test_veil_decrypts_what_age_encrypts_in_both_modes(tmp_path, bob):
     locked = tmp_path / "locked.age"  # age -p: work factor 2**18, about a second in Veil
     assert age_on_a_terminal(["-p", "-o", str(locked), str(source)], ["pass phrase", "pass phrase"]
                              ) == 0
-    with open(locked, "rb") as fh:
-        assert AgeReader(io.BufferedReader(fh), passphrase="pass phrase").read() == plain
+    with open(locked, "rb") as fh, io.BufferedReader(fh) as buffered:
+        assert AgeReader(buffered, passphrase="pass phrase").read() == plain
