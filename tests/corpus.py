@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pydicom
@@ -44,7 +44,7 @@ UNDECODABLE: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def problems(path: Path) -> tuple[Refusal, ...]:
     """What pydicom (not the engine) finds in the header that makes ``path`` impossible to
     de-identify, and the damage and undecodable pixel data listed above; empty when the output
@@ -68,7 +68,8 @@ def problems(path: Path) -> tuple[Refusal, ...]:
         for keyword, name in (("SOPInstanceUID", "SOP Instance UID"), ("SOPClassUID", "SOP Class UID")):
             if not str(ds.get(keyword, "") or "").strip():  # Type 1 in the SOP Common Module (PS3.3 C.12.1)
                 found.append(Refusal((name,), f"no {name}"))
-        for tag, raw in ds._dict.items():
+        for tag in ds.keys():
+            raw = ds.get_item(tag)  # as read: a RawDataElement keeps the length its header declares
             if (isinstance(raw, RawDataElement) and raw.length != UNDEFINED_LENGTH and raw.value is not None
                     and len(raw.value) < raw.length):
                 found.append(Refusal(("truncated",), f"{tag} declares {raw.length} bytes, {len(raw.value)} remain"))
