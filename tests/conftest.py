@@ -125,7 +125,7 @@ def few_dicoms(tmp_path: Path) -> Path:
 
 
 # The synthetic-series generator is shared with the benchmarks.
-import sys as _sys
+import sys as _sys  # noqa: E402
 
 _sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.synthetic import write_series  # noqa: E402,F401

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.cli.support import open_home, safe
-
 from desktop.core.common.errors import VeilError
 
 if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast

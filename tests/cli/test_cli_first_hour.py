@@ -42,7 +42,7 @@ def _write_study(folder: Path, source: str, name: str, patient_id: str, accessio
 def _dicom(data: bytes) -> pydicom.Dataset:
     try:
         return pydicom.dcmread(io.BytesIO(data))
-    except Exception:  # the package's manifest, signature and the like
+    except Exception:  # noqa: BLE001 - not DICOM: the package's manifest, signature and the like
         return pydicom.Dataset()
 
 

@@ -30,17 +30,14 @@ is never a coincidence.
 
 from __future__ import annotations
 
-from tests.planting.identity import (
-    FONT,
-    FONT_MONO,
-    Finding,
-    Form,
-    Identity,
-    PATIENT,
-    da,
-    date_forms,
-    find_forms,
-    written,
+from tests.planting.graphics import (
+    icon_item,
+    plant_curve,
+    plant_icons,
+    plant_overlays,
+    plant_pixel_overlay_header,
+    text_alpha,
+    text_bitmap,
 )
 from tests.planting.header import (
     ORG_ROOT,
@@ -50,14 +47,17 @@ from tests.planting.header import (
     plant_private,
     plant_un_sequence,
 )
-from tests.planting.graphics import (
-    icon_item,
-    plant_curve,
-    plant_icons,
-    plant_overlays,
-    plant_pixel_overlay_header,
-    text_alpha,
-    text_bitmap,
+from tests.planting.identity import (
+    FONT,
+    FONT_MONO,
+    PATIENT,
+    Finding,
+    Form,
+    Identity,
+    da,
+    date_forms,
+    find_forms,
+    written,
 )
 from tests.planting.pixels import (
     BANNER_FONT_SIZE,

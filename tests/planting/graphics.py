@@ -17,8 +17,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-
-from tests.planting.identity import FONT, Identity, PATIENT, written
+from tests.planting.identity import FONT, PATIENT, Identity, written
 
 
 def text_alpha(lines: Iterable[str], rows: int, columns: int, size: int = 14, top: int = 2,
@@ -51,8 +50,8 @@ def plant_overlays(ds: Dataset, p: Identity = PATIENT) -> None:
     rows, columns = int(ds.get("Rows") or 64), int(ds.get("Columns") or 64)
     graphics, roi = _free_groups(ds, 0x6000, 2)
     size = max(8, min(16, columns // 24))
-    bitmap = text_bitmap([f"{p.family.upper()} {p.given.upper()}", p.patient_id, written(p.birth, "dd-MON-yy")], rows, columns,
-                         size=size)
+    lines = [f"{p.family.upper()} {p.given.upper()}", p.patient_id, written(p.birth, "dd-MON-yy")]
+    bitmap = text_bitmap(lines, rows, columns, size=size)
     for group, kind, bits in ((graphics, "G", bitmap), (roi, "R", bitmap[::-1])):
         g = group << 16
         ds.add_new(g | 0x0010, "US", rows)

@@ -1,4 +1,5 @@
-"""Planting the identity in headers: public attributes where it belongs and where it does not, enhanced and UN sequences, private blocks, file meta.
+"""Planting the identity in headers: public attributes where it belongs and where it does not,
+enhanced and UN sequences, private blocks, file meta.
 
 Part of :mod:`tests.planting`.
 """
@@ -16,9 +17,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
 )
 
-
-from tests.planting.identity import Identity, PATIENT, written
-
+from tests.planting.identity import PATIENT, Identity, written
 
 ORG_ROOT = "1.2.826.0.1.3680043.9.7433"
 
@@ -143,7 +142,8 @@ def plant_header(ds: Dataset, p: Identity = PATIENT) -> None:
     ds.ReasonForTheRequestedProcedure = f"Fall at {p.street} on {written(p.prior, 'm/d/yyyy')}"
     ds.add_new(0x00321030, "LO", f"{p.nickname} (nickname) follow-up")  # Reason for Study (retired)
     ds.AdmittingDiagnosesDescription = f"Injury, {p.given[0]}. {p.family}"
-    ds.DerivationDescription = f"Reformatted for {p.family} {written(p.birth, 'dots')} (user {p.given[0].lower()}{p.family.lower()})"
+    user = f"{p.given[0].lower()}{p.family.lower()}"
+    ds.DerivationDescription = f"Reformatted for {p.family} {written(p.birth, 'dots')} (user {user})"
     ds.FrameComments = f"Frame of {p.email}"
     ds.ImagingServiceRequestComments = f"Accession {p.accession} for {p.family.upper()}"
     ds.RequestedProcedureComments = f"Ask {p.given} about {written(p.birth, 'dd-MON-yy')}"
@@ -187,7 +187,8 @@ def plant_header(ds: Dataset, p: Identity = PATIENT) -> None:
         ReferencedSOPClassUID=str(ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")),
         ReferencedSOPInstanceUID=f"{ORG_ROOT}.{p.id_digits}.{p.prior_da}.7",
         RetrieveURL=f"https://pacs.pemberthy.example/wado?patientID={p.id_digits}",
-        PurposeOfReferenceCodeSequence=[_code("121311", "DCM", f"Prior of {p.family.upper()} {written(p.prior, 'm/d/yyyy')}")])]
+        PurposeOfReferenceCodeSequence=[
+            _code("121311", "DCM", f"Prior of {p.family.upper()} {written(p.prior, 'm/d/yyyy')}")])]
     ds.AcquisitionContextSequence = [
         _item(ValueType="TEXT", ConceptNameCodeSequence=[_code("121106", "DCM", "Comment")],
               TextValue=f"{p.family}, {p.given}"),
@@ -202,7 +203,8 @@ def plant_header(ds: Dataset, p: Identity = PATIENT) -> None:
     else:
         ds.ContentSequence = content
     ds.VerifyingObserverSequence = [_item(VerifyingObserverName=p.doctor_pn,
-                                          VerifyingOrganization=p.institution, VerificationDateTime=f"{p.study_da}160000",
+                                          VerifyingOrganization=p.institution,
+                                          VerificationDateTime=f"{p.study_da}160000",
                                           VerifyingObserverIdentificationCodeSequence=[
                                               _code("ET01", "99PEMB", p.doctor_coded)])]
     ds.GraphicAnnotationSequence = [_item(GraphicLayer="ANNOTATION", TextObjectSequence=[_item(
@@ -260,7 +262,8 @@ def plant_un_sequence(ds: Dataset, p: Identity = PATIENT) -> None:
     from pydicom.filebase import DicomBytesIO
     from pydicom.filewriter import write_dataset
 
-    item = _item(CodeValue="CH01", CodingSchemeDesignator="99PEMB", CodeMeaning=f"Chest of {p.family} {written(p.study, 'dots')}")
+    item = _item(CodeValue="CH01", CodingSchemeDesignator="99PEMB",
+                 CodeMeaning=f"Chest of {p.family} {written(p.study, 'dots')}")
     buf = DicomBytesIO()
     buf.is_little_endian, buf.is_implicit_VR = True, True
     write_dataset(buf, item)
@@ -293,12 +296,14 @@ def plant_private(ds: Dataset, p: Identity = PATIENT) -> None:
     # Safe private attributes (Table E.3.10-1) holding identity: Retain Safe Private keeps the
     # attribute, so its value must be cleaned (its action is C).
     ds.add_new(0x00990010, "LO", "NQHeader")
-    ds.add_new(0x00991005, "LT", f"Return message for {p.family} {p.given} {written(p.study, 'dots')}")  # Return Message
+    # Return Message
+    ds.add_new(0x00991005, "LT", f"Return message for {p.family} {p.given} {written(p.study, 'dots')}")
     ds.add_new(0x00991020, "SH", p.family)  # Units
     ds.add_new(0x00990011, "LO", "nqheader ")  # the same creator, another case, a trailing space
     ds.add_new(0x00991105, "LT", f"{p.middle} {p.id_digits}")
     ds.add_new(0x20010010, "LO", "Philips Imaging DD 001")
-    ds.add_new(0x2001105A, "ST", f"Annotation {p.family.upper()} {p.given.upper()} {written(p.birth, 'dd-MON-yy')}")  # Graphic Annotation Model
+    # Graphic Annotation Model
+    ds.add_new(0x2001105A, "ST", f"Annotation {p.family.upper()} {p.given.upper()} {written(p.birth, 'dd-MON-yy')}")
     ds.add_new(0x20011064, "SH", p.given)  # Text Type
     ds.add_new(0x00190010, "LO", "GEMS_ACQU_01")
     ds.add_new(0x0019109E, "LO", f"Pulse seq for {p.family}")  # Internal Pulse Sequence Name

@@ -12,10 +12,6 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-
-
-
-
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_MONO = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 
@@ -183,7 +179,7 @@ class Identity:
         """Digit/letter runs that mean the patient once spaces and punctuation are dropped."""
         out = {self.id_digits, re.sub(r"[\W_]", "", self.accession).lower(), self.phone_as("short")}
         for day in self.dates:
-            for text, strict in date_forms(day):
+            for text, _strict in date_forms(day):
                 squeezed = re.sub(r"[\W_]", "", text).lower()
                 if len(squeezed) >= 7:
                     out.add(squeezed)

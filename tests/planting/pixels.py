@@ -1,4 +1,5 @@
-"""Planting the identity in pixel data: burned-in banners, bits above High Bit, codestream comments; and :func:`plant_file`, which plants everything.
+"""Planting the identity in pixel data: burned-in banners, bits above High Bit, codestream
+comments; and :func:`plant_file`, which plants everything.
 
 Part of :mod:`tests.planting`.
 """
@@ -18,12 +19,12 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.pixels.utils import get_nr_frames
 from pydicom.uid import (
+    JPEG2000,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -34,11 +35,16 @@ from pydicom.uid import (
     RLELossless,
 )
 
-
-from tests.planting.identity import FONT_MONO, Identity, PATIENT, written
+from tests.planting.graphics import (
+    plant_curve,
+    plant_icons,
+    plant_overlays,
+    plant_pixel_overlay_header,
+    text_alpha,
+    text_bitmap,
+)
 from tests.planting.header import plant_file_meta, plant_header
-from tests.planting.graphics import plant_curve, plant_icons, plant_overlays, plant_pixel_overlay_header, text_alpha, text_bitmap
-
+from tests.planting.identity import FONT_MONO, PATIENT, Identity, written
 
 LOSSLESS_ENCODABLE = {RLELossless, JPEGLSLossless, JPEG2000Lossless}
 _NATIVE = {ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian}
@@ -195,8 +201,8 @@ def can_hide_bits(ds: Dataset) -> bool:
 
 def hidden_bitmap(rows: int, columns: int, p: Identity = PATIENT) -> np.ndarray:
     size = max(6, min(18, columns // 22))
-    return text_bitmap([f"{p.family.upper()} {p.given.upper()}", p.patient_id, f"DOB {written(p.birth, 'dd-MON-yy')}"], rows, columns,
-                       size=size, line_height=size + 3)
+    lines = [f"{p.family.upper()} {p.given.upper()}", p.patient_id, f"DOB {written(p.birth, 'dd-MON-yy')}"]
+    return text_bitmap(lines, rows, columns, size=size, line_height=size + 3)
 
 
 def plant_hidden_bits(ds: Dataset, p: Identity = PATIENT, bit: int = HIDDEN_BIT,

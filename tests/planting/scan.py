@@ -27,10 +27,8 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-
-from tests.planting.identity import Finding, Identity, PATIENT, find_forms
+from tests.planting.identity import PATIENT, Finding, Identity, find_forms
 from tests.planting.pixels import hidden_bitmap
-
 
 _BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN"}
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}

@@ -148,9 +148,9 @@ class RedactViewer(ApplyViewer, Protocol):
     def go_to(self, number: int) -> None: ...
 
 
-class CanvasHost(Protocol):
-    """What the canvas uses of Redact mode: the frame on screen and how it is shown, the masks,
-    the tool the mouse drives and detection's proposals."""
+class FrameOnScreen(Protocol):
+    """The frame Redact mode shows and the masks loaded for it (the canvas and detection both
+    start from it)."""
 
     @property
     def here(self) -> Here | None: ...
@@ -159,13 +159,19 @@ class CanvasHost(Protocol):
     @property
     def session(self) -> RedactSession | None: ...
     @property
+    def view(self) -> SeriesView | None: ...
+
+
+class CanvasHost(FrameOnScreen, Protocol):
+    """What the canvas uses of Redact mode: the frame on screen and how it is shown, the masks,
+    the tool the mouse drives and detection's proposals."""
+
+    @property
     def tool(self) -> Tool | None: ...
     @property
     def preview(self) -> bool: ...
     @property
     def inverted(self) -> bool: ...
-    @property
-    def view(self) -> SeriesView | None: ...
     @property
     def viewport(self) -> EditedViewport: ...
 
@@ -180,20 +186,12 @@ class CanvasHost(Protocol):
     def chosen_proposal(self) -> ProposalGroup | None: ...
 
 
-class DetectHost(Protocol):
+class DetectHost(FrameOnScreen, Protocol):
     """What detection uses of Redact mode: the frame on screen, the masks proposals are added
     to, where its panel, progress and messages go."""
 
     @property
     def main_window(self) -> QMainWindow: ...
-    @property
-    def here(self) -> Here | None: ...
-    @property
-    def ready(self) -> bool: ...
-    @property
-    def session(self) -> RedactSession | None: ...
-    @property
-    def view(self) -> SeriesView | None: ...
 
     def go_to(self, number: int) -> None: ...
 

@@ -17,7 +17,7 @@ import sys
 import textwrap
 import time
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,7 @@ class Rsyslog:
             """))
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Rsyslog":
+    def start(self) -> Rsyslog:
         check = subprocess.run([RSYSLOGD, "-N1", "-f", str(self.conf)], capture_output=True, text=True, timeout=60)
         if check.returncode != 0:
             _skip_if_a_module_is_missing(check.stdout + check.stderr)
@@ -318,14 +318,15 @@ def test_the_command_line_says_what_is_wrong(tmp_path: Path) -> None:
 # -- TLS (RFC 5425) with rsyslog's gtls driver ---------------------------------------------------
 def _pki(folder: Path) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (PEM files)."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    import ipaddress
 
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc) - timedelta(days=1)
+    now = datetime.now(UTC) - timedelta(days=1)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])

@@ -14,13 +14,13 @@ import pytest
 
 from desktop.app.consent import consenting
 from desktop.app.consent.breach_report import BreachReportError, breach_report, parties
-from desktop.app.keys.contacts import add_card
-from desktop.app.deid.deidentifying import deidentify_studies
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.library.home import VeilHome
-from desktop.app.keys.identity import my_card
-from desktop.app.library.importing import import_paths
 from desktop.app.consent.report_files import csv_bytes, pdf_bytes
+from desktop.app.deid.deidentifying import deidentify_studies
+from desktop.app.keys.contacts import add_card
+from desktop.app.keys.identity import my_card
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import import_paths
 from desktop.app.share.sharing import ShareRequest, export_package
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset

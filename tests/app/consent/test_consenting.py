@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from desktop.app.consent import consenting
-from desktop.app.library.checking import check_home
-from desktop.app.deid.deidentifying import deidentify_studies
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.deid.deidentifying import deidentify_studies
+from desktop.app.library.checking import check_home
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.core.consent import Basis, ConsentError, ConsentRecord, ConsentStatus, Method, Purpose, Scope
@@ -160,10 +160,11 @@ def test_care_without_consent_goes_only_on_a_justified_override_kept_in_the_audi
         request, decision = consenting.check_items(
             home, Purpose.TEACHING, consenting.selection_items(home, [ct_study]), deidentified=True)
         consenting.override_refusal(home, request, decision, why)
-    from desktop.app.keys.contacts import add_recipient
-    from desktop.app.gate import BindingError
-    from desktop.app.share.sharing import ShareRequest, export_package
     from pyrage import x25519
+
+    from desktop.app.gate import BindingError
+    from desktop.app.keys.contacts import add_recipient
+    from desktop.app.share.sharing import ShareRequest, export_package
 
     justified = ExportPurpose(Purpose.CARE, "Dr Jones", justification=why)
     with pytest.raises(BindingError, match="only to the colleague"):  # never to a plain folder

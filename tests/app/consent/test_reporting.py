@@ -12,12 +12,12 @@ import pydicom
 import pytest
 
 from desktop.app.consent import consenting
-from desktop.app.deid.deidentifying import deidentify_studies
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.library.home import VeilHome
-from desktop.app.library.importing import import_paths
 from desktop.app.consent.report_files import csv_bytes
 from desktop.app.consent.reporting import audit_report, disclosure_report
+from desktop.app.deid.deidentifying import deidentify_studies
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import import_paths
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
 from tests.conftest import pydicom_test_files, write_series

@@ -12,11 +12,11 @@ import numpy as np
 import pydicom
 import pytest
 
-from desktop.app.deid.runner import RedactedInput, RegionPlan, read_input
 from desktop.app.deid.deidentifying import Redaction, deidentify_paths
+from desktop.app.deid.runner import RedactedInput, RegionPlan, read_input
 from desktop.app.library.home import VeilHome
-from desktop.core.dicom.identifiers import collect_identifiers
 from desktop.core.deid.profiles import preset
+from desktop.core.dicom.identifiers import collect_identifiers
 from desktop.core.library.sources import FileSource
 from desktop.core.redaction.record import is_redacted
 from desktop.core.redaction.templates import parse_ctp_script

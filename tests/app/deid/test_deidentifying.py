@@ -11,13 +11,13 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from desktop.app.common.tasks import CancelToken
 from desktop.app.deid.deidentifying import deidentify_paths, deidentify_studies, library_inputs, preview
+from desktop.app.deid.leak_check import verify_paths
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
-from desktop.app.deid.leak_check import verify_paths
-from desktop.app.common.tasks import CancelToken
 from desktop.core.deid.profiles import preset
-from tests.conftest import teaching, pydicom_test_files, write_series
+from tests.conftest import pydicom_test_files, teaching, write_series
 
 
 def _outputs(folder: Path) -> list[Path]:
@@ -50,7 +50,8 @@ def test_pseudonyms_and_dates_are_the_same_in_every_export(veil_home, tmp_path):
     home = VeilHome.open()
     first = deidentify_paths(home, preset("teaching"), [src], tmp_path / "one", purpose=teaching(home))
     write_series(pydicom_test_files() / "MR_small.dcm", tmp_path / "new", 1, "New^Person", "MRN-3")
-    second = deidentify_paths(home, preset("teaching"), [tmp_path / "new", src], tmp_path / "two", purpose=teaching(home))
+    second = deidentify_paths(home, preset("teaching"), [tmp_path / "new", src], tmp_path / "two",
+                              purpose=teaching(home))
     assert set(first.pseudonyms) == {"TEACH-0001"}
     assert set(second.pseudonyms) == {"TEACH-0001", "TEACH-0002"}
     one = {p.name: pydicom.dcmread(p) for p in _outputs(tmp_path / "one")}
@@ -124,8 +125,7 @@ def test_a_file_that_cannot_be_cleaned_is_left_out_named_and_the_rest_is_written
 
 
 def test_a_share_package_with_one_file_that_cannot_be_cleaned_writes_nothing(veil_home, tmp_path):
-    from desktop.app.deid.deidentifying import file_inputs
-    from desktop.app.deid.deidentifying import deidentify_inputs
+    from desktop.app.deid.deidentifying import deidentify_inputs, file_inputs
 
     src = tmp_path / "in"
     write_series(pydicom_test_files() / "CT_small.dcm", src, 3, "Quisenberry^Annabel", "MRN-1001")
@@ -174,7 +174,8 @@ def test_cancel_writes_nothing(veil_home, tmp_path):
         if done >= 5:
             cancel.cancel()
 
-    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", progress, cancel, workers=1, purpose=teaching(home))
+    report = deidentify_paths(home, preset("teaching"), [src], tmp_path / "out", progress, cancel, workers=1,
+                              purpose=teaching(home))
     assert report.cancelled and report.written == 0
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 

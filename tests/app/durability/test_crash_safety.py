@@ -10,11 +10,11 @@ import sys
 import time
 
 import pytest
-from tests.conftest import pydicom_data_files, write_series
 
 from desktop.app.library.checking import check_home
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
+from tests.conftest import pydicom_data_files, write_series
 
 COUNT = 400
 

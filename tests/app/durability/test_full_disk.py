@@ -70,12 +70,12 @@ import errno  # noqa: E402
 import zipfile  # noqa: E402
 
 import pydicom  # noqa: E402
-
-from desktop.app.consent import consenting
-from desktop.app.share.slides import export_slides  # noqa: E402
-from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
-from desktop.core.common.disk_full import DiskFullError, Reserve, is_disk_full  # noqa: E402
 import sqlcipher3.dbapi2 as sqlcipher  # noqa: E402 - the index's driver (its errors)
+
+from desktop.app.consent import consenting  # noqa: E402
+from desktop.app.share.slides import export_slides  # noqa: E402
+from desktop.core.common.disk_full import DiskFullError, Reserve, is_disk_full  # noqa: E402
+from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
 
 
 def _mount(where: Path, size: str) -> None:
@@ -255,7 +255,7 @@ def test_what_counts_as_a_full_disk(tmp_path):
         try:
             raise sqlite_full
         except sqlcipher.OperationalError:
-            raise sqlcipher.OperationalError("cannot rollback - no transaction is active")
+            raise sqlcipher.OperationalError("cannot rollback - no transaction is active")  # noqa: B904 - the implicit context is what is tested
     except sqlcipher.OperationalError as exc:
         assert is_disk_full(exc)
     io_error = sqlcipher.OperationalError("disk I/O error")  # SQLite growing its -shm file on a full disk

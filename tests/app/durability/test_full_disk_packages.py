@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from desktop.app.browsing.catalogue import load_catalogue
+from desktop.app.keys.identity import my_card
 from desktop.app.library.checking import check_home
 from desktop.app.library.home import VeilHome
-from desktop.app.keys.identity import my_card
 from desktop.app.library.importing import import_paths
 from desktop.app.share.receiving import open_received
 from desktop.app.share.sharing import ShareRequest, export_package
-from desktop.core.deid.profiles import preset
 from desktop.core.common.disk_full import DiskFullError
+from desktop.core.deid.profiles import preset
 from tests.conftest import pydicom_test_files, teaching, write_series
 
 PASSPHRASE = "correct horse battery staple"

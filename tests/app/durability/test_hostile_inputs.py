@@ -22,11 +22,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests import hostile
-from tests.conftest import pydicom_test_files, write_series
 
 from desktop.cli.support import safe
 from desktop.core.dicom.input_budget import GiB
+from tests import hostile
+from tests.conftest import pydicom_test_files, write_series
 
 TF = pydicom_test_files()
 #: Real images in the folder (two of pydicom's, and a series made from one).

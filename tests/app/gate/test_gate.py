@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from desktop.app.consent import consenting
-from desktop.app.keys.contacts import add_card, add_recipient
-from desktop.app.deid.deidentifying import deidentify_paths, deidentify_studies
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.deid.deidentifying import deidentify_paths, deidentify_studies
 from desktop.app.gate import BindingError, SelectionError
 from desktop.app.gate.still import export_image
-from desktop.app.library.home import VeilHome
+from desktop.app.keys.contacts import add_card, add_recipient
 from desktop.app.keys.identity import my_card
+from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.sharing import ShareRequest, export_package
 from desktop.app.share.slides import export_slides, slide_pixels
@@ -30,7 +30,8 @@ from desktop.core.imaging.frames import read_image
 from desktop.core.library import index
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.library.masks import save_mask
-from desktop.core.redaction.mask import Mask, Scope as MaskScope
+from desktop.core.redaction.mask import Mask
+from desktop.core.redaction.mask import Scope as MaskScope
 from desktop.core.redaction.shapes import Rect
 from tests.app.gate.test_text_flags import burn_text
 from tests.conftest import pydicom_test_files, teaching, write_series

@@ -18,9 +18,9 @@ from pydicom.data import get_testdata_file
 
 from desktop.app.gate import SelectionError, header_flags, resolve
 from desktop.app.gate.review import text_words
+from desktop.app.gate.text_flags import review_selection, selection_of
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
-from desktop.app.gate.text_flags import review_selection, selection_of
 from desktop.core.common.errors import Cancelled
 from desktop.core.redaction.ocr import OcrUnavailable
 from tests.conftest import write_series
@@ -165,14 +165,14 @@ def test_only_the_selection_is_read_and_nothing_outside_its_studies(home, tmp_pa
     other = plain_series(tmp_path / "in" / "b", 2, "Other^Bob")
     import_paths(home, [tmp_path / "in"])
     uids = _uids(home, "SELECT i.sop_instance_uid FROM instances i JOIN series se ON i.series_ref = se.id "
-                       "JOIN studies st ON se.study_ref = st.id WHERE st.study_uid = '%s' ORDER BY i.instance_number"
-                 % study)
+                       "JOIN studies st ON se.study_ref = st.id "
+                       f"WHERE st.study_uid = '{study}' ORDER BY i.instance_number")
     reader = Blank()
     found = review_selection(home, selection_of([study], (), uids[1:3]), reader=reader)
     assert [i.sop_uid for i in found.images] == uids[1:3] and reader.frames == 2
     assert found.note() == "OCR read 2 of 2 images for burned-in text."
     other_series = _uids(home, "SELECT se.series_uid FROM series se JOIN studies st ON se.study_ref = st.id "
-                               "WHERE st.study_uid = '%s'" % other)
+                               f"WHERE st.study_uid = '{other}'")
     with pytest.raises(SelectionError, match="another study"):
         review_selection(home, selection_of([study], other_series), reader=reader)
 

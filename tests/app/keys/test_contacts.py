@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from desktop.app.keys import contacts
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, set_my_details, write_my_card
+from desktop.app.library.home import VeilHome
 from desktop.core.audit.events import read_events
 from desktop.core.share.errors import CardError
 from desktop.core.share.identity import Identity, import_card

@@ -9,8 +9,8 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import default_name, my_card, my_details, my_identity, set_my_details, write_my_card
+from desktop.app.library.home import VeilHome
 from desktop.core.audit.events import read_events
 from desktop.core.common.errors import KeyStoreError, VeilError
 from desktop.core.keys.identity_store import IDENTITY_FILE

@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from tests.conftest import pydicom_test_files, write_series
-
 from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
+from tests.conftest import pydicom_test_files, write_series
 
 
 def _all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:

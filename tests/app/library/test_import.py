@@ -9,13 +9,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.app.browsing.catalogue import load_catalogue
+from desktop.app.common.tasks import CancelToken
 from desktop.app.library.checking import check_home
 from desktop.app.library.importing import import_paths
 from desktop.app.library.samples import sample_folders
-from desktop.app.common.tasks import CancelToken
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 TF = pydicom_test_files()
 
@@ -180,9 +180,8 @@ def test_a_worker_that_dies_does_not_lose_the_batch(home, tmp_path, monkeypatch)
     """A worker SIGKILLed mid-import (as the OOM killer does): the rest still imports."""
     import signal
 
-    from tests.conftest import write_series
-
     import desktop.app.library.importing as importing
+    from tests.conftest import write_series
 
     src = tmp_path / "series"
     write_series(TF / "CT_small.dcm", src, 400)

@@ -6,14 +6,11 @@ from __future__ import annotations
 import io
 import threading
 
-from tests.conftest import pydicom_test_files
-
-from desktop.app.library import import_progress
-
-from desktop.app.library import importing
+from desktop.app.library import import_progress, importing
 from desktop.app.library.import_progress import ImportStatus
 from desktop.app.library.importing import import_paths
 from desktop.cli.progress import ImportProgressLines
+from tests.conftest import pydicom_test_files
 
 
 def test_the_file_being_read_is_named_while_it_takes_long(home, tmp_path, monkeypatch):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.app.library.home import VeilHome
-from desktop.app.lock.session_lock import (DEFAULT_LOCK_AFTER_MINUTES, check_unlock, parse_lock_after,
-                                      unlock_session)
+from desktop.app.lock.session_lock import DEFAULT_LOCK_AFTER_MINUTES, check_unlock, parse_lock_after, unlock_session
 from desktop.core.common.errors import KeyStoreError, WrongPassphraseError
 from tests.conftest import PASSPHRASE
 

@@ -15,7 +15,7 @@ from desktop.core.library.masks import save_mask
 from desktop.core.redaction.burn_in import REDACTION_MARK
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
-from tests.conftest import teaching, pydicom_test_files, write_series
+from tests.conftest import pydicom_test_files, teaching, write_series
 
 
 def _series_ref(conn, series_uid: str) -> int:  # noqa: ANN001

@@ -13,8 +13,6 @@ from PIL import Image
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
 
-
-
 def _folder(tmp_path):  # noqa: ANN001, ANN202
     src = tmp_path / "in"
     (src / "us").mkdir(parents=True)
@@ -148,9 +146,9 @@ def test_two_inputs_with_one_output_path_never_overwrite_each_other(tmp_path):
 
 
 def test_a_cancelled_run_writes_nothing_but_its_report(tmp_path):
+    from desktop.app.common.tasks import CancelToken
     from desktop.app.library.home import VeilHome
     from desktop.app.redaction.redacting_files import redact_paths
-    from desktop.app.common.tasks import CancelToken
     from desktop.core.redaction.templates import parse_ctp_script
 
     src = _folder(tmp_path)

@@ -18,8 +18,8 @@ from pyrage import x25519
 
 from desktop.app.browsing.catalogue import load_catalogue
 from desktop.app.keys.contacts import add_card, list_contacts
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, my_identity, set_my_details
+from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.receiving import open_received
 from desktop.app.share.sharing import ShareRequest, export_package

@@ -11,8 +11,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from desktop.app.library.home import VeilHome
 from desktop.app.keys.identity import my_card, my_identity
+from desktop.app.library.home import VeilHome
 from desktop.app.share.receiving import open_received
 from desktop.core.share.manifest import PackageDetails
 from desktop.core.share.member_names import dicom_member_name

@@ -14,16 +14,16 @@ import pydicom
 import pytest
 
 from desktop.app.consent import consenting
-from desktop.app.keys.contacts import add_card, verify_contact
 from desktop.app.consent.export_consent import ExportPurpose
-from desktop.app.library.home import VeilHome
+from desktop.app.keys.contacts import add_card, verify_contact
 from desktop.app.keys.identity import my_card, my_identity
+from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.receiving import open_received
 from desktop.app.share.sharing import ShareRequest, export_package, passphrase_problem
+from desktop.core.common.errors import VeilError
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
-from desktop.core.common.errors import VeilError
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.share.errors import PackageError
 from tests.conftest import pydicom_test_files, write_series

@@ -15,13 +15,13 @@ import pydicom
 import pytest
 from PIL import Image
 
+from desktop.app.common.tasks import CancelToken
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.slides import export_slides
-from desktop.app.common.tasks import CancelToken
-from desktop.core.consent import Purpose
 from desktop.core.common.errors import VeilError
+from desktop.core.consent import Purpose
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.library.masks import save_mask
 from desktop.core.redaction.mask import Mask, Scope

@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-from tests.conftest import pydicom_data_files, pydicom_test_files, write_series
 
 from desktop.app.browsing.catalogue import load_catalogue
-from desktop.app.viewer.frame_cache import FrameCache
 from desktop.app.library.importing import import_paths
+from desktop.app.viewer.frame_cache import FrameCache
 from desktop.app.viewer.viewing import open_series
 from desktop.core.imaging.display import render
+from tests.conftest import pydicom_data_files, pydicom_test_files, write_series
 
 
 def _series_ref(home, modality: str) -> int:

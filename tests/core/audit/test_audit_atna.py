@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ from desktop.core.common.errors import AuditError
 
 STUDY = "a" * 32
 PATIENT = "b" * 32
-WHEN = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 SOURCE = AuditSource(host="ws-12")
 
 

@@ -3,7 +3,7 @@ and action; damage is reported by line number, never by content."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -12,7 +12,7 @@ from desktop.core.audit import log as log_module
 from desktop.core.audit.events import AuditEvent, describe, read_events
 from desktop.core.common.errors import AuditError
 
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

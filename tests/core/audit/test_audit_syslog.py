@@ -6,21 +6,31 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from desktop.core.audit.syslog import (BOM, CollectorError, Destination, SyslogConnection, header_field,
-                                       octet_frame, read_frames, sd_value, syslog_message, timestamp)
+from desktop.core.audit.syslog import (
+    BOM,
+    CollectorError,
+    Destination,
+    SyslogConnection,
+    header_field,
+    octet_frame,
+    read_frames,
+    sd_value,
+    syslog_message,
+    timestamp,
+)
 from desktop.core.common.errors import AuditError, VeilError
 
-WHEN = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 # RFC 5424 section 6: HEADER SP STRUCTURED-DATA SP MSG
 HEADER = re.compile(rb"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) ")
 
 
 def test_message_fields_follow_rfc_5424() -> None:
-    message = syslog_message("<AuditMessage/>".encode(), when=WHEN, hostname="ws 12\u00e9", sequence=42,
+    message = syslog_message(b"<AuditMessage/>", when=WHEN, hostname="ws 12\u00e9", sequence=42,
                              procid="1234")
     match = HEADER.match(message)
     assert match is not None

@@ -12,10 +12,10 @@ import pydicom
 import pytest
 
 from desktop.core.deid.engine import PatientPlan, deidentify, make_settings, pixel_extent
-from desktop.core.dicom.identifiers import collect_identifiers, reportable
 from desktop.core.deid.leaks import find_leaks_in_bytes, find_leaks_in_dataset
 from desktop.core.deid.profiles import load_presets
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.dicom.identifiers import collect_identifiers, reportable
 from tests.conftest import pydicom_data_files, pydicom_test_files
 from tests.corpus import problems
 

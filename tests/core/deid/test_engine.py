@@ -272,8 +272,8 @@ def test_a_name_typed_into_an_attribute_no_row_governs_is_cleaned_out_of_it():
 
 
 def test_the_leak_check_reports_without_the_value():
-    from desktop.core.dicom.identifiers import collect_identifiers
     from desktop.core.deid.leaks import find_leaks_in_bytes
+    from desktop.core.dicom.identifiers import collect_identifiers
     original = pydicom.dcmread(io.BytesIO(_bytes("CT_small.dcm")))
     leaks = find_leaks_in_bytes(b"...CompressedSamples...", collect_identifiers(original))
     text = " ".join(leak.describe() for leak in leaks)

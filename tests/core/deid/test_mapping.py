@@ -8,7 +8,12 @@ from datetime import date
 import pytest
 
 from desktop.core.deid.mapping import (
-    MAX_SHIFT_DAYS, MIN_SHIFT_DAYS, date_shift_days, map_uid, shift_date, shift_datetime,
+    MAX_SHIFT_DAYS,
+    MIN_SHIFT_DAYS,
+    date_shift_days,
+    map_uid,
+    shift_date,
+    shift_datetime,
 )
 
 KEY, OTHER = b"k" * 32, b"o" * 32

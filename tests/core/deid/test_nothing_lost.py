@@ -20,10 +20,10 @@ import pydicom
 import pytest
 
 from desktop.core.deid.engine import PatientPlan, deidentify, make_settings
-from desktop.core.dicom.identifiers import collect_identifiers, reportable, scrub_pattern
 from desktop.core.deid.profiles import load_presets
 from desktop.core.deid.table import BASIC, decide, load_table
 from desktop.core.dicom.header import InvalidInstance
+from desktop.core.dicom.identifiers import collect_identifiers, reportable, scrub_pattern
 from tests.core.deid.test_corpus import INSTANCES
 
 PLAN = PatientPlan("T-0001", -400)

@@ -21,7 +21,7 @@ removes them).
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pydicom
@@ -31,7 +31,15 @@ from desktop.core.deid.engine import PatientPlan, deidentify, make_settings
 from desktop.core.deid.profiles import load_presets
 from tests.conftest import pydicom_data_files, pydicom_test_files
 from tests.planting import (
-    PATIENT, Planted, describe, find_forms, match_ocr_text, plant_file, scan_bytes, scan_elements, scan_pixels,
+    PATIENT,
+    Planted,
+    describe,
+    find_forms,
+    match_ocr_text,
+    plant_file,
+    scan_bytes,
+    scan_elements,
+    scan_pixels,
 )
 
 PRESETS = ("teaching", "research", "publication")
@@ -79,7 +87,7 @@ def _planted(kind: str, folder: Path) -> Planted:
     return _PLANTED[kind]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _settings(key: str):  # noqa: ANN202
     return make_settings(load_presets()[key], b"k" * 32)
 

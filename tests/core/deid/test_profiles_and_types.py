@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from desktop.core.common.errors import VeilError
 from desktop.core.deid.attribute_types import resolve_compound
 from desktop.core.deid.engine import compound_keywords, make_settings
-from desktop.core.dicom.identifiers import Identifier, reportable
 from desktop.core.deid.profiles import load_presets, preset
 from desktop.core.deid.table import load_table
-from desktop.core.common.errors import VeilError
+from desktop.core.dicom.identifiers import Identifier, reportable
 from desktop.core.library import database
 from desktop.core.library.pseudonyms import assign_pseudonyms
 

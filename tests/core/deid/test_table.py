@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.deid.table import BASIC, OPTIONS, decide, load_table
 from desktop.core.common.errors import VeilError
 from desktop.core.common.resources import resource_path
+from desktop.core.deid.table import BASIC, OPTIONS, decide, load_table
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "ps3.15-annex-e-table-e.1-1.json"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.common.resources import resource_path
 from desktop.core.dicom.identity_forms import (
     FORMATS_FILE,
     Form,
@@ -19,7 +20,6 @@ from desktop.core.dicom.identity_forms import (
     time_forms,
     time_regex,
 )
-from desktop.core.common.resources import resource_path
 
 
 def _texts(forms: tuple[Form, ...]) -> set[str]:

@@ -6,9 +6,9 @@ import os
 import struct
 
 import pytest
-from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.dicom.header import InvalidInstance, parse_header
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 TF = pydicom_test_files()
 

@@ -8,7 +8,13 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from desktop.core.imaging.display import (
-    DisplayParams, LookupTable, Window, apply_window, display_params, modality_values, render,
+    DisplayParams,
+    LookupTable,
+    Window,
+    apply_window,
+    display_params,
+    modality_values,
+    render,
 )
 
 
@@ -207,10 +213,10 @@ def test_the_auto_window_leaves_out_the_extremes_and_stray_pixels():
 
 
 def test_the_viewer_thumbnails_and_slides_share_the_auto_window():
-    from desktop.app.share.slides import slide_pixels
-    from desktop.core.redaction.burn_in import burn_in
     import pydicom
 
+    from desktop.app.share.slides import slide_pixels
+    from desktop.core.redaction.burn_in import burn_in
     from tests.conftest import pydicom_test_files
 
     ds = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")

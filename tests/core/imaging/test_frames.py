@@ -3,15 +3,14 @@ reference implementation and against the same image in other encodings."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pydicom
 import pydicom.pixels
 import pytest
-from tests.conftest import pydicom_data_files, pydicom_test_files
 
 from desktop.core.imaging.display import display_params, render
 from desktop.core.imaging.frames import DecodeError, decode_frame, frame_count, read_image
+from tests.conftest import pydicom_data_files, pydicom_test_files
 
 TF = pydicom_test_files()
 _data_store = pydicom_data_files

@@ -13,7 +13,12 @@ import pytest
 from desktop.core.common.errors import KeyStoreError
 from desktop.core.keys import LibraryKeys
 from desktop.core.keys.identity_store import (
-    IDENTITY_FILE, identity_lock, keyring_user, load_identity_secret, storage_of, store_identity_secret,
+    IDENTITY_FILE,
+    identity_lock,
+    keyring_user,
+    load_identity_secret,
+    storage_of,
+    store_identity_secret,
 )
 from desktop.core.keys.keystore import KEYRING_SERVICE
 from desktop.core.share.identity import Identity

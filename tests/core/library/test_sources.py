@@ -8,9 +8,9 @@ import zipfile
 
 import pydicom
 import pytest
-from tests.conftest import pydicom_test_files
 
 from desktop.core.library.sources import DirectoryRead, FileSource, Rejected, ZipMember, discover
+from tests.conftest import pydicom_test_files
 
 TF = pydicom_test_files()
 
@@ -99,7 +99,8 @@ def test_missing_paths_are_reported(tmp_path):
     assert "does not exist" in _split(discover([tmp_path / "nope"]))[1]["nope"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file; tests/app/test_import.py drops its capabilities instead")
+@pytest.mark.skipif(os.geteuid() == 0,
+                    reason="root reads every file; tests/app/library/test_import.py drops its capabilities instead")
 def test_unreadable_folder_is_reported(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()

@@ -20,11 +20,11 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
+    JPEG2000,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -59,7 +59,7 @@ def _images() -> list[Path]:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     ds = pydicom.dcmread(path, force=True, defer_size=256)
-            except Exception:
+            except Exception:  # noqa: BLE001 - not DICOM at all; pydicom may raise anything on it
                 continue
             if "PixelData" in ds:
                 found.append(path)

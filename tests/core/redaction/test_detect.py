@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 
-from desktop.core.dicom.identifiers import collect_identifiers
 from desktop.core.common.errors import Cancelled
+from desktop.core.dicom.identifiers import collect_identifiers
 from desktop.core.redaction.detect import (
     Proposal,
     _Index,
@@ -26,9 +26,9 @@ from desktop.core.redaction.detect import (
     _targets,
     fold,
     match_words,
+    proposals_to_mask,
     propose,
     propose_frame,
-    proposals_to_mask,
 )
 from desktop.core.redaction.mask import Scope
 from desktop.core.redaction.ocr import TextReader, Word, to_luminance
@@ -337,7 +337,8 @@ def test_proposals_to_mask():
     assert covered[10:15, 10:20].all() and covered.sum() == 100
     with pytest.raises(ValueError):
         proposals_to_mask(ps + [Proposal(3, (0, 0, 1, 1), "text", "low", "")], 50, 60, Scope.FRAME)
-    assert proposals_to_mask(ps + [Proposal(3, (0, 0, 1, 1), "text", "low", "")], 50, 60, Scope.IMAGE).scope is Scope.IMAGE
+    low = Proposal(3, (0, 0, 1, 1), "text", "low", "")
+    assert proposals_to_mask(ps + [low], 50, 60, Scope.IMAGE).scope is Scope.IMAGE
 
 
 # -- the forms scanners print: dates, times, names in any order, IDs with other separators ----

@@ -11,7 +11,14 @@ from desktop.core.redaction.history import EditHistory
 from desktop.core.redaction.mask import Mask, Scope
 from desktop.core.redaction.shapes import Rect
 from desktop.core.redaction.tools import (
-    BrushTool, EraserTool, Key, PolygonTool, Pointer, RectTool, SelectTool, set_scope,
+    BrushTool,
+    EraserTool,
+    Key,
+    Pointer,
+    PolygonTool,
+    RectTool,
+    SelectTool,
+    set_scope,
 )
 
 

@@ -6,9 +6,9 @@ import pydicom
 import pytest
 
 from desktop.core.common.errors import VeilError
+from desktop.core.common.resources import resource_path
 from desktop.core.redaction.mask import Scope
 from desktop.core.redaction.templates import load_templates, matching, parse_condition, parse_ctp_script
-from desktop.core.common.resources import resource_path
 from tests.conftest import pydicom_data_files, pydicom_test_files
 
 CTP_SCRIPT = """

@@ -90,7 +90,7 @@ def _pydicom_entry(data: bytes) -> DirectoryEntry | None:
         header.SOPClassUID  # noqa: B018
         header.SOPInstanceUID  # noqa: B018
         return directory_entry("DICOM/D000/IM000007", header)
-    except Exception:  # not a PS3.10 file
+    except Exception:  # noqa: BLE001 - not a PS3.10 file
         return None
 
 

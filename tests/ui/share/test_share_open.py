@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
-from desktop.app.keys.contacts import list_contacts
 from desktop.app.browsing.catalogue import load_catalogue
+from desktop.app.keys.contacts import list_contacts
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.sharing import ShareRequest, export_package
