@@ -42,6 +42,12 @@ def unencrypted_allowed(purpose: Purpose, identifiable: bool) -> bool:
     return not identifiable and not needs_colleague(purpose)
 
 
+def unencrypted_purposes() -> tuple[Purpose, ...]:
+    """The purposes a de-identified, unencrypted export (slide images, a PNG) may be for: every
+    purpose but care, in the order the forms list them."""
+    return tuple(p for p in Purpose if unencrypted_allowed(p, identifiable=False))
+
+
 def check_for_purpose(home: VeilHome, purpose: Purpose, items: Sequence[ExportItem], deidentified: bool,
                       recipient: str = "", protocol_id: str = "") -> tuple[ExportRequest, Decision]:
     """The consent check of ``items`` for ``purpose``: for care, against the colleague

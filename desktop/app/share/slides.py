@@ -31,6 +31,7 @@ from desktop.app.common.formatting import megabytes, plural
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import unencrypted_allowed
 from desktop.app.durability import write_ahead
 from desktop.app.gate import Channel, Delivery, Image, Review, Selection, enter, review_images, writers
 from desktop.app.gate.review import Reviewed
@@ -168,7 +169,7 @@ def export_slides(home: VeilHome, study_uids: Sequence[str], purpose: ExportPurp
         raise VeilError("Choose every frame or the middle frame of each image.")
     if (out_dir is None) == (zip_path is None):
         raise VeilError("Give either an output folder or a zip file for the slide images.")
-    if purpose.purpose.value == "care":
+    if not unencrypted_allowed(purpose.purpose, identifiable=False):
         raise VeilError("Slide images are not encrypted and leave de-identified: not for the patient's care. "
                         "Send an encrypted package to the colleague instead.")
     cancel = cancel or CancelToken()

@@ -9,6 +9,8 @@ audit log when the export runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -81,16 +83,17 @@ class PurposeForm(QGroupBox):
     #: The purpose, recipient or protocol changed: check consent again.
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, default: Purpose = Purpose.TEACHING) -> None:
+    def __init__(self, parent: QWidget | None = None, default: Purpose = Purpose.TEACHING,
+                 purposes: Sequence[Purpose] = tuple(Purpose)) -> None:
         super().__init__("Purpose and consent", parent)
         self.setObjectName("PurposeForm")
         self.decision: Decision | None = None
         self.justification = ""
         self.combo = QComboBox(self)
         self.combo.setObjectName("PurposeCombo")
-        for purpose in Purpose:
+        for purpose in purposes:
             self.combo.addItem(purpose.description, purpose)
-        self.combo.setCurrentIndex(list(Purpose).index(default))
+        self.combo.setCurrentIndex(list(purposes).index(default))
         self.combo.setToolTip("Why the images leave: every study needs a valid consent, waiver or site policy for it")
         self.recipient = QLineEdit(self)
         self.recipient.setObjectName("Recipient")

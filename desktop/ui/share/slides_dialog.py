@@ -37,11 +37,12 @@ from desktop.app.common.formatting import plural
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.consenting import check_items, selection_items
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import unencrypted_purposes
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.library.home import VeilHome
 from desktop.app.share.slides import SlidesReport, export_slides
 from desktop.core.common.errors import Cancelled, VeilError
-from desktop.core.consent import Decision, Purpose
+from desktop.core.consent import Decision
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for, show_error
@@ -87,9 +88,7 @@ class SlidesDialog(CancelThenClose, QDialog):
         self._token: CancelToken | None = None
         self._review_token: CancelToken | None = None  # the running review
 
-        self.purpose_form = PurposeForm(self)
-        combo = self.purpose_form.combo
-        combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
+        self.purpose_form = PurposeForm(self, purposes=unencrypted_purposes())
         self.consent = ConsentCheck(self, self.purpose_form, self._check_consent, self._form_changed, "slides")
         self.review = ReviewPanel(self, can_leave_out=False, max_rows=5)
         self.review.changed.connect(self._update_state)

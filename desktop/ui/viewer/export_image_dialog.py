@@ -39,11 +39,12 @@ from PySide6.QtWidgets import (
 from desktop.app.common.tasks import Progress
 from desktop.app.consent.consenting import check_items
 from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.consent.purpose_rules import unencrypted_purposes
 from desktop.app.gate import Selection, header_flags, resolve
 from desktop.app.gate.still import StillReport
 from desktop.app.viewer.viewing import OpenSeries
 from desktop.core.common.errors import VeilError
-from desktop.core.consent import Decision, Purpose
+from desktop.core.consent import Decision
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import message_for, show_error
@@ -107,9 +108,7 @@ class ExportImageDialog(CancelThenClose, QDialog):
         #: Checking and writing in the background (closing waits for it: :class:`CancelThenClose`).
         self.busy = False
 
-        self.purpose_form = PurposeForm(self)
-        combo = self.purpose_form.combo
-        combo.removeItem(next(i for i in range(combo.count()) if combo.itemData(i) == Purpose.CARE))
+        self.purpose_form = PurposeForm(self, purposes=unencrypted_purposes())
         self.consent = ConsentCheck(self, self.purpose_form, self._check_consent, self._form_changed, "png",
                                     extra=self._header_flags)
 
