@@ -30,6 +30,10 @@ class WizardPage(QWidget):
     title = ""
     subtitle = ""
 
+    def first_field(self) -> QWidget | None:
+        """What takes the keyboard when the page is shown (None: Qt's first in the tab order)."""
+        return None
+
     def problem(self) -> str | None:
         """What keeps the person from going on, in words; None when they can."""
         return None
@@ -77,6 +81,9 @@ class PurposePage(WizardPage):
         self.scope.setText(text)
         if studies:
             self.what.setText(studies_text(studies))
+
+    def first_field(self) -> QWidget | None:
+        return self.form.combo
 
     def problem(self) -> str | None:
         return self.form.problem()

@@ -202,6 +202,8 @@ class SelectionPage(WizardPage):
                 self._items[node.uid].setExpanded(True)
         for widget in (self.tree, self.all_button, self.none_button):
             widget.setEnabled(True)
+        if self.isVisible():  # disabled while reading, the tree could not take the keyboard: it does now
+            self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
         self.status.setText("Tick the series and images that leave; expand a series to choose its images.")
         set_role(self.status, "muted")
         self.changed.emit()
@@ -348,6 +350,9 @@ class SelectionPage(WizardPage):
         images = sum(len(self.ticked[uid]) for uid in series)
         shown = ", ".join(parts[:4]) + (f" and {len(parts) - 4} more series" if len(parts) > 4 else "")
         return f"Only {shown} ({plural(images, 'image')})."
+
+    def first_field(self) -> QWidget | None:
+        return self.tree
 
     def problem(self) -> str | None:
         if self.failed:

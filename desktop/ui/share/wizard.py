@@ -191,6 +191,9 @@ class ShareWizard(CancelThenClose, QDialog):
         if page is self.output_page:
             self.output_page.set_summary(self.summary())
         self.stack.setCurrentIndex(index)
+        field = page.first_field()
+        if field is not None:
+            field.setFocus(Qt.FocusReason.OtherFocusReason)
         self.title.setText(page.title)
         self.subtitle.setText(page.subtitle)
         for n, step in enumerate(self.steps):

@@ -265,6 +265,19 @@ def test_a_series_can_be_exported_alone(qtbot, window, home, tmp_path):
     assert "Only series 1 CT Chest (3 images)." in result_texts_of(wizard.purpose_page)
 
 
+def test_the_keyboard_starts_on_each_pages_first_field(qtbot, window, home, tmp_path):
+    """The tree is disabled while it is read; once read it takes the keyboard (its study
+    current), not Cancel; Purpose and consent starts on the purpose."""
+    import_ct(qtbot, window, tmp_path / "ct")
+    teaching(home)
+    wizard = open_wizard(qtbot, window, to_purpose=False)
+    tree = wizard.selection_page.tree
+    qtbot.waitUntil(tree.hasFocus, timeout=IMPORT_TIMEOUT_MS)
+    assert not wizard.close_button.hasFocus() and tree.currentItem() is tree.topLevelItem(0)
+    next_page(qtbot, wizard)
+    assert wizard.purpose_page.form.combo.hasFocus()
+
+
 def test_untick_a_series_and_only_the_other_leaves(qtbot, window, home, tmp_path):
     study, first, second = import_two_series(qtbot, window, tmp_path / "ct")
     teaching(home)
