@@ -62,7 +62,7 @@ class DisplayParams:
 
 
 # -- reading the parameters -------------------------------------------------------------------
-def _floats(value: Any) -> list[float]:
+def numbers(value: Any) -> list[float]:
     """A DS or IS value as pydicom gives it (a number, a string, or a MultiValue of them)."""
     if value is None or value == "":
         return []
@@ -97,8 +97,8 @@ def _lut(item: Dataset, data_keyword: str, signed: bool, little_endian: bool = T
 
 def _windows(item: Dataset) -> tuple[Window, ...]:
     try:
-        centers = _floats(item.get("WindowCenter"))
-        widths = _floats(item.get("WindowWidth"))
+        centers = numbers(item.get("WindowCenter"))
+        widths = numbers(item.get("WindowWidth"))
     except (TypeError, ValueError):
         return ()
     names = item.get("WindowCenterWidthExplanation") or []
@@ -112,7 +112,7 @@ def _windows(item: Dataset) -> tuple[Window, ...]:
     return tuple(out)
 
 
-def _group(ds: Dataset, index: int, keyword: str) -> Dataset | None:
+def functional_group(ds: Dataset, index: int, keyword: str) -> Dataset | None:
     """A functional group macro for frame ``index``: per-frame first, then shared."""
     for seq_keyword, i in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
         seq = ds.get(seq_keyword)
@@ -126,14 +126,14 @@ def display_params(ds: Dataset, index: int = 0) -> DisplayParams:
     """Rescale, Modality LUT, windows and VOI LUT for frame ``index`` of ``ds``."""
     rescale_source: Dataset = ds
     voi_source: Dataset = ds
-    transform = _group(ds, index, "PixelValueTransformationSequence")
+    transform = functional_group(ds, index, "PixelValueTransformationSequence")
     if transform is not None:
         rescale_source = transform
-    frame_voi = _group(ds, index, "FrameVOILUTSequence")
+    frame_voi = functional_group(ds, index, "FrameVOILUTSequence")
     if frame_voi is not None:
         voi_source = frame_voi
-    slope = _floats(rescale_source.get("RescaleSlope")) or [1.0]
-    intercept = _floats(rescale_source.get("RescaleIntercept")) or [0.0]
+    slope = numbers(rescale_source.get("RescaleSlope")) or [1.0]
+    intercept = numbers(rescale_source.get("RescaleIntercept")) or [0.0]
     signed = int(ds.get("PixelRepresentation") or 0) == 1
     little = ds.is_little_endian is not False
     modality_lut = None
