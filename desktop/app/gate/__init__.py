@@ -15,8 +15,9 @@ reachable only through this package):
 4. **header de-identification**: PS3.15 Annex E (:mod:`desktop.app.deid.deidentifying`), with the
    Clean Pixel Data Option recorded where Veil cleaned the pixels;
 5. **residual check**: every output searched for every identifier of its original, in the
-   header and the bytes (the engine), and by OCR in the pixels of every image that was redacted
-   or held text (:mod:`.review`);
+   header and the bytes (the engine), by OCR in the pixels of every image that was redacted
+   or held text (:mod:`.review`), and in any text typed to leave beside them: a teaching
+   case's fields, captions and labels (:mod:`.typed_text`);
 6. **write**: atomic, no plaintext on disk (:mod:`.writing`), then the audit line and the
    accounting of disclosures naming the real recipient (:mod:`desktop.app.consent.disclosing`).
 """
@@ -35,16 +36,18 @@ from desktop.app.gate import writing
 from desktop.app.gate.binding import BindingError, Channel, Delivery, bind, unverified
 from desktop.app.gate.review import TEXT_PRONE_MODALITIES, Candidate, Flagged, Refusal, Review, run_review
 from desktop.app.gate.selection import Image, Resolved, Selection, SelectionError, redact_masked, resolve
-from desktop.app.gate.writing import ARCHIVE_SUFFIX, WrittenPackage
+from desktop.app.gate.typed_text import TypedLeak, find_typed_leaks, patient_identifiers
+from desktop.app.gate.writing import ARCHIVE_SUFFIX, Deck, DeckSlide, WrittenPackage
 from desktop.app.library.home import VeilHome
 from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision, ExportRequest
 
 __all__ = [
-    "ARCHIVE_SUFFIX", "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel",
+    "ARCHIVE_SUFFIX", "Deck", "DeckSlide",
+    "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel",
     "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review", "Selection", "SelectionError",
     "TEXT_PRONE_MODALITIES", "bind", "candidates_of", "enter", "header_flags", "redact_masked", "resolve",
-    "review_images", "run_review", "unverified",
+    "review_images", "run_review", "unverified", "TypedLeak", "find_typed_leaks", "patient_identifiers",
 ]
 
 
@@ -86,10 +89,15 @@ class GateClosed(VeilError):
     """An exit asked for the writers without passing the gate."""
 
 
-def writers(cleared: Cleared, review: Review | None, confirmed: bool):  # noqa: ANN201 - the writing module
+def writers(cleared: Cleared, review: Review | None, confirmed: bool,  # noqa: ANN201 - the writing module
+            typed_leaks: Sequence[TypedLeak] = ()):
     """The writers (:mod:`desktop.app.gate.writing`), handed only to an export the gate let
-    through: consent allows it, no residual identity in the pixels, and every flagged image
-    confirmed (``review`` None: identifiable images for care, not reviewed)."""
+    through: consent allows it, no residual identity in the pixels or in the text typed beside
+    them (``typed_leaks``, :mod:`.typed_text`), and every flagged image confirmed (``review``
+    None: identifiable images for care, not reviewed)."""
+    if typed_leaks:
+        raise GateClosed("Typed text names the patient: " + "; ".join(t.describe() for t in typed_leaks)
+                         + ". Nothing was written.")
     if not cleared.allowed:
         raise GateClosed("Consent does not allow this export; nothing was written.")
     if review is not None and review.leaks:

@@ -33,6 +33,7 @@ class Channel(StrEnum):
     FOLDER = "folder"  # de-identified DICOM files in a folder
     SLIDES = "slides"  # PNG or JPEG images (a folder or a zip)
     IMAGE = "image"  # one rendered image from the viewer
+    DECK = "deck"  # a PowerPoint deck of teaching cases
 
 
 @dataclass(frozen=True)

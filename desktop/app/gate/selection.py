@@ -61,6 +61,7 @@ class Image:
     frames: int
     label: str  # "CT 2004-01-19 'e+1', series 2, image 14"
     identity: tuple[str, str, str, str]  # patient ID, issuer, name, birth date (for de-identification)
+    original_uid: str = ""  # the original's SOP Instance UID when this is a redacted version, else sop_uid
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def resolve(home: VeilHome, selection: Selection) -> Resolved:
                 images.append(Image(ref, sop, sha, size, crc, key, study_uid, series_uid, series_ref, series_number,
                                     number, modality, burned, bool(redacted), rows_, cols, max(1, frames),
                                     f"{label}, series {series_number or '?'}, image {number or ref}",
-                                    (pid, issuer, name, birth)))
+                                    (pid, issuer, name, birth), original_sop or sop))
         if not images:
             raise SelectionError("The selection holds no image; nothing was exported.")
         return Resolved(tuple(items), distinct_labels(images))

@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from desktop.core.common.atomic_files import fsync_dir, sync_filesystem, temp_name
+from desktop.core.common.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem, temp_name
 from desktop.core.common.errors import VeilError
 from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
+from desktop.core.share.deck import Deck, DeckSlide, deck_bytes
 from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
-__all__ = ["ARCHIVE_SUFFIX", "FolderWriter", "TEMP_PREFIX", "WrittenPackage", "ZipWriter", "encode",
-           "png_bytes", "write_archive", "write_package", "write_png"]
+__all__ = ["ARCHIVE_SUFFIX", "Deck", "DeckSlide", "FolderWriter", "TEMP_PREFIX", "WrittenPackage", "ZipWriter",
+           "encode", "png_bytes", "write_archive", "write_deck", "write_package", "write_png"]
 
 JPEG_QUALITY = 92
 
@@ -42,6 +43,16 @@ def encode(image: np.ndarray, fmt: str) -> bytes:
     else:
         picture.save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
+
+
+def write_deck(path: Path, deck: Deck) -> int:
+    """The PowerPoint file of ``deck`` at ``path``, atomically (a file already there is not
+    replaced); its size in bytes."""
+    if path.exists():
+        raise VeilError(f"{path.name} already exists; choose another name or remove it first.")
+    data = deck_bytes(deck)
+    atomic_write_bytes(path, data, prefix=TEMP_PREFIX)
+    return len(data)
 
 
 # -- where the files go --------------------------------------------------------------------------
