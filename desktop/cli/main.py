@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from desktop import __version__
 from desktop.app.common.log_policy import configure_logging
 from desktop.cli.audit import add_audit_commands
+from desktop.cli.cases import add_case_commands
 from desktop.cli.consent import add_consent_commands, add_report_commands
 from desktop.cli.deid import add_deid_commands
 from desktop.cli.keys import add_share_commands
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_share_commands(sub)
     add_package_commands(sub)
     add_slides_commands(sub)
+    add_case_commands(sub)
     return parser
 
 

@@ -194,7 +194,7 @@ def export_deck(home: VeilHome, case_ids: Sequence[int], purpose: ExportPurpose,
                 return report
             image = _image_of(images, key)
             try:
-                pngs.append(write.encode(render_key_image(home.objects.read(image.sha256), key), "png"))
+                pngs.append(write.encode(render_key_image(home.objects.read(image.sha256), key), "png", fast=True))
             except Exception as exc:  # noqa: BLE001 - a hostile or undecodable image is reported, not raised
                 report.failed.append((f"\u201c{case.title}\u201d image {n}",
                                       str(exc) if isinstance(exc, VeilError) else type(exc).__name__))
@@ -207,8 +207,11 @@ def export_deck(home: VeilHome, case_ids: Sequence[int], purpose: ExportPurpose,
     if report.failed:
         _audit(home, report)
         return report
-    title = cases[0].title if len(cases) == 1 and not unknown else f"Teaching cases ({len(cases)})"
-    deck = Deck(title, "Unknown cases" if unknown else "Teaching file", tuple(slides))
+    if unknown:
+        title = "Unknown case" if len(cases) == 1 else f"Unknown cases ({len(cases)})"
+    else:
+        title = cases[0].title if len(cases) == 1 else f"Teaching cases ({len(cases)})"
+    deck = Deck(title, "Teaching file", tuple(slides))
     intent = write_ahead.begin(home, "deck", target)
     try:
         write_ahead.expect(home, intent, disclosure=pending_disclosure(

@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 from PIL import Image
 from pptx import Presentation
@@ -21,25 +20,13 @@ from desktop.app.cases import casebook
 from desktop.app.cases.deck import export_deck
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.library.home import VeilHome
-from desktop.app.library.importing import import_paths
 from desktop.core.cases.annotations import Kind
 from desktop.core.cases.burn import ANNOTATION_RGB
 from desktop.core.cases.case import KeyView
 from desktop.core.common.errors import VeilError
 from desktop.core.consent import Purpose
-from tests.conftest import pydicom_test_files, teaching
+from tests.conftest import teaching
 from tests.planting import PATIENT, find_forms
-from tests.planting.pixels import plant_file
-
-
-@pytest.fixture
-def lib(tmp_path):  # noqa: ANN201 - (home, study UID, SOP Instance UID)
-    """A library holding one CT with the fictional patient planted in its header everywhere."""
-    home = VeilHome.open(tmp_path / "home")
-    planted = plant_file(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", hidden_bits=False, comments=False)
-    ds = pydicom.dcmread(planted.path, stop_before_pixels=True)
-    import_paths(home, [tmp_path / "in"])
-    return home, ds.StudyInstanceUID, ds.SOPInstanceUID
 
 
 def _case(home: VeilHome, study: str, sop: str, **fields) -> int:  # noqa: ANN003 - case fields
@@ -65,8 +52,8 @@ def _texts(slide) -> str:  # noqa: ANN001
     return "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
 
 
-def test_a_case_becomes_a_deck_with_its_key_image_annotated_and_its_text_in_the_notes(lib, tmp_path):
-    home, study, sop = lib
+def test_a_case_becomes_a_deck_with_its_key_image_annotated_and_its_text_in_the_notes(planted_ct, tmp_path):
+    home, study, sop = planted_ct
     case_id = _case(home, study, sop)
     deck = tmp_path / "out" / "lecture.pptx"
     (tmp_path / "out").mkdir()
@@ -87,8 +74,8 @@ def test_a_case_becomes_a_deck_with_its_key_image_annotated_and_its_text_in_the_
     assert report.disclosure is not None
 
 
-def test_nothing_of_the_patient_is_anywhere_in_the_file(lib, tmp_path):
-    home, study, sop = lib
+def test_nothing_of_the_patient_is_anywhere_in_the_file(planted_ct, tmp_path):
+    home, study, sop = planted_ct
     case_id = _case(home, study, sop)
     deck = tmp_path / "deck.pptx"
     export_deck(home, [case_id], teaching(home), deck)
@@ -107,8 +94,8 @@ def test_nothing_of_the_patient_is_anywhere_in_the_file(lib, tmp_path):
     assert "<dc:creator>Veil</dc:creator>" in core and re.search(r"<dc:title>Tension pneumothorax</dc:title>", core)
 
 
-def test_an_unknown_case_keeps_the_diagnosis_for_the_last_slide(lib, tmp_path):
-    home, study, sop = lib
+def test_an_unknown_case_keeps_the_diagnosis_for_the_last_slide(planted_ct, tmp_path):
+    home, study, sop = planted_ct
     case_id = _case(home, study, sop)
     deck = tmp_path / "quiz.pptx"
     export_deck(home, [case_id], teaching(home), deck, unknown=True)
@@ -129,8 +116,8 @@ def test_an_unknown_case_keeps_the_diagnosis_for_the_last_slide(lib, tmp_path):
     ("label", f"{PATIENT.family[:1]}. {PATIENT.family}"),
     ("keywords", PATIENT.accession),
 ])
-def test_typed_text_that_names_the_patient_refuses_the_deck(lib, tmp_path, where, text):
-    home, study, sop = lib
+def test_typed_text_that_names_the_patient_refuses_the_deck(planted_ct, tmp_path, where, text):
+    home, study, sop = planted_ct
     case_id = _case(home, study, sop)
     case = casebook.load(home, case_id)
     if where == "caption":
@@ -150,8 +137,8 @@ def test_typed_text_that_names_the_patient_refuses_the_deck(lib, tmp_path, where
     assert _audit(home, "deck.export")[-1]["outcome"] == "refused-typed-text"
 
 
-def test_no_consent_or_care_writes_nothing(lib, tmp_path):
-    home, study, sop = lib
+def test_no_consent_or_care_writes_nothing(planted_ct, tmp_path):
+    home, study, sop = planted_ct
     case_id = _case(home, study, sop)
     deck = tmp_path / "deck.pptx"
     report = export_deck(home, [case_id], ExportPurpose(Purpose.TEACHING, "Residents"), deck)
