@@ -84,19 +84,30 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 
 def cmd_case_export(args: argparse.Namespace) -> int:
+    from desktop.app.cases.case_slides import export_case_slides
     from desktop.app.cases.deck import export_deck
+    from desktop.app.cases.passage import CaseExport
     from desktop.app.common.tasks import CancelToken
     from desktop.app.consent.export_consent import ExportPurpose
 
     if args.override:
         raise VeilError("A teaching case leaves de-identified and is not for the patient's care; "
                         "--override does not apply.")
+    if sum(x is not None for x in (args.pptx, args.slides, args.zip)) != 1:
+        raise VeilError("Say what to write: --pptx DECK.pptx, --slides DIR or --zip FILE.zip.")
     home = open_home(args)
     purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "")
     cancel = CancelToken()
+    report: CaseExport
     try:
-        report = export_deck(home, args.case, purpose, args.pptx, unknown=args.unknown,
-                             confirm_burned_in=args.confirm_burned_in, cancel=cancel)
+        if args.pptx is not None:
+            report = export_deck(home, args.case, purpose, args.pptx, unknown=args.unknown,
+                                 confirm_burned_in=args.confirm_burned_in, cancel=cancel)
+            written = bool(report.written)
+        else:
+            slides = export_case_slides(home, args.case, purpose, args.slides, zip_path=args.zip, fmt=args.format,
+                                        confirm_burned_in=args.confirm_burned_in, cancel=cancel)
+            report, written = slides, bool(slides.files)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nCancelled. Nothing was written.", file=sys.stderr)
@@ -105,7 +116,7 @@ def cmd_case_export(args: argparse.Namespace) -> int:
     if report.refused:
         print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
         return 1
-    if report.written:
+    if written:
         print("  recorded in the accounting of disclosures")
         return 0
     return 1
@@ -140,16 +151,21 @@ def add_case_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("case", type=int, metavar="CASE", help="the case's number in 'veil case list'")
     q.set_defaults(func=cmd_case_show)
 
-    q = cases.add_parser("export", help="export cases as a PowerPoint deck through the privacy gate",
-                         description="One deck of the cases: a title slide each, their key images at their view "
+    q = cases.add_parser("export", help="export cases as a PowerPoint deck or slide images through the privacy gate",
+                         description="One deck of the cases (a title slide each, their key images at their view "
                                      "with annotations and captions, the history, findings and diagnosis in "
-                                     "the speaker notes. Consent must allow a de-identified export for the "
-                                     "purpose; typed text that names the patient refuses it.")
+                                     "the speaker notes), or their key images as annotated PNG/JPEG files. "
+                                     "Consent must allow a de-identified export for the purpose; typed text that "
+                                     "names the patient refuses it.")
     q.add_argument("case", type=int, nargs="+", metavar="CASE", help="the cases' numbers in 'veil case list'")
     add_purpose_arguments(q)
-    q.add_argument("--pptx", required=True, metavar="DECK.pptx", help="the deck to write (must not exist)")
+    q.add_argument("--pptx", metavar="DECK.pptx", help="write a PowerPoint deck (the file must not exist)")
+    q.add_argument("--slides", metavar="DIR",
+                   help="write the key images as annotated slide images, DIR/case-N/K.png")
+    q.add_argument("--zip", metavar="FILE.zip", help="the same slide images in a zip")
+    q.add_argument("--format", choices=("png", "jpeg"), default="png", help="slide images: png (default) or jpeg")
     q.add_argument("--unknown", action="store_true",
-                   help="unknown cases: each diagnosis only on a last reveal slide, not in the notes")
+                   help="a deck of unknown cases: each diagnosis only on a last reveal slide, not in the notes")
     q.add_argument("--confirm-burned-in", action="store_true",
                    help="include key images that may carry burned-in text and have no redaction mask "
                         "(you checked them)")

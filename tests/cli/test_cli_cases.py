@@ -40,6 +40,11 @@ def test_a_case_made_listed_shown_and_exported_from_the_command_line(veil_cli, t
     assert exported.stdout.startswith("Wrote deck.pptx: 1 case, 5 slides (unknown cases")
     slides = list(Presentation(str(deck)).slides)
     assert len(slides) == 5 and "Answer: Tension pneumothorax" in slides[-1].shapes[0].text_frame.text
+    slides = veil_cli("case", "export", "1", "--purpose", "teaching", "--slides", str(tmp_path / "slides"))
+    assert slides.returncode == 0, slides.stderr
+    assert sorted(p.name for p in (tmp_path / "slides" / "case-1").iterdir()) == ["01.png", "02.png"]
+    both = veil_cli("case", "export", "1", "--purpose", "teaching", "--slides", "x", "--zip", "y.zip")
+    assert both.returncode == 1 and "Say what to write" in both.stderr
     care = veil_cli("case", "export", "1", "--purpose", "care", "--recipient", "Dr Bob", "--pptx",
                     str(tmp_path / "care.pptx"))
     assert care.returncode == 1 and "not for the patient's care" in care.stderr

@@ -149,3 +149,22 @@ def test_no_consent_or_care_writes_nothing(planted_ct, tmp_path):
     with pytest.raises(VeilError, match=r"\.pptx"):
         export_deck(home, [case_id], teaching(home), tmp_path / "deck.ppt")
     assert not list(Path(tmp_path).glob("*.pptx"))
+
+
+def test_key_images_as_annotated_slide_images_in_a_folder_or_a_zip(planted_ct, tmp_path):
+    from desktop.app.cases.case_slides import export_case_slides
+
+    home, study, sop = planted_ct
+    case_id = _case(home, study, sop)
+    report = export_case_slides(home, [case_id], teaching(home), tmp_path / "slides")
+    assert report.files == ["case-1/01.png"] and report.headline().startswith("Wrote 1 key image(s) (PNG")
+    image = np.asarray(Image.open(tmp_path / "slides" / "case-1" / "01.png").convert("RGB"))
+    assert np.all(image == np.array(ANNOTATION_RGB), axis=-1).sum() > 500  # the arrow
+    assert image.shape[:2] == (1600, 1600)
+    zipped = export_case_slides(home, [case_id], teaching(home), zip_path=tmp_path / "s.zip", fmt="jpeg")
+    assert zipfile.ZipFile(tmp_path / "s.zip").namelist() == ["case-1/01.jpg"] and zipped.zipped
+    assert [e["outcome"] for e in _audit(home, "case.slides")] == ["completed", "completed"]
+    case = casebook.load(home, case_id)
+    casebook.save(home, case.with_caption(0, f"{PATIENT.given} {PATIENT.family}"), case_id)
+    refused = export_case_slides(home, [case_id], teaching(home), tmp_path / "again")
+    assert refused.refused and not (tmp_path / "again").exists()
