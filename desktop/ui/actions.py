@@ -18,6 +18,8 @@ class Actions:
     deidentify: QAction
     export_package: QAction
     export_slides: QAction
+    new_case: QAction
+    teaching_cases: QAction
     open_package: QAction
     key_card: QAction
     address_book: QAction
@@ -37,6 +39,7 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
+                self.teaching_cases,
                 self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book,
                 self.lock_now, self.lock_settings]
 
@@ -44,7 +47,7 @@ class Actions:
     def needing_selection(self) -> list[QAction]:
         """Actions on the selected studies (or the selected study's patient)."""
         return [self.deidentify, self.export_package, self.export_slides, self.record_consent, self.consent_records,
-                self.disclosures]
+                self.disclosures, self.new_case]
 
 
 def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
@@ -99,6 +102,10 @@ def create_actions(window: QMainWindow) -> Actions:
                               "for a breach assessment (CSV, PDF)"),
         cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
                               "imported stay", "Esc", sp.SP_DialogCancelButton),
+        new_case=_action(window, "New &Teaching Case…", "Make a teaching case of the selected study: its "
+                         "history, findings, diagnosis and key images (K in the viewer)", "Ctrl+Shift+N"),
+        teaching_cases=_action(window, "Teaching &Cases…", "Every teaching case, searched by its text, "
+                               "keywords and diagnosis, with its consent state", "Ctrl+Shift+T"),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
         find=_action(window, "&Filter Studies", "Type to filter the studies shown",
                      "Ctrl+F"),
@@ -129,6 +136,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.addActions([actions.import_files, actions.import_folder, actions.load_samples])
     file_menu.addSeparator()
     file_menu.addActions([actions.open_package, actions.export_package, actions.deidentify])
+    file_menu.addSeparator()
+    file_menu.addActions([actions.new_case, actions.teaching_cases])
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()

@@ -22,6 +22,7 @@ from desktop.core.common.errors import VeilError
 from desktop.ui.actions import Actions, build_menus, create_actions
 from desktop.ui.audit import check as audit_check
 from desktop.ui.audit.forwarder import AuditForwarder
+from desktop.ui.cases.windows import CaseWindows
 from desktop.ui.common import about_dialog
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.session_lock = IdleLock(self, lock_after_seconds)  # automatic logoff: see idle_lock
         self.share = ShareWindows(self, self)
+        self.cases = CaseWindows(self, self)
         self.share.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.imports = ImportController(self, workers=import_workers)
         self._live_refresh = QTimer(self)
@@ -131,6 +133,8 @@ class MainWindow(QMainWindow):
         a.breach_report.triggered.connect(self.consent.breach_report)
         a.export_package.triggered.connect(lambda: self.share.export_package())
         a.export_slides.triggered.connect(lambda: self.share.export_slides())
+        a.new_case.triggered.connect(lambda: self.cases.new_case())
+        a.teaching_cases.triggered.connect(self.cases.show_cases)
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
         a.address_book.triggered.connect(self.share.address_book)
@@ -244,6 +248,10 @@ class MainWindow(QMainWindow):
 
     def series_of(self, study: StudyRow) -> list[SeriesRow]:
         return self.browser.series_of(study)
+
+    def study_row(self, study_uid: str) -> StudyRow | None:
+        studies = self.catalogue.studies if self.catalogue is not None else []
+        return next((s for s in studies if s.study_uid == study_uid), None)
 
     def selected_series(self) -> list[SeriesRow]:
         return self.browser.selected_series()
@@ -367,6 +375,7 @@ class MainWindow(QMainWindow):
         self.viewers.append(viewer)
         viewer.library_changed.connect(self.refresh)
         viewer.share_image_requested.connect(lambda ref, sop: self.share.export_image(study, ref, sop))
+        viewer.key_image_requested.connect(lambda sop, frame, view: self.cases.mark_key_image(study, sop, frame, view))
         viewer.destroyed.connect(lambda *_: self.viewers.remove(viewer) if viewer in self.viewers else None)
         viewer.show()
         return viewer

@@ -14,7 +14,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QStatusBar, QWidget
 
 from desktop.app.browsing.catalogue import SeriesRow
+from desktop.app.library.home import VeilHome
 from desktop.app.viewer.view_state import SeriesView, format_value
+from desktop.core.cases.case import KeyView
 from desktop.core.imaging.display import Window
 from desktop.core.imaging.presets import presets_for
 from desktop.ui.common.errors import show_error
@@ -155,3 +157,35 @@ def show_tags(viewer: ImageViewer) -> TagBrowser | None:
     browser = TagBrowser(ds, f"image {number if number is not None else position + 1}", viewer.window())
     browser.show()
     return browser
+
+
+# -- teaching cases ------------------------------------------------------------------------------
+def key_view(view: SeriesView, zoom: float | None) -> KeyView:
+    """The view a key image is marked at: the window in use (None: the header's), invert,
+    rotation, flips and the zoom (None: fitted)."""
+    window = view.window
+    return KeyView(window.center if window is not None else None, window.width if window is not None else None,
+                   zoom if zoom is not None else 1.0, rotation_quarters=view.rotation, flip_h=view.flip_h,
+                   flip_v=view.flip_v, invert=view.invert)
+
+
+def series_of_image(home: VeilHome, sop_uid: str) -> int | None:
+    """The series of the image ``sop_uid`` (or of its redacted version's original)."""
+    conn = home.connect()
+    try:
+        row = conn.execute("SELECT series_ref FROM instances WHERE sop_instance_uid = ?", (sop_uid,)).fetchone()
+        return int(row[0]) if row is not None else None
+    finally:
+        conn.close()
+
+
+def frame_number(view: SeriesView, sop_uid: str, frame: int) -> int | None:
+    """Where frame ``frame`` of the image ``sop_uid`` (an original, or its redacted version) is
+    in the series on screen; None when it is not there."""
+    series = view.series
+    for number, (position, index) in enumerate(series.frames):
+        image = series.images[position]
+        if index == frame and sop_uid in (image.sop_instance_uid, series.redacted.get(image.instance_ref)):
+            return number
+    return None
+

@@ -37,6 +37,7 @@ class ViewerActions:
     flip_v: QAction
     export_png: QAction
     share_image: QAction
+    mark_key: QAction
     cine: QAction
     tags: QAction
     layout_1x1: QAction
@@ -85,6 +86,9 @@ def create_viewer_actions(window: QMainWindow) -> ViewerActions:
         share_image=a(window, "&Share This Image as Package…", "Send this one image in an encrypted, signed "
                       "package (consent, de-identification and redaction are checked in the wizard)",
                       "Ctrl+Shift+E"),
+        mark_key=a(window, "Mark as &Key Image", "Make the image on screen (this frame of a cine) a key image of "
+                   "the open teaching case, at this window, zoom and orientation; a new case if none is open",
+                   "K"),
         cine=a(window, "&Play Cine", "Play the series as a loop at the rate its header gives (else 10 "
                "images a second); again to stop", "C", checkable=True),
         tags=a(window, "DICOM &Tags…", "List every element of this image's header, searchable", "Ctrl+T"),
@@ -104,8 +108,8 @@ def build_viewer_menus(window: QMainWindow, actions: ViewerActions) -> dict[str,
     for name, items in (
         ("&Image", [actions.next_image, actions.previous_image, actions.page_forward, actions.page_back,
                     actions.first_image, actions.last_image, actions.cine, None, actions.next_series,
-                    actions.previous_series, None, actions.tags, actions.export_png, actions.share_image, None,
-                    actions.close]),
+                    actions.previous_series, None, actions.tags, actions.export_png, actions.share_image,
+                    actions.mark_key, None, actions.close]),
         ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool]),
         ("&View", [actions.fit, actions.actual_size, actions.zoom_in, actions.zoom_out, None,
                    actions.rotate_right, actions.rotate_left, actions.flip_h, actions.flip_v, None,

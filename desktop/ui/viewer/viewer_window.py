@@ -48,6 +48,38 @@ class ViewerWindow(QMainWindow):
     library_changed = Signal()
     #: Share This Image as Package…: (series_ref, SOP Instance UID) of the image on screen.
     share_image_requested = Signal(int, str)
+    #: Mark as Key Image (K): (SOP Instance UID, frame, KeyView) of the image on screen.
+    key_image_requested = Signal(str, int, object)
+
+    def _mark_key(self) -> None:
+        view = self.view
+        if view is None or not view.series.images or self.redacting:
+            self.statusBar().showMessage("There is no image to mark here.", 5000)
+            return
+        position, frame = view.position()
+        self.key_image_requested.emit(view.series.current_uid(position), frame,
+                                      view_commands.key_view(view, self.viewport.zoom))
+
+    def show_image(self, sop_uid: str, frame: int) -> None:
+        """Go to ``frame`` of the image ``sop_uid`` (a key image), opening its series."""
+        series_ref = view_commands.series_of_image(self.home, sop_uid)
+        if series_ref is None:
+            self.statusBar().showMessage("That image is no longer in the library.", 5000)
+            return
+        self._pending_image: tuple[str, int] | None = (sop_uid, frame)
+        if series_ref == self.current_ref:
+            self._go_to_pending()
+        else:
+            self.show_series(series_ref)
+
+    def _go_to_pending(self) -> None:
+        pending: tuple[str, int] | None = getattr(self, "_pending_image", None)
+        self._pending_image = None
+        if pending is None or self.view is None:
+            return
+        number = view_commands.frame_number(self.view, *pending)
+        if number is not None:
+            self.go_to(number)
 
     def _share_image(self) -> None:
         view = self.view
@@ -184,6 +216,7 @@ class ViewerWindow(QMainWindow):
         c.flip_v.triggered.connect(lambda: view_commands.flip(self, horizontal=False))
         c.export_png.triggered.connect(lambda: view_commands.export_png(self))
         c.share_image.triggered.connect(self._share_image)
+        c.mark_key.triggered.connect(self._mark_key)
         c.cine.toggled.connect(self.play)
         c.tags.triggered.connect(lambda: view_commands.show_tags(self))
         for action, name in ((c.layout_1x1, "1x1"), (c.layout_1x2, "1x2"), (c.layout_2x2, "2x2")):
@@ -260,6 +293,7 @@ class ViewerWindow(QMainWindow):
             self._fill_presets()
             self._sync_position()
             self.sync_original()
+            self._go_to_pending()
         self.series_opened.emit(series_ref)
 
     # -- versions: the redacted ones (what exports send) or the originals -------------------
