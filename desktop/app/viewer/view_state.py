@@ -15,12 +15,17 @@ from desktop.app.common.log_policy import describe_unexpected
 from desktop.app.viewer.viewing import OpenSeries
 from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import DisplayParams, Window, default_window, modality_values, render
-from desktop.core.imaging.transform import apply_view
+from desktop.core.imaging.transform import apply_view, source_pixel
 
 log = logging.getLogger("veil.ui")
 
-#: Dragging across this many screen pixels moves the window by the whole value range.
-DRAG_PIXELS_PER_RANGE = 400
+#: Dragging across this many screen pixels changes the window by its own width (OHIF and Horos
+#: scale the drag by the window width): a brain window (W 80) moves about 0.3 HU a pixel, a bone
+#: window (W 2000) about 8, so a narrow window can be set by hand.
+DRAG_PIXELS_PER_WIDTH = 256
+#: However narrow the window, a pixel moves it at least this share of the frame's value range
+#: (a window of width 1 can still be widened by dragging).
+MIN_STEP_OF_RANGE = 1 / 25_600
 UNEXPECTED = "This image cannot be shown (an unexpected error; the log says where it failed)."
 
 
@@ -133,13 +138,14 @@ class SeriesView:
 
     def drag_window(self, dx: float, dy: float) -> bool:
         """Widen (right) or narrow (left) the window, raise (down) or lower (up) its centre,
-        in proportion to the frame's value range. False for colour or no image."""
+        in proportion to the window's own width (see :data:`DRAG_PIXELS_PER_WIDTH`). False for
+        colour or no image."""
         start = self.window or self.header_window()
         if start is None:
             return False
         values = self.shown().values()
         span = max(float(np.max(values) - np.min(values)), 1.0)
-        step = span / DRAG_PIXELS_PER_RANGE
+        step = max(start.width / DRAG_PIXELS_PER_WIDTH, span * MIN_STEP_OF_RANGE)
         self.window = Window(start.center + dy * step, max(1.0, start.width + dx * step),
                              start.function, "")
         return True
@@ -164,6 +170,27 @@ class SeriesView:
         if image is None or not (self.rotation % 4 or self.flip_h or self.flip_v):
             return image
         return apply_view(image, self.rotation, self.flip_h, self.flip_v)
+
+    def value_at(self, x: int, y: int, unit: str = "") -> str | None:
+        """What the pixel shown at (``x``, ``y``) of :meth:`displayed` holds, for the overlay:
+        its position in the stored image and its modality value (Hounsfield units on CT: the
+        rescale applied, PS3.3 C.11.1.1.2) or its colour; None outside the image."""
+        shown = self.shown()
+        if shown.pixels is None or shown.params is None:
+            return None
+        rows, columns = shown.pixels.shape[:2]
+        if self.rotation % 2:
+            if not (0 <= x < rows and 0 <= y < columns):
+                return None
+        elif not (0 <= x < columns and 0 <= y < rows):
+            return None
+        col, row = source_pixel(x, y, rows, columns, self.rotation, self.flip_h, self.flip_v)
+        if shown.color:
+            r, g, b = (int(v) for v in shown.pixels[row, col][:3])
+            return f"X {col} Y {row}: R {r} G {g} B {b}"
+        value = float(shown.values()[row, col])
+        text = f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.4g}"
+        return f"X {col} Y {row}: {text}{' ' + unit if unit else ''}"
 
     def reset_orientation(self) -> None:
         self.rotation, self.flip_h, self.flip_v = 0, False, False

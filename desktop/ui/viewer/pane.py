@@ -109,6 +109,8 @@ class Pane(QWidget):
         self.viewport.scroll_requested.connect(self.step)
         self.viewport.window_dragged.connect(self.drag_window)
         self.viewport.view_changed.connect(self.update_corners)
+        self.viewport.hovered.connect(self._hovered)
+        self.hover_text = ""
         self.update_corners()
 
     # -- active ------------------------------------------------------------------------------
@@ -254,6 +256,15 @@ class Pane(QWidget):
         self.update_corners()
         self.shown.emit(self)
 
+    def _hovered(self, x: int, y: int) -> None:
+        view = self.view
+        row = self.current_series_row()
+        unit = "HU" if row is not None and row.modality == "CT" else ""
+        text = (view.value_at(x, y, unit) if view is not None and view.count and x >= 0 else None) or ""
+        if text != self.hover_text:
+            self.hover_text = text
+            self.update_corners()
+
     def update_corners(self) -> None:
         view = self.view
         series_row = self.current_series_row()
@@ -269,8 +280,9 @@ class Pane(QWidget):
         self.viewport.set_corners(Corners(
             patient_text(self.study), study_text(self.study),
             where + ("\n" + REDACTED_NOTE if image.redacted_version else ""),
-            display_text(view.window_label(), self.viewport.scale(), view.invert,
-                         pixels.shape[:2] if pixels is not None else None)))
+            "\n".join(p for p in (self.hover_text, display_text(view.window_label(), self.viewport.scale(), view.invert,
+                                                                 pixels.shape[:2] if pixels is not None else None))
+                      if p)))
         originals = view.series.versions == "originals" and view.series.has_redacted_versions
         self._set_banner(None if not originals else "replaced" if view.series.replaced(position) else "plain")
 

@@ -44,6 +44,8 @@ class Viewport(QWidget):
     window_dragged = Signal(float, float)
     #: Zoom or pan changed (the overlay shows the zoom).
     view_changed = Signal()
+    #: The mouse is over pixel (x, y) of the image shown, or (-1, -1) when it left it.
+    hovered = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +55,7 @@ class Viewport(QWidget):
         self.setMinimumSize(200, 200)
         self.setAutoFillBackground(False)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMouseTracking(True)  # the value under the cursor, as Horos and OHIF show it
         self.array: np.ndarray | None = None
         self._qimage: QImage | None = None
         self.message = ""
@@ -211,6 +214,7 @@ class Viewport(QWidget):
             event.accept()
             return
         if self._drag is None:
+            self._hover(event.position())
             super().mouseMoveEvent(event)
             return
         mode, last = self._drag
@@ -239,7 +243,15 @@ class Viewport(QWidget):
             return
         super().mouseDoubleClickEvent(event)
 
+    def _hover(self, at: QPointF) -> None:
+        rect, scale = self.image_rect(), self.scale()
+        if self.array is None or not rect.contains(at):
+            self.hovered.emit(-1, -1)
+            return
+        self.hovered.emit(int((at.x() - rect.x()) / scale), int((at.y() - rect.y()) / scale))
+
     def leaveEvent(self, event: QEvent) -> None:
+        self.hovered.emit(-1, -1)
         if self.editor is not None:
             self.editor.leave()
         super().leaveEvent(event)

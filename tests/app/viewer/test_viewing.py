@@ -109,3 +109,41 @@ def test_each_series_gets_a_small_picture_of_its_middle_image(home, few_dicoms, 
         assert picture.dtype == np.uint8 and max(picture.shape[:2]) == 64
     colour = [p for p in pictures.values() if p.ndim == 3]
     assert colour  # the RGB secondary capture and the ultrasound stay in colour
+
+
+def test_a_window_drag_moves_in_steps_of_its_own_width(home, tmp_path):
+    """Horos and OHIF scale the drag by the window width: a brain window can be set by hand."""
+    from desktop.app.viewer.view_state import DRAG_PIXELS_PER_WIDTH, SeriesView
+    from desktop.core.imaging.display import Window
+
+    write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 1, "Smith^Anna", "MRN-1")
+    import_paths(home, [tmp_path / "ct"])
+    view = SeriesView(open_series(home, _series_ref(home, "CT")))
+    for width in (80.0, 400.0, 2000.0):
+        view.set_window(Window(40.0, width))
+        assert view.drag_window(100, 0)
+        assert view.window.width == width + 100 * width / DRAG_PIXELS_PER_WIDTH  # the same share of any width
+        assert view.window.center == 40.0
+    view.set_window(Window(40.0, 80.0))
+    view.drag_window(0, -10)
+    assert abs(view.window.center - (40.0 - 10 * 80 / DRAG_PIXELS_PER_WIDTH)) < 1e-9  # about 3 HU for 10 px
+    view.set_window(Window(40.0, 1.0))
+    view.drag_window(256, 0)
+    assert view.window.width > 2  # a window of width 1 can still be widened
+
+
+def test_the_value_under_the_cursor_is_in_hounsfield_units_wherever_the_image_is_turned(home, tmp_path):
+    import pydicom
+
+    from desktop.app.viewer.view_state import SeriesView
+
+    path = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 1, "Smith^Anna", "MRN-1")[0]
+    ds = pydicom.dcmread(path)
+    import_paths(home, [tmp_path / "ct"])
+    view = SeriesView(open_series(home, _series_ref(home, "CT")))
+    hu = int(ds.pixel_array[20, 30]) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    assert view.value_at(30, 20, "HU") == f"X 30 Y 20: {hu:.0f} HU"
+    view.rotation, view.flip_h = 1, True  # mirrored, then turned: stored (30, 20) shows at (127 - 20, 127 - 30)
+    assert view.value_at(107, 97, "HU") == f"X 30 Y 20: {hu:.0f} HU"
+    assert view.displayed()[97, 107] == view.rendered()[20, 30]
+    assert view.value_at(-1, 5) is None and view.value_at(128, 0) is None

@@ -82,3 +82,16 @@ def test_letters_turn_and_flip_with_the_image(quarters, flip_h, flip_v):
     assert by_mark[int(seen[1:-1, -1].max())] == viewed.right
     assert by_mark[int(seen[-1, 1:-1].max())] == viewed.bottom
     assert by_mark[int(seen[1:-1, 0].max())] == viewed.left
+
+
+@pytest.mark.parametrize("quarters, flip_h, flip_v", [(q, h, v) for q in range(4) for h in (False, True)
+                                                     for v in (False, True)])
+def test_the_pixel_under_the_cursor_is_found_back_in_the_stored_image(quarters, flip_h, flip_v):
+    from desktop.core.imaging.transform import source_pixel
+
+    stored = np.arange(5 * 7).reshape(5, 7)
+    seen = apply_view(stored, quarters, flip_h, flip_v)
+    for y in range(seen.shape[0]):
+        for x in range(seen.shape[1]):
+            col, row = source_pixel(x, y, 5, 7, quarters, flip_h, flip_v)
+            assert stored[row, col] == seen[y, x]

@@ -293,3 +293,15 @@ def test_the_series_panel_shows_a_thumbnail_of_each_series(qtbot, library):
                     timeout=OPEN_TIMEOUT_MS)
     icon = panel.item(0).icon().pixmap(panel.iconSize())
     assert not icon.isNull() and max(icon.width(), icon.height()) > 16
+
+
+def test_the_value_under_the_cursor_shows_in_the_corner(qtbot, library):
+    viewer = open_viewer(qtbot, library, "CT", 12)
+    vp = viewer.viewport
+    centre = vp.image_rect().center().toPoint()
+    qtbot.mouseMove(vp, centre)
+    qtbot.waitUntil(lambda: "HU" in vp.corners.bottom_right)
+    line = vp.corners.bottom_right.splitlines()[0]
+    assert line.startswith("X 6") and line.endswith(" HU")  # the middle of a 128-pixel CT
+    vp.hovered.emit(-1, -1)  # the mouse left the image
+    assert "HU" not in vp.corners.bottom_right
