@@ -30,17 +30,8 @@ import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthetic import write_series  # noqa: E402
-from desktop.app.library.samples import sample_folders  # noqa: E402
+from benchmarks.synthetic import sample_file, write_series  # noqa: E402
 from desktop.core.redaction.burn_in import burn_in  # noqa: E402
-
-
-def _find(name: str) -> Path:
-    for folder in sample_folders():
-        hit = next(Path(folder).rglob(name), None)
-        if hit is not None:
-            return hit
-    raise SystemExit(f"{name} not found: install pydicom-data (the samples extra)")
 
 
 def _floor(paths: list[Path]) -> int:
@@ -99,8 +90,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="veil-redact-bench-") as tmp:
-        us = [_find("color3d_jpeg_baseline.dcm")]
-        ct = write_series(_find("CT_small.dcm"), Path(tmp) / "ct", args.slices, "Bench^Patient", "B1")
+        us = [sample_file("color3d_jpeg_baseline.dcm")]
+        ct = write_series(sample_file("CT_small.dcm"), Path(tmp) / "ct", args.slices, "Bench^Patient", "B1")
         for path in [*us, *ct]:
             path.read_bytes()
         print(f"{'data':34} {'method':22} {'frames':>6} {'median s':>9} {'frames/s':>9} {'x floor':>8}")

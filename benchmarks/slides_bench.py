@@ -38,32 +38,23 @@ from pptx.util import Inches
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
-from benchmarks.synthetic import write_series  # noqa: E402
+from benchmarks.synthetic import sample_file, write_series  # noqa: E402
 from desktop.app.cases import casebook  # noqa: E402
 from desktop.app.cases.deck import export_deck  # noqa: E402
 from desktop.app.consent.consenting import add_consent  # noqa: E402
 from desktop.app.consent.export_consent import ExportPurpose  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
 from desktop.app.library.importing import import_paths  # noqa: E402
-from desktop.app.library.samples import sample_folders  # noqa: E402
 from desktop.core.cases.annotations import Kind  # noqa: E402
 from desktop.core.cases.case import KeyView  # noqa: E402
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
-
-
-def _find(name: str) -> Path:
-    for folder in sample_folders():
-        hit = next(Path(folder).rglob(name), None)
-        if hit is not None:
-            return hit
-    raise SystemExit(f"{name} not found: install pydicom-data (the samples extra)")
 
 
 def _library(root: Path, count: int) -> tuple[VeilHome, int, list[Path]]:
     os.environ["VEIL_PASSPHRASE_FILE"] = str(root / "pass")
     (root / "pass").write_text("correct horse battery staple bench\n")
     home = VeilHome.open(root / "home")
-    paths = write_series(_find("693_UNCR.dcm"), root / "in", count, "Zabrowski^Ottoline", "MRN-BENCH")
+    paths = write_series(sample_file("693_UNCR.dcm"), root / "in", count, "Zabrowski^Ottoline", "MRN-BENCH")
     import_paths(home, [root / "in"])
     add_consent(home, ConsentRecord(basis=Basis.NOT_REQUIRED, scope=Scope(EVERY_PATIENT),
                                     purposes=frozenset({Purpose.TEACHING}), obtained_on=date(2020, 1, 1),

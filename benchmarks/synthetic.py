@@ -40,3 +40,15 @@ def write_series(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def sample_file(name: str) -> Path:
+    """A file of pydicom's test files or pydicom-data, by name (a benchmark's input)."""
+    from desktop.app.library.samples import sample_folders
+
+    for folder in sample_folders():
+        hit = next(Path(folder).rglob(name), None)
+        if hit is not None:
+            return hit
+    raise SystemExit(f"{name} not found: install pydicom-data (the samples extra)")
+
