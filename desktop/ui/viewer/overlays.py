@@ -25,6 +25,9 @@ class Corners:
     top_right: str = ""
     bottom_left: str = ""
     bottom_right: str = ""
+    #: The patient's directions at the middle of the top, right, bottom and left edges
+    #: (PS3.3 C.7.6.1.1.1 letters, turned and flipped with the view); empty when unknown.
+    edges: tuple[str, str, str, str] = ("", "", "", "")
 
 
 def patient_text(study: StudyRow) -> str:
@@ -73,7 +76,10 @@ def paint_corners(painter: QPainter, rect: QRectF, corners: Corners) -> None:
     placed = ((corners.top_left, a.AlignLeft | a.AlignTop), (corners.top_right, a.AlignRight | a.AlignTop),
               (corners.bottom_left, a.AlignLeft | a.AlignBottom),
               (corners.bottom_right, a.AlignRight | a.AlignBottom))
-    for text, align in placed:
+    top, right, bottom, left = corners.edges
+    edges = ((top, a.AlignHCenter | a.AlignTop), (right, a.AlignRight | a.AlignVCenter),
+             (bottom, a.AlignHCenter | a.AlignBottom), (left, a.AlignLeft | a.AlignVCenter))
+    for text, align in (*placed, *edges):
         if not text:
             continue
         painter.setPen(SHADOW_COLOR)

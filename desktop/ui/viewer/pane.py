@@ -13,6 +13,7 @@ so, and what an export sends instead.
 from __future__ import annotations
 
 import logging
+from dataclasses import astuple
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -25,6 +26,7 @@ from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.app.viewer.viewing import OpenSeries, open_series
 from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import Window
+from desktop.core.imaging.geometry import EdgeLetters, edge_letters
 from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import describe_unexpected, message_for
@@ -111,6 +113,7 @@ class Pane(QWidget):
         self.viewport.view_changed.connect(self.update_corners)
         self.viewport.hovered.connect(self._hovered)
         self.hover_text = ""
+        self._letters: dict[tuple[int, int, int], EdgeLetters | None] = {}
         self.update_corners()
 
     # -- active ------------------------------------------------------------------------------
@@ -256,6 +259,20 @@ class Pane(QWidget):
         self.update_corners()
         self.shown.emit(self)
 
+    def _edge_letters(self, position: int, frame: int) -> EdgeLetters | None:
+        """The orientation letters of an image of the series on screen, read once from its
+        header (Image Orientation (Patient), or Patient Orientation)."""
+        view = self.view
+        if view is None:
+            return None
+        key = (view.series.series_ref, position, frame)
+        if key not in self._letters:
+            try:
+                self._letters[key] = edge_letters(view.series.dataset(position), frame)
+            except Exception:  # noqa: BLE001 - a header that cannot be read has no letters, and says so elsewhere
+                self._letters[key] = None
+        return self._letters[key]
+
     def _hovered(self, x: int, y: int) -> None:
         view = self.view
         row = self.current_series_row()
@@ -277,12 +294,15 @@ class Pane(QWidget):
         image = view.series.images[position]
         pixels = self.viewport.array
         where = series_text(series_row, image.instance_number, frame, image.number_of_frames, view.index, view.count)
+        letters = self._edge_letters(position, frame)
+        edges = ("", "", "", "") if letters is None else astuple(letters.viewed(view.rotation, view.flip_h,
+                                                                                view.flip_v))
         self.viewport.set_corners(Corners(
             patient_text(self.study), study_text(self.study),
             where + ("\n" + REDACTED_NOTE if image.redacted_version else ""),
             "\n".join(p for p in (self.hover_text, display_text(view.window_label(), self.viewport.scale(), view.invert,
                                                                  pixels.shape[:2] if pixels is not None else None))
-                      if p)))
+                      if p), edges))
         originals = view.series.versions == "originals" and view.series.has_redacted_versions
         self._set_banner(None if not originals else "replaced" if view.series.replaced(position) else "plain")
 

@@ -305,3 +305,14 @@ def test_the_value_under_the_cursor_shows_in_the_corner(qtbot, library):
     assert line.startswith("X 6") and line.endswith(" HU")  # the middle of a 128-pixel CT
     vp.hovered.emit(-1, -1)  # the mouse left the image
     assert "HU" not in vp.corners.bottom_right
+
+
+def test_orientation_letters_sit_at_the_edges_and_turn_with_the_image(qtbot, library):
+    viewer = open_viewer(qtbot, library, "CT", 12)  # an axial CT: anterior up, the patient's left on the right
+    assert viewer.viewport.corners.edges == ("A", "L", "P", "R")
+    viewer.commands.rotate_right.trigger()
+    assert viewer.viewport.corners.edges == ("R", "A", "L", "P")
+    viewer.commands.flip_h.trigger()
+    assert viewer.viewport.corners.edges == ("R", "P", "L", "A")
+    viewer.commands.overlays.trigger()  # O hides them with the corners
+    assert not viewer.viewport.overlays_visible
