@@ -14,6 +14,7 @@ class Actions:
     import_files: QAction
     import_folder: QAction
     load_samples: QAction
+    open_study: QAction
     cancel_import: QAction
     deidentify: QAction
     export_package: QAction
@@ -47,7 +48,7 @@ class Actions:
     def needing_selection(self) -> list[QAction]:
         """Actions on the selected studies (or the selected study's patient)."""
         return [self.deidentify, self.export_package, self.export_slides, self.record_consent, self.consent_records,
-                self.disclosures, self.new_case]
+                self.disclosures, self.new_case, self.open_study]
 
 
 def _action(window: QMainWindow, text: str, tip: str, shortcut: QKeySequence | str | None = None,
@@ -102,6 +103,8 @@ def create_actions(window: QMainWindow) -> Actions:
                               "for a breach assessment (CSV, PDF)"),
         cancel_import=_action(window, "&Cancel Import", "Stop the running import; files already "
                               "imported stay", "Esc", sp.SP_DialogCancelButton),
+        open_study=_action(window, "&Open Study", "Show the selected study in a viewer (also a double-click)",
+                           "Return"),
         new_case=_action(window, "New &Teaching Case…", "Make a teaching case of the selected study: its "
                          "history, findings, diagnosis and key images (K in the viewer)", "Ctrl+Shift+N"),
         teaching_cases=_action(window, "Teaching &Cases…", "Every teaching case, searched by its text, "
@@ -124,6 +127,7 @@ def create_actions(window: QMainWindow) -> Actions:
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     actions.cancel_import.setEnabled(False)
+    actions.open_study.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
     for action in actions.needing_selection:
         action.setEnabled(False)  # until a study is selected
     return actions
@@ -133,6 +137,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.setToolTipsVisible(True)
+    file_menu.addAction(actions.open_study)
+    file_menu.addSeparator()
     file_menu.addActions([actions.import_files, actions.import_folder, actions.load_samples])
     file_menu.addSeparator()
     file_menu.addActions([actions.open_package, actions.export_package, actions.deidentify])

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         a.export_package.triggered.connect(lambda: self.share.export_package())
         a.export_slides.triggered.connect(lambda: self.share.export_slides())
         a.new_case.triggered.connect(lambda: self.cases.new_case())
+        a.open_study.triggered.connect(self._open_selected)
         a.teaching_cases.triggered.connect(self.cases.show_cases)
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
@@ -155,7 +156,8 @@ class MainWindow(QMainWindow):
         self.imports.queued.connect(self._on_import_queued)
         self.browser.open_requested.connect(self.open_viewer)
         self.browser.selection_changed.connect(self._update_study_actions)
-        for action in (a.export_slides, a.deidentify, a.export_package, a.record_consent, a.consent_records):
+        for action in (a.open_study, a.new_case, a.export_slides, a.deidentify, a.export_package,
+                       a.record_consent, a.consent_records):
             self.browser.add_study_action(action)
         self.browser.add_series_action(self.share.export_series_action)
 
@@ -248,6 +250,11 @@ class MainWindow(QMainWindow):
 
     def series_of(self, study: StudyRow) -> list[SeriesRow]:
         return self.browser.series_of(study)
+
+    def _open_selected(self) -> None:
+        """Open Study (Enter): each selected study in a viewer, as a double-click does."""
+        for study in self.studies_in_view()[:4]:
+            self.open_viewer(study)
 
     def study_row(self, study_uid: str) -> StudyRow | None:
         studies = self.catalogue.studies if self.catalogue is not None else []

@@ -159,3 +159,19 @@ def test_the_export_dialog_writes_through_the_gate_or_says_why_not(qtbot, window
         assert len(Presentation(str(target)).slides) == 3
     else:
         assert [p.name for p in Path(target, "case-1").iterdir()] == ["01.png"]
+
+
+def test_enter_opens_the_selected_study(qtbot, window, home, tmp_path):
+    import_ct(qtbot, window, tmp_path / "ct")
+    window.browser.filter_edit.setText("Smith")
+    window.browser.studies_view.selectRow(0)
+    window.activateWindow()
+    window.browser.studies_view.setFocus()
+    assert window.commands.open_study.isEnabled() and "File" in [a.text().replace("&", "")
+                                                                 for a in window.menuBar().actions()]
+    before = len(window.viewers)
+    qtbot.keyClick(window.browser.studies_view, Qt.Key.Key_Return)
+    assert len(window.viewers) == before + 1
+    viewer = window.viewers[-1]
+    qtbot.addWidget(viewer)
+    assert viewer.study.patient_name.startswith("Smith")
