@@ -169,6 +169,14 @@ class StudyRow:
     series_count: int
     image_count: int
     frame_count: int
+    #: Instances with Pixel Data, which the viewer can show (0: reports, structured documents,
+    #: a DICOMDIR's records and the like only; None: not counted).
+    displayable_count: int | None = None
+
+    @property
+    def nothing_to_show(self) -> bool:
+        """The study holds instances, but none with an image."""
+        return self.image_count > 0 and self.displayable_count == 0
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,9 @@ SELECT st.id, p.name, p.patient_id, p.birth_date, p.sex, st.study_uid, st.study_
        (SELECT count(*) FROM series se WHERE se.study_ref = st.id),
        (SELECT count(*) FROM current_instances i JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id),
        (SELECT COALESCE(sum(COALESCE(i.number_of_frames, 0)), 0) FROM current_instances i
-         JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id)
+         JOIN series se ON i.series_ref = se.id WHERE se.study_ref = st.id),
+       (SELECT count(*) FROM current_instances i JOIN series se ON i.series_ref = se.id
+         WHERE se.study_ref = st.id AND i.has_pixel_data)
 FROM studies st JOIN patients p ON st.patient_ref = p.id
 """
 

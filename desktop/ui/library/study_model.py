@@ -51,7 +51,9 @@ STUDY_COLUMNS: list[Column[StudyRow]] = [
            lambda s: s.description.casefold()),
     Column("Series", "Number of series in the study", lambda s: f"{s.series_count:,}",
            lambda s: s.series_count, numeric=True),
-    Column("Images", "Number of instances (files) in the study", lambda s: f"{s.image_count:,}",
+    Column("Images", "Number of instances (files) in the study; \"no image to show\" when none holds pixels "
+           "(reports, structured documents)",
+           lambda s: f"{s.image_count:,}" + (" (no image to show)" if s.nothing_to_show else ""),
            lambda s: s.image_count, numeric=True),
     # Shown from the catalogue's badges (StudyTableModel.data), not from the row itself.
     Column("Consent", "Consent, waiver or site policy for the study today (hover for what it covers)",

@@ -289,3 +289,19 @@ def test_a_long_temp_folder_path_does_not_stop_an_import(home, tmp_path, monkeyp
     write_series(TF / "CT_small.dcm", src, 40, "Smith^Anna", "MRN-1001")
     report = import_paths(home, [src], workers=2)
     assert report.imported == 40 and not report.rejected
+
+
+def test_a_study_with_no_image_to_show_says_so_in_the_listing(home, tmp_path):
+    """A structured report alone: the browser says there is nothing to show before it is opened."""
+    import shutil
+
+    from desktop.app.browsing.catalogue import load_catalogue
+    from tests.conftest import pydicom_test_files
+
+    (tmp_path / "sr").mkdir()
+    shutil.copy(pydicom_test_files() / "test-SR.dcm", tmp_path / "sr")
+    shutil.copy(pydicom_test_files() / "CT_small.dcm", tmp_path / "sr")
+    import_paths(home, [tmp_path / "sr"])
+    studies = {s.modalities: s for s in load_catalogue(home).studies}
+    assert studies["SR"].nothing_to_show and studies["SR"].displayable_count == 0
+    assert not studies["CT"].nothing_to_show and studies["CT"].displayable_count == 1

@@ -97,3 +97,15 @@ def test_reload_keeps_selection_and_scroll_position(qtbot):
     assert browser.selected_study() == chosen
     assert bar.value() == kept
     assert browser.visible_study_count() == 229
+
+
+def test_a_study_with_no_image_to_show_says_so_in_its_images_column(qtbot):
+    from dataclasses import replace
+
+    from desktop.ui.library.study_model import STUDY_COLUMNS
+
+    images = next(c for c in STUDY_COLUMNS if c.title == "Images")
+    report_only = replace(study(4, "Roe^Ann", "20200101", 2, "SR"), displayable_count=0)
+    with_images = replace(study(5, "Roe^Ann", "20200101", 2, "CT"), displayable_count=2)
+    assert images.display(report_only) == "2 (no image to show)"
+    assert images.display(with_images) == "2"
