@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
@@ -28,6 +28,8 @@ class Corners:
     #: The patient's directions at the middle of the top, right, bottom and left edges
     #: (PS3.3 C.7.6.1.1.1 letters, turned and flipped with the view); empty when unknown.
     edges: tuple[str, str, str, str] = ("", "", "", "")
+    #: A scale bar: its length in screen pixels and its label ("1 cm"); None without spacing.
+    scale_bar: tuple[float, str] | None = None
 
 
 def patient_text(study: StudyRow) -> str:
@@ -79,6 +81,8 @@ def paint_corners(painter: QPainter, rect: QRectF, corners: Corners) -> None:
     top, right, bottom, left = corners.edges
     edges = ((top, a.AlignHCenter | a.AlignTop), (right, a.AlignRight | a.AlignVCenter),
              (bottom, a.AlignHCenter | a.AlignBottom), (left, a.AlignLeft | a.AlignVCenter))
+    if corners.scale_bar is not None:
+        _paint_scale_bar(painter, inner, *corners.scale_bar)
     for text, align in (*placed, *edges):
         if not text:
             continue
@@ -86,3 +90,20 @@ def paint_corners(painter: QPainter, rect: QRectF, corners: Corners) -> None:
         painter.drawText(inner.translated(1, 1), int(align), text)
         painter.setPen(OVERLAY_COLOR)
         painter.drawText(inner, int(align), text)
+
+
+def _paint_scale_bar(painter: QPainter, inner: QRectF, length: float, text: str) -> None:
+    """A bar of ``length`` screen pixels with end ticks, right of centre above the bottom edge,
+    and its label, as Horos and OHIF draw theirs."""
+    height = painter.fontMetrics().height()
+    y = inner.bottom() - 2 * height
+    x0 = inner.center().x() + inner.width() / 8
+    x1 = x0 + length
+    for colour, offset in ((SHADOW_COLOR, 1), (OVERLAY_COLOR, 0)):
+        painter.setPen(colour)
+        painter.drawLine(QPointF(x0 + offset, y + offset), QPointF(x1 + offset, y + offset))
+        for x in (x0, x1):
+            painter.drawLine(QPointF(x + offset, y - 4 + offset), QPointF(x + offset, y + 4 + offset))
+        painter.drawText(QRectF(x0 + offset, y + 4 + offset, max(length, 80), height),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text)
+

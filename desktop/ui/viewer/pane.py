@@ -22,11 +22,11 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.library.home import VeilHome
+from desktop.app.viewer.image_facts import ImageFacts, image_facts, scale_bar
 from desktop.app.viewer.view_state import SeriesView, Shown, load_frame
 from desktop.app.viewer.viewing import OpenSeries, open_series
 from desktop.core.common.errors import VeilError
 from desktop.core.imaging.display import Window
-from desktop.core.imaging.geometry import EdgeLetters, edge_letters
 from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import describe_unexpected, message_for
@@ -113,7 +113,7 @@ class Pane(QWidget):
         self.viewport.view_changed.connect(self.update_corners)
         self.viewport.hovered.connect(self._hovered)
         self.hover_text = ""
-        self._letters: dict[tuple[int, int, int], EdgeLetters | None] = {}
+        self._letters: dict[tuple[int, int, int], ImageFacts] = {}
         self.update_corners()
 
     # -- active ------------------------------------------------------------------------------
@@ -259,18 +259,18 @@ class Pane(QWidget):
         self.update_corners()
         self.shown.emit(self)
 
-    def _edge_letters(self, position: int, frame: int) -> EdgeLetters | None:
-        """The orientation letters of an image of the series on screen, read once from its
-        header (Image Orientation (Patient), or Patient Orientation)."""
+    def _facts(self, position: int, frame: int) -> ImageFacts:
+        """Where an image of the series on screen is (orientation letters, pixel spacing, slice
+        location and thickness), read once from its header."""
         view = self.view
         if view is None:
-            return None
+            return ImageFacts()
         key = (view.series.series_ref, position, frame)
         if key not in self._letters:
             try:
-                self._letters[key] = edge_letters(view.series.dataset(position), frame)
-            except Exception:  # noqa: BLE001 - a header that cannot be read has no letters, and says so elsewhere
-                self._letters[key] = None
+                self._letters[key] = image_facts(view.series.dataset(position), frame)
+            except Exception:  # noqa: BLE001 - a header that cannot be read has no facts; the image says why
+                self._letters[key] = ImageFacts()
         return self._letters[key]
 
     def _hovered(self, x: int, y: int) -> None:
@@ -294,15 +294,19 @@ class Pane(QWidget):
         image = view.series.images[position]
         pixels = self.viewport.array
         where = series_text(series_row, image.instance_number, frame, image.number_of_frames, view.index, view.count)
-        letters = self._edge_letters(position, frame)
+        facts = self._facts(position, frame)
+        letters = facts.letters
         edges = ("", "", "", "") if letters is None else astuple(letters.viewed(view.rotation, view.flip_h,
                                                                                 view.flip_v))
+        if facts.slice_text:
+            where += "\n" + facts.slice_text
+        bar = scale_bar(facts.spacing, self.viewport.scale(), self.viewport.width(), bool(view.rotation % 2))
         self.viewport.set_corners(Corners(
             patient_text(self.study), study_text(self.study),
             where + ("\n" + REDACTED_NOTE if image.redacted_version else ""),
             "\n".join(p for p in (self.hover_text, display_text(view.window_label(), self.viewport.scale(), view.invert,
                                                                  pixels.shape[:2] if pixels is not None else None))
-                      if p), edges))
+                      if p), edges, bar))
         originals = view.series.versions == "originals" and view.series.has_redacted_versions
         self._set_banner(None if not originals else "replaced" if view.series.replaced(position) else "plain")
 

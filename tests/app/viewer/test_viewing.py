@@ -147,3 +147,33 @@ def test_the_value_under_the_cursor_is_in_hounsfield_units_wherever_the_image_is
     assert view.value_at(107, 97, "HU") == f"X 30 Y 20: {hu:.0f} HU"
     assert view.displayed()[97, 107] == view.rendered()[20, 30]
     assert view.value_at(-1, 5) is None and view.value_at(128, 0) is None
+
+
+def test_the_scale_bar_is_the_longest_round_length_in_a_fifth_of_the_view():
+    from desktop.app.viewer.image_facts import scale_bar
+    from desktop.core.imaging.geometry import PixelSpacing
+
+    spacing = PixelSpacing(0.5, 0.5)  # 2 screen pixels per image pixel: 0.25 mm a screen pixel
+    assert scale_bar(spacing, 2.0, 1000) == (200.0, "5 cm")
+    assert scale_bar(spacing, 2.0, 100) == (20.0, "5 mm")
+    assert scale_bar(PixelSpacing(0.2, 0.4), 1.0, 1000, turned=True) == (100.0, "2 cm")  # rows run across
+    assert scale_bar(PixelSpacing(0.15, 0.15, calibrated=False, source="Imager Pixel Spacing"), 1.0, 1000)[1] == (
+        "2 cm (not calibrated)")
+    assert scale_bar(None, 1.0, 1000) is None and scale_bar(spacing, 2.0, 10) is None
+
+
+def test_slice_location_and_thickness_come_from_the_header_and_a_bad_value_is_left_out():
+    import pydicom
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import Dataset
+    from pydicom.tag import Tag
+
+    from desktop.app.viewer.image_facts import image_facts
+
+    ds = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm", stop_before_pixels=True)
+    facts = image_facts(ds)
+    assert facts.slice_text == f"Loc {float(ds.SliceLocation):.1f} mm  Thk {float(ds.SliceThickness):g} mm"
+    assert facts.letters is not None and facts.spacing is not None
+    tag = Tag(0x00201041)
+    hostile = Dataset({tag: RawDataElement(tag, "DS", 4, b"abc ", 0, False, True)})
+    assert image_facts(hostile).slice_text == ""

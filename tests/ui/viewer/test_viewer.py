@@ -316,3 +316,14 @@ def test_orientation_letters_sit_at_the_edges_and_turn_with_the_image(qtbot, lib
     assert viewer.viewport.corners.edges == ("R", "P", "L", "A")
     viewer.commands.overlays.trigger()  # O hides them with the corners
     assert not viewer.viewport.overlays_visible
+
+
+def test_a_scale_bar_and_the_slice_position_show_on_a_ct(qtbot, library):
+    viewer = open_viewer(qtbot, library, "CT", 12)
+    corners = viewer.viewport.corners
+    assert corners.scale_bar is not None and corners.scale_bar[1].endswith(("cm", "mm"))
+    assert "Thk" in corners.bottom_left
+    before = corners.scale_bar[0]
+    viewer.commands.zoom_in.trigger()  # the bar keeps its millimetres: longer on screen, or a shorter length
+    after = viewer.viewport.corners.scale_bar
+    assert after is not None and (after[0] > before or after[1] != corners.scale_bar[1])
