@@ -7,8 +7,9 @@ highlight).
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyleFactory
+from PySide6.QtWidgets import QApplication, QCheckBox, QRadioButton, QStyle, QStyleFactory, QWidget
 
 WINDOW = "#26292e"
 BASE = "#1b1d21"
@@ -81,10 +82,35 @@ def dark_palette() -> QPalette:
     return p
 
 
+#: Fusion draws a check box's or radio button's outline from the window colour darkened, which
+#: the dark theme loses; this lighter base makes every indicator's outline clearly visible.
+OUTLINE_BASE = "#a4acb6"
+
+
+def with_visible_indicator(widget: QWidget) -> None:
+    """Give ``widget`` (a check box, a radio button, a view with tick boxes) an outline base
+    that reads on the dark theme (only the indicator's outline uses the Window role)."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(OUTLINE_BASE))
+    widget.setPalette(palette)
+
+
+class _VisibleIndicators(QObject):
+    """Every check box and radio button of the application, as it is first shown."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Polish and isinstance(watched, (QCheckBox, QRadioButton)):
+            with_visible_indicator(watched)
+        return False
+
+
 def apply_theme(app: QApplication) -> QStyle:
     """Fusion style, the dark palette and the few style rules Veil adds; the base style."""
     style = QStyleFactory.create("Fusion")
     app.setStyle(style)
     app.setPalette(dark_palette())
     app.setStyleSheet(_STYLESHEET)
+    if not hasattr(app, "_veil_indicators"):
+        app._veil_indicators = _VisibleIndicators(app)  # type: ignore[attr-defined]  # kept with the app
+        app.installEventFilter(app._veil_indicators)  # type: ignore[attr-defined]
     return style

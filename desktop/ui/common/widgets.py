@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.app.common.tasks import Progress
@@ -17,7 +17,6 @@ from desktop.ui.common import theme
 #: How far what belongs to a radio button is set in, under it (in pixels).
 INDENT = 28
 #: Fusion draws a check box's outline 40% darker than this window colour.
-OUTLINE_BASE = "#a4acb6"
 
 
 def indented(*widgets: QWidget) -> QVBoxLayout:
@@ -72,10 +71,9 @@ def rule(parent: QWidget | None = None) -> QFrame:
 def visible_indicator(widget: QWidget) -> None:
     """Fusion outlines a check box (or a radio button, or the tick boxes of a table or a tree)
     in the window colour darkened, lost on the dark theme: base the outline on a lighter colour
-    (only the outline uses it)."""
-    palette = widget.palette()
-    palette.setColor(QPalette.ColorRole.Window, QColor(OUTLINE_BASE))
-    widget.setPalette(palette)
+    (only the outline uses it). Check boxes and radio buttons get it from the theme by
+    themselves; views with tick boxes ask for it here."""
+    theme.with_visible_indicator(widget)
 
 
 def single_shot(parent: QObject, ms: int, then: Callable[[], None]) -> QTimer:
