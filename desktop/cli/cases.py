@@ -93,8 +93,11 @@ def cmd_case_export(args: argparse.Namespace) -> int:
     if args.override:
         raise VeilError("A teaching case leaves de-identified and is not for the patient's care; "
                         "--override does not apply.")
-    if sum(x is not None for x in (args.pptx, args.slides, args.zip)) != 1:
-        raise VeilError("Say what to write: --pptx DECK.pptx, --slides DIR or --zip FILE.zip.")
+    if sum(x is not None for x in (args.pptx, args.slides, args.zip, args.package, args.archive)) != 1:
+        raise VeilError("Say what to write: --pptx DECK.pptx, --slides DIR, --zip FILE.zip, "
+                        "--package FILE.veil (with --to or --passphrase-file) or --archive FILE.zip.")
+    if args.package is not None or args.archive is not None:
+        return _export_teaching_file(args)
     home = open_home(args)
     purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "")
     cancel = CancelToken()
@@ -120,6 +123,44 @@ def cmd_case_export(args: argparse.Namespace) -> int:
         print("  recorded in the accounting of disclosures")
         return 0
     return 1
+
+
+def _export_teaching_file(args: argparse.Namespace) -> int:
+    """One case as a DICOM teaching file (IHE TCE): its de-identified key images, a Key Object
+    Selection and its report, in an encrypted package or a journal's plain ZIP."""
+    from pathlib import Path
+
+    from desktop.app.cases import casebook
+    from desktop.app.consent.export_consent import ExportPurpose
+    from desktop.app.keys.contacts import find_contact
+    from desktop.app.share.sharing import ShareRequest, export_package
+    from desktop.cli.packages import passphrase_of
+    from desktop.core.deid.profiles import preset
+
+    if len(args.case) != 1:
+        raise VeilError("A teaching-file package holds one case; export each case on its own.")
+    if args.archive is not None and (args.to or args.passphrase_file):
+        raise VeilError("--archive writes a plain, de-identified FILE.zip: give neither --to nor --passphrase-file.")
+    if args.package is not None and bool(args.to) == bool(args.passphrase_file):
+        raise VeilError("Say who can open the package: --to CONTACT (repeat for several) or --passphrase-file FILE.")
+    home = open_home(args)
+    case = casebook.load(home, args.case[0])
+    recipients = tuple(find_contact(home, name) for name in args.to or ())
+    purpose = ExportPurpose(args.purpose, args.recipient or (recipients[0].name if recipients else ""),
+                            args.protocol or "")
+    request = ShareRequest(case.study_uids, purpose, Path(args.package or args.archive).resolve(), preset(args.profile),
+                           instance_uids=tuple(k.sop_uid for k in case.key_images), recipients=recipients,
+                           passphrase=passphrase_of(args.passphrase_file) if args.passphrase_file else None,
+                           confirm_burned_in=args.confirm_burned_in, unencrypted=args.archive is not None,
+                           teaching_case=case)
+    report = export_package(home, request)
+    print(report.headline())
+    print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
+    if report.package is None:
+        return 1
+    print(f"  with the case's key object selection and report (IHE TCE); package id "
+          f"{report.package.manifest.package_id}; recorded in the accounting of disclosures")
+    return 0
 
 
 def add_case_commands(sub: argparse._SubParsersAction) -> None:
@@ -164,6 +205,14 @@ def add_case_commands(sub: argparse._SubParsersAction) -> None:
                    help="write the key images as annotated slide images, DIR/case-N/K.png")
     q.add_argument("--zip", metavar="FILE.zip", help="the same slide images in a zip")
     q.add_argument("--format", choices=("png", "jpeg"), default="png", help="slide images: png (default) or jpeg")
+    q.add_argument("--package", metavar="FILE.veil",
+                   help="a DICOM teaching file (key images, key object selection, report) in an encrypted package")
+    q.add_argument("--archive", metavar="FILE.zip",
+                   help="the same DICOM teaching file in a plain, de-identified ZIP (for a journal)")
+    q.add_argument("--to", action="append", metavar="CONTACT", help="--package: a colleague from 'veil contacts list'")
+    q.add_argument("--passphrase-file", metavar="FILE", help="--package: encrypt with the passphrase in FILE instead")
+    q.add_argument("--profile", default="teaching", choices=("teaching", "research", "publication"),
+                   help="--package, --archive: the de-identification profile (default teaching)")
     q.add_argument("--unknown", action="store_true",
                    help="a deck of unknown cases: each diagnosis only on a last reveal slide, not in the notes")
     q.add_argument("--confirm-burned-in", action="store_true",

@@ -11,7 +11,8 @@ from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
-def _passphrase(path: str) -> str:
+def passphrase_of(path: str) -> str:
+    """The passphrase in the file ``path`` (its first line)."""
     from desktop.core.keys.keystore import passphrase_from_file
 
     return passphrase_from_file(path)
@@ -37,7 +38,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     request = ShareRequest(tuple(args.study), purpose, Path(args.output).resolve(), profile,
                            series_uids=tuple(args.series or ()), instance_uids=tuple(args.instance or ()),
                            recipients=recipients,
-                           passphrase=_passphrase(args.passphrase_file) if args.passphrase_file else None,
+                           passphrase=passphrase_of(args.passphrase_file) if args.passphrase_file else None,
                            confirm_burned_in=args.confirm_burned_in, unencrypted=args.unencrypted)
     for contact in recipients:
         if not contact.verified:  # said before anything goes
@@ -66,7 +67,7 @@ def cmd_open(args: argparse.Namespace) -> int:
     from desktop.core.share.reader import ForwardedPackageError
 
     home = open_home(args)
-    passphrase = _passphrase(args.passphrase_file) if args.passphrase_file else None
+    passphrase = passphrase_of(args.passphrase_file) if args.passphrase_file else None
     try:
         received = open_received(home, args.package, passphrase, confirm_forwarded=args.accept_forwarded)
     except ForwardedPackageError as exc:

@@ -31,7 +31,6 @@ from desktop.app.gate import (
 )
 from desktop.app.gate.review import Reviewed
 from desktop.app.library.home import VeilHome
-from desktop.app.share.slides import slide_pixels
 from desktop.core.cases.burn import burn_key_image
 from desktop.core.cases.case import KeyImage, TeachingCase
 from desktop.core.common.errors import VeilError
@@ -39,6 +38,7 @@ from desktop.core.consent import Decision
 from desktop.core.imaging.display import Window, display_params, modality_values
 from desktop.core.imaging.frames import decode_frame, read_image
 from desktop.core.imaging.geometry import pixel_spacing
+from desktop.core.imaging.shown import slide_pixels
 
 #: The longer side of a rendered key image, in pixels.
 KEY_IMAGE_SIDE = 1600

@@ -13,6 +13,7 @@ No plaintext copy of the package, or of what goes in it, is ever written to disk
 
 from __future__ import annotations
 
+import io
 import secrets
 import shutil
 from collections.abc import Sequence
@@ -21,6 +22,10 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from desktop.app.cases.tce_members import case_members
 from desktop.app.common.formatting import megabytes
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.consenting import consents_of
@@ -38,8 +43,11 @@ from desktop.app.gate import (
     Image,
     Review,
     Selection,
+    TypedLeak,
     WrittenPackage,
     enter,
+    find_typed_leaks,
+    patient_identifiers,
     review_images,
     unverified,
     writers,
@@ -49,6 +57,7 @@ from desktop.app.keys.contacts import Contact
 from desktop.app.keys.identity import my_card, my_identity
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import library_key
+from desktop.core.cases.case import TeachingCase
 from desktop.core.common.disk_full import DiskFullError, free_bytes, is_disk_full
 from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.common.faults import fault_point
@@ -84,6 +93,9 @@ class ShareRequest:
     #: The gate's review the person saw: reused when it read exactly the images that leave (same
     #: bytes), else the export reviews them again.
     review: Review | None = None
+    #: A teaching case whose key images these are: its Key Object Selection and report go into
+    #: the package beside them (IHE TCE; :mod:`desktop.app.cases.tce_members`).
+    teaching_case: TeachingCase | None = None
 
     @property
     def identifiable(self) -> bool:
@@ -102,6 +114,7 @@ class ShareReport(Reviewed):
     review: Review | None = None
     recipient: str = ""  # who the accounting names: the contacts it was really encrypted to
     unverified: list[Contact] = field(default_factory=list)  # recipients whose key was never checked
+    typed: list[TypedLeak] = field(default_factory=list)  # a teaching case's text that names the patient
 
     @property
     def refused(self) -> bool:
@@ -110,6 +123,9 @@ class ShareReport(Reviewed):
     def headline(self) -> str:
         if self.consent is not None and not self.consent.allowed:
             return "Export refused: consent does not allow it. No package was written."
+        if self.typed:
+            return ("Export refused: " + "; ".join(t.describe() for t in self.typed)
+                    + ". Rewrite it without the patient's identity. No package was written.")
         if self.residual:
             return (f"Export refused: {len(self.residual)} image(s) would still show the patient's identity in the "
                     "pixels; redact them or leave them out. No package was written.")
@@ -168,6 +184,16 @@ def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[Packag
     return [StreamSource(dicom_member_name(n), size, partial(_open_staged, folder / rel, key),
                          sha256=sha, crc32=crc, peek=partial(peek, folder / rel))
             for n, (rel, size, sha, crc) in enumerate(report.outputs)]
+
+
+def _staged_headers(folder: Path, key: bytes, report: DeidReport) -> dict[str, Dataset]:
+    """The header of every staged output, by its SOP Instance UID (read from the sealed copies)."""
+    headers: dict[str, Dataset] = {}
+    for rel, _size, _sha, _crc in report.outputs:
+        with _open_staged(folder / rel, key) as fh:  # a sealed stream does not seek: read it whole, in memory
+            ds = dcmread(io.BytesIO(fh.read()), stop_before_pixels=True)
+        headers[str(ds.SOPInstanceUID)] = ds
+    return headers
 
 
 # A SealedReader is a binary stream (io.RawIOBase), what StreamSource reads; the BinaryIO its
@@ -230,10 +256,15 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
     report.consent = decision
     report.recipient = delivery.recipient_text(purpose)
     images = cleared.resolved.images
+    case = request.teaching_case
+    if case is not None and request.identifiable:
+        raise VeilError("A teaching case leaves de-identified: choose a de-identification profile.")
     if decision.allowed:
         report.review = _review(home, images, request, cancel)
-    if not decision.allowed or report.residual or (report.review is not None and report.review.needs_confirmation
-                                                   and not request.confirm_burned_in):
+        if case is not None:
+            report.typed = find_typed_leaks(case.typed_texts(), patient_identifiers(home, images))
+    if not decision.allowed or report.residual or report.typed or (
+            report.review is not None and report.review.needs_confirmation and not request.confirm_burned_in):
         _audit_refusal(home, report)
         return report
     records = consents_of(home, {i.patient_key for i in cleared.resolved.items})
@@ -264,6 +295,9 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                 write_ahead.settle(home, intent, write_ahead.ABANDONED)
                 return report
             sources = _staged_sources(staging, key, deid)
+            if case is not None:
+                sources += case_members(case, images, _staged_headers(staging, key, deid), home.keys.deid_key,
+                                        len(sources), patient_identifiers(home, images))
             sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid, inp.sop_uid) for inp in inputs]
             deid_details = {"profile": profile.key, "options": sorted(profile.options),
                             "pseudonyms": sorted(deid.pseudonyms)}

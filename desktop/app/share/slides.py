@@ -24,9 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-from pydicom.dataset import Dataset
-
 from desktop.app.common.formatting import megabytes, plural
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
@@ -40,8 +37,8 @@ from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
 from desktop.core.common.faults import fault_point
 from desktop.core.consent import Decision, ExportRequest
-from desktop.core.imaging.display import Window, display_params, render
-from desktop.core.imaging.frames import decode_frame, read_image
+from desktop.core.imaging.frames import read_image
+from desktop.core.imaging.shown import slide_pixels
 
 Format = Literal["png", "jpeg"]
 Frames = Literal["all", "middle"]
@@ -112,25 +109,6 @@ class SlidesReport(Reviewed):
         if self.failed:
             text += f"; {plural(len(self.failed), 'image')} could not be rendered"
         return text + "."
-
-
-# -- pixels ------------------------------------------------------------------------------------
-def slide_pixels(ds: Dataset, frame: int, covered: np.ndarray | None = None, window: Window | None = None,
-                 invert: bool = False) -> np.ndarray:
-    """Frame ``frame`` as Veil displays it (by default, or through ``window``, inverted or
-    not), 8-bit grey or RGB, with the ``covered`` pixels (a bool array, rows x columns) black.
-    Nothing but pixels: no overlay, no text."""
-    pixels = decode_frame(ds, frame)
-    params = display_params(ds, frame)
-    if pixels.ndim == 2 and pixels.dtype.kind == "u" and 0 < params.bits_stored < pixels.dtype.itemsize * 8:
-        pixels = pixels & ((1 << params.bits_stored) - 1)  # bits above Bits Stored (old overlays) never show
-    shown = render(pixels, params, window, invert)  # no window in its header: the viewer's auto window
-    if covered is not None:
-        if covered.shape != shown.shape[:2]:
-            raise VeilError("its redaction mask does not fit the image")
-        shown = shown.copy()
-        shown[covered] = 0
-    return np.ascontiguousarray(shown)
 
 
 # -- the plan ------------------------------------------------------------------------------------

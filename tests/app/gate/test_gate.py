@@ -23,10 +23,11 @@ from desktop.app.keys.identity import my_card
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import import_paths
 from desktop.app.share.sharing import ShareRequest, export_package
-from desktop.app.share.slides import export_slides, slide_pixels
+from desktop.app.share.slides import export_slides
 from desktop.core.consent import Basis, ConsentRecord, Method, Purpose, Scope
 from desktop.core.deid.profiles import preset
 from desktop.core.imaging.frames import read_image
+from desktop.core.imaging.shown import slide_pixels
 from desktop.core.library import index
 from desktop.core.library.disclosures import disclosures_between
 from desktop.core.library.masks import save_mask

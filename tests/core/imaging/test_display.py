@@ -215,7 +215,7 @@ def test_the_auto_window_leaves_out_the_extremes_and_stray_pixels():
 def test_the_viewer_thumbnails_and_slides_share_the_auto_window():
     import pydicom
 
-    from desktop.app.share.slides import slide_pixels
+    from desktop.core.imaging.shown import slide_pixels
     from desktop.core.redaction.burn_in import burn_in
     from tests.conftest import pydicom_test_files
 

@@ -1,0 +1,72 @@
+"""A teaching case in a journal ZIP, as IHE TCE exports it: the de-identified key images, a Key
+Object Selection for teaching-file export referencing exactly them, and the case's report;
+nothing of the patient in any member; typed text that names the patient refuses the package."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pydicom
+
+from desktop.app.cases import casebook
+from desktop.app.share.sharing import ShareRequest, export_package
+from desktop.core.cases.annotations import Kind
+from desktop.core.cases.case import KeyView
+from desktop.core.deid.profiles import preset
+from tests.conftest import teaching
+from tests.planting import PATIENT, find_forms
+
+KOS = "1.2.840.10008.5.1.4.1.1.88.59"
+
+
+def _case(home, study: str, sop: str):  # noqa: ANN001, ANN202 - a TeachingCase
+    case = casebook.new_case(home, [study], "Tension pneumothorax").with_fields(
+        history="Stab wound to the left chest.", diagnosis="Tension pneumothorax", keywords=("chest",))
+    case = casebook.mark(home, case, sop, 0, KeyView(40, 400))
+    marks = case.key_images[0].annotations.add(Kind.ARROW, [(20, 100), (100, 30)])
+    return case.with_annotations(0, marks).with_caption(0, "Deep sulcus sign")
+
+
+def _request(home, case, out, **more) -> ShareRequest:  # noqa: ANN001, ANN003
+    return ShareRequest(case.study_uids, teaching(home), out, preset("teaching"),
+                        instance_uids=tuple(k.sop_uid for k in case.key_images), unencrypted=True,
+                        teaching_case=case, **more)
+
+
+def test_the_case_travels_as_a_key_object_selection_and_a_report_beside_its_key_images(planted_ct, tmp_path):
+    home, study, sop = planted_ct
+    case = _case(home, study, sop)
+    out = tmp_path / "case.zip"
+    report = export_package(home, _request(home, case, out))
+    assert report.package is not None, report.headline()
+    with zipfile.ZipFile(out) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    datasets = {n: pydicom.dcmread(io.BytesIO(d)) for n, d in members.items() if n.startswith("DICOM/")}
+    kos = [ds for ds in datasets.values() if ds.SOPClassUID == KOS]
+    images = [ds for ds in datasets.values() if "PixelData" in ds]
+    reports = [ds for ds in datasets.values() if ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.11"]
+    assert len(kos) == 1 and len(images) == 1 and len(reports) == 1
+    kos_ds, image = kos[0], images[0]
+    assert kos_ds.ConceptNameCodeSequence[0].CodeValue == "128710"  # For Teaching File Export
+    referenced = [item.ReferencedSOPInstanceUID
+                  for study_item in kos_ds.CurrentRequestedProcedureEvidenceSequence
+                  for series_item in study_item.ReferencedSeriesSequence
+                  for item in series_item.ReferencedSOPSequence]
+    assert referenced == [image.SOPInstanceUID] and image.SOPInstanceUID != sop  # the de-identified image
+    assert kos_ds.PatientID == image.PatientID and kos_ds.StudyInstanceUID == image.StudyInstanceUID
+    texts = [item.TextValue for item in reports[0].ContentSequence if "TextValue" in item]
+    assert "Stab wound to the left chest." in texts and "Tension pneumothorax" in texts
+    for name, data in members.items():
+        assert not find_forms(data.decode("latin-1")), (name, find_forms(data.decode("latin-1")))
+        assert PATIENT.family.lower().encode() not in data.lower() and PATIENT.id_digits.encode() not in data, name
+    assert b"KEY OBJECT DOC" in members["DICOMDIR"] and b"SR DOCUMENT" in members["DICOMDIR"]
+
+
+def test_a_case_whose_text_names_the_patient_leaves_no_package(planted_ct, tmp_path):
+    home, study, sop = planted_ct
+    case = _case(home, study, sop).with_fields(findings=f"Compared with {PATIENT.family}'s prior CT.")
+    out = tmp_path / "case.zip"
+    report = export_package(home, _request(home, case, out))
+    assert report.package is None and not out.exists()
+    assert report.headline().startswith("Export refused: ") and "Findings holds the patient's name" in report.headline()
