@@ -18,9 +18,10 @@ images came forwarded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.app.cases.received import adopt_received_cases
 from desktop.app.common.formatting import megabytes
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.disclosing import record_receipt
@@ -42,6 +43,8 @@ class Received:
     sender: Contact | None  # None: not in the address book
     imported: ImportReport
     arrival: Arrival  # how it reached this user: as its signer sent it, or forwarded (confirmed)
+    #: The titles of the teaching cases it brought (IHE TCE reports), now in the Cases list.
+    cases: list[str] = field(default_factory=list)
 
     @property
     def forwarded(self) -> bool:
@@ -114,7 +117,8 @@ def open_received(home: VeilHome, package: str | Path, passphrase: str | None = 
         who += ", forwarded by someone else (not sent to you by the signer; you confirmed the import)"
     if not _received_before(home, manifest.package_id):  # once per package, even if a first open failed late
         record_receipt(home, manifest.package_id, who, manifest.details.purpose, sent, str(Path(package).resolve()))
-    return Received(manifest, sender, imported, arrival)
+    cases = adopt_received_cases(home, [f.sha256 for f in manifest.files])
+    return Received(manifest, sender, imported, arrival, cases)
 
 
 def _received_before(home: VeilHome, package_id: str) -> bool:

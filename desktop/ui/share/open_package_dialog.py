@@ -283,6 +283,11 @@ class OpenPackageDialog(CancelThenClose, QDialog):
         if received.forwarded:
             layout.addWidget(label(f"⚠ Forwarded, imported because you confirmed it. {received.forwarded_text}",
                                    page, "warning", selectable=True, name="ForwardedBanner"))
+        if received.cases:
+            names = ", ".join(f"\u201c{title}\u201d" for title in received.cases)
+            layout.addWidget(label(f"Teaching case{'s' if len(received.cases) > 1 else ''} received: {names}, with "
+                                   "its key images, in File > Teaching Cases.", page, "ok", selectable=True,
+                                   name="ReceivedCases"))
         layout.addWidget(self.summary, 1)
         self.result_area.setWidget(page)
         self.stack.setCurrentIndex(OPENED)

@@ -28,9 +28,9 @@ def _case(home, study: str, sop: str):  # noqa: ANN001, ANN202 - a TeachingCase
     return case.with_annotations(0, marks).with_caption(0, "Deep sulcus sign")
 
 
-def _request(home, case, out, **more) -> ShareRequest:  # noqa: ANN001, ANN003
+def _request(home, case, out, unencrypted: bool = True, **more) -> ShareRequest:  # noqa: ANN001, ANN003
     return ShareRequest(case.study_uids, teaching(home), out, preset("teaching"),
-                        instance_uids=tuple(k.sop_uid for k in case.key_images), unencrypted=True,
+                        instance_uids=tuple(k.sop_uid for k in case.key_images), unencrypted=unencrypted,
                         teaching_case=case, **more)
 
 
@@ -70,3 +70,28 @@ def test_a_case_whose_text_names_the_patient_leaves_no_package(planted_ct, tmp_p
     report = export_package(home, _request(home, case, out))
     assert report.package is None and not out.exists()
     assert report.headline().startswith("Export refused: ") and "Findings holds the patient's name" in report.headline()
+
+
+def test_the_colleague_who_opens_the_package_finds_the_case_in_their_library(planted_ct, tmp_path):
+    from desktop.app.keys.contacts import add_card, verify_contact
+    from desktop.app.keys.identity import my_card
+    from desktop.app.library.home import VeilHome
+    from desktop.app.share.receiving import open_received
+
+    home, study, sop = planted_ct
+    bob = VeilHome.open(tmp_path / "bob")
+    contact = add_card(home, my_card(bob), name="Dr Bob")
+    verify_contact(home, "Dr Bob")
+    add_card(bob, my_card(home), name="Dr Alice", verified=True)
+    case = _case(home, study, sop)
+    out = tmp_path / "case.veil"
+    report = export_package(home, _request(home, case, out, unencrypted=False, recipients=(contact,)))
+    assert report.package is not None, report.headline()
+    received = open_received(bob, out)
+    assert received.cases == ["Tension pneumothorax"]
+    (listed,) = casebook.listing(bob)
+    got = casebook.load(bob, listed.row.id)
+    assert got.history == "Stab wound to the left chest." and got.diagnosis == "Tension pneumothorax"
+    assert got.keywords == ("chest",) and [k.caption for k in got.key_images] == ["Deep sulcus sign"]
+    assert got.key_images[0].sop_uid != sop  # the de-identified image, as imported by Bob
+    assert open_received(bob, out).cases == ["Tension pneumothorax"] and len(casebook.listing(bob)) == 1
