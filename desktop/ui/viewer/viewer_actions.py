@@ -24,6 +24,7 @@ class ViewerActions:
     default_window: QAction
     invert: QAction
     pan_tool: QAction
+    right_zooms: QAction
     fit: QAction
     actual_size: QAction
     zoom_in: QAction
@@ -66,6 +67,9 @@ def create_viewer_actions(window: QMainWindow) -> ViewerActions:
         pan_tool=a(window, "&Left Button Pans", "The left mouse button pans instead of adjusting the window "
                    "(the right button always adjusts it; the middle button or Space+drag always pans)",
                    "Ctrl+P", checkable=True),
+        right_zooms=a(window, "Right Button &Zooms", "The right mouse button zooms (drag up to magnify), as in "
+                      "Horos and OHIF, instead of adjusting the window; remembered for every viewer",
+                      checkable=True),
         fit=a(window, "&Fit to Window", "Show the whole image as large as the window allows", "F"),
         actual_size=a(window, "&Actual Size (1:1)", "One image pixel per screen pixel", "1"),
         zoom_in=a(window, "Zoom &In", "Magnify the image (also Ctrl+wheel)", "Ctrl++", "+", "="),
@@ -110,7 +114,7 @@ def build_viewer_menus(window: QMainWindow, actions: ViewerActions) -> dict[str,
                     actions.first_image, actions.last_image, actions.cine, None, actions.next_series,
                     actions.previous_series, None, actions.tags, actions.export_png, actions.share_image,
                     actions.mark_key, None, actions.close]),
-        ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool]),
+        ("&Window", [actions.default_window, actions.invert, None, actions.pan_tool, actions.right_zooms]),
         ("&View", [actions.fit, actions.actual_size, actions.zoom_in, actions.zoom_out, None,
                    actions.rotate_right, actions.rotate_left, actions.flip_h, actions.flip_v, None,
                    actions.overlays, actions.show_original, None, actions.layout_1x1, actions.layout_1x2,

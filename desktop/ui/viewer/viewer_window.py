@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QSlider, 
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.library.home import VeilHome
+from desktop.app.viewer.mouse_scheme import right_button_zooms, set_right_button_zooms
 from desktop.app.viewer.view_state import SeriesView
 from desktop.app.viewer.viewing import series_thumbnails
 from desktop.core.imaging.display import Window
@@ -142,6 +143,7 @@ class ViewerWindow(QMainWindow):
     def _new_pane(self) -> Pane:
         pane = Pane(self.home, self.study, self.series_rows, self)
         pane.viewport.left_pans = self.commands.pan_tool.isChecked()
+        pane.viewport.right_zooms = self.commands.right_zooms.isChecked()
         pane.viewport.set_overlays_visible(self.commands.overlays.isChecked())
         pane.shown.connect(lambda p: self._sync_position() if p is self.pane else None)
         pane.opened.connect(self._on_opened)
@@ -202,6 +204,10 @@ class ViewerWindow(QMainWindow):
         c.default_window.triggered.connect(self.default_window)
         c.invert.toggled.connect(self.set_invert)
         c.pan_tool.toggled.connect(self._set_pan_tool)
+        c.right_zooms.setChecked(right_button_zooms(self.home))  # the panes made so far follow it
+        for pane in self.grid.panes:
+            pane.viewport.right_zooms = c.right_zooms.isChecked()
+        c.right_zooms.toggled.connect(self._set_right_zooms)
         c.fit.triggered.connect(lambda: self.viewport.fit())
         c.actual_size.triggered.connect(lambda: self.viewport.actual_size())
         c.zoom_in.triggered.connect(lambda: self.viewport.zoom_by(ZOOM_STEP))
@@ -278,6 +284,11 @@ class ViewerWindow(QMainWindow):
     def _set_pan_tool(self, on: bool) -> None:
         for pane in self.grid.panes:
             pane.viewport.left_pans = on
+
+    def _set_right_zooms(self, on: bool) -> None:
+        for pane in self.grid.panes:
+            pane.viewport.right_zooms = on
+        set_right_button_zooms(self.home, on)
 
     # -- series ------------------------------------------------------------------------------
     def show_series(self, series_ref: int) -> None:

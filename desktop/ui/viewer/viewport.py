@@ -28,6 +28,10 @@ class Editor(Protocol):
     def leave(self) -> None: ...
 
 
+#: A right-button zoom drag multiplies the zoom by this for every pixel it moves up.
+DRAG_ZOOM_PER_PIXEL = 1.01
+
+
 def to_qimage(array: np.ndarray) -> QImage:
     """A QImage over ``array`` (uint8, (H, W) grey or (H, W, 3) RGB), sharing its memory."""
     height, width = array.shape[:2]
@@ -64,6 +68,7 @@ class Viewport(QWidget):
         self.zoom: float | None = None  # None: fit to the window
         self.pan = QPointF(0, 0)
         self.left_pans = False  # the left button's tool: window/level (False) or pan
+        self.right_zooms = False  # the right button's tool: window/level (False) or zoom (Horos, OHIF)
         self._drag: tuple[str, QPointF] | None = None
         self._space = False
         self._wheel = 0
@@ -188,6 +193,8 @@ class Viewport(QWidget):
         b = Qt.MouseButton
         if event.button() == b.MiddleButton or (event.button() == b.LeftButton and (self._space or self.left_pans)):
             return "pan"
+        if event.button() == b.RightButton and self.right_zooms:
+            return "zoom"
         if event.button() in (b.LeftButton, b.RightButton):
             return "window"
         return None
@@ -222,6 +229,8 @@ class Viewport(QWidget):
         self._drag = (mode, event.position())
         if mode == "pan":
             self.pan_by(delta)
+        elif mode == "zoom":  # drag up to magnify, down to shrink, about the image's centre on screen
+            self.zoom_by(DRAG_ZOOM_PER_PIXEL ** -delta.y(), self.image_rect().center())
         else:
             self.window_dragged.emit(delta.x(), delta.y())
         event.accept()

@@ -327,3 +327,20 @@ def test_a_scale_bar_and_the_slice_position_show_on_a_ct(qtbot, library):
     viewer.commands.zoom_in.trigger()  # the bar keeps its millimetres: longer on screen, or a shorter length
     after = viewer.viewport.corners.scale_bar
     assert after is not None and (after[0] > before or after[1] != corners.scale_bar[1])
+
+
+def test_the_right_button_zooms_as_in_horos_and_ohif_when_chosen_and_it_is_remembered(qtbot, library):
+    viewer = open_viewer(qtbot, library, "CT", 12)
+    assert not viewer.commands.right_zooms.isChecked()
+    viewer.commands.right_zooms.trigger()
+    vp = viewer.viewport
+    vp.fit()
+    before_scale, before_window = vp.scale(), viewer.view.window
+    drag(vp, Qt.MouseButton.RightButton, 0, -40)  # up: magnify
+    assert vp.scale() > before_scale * 1.3 and viewer.view.window == before_window  # the window untouched
+    drag(vp, Qt.MouseButton.LeftButton, 30, 0)  # the left button still adjusts the window
+    assert viewer.view.window is not None
+    again = open_viewer(qtbot, library, "CT", 12)  # a new viewer starts with the choice
+    assert again.commands.right_zooms.isChecked() and again.viewport.right_zooms
+    again.commands.right_zooms.trigger()
+    assert not again.viewport.right_zooms
