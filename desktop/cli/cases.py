@@ -5,10 +5,9 @@ batches: ``new`` (from a study, with its text and key images), ``list``, ``show`
 from __future__ import annotations
 
 import argparse
-import sys
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
-from desktop.cli.support import STUDY_HELP, open_home, safe
+from desktop.cli.support import STUDY_HELP, cancellable, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
@@ -84,8 +83,8 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 
 def cmd_case_export(args: argparse.Namespace) -> int:
-    from desktop.app.cases.case_slides import export_case_slides
-    from desktop.app.cases.deck import export_deck
+    from desktop.app.cases.case_slides import CaseSlidesReport, export_case_slides
+    from desktop.app.cases.deck import DeckReport, export_deck
     from desktop.app.cases.passage import CaseExport
     from desktop.app.common.tasks import CancelToken
     from desktop.app.consent.export_consent import ExportPurpose
@@ -100,21 +99,19 @@ def cmd_case_export(args: argparse.Namespace) -> int:
         return _export_teaching_file(args)
     home = open_home(args)
     purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "")
-    cancel = CancelToken()
-    report: CaseExport
-    try:
+
+    def run(cancel: CancelToken) -> CaseExport:
         if args.pptx is not None:
-            report = export_deck(home, args.case, purpose, args.pptx, unknown=args.unknown,
-                                 confirm_burned_in=args.confirm_burned_in, cancel=cancel)
-            written = bool(report.written)
-        else:
-            slides = export_case_slides(home, args.case, purpose, args.slides, zip_path=args.zip, fmt=args.format,
-                                        confirm_burned_in=args.confirm_burned_in, cancel=cancel)
-            report, written = slides, bool(slides.files)
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled. Nothing was written.", file=sys.stderr)
+            return export_deck(home, args.case, purpose, args.pptx, unknown=args.unknown,
+                               confirm_burned_in=args.confirm_burned_in, cancel=cancel)
+        return export_case_slides(home, args.case, purpose, args.slides, zip_path=args.zip, fmt=args.format,
+                                  confirm_burned_in=args.confirm_burned_in, cancel=cancel)
+
+    report = cancellable(run)
+    if report is None:
         return 130
+    written = bool(report.written) if isinstance(report, DeckReport) else isinstance(report, CaseSlidesReport) and bool(
+        report.files)
     print(report.headline())
     if report.refused:
         print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
@@ -153,7 +150,9 @@ def _export_teaching_file(args: argparse.Namespace) -> int:
                            passphrase=passphrase_of(args.passphrase_file) if args.passphrase_file else None,
                            confirm_burned_in=args.confirm_burned_in, unencrypted=args.archive is not None,
                            teaching_case=case)
-    report = export_package(home, request)
+    report = cancellable(lambda cancel: export_package(home, request, cancel=cancel))
+    if report is None:
+        return 130
     print(report.headline())
     print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
     if report.package is None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
-from desktop.cli.support import STUDY_HELP, open_home, safe
+from desktop.cli.support import STUDY_HELP, cancellable, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
@@ -19,7 +19,6 @@ def passphrase_of(path: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from desktop.app.common.tasks import CancelToken
     from desktop.app.consent.export_consent import ExportPurpose
     from desktop.app.keys.contacts import find_contact
     from desktop.app.share.sharing import ShareRequest, export_package
@@ -44,12 +43,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not contact.verified:  # said before anything goes
             print(f"Warning: {safe(contact.name)}'s key was never verified with them (veil contacts verify); "
                   "the package opens only with that key.", file=sys.stderr)
-    cancel = CancelToken()
-    try:
-        report = export_package(home, request, cancel=cancel)
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled. Nothing was written.", file=sys.stderr)
+    report = cancellable(lambda cancel: export_package(home, request, cancel=cancel))
+    if report is None:
         return 130
     print(report.headline())
     print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)

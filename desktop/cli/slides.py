@@ -7,12 +7,11 @@ import argparse
 import sys
 
 from desktop.cli.consent import add_purpose_arguments, print_refusal
-from desktop.cli.support import STUDY_HELP, open_home, safe
+from desktop.cli.support import STUDY_HELP, cancellable, open_home, safe
 from desktop.core.common.errors import VeilError
 
 
 def cmd_slides(args: argparse.Namespace) -> int:
-    from desktop.app.common.tasks import CancelToken
     from desktop.app.consent.export_consent import ExportPurpose
     from desktop.app.share.slides import export_slides
 
@@ -22,14 +21,10 @@ def cmd_slides(args: argparse.Namespace) -> int:
         raise VeilError("Slide images are not for the patient's care; --override does not apply.")
     home = open_home(args)
     purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "")
-    cancel = CancelToken()
-    try:
-        report = export_slides(home, tuple(args.study), purpose, args.out_dir, tuple(args.series or ()),
-                               fmt=args.format, frames=args.frames, cancel=cancel, zip_path=args.zip,
-                               confirm_burned_in=args.confirm_burned_in)
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled. Nothing was written.", file=sys.stderr)
+    report = cancellable(lambda cancel: export_slides(
+        home, tuple(args.study), purpose, args.out_dir, tuple(args.series or ()), fmt=args.format,
+        frames=args.frames, cancel=cancel, zip_path=args.zip, confirm_burned_in=args.confirm_burned_in))
+    if report is None:
         return 130
     print(report.headline())
     if report.refused:

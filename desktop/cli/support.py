@@ -7,12 +7,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from desktop.core.common.errors import VeilError
 
 if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
+    from desktop.app.common.tasks import CancelToken
     from desktop.app.library.home import VeilHome
+
+T = TypeVar("T")
 
 
 def _prompt(creating: bool) -> str | None:
@@ -110,3 +114,18 @@ def disk_full_message(args: argparse.Namespace) -> str:
         else "a disk this command writes to"
     return (f"{where} is full; the command stopped. What it had finished is kept and accounted for, what it "
             "had started is removed at the next start. Free some room and run it again.")
+
+
+def cancellable(work: Callable[[CancelToken], T], said: str = "Cancelled. Nothing was written.") -> T | None:
+    """Run ``work`` with a fresh cancel token: Ctrl+C cancels it (the work stops at its next
+    step and writes nothing), says ``said`` on stderr and gives None (the command exits 130)."""
+    from desktop.app.common.tasks import CancelToken
+
+    cancel = CancelToken()
+    try:
+        return work(cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print(f"\n{said}", file=sys.stderr)
+        return None
+
