@@ -29,10 +29,13 @@ def adopt_received_cases(home: VeilHome, sha256s: Iterable[str]) -> list[str]:
         conn.close()
     titles = []
     for sha in reports:
-        ds = read_image(home.objects.read(sha))
-        if not is_teaching_report(ds):
+        try:  # a report from a package is untrusted input: one that cannot be read is left as an instance
+            ds = read_image(home.objects.read(sha))
+            if not is_teaching_report(ds):
+                continue
+            found = read_teaching_report(ds)
+        except Exception:  # noqa: BLE001 - a forged report may make pydicom raise anything; the images stay
             continue
-        found = read_teaching_report(ds)
         try:
             keys = tuple(casebook.key_image(home, sop, frame, KeyView())
                          for sop, frame, _caption in found.key_images)

@@ -95,3 +95,40 @@ def test_the_colleague_who_opens_the_package_finds_the_case_in_their_library(pla
     assert got.keywords == ("chest",) and [k.caption for k in got.key_images] == ["Deep sulcus sign"]
     assert got.key_images[0].sop_uid != sop  # the de-identified image, as imported by Bob
     assert open_received(bob, out).cases == ["Tension pneumothorax"] and len(casebook.listing(bob)) == 1
+
+
+def test_a_forged_teaching_report_is_left_as_an_instance_and_opening_goes_on(planted_ct, tmp_path):
+    """A hostile report in the library (its key image item names no image): no case is made
+    from it, and nothing raises."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from desktop.app.cases.received import adopt_received_cases
+    from desktop.app.library.importing import import_paths
+
+    home, _study, _sop = planted_ct
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientID, ds.PatientName, ds.Modality = "FORGED", "Forged^Report", "SR"
+    title, key = Dataset(), Dataset()
+    title.CodeValue, title.CodingSchemeDesignator, title.CodeMeaning = "128712", "DCM", "Additional Teaching File"
+    key.CodeValue, key.CodingSchemeDesignator, key.CodeMeaning = "121080", "DCM", "Best illustration"
+    ds.ConceptNameCodeSequence = [title]
+    image, container, ref = Dataset(), Dataset(), Dataset()
+    ref.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # and no ReferencedSOPInstanceUID
+    image.ValueType, image.ConceptNameCodeSequence, image.ReferencedSOPSequence = "IMAGE", [key], [ref]
+    container.ValueType, container.ContentSequence = "CONTAINER", [image]
+    ds.ContentSequence = [container]
+    (tmp_path / "forged").mkdir()
+    ds.save_as(tmp_path / "forged" / "sr.dcm", enforce_file_format=True)
+    import_paths(home, [tmp_path / "forged"])
+    conn = home.connect()
+    shas = [r[0] for r in conn.execute("SELECT object_sha256 FROM instances WHERE sop_class_uid = ?",
+                                       ("1.2.840.10008.5.1.4.1.1.88.11",))]
+    conn.close()
+    assert len(shas) == 1
+    assert adopt_received_cases(home, shas) == [] and casebook.listing(home) == []
