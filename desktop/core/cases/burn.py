@@ -54,6 +54,35 @@ def map_point(point: Point, view: KeyView, rows: int, columns: int, scale: float
     return (x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5
 
 
+def unmap_point(point: Point, view: KeyView, rows: int, columns: int, scale: float = 1.0) -> Point:
+    """The image point shown at ``point`` of the viewed image: :func:`map_point` undone (the
+    annotation tools turn a mouse position into the image's own coordinates with it)."""
+    x, y = (point[0] + 0.5) / scale - 0.5, (point[1] + 0.5) / scale - 0.5
+    width, height = columns, rows
+    if view.crop is not None:
+        width, height = view.crop[2] - view.crop[0], view.crop[3] - view.crop[1]
+    quarters = view.rotation_quarters % 4
+    turned_w, turned_h = (width, height) if quarters % 2 == 0 else (height, width)
+    for _ in range(quarters):  # undo one clockwise turn: (x, y) of a w-wide image came from (y, w-1-x)
+        x, y = y, turned_w - 1 - x
+        turned_w, turned_h = turned_h, turned_w
+    if view.flip_v:
+        y = height - 1 - y
+    if view.flip_h:
+        x = width - 1 - x
+    if view.crop is not None:
+        x, y = x + view.crop[0], y + view.crop[1]
+    return x, y
+
+
+def viewed_size(view: KeyView, rows: int, columns: int) -> tuple[int, int]:
+    """Width and height of the viewed image (cropped and turned), in image pixels."""
+    width, height = columns, rows
+    if view.crop is not None:
+        width, height = view.crop[2] - view.crop[0], view.crop[3] - view.crop[1]
+    return (height, width) if view.rotation_quarters % 2 else (width, height)
+
+
 def _pixel(point: Point) -> Point:
     """The output pixel a point falls in (Pillow would truncate a fraction; this rounds)."""
     return float(math.floor(point[0] + 0.5)), float(math.floor(point[1] + 0.5))

@@ -29,6 +29,7 @@ from desktop.app.cases.draft import CaseDraft
 from desktop.app.cases.passage import render_key_image
 from desktop.core.cases.case import Difficulty, KeyImage, TeachingCase
 from desktop.core.common.errors import VeilError
+from desktop.ui.cases.annotate_window import AnnotateWindow
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.resources import app_icon
 from desktop.ui.common.widgets import label, set_role
@@ -61,6 +62,7 @@ class CaseEditor(QMainWindow):
         self._syncing = False
         self._thumbs: dict[tuple[str, int, str], QPixmap] = {}
         self._pending: set[tuple[str, int, str]] = set()
+        self.annotators: dict[tuple[str, int], AnnotateWindow] = {}
         self._typing = QTimer(self)
         self._typing.setSingleShot(True)
         self._typing.setInterval(TYPING_PAUSE_MS)
@@ -111,16 +113,20 @@ class CaseEditor(QMainWindow):
         self.key_list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.key_list.setSpacing(6)
         self.key_list.setToolTip("Key images in the order they are shown; drag to reorder. "
-                                 "Press K in the viewer to mark the image on screen.")
+                                 "Press K in the viewer to mark the image on screen; double-click one to annotate it.")
         self.key_list.model().rowsMoved.connect(self._on_moved)
         self.key_list.currentRowChanged.connect(lambda _r: self._sync_caption())
-        self.key_list.itemDoubleClicked.connect(lambda _item: self.show_current())
+        self.key_list.itemDoubleClicked.connect(lambda _item: self.annotate_current())
         self.caption_edit = QLineEdit(self)
         self.caption_edit.setObjectName("KeyCaption")
         self.caption_edit.setPlaceholderText("Caption of the selected key image")
         self.caption_edit.editingFinished.connect(self._commit_caption)
         self.remove_button = QPushButton("Remove Key Image", self)
         self.remove_button.clicked.connect(self.remove_current)
+        self.annotate_button = QPushButton("Annotate…", self)
+        self.annotate_button.setObjectName("AnnotateKeyImage")
+        self.annotate_button.setToolTip("Arrows, labels, ellipses, lengths, angles and ROIs on the selected key image")
+        self.annotate_button.clicked.connect(self.annotate_current)
         self.view_button = QPushButton("Show in Viewer", self)
         self.view_button.clicked.connect(self.show_current)
         self.empty_keys = label("No key image yet: open the study, and press K on each image the case needs.",
@@ -132,6 +138,7 @@ class CaseEditor(QMainWindow):
         column.addWidget(self.key_list, 1)
         column.addWidget(self.caption_edit)
         row = QHBoxLayout()
+        row.addWidget(self.annotate_button)
         row.addWidget(self.remove_button)
         row.addWidget(self.view_button)
         row.addStretch(1)
@@ -216,6 +223,9 @@ class CaseEditor(QMainWindow):
         self.export_button.setToolTip("A PowerPoint deck or slide images, de-identified, through the privacy gate"
                                       if case.key_images else "Mark at least one key image (K in the viewer) first")
         self.remove_button.setEnabled(bool(case.key_images))
+        self.annotate_button.setEnabled(bool(case.key_images))
+        for annotator in list(self.annotators.values()):
+            annotator.sync()
         self.view_button.setEnabled(bool(case.key_images))
         if not self.state_label.property("role") == "danger":
             self.state_label.setText("Unsaved changes." if self.draft.dirty else "Saved.")
@@ -325,6 +335,23 @@ class CaseEditor(QMainWindow):
         self.key_list.setCurrentRow(index)
         self.say(f"Key image {index + 1} marked; Save keeps it.")
 
+    def annotate_current(self) -> AnnotateWindow | None:
+        """Open (or raise) the Annotate window of the selected key image."""
+        row = self.key_list.currentRow()
+        if not 0 <= row < len(self.case.key_images):
+            return None
+        identity = self.case.key_images[row].key
+        window = self.annotators.get(identity)
+        if window is None:
+            window = AnnotateWindow(self.draft, *identity, parent=self)
+            window.edited.connect(self.refresh)
+            window.destroyed.connect(lambda *_: self.annotators.pop(identity, None))
+            self.annotators[identity] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
     def undo(self) -> None:
         self.commit_fields()
         if self.draft.undo():
@@ -369,4 +396,6 @@ class CaseEditor(QMainWindow):
                     answer == QMessageBox.StandardButton.Save and not self.save()):
                 event.ignore()
                 return
+        for annotator in list(self.annotators.values()):
+            annotator.close()
         super().closeEvent(event)

@@ -105,3 +105,23 @@ def test_measurements_and_labels_are_drawn_beside_their_shapes(ct):
     assert yellow[round(11 * scale):round(20 * scale), round(61 * scale):round(100 * scale)].any()  # its length
     assert yellow[round(80 * scale):round(95 * scale), round(40 * scale):round(100 * scale)].any()  # ROI stats
     assert yellow[0:round(20 * scale), round(70 * scale):].any()  # the text label
+
+
+@pytest.mark.parametrize("quarters", range(4))
+@pytest.mark.parametrize("flips", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("crop", [None, (10, 20, 90, 70)])
+def test_a_point_on_screen_maps_back_to_the_image_point_under_it(quarters, flips, crop):  # noqa: ANN001
+    """The annotation tools place points with unmap_point: the inverse of where burning puts them."""
+    from desktop.core.cases.burn import unmap_point, viewed_size
+
+    view = KeyView(crop=crop, rotation_quarters=quarters, flip_h=flips[0], flip_v=flips[1])
+    for point in [(12.0, 21.0), (88.5, 69.25), (50.0, 40.0), (10.0, 68.0)]:
+        shown = map_point(point, view, 100, 120, 3.0)
+        back = unmap_point(shown, view, 100, 120, 3.0)
+        assert back == pytest.approx(point)
+    width, height = viewed_size(view, 100, 120)
+    expected = (80, 50) if crop else (120, 100)
+    assert (width, height) == (expected if quarters % 2 == 0 else expected[::-1])
+    # the viewed image's top-left pixel comes from the crop's corner that the view puts there
+    corner = unmap_point((0.0, 0.0), view, 100, 120)
+    assert map_point(corner, view, 100, 120) == pytest.approx((0.0, 0.0))
