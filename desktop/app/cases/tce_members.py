@@ -23,12 +23,13 @@ from pydicom.uid import generate_uid
 
 from desktop.app.gate import Image
 from desktop.core.cases.case import KeyImage, TeachingCase
+from desktop.core.cases.case_page import case_page
 from desktop.core.cases.tce import case_report, key_object_selection
 from desktop.core.common.errors import VeilError
 from desktop.core.deid.leaks import find_leaks_in_bytes
 from desktop.core.deid.mapping import map_uid
 from desktop.core.dicom.identifiers import Identifier
-from desktop.core.share.member_names import dicom_member_name
+from desktop.core.share.member_names import CASE_PAGE, dicom_member_name
 from desktop.core.share.sources import PackageSource, StreamSource
 
 
@@ -65,10 +66,12 @@ def _encoded(ds: Dataset) -> bytes:
 
 
 def case_members(case: TeachingCase, images: Sequence[Image], headers: Mapping[str, Dataset], uid_key: bytes,
-                 first_index: int, identifiers: Sequence[Identifier]) -> list[PackageSource]:
-    """The KOS and the SR of ``case`` as package members, numbered on from ``first_index``;
-    each searched, as every output is (the gate's residual check), for ``identifiers`` of the
-    original patients: a hit refuses the package."""
+                 first_index: int, identifiers: Sequence[Identifier],
+                 member_of: Mapping[str, str] | None = None) -> list[PackageSource]:
+    """The KOS and the SR of ``case`` as package members, numbered on from ``first_index``,
+    and ``case.html`` naming each key image by its member (``member_of``: SOP Instance UID to
+    member name; without it, no page); each searched, as every output is (the gate's residual
+    check), for ``identifiers`` of the original patients: a hit refuses the package."""
     keys = deidentified_key_images(case, images, headers, uid_key)
     # The case as it leaves: naming the de-identified images and studies, never the originals.
     leaving = replace(case, study_uids=tuple(dict.fromkeys(str(h.StudyInstanceUID) for h in keys)),
@@ -82,9 +85,17 @@ def case_members(case: TeachingCase, images: Sequence[Image], headers: Mapping[s
         charset = ds.get("SpecificCharacterSet") or "iso8859"
         encodings = "iso8859" if charset == "iso8859" else convert_encodings(
             charset if isinstance(charset, list | MultiValue) else [charset])
-        leaks = find_leaks_in_bytes(data, list(identifiers), encodings)
-        if leaks:
-            raise VeilError(f"The teaching file's {what} would hold the patient's "
-                            f"{', '.join(sorted({leak.kind for leak in leaks}))}; nothing was written.")
+        _refuse_leaks(what, data, identifiers, encodings)
         members.append(_bytes_source(dicom_member_name(first_index + n), data))
+    if member_of is not None:
+        page = case_page(leaving, [member_of[str(h.SOPInstanceUID)] for h in keys], [m.name for m in members])
+        _refuse_leaks("page", page, identifiers, ["utf_8"])
+        members.append(_bytes_source(CASE_PAGE, page))
     return members
+
+
+def _refuse_leaks(what: str, data: bytes, identifiers: Sequence[Identifier], encodings: str | list[str]) -> None:
+    leaks = find_leaks_in_bytes(data, list(identifiers), encodings)
+    if leaks:
+        raise VeilError(f"The teaching file's {what} would hold the patient's "
+                        f"{', '.join(sorted({leak.kind for leak in leaks}))}; nothing was written.")

@@ -186,14 +186,17 @@ def _staged_sources(folder: Path, key: bytes, report: DeidReport) -> list[Packag
             for n, (rel, size, sha, crc) in enumerate(report.outputs)]
 
 
-def _staged_headers(folder: Path, key: bytes, report: DeidReport) -> dict[str, Dataset]:
-    """The header of every staged output, by its SOP Instance UID (read from the sealed copies)."""
+def _staged_headers(folder: Path, key: bytes, report: DeidReport) -> tuple[dict[str, Dataset], dict[str, str]]:
+    """The header of every staged output, and its member name in the package (as
+    :func:`_staged_sources` names it), by its SOP Instance UID (read from the sealed copies)."""
     headers: dict[str, Dataset] = {}
-    for rel, _size, _sha, _crc in report.outputs:
+    member_of: dict[str, str] = {}
+    for n, (rel, _size, _sha, _crc) in enumerate(report.outputs):
         with _open_staged(folder / rel, key) as fh:  # a sealed stream does not seek: read it whole, in memory
             ds = dcmread(io.BytesIO(fh.read()), stop_before_pixels=True)
         headers[str(ds.SOPInstanceUID)] = ds
-    return headers
+        member_of[str(ds.SOPInstanceUID)] = dicom_member_name(n)
+    return headers, member_of
 
 
 # A SealedReader is a binary stream (io.RawIOBase), what StreamSource reads; the BinaryIO its
@@ -296,8 +299,9 @@ def export_package(home: VeilHome, request: ShareRequest, progress: Progress = n
                 return report
             sources = _staged_sources(staging, key, deid)
             if case is not None:
-                sources += case_members(case, images, _staged_headers(staging, key, deid), home.keys.deid_key,
-                                        len(sources), patient_identifiers(home, images))
+                headers, member_of = _staged_headers(staging, key, deid)
+                sources += case_members(case, images, headers, home.keys.deid_key, len(sources),
+                                        patient_identifiers(home, images), member_of)
             sent = [Sent(library_key(inp.patient_key), inp.study_uid, inp.series_uid, inp.sop_uid) for inp in inputs]
             deid_details = {"profile": profile.key, "options": sorted(profile.options),
                             "pseudonyms": sorted(deid.pseudonyms)}

@@ -17,6 +17,8 @@ README = "README.txt"
 DICOMDIR = "DICOMDIR"
 DICOM_FOLDER = "DICOM"
 PREVIEWS_FOLDER = "previews"
+#: The teaching case as a web page, when the package holds one (IHE TCE's human-readable half).
+CASE_PAGE = "case.html"
 RESERVED = frozenset({MANIFEST, SIGNATURE, README, DICOMDIR})
 MAX_NAME_LENGTH = 512
 _FILE_ID_COMPONENT = re.compile(r"[A-Z0-9_]{1,8}")

@@ -40,6 +40,7 @@ What is inside
   DICOMDIR       the DICOM directory of the images
   DICOM/         the images
   previews/      optional preview pictures
+  case.html      the teaching case, when the package holds one: open it in a web browser
 
 These images may be confidential health information: keep them only as long as the purpose
 in manifest.json needs, and delete the decrypted copies afterwards.
@@ -71,6 +72,7 @@ What is inside
   manifest.sig   the sender's Ed25519 signature over manifest.json
   DICOMDIR       the DICOM directory of the images
   DICOM/         the images
+  case.html      the teaching case, when the archive holds one: open it in a web browser
 
 Use the images only for the purpose in manifest.json, and do not try to identify the patient.
 """

@@ -89,9 +89,10 @@ def _check_members(sources: Sequence[PackageSource]) -> None:
         except UnsafePackageError as exc:
             raise ExportError(str(exc)) from None
         in_dicom = name.startswith(names.DICOM_FOLDER + "/") and names.is_dicom_file_id(name)
-        if not (in_dicom or name.startswith(names.PREVIEWS_FOLDER + "/")):
+        if not (in_dicom or name.startswith(names.PREVIEWS_FOLDER + "/") or name == names.CASE_PAGE):
             raise ExportError(f"{name} cannot go in a package: DICOM files go under DICOM/ with "
-                              "PS3.10 names (see dicom_member_name), pictures under previews/.")
+                              f"PS3.10 names (see dicom_member_name), pictures under previews/, a teaching "
+                              f"case's page as {names.CASE_PAGE}.")
         if names.collision_key(name) in seen:
             raise ExportError(f"{name} is in the selection twice.")
         seen.add(names.collision_key(name))

@@ -5,6 +5,7 @@ nothing of the patient in any member; typed text that names the patient refuses 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pydicom
@@ -61,6 +62,15 @@ def test_the_case_travels_as_a_key_object_selection_and_a_report_beside_its_key_
         assert not find_forms(data.decode("latin-1")), (name, find_forms(data.decode("latin-1")))
         assert PATIENT.family.lower().encode() not in data.lower() and PATIENT.id_digits.encode() not in data, name
     assert b"KEY OBJECT DOC" in members["DICOMDIR"] and b"SR DOCUMENT" in members["DICOMDIR"]
+    # case.html: the case for a person, naming the key image by its file in the package
+    page = members["case.html"].decode("utf-8")
+    image_member = next(n for n, ds in datasets.items() if "PixelData" in ds)
+    assert "<h1>Tension pneumothorax</h1>" in page and "Stab wound to the left chest." in page
+    assert f"Deep sulcus sign \u2014 <code>{image_member}</code>" in page and "Annotations: arrow" in page
+    assert "<script" not in page and "default-src 'none'" in page and sop not in page and study not in page
+    assert b"case.html" in members["README.txt"]
+    manifest = json.loads(members["manifest.json"])
+    assert "case.html" in {f["path"] for f in manifest["files"]}  # signed like every member
 
 
 def test_a_case_whose_text_names_the_patient_leaves_no_package(planted_ct, tmp_path):
