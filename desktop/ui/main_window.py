@@ -18,6 +18,7 @@ from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.library.samples import is_sample_import, sample_folders, sample_summary
+from desktop.core.cases.case import TeachingCase
 from desktop.core.common.errors import VeilError
 from desktop.ui.actions import Actions, build_menus, create_actions
 from desktop.ui.audit import check as audit_check
@@ -259,6 +260,9 @@ class MainWindow(QMainWindow):
     def study_row(self, study_uid: str) -> StudyRow | None:
         studies = self.catalogue.studies if self.catalogue is not None else []
         return next((s for s in studies if s.study_uid == study_uid), None)
+
+    def export_case_package(self, case: TeachingCase, studies: list[StudyRow]) -> object:
+        return self.share.export_case(case, studies)
 
     def selected_series(self) -> list[SeriesRow]:
         return self.browser.selected_series()

@@ -38,6 +38,7 @@ from desktop.ui.viewer.viewport import to_qimage
 THUMBNAIL = 160
 #: Typing pauses this long before a text edit becomes one undoable step.
 TYPING_PAUSE_MS = 700
+EXPORT_TIP = "A PowerPoint deck, slide images or a teaching-file package, de-identified, through the privacy gate"
 LONG_FIELDS = (("history", "History"), ("findings", "Findings"), ("diagnosis", "Diagnosis"),
                ("differential", "Differential"), ("teaching_points", "Teaching points"))
 
@@ -162,7 +163,7 @@ class CaseEditor(QMainWindow):
         self.save_button.clicked.connect(self.save)
         self.export_button = QPushButton("Export…", self)
         self.export_button.setObjectName("ExportCase")
-        self.export_button.setToolTip("A PowerPoint deck or slide images, de-identified, through the privacy gate")
+        self.export_button.setToolTip(EXPORT_TIP)
         self.export_button.clicked.connect(self._export)
         footer = QHBoxLayout()
         footer.addWidget(self.state_label, 1)
@@ -220,7 +221,7 @@ class CaseEditor(QMainWindow):
         self.redo_button.setToolTip(f"Redo {self.draft.history.redo_label}" if self.draft.history.can_redo else "")
         self.save_button.setEnabled(self.draft.dirty)
         self.export_button.setEnabled(self.draft.case_id is not None and bool(case.key_images))
-        self.export_button.setToolTip("A PowerPoint deck or slide images, de-identified, through the privacy gate"
+        self.export_button.setToolTip(EXPORT_TIP
                                       if case.key_images else "Mark at least one key image (K in the viewer) first")
         self.remove_button.setEnabled(bool(case.key_images))
         self.annotate_button.setEnabled(bool(case.key_images))

@@ -2,6 +2,8 @@
 a purpose a consent allows (never care: neither is encrypted), through the privacy gate. The
 export runs off the UI thread with its progress and Cancel; a refusal says why (consent, a
 typed text that names the patient, an image that may carry burned-in text) and writes nothing.
+A teaching-file package (DICOM, IHE TCE, case.html) continues in the share wizard, which asks
+for the recipients or a passphrase (:mod:`desktop.ui.share.teaching_wizard`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class CaseExportDialog(QDialog):
 
     #: An export ended (its report).
     exported = Signal(object)
+    #: Continue in the share wizard: a teaching-file package of this case (its id).
+    package_requested = Signal(int)
 
     def __init__(self, home: VeilHome, case_ids: Sequence[int], titles: Sequence[str],
                  parent: QWidget | None = None) -> None:
@@ -66,8 +70,14 @@ class CaseExportDialog(QDialog):
         self.deck_radio = QRadioButton("PowerPoint deck (.pptx)", self)
         self.folder_radio = QRadioButton("Slide images in a folder", self)
         self.zip_radio = QRadioButton("Slide images in a zip file", self)
+        self.package_radio = QRadioButton("Teaching-file package: DICOM key images, the case as IHE TCE "
+                                          "documents and case.html; encrypted, or a journal ZIP", self)
+        self.package_radio.setObjectName("CasePackageChoice")
+        self.package_radio.setEnabled(len(case_ids) == 1)
+        self.package_radio.setToolTip("Continues in the Export Package wizard (purpose, consent, recipients)"
+                                      if len(case_ids) == 1 else "One case per package: export them one by one")
         self.kind = QButtonGroup(self)
-        for button in (self.deck_radio, self.folder_radio, self.zip_radio):
+        for button in (self.deck_radio, self.folder_radio, self.zip_radio, self.package_radio):
             self.kind.addButton(button)
         self.deck_radio.setChecked(True)
         self.format_combo = QComboBox(self)
@@ -89,7 +99,7 @@ class CaseExportDialog(QDialog):
         self.protocol_label = label("Protocol", self)
         form.addRow(self.protocol_label, self.protocol_edit)
         kinds = QVBoxLayout()
-        for button in (self.deck_radio, self.folder_radio, self.zip_radio):
+        for button in (self.deck_radio, self.folder_radio, self.zip_radio, self.package_radio):
             kinds.addWidget(button)
         form.addRow("Write", kinds)
         form.addRow("Images", self.format_combo)
@@ -140,13 +150,18 @@ class CaseExportDialog(QDialog):
         return exports_folder() / (f"{stem}.zip" if self.zip_radio.isChecked() else stem)
 
     def _kind_changed(self) -> None:
-        deck = self.deck_radio.isChecked()
+        deck, package = self.deck_radio.isChecked(), self.package_radio.isChecked()
         self.unknown_box.setEnabled(deck)
-        self.format_combo.setEnabled(not deck)
+        self.format_combo.setEnabled(not deck and not package)
+        for widget in (self.purpose_combo, self.recipient_edit, self.protocol_edit, self.target_edit):
+            widget.setEnabled(not package)  # the wizard asks for each
         research = needs_protocol(self.purpose_combo.currentData())
         self.protocol_label.setVisible(research)
         self.protocol_edit.setVisible(research)
-        self.target_edit.setText(str(self._default_target()))
+        self.export_button.setText("Continue…" if package else "Export")
+        self.export_button.setToolTip("The Export Package wizard asks for the purpose, the recipients or a "
+                                      "passphrase, and where to write it" if package else "")
+        self.target_edit.setText("" if package else str(self._default_target()))
 
     def _browse(self) -> None:
         start = self.target_edit.text()
@@ -161,6 +176,10 @@ class CaseExportDialog(QDialog):
     # -- export ------------------------------------------------------------------------------------
     def export(self) -> None:
         if self.busy:
+            return
+        if self.package_radio.isChecked():
+            self.package_requested.emit(self.case_ids[0])
+            self.close()
             return
         try:
             purpose = ExportPurpose(self.purpose_combo.currentData(), self.recipient_edit.text().strip(),

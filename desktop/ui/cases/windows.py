@@ -19,7 +19,7 @@ from desktop.app.cases import casebook
 from desktop.app.cases.draft import CaseDraft
 from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.library.home import VeilHome
-from desktop.core.cases.case import KeyView
+from desktop.core.cases.case import KeyView, TeachingCase
 from desktop.core.common.errors import VeilError
 from desktop.ui.cases.cases_dialog import CasesDialog
 from desktop.ui.cases.editor import CaseEditor
@@ -41,6 +41,9 @@ class CaseHost(Protocol):
     def open_viewer(self, study: StudyRow, series: SeriesRow | None = None) -> object: ...
 
     def say(self, text: str) -> None: ...
+
+    def export_case_package(self, case: TeachingCase, studies: list[StudyRow]) -> object:
+        """The share wizard on ``case``'s key images, the package carrying the case (IHE TCE)."""
 
 
 def patient_line(study: StudyRow | None) -> str:
@@ -147,6 +150,22 @@ class CaseWindows(QObject):
             show(sop_uid, frame)
 
     # -- export --------------------------------------------------------------------------------
+    def export_package(self, case_id: int) -> object:
+        """A teaching-file package of the case: the share wizard (consent, review, recipients)."""
+        home = self.host.home
+        if home is None:
+            return None
+        try:
+            case = casebook.load(home, case_id)
+        except VeilError as exc:
+            show_error(self.parent_widget, exc, "Cannot export the case")
+            return None
+        studies = [row for row in (self.host.study_row(uid) for uid in case.study_uids) if row is not None]
+        if not studies or not case.key_images:
+            self.host.say("The case's study is no longer in the library, or it has no key image.")
+            return None
+        return self.host.export_case_package(case, studies)
+
     def export_cases(self, case_ids: Sequence[int], titles: Sequence[str]) -> CaseExportDialog | None:
         home = self.host.home
         if home is None:
@@ -158,6 +177,7 @@ class CaseWindows(QObject):
             self.export_dialog.close()
         dialog = CaseExportDialog(home, list(case_ids), list(titles), self.parent_widget)
         dialog.exported.connect(lambda report: self.host.say(report.headline()))
+        dialog.package_requested.connect(self.export_package)
         dialog.destroyed.connect(lambda *_: setattr(self, "export_dialog", None))
         self.export_dialog = dialog
         dialog.show()

@@ -22,12 +22,14 @@ from desktop.app.library.home import VeilHome
 from desktop.app.share.receiving import Received
 from desktop.app.share.sharing import ShareReport
 from desktop.app.share.slides import SlidesReport
+from desktop.core.cases.case import TeachingCase
 from desktop.core.common.errors import VeilError
 from desktop.ui.common.errors import show_error
 from desktop.ui.keys.address_book import AddressBookDialog
 from desktop.ui.keys.key_card_dialog import KeyCardDialog
 from desktop.ui.share.open_package_dialog import OpenPackageDialog
 from desktop.ui.share.slides_dialog import SlidesDialog
+from desktop.ui.share.teaching_wizard import TeachingFileWizard
 from desktop.ui.share.widgets import PACKAGE_FILTER, PACKAGE_SUFFIX, exports_folder
 from desktop.ui.share.wizard import ShareWizard
 
@@ -135,13 +137,25 @@ class ShareWindows(QObject):
             self.wizard.close()
         return self._open_wizard([study], [series], (sop_instance_uid,))
 
+    def export_case(self, case: TeachingCase, studies: list[StudyRow]) -> ShareWizard | None:
+        """Export Teaching-File Package (a case's export): the wizard on its key images, the
+        package carrying the case (IHE TCE) and case.html."""
+        if self.wizard is not None and self.wizard.busy:
+            self.wizard.raise_()
+            self._say("An export is running; it must end before another starts.")
+            return self.wizard
+        if self.wizard is not None:
+            self.wizard.close()
+        return self._open_wizard(studies, (), case=case)
+
     def _open_wizard(self, studies: list[StudyRow], series: Sequence[SeriesRow],
-                     instance_uids: tuple[str, ...] = ()) -> ShareWizard | None:
+                     instance_uids: tuple[str, ...] = (), case: TeachingCase | None = None) -> ShareWizard | None:
         home = self.host.home
         if home is None:
             return None
         try:
-            wizard = ShareWizard(home, studies, series, self.parent_widget, instance_uids)
+            wizard = (ShareWizard(home, studies, series, self.parent_widget, instance_uids) if case is None
+                      else TeachingFileWizard(home, case, studies, self.parent_widget))
         except VeilError as exc:
             show_error(self.parent_widget, exc, "Cannot export")
             return None

@@ -175,3 +175,52 @@ def test_enter_opens_the_selected_study(qtbot, window, home, tmp_path):
     viewer = window.viewers[-1]
     qtbot.addWidget(viewer)
     assert viewer.study.patient_name.startswith("Smith")
+
+
+def test_a_teaching_file_package_continues_in_the_share_wizard_and_carries_the_case(qtbot, window, home,
+                                                                                    tmp_path):
+    """Export > Teaching-file package: the wizard opens on the key image alone, never offers the
+    identifiable originals (even for care), and the journal ZIP it writes holds the case."""
+    import zipfile
+
+    from desktop.app.consent.export_consent import Purpose
+    from tests.ui.share_helpers import click, next_page, result_texts, tick, to_recipients, wait_checks, wait_export
+
+    study_uid = import_ct(qtbot, window, tmp_path / "ct")
+    key_sop = _sops(home, study_uid)[1]
+    case = casebook.mark(home, casebook.new_case(home, [study_uid], "Pneumothorax"), key_sop, 0, KeyView(40, 400))
+    case_id = casebook.save(home, case.with_caption(0, "Deep sulcus sign"))
+    teaching(home)
+    dialog = window.cases.export_cases([case_id], ["Pneumothorax"])
+    assert dialog is not None and dialog.package_radio.isEnabled()
+    dialog.package_radio.setChecked(True)
+    assert dialog.export_button.text() == "Continue…" and not dialog.target_edit.isEnabled()
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    wizard = window.share.wizard
+    assert wizard is not None and wizard.objectName() == "TeachingFileWizard"
+    assert "Pneumothorax" in wizard.windowTitle()
+    wait_checks(qtbot, wizard)
+    assert wizard.instance_uids == (key_sop,)  # only the key image is ticked
+    next_page(qtbot, wizard)
+    wizard.purpose_page.form.combo.setCurrentIndex(list(Purpose).index(Purpose.CARE))
+    assert not wizard.profile_page.ident_radio.isEnabled()  # a case leaves de-identified, even for care
+    wizard.purpose_page.form.combo.setCurrentIndex(list(Purpose).index(Purpose.TEACHING))
+    assert not wizard.profile_page.ident_radio.isEnabled()
+    assert wizard.profile_page.form.preset_key == "teaching"
+    wizard.purpose_page.form.recipient.setText("Residents' teaching file")
+    qtbot.waitUntil(lambda: not wizard.consent_pending, timeout=IMPORT_TIMEOUT_MS)
+    to_recipients(qtbot, wizard)
+    tick(qtbot, wizard.recipients_page.plain_radio)
+    next_page(qtbot, wizard)
+    out = tmp_path / "out" / "case.zip"
+    out.parent.mkdir()
+    wizard.output_page.path_edit.setText(str(out))
+    click(qtbot, wizard.next_button)
+    wait_export(qtbot, wizard)
+    assert "Wrote case.zip" in result_texts(wizard), result_texts(wizard)
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        page = archive.read("case.html").decode()
+    assert len([n for n in names if n.startswith("DICOM/")]) == 3  # the key image, the KOS, the report
+    assert "Deep sulcus sign" in page and "Smith" not in page
+    assert b"Smith" not in out.read_bytes() and b"MRN-1001" not in out.read_bytes()
