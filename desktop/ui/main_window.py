@@ -18,6 +18,7 @@ from desktop.app.common.formatting import plural
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.library.samples import is_sample_import, sample_folders, sample_summary
+from desktop.app.viewer.viewing import series_thumbnails
 from desktop.core.cases.case import TeachingCase
 from desktop.core.common.errors import VeilError
 from desktop.ui.actions import Actions, build_menus, create_actions
@@ -37,7 +38,7 @@ from desktop.ui.library.import_progress import ImportProgress
 from desktop.ui.library.import_report_dialog import ImportReportDialog
 from desktop.ui.library.notice_bar import NoticeBar
 from desktop.ui.library.opener import LibraryOpener
-from desktop.ui.library.study_browser import StudyBrowser
+from desktop.ui.library.study_browser import SERIES_THUMBNAIL, StudyBrowser
 from desktop.ui.lock.idle_lock import IdleLock
 from desktop.ui.share.windows import ShareWindows, drop_hint
 from desktop.ui.viewer.viewer_window import ViewerWindow
@@ -203,6 +204,7 @@ class MainWindow(QMainWindow):
         """Work on ``home`` from now on."""
         self.home = home
         self.imports.home = home
+        self.browser.thumbnails_from = lambda refs: series_thumbnails(home, refs, SERIES_THUMBNAIL)
         self._set_library_actions(True)
         self.session_lock.set_home(home)
         AuditForwarder(self).set_home(home)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -17,9 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.browsing.catalogue import Catalogue, SeriesRow, StudyRow
+from desktop.app.browsing.filters import StudyCriteria
 from desktop.app.common.formatting import dicom_date, person_name, plural
 from desktop.core.consent import StudyBadge
+from desktop.ui.common.background import run_in_background
+from desktop.ui.common.qimages import to_qimage
 from desktop.ui.common.tables import read_only_rows
+from desktop.ui.library.browse_filters import FilterBar, PatientList
 from desktop.ui.library.study_model import (
     BADGE_LOOK,
     NO_NAME,
@@ -31,6 +38,9 @@ from desktop.ui.library.study_model import (
 
 FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
 MAX_FITTED_WIDTH = 300
+#: The side of a series' picture in the series list, in pixels.
+SERIES_THUMBNAIL = 48
+Thumbnails = Callable[[list[int]], dict[int, np.ndarray]]
 
 
 def _table(parent: QWidget) -> QTableView:
@@ -87,6 +97,13 @@ class StudyBrowser(QWidget):
             "Show only the studies whose patient, ID, dates, modality, description or accession "
             f"number contain every word typed ({find})")
         self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.patient_list = PatientList(self)
+        self.patient_list.patient_changed.connect(lambda _key: self._on_criteria_changed())
+        self.filter_bar = FilterBar(self)
+        self.filter_bar.changed.connect(self._on_criteria_changed)
+        #: Makes the series' pictures (off the UI thread); the main window sets it.
+        self.thumbnails_from: Thumbnails | None = None
+        self._thumbnails: dict[tuple[int, int], QPixmap] = {}
         self.shown_label = QLabel(self)
         self.shown_label.setProperty("role", "muted")
 
@@ -110,6 +127,8 @@ class StudyBrowser(QWidget):
         self.series_title.setTextFormat(Qt.TextFormat.PlainText)
         self.series_view = _table(self)
         self.series_view.setObjectName("SeriesTable")
+        self.series_view.setIconSize(QSize(SERIES_THUMBNAIL, SERIES_THUMBNAIL))
+        self.series_view.verticalHeader().setDefaultSectionSize(SERIES_THUMBNAIL + 6)
         self.series_view.setModel(self.series_model)
         self.studies_view.doubleClicked.connect(lambda _index: self._request_open(None))
         self.series_view.doubleClicked.connect(
@@ -121,6 +140,7 @@ class StudyBrowser(QWidget):
     def _build_layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.filter_bar)
         top.addWidget(self.shown_label)
         studies = QWidget(self)
         studies_layout = QVBoxLayout(studies)
@@ -139,9 +159,21 @@ class StudyBrowser(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([640, 300])
         splitter.setChildrenCollapsible(False)
+        sides = QSplitter(Qt.Orientation.Horizontal, self)
+        people = QWidget(self)
+        people_layout = QVBoxLayout(people)
+        people_layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("Patients", people)
+        title.setProperty("role", "section")
+        people_layout.addWidget(title)
+        people_layout.addWidget(self.patient_list)
+        sides.addWidget(people)
+        sides.addWidget(splitter)
+        sides.setStretchFactor(1, 1)
+        sides.setSizes([220, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
-        layout.addWidget(splitter)
+        layout.addWidget(sides)
 
     # -- data ------------------------------------------------------------------------------
     def set_catalogue(self, catalogue: Catalogue) -> None:
@@ -153,9 +185,11 @@ class StudyBrowser(QWidget):
         grew = len(catalogue.studies) > len(self._catalogue.studies)
         scroll = self.studies_view.verticalScrollBar().value()
         self._catalogue = catalogue
+        self.patient_list.set_studies(catalogue.studies)
+        self.filter_bar.set_studies(catalogue.studies)
         redacted = {ref: sum(r.redacted_count for r in rows) for ref, rows in catalogue.series_by_study.items()}
         self.study_model.set_rows(catalogue.studies, catalogue.badges, redacted)
-        if grew and not self._user_sized and not self.proxy.filter_text:
+        if grew and not self._user_sized and not self.proxy.filtering:
             self._fitting = True
             _fit_columns(self.studies_view, StudyTableModel.DESCRIPTION, grow_only=not first)
             self._fit_consent_column()
@@ -281,11 +315,43 @@ class StudyBrowser(QWidget):
         self._select_study(kept.study_uid if kept else None)
         self._update_shown()
 
+    def criteria(self) -> StudyCriteria:
+        """The patient, modality and dates chosen."""
+        first, last = self.filter_bar.day_bounds()
+        return StudyCriteria(self.patient_list.patient(), self.filter_bar.modality(), first, last)
+
+    def _on_criteria_changed(self) -> None:
+        kept = self.selected_study()
+        self.proxy.set_criteria(self.criteria())
+        self._select_study(kept.study_uid if kept else None)
+        self._update_shown()
+
     def _update_shown(self) -> None:
         total, shown = self.study_model.rowCount(), self.proxy.rowCount()
-        filtered = bool(self.proxy.filter_text)
+        filtered = self.proxy.filtering
         self.shown_label.setText(f"{shown:,} of {plural(total, 'study', 'studies')}" if filtered
                                  else plural(total, "study", "studies"))
+
+    def _show_thumbnails(self, rows: list[SeriesRow]) -> None:
+        """The pictures of ``rows`` known so far; the others made in the background."""
+        known = {r.series_ref: self._thumbnails[(r.series_ref, r.redacted_count)] for r in rows
+                 if (r.series_ref, r.redacted_count) in self._thumbnails}
+        self.series_model.set_thumbnails(known)
+        missing = [r for r in rows if r.series_ref not in known]
+        make = self.thumbnails_from
+        if not missing or make is None:
+            return
+        wanted = {r.series_ref: r.redacted_count for r in missing}
+
+        def done(pictures: dict[int, np.ndarray]) -> None:
+            for ref, array in pictures.items():
+                self._thumbnails[(ref, wanted[ref])] = QPixmap.fromImage(to_qimage(array))
+            current = [self.series_model.row_at(n) for n in range(self.series_model.rowCount())]
+            self.series_model.set_thumbnails({r.series_ref: self._thumbnails[(r.series_ref, r.redacted_count)]
+                                              for r in current if (r.series_ref, r.redacted_count) in self._thumbnails})
+
+        run_in_background(lambda _p: make(list(wanted)), done, lambda _exc: None, key=f"series-thumbs-{id(self)}",
+                          context=self)
 
     def _show_series(self, study: StudyRow | None) -> None:
         if study is None:
@@ -302,5 +368,6 @@ class StudyBrowser(QWidget):
             if redacted:
                 counts += f", {redacted:,} with redacted images: exports take the redacted versions"
             self.series_title.setText(f"Series of {heading} ({counts})")
+            self._show_thumbnails(rows)
             _fit_columns(self.series_view, 2)
         self.study_selected.emit(study)

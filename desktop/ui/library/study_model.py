@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPixmap
 
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
+from desktop.app.browsing.filters import StudyCriteria
 from desktop.app.common.formatting import date_key, dicom_date, person_name, plural
 from desktop.core.consent import ConsentStatus, StudyBadge
 from desktop.ui.common import theme
@@ -255,8 +256,18 @@ class SeriesTableModel(RowTableModel[SeriesRow]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(SERIES_COLUMNS, parent)
         self._redacted_colour = QColor(REDACTED_COLOUR)
+        self._thumbnails: dict[int, QPixmap] = {}
+
+    def set_thumbnails(self, thumbnails: dict[int, QPixmap]) -> None:
+        """Pictures of the series (by series ref), shown in the first column."""
+        self._thumbnails = thumbnails
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0),
+                                  [Qt.ItemDataRole.DecorationRole])
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and index.column() == 0 and role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnails.get(self.row_at(index.row()).series_ref)
         if (index.isValid() and index.column() == self.REDACTED and role == Qt.ItemDataRole.ForegroundRole
                 and self.row_at(index.row()).redacted_count):
             return self._redacted_colour
@@ -276,6 +287,7 @@ class StudyFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._terms: list[str] = []
+        self._criteria = StudyCriteria()
         self.setSortRole(SORT_ROLE)
         self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setDynamicSortFilter(True)
@@ -283,23 +295,39 @@ class StudyFilterProxy(QSortFilterProxyModel):
     def set_filter_text(self, text: str) -> None:
         """Filter on ``text``: each whitespace-separated word must appear in the row."""
         terms = text.casefold().split()
-        if terms == self._terms:
-            return
+        if terms != self._terms:
+            self._refilter(terms, self._criteria)
+
+    def set_criteria(self, criteria: StudyCriteria) -> None:
+        """Keep only the studies of a patient, a modality, a date range (with the words)."""
+        if criteria != self._criteria:
+            self._refilter(self._terms, criteria)
+
+    def _refilter(self, terms: list[str], criteria: StudyCriteria) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
             self.beginFilterChange()
-            self._terms = terms
+            self._terms, self._criteria = terms, criteria
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self._terms = terms
+            self._terms, self._criteria = terms, criteria
             self.invalidateFilter()
 
     @property
     def filter_text(self) -> str:
         return " ".join(self._terms)
 
+    @property
+    def filtering(self) -> bool:
+        """Words typed, or a patient, modality or date chosen."""
+        return bool(self._terms) or self._criteria.active
+
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, StudyTableModel):
+            return True
+        if self._criteria.active and not self._criteria.keeps(model.row_at(source_row)):
+            return False
         if not self._terms:
             return True
-        model = self.sourceModel()
-        haystack = model.search_text(source_row) if isinstance(model, StudyTableModel) else ""
+        haystack = model.search_text(source_row)
         return all(term in haystack for term in self._terms)

@@ -13,7 +13,10 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from desktop.ui.common.qimages import to_qimage
 from desktop.ui.viewer.overlays import Corners, paint_corners
+
+__all__ = ["Editor", "Viewport", "to_qimage"]
 
 BACKGROUND = QColor("#000000")
 MESSAGE_COLOR = QColor("#d8d8d8")
@@ -30,13 +33,6 @@ class Editor(Protocol):
 
 #: A right-button zoom drag multiplies the zoom by this for every pixel it moves up.
 DRAG_ZOOM_PER_PIXEL = 1.01
-
-
-def to_qimage(array: np.ndarray) -> QImage:
-    """A QImage over ``array`` (uint8, (H, W) grey or (H, W, 3) RGB), sharing its memory."""
-    height, width = array.shape[:2]
-    fmt = QImage.Format.Format_RGB888 if array.ndim == 3 else QImage.Format.Format_Grayscale8
-    return QImage(array.data, width, height, int(array.strides[0]), fmt)
 
 
 class Viewport(QWidget):
