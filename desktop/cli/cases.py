@@ -157,7 +157,7 @@ def _export_teaching_file(args: argparse.Namespace) -> int:
     print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
     if report.package is None:
         return 1
-    print(f"  with the case's key object selection and report (IHE TCE); package id "
+    print(f"  with the case's key object selection and report (IHE TCE) and case.html; package id "
           f"{report.package.manifest.package_id}; recorded in the accounting of disclosures")
     return 0
 
@@ -205,8 +205,9 @@ def add_case_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--zip", metavar="FILE.zip", help="the same slide images in a zip")
     q.add_argument("--format", choices=("png", "jpeg"), default="png", help="slide images: png (default) or jpeg")
     q.add_argument("--package", metavar="FILE.veil",
-                   help="a DICOM teaching file (key images, key object selection, report) in an encrypted package")
-    q.add_argument("--archive", metavar="FILE.zip",
+                   help="a DICOM teaching file (key images, key object selection, report, case.html) in an "
+                        "encrypted package")
+    q.add_argument("--archive", "--unencrypted", dest="archive", metavar="FILE.zip",
                    help="the same DICOM teaching file in a plain, de-identified ZIP (for a journal)")
     q.add_argument("--to", action="append", metavar="CONTACT", help="--package: a colleague from 'veil contacts list'")
     q.add_argument("--passphrase-file", metavar="FILE", help="--package: encrypt with the passphrase in FILE instead")

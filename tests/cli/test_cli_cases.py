@@ -43,13 +43,14 @@ def test_a_case_made_listed_shown_and_exported_from_the_command_line(veil_cli, t
     slides = veil_cli("case", "export", "1", "--purpose", "teaching", "--slides", str(tmp_path / "slides"))
     assert slides.returncode == 0, slides.stderr
     assert sorted(p.name for p in (tmp_path / "slides" / "case-1").iterdir()) == ["01.png", "02.png"]
-    archive = veil_cli("case", "export", "1", "--purpose", "teaching", "--archive", str(tmp_path / "tf.zip"))
+    archive = veil_cli("case", "export", "1", "--purpose", "teaching", "--unencrypted", str(tmp_path / "tf.zip"))
     assert archive.returncode == 0, archive.stderr + archive.stdout
     assert "key object selection and report (IHE TCE)" in archive.stdout
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "tf.zip") as tf:
         assert b"KEY OBJECT DOC" in tf.read("DICOMDIR") and b"SR DOCUMENT" in tf.read("DICOMDIR")
+        assert b"Tension pneumothorax" in tf.read("case.html")
     both = veil_cli("case", "export", "1", "--purpose", "teaching", "--slides", "x", "--zip", "y.zip")
     assert both.returncode == 1 and "Say what to write" in both.stderr
     care = veil_cli("case", "export", "1", "--purpose", "care", "--recipient", "Dr Bob", "--pptx",
