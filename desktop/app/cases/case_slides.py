@@ -24,7 +24,9 @@ from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.durability import write_ahead
 from desktop.app.gate import Channel, Review, writers
 from desktop.app.library.home import VeilHome
+from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
+from desktop.core.common.faults import fault_point
 
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
 
@@ -81,12 +83,20 @@ def export_case_slides(home: VeilHome, case_ids: Sequence[int], purpose: ExportP
             "slides.export", cleared.request, cleared.decision, sent, recipient=purpose.recipient,
             destination=str(destination), profile="case-slides"))
         writer.commit()
-    except BaseException:
+        fault_point("case.written")
+    except BaseException as exc:
         try:
             writer.discard()
+        except OSError:  # a zip's close may fail to flush on a full disk: its temp goes all the same
+            Path(getattr(writer, "temp", destination)).unlink(missing_ok=True)
         finally:
             write_ahead.settle(home, intent, write_ahead.ABANDONED)
-        raise
+        if not is_disk_full(exc):
+            raise
+        report.disk_full = sum(len(d) for images in encoded for d in images) or -1
+        report.disk_folder = destination.parent if report.zipped else destination
+        _audit(home, report)
+        return report
     report.files = names
     _audit(home, report)
     report.disclosure = record_disclosure(home, "slides.export", cleared.request, cleared.decision, sent,

@@ -29,7 +29,9 @@ from desktop.app.durability import write_ahead
 from desktop.app.gate import Channel, Deck, DeckSlide, Review, writers
 from desktop.app.library.home import VeilHome
 from desktop.core.cases.case import TeachingCase
+from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
+from desktop.core.common.faults import fault_point
 
 
 @dataclass
@@ -106,9 +108,15 @@ def export_deck(home: VeilHome, case_ids: Sequence[int], purpose: ExportPurpose,
             "deck.export", cleared.request, cleared.decision, sent, recipient=purpose.recipient,
             destination=str(target), profile="deck"))
         report.written = write.write_deck(target, deck)
-    except BaseException:
+        fault_point("case.written")
+    except BaseException as exc:
         write_ahead.settle(home, intent, write_ahead.ABANDONED)
-        raise
+        if not is_disk_full(exc):
+            raise
+        report.disk_full = sum(len(p) for pngs in encoded for p in pngs) or -1  # the deck is about its pictures
+        report.disk_folder = target.parent
+        _audit(home, report)
+        return report
     report.cases, report.slides = len(cases), len(slides) + 1  # and the deck's title slide
     _audit(home, report)
     report.disclosure = record_disclosure(home, "deck.export", cleared.request, cleared.decision, sent,
@@ -119,7 +127,8 @@ def export_deck(home: VeilHome, case_ids: Sequence[int], purpose: ExportPurpose,
 
 def audit_case_export(home: VeilHome, action: str, report: CaseExport, **details: object) -> None:
     """The audit line of an export of cases: its outcome and counts, never the cases' text."""
-    outcome = ("refused-consent" if report.consent is not None and not report.consent.allowed
+    outcome = ("failed-disk-full" if report.disk_full
+               else "refused-consent" if report.consent is not None and not report.consent.allowed
                else "refused-typed-text" if report.typed else "refused-burned-in" if report.refused
                else "cancelled" if report.cancelled else "failed" if report.failed else "completed")
     conn = home.connect()

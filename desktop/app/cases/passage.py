@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from desktop.app.cases import casebook
+from desktop.app.common.formatting import megabytes
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.disclosing import Sent
 from desktop.app.consent.export_consent import ExportPurpose
@@ -56,6 +58,10 @@ class CaseExport(Reviewed):
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key image, reason)
     cancelled: bool = False
     disclosure: int | None = None
+    #: The disk the output went to was full: about how many bytes it needed (-1: unknown), and
+    #: the folder on that disk.
+    disk_full: int = 0
+    disk_folder: Path | None = None
 
     @property
     def refused(self) -> bool:
@@ -69,6 +75,10 @@ class CaseExport(Reviewed):
     def refusal(self, what: str) -> str | None:
         """Why ``what`` ("Deck export") was refused, cancelled or failed, in a sentence; None
         when it was not."""
+        if self.disk_full:
+            need = f" (it needs about {megabytes(self.disk_full)})" if self.disk_full > 0 else ""
+            return (f"{what} stopped: the disk holding {self.disk_folder} is full{need}. Nothing was written; "
+                    "free some space and export again.")
         if self.consent is not None and not self.consent.allowed:
             return f"{what} refused: consent does not allow it. Nothing was written."
         if self.typed:

@@ -64,6 +64,7 @@ class FolderWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staged: list[tuple[Path, str]] = []
+        self.placed: list[Path] = []  # renamed into place by a commit that has not ended
         self.made = False
 
     def open(self, names: Sequence[str]) -> None:
@@ -92,14 +93,26 @@ class FolderWriter:
             final = self.root / name
             final.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(temp, final)
+            self.placed.append(final)
             folders.add(final.parent)
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             fsync_dir(folder)
+        self.staged, self.placed = [], []
 
     def discard(self) -> None:
+        """Remove what was staged, and what a commit that failed half-way (a full disk while
+        making a case folder) had renamed into place: open() checked none of it was there."""
         for temp, _name in self.staged:
             temp.unlink(missing_ok=True)
-        self.staged = []
+        for final in self.placed:
+            final.unlink(missing_ok=True)
+        for folder in sorted({f.parent for f in self.placed} - {self.root}, key=lambda p: len(p.parts),
+                             reverse=True):
+            try:
+                folder.rmdir()
+            except OSError:  # another export's files are in it
+                pass
+        self.staged, self.placed = [], []
         if self.made:
             try:
                 self.root.rmdir()

@@ -137,8 +137,12 @@ class ShareReport(Reviewed):
         if self.package is None:
             return "No package was written."
         images = sum(f.path.startswith("DICOM/") for f in self.package.manifest.files)
+        case = ""
+        if self.request.teaching_case is not None:  # its key object selection and report are DICOM files too
+            images -= 2
+            case = f", the teaching case \u201c{self.request.teaching_case.title}\u201d"
         how = "de-identified and signed, not encrypted" if self.request.unencrypted else "encrypted and signed"
-        return (f"Wrote {self.package.path.name}: {images} image{'s' if images != 1 else ''}, "
+        return (f"Wrote {self.package.path.name}: {images} image{'s' if images != 1 else ''}{case}, "
                 f"{self.package.size / 1e6:.1f} MB, {how}.")
 
 

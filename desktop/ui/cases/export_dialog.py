@@ -211,7 +211,7 @@ class CaseExportDialog(QDialog):
     def _done(self, report: CaseExport) -> None:
         self._set_busy(None)
         self.last_report = report
-        failed = report.refused or report.cancelled or bool(report.failed)
+        failed = report.refused or report.cancelled or bool(report.failed) or bool(report.disk_full)
         self._show(report.headline(), "danger" if failed else "ok")
         if report.flagged and not report.confirm_burned_in:
             self.confirm_box.show()

@@ -79,6 +79,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _ok(_veil(root, alice, "consent", "add", "--patient", PATIENT_ID, "--consent", "written", "--purpose", "care",
               "--colleague", BOB, "--obtained-by", "Dr Alice"))
     (root / "study").write_text(pydicom.dcmread(paths[0]).StudyInstanceUID)
+    keys = [a for p in paths[:2] for a in ("--key", str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID))]
+    _ok(_veil(root, alice, "case", "new", "--study", (root / "study").read_text(), "--title", "Pneumothorax",
+              "--history", "Stab wound", "--diagnosis", "Pneumothorax", *keys))
     _ok(_veil(root, alice, *_export_args(root, root / "care.veil")))
     return root
 
@@ -110,6 +113,12 @@ COMMANDS = {
                              str(root / "out")], "alice", "out"),
     "slides-zip": (lambda root: ["slides", "--study", (root / "study").read_text(), "--purpose", "teaching",
                                  "--zip", str(root / "out.zip")], "alice", "out.zip"),
+    "case-deck": (lambda root: ["case", "export", "1", "--purpose", "teaching", "--pptx", str(root / "out.pptx")],
+                  "alice", "out.pptx"),
+    "case-slides": (lambda root: ["case", "export", "1", "--purpose", "teaching", "--slides", str(root / "out")],
+                    "alice", "out"),
+    "case-zip": (lambda root: ["case", "export", "1", "--purpose", "teaching", "--unencrypted",
+                               str(root / "out.zip")], "alice", "out.zip"),
     "consent": (lambda root: ["consent", "add", "--patient", PATIENT_ID, "--consent", "written", "--purpose",
                               "publication", "--obtained-by", "Dr Alice", "--form", str(root / "form.png")],
                 "alice", None),
@@ -124,6 +133,8 @@ POINTS = [
     ("slides", "slides.committed"), ("slides-zip", "slides.committed"), ("slides", "disclosure.stored"),
     ("consent", "consent.form-sealed"), ("consent", "consent.stored"),
     ("redact", "redact.written"), ("redact", "redact.written@20"),
+    ("case-deck", "case.written"), ("case-deck", "disclosure.stored"), ("case-slides", "case.written"),
+    ("case-slides", "disclosure.stored"), ("case-zip", "share.written"), ("case-zip", "disclosure.stored"),
 ]
 
 
@@ -138,7 +149,7 @@ def test_killed_at_a_step_boundary_then_restarted(prepared, tmp_path, command, p
 
 
 TRIALS = [(command, seed) for command in ("import", "deid", "deid-folder", "export", "open", "redact")
-          for seed in range(2)]
+          for seed in range(2)] + [("case-deck", 0), ("case-slides", 0)]
 
 
 @pytest.mark.slow
@@ -214,13 +225,13 @@ def _nothing_left(root: Path) -> None:
 
 
 #: How many files a whole folder output of each command holds.
-WHOLE = {"deid": 6, "deid-folder": 40, "slides": 6}
+WHOLE = {"deid": 6, "deid-folder": 40, "slides": 6, "case-slides": 2}
 
 
 def _accounted(root: Path, output: Path, command: str) -> None:
     """The output exists, whole, exactly when the accounting of disclosures lists it."""
     listed = _disclosed_destinations(root)
-    if output.suffix in (".veil", ".zip"):
+    if output.suffix in (".veil", ".zip", ".pptx"):
         assert output.exists() == (str(output) in listed), (output.exists(), listed)
     else:
         files = [p for p in output.rglob("*") if p.is_file()] if output.exists() else []
