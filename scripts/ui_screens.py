@@ -56,9 +56,12 @@ from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPointF, QRect, Qt, 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QMouseEvent, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDateEdit, QLabel, QLineEdit, QMainWindow, QTableView, QWidget  # noqa: E402
 
+from desktop.app.cases import casebook  # noqa: E402
 from desktop.app.consent.consenting import add_consent  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
 from desktop.app.library.importing import import_paths  # noqa: E402
+from desktop.core.cases.annotations import Kind  # noqa: E402
+from desktop.core.cases.case import KeyView  # noqa: E402
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
 
 # -- every desktop.ui module the script uses, in this one place: update it when modules move --
@@ -81,6 +84,8 @@ SIZES: dict[str, tuple[int, int]] = {
     "04_share_what_leaves": (1060, 760), "05_share_recipients": (1060, 760), "06_deidentify": (1440, 860),
     "07_record_consent": (1080, 860), "08_consent_records": (1320, 560), "09_open_package": (760, 330),
     "10_export_slides": (720, 780), "11_passphrase": (520, 320), "12_about": (0, 0),  # 0: its own size
+    "13_case_editor": (1100, 760), "14_annotate": (900, 820), "15_case_export": (820, 480),
+    "16_teaching_cases": (1000, 520),
 }
 #: Regions painted flat grey before saving, as shot name -> (x, y, width, height): none needed yet.
 BLANK: dict[str, list[tuple[int, int, int, int]]] = {}
@@ -296,6 +301,7 @@ def shoot_windows(app: QApplication, s: Shooter, home: VeilHome) -> int:
     passphrase.show()
     s.shoot_and_close("11_passphrase", passphrase)
     s.shoot_and_close("12_about", show_about(window))
+    shoot_case(app, s, window, home, ct.study_uid)
 
     # the viewer last: its mask is saved in the library
     viewer = window.open_viewer(ct)
@@ -315,6 +321,34 @@ def shoot_windows(app: QApplication, s: Shooter, home: VeilHome) -> int:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     print(f"{len(s.names)} shots: {', '.join(sorted(s.names))}")
     return 0
+
+
+def shoot_case(app: QApplication, s: Shooter, window: MainWindow, home: VeilHome, study_uid: str) -> None:
+    """A teaching case of the CT with one annotated key image: its editor, the Annotate window,
+    the export dialog and the Teaching Cases list."""
+    conn = home.connect()
+    try:
+        sop = conn.execute("""SELECT i.sop_instance_uid FROM instances i JOIN series se ON i.series_ref = se.id
+                              JOIN studies st ON se.study_ref = st.id WHERE st.study_uid = ?""",
+                           (study_uid,)).fetchone()[0]
+    finally:
+        conn.close()
+    case = casebook.mark(home, casebook.new_case(home, [study_uid], "Hepatic cyst", author="A. Reader"), sop, 0,
+                         KeyView(40, 400)).with_fields(history="Incidental finding", diagnosis="Simple cyst")
+    marks = case.key_images[0].annotations.add(Kind.ARROW, [(20, 100), (60, 60)], "Cyst")
+    marks = marks.add(Kind.LINE, [(70, 30), (110, 30)]).add(Kind.ROI, [(70, 70), (100, 100)])
+    case_id = casebook.save(home, case.with_annotations(0, marks).with_caption(0, "Portal venous phase"))
+    editor = window.cases.open_case(case_id)
+    if editor is None:
+        raise SystemExit("ui_screens: the case editor did not open")
+    editor.key_list.setCurrentRow(0)
+    settle(app, lambda: not editor.key_list.item(0).icon().isNull(), "the key image's thumbnail")
+    s.grab("13_case_editor", editor)
+    annotate = editor.annotate_current()
+    s.shoot_and_close("14_annotate", annotate, lambda: annotate is not None and annotate.canvas.picture is not None)
+    s.shoot_and_close("15_case_export", window.cases.export_cases([case_id], [case.title]))
+    editor.close()
+    s.shoot_and_close("16_teaching_cases", window.cases.show_cases())
 
 
 # -- compare -------------------------------------------------------------------------------------

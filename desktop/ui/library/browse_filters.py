@@ -30,7 +30,7 @@ class PatientList(QListWidget):
         super().__init__(parent)
         self.setObjectName("PatientList")
         self.setToolTip("Choose a patient to see only their studies")
-        self.setMinimumWidth(170)
+        self.setMinimumWidth(150)
         self.setAlternatingRowColors(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +41,9 @@ FILTER_PLACEHOLDER = "Filter by patient, ID, date, modality, description…"
 MAX_FITTED_WIDTH = 300
 #: The side of a series' picture in the series list, in pixels.
 SERIES_THUMBNAIL = 48
+#: The patient list is shown at first when the browser is at least this wide (the studies'
+#: columns then keep their widths); the Patients button shows or hides it.
+WIDE_ENOUGH_FOR_PATIENTS = 1400
 Thumbnails = Callable[[list[int]], dict[int, np.ndarray]]
 
 
@@ -99,6 +103,13 @@ class StudyBrowser(QWidget):
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.patient_list = PatientList(self)
         self.patient_list.patient_changed.connect(lambda _key: self._on_criteria_changed())
+        self.patients_button = QToolButton(self)
+        self.patients_button.setObjectName("PatientsToggle")
+        self.patients_button.setText("Patients")
+        self.patients_button.setCheckable(True)
+        self.patients_button.setToolTip("Show the patients beside the studies: choose one to see only theirs")
+        self.patients_button.toggled.connect(self.show_patients)
+        self._patients_decided = False
         self.filter_bar = FilterBar(self)
         self.filter_bar.changed.connect(self._on_criteria_changed)
         #: Makes the series' pictures (off the UI thread); the main window sets it.
@@ -139,6 +150,7 @@ class StudyBrowser(QWidget):
 
     def _build_layout(self) -> None:
         top = QHBoxLayout()
+        top.addWidget(self.patients_button)
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.filter_bar)
         top.addWidget(self.shown_label)
@@ -160,7 +172,7 @@ class StudyBrowser(QWidget):
         splitter.setSizes([640, 300])
         splitter.setChildrenCollapsible(False)
         sides = QSplitter(Qt.Orientation.Horizontal, self)
-        people = QWidget(self)
+        people = self.patients_panel = QWidget(self)
         people_layout = QVBoxLayout(people)
         people_layout.setContentsMargins(0, 0, 0, 0)
         title = QLabel("Patients", people)
@@ -170,7 +182,8 @@ class StudyBrowser(QWidget):
         sides.addWidget(people)
         sides.addWidget(splitter)
         sides.setStretchFactor(1, 1)
-        sides.setSizes([220, 1000])
+        sides.setSizes([180, 1100])
+        people.setVisible(False)  # until the first catalogue: shown when the window has room
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
         layout.addWidget(sides)
@@ -185,6 +198,9 @@ class StudyBrowser(QWidget):
         grew = len(catalogue.studies) > len(self._catalogue.studies)
         scroll = self.studies_view.verticalScrollBar().value()
         self._catalogue = catalogue
+        if not self._patients_decided and catalogue.studies:  # shown when the studies keep their columns
+            self._patients_decided = True
+            self.patients_button.setChecked(self.width() >= WIDE_ENOUGH_FOR_PATIENTS)
         self.patient_list.set_studies(catalogue.studies)
         self.filter_bar.set_studies(catalogue.studies)
         redacted = {ref: sum(r.redacted_count for r in rows) for ref, rows in catalogue.series_by_study.items()}
@@ -314,6 +330,17 @@ class StudyBrowser(QWidget):
         self.proxy.set_filter_text(text)
         self._select_study(kept.study_uid if kept else None)
         self._update_shown()
+
+    def show_patients(self, shown: bool) -> None:
+        """Show or hide the patient list; hidden, it keeps no patient chosen (nothing is
+        filtered out of sight)."""
+        self._patients_decided = True
+        if self.patients_button.isChecked() != shown:
+            self.patients_button.setChecked(shown)
+            return
+        self.patients_panel.setVisible(shown)
+        if not shown and self.patient_list.patient() is not None:
+            self.patient_list.choose(None)
 
     def criteria(self) -> StudyCriteria:
         """The patient, modality and dates chosen."""

@@ -41,6 +41,11 @@ def test_a_patient_then_a_modality_then_a_period_narrow_the_studies(qtbot, windo
     _library(qtbot, window, tmp_path)
     browser = window.browser
     patients = browser.patient_list
+    browser.patients_button.click()  # the Patients button shows the list beside the studies
+    assert browser.patients_button.isChecked() == (not browser.patients_panel.isHidden())
+    if browser.patients_panel.isHidden():  # it was shown at first (a wide window): the click hid it
+        browser.patients_button.click()
+    assert not browser.patients_panel.isHidden()
     assert patients.count() == 3 and patients.item(0).text() == "All patients\n2 patients · 3 studies"
     assert patients.item(2).text() == "Smith, Anna\nMRN-1001 · 1970-01-01 · 2 studies"
     patients.setCurrentRow(2)
@@ -67,6 +72,11 @@ def test_a_patient_then_a_modality_then_a_period_narrow_the_studies(qtbot, windo
     assert _shown(browser) == [] and browser.shown_label.text() == "0 of 3 studies"
     bar.date_combo.setCurrentIndex(0)
     assert _shown(browser) == [("Jones^Bob", "CT")]
+    browser.filter_edit.clear()
+    patients.setCurrentRow(1)  # Bob
+    assert _shown(browser) == [("Jones^Bob", "CT")]
+    browser.patients_button.click()  # hidden, the list filters nothing out of sight
+    assert browser.patients_panel.isHidden() and patients.patient() is None and len(_shown(browser)) == 3
 
 
 def test_the_series_list_shows_a_picture_of_each_series(qtbot, window, tmp_path):  # noqa: ANN001
