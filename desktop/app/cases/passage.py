@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.app.cases import casebook
+from desktop.app.cases.picture import key_frame
 from desktop.app.common.formatting import megabytes
 from desktop.app.common.tasks import CancelToken, Progress
 from desktop.app.consent.disclosing import Sent
@@ -37,10 +38,6 @@ from desktop.core.cases.burn import burn_key_image
 from desktop.core.cases.case import KeyImage, TeachingCase
 from desktop.core.common.errors import VeilError
 from desktop.core.consent import Decision
-from desktop.core.imaging.display import Window, display_params, modality_values
-from desktop.core.imaging.frames import decode_frame, read_image
-from desktop.core.imaging.geometry import pixel_spacing
-from desktop.core.imaging.shown import slide_pixels
 
 #: The longer side of a rendered key image, in pixels.
 KEY_IMAGE_SIDE = 1600
@@ -132,16 +129,8 @@ def pass_gate(home: VeilHome, cases: Sequence[TeachingCase], report: CaseExport,
 def render_key_image(ds_bytes: bytes, key: KeyImage, max_side: int = KEY_IMAGE_SIDE) -> np.ndarray:
     """The key image from its DICOM bytes: its frame at its window, inversion and view, with
     its annotations and measurements burned in (HU on CT)."""
-    ds = read_image(ds_bytes)
-    view = key.view
-    window = (Window(view.window_center, view.window_width)
-              if view.window_center is not None and view.window_width is not None else None)
-    shown = slide_pixels(ds, key.frame, window=window, invert=view.invert)
-    values = None
-    if shown.ndim == 2:
-        values = modality_values(decode_frame(ds, key.frame), display_params(ds, key.frame))
-    unit = "HU" if str(ds.get("Modality", "")).upper() == "CT" else ""
-    return burn_key_image(shown, key, pixel_spacing(ds, key.frame), values, unit, max_side)
+    frame = key_frame(ds_bytes, key)
+    return burn_key_image(frame.shown, key, frame.spacing, frame.values, frame.unit, max_side)
 
 
 def _image_of(images: Sequence[Image], key: KeyImage) -> Image:

@@ -48,8 +48,19 @@ def current_object(home: VeilHome, sop_uid: str) -> bytes:
     return home.objects.read(row[0])
 
 
-def key_picture(ds_bytes: bytes, key: KeyImage, max_side: int = PICTURE_SIDE) -> KeyPicture:
-    """The key image at its window, inversion and view, without annotations (see the module)."""
+@dataclass(frozen=True)
+class KeyFrame:
+    """A key image's frame at its window and inversion (``shown``, the whole image, uint8),
+    and what its measurements need: spacing, modality values (grey images) and their unit."""
+
+    shown: np.ndarray
+    spacing: PixelSpacing | None
+    values: np.ndarray | None
+    unit: str
+
+
+def key_frame(ds_bytes: bytes, key: KeyImage) -> KeyFrame:
+    """The frame of ``key`` from its DICOM bytes (HU on CT: the rescale applied)."""
     ds = read_image(ds_bytes)
     view = key.view
     window = (Window(view.window_center, view.window_width)
@@ -58,7 +69,13 @@ def key_picture(ds_bytes: bytes, key: KeyImage, max_side: int = PICTURE_SIDE) ->
     values = None
     if shown.ndim == 2:
         values = modality_values(decode_frame(ds, key.frame), display_params(ds, key.frame))
-    bare = replace(key, annotations=Annotations(key.annotations.rows, key.annotations.columns))
-    image, scale = viewed(shown, bare.view, max_side)
     unit = "HU" if str(ds.get("Modality", "")).upper() == "CT" else ""
-    return KeyPicture(np.ascontiguousarray(np.asarray(image)), scale, pixel_spacing(ds, key.frame), values, unit)
+    return KeyFrame(shown, pixel_spacing(ds, key.frame), values, unit)
+
+
+def key_picture(ds_bytes: bytes, key: KeyImage, max_side: int = PICTURE_SIDE) -> KeyPicture:
+    """The key image at its window, inversion and view, without annotations (see the module)."""
+    frame = key_frame(ds_bytes, key)
+    bare = replace(key, annotations=Annotations(key.annotations.rows, key.annotations.columns))
+    image, scale = viewed(frame.shown, bare.view, max_side)
+    return KeyPicture(np.ascontiguousarray(np.asarray(image)), scale, frame.spacing, frame.values, frame.unit)

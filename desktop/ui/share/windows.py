@@ -129,24 +129,23 @@ class ShareWindows(QObject):
             self.host.refresh()
             self._say("The library is reloading; choose Share This Image again in a moment.")
             return None
-        if self.wizard is not None and self.wizard.busy:
-            self.wizard.raise_()
-            self._say("An export is running; it must end before another starts.")
-            return self.wizard
-        if self.wizard is not None:
-            self.wizard.close()
-        return self._open_wizard([study], [series], (sop_instance_uid,))
+        return self._busy_wizard() or self._open_wizard([study], [series], (sop_instance_uid,))
 
     def export_case(self, case: TeachingCase, studies: list[StudyRow]) -> ShareWizard | None:
         """Export Teaching-File Package (a case's export): the wizard on its key images, the
         package carrying the case (IHE TCE) and case.html."""
+        return self._busy_wizard() or self._open_wizard(studies, (), case=case)
+
+    def _busy_wizard(self) -> ShareWizard | None:
+        """The wizard, raised, while its export runs (another must wait); else None, any idle
+        wizard closed to make way for the new one."""
         if self.wizard is not None and self.wizard.busy:
             self.wizard.raise_()
             self._say("An export is running; it must end before another starts.")
             return self.wizard
         if self.wizard is not None:
             self.wizard.close()
-        return self._open_wizard(studies, (), case=case)
+        return None
 
     def _open_wizard(self, studies: list[StudyRow], series: Sequence[SeriesRow],
                      instance_uids: tuple[str, ...] = (), case: TeachingCase | None = None) -> ShareWizard | None:
