@@ -19,6 +19,7 @@ from desktop.cli.consent import add_consent_commands, add_report_commands
 from desktop.cli.deid import add_deid_commands
 from desktop.cli.keys import add_share_commands
 from desktop.cli.library import add_library_commands
+from desktop.cli.network import add_network_commands
 from desktop.cli.packages import add_package_commands
 from desktop.cli.slides import add_slides_commands
 from desktop.cli.support import disk_full_message, forward_audit
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_package_commands(sub)
     add_slides_commands(sub)
     add_case_commands(sub)
+    add_network_commands(sub)
     return parser
 
 

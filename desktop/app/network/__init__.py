@@ -1,0 +1,1 @@
+"""Use cases of the DICOM network: the nodes Veil knows, testing them, querying them."""

@@ -1,0 +1,102 @@
+"""``veil nodes add|list|remove|echo`` and ``veil query``: the DICOM nodes and their studies."""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop.app.common.formatting import dicom_date, person_name
+from desktop.app.network.nodes import (
+    echo_node,
+    list_nodes,
+    parse_day,
+    query_series,
+    query_studies,
+    remove_node,
+    save_node,
+)
+from desktop.cli.support import open_home
+from desktop.core.network.nodes import DicomNode, TlsFiles
+from desktop.core.network.query import StudyQuery
+
+
+def cmd_nodes_add(args: argparse.Namespace) -> int:
+    home = open_home(args)
+    tls = TlsFiles(args.tls_ca, args.tls_cert or "", args.tls_key or "") if args.tls_ca else None
+    node = DicomNode(args.name, args.aet, args.host, args.port, tls)
+    save_node(home, node)
+    print(f"Added {node.name}: {node.describe()}. Test it with: veil nodes echo {node.name!r}")
+    return 0
+
+
+def cmd_nodes_list(args: argparse.Namespace) -> int:
+    nodes = list_nodes(open_home(args))
+    if not nodes:
+        print("No node yet. Add one: veil nodes add NAME --aet AE --host HOST --port PORT")
+    for node in nodes:
+        print(f"{node.name}\t{node.describe()}")
+    return 0
+
+
+def cmd_nodes_remove(args: argparse.Namespace) -> int:
+    node = remove_node(open_home(args), args.name)
+    print(f"Removed {node.name}.")
+    return 0
+
+
+def cmd_nodes_echo(args: argparse.Namespace) -> int:
+    node = echo_node(open_home(args), args.name)
+    print(f"{node.name} answered (C-ECHO, {node.describe()}).")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    home = open_home(args)
+    query = StudyQuery(args.patient_name or "", args.patient_id or "", args.accession or "",
+                       parse_day(args.date_from), parse_day(args.date_to), args.modality or "", args.description or "")
+    found = query_studies(home, args.name, query)
+    for m in found.matches:
+        counts = f"{m.series if m.series is not None else '?'} series, " \
+                 f"{m.instances if m.instances is not None else '?'} images"
+        print(f"{m.study_uid}\t{person_name(m.patient_name)}\t{m.patient_id}\t{dicom_date(m.study_date)}\t"
+              f"{m.modalities}\t{m.accession}\t{m.description}\t{counts}")
+        if args.series:
+            for s in query_series(home, args.name, m.study_uid).matches:
+                print(f"  {s.series_uid}\t{s.number if s.number is not None else ''}\t{s.modality}\t{s.description}"
+                      f"\t{s.instances if s.instances is not None else '?'} images")
+    print(f"{len(found.matches)} stud{'y' if len(found.matches) == 1 else 'ies'}"
+          + (" (the first ones only: narrow the query)" if found.cut else "") + ".")
+    return 0
+
+
+def add_network_commands(sub: argparse._SubParsersAction) -> None:
+    nodes = sub.add_parser("nodes", help="the DICOM nodes (PACS) Veil knows").add_subparsers(dest="nodes_command",
+                                                                                             required=True)
+    p = nodes.add_parser("add", help="add a DICOM node")
+    p.add_argument("name", help="what to call it in Veil, e.g. PACS")
+    p.add_argument("--aet", required=True, help="its AE title")
+    p.add_argument("--host", required=True, help="its host name or IP address")
+    p.add_argument("--port", required=True, type=int, help="its DICOM port")
+    p.add_argument("--tls-ca", metavar="FILE", help="TLS: the CA certificate (PEM) that signed the node's")
+    p.add_argument("--tls-cert", metavar="FILE", help="TLS: Veil's client certificate (PEM), if the node asks")
+    p.add_argument("--tls-key", metavar="FILE", help="TLS: its private key (PEM)")
+    p.set_defaults(func=cmd_nodes_add)
+    p = nodes.add_parser("list", help="list the nodes")
+    p.set_defaults(func=cmd_nodes_list)
+    p = nodes.add_parser("remove", help="forget a node")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_nodes_remove)
+    p = nodes.add_parser("echo", help="test a node (C-ECHO): says plainly what failed")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_nodes_echo)
+
+    p = sub.add_parser("query", help="find studies on a DICOM node (C-FIND), each printed with its UID")
+    p.add_argument("name", help="the node, as 'veil nodes list' names it")
+    p.add_argument("--patient-id")
+    p.add_argument("--patient-name", help="wildcards allowed: 'SMITH*'")
+    p.add_argument("--accession")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="studies on or after this day")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="studies on or before this day")
+    p.add_argument("--modality", help="e.g. CT")
+    p.add_argument("--description", help="the study description (wildcards allowed)")
+    p.add_argument("--series", action="store_true", help="list each study's series too")
+    p.set_defaults(func=cmd_query)

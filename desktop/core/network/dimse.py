@@ -1,0 +1,153 @@
+"""Associations with a DICOM node (PS3.8) and the DIMSE services Veil uses over them (PS3.7):
+C-ECHO to test a node, C-FIND to query it at study and series level (PS3.4 C.6.2, the Study
+Root information model).
+
+Each failure is a :class:`desktop.core.network.nodes.NodeError` that says plainly what went
+wrong: the host is unknown, the connection was refused, nothing answered in time, the TLS
+certificate did not verify, the node rejected Veil's AE title or its own. A TCP (and TLS)
+probe runs first, so a refusal or a certificate is named exactly rather than as "no association".
+pynetdicom's own log stays at ERROR (its debug output dumps datasets: never in Veil's logs).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from desktop.core.network.nodes import DEFAULT_CALLING_AE, DicomNode, NodeError
+
+logging.getLogger("pynetdicom").setLevel(logging.ERROR)
+
+#: Seconds to connect, and to wait for each answer (A-ASSOCIATE, each DIMSE response).
+TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Calling:
+    """Who Veil is on the network: its AE title, and the timeout of every step."""
+
+    ae_title: str = DEFAULT_CALLING_AE
+    timeout: float = TIMEOUT_S
+
+
+#: Veil as it calls by default.
+VEIL = Calling()
+
+
+def tls_context(node: DicomNode) -> ssl.SSLContext | None:
+    """The client TLS context for ``node`` (PS3.15 B.1: TLS 1.2 or later, the node's
+    certificate verified against its CA), or None for plain TCP."""
+    if node.tls is None:
+        return None
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=node.tls.ca)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if node.tls.certificate:
+            context.load_cert_chain(node.tls.certificate, node.tls.key)
+    except (OSError, ssl.SSLError) as exc:
+        raise NodeError(f"The TLS files of {node.name} cannot be used: {_reason(exc)}.") from None
+    return context
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    return str(text)
+
+
+def probe(node: DicomNode, timeout: float = TIMEOUT_S) -> None:
+    """Connect to ``node`` (and shake hands over TLS), then close: a NodeError names what failed."""
+    where = f"{node.name} ({node.host}:{node.port})"
+    try:
+        sock = socket.create_connection((node.host, node.port), timeout=timeout)
+    except socket.gaierror:
+        raise NodeError(f"{where}: the host name {node.host} is unknown.") from None
+    except ConnectionRefusedError:
+        raise NodeError(f"{where} refused the connection: nothing listens on port {node.port} there.") from None
+    except TimeoutError:
+        raise NodeError(f"{where} did not answer within {timeout:.0f} s (a firewall, or the wrong host).") from None
+    except OSError as exc:
+        raise NodeError(f"{where} cannot be reached: {_reason(exc)}.") from None
+    try:
+        context = tls_context(node)
+        if context is not None:
+            try:
+                with context.wrap_socket(sock, server_hostname=node.host):
+                    pass
+            except ssl.SSLCertVerificationError as exc:
+                raise NodeError(f"{where}: its TLS certificate does not verify ({exc.verify_message}).") from None
+            except (ssl.SSLError, OSError) as exc:
+                raise NodeError(f"{where}: the TLS handshake failed ({_reason(exc)}).") from None
+    finally:
+        sock.close()
+
+
+class _Rejection(logging.Handler):
+    """Keeps pynetdicom's reason for a rejected association, from the association's thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reasons: dict[int | None, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Reason: "):
+            self.reasons[record.thread] = message[len("Reason: "):]
+
+
+@contextmanager
+def associated(node: DicomNode, contexts: list[str], calling: Calling = VEIL) -> Iterator[Association]:
+    """An association with ``node`` proposing ``contexts`` (SOP Class UIDs), released after."""
+    probe(node, calling.timeout)
+    ae = AE(ae_title=calling.ae_title)
+    for attribute in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
+        setattr(ae, attribute, calling.timeout)
+    for uid in contexts:
+        ae.add_requested_context(uid)
+    context = tls_context(node)
+    rejection = _Rejection()
+    logger = logging.getLogger("pynetdicom")
+    logger.addHandler(rejection)
+    try:
+        assoc = ae.associate(node.host, node.port, ae_title=node.ae_title,
+                             tls_args=(context, node.host) if context is not None else None)
+    finally:
+        logger.removeHandler(rejection)
+    if not assoc.is_established:
+        where = f"{node.name} ({node.describe()})"
+        if assoc.is_rejected:
+            reason = rejection.reasons.get(assoc.ident) or next(iter(rejection.reasons.values()), "no reason given")
+            hint = {"Called AE title not recognised": f": it is not called {node.ae_title}; check the node's AE "
+                                                      "title",
+                    "Calling AE title not recognised": f": it does not know Veil's AE title {calling.ae_title}; "
+                                                       "add Veil to the node's list of modalities"}.get(reason, "")
+            raise NodeError(f"{where} rejected the association ({reason}){hint}.")
+        raise NodeError(f"{where} did not accept an association within {calling.timeout:.0f} s.")
+    try:
+        yield assoc
+    finally:
+        if assoc.is_established:
+            assoc.release()
+        else:
+            assoc.abort()
+
+
+def echo(node: DicomNode, calling: Calling = VEIL) -> None:
+    """C-ECHO ``node`` (PS3.7 9.1.5): returns when it answered Success, else a NodeError."""
+    with associated(node, [Verification], calling) as assoc:
+        status = assoc.send_c_echo()
+        if not status or status.get("Status") != 0x0000:
+            raise NodeError(f"{node.name} answered the echo with a failure "
+                            f"({_status_text(status.get('Status') if status else None)}).")
+
+
+def _status_text(value: object) -> str:
+    return "no answer" if value is None else f"status 0x{int(value):04X}"  # type: ignore[call-overload]
+

@@ -1,0 +1,51 @@
+"""``veil nodes`` and ``veil query`` against a real Orthanc: add, list, echo, query (with
+series), remove; a node that refuses is said plainly; nothing a query asked for is audited."""
+
+from __future__ import annotations
+
+import pydicom
+import pytest
+
+from benchmarks.synthetic import write_series
+from tests.conftest import pydicom_test_files
+from tests.orthanc import ORTHANC, SKIP_REASON, free_port, running_orthanc
+
+pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
+
+
+def test_nodes_and_query_from_the_command_line(tmp_path, veil_cli):  # noqa: ANN001
+    with running_orthanc(tmp_path / "orthanc", {"veil": ("VEIL", free_port())}) as orthanc:
+        paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 2, "Quisenberry^Marguerite",
+                             "QX4471902")
+        for path in paths:
+            orthanc.upload(path)
+        study_uid = pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID
+        added = veil_cli("nodes", "add", "PACS", "--aet", orthanc.aet, "--host", "127.0.0.1", "--port",
+                         str(orthanc.dicom_port))
+        assert added.returncode == 0 and "Added PACS: ORTHANC@127.0.0.1:" in added.stdout, added.stderr
+        again = veil_cli("nodes", "add", "pacs", "--aet", "X", "--host", "h", "--port", "104")
+        assert again.returncode == 1 and "exists already" in again.stderr
+        bad = veil_cli("nodes", "add", "Bad", "--aet", "A" * 17, "--host", "h", "--port", "104")
+        assert bad.returncode == 1 and "at most 16" in bad.stderr
+        assert "PACS\tORTHANC@127.0.0.1" in veil_cli("nodes", "list").stdout
+        echoed = veil_cli("nodes", "echo", "PACS")
+        assert echoed.returncode == 0 and "PACS answered" in echoed.stdout, echoed.stderr
+        found = veil_cli("query", "PACS", "--patient-id", "QX4471902", "--series")
+        assert found.returncode == 0, found.stderr
+        assert found.stdout.startswith(study_uid + "\tQuisenberry, Marguerite\tQX4471902")
+        assert "\tCT\t" in found.stdout and found.stdout.rstrip().endswith("1 study.")
+        none = veil_cli("query", "PACS", "--patient-name", "NOBODY*")
+        assert none.returncode == 0 and none.stdout.strip() == "0 studies."
+        wrong_day = veil_cli("query", "PACS", "--from", "2024-13-45")
+        assert wrong_day.returncode == 1 and "is not a date" in wrong_day.stderr
+        assert veil_cli("nodes", "add", "Closed", "--aet", "X", "--host", "127.0.0.1", "--port",
+                        str(free_port())).returncode == 0
+        refused = veil_cli("nodes", "echo", "Closed")
+        assert refused.returncode == 1 and "refused the connection" in refused.stderr
+        assert veil_cli("nodes", "remove", "Closed").returncode == 0
+        assert "Closed" not in veil_cli("nodes", "list").stdout
+        unknown = veil_cli("nodes", "echo", "Closed")
+        assert unknown.returncode == 1 and "No node is called 'Closed'. Known nodes: PACS." in unknown.stderr
+    audit = (tmp_path / "home" / "audit.log").read_text()
+    assert '"action": "network.query"' in audit or "network.query" in audit
+    assert "QX4471902" not in audit and "Quisenberry" not in audit and "NOBODY" not in audit

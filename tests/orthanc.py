@@ -1,0 +1,96 @@
+"""A real Orthanc for the network tests: started on loopback ports chosen at run time, with a
+throw-away configuration and storage, loaded through its REST API, stopped and removed at the
+end, pass or fail. The Debian ``orthanc`` package provides it (scripts/run-tests installs it);
+without it the tests that need it skip, saying so."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ORTHANC = shutil.which("Orthanc")
+SKIP_REASON = "Orthanc is not installed (Debian package orthanc; scripts/run-tests installs it as root)"
+START_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Orthanc:
+    folder: Path
+    aet: str
+    dicom_port: int
+    http_port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def rest(self, method: str, path: str, data: bytes | None = None) -> object:
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def upload(self, path: Path) -> str:
+        """Store one DICOM file; its Orthanc instance id."""
+        answer = self.rest("POST", "/instances", Path(path).read_bytes())
+        assert isinstance(answer, dict), answer
+        return str(answer["ID"])
+
+
+@contextmanager
+def running_orthanc(folder: Path, modalities: dict[str, tuple[str, int]] | None = None,
+                    aet: str = "ORTHANC") -> Iterator[Orthanc]:
+    """Orthanc on 127.0.0.1; ``modalities`` are the peers it knows (name -> (AE title, port))."""
+    assert ORTHANC is not None, SKIP_REASON
+    folder.mkdir(parents=True, exist_ok=True)
+    http_port, dicom_port = free_port(), free_port()
+    config = {
+        "Name": "VeilTests", "StorageDirectory": str(folder / "storage"), "IndexDirectory": str(folder / "index"),
+        "HttpPort": http_port, "DicomPort": dicom_port, "DicomAet": aet, "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False, "HttpServerEnabled": True, "DicomServerEnabled": True,
+        "DicomCheckCalledAet": True, "DicomCheckModalityHost": False, "Plugins": [],
+        "DicomModalities": {name: [ae, "127.0.0.1", port] for name, (ae, port) in (modalities or {}).items()},
+        "StableAge": 1, "ConcurrentJobs": 2, "HttpTimeout": 30,
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    log = open(folder / "orthanc.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([ORTHANC, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
+    server = Orthanc(folder, aet, dicom_port, http_port, process)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                server.rest("GET", "/system")
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    said = (folder / "orthanc.log").read_text()[-3000:]
+                    raise RuntimeError("Orthanc did not start:\n" + said) from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
