@@ -68,6 +68,23 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    from desktop.app.network.retrieving import retrieve
+    from desktop.cli.progress import TerminalProgress
+    from desktop.cli.support import cancellable
+    from desktop.core.network.retrieve import What
+
+    home = open_home(args)
+    what = What(args.remote_study, args.series or "", args.image or "")
+    printer = TerminalProgress()
+    report = cancellable(lambda token: retrieve(home, args.name, what, args.method, printer, token),
+                         "Cancelled. Nothing of the retrieve was imported.")
+    if report is None:
+        return 130
+    print(report.headline())
+    return 0 if not report.retrieved.cancelled else 1
+
+
 def add_network_commands(sub: argparse._SubParsersAction) -> None:
     nodes = sub.add_parser("nodes", help="the DICOM nodes (PACS) Veil knows").add_subparsers(dest="nodes_command",
                                                                                              required=True)
@@ -100,3 +117,13 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--description", help="the study description (wildcards allowed)")
     p.add_argument("--series", action="store_true", help="list each study's series too")
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("retrieve", help="retrieve a study, series or image from a node into the library")
+    p.add_argument("name", help="the node, as 'veil nodes list' names it")
+    p.add_argument("--study", dest="remote_study", required=True, metavar="UID",
+                   help="the Study Instance UID on the node ('veil query' prints it)")
+    p.add_argument("--series", metavar="UID", help="only this series of it")
+    p.add_argument("--image", metavar="UID", help="only this image of that series")
+    p.add_argument("--method", choices=("get",), default="get",
+                   help="get: C-GET over Veil's own association (the default)")
+    p.set_defaults(func=cmd_retrieve)

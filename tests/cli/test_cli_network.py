@@ -34,6 +34,9 @@ def test_nodes_and_query_from_the_command_line(tmp_path, veil_cli):  # noqa: ANN
         assert found.returncode == 0, found.stderr
         assert found.stdout.startswith(study_uid + "\tQuisenberry, Marguerite\tQX4471902")
         assert "\tCT\t" in found.stdout and found.stdout.rstrip().endswith("1 study.")
+        got = veil_cli("retrieve", "PACS", "--study", study_uid)
+        assert got.returncode == 0 and "Retrieved 2 object(s) from PACS: 2 new" in got.stdout, got.stderr
+        assert "Quisenberry" in veil_cli("ls").stdout
         none = veil_cli("query", "PACS", "--patient-name", "NOBODY*")
         assert none.returncode == 0 and none.stdout.strip() == "0 studies."
         wrong_day = veil_cli("query", "PACS", "--from", "2024-13-45")

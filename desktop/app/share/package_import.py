@@ -53,18 +53,20 @@ def archive_kind(data: bytes | memoryview) -> str | None:
     return next((kind for magic, kind in ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
 
 
-class PackageMembers:
-    """Receives verified members: stages each DICOM image sealed; keeps nothing else."""
+class StagedMembers:
+    """Receives DICOM objects in memory (from a package, or the network) and stages each sealed
+    in the object store, as an import from a folder does; indexed by :func:`import_members`.
+    Each is labelled ``ORIGIN::NAME`` (what the library shows as where it came from)."""
 
-    def __init__(self, home: VeilHome, package: Path) -> None:
+    def __init__(self, home: VeilHome, origin: str) -> None:
         self.home = home
-        self.package = str(Path(package).resolve())
+        self.origin = origin
         self.results: list[Ingested | Rejected] = []
 
-    def keep(self, name: str, data: memoryview) -> None:
-        if not name.startswith(DICOM_FOLDER):
-            return
-        label = f"{self.package}::{name}"
+    def keep(self, name: str, data: memoryview | bytes) -> None:
+        self._stage(f"{self.origin}::{name}", data)
+
+    def _stage(self, label: str, data: memoryview | bytes) -> None:
         kind = archive_kind(data)
         if kind is not None:
             self.results.append(Rejected(label, f"a {kind} archive inside the package: Veil never opens an "
@@ -75,6 +77,10 @@ class PackageMembers:
         except InvalidInstance as exc:
             self.results.append(Rejected(label, str(exc)))
         fault_point("open.member-staged")
+
+    @property
+    def staged(self) -> int:
+        return sum(isinstance(r, Ingested) for r in self.results)
 
     def discard(self) -> None:
         """Remove every sealed temp staged so far (the package did not verify, or was cancelled)."""
@@ -87,7 +93,21 @@ class PackageMembers:
         self.results.clear()
 
 
-def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken) -> tuple[ImportReport, list[Sent]]:
+class PackageMembers(StagedMembers):
+    """Receives verified members of a package: stages each DICOM image sealed; keeps nothing
+    else (README, manifest, DICOMDIR, case.html)."""
+
+    def __init__(self, home: VeilHome, package: Path) -> None:
+        super().__init__(home, str(Path(package).resolve()))
+        self.package = self.origin
+
+    def keep(self, name: str, data: memoryview | bytes) -> None:
+        if name.startswith(DICOM_FOLDER):
+            self._stage(f"{self.package}::{name}", data)
+
+
+def import_members(home: VeilHome, members: StagedMembers, cancel: CancelToken,
+                   source: str = "package") -> tuple[ImportReport, list[Sent]]:
     """Index what :class:`PackageMembers` staged, as one import (audited like any import); the
     report and the package's images now in the library (whose, which study and series)."""
     report = ImportReport()
@@ -98,7 +118,7 @@ def import_members(home: VeilHome, members: PackageMembers, cancel: CancelToken)
     outcome, import_id = "failed", None
     try:
         import_id = index.start_import(conn, os_user())
-        home.record(conn, "import.started", import_id=import_id, files=report.total, source="package")
+        home.record(conn, "import.started", import_id=import_id, files=report.total, source=source)
         for start in range(0, len(ingested), 200):
             if cancel.cancelled:
                 report.cancelled = True

@@ -17,9 +17,11 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from pynetdicom import AE
+from pynetdicom import AE, build_context
 from pynetdicom.association import Association
+from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from desktop.core.network.nodes import DEFAULT_CALLING_AE, DicomNode, NodeError
@@ -105,18 +107,27 @@ class _Rejection(logging.Handler):
 @contextmanager
 def associated(node: DicomNode, contexts: list[str], calling: Calling = VEIL) -> Iterator[Association]:
     """An association with ``node`` proposing ``contexts`` (SOP Class UIDs), released after."""
+    with associated_with(node, [build_context(uid) for uid in contexts], calling) as assoc:
+        yield assoc
+
+
+@contextmanager
+def associated_with(node: DicomNode, contexts: list[PresentationContext], calling: Calling = VEIL,
+                    roles: list[Any] | None = None, handlers: list[Any] | None = None) -> Iterator[Association]:
+    """An association with ``node`` proposing ``contexts`` (with their transfer syntaxes),
+    SCP/SCU ``roles`` (PS3.7 D.3.3.4) and event ``handlers``; released after."""
     probe(node, calling.timeout)
     ae = AE(ae_title=calling.ae_title)
     for attribute in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
         setattr(ae, attribute, calling.timeout)
-    for uid in contexts:
-        ae.add_requested_context(uid)
+    ae.requested_contexts = contexts
     context = tls_context(node)
     rejection = _Rejection()
     logger = logging.getLogger("pynetdicom")
     logger.addHandler(rejection)
     try:
-        assoc = ae.associate(node.host, node.port, ae_title=node.ae_title,
+        assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, ext_neg=roles or None,
+                             evt_handlers=handlers or None,
                              tls_args=(context, node.host) if context is not None else None)
     finally:
         logger.removeHandler(rejection)

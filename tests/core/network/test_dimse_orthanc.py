@@ -89,3 +89,21 @@ def test_a_node_that_never_answers_times_out():
         for sock in held:
             sock.close()
         listener.close()
+
+
+def test_c_get_brings_each_object_as_the_node_has_it(orthanc):  # noqa: ANN001
+    from desktop.core.network.retrieve import What, get
+
+    node = _node(orthanc)
+    study = find_studies(node, StudyQuery(patient_id="QX4471902")).matches[0]
+    kept: dict[str, bytes] = {}
+    seen: list[tuple[int, int]] = []
+    result = get(node, What(study.study_uid), lambda name, data: kept.__setitem__(name, data),
+                 lambda done, total: seen.append((done, total)))
+    assert result.received == 2 and not result.cancelled and len(kept) == 2
+    for name, data in kept.items():
+        ds = pydicom.dcmread(__import__("io").BytesIO(data))
+        assert ds.SOPInstanceUID == name and ds.PatientID == "QX4471902" and "PixelData" in ds
+    series = find_series(node, study.study_uid).matches[0]
+    one = get(node, What(study.study_uid, series.series_uid, sorted(kept)[0]), lambda _n, _d: None)
+    assert one.received == 1
