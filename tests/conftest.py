@@ -106,6 +106,7 @@ def veil_cli(tmp_path: Path):
         return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True, text=True,
                               timeout=300, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
 
+    run.env = env  # type: ignore[attr-defined] - for a command a test starts in the background
     return run
 
 

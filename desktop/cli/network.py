@@ -85,6 +85,37 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     return 0 if not report.retrieved.cancelled else 1
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    import threading
+
+    from desktop.app.network.listening import listen_settings, listening, set_listen_settings
+
+    home = open_home(args)
+    settings = listen_settings(home)
+    if args.port is not None or args.allow_any is not None:
+        set_listen_settings(home, args.port or settings.port,
+                            settings.allow_any if args.allow_any is None else args.allow_any)
+        settings = listen_settings(home)
+
+    def done(peer, report) -> None:  # noqa: ANN001 - a Peer and an ImportReport (None: nothing kept)
+        if report is None:
+            print(f"{peer.ae_title} ({peer.address}): the association ended early; nothing of it was kept.",
+                  flush=True)
+        else:
+            print(f"{peer.ae_title} ({peer.address}): {report.imported} new image(s), "
+                  f"{report.already_present + len(report.duplicates)} already in the library"
+                  f"{f', {len(report.rejected)} rejected' if report.rejected else ''}.", flush=True)
+
+    with listening(home, done):
+        who = "any sender" if settings.allow_any else "the configured nodes"
+        print(f"Listening as {settings.ae_title} on port {settings.port} for {who}; Ctrl+C stops.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0
+
+
 def add_network_commands(sub: argparse._SubParsersAction) -> None:
     nodes = sub.add_parser("nodes", help="the DICOM nodes (PACS) Veil knows").add_subparsers(dest="nodes_command",
                                                                                              required=True)
@@ -124,6 +155,15 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
                    help="the Study Instance UID on the node ('veil query' prints it)")
     p.add_argument("--series", metavar="UID", help="only this series of it")
     p.add_argument("--image", metavar="UID", help="only this image of that series")
-    p.add_argument("--method", choices=("get",), default="get",
-                   help="get: C-GET over Veil's own association (the default)")
+    p.add_argument("--method", choices=("get", "move"), default="get",
+                   help="get: C-GET over Veil's own association (the default); move: C-MOVE to Veil's storage "
+                        "SCP (the node must know Veil's AE title, host and port: 'veil listen --help')")
     p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("listen", help="receive images (C-STORE) into the library until Ctrl+C")
+    p.add_argument("--port", type=int, help="the storage port, remembered (default 11112)")
+    p.add_argument("--any", dest="allow_any", action="store_true",
+                   help="accept any sender, not only the configured nodes (remembered)")
+    p.add_argument("--nodes-only", dest="allow_any", action="store_false",
+                   help="accept only the configured nodes again")
+    p.set_defaults(func=cmd_listen, allow_any=None)

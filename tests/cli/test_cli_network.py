@@ -52,3 +52,34 @@ def test_nodes_and_query_from_the_command_line(tmp_path, veil_cli):  # noqa: ANN
     audit = (tmp_path / "home" / "audit.log").read_text()
     assert '"action": "network.query"' in audit or "network.query" in audit
     assert "QX4471902" not in audit and "Quisenberry" not in audit and "NOBODY" not in audit
+
+
+def test_veil_listen_receives_until_ctrl_c(tmp_path, veil_cli):  # noqa: ANN001
+    import json
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scp_port = free_port()
+    with running_orthanc(tmp_path / "orthanc", {"veil": ("VEIL", scp_port)}) as orthanc:
+        paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 3, "Quisenberry^Marguerite",
+                             "QX4471902")
+        ids = [orthanc.upload(path) for path in paths]
+        assert veil_cli("nodes", "add", "PACS", "--aet", orthanc.aet, "--host", "127.0.0.1", "--port",
+                        str(orthanc.dicom_port)).returncode == 0
+        listener = subprocess.Popen([sys.executable, "-m", "desktop", "listen", "--port", str(scp_port)],
+                                    env=veil_cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    cwd=Path(__file__).resolve().parents[2])
+        try:
+            first = listener.stdout.readline()
+            assert first.startswith(f"Listening as VEIL on port {scp_port} for the configured nodes"), (
+                first + listener.stderr.read() if listener.poll() is not None else first)
+            orthanc.rest("POST", "/modalities/veil/store", json.dumps({"Resources": ids, "Synchronous": True}).encode())
+            line = listener.stdout.readline()
+            assert line.startswith("ORTHANC (127.0.0.1): 3 new image(s)"), line
+        finally:
+            listener.send_signal(signal.SIGINT)
+            out, err = listener.communicate(timeout=30)
+        assert listener.returncode == 0 and "Stopped." in out, err
+    assert "Quisenberry" in veil_cli("ls").stdout

@@ -1,4 +1,5 @@
-"""Retrieve a study, series or image from a node into the encrypted library (C-GET), through
+"""Retrieve a study, series or image from a node into the encrypted library (C-GET, or C-MOVE
+to Veil's own storage SCP, :mod:`.listening`), through
 the same import path as files: each object is staged sealed as it arrives, then indexed as one
 import (duplicates recognised, bad objects rejected with a reason). A retrieve that fails
 half-way (the node stops, refuses, or the user cancels) imports nothing of it: the staged
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
+from desktop.app.network.listening import receiving_for
 from desktop.app.network.nodes import calling, find_node
 from desktop.app.share.package_import import StagedMembers, import_members
 from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import NodeError
-from desktop.core.network.retrieve import Retrieved, What, get
+from desktop.core.network.retrieve import Retrieved, What, get, move
 
-METHODS = ("get",)
+METHODS = ("get", "move")
 
 
 @dataclass
@@ -28,6 +30,7 @@ class RetrieveReport:
     what: What
     retrieved: Retrieved
     imported: ImportReport | None = None
+    method: str = "get"
 
     def headline(self) -> str:
         if self.retrieved.cancelled:
@@ -47,10 +50,15 @@ def retrieve(home: VeilHome, name: str, what: What, method: str = "get", progres
         raise VeilError(f"Retrieve by {method!r} is not available yet; use: {', '.join(METHODS)}.")
     cancel = cancel or CancelToken()
     node = find_node(home, name)
-    members = StagedMembers(home, f"{node.name} (C-GET)")
-    report = RetrieveReport(node.name, what, Retrieved())
+    members = StagedMembers(home, f"{node.name} (C-{method.upper()})")
+    report = RetrieveReport(node.name, what, Retrieved(), method=method)
     try:
-        report.retrieved = get(node, what, members.keep, progress, lambda: cancel.cancelled, calling(home))
+        if method == "move":
+            with receiving_for(home, members, node.ae_title) as listen:
+                report.retrieved = move(node, what, listen.ae_title, progress, lambda: cancel.cancelled,
+                                        calling(home), lambda: members.staged)
+        else:
+            report.retrieved = get(node, what, members.keep, progress, lambda: cancel.cancelled, calling(home))
         if report.retrieved.cancelled or cancel.cancelled:
             report.retrieved.cancelled = True
             members.discard()
@@ -72,7 +80,7 @@ def retrieve(home: VeilHome, name: str, what: What, method: str = "get", progres
 def _audit(home: VeilHome, report: RetrieveReport, outcome: str, **more: object) -> None:
     conn = home.connect()
     try:
-        home.record(conn, "network.retrieve", node=report.node, method="get", level=report.what.level,
+        home.record(conn, "network.retrieve", node=report.node, method=report.method, level=report.what.level,
                     outcome=outcome, received=report.retrieved.received, failed=report.retrieved.failed,
                     study=home.audit.pseudonym(report.what.study_uid), **more)
     finally:

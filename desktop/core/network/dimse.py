@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ def associated_with(node: DicomNode, contexts: list[PresentationContext], callin
     rejection = _Rejection()
     logger = logging.getLogger("pynetdicom")
     logger.addHandler(rejection)
+    started = time.monotonic()
     try:
         assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, ext_neg=roles or None,
                              evt_handlers=handlers or None,
@@ -133,13 +135,17 @@ def associated_with(node: DicomNode, contexts: list[PresentationContext], callin
         logger.removeHandler(rejection)
     if not assoc.is_established:
         where = f"{node.name} ({node.describe()})"
-        if assoc.is_rejected:
-            reason = rejection.reasons.get(assoc.ident) or next(iter(rejection.reasons.values()), "no reason given")
+        reason = rejection.reasons.get(assoc.ident) or next(iter(rejection.reasons.values()), "")
+        if assoc.is_rejected or reason:  # the peer may close its socket before pynetdicom marks the rejection
+            reason = reason or "no reason given"
             hint = {"Called AE title not recognised": f": it is not called {node.ae_title}; check the node's AE "
                                                       "title",
                     "Calling AE title not recognised": f": it does not know Veil's AE title {calling.ae_title}; "
                                                        "add Veil to the node's list of modalities"}.get(reason, "")
             raise NodeError(f"{where} rejected the association ({reason}){hint}.")
+        if time.monotonic() - started < calling.timeout * 0.9:
+            raise NodeError(f"{where} closed the connection without accepting the association: check that it is "
+                            f"called {node.ae_title} and that it knows Veil's AE title {calling.ae_title}.")
         raise NodeError(f"{where} did not accept an association within {calling.timeout:.0f} s.")
     try:
         yield assoc

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.uid import (
@@ -35,6 +36,7 @@ from pynetdicom import build_context, build_role, evt
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
 )
 
 from desktop.core.network.dimse import VEIL, Calling, associated_with
@@ -128,30 +130,55 @@ def get(node: DicomNode, what: What, keep: Keep, progress: Progress = lambda _d,
 
     handlers = [(evt.EVT_C_STORE, on_store)]
     with associated_with(node, contexts, calling, roles=roles, handlers=handlers) as assoc:
-        started = time.monotonic()
-        for status, _identifier in assoc.send_c_get(what.identifier(), StudyRootQueryRetrieveInformationModelGet):
-            if not status:
-                quick = assoc.is_aborted or time.monotonic() - started < calling.timeout * 0.9
-                raise NodeError(f"{node.name} stopped mid-transfer after {result.received} image(s)"
-                                f"{' (it broke off the association)' if quick else ''}: nothing of it is shown as "
-                                "complete; retrieve it again.")
-            code = int(status.Status)
-            remaining = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
-            done = sum(int(status.get(k, 0) or 0) for k in ("NumberOfCompletedSuboperations",
-                                                              "NumberOfFailedSuboperations",
-                                                              "NumberOfWarningSuboperations"))
-            progress(done, done + remaining)
-            if code in _PENDING:
-                if cancelled() and not result.cancelled:
-                    assoc.send_c_cancel(1, query_model=StudyRootQueryRetrieveInformationModelGet)
-                    result.cancelled = True
-                continue
-            result.failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
-            result.warnings = int(status.get("NumberOfWarningSuboperations", 0) or 0)
-            if code == 0xFE00:
-                result.cancelled = True
-            elif code not in (0x0000, 0xB000):
-                raise NodeError(f"{node.name} refused the retrieve (status 0x{code:04X}) after {result.received} "
-                                "image(s).")
-            started = time.monotonic()
+        responses = assoc.send_c_get(what.identifier(), StudyRootQueryRetrieveInformationModelGet)
+        _follow(node, assoc, responses, StudyRootQueryRetrieveInformationModelGet, result, progress, cancelled,
+                calling, lambda: result.received)
     return result
+
+
+def move(node: DicomNode, what: What, destination: str, progress: Progress = lambda _d, _t: None,
+         cancelled: Callable[[], bool] = lambda: False, calling: Calling = VEIL,
+         received: Callable[[], int] = lambda: 0) -> Retrieved:
+    """C-MOVE ``what`` from ``node`` to the AE ``destination`` (PS3.4 C.4.2): the node opens
+    its own association to it (Veil's storage SCP, :mod:`.scp`, which keeps the objects);
+    ``received`` counts what that SCP took so far."""
+    result = Retrieved()
+    with associated_with(node, [build_context(StudyRootQueryRetrieveInformationModelMove)], calling) as assoc:
+        responses = assoc.send_c_move(what.identifier(), destination, StudyRootQueryRetrieveInformationModelMove)
+        _follow(node, assoc, responses, StudyRootQueryRetrieveInformationModelMove, result, progress, cancelled,
+                calling, received)
+    result.received = received()
+    return result
+
+
+def _follow(node: DicomNode, assoc: Any, responses: Any, model: str, result: Retrieved, progress: Progress,
+            cancelled: Callable[[], bool], calling: Calling, received: Callable[[], int]) -> None:
+    """Read a C-GET's or C-MOVE's responses to the end (PS3.4 C.4.2.1.6, C.4.3.1.6)."""
+    started = time.monotonic()
+    for status, _identifier in responses:
+        if not status:
+            quick = assoc.is_aborted or time.monotonic() - started < calling.timeout * 0.9
+            raise NodeError(f"{node.name} stopped mid-transfer after {received()} image(s)"
+                            f"{' (it broke off the association)' if quick else ''}: nothing of it is shown as "
+                            "complete; retrieve it again.")
+        code = int(status.Status)
+        remaining = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
+        done = sum(int(status.get(k, 0) or 0) for k in ("NumberOfCompletedSuboperations",
+                                                          "NumberOfFailedSuboperations",
+                                                          "NumberOfWarningSuboperations"))
+        progress(done, done + remaining)
+        if code in _PENDING:
+            if cancelled() and not result.cancelled:
+                assoc.send_c_cancel(1, query_model=model)
+                result.cancelled = True
+            continue
+        result.failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
+        result.warnings = int(status.get("NumberOfWarningSuboperations", 0) or 0)
+        if code == 0xFE00:
+            result.cancelled = True
+        elif code == 0xA801:  # PS3.4 C.4.2.1.6: Refused, Move Destination unknown
+            raise NodeError(f"{node.name} does not know where to send to Veil's AE title: add Veil (its AE title, "
+                            "host and storage port) to the node's modalities, or retrieve with C-GET.")
+        elif code not in (0x0000, 0xB000):
+            raise NodeError(f"{node.name} refused the retrieve (status 0x{code:04X}) after {received()} image(s).")
+        started = time.monotonic()

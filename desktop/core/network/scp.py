@@ -1,0 +1,110 @@
+"""Veil's storage SCP (PS3.4 Annex B): a server that accepts C-STORE (and C-ECHO) on a port,
+in every storage SOP class pynetdicom knows and every transfer syntax pydicom reads, keeping
+each object as it was sent. Only the calling AE titles it is given may associate (an empty
+list: any). Each association's objects go to a :class:`Receiver` made for it, which hears
+when the association ends (released: whole; aborted or cut: not).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pynetdicom import AE, StoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from desktop.core.network.nodes import NodeError, check_ae_title
+from desktop.core.network.retrieve import ACCEPTED_SYNTAXES
+
+#: The status a C-STORE gets when Veil cannot keep the object (PS3.4 B.2.3: out of resources).
+REFUSED = 0xA700
+
+
+class Receiver(Protocol):
+    """Takes one association's objects."""
+
+    def keep(self, name: str, data: bytes) -> None: ...
+    def ended(self, whole: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who associated: their AE title and address."""
+
+    ae_title: str
+    address: str
+
+
+class StorageServer:
+    """A storage SCP on ``host``:``port`` as ``ae_title`` (see the module); ``receiver_for``
+    makes the receiver of each association that is accepted."""
+
+    def __init__(self, ae_title: str, port: int, receiver_for: Callable[[Peer], Receiver],
+                 allowed: Sequence[str] = (), host: str = "0.0.0.0", timeout: float = 30.0) -> None:  # noqa: S104
+        self.ae_title = check_ae_title(ae_title, "Veil's AE title")
+        if not 1 <= port <= 65535:
+            raise NodeError("The storage port is a number from 1 to 65535.")
+        self.port, self.host = port, host
+        self.receiver_for = receiver_for
+        self.allowed = [check_ae_title(a) for a in allowed]
+        self.timeout = timeout
+        self._receivers: dict[int, Receiver] = {}
+        self._lock = threading.Lock()
+        self._server: Any = None
+
+    def start(self) -> None:
+        ae = AE(ae_title=self.ae_title)
+        for attribute in ("acse_timeout", "dimse_timeout", "network_timeout"):
+            setattr(ae, attribute, self.timeout)
+        ae.require_called_aet = True
+        if self.allowed:
+            ae.require_calling_aet = self.allowed
+        ae.add_supported_context(Verification)
+        for context in StoragePresentationContexts:
+            if context.abstract_syntax is not None:
+                ae.add_supported_context(context.abstract_syntax, ACCEPTED_SYNTAXES)
+        handlers: list[Any] = [(evt.EVT_C_STORE, self._store), (evt.EVT_RELEASED, self._released),
+                    (evt.EVT_ABORTED, self._cut), (evt.EVT_CONN_CLOSE, self._cut)]
+        try:
+            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        except OSError as exc:
+            raise NodeError(f"Veil cannot listen on port {self.port}: {exc.strerror or exc} (another program, or "
+                            "another Veil, may be listening there).") from None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def _receiver(self, event: evt.Event) -> Receiver:
+        key = id(event.assoc)
+        with self._lock:
+            receiver = self._receivers.get(key)
+            if receiver is None:
+                requestor = event.assoc.requestor
+                receiver = self.receiver_for(Peer(str(requestor.ae_title).strip(), str(requestor.address)))
+                self._receivers[key] = receiver
+        return receiver
+
+    def _store(self, event: evt.Event) -> int:
+        try:
+            data = event.encoded_dataset(include_meta=True)
+            name = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "object")
+            self._receiver(event).keep(name, data)
+        except Exception:  # noqa: BLE001 - the sender is told, and Veil goes on with the next object
+            return REFUSED
+        return 0x0000
+
+    def _end(self, event: evt.Event, whole: bool) -> None:
+        with self._lock:
+            receiver = self._receivers.pop(id(event.assoc), None)
+        if receiver is not None:
+            receiver.ended(whole)
+
+    def _released(self, event: evt.Event) -> None:
+        self._end(event, True)
+
+    def _cut(self, event: evt.Event) -> None:
+        self._end(event, False)
