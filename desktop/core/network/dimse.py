@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pynetdicom import AE, build_context
+from pynetdicom import AE, build_context, transport
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -28,6 +28,23 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from desktop.core.network.nodes import DEFAULT_CALLING_AE, DicomNode, NodeError
 
 logging.getLogger("pynetdicom").setLevel(logging.ERROR)
+
+
+def _shutdown_then_close(self: transport.AssociationSocket) -> None:
+    """pynetdicom 3.0.4 skips close() when shutdown() fails (a peer that already closed its
+    end: every rejected association and every node that hangs up), leaking a socket per
+    failure; this closes it whatever shutdown() says."""
+    sock = self.socket
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+transport.AssociationSocket._shutdown_socket = _shutdown_then_close  # type: ignore[method-assign]
 
 #: Seconds to connect, and to wait for each answer (A-ASSOCIATE, each DIMSE response).
 TIMEOUT_S = 15.0

@@ -82,15 +82,26 @@ def test_a_node_that_never_answers_times_out():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
+    listener.settimeout(10)
     held: list[socket.socket] = []
-    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+
+    def hold() -> None:  # accept the probe and the association's connection, answer neither
+        for _ in range(2):
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
     try:
         with pytest.raises(NodeError, match="did not accept an association within 1 s"):
             echo(DicomNode("Silent", "SILENT", "127.0.0.1", listener.getsockname()[1]), Calling(timeout=1))
     finally:
+        holder.join(12)
+        listener.close()
         for sock in held:
             sock.close()
-        listener.close()
 
 
 def test_c_get_brings_each_object_as_the_node_has_it(orthanc):  # noqa: ANN001
