@@ -55,8 +55,9 @@ class Orthanc:
 
 @contextmanager
 def running_orthanc(folder: Path, modalities: dict[str, tuple[str, int]] | None = None,
-                    aet: str = "ORTHANC") -> Iterator[Orthanc]:
-    """Orthanc on 127.0.0.1; ``modalities`` are the peers it knows (name -> (AE title, port))."""
+                    aet: str = "ORTHANC", tls: dict[str, object] | None = None) -> Iterator[Orthanc]:
+    """Orthanc on 127.0.0.1; ``modalities`` are the peers it knows (name -> (AE title, port));
+    ``tls``: its DICOM TLS options (DicomTlsCertificate, DicomTlsPrivateKey, ...)."""
     assert ORTHANC is not None, SKIP_REASON
     folder.mkdir(parents=True, exist_ok=True)
     http_port, dicom_port = free_port(), free_port()
@@ -68,6 +69,8 @@ def running_orthanc(folder: Path, modalities: dict[str, tuple[str, int]] | None 
         "DicomModalities": {name: [ae, "127.0.0.1", port] for name, (ae, port) in (modalities or {}).items()},
         "StableAge": 1, "ConcurrentJobs": 2, "HttpTimeout": 30,
     }
+    if tls:
+        config.update({"DicomTlsEnabled": True, **tls})
     (folder / "orthanc.json").write_text(json.dumps(config))
     log = open(folder / "orthanc.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([ORTHANC, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT,

@@ -48,6 +48,8 @@ transport.AssociationSocket._shutdown_socket = _shutdown_then_close  # type: ign
 
 #: Seconds to connect, and to wait for each answer (A-ASSOCIATE, each DIMSE response).
 TIMEOUT_S = 15.0
+#: Seconds the TLS probe waits for a node to refuse Veil's (missing) certificate.
+PROBE_WAIT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,35 @@ def probe(node: DicomNode, timeout: float = TIMEOUT_S) -> None:
         context = tls_context(node)
         if context is not None:
             try:
-                with context.wrap_socket(sock, server_hostname=node.host):
-                    pass
+                with context.wrap_socket(sock, server_hostname=node.host) as secure:
+                    _await_refusal(secure, node, where)
             except ssl.SSLCertVerificationError as exc:
                 raise NodeError(f"{where}: its TLS certificate does not verify ({exc.verify_message}).") from None
             except (ssl.SSLError, OSError) as exc:
                 raise NodeError(f"{where}: the TLS handshake failed ({_reason(exc)}).") from None
     finally:
         sock.close()
+
+
+def _await_refusal(secure: ssl.SSLSocket, node: DicomNode, where: str) -> None:
+    """Under TLS 1.3 a node that wants Veil's certificate says so only after the handshake:
+    wait a moment for that alert (a node that waits for the association request is fine)."""
+    secure.settimeout(PROBE_WAIT_S)
+    try:
+        data = secure.recv(1)
+    except TimeoutError:
+        return
+    except ssl.SSLError as exc:
+        wants = "CERTIFICATE_REQUIRED" in str(exc).upper()
+        raise NodeError(f"{where} refused the TLS connection"
+                        + (": it wants Veil's client certificate and key" if wants or not node.tls or not
+                           node.tls.certificate else f" ({_reason(exc)})") + ".") from None
+    except OSError:
+        data = b""
+    if not data:
+        raise NodeError(f"{where} closed the TLS connection at once"
+                        + (": it may want Veil's client certificate and key" if node.tls and not node.tls.certificate
+                           else "") + ".")
 
 
 class _Rejection(logging.Handler):
@@ -161,8 +184,10 @@ def associated_with(node: DicomNode, contexts: list[PresentationContext], callin
                                                        "add Veil to the node's list of modalities"}.get(reason, "")
             raise NodeError(f"{where} rejected the association ({reason}){hint}.")
         if time.monotonic() - started < calling.timeout * 0.9:
+            tls_hint = "" if node.tls else ", and whether it expects TLS (then give its CA certificate)"
             raise NodeError(f"{where} closed the connection without accepting the association: check that it is "
-                            f"called {node.ae_title} and that it knows Veil's AE title {calling.ae_title}.")
+                            f"called {node.ae_title} and that it knows Veil's AE title {calling.ae_title}"
+                            f"{tls_hint}.")
         raise NodeError(f"{where} did not accept an association within {calling.timeout:.0f} s.")
     try:
         yield assoc
