@@ -21,6 +21,7 @@ class Actions:
     export_slides: QAction
     new_case: QAction
     teaching_cases: QAction
+    network_nodes: QAction
     open_package: QAction
     key_card: QAction
     address_book: QAction
@@ -40,7 +41,7 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.teaching_cases,
+                self.teaching_cases, self.network_nodes,
                 self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book,
                 self.lock_now, self.lock_settings]
 
@@ -109,6 +110,8 @@ def create_actions(window: QMainWindow) -> Actions:
                          "history, findings, diagnosis and key images (K in the viewer)", "Ctrl+Shift+N"),
         teaching_cases=_action(window, "Teaching &Cases…", "Every teaching case, searched by its text, "
                                "keywords and diagnosis, with its consent state", "Ctrl+Shift+T"),
+        network_nodes=_action(window, "&Network Nodes…", "The PACS and archives Veil queries, retrieves from "
+                              "and sends to; test each (C-ECHO); Veil's own AE title and storage port"),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
         find=_action(window, "&Filter Studies", "Type to filter the studies shown",
                      "Ctrl+F"),
@@ -144,6 +147,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.addActions([actions.open_package, actions.export_package, actions.deidentify])
     file_menu.addSeparator()
     file_menu.addActions([actions.new_case, actions.teaching_cases])
+    file_menu.addSeparator()
+    file_menu.addAction(actions.network_nodes)
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()

@@ -40,6 +40,7 @@ from desktop.ui.library.notice_bar import NoticeBar
 from desktop.ui.library.opener import LibraryOpener
 from desktop.ui.library.study_browser import SERIES_THUMBNAIL, StudyBrowser
 from desktop.ui.lock.idle_lock import IdleLock
+from desktop.ui.network.windows import NetworkWindows
 from desktop.ui.share.windows import ShareWindows, drop_hint
 from desktop.ui.viewer.viewer_window import ViewerWindow
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.session_lock = IdleLock(self, lock_after_seconds)  # automatic logoff: see idle_lock
         self.share = ShareWindows(self, self)
         self.cases = CaseWindows(self, self)
+        self.network = NetworkWindows(self)
         self.share.busy_changed.connect(lambda busy: None if busy else self._close_if_waiting())
         self.imports = ImportController(self, workers=import_workers)
         self._live_refresh = QTimer(self)
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         a.new_case.triggered.connect(lambda: self.cases.new_case())
         a.open_study.triggered.connect(self._open_selected)
         a.teaching_cases.triggered.connect(self.cases.show_cases)
+        a.network_nodes.triggered.connect(lambda: self.network.show_nodes(self.home))
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
         a.address_book.triggered.connect(self.share.address_book)

@@ -1,0 +1,1 @@
+"""The DICOM network in the window: nodes (and, to come, the query panel)."""
