@@ -14,7 +14,9 @@ from desktop.app.network.nodes import (
     remove_node,
     save_node,
 )
-from desktop.cli.support import open_home
+from desktop.cli.consent import add_purpose_arguments
+from desktop.cli.support import STUDY_HELP, open_home
+from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, TlsFiles
 from desktop.core.network.query import StudyQuery
 
@@ -116,6 +118,32 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from desktop.app.consent.export_consent import ExportPurpose
+    from desktop.app.network.sending import send_studies
+    from desktop.cli.consent import print_refusal
+    from desktop.cli.progress import TerminalProgress
+    from desktop.cli.support import cancellable
+    from desktop.core.deid.profiles import preset
+
+    if args.override:
+        raise VeilError("Images for the patient's care never go to a DICOM node; --override does not apply.")
+    home = open_home(args)
+    purpose = ExportPurpose(args.purpose, args.recipient or "", args.protocol or "")
+    report = cancellable(lambda token: send_studies(home, args.to, tuple(args.study), purpose, preset(args.profile),
+                                                    args.confirm_burned_in, TerminalProgress(), token),
+                         "Cancelled. Nothing more was sent.")
+    if report is None:
+        return 130
+    print(report.headline())
+    if report.refused:
+        print_refusal(report.consent, report.flagged, args.confirm_burned_in, report.residual)
+        return 1
+    if report.sent:
+        print("  recorded in the accounting of disclosures")
+    return 0 if report.sent and not report.failed else 1
+
+
 def add_network_commands(sub: argparse._SubParsersAction) -> None:
     nodes = sub.add_parser("nodes", help="the DICOM nodes (PACS) Veil knows").add_subparsers(dest="nodes_command",
                                                                                              required=True)
@@ -159,6 +187,20 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
                    help="get: C-GET over Veil's own association (the default); move: C-MOVE to Veil's storage "
                         "SCP (the node must know Veil's AE title, host and port: 'veil listen --help')")
     p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("send", help="send library studies, de-identified, to a DICOM node (C-STORE)",
+                       description="A disclosure like any other: consent for the purpose, redaction masks burned in, "
+                                   "the burned-in review, de-identification with a profile, the residual check; the "
+                                   "accounting of disclosures names the node. Never for care.")
+    p.add_argument("--to", required=True, metavar="NODE", help="the node, as 'veil nodes list' names it")
+    p.add_argument("--study", action="append", required=True, metavar="STUDY",
+                   help="a library study: " + STUDY_HELP + "; repeat for several")
+    add_purpose_arguments(p)
+    p.add_argument("--profile", choices=("teaching", "research", "publication"), default="teaching",
+                   help="the de-identification profile (default teaching)")
+    p.add_argument("--confirm-burned-in", action="store_true",
+                   help="include images that declare burned-in text and have no redaction mask (you checked them)")
+    p.set_defaults(func=cmd_send)
 
     p = sub.add_parser("listen", help="receive images (C-STORE) into the library until Ctrl+C")
     p.add_argument("--port", type=int, help="the storage port, remembered (default 11112)")

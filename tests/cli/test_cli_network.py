@@ -83,3 +83,28 @@ def test_veil_listen_receives_until_ctrl_c(tmp_path, veil_cli):  # noqa: ANN001
             out, err = listener.communicate(timeout=30)
         assert listener.returncode == 0 and "Stopped." in out, err
     assert "Quisenberry" in veil_cli("ls").stdout
+
+
+def test_veil_send_de_identifies_through_the_gate(tmp_path, veil_cli):  # noqa: ANN001
+    import urllib.request
+
+    with running_orthanc(tmp_path / "orthanc", {"veil": ("VEIL", free_port())}) as orthanc:
+        write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 2, "Quisenberry^Marguerite", "QX4471902")
+        assert veil_cli("import", str(tmp_path / "ct")).returncode == 0
+        assert veil_cli("nodes", "add", "Teaching PACS", "--aet", orthanc.aet, "--host", "127.0.0.1", "--port",
+                        str(orthanc.dicom_port)).returncode == 0
+        refused = veil_cli("send", "--to", "Teaching PACS", "--study", "1", "--purpose", "teaching")
+        assert refused.returncode == 1 and "consent does not allow it" in refused.stdout
+        assert veil_cli("consent", "add", "--site-wide", "--not-required", "Teaching file policy v3",
+                        "--purpose", "teaching").returncode == 0
+        sent = veil_cli("send", "--to", "Teaching PACS", "--study", "1", "--purpose", "teaching")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.startswith("Sent 2 de-identified image(s) to Teaching PACS.")
+        care = veil_cli("send", "--to", "Teaching PACS", "--study", "1", "--purpose", "care", "--recipient", "Dr B")
+        assert care.returncode == 1 and "care" in care.stderr
+        stored = orthanc.rest("GET", "/instances")
+        assert len(stored) == 2
+        for instance in stored:
+            with urllib.request.urlopen(f"{orthanc.url}/instances/{instance}/file", timeout=30) as response:  # noqa: S310
+                data = response.read()
+            assert b"Quisenberry" not in data and b"QX4471902" not in data and b"4471902" not in data

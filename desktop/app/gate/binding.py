@@ -34,6 +34,7 @@ class Channel(StrEnum):
     SLIDES = "slides"  # PNG or JPEG images (a folder or a zip)
     IMAGE = "image"  # one rendered image from the viewer
     DECK = "deck"  # a PowerPoint deck of teaching cases
+    NETWORK = "network"  # C-STORE to a DICOM node (de-identified only: care goes in a key package)
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ from desktop.core.common.atomic_files import atomic_write_bytes, fsync_dir, sync
 from desktop.core.common.errors import VeilError
 from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
+from desktop.core.network.store import Outgoing, Stored, store
 from desktop.core.share.deck import Deck, DeckSlide, deck_bytes
 from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
-__all__ = ["ARCHIVE_SUFFIX", "Deck", "DeckSlide", "FolderWriter", "TEMP_PREFIX", "WrittenPackage", "ZipWriter",
-           "encode", "png_bytes", "write_archive", "write_deck", "write_package", "write_png"]
+__all__ = ["ARCHIVE_SUFFIX", "Deck", "DeckSlide", "FolderWriter", "Outgoing", "Stored", "TEMP_PREFIX",
+           "WrittenPackage", "ZipWriter", "encode", "png_bytes", "send_dicom", "write_archive", "write_deck",
+           "write_package", "write_png"]
 
 JPEG_QUALITY = 92
 
@@ -45,6 +47,12 @@ def encode(image: np.ndarray, fmt: str, fast: bool = False) -> bytes:
     else:
         picture.save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
+
+
+def send_dicom(node, objects: Sequence[Outgoing], calling, progress, cancelled) -> Stored:  # noqa: ANN001
+    """C-STORE the de-identified objects to ``node`` (a DicomNode, as ``calling``, a Calling):
+    the network exit, through the gate like every other."""
+    return store(node, objects, progress, cancelled, calling)
 
 
 def write_deck(path: Path, deck: Deck) -> int:

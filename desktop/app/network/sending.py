@@ -1,0 +1,153 @@
+"""Send cleaned studies to a DICOM node (a teaching-file PACS, a research archive): a
+disclosure like any other, through the privacy gate. Consent for the purpose, masks burned in,
+the burned-in review, de-identification with a profile into sealed staging (the residual check
+included), then the gate's network writer (C-STORE); the accounting of disclosures names the
+node as the recipient. Identifiable images never go to a node: care goes as a package encrypted
+to the colleague. Without TLS the transfer is not encrypted, as a journal ZIP is not.
+
+The disclosure is expected in the write-ahead log before the first object leaves: a crash while
+sending still accounts for every image that may have reached the node.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from desktop.app.common.tasks import CancelToken, Progress, no_progress
+from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
+from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.deid.deidentifying import DeidReport, deidentify_inputs, inputs_of
+from desktop.app.durability import write_ahead
+from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review_images, writers
+from desktop.app.gate.review import Reviewed
+from desktop.app.library.home import VeilHome
+from desktop.app.library.instance_identity import library_key
+from desktop.app.network.nodes import calling, find_node
+from desktop.core.common.errors import Cancelled
+from desktop.core.common.faults import fault_point
+from desktop.core.common.sealed import SealedReader
+from desktop.core.consent import Decision
+from desktop.core.deid.profiles import Profile
+
+SEND_KIND = write_ahead.NETWORK_SEND
+
+
+@dataclass
+class SendReport(Reviewed):
+    node: str
+    purpose: ExportPurpose
+    review: Review | None = None
+    consent: Decision | None = None
+    deid: DeidReport | None = None
+    sent: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    disclosure: int | None = None
+    confirm_burned_in: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return ((self.consent is not None and not self.consent.allowed) or bool(self.residual)
+                or (bool(self.flagged) and not self.confirm_burned_in)
+                or (self.deid is not None and (self.deid.refused or bool(self.deid.rejected))))
+
+    def headline(self) -> str:
+        if self.consent is not None and not self.consent.allowed:
+            return f"Send to {self.node} refused: consent does not allow it. Nothing was sent."
+        if self.residual:
+            return (f"Send to {self.node} refused: {len(self.residual)} image(s) would still show the patient's "
+                    "identity in the pixels; redact them. Nothing was sent.")
+        if self.flagged and not self.confirm_burned_in:
+            return (f"{len(self.flagged)} image(s) may carry burned-in identity and have no redaction mask: redact "
+                    "them, or confirm you checked them. Nothing was sent.")
+        if self.deid is not None and (self.deid.refused or self.deid.rejected):
+            return self.deid.headline().replace("written", "sent")
+        if self.cancelled and not self.sent:
+            return f"Send to {self.node} cancelled. Nothing was sent."
+        failed = f"; {len(self.failed)} refused by the node ({self.failed[0][1]})" if self.failed else ""
+        stopped = " before it was cancelled" if self.cancelled else ""
+        return f"Sent {self.sent} de-identified image(s) to {self.node}{stopped}{failed}."
+
+
+def _open_staged(path: Path, key: bytes) -> bytes:
+    with SealedReader(open(path, "rb", buffering=0), key) as fh:
+        return fh.read()
+
+
+def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: ExportPurpose, profile: Profile,
+                 confirm_burned_in: bool = False, progress: Progress = no_progress,
+                 cancel: CancelToken | None = None) -> SendReport:
+    """Send ``study_uids``, de-identified with ``profile``, to the node called ``name`` (see the module)."""
+    cancel = cancel or CancelToken()
+    node = find_node(home, name)
+    report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in)
+    recipient = f"{node.name} (DICOM node {node.describe()})" + (f" for {purpose.recipient}" if purpose.recipient
+                                                                    else "")
+    cleared = enter(home, Selection(tuple(study_uids), (), ()), purpose, Delivery(Channel.NETWORK), cancel=cancel)
+    report.consent = cleared.decision
+    images = cleared.resolved.images
+    if cleared.decision.allowed:
+        report.review = review_images(home, images, cancel=cancel)
+    if report.refused:
+        _audit(home, report, "refused")
+        return report
+    staging = write_ahead.staging_folder(home, "send", secrets.token_hex(8))
+    intent = write_ahead.begin(home, SEND_KIND, home.path / "network" / node.name, staging)
+    leaving: list[Sent] = []  # set once objects may reach the node: from then on, always accounted for
+    try:
+        key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
+        staging.mkdir(mode=0o700, parents=True)
+        inputs = inputs_of(images)
+        report.deid = deidentify_inputs(home, profile, inputs, staging, progress, cancel, purpose=cleared.purpose,
+                                        seal_key=key, account=False, reviewed=report.review,
+                                        confirm_burned_in=confirm_burned_in)
+        if report.deid.cancelled:
+            raise Cancelled("The send was cancelled; nothing was sent.")
+        if report.refused or report.deid.disk_full:
+            write_ahead.settle(home, intent, write_ahead.ABANDONED)
+            _audit(home, report, "refused")
+            return report
+        write = writers(cleared, report.review, confirm_burned_in)
+        sent = [Sent(library_key(i.patient_key), i.study_uid, i.series_uid, i.sop_uid) for i in inputs]
+        write_ahead.expect(home, intent, disclosure=pending_disclosure(
+            SEND_KIND, cleared.request, cleared.decision, sent, recipient=recipient,
+            destination=f"dicom://{node.describe()}", profile=profile.key))
+        leaving = sent
+        objects = [(f"image {n}", partial(_open_staged, staging / rel, key))
+                   for n, (rel, _size, _sha, _crc) in enumerate(report.deid.outputs, 1)]
+        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled)
+        report.sent, report.failed, report.cancelled = stored.sent, stored.failed, stored.cancelled
+    except BaseException:
+        if leaving:  # some images may have reached the node before it stopped: account for them all
+            record_disclosure(home, SEND_KIND, cleared.request, cleared.decision, leaving, recipient=recipient,
+                              destination=f"dicom://{node.describe()}", profile=profile.key, intent=intent)
+            _audit(home, report, "interrupted")
+        else:
+            write_ahead.settle(home, intent, write_ahead.ABANDONED)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    fault_point("network.sent")
+    if report.sent:
+        report.disclosure = record_disclosure(home, SEND_KIND, cleared.request, cleared.decision, sent,
+                                              recipient=recipient, destination=f"dicom://{node.describe()}",
+                                              profile=profile.key, intent=intent)
+    else:
+        write_ahead.settle(home, intent, write_ahead.ABANDONED)
+    _audit(home, report, "completed" if report.sent and not report.failed else "failed")
+    return report
+
+
+def _audit(home: VeilHome, report: SendReport, outcome: str) -> None:
+    conn = home.connect()
+    try:
+        home.record(conn, "network.send", node=report.node, outcome=outcome, purpose=str(report.purpose.purpose),
+                    sent=report.sent, failed=len(report.failed), flagged=len(report.flagged))
+    finally:
+        conn.close()
+

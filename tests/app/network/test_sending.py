@@ -1,0 +1,104 @@
+"""Sending cleaned studies to a real Orthanc through the privacy gate: what Orthanc stored is
+read back and holds no identifier of the planted patient in any element or byte; the
+accounting of disclosures names the node; no consent, care, or a node that stops each leave
+what a user and an auditor expect."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import pydicom
+import pytest
+
+from desktop.app.consent.export_consent import ExportPurpose
+from desktop.app.gate import BindingError
+from desktop.app.library.home import VeilHome
+from desktop.app.library.importing import import_paths
+from desktop.app.network.nodes import save_node
+from desktop.app.network.sending import send_studies
+from desktop.core.consent import Purpose
+from desktop.core.deid.profiles import preset
+from desktop.core.network.nodes import DicomNode
+from tests.conftest import pydicom_test_files, teaching
+from tests.orthanc import ORTHANC, SKIP_REASON, free_port, running_orthanc
+from tests.planting import PATIENT, find_forms
+from tests.planting.pixels import plant_file
+
+pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
+
+
+@pytest.fixture
+def sending(tmp_path):  # noqa: ANN201 - (home, orthanc, study UID, original SOP UID)
+    with running_orthanc(tmp_path / "orthanc", {"veil": ("VEIL", free_port())}) as orthanc:
+        home = VeilHome.open(tmp_path / "home")
+        planted = plant_file(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", hidden_bits=False, comments=False)
+        ds = pydicom.dcmread(planted.path, stop_before_pixels=True)
+        import_paths(home, [tmp_path / "in"])
+        save_node(home, DicomNode("Teaching PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port))
+        yield home, orthanc, str(ds.StudyInstanceUID), str(ds.SOPInstanceUID)
+
+
+def _stored(orthanc) -> list[bytes]:  # noqa: ANN001
+    ids = orthanc.rest("GET", "/instances")
+    out = []
+    for instance in ids:
+        with urllib.request.urlopen(f"{orthanc.url}/instances/{instance}/file", timeout=30) as response:  # noqa: S310
+            out.append(response.read())
+    return out
+
+
+def test_what_the_node_stored_is_de_identified_and_the_node_is_in_the_accounting(sending):  # noqa: ANN001
+    home, orthanc, study, sop = sending
+    report = send_studies(home, "Teaching PACS", [study], teaching(home), preset("teaching"))
+    assert report.sent == 1 and not report.failed, report.headline()
+    assert report.headline() == "Sent 1 de-identified image(s) to Teaching PACS."
+    stored = _stored(orthanc)
+    assert len(stored) == 1
+    ds = pydicom.dcmread(io.BytesIO(stored[0]))
+    assert ds.SOPInstanceUID != sop and ds.StudyInstanceUID != study and "PixelData" in ds
+    text = stored[0].decode("latin-1")
+    assert not find_forms(text), find_forms(text)
+    assert PATIENT.family.lower() not in text.lower() and PATIENT.id_digits not in text
+    conn = home.connect()
+    try:
+        recipients = [r[0] for r in conn.execute("SELECT recipient FROM disclosures")]
+    finally:
+        conn.close()
+    assert len(recipients) == 1 and "Teaching PACS" in recipients[0] and "DICOM node" in recipients[0]
+    sends = [json.loads(x) for x in home.audit_path.read_text().splitlines() if '"network.send"' in x]
+    assert sends[-1]["outcome"] == "completed" and sends[-1]["sent"] == 1
+
+
+def test_no_consent_sends_nothing_and_care_never_goes_to_a_node(sending):  # noqa: ANN001
+    home, orthanc, study, _sop = sending
+    report = send_studies(home, "Teaching PACS", [study], ExportPurpose(Purpose.TEACHING, "Residents"),
+                          preset("teaching"))
+    assert report.refused and report.sent == 0 and "consent does not allow it" in report.headline()
+    with pytest.raises(BindingError):
+        send_studies(home, "Teaching PACS", [study], ExportPurpose(Purpose.CARE, "Dr Bob"), preset("teaching"))
+    assert _stored(orthanc) == []
+
+
+def test_a_node_that_stops_while_sending_is_still_accounted_for(sending, monkeypatch):  # noqa: ANN001
+    from desktop.core.network import store as store_module
+    from desktop.core.network.nodes import NodeError
+
+    home, orthanc, study, _sop = sending
+    teaching(home)
+    real = store_module.store
+
+    def stop_after_association(node, objects, progress, cancelled, calling):  # noqa: ANN001, ANN202
+        real(node, objects[:1], progress, cancelled, calling)
+        raise NodeError("Teaching PACS stopped answering after 1 image(s).")
+
+    monkeypatch.setattr("desktop.app.gate.writing.store", stop_after_association)
+    with pytest.raises(NodeError):
+        send_studies(home, "Teaching PACS", [study], teaching(home), preset("teaching"))
+    conn = home.connect()
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM disclosures").fetchone()[0] == 1  # what may have left, counted
+        assert conn.execute("SELECT COUNT(*) FROM write_intents WHERE state = 'pending'").fetchone()[0] == 0
+    finally:
+        conn.close()
