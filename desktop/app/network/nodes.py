@@ -6,6 +6,7 @@ recorded in the audit log with the node's name, never a query's patient values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from desktop.app.library.home import VeilHome
@@ -108,27 +109,26 @@ def echo_node(home: VeilHome, name: str) -> DicomNode:
     return node
 
 
-def query_studies(home: VeilHome, name: str, query: StudyQuery) -> Found:
-    """C-FIND the node at study level; audited with how many matched (never what was asked)."""
+def _audited_query(home: VeilHome, name: str, level: str, work: Callable[[DicomNode, Calling], Found]) -> Found:
+    """Run a C-FIND on the node called ``name``; audited with how many matched (never what was asked)."""
     node = find_node(home, name)
     try:
-        found = find_studies(node, query, calling(home))
+        found = work(node, calling(home))
     except NodeError:
-        _audit(home, "network.query", node, "failed", level="study")
+        _audit(home, "network.query", node, "failed", level=level)
         raise
-    _audit(home, "network.query", node, "completed", level="study", matches=len(found.matches), cut=found.cut)
+    _audit(home, "network.query", node, "completed", level=level, matches=len(found.matches), cut=found.cut)
     return found
+
+
+def query_studies(home: VeilHome, name: str, query: StudyQuery) -> Found:
+    """C-FIND the node at study level."""
+    return _audited_query(home, name, "study", lambda node, who: find_studies(node, query, who))
 
 
 def query_series(home: VeilHome, name: str, study_uid: str) -> Found:
-    node = find_node(home, name)
-    try:
-        found = find_series(node, study_uid, calling(home))
-    except NodeError:
-        _audit(home, "network.query", node, "failed", level="series")
-        raise
-    _audit(home, "network.query", node, "completed", level="series", matches=len(found.matches))
-    return found
+    """C-FIND the series of one study on the node."""
+    return _audited_query(home, name, "series", lambda node, who: find_series(node, study_uid, who))
 
 
 def parse_day(text: str | None) -> date | None:
