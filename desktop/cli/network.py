@@ -1,31 +1,63 @@
-"""``veil nodes add|list|remove|echo`` and ``veil query``: the DICOM nodes and their studies."""
+"""``veil nodes add|list|remove|echo`` and ``veil query``: the DICOM nodes and DICOMweb servers
+and their studies."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+from pathlib import Path
 
 from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.network.nodes import (
     echo_node,
     list_nodes,
     parse_day,
+    query_accessions,
     query_series,
-    query_studies,
+    read_accessions,
     remove_node,
     save_node,
 )
 from desktop.cli.consent import add_purpose_arguments
 from desktop.cli.support import STUDY_HELP, open_home
 from desktop.core.common.errors import VeilError
-from desktop.core.network.nodes import DicomNode, TlsFiles
+from desktop.core.network.nodes import DicomNode, Node, NodeError, TlsFiles, WebNode
 from desktop.core.network.query import StudyQuery
+
+
+def _read_secret(node: WebNode, from_stdin: bool) -> str | None:
+    """The password or token: one line of standard input (``--secret-stdin``), or typed at a
+    prompt that does not echo; never a command-line argument (other users see those)."""
+    if not node.needs_secret:
+        return None
+    what = "password" if node.auth == "basic" else "token"
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        secret = getpass.getpass(f"The {what} of {node.name}: ")
+    else:
+        raise NodeError(f"{node.name} signs in with a {what}: pipe it with --secret-stdin, or run in a terminal.")
+    if not secret:
+        raise NodeError(f"No {what} was given.")
+    return secret
 
 
 def cmd_nodes_add(args: argparse.Namespace) -> int:
     home = open_home(args)
-    tls = TlsFiles(args.tls_ca, args.tls_cert or "", args.tls_key or "") if args.tls_ca else None
-    node = DicomNode(args.name, args.aet, args.host, args.port, tls)
-    save_node(home, node)
+    node: Node
+    if args.dicomweb:
+        if args.aet or args.host or args.port:
+            raise NodeError("A DICOMweb server has an address (--dicomweb URL), not an AE title, host and port.")
+        node = WebNode(args.name, args.dicomweb, args.auth, args.user or "", args.ca or "")
+        save_node(home, node, secret=_read_secret(node, args.secret_stdin))
+    else:
+        if not (args.aet and args.host and args.port):
+            raise NodeError("A DICOM node needs --aet, --host and --port (or give --dicomweb URL for a DICOMweb "
+                            "server).")
+        tls = TlsFiles(args.tls_ca, args.tls_cert or "", args.tls_key or "") if args.tls_ca else None
+        node = DicomNode(args.name, args.aet, args.host, args.port, tls)
+        save_node(home, node)
     print(f"Added {node.name}: {node.describe()}. Test it with: veil nodes echo {node.name!r}")
     return 0
 
@@ -47,15 +79,22 @@ def cmd_nodes_remove(args: argparse.Namespace) -> int:
 
 def cmd_nodes_echo(args: argparse.Namespace) -> int:
     node = echo_node(open_home(args), args.name)
-    print(f"{node.name} answered (C-ECHO, {node.describe()}).")
+    how = "QIDO-RS" if isinstance(node, WebNode) else "C-ECHO"
+    print(f"{node.name} answered ({how}, {node.describe()}).")
     return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
     home = open_home(args)
-    query = StudyQuery(args.patient_name or "", args.patient_id or "", args.accession or "",
+    accessions = list(args.accession or [])
+    if args.accession_file:
+        try:
+            accessions += read_accessions(Path(args.accession_file).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise VeilError(f"{args.accession_file} cannot be read: {exc.strerror}.") from None
+    query = StudyQuery(args.patient_name or "", args.patient_id or "", "",
                        parse_day(args.date_from), parse_day(args.date_to), args.modality or "", args.description or "")
-    found = query_studies(home, args.name, query)
+    found = query_accessions(home, args.name, query, accessions)
     for m in found.matches:
         counts = f"{m.series if m.series is not None else '?'} series, " \
                  f"{m.instances if m.instances is not None else '?'} images"
@@ -147,29 +186,38 @@ def cmd_send(args: argparse.Namespace) -> int:
 def add_network_commands(sub: argparse._SubParsersAction) -> None:
     nodes = sub.add_parser("nodes", help="the DICOM nodes (PACS) Veil knows").add_subparsers(dest="nodes_command",
                                                                                              required=True)
-    p = nodes.add_parser("add", help="add a DICOM node")
+    p = nodes.add_parser("add", help="add a DICOM node (--aet --host --port) or a DICOMweb server (--dicomweb URL)")
     p.add_argument("name", help="what to call it in Veil, e.g. PACS")
-    p.add_argument("--aet", required=True, help="its AE title")
-    p.add_argument("--host", required=True, help="its host name or IP address")
-    p.add_argument("--port", required=True, type=int, help="its DICOM port")
+    p.add_argument("--aet", help="its AE title")
+    p.add_argument("--host", help="its host name or IP address")
+    p.add_argument("--port", type=int, help="its DICOM port")
     p.add_argument("--tls-ca", metavar="FILE", help="TLS: the CA certificate (PEM) that signed the node's")
     p.add_argument("--tls-cert", metavar="FILE", help="TLS: Veil's client certificate (PEM), if the node asks")
     p.add_argument("--tls-key", metavar="FILE", help="TLS: its private key (PEM)")
+    p.add_argument("--dicomweb", metavar="URL", help="a DICOMweb server instead: its base URL, e.g. "
+                   "https://pacs.example.org/dicom-web")
+    p.add_argument("--auth", choices=("none", "basic", "bearer"), default="none",
+                   help="how Veil signs in to the DICOMweb server (the password or token is asked for, or read "
+                        "with --secret-stdin, and kept in the keyring or the library's sealed store)")
+    p.add_argument("--user", help="the user name for basic sign-in")
+    p.add_argument("--ca", metavar="FILE", help="the CA bundle (PEM) of an https server signed by the site's own CA")
+    p.add_argument("--secret-stdin", action="store_true", help="read the password or token from standard input")
     p.set_defaults(func=cmd_nodes_add)
     p = nodes.add_parser("list", help="list the nodes")
     p.set_defaults(func=cmd_nodes_list)
     p = nodes.add_parser("remove", help="forget a node")
     p.add_argument("name")
     p.set_defaults(func=cmd_nodes_remove)
-    p = nodes.add_parser("echo", help="test a node (C-ECHO): says plainly what failed")
+    p = nodes.add_parser("echo", help="test a node (C-ECHO, or a QIDO-RS search): says plainly what failed")
     p.add_argument("name")
     p.set_defaults(func=cmd_nodes_echo)
 
-    p = sub.add_parser("query", help="find studies on a DICOM node (C-FIND), each printed with its UID")
+    p = sub.add_parser("query", help="find studies on a node (C-FIND or QIDO-RS), each printed with its UID")
     p.add_argument("name", help="the node, as 'veil nodes list' names it")
     p.add_argument("--patient-id")
     p.add_argument("--patient-name", help="wildcards allowed: 'SMITH*'")
-    p.add_argument("--accession")
+    p.add_argument("--accession", action="append", help="an accession number; repeat for several")
+    p.add_argument("--accession-file", metavar="FILE", help="a file of accession numbers, one per line")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="studies on or after this day")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="studies on or before this day")
     p.add_argument("--modality", help="e.g. CT")
@@ -183,12 +231,13 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
                    help="the Study Instance UID on the node ('veil query' prints it)")
     p.add_argument("--series", metavar="UID", help="only this series of it")
     p.add_argument("--image", metavar="UID", help="only this image of that series")
-    p.add_argument("--method", choices=("get", "move"), default="get",
-                   help="get: C-GET over Veil's own association (the default); move: C-MOVE to Veil's storage "
-                        "SCP (the node must know Veil's AE title, host and port: 'veil listen --help')")
+    p.add_argument("--method", choices=("get", "move", "wado"),
+                   help="get: C-GET over Veil's own association (the default for a DICOM node); move: C-MOVE to "
+                        "Veil's storage SCP (the node must know Veil's AE title, host and port: 'veil listen "
+                        "--help'); wado: WADO-RS (a DICOMweb server's only way, its default)")
     p.set_defaults(func=cmd_retrieve)
 
-    p = sub.add_parser("send", help="send library studies, de-identified, to a DICOM node (C-STORE)",
+    p = sub.add_parser("send", help="send library studies, de-identified, to a node (C-STORE or STOW-RS)",
                        description="A disclosure like any other: consent for the purpose, redaction masks burned in, "
                                    "the burned-in review, de-identification with a profile, the residual check; the "
                                    "accounting of disclosures names the node. Never for care.")

@@ -108,3 +108,44 @@ def test_veil_send_de_identifies_through_the_gate(tmp_path, veil_cli):  # noqa: 
             with urllib.request.urlopen(f"{orthanc.url}/instances/{instance}/file", timeout=30) as response:  # noqa: S310
                 data = response.read()
             assert b"Quisenberry" not in data and b"QX4471902" not in data and b"4471902" not in data
+
+
+def test_a_dicomweb_server_from_the_command_line(tmp_path, veil_cli):  # noqa: ANN001
+    import subprocess
+    import sys
+
+    from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP
+
+    if not DICOMWEB_PLUGIN.exists():
+        pytest.skip(DICOMWEB_SKIP)
+    password = "cli-Secret-77"  # noqa: S105 - the test server's password
+    with running_orthanc(tmp_path / "orthanc", dicomweb=True, user=("veil", password)) as orthanc:
+        paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "ct", 3, "Quisenberry^Marguerite",
+                             "QX4471902")
+        for path in paths:
+            ds = pydicom.dcmread(path)
+            ds.AccessionNumber = "ACC-77"
+            ds.save_as(path)
+            orthanc.upload(path)
+        study_uid = pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID
+        add = ["nodes", "add", "Web", "--dicomweb", orthanc.dicomweb, "--auth", "basic", "--user", "veil"]
+        no_secret = veil_cli(*add)
+        assert no_secret.returncode == 1 and "--secret-stdin" in no_secret.stderr
+        added = subprocess.run([sys.executable, "-m", "desktop", *add, "--secret-stdin"], input=password + "\n",
+                               env=veil_cli.env, capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0 and f"Added Web: DICOMweb {orthanc.dicomweb} (basic: veil)" in added.stdout, \
+            added.stderr
+        mixed = veil_cli("nodes", "add", "Mixed", "--dicomweb", orthanc.dicomweb, "--aet", "X")
+        assert mixed.returncode == 1 and "not an AE title" in mixed.stderr
+        echoed = veil_cli("nodes", "echo", "Web")
+        assert echoed.returncode == 0 and "Web answered (QIDO-RS" in echoed.stdout, echoed.stderr
+        (tmp_path / "accessions.txt").write_text("ACC-77\nACC-NONE\n")
+        found = veil_cli("query", "Web", "--accession-file", str(tmp_path / "accessions.txt"))
+        assert found.returncode == 0 and found.stdout.startswith(study_uid + "\tQuisenberry, Marguerite"), found.stderr
+        got = veil_cli("retrieve", "Web", "--study", study_uid)
+        assert got.returncode == 0 and "Retrieved 3 object(s) from Web: 3 new" in got.stdout, got.stderr
+        wrong = veil_cli("retrieve", "Web", "--study", study_uid, "--method", "move")
+        assert wrong.returncode == 1 and "DICOMweb server: retrieve by wado" in wrong.stderr
+        for path in (tmp_path / "home").rglob("*"):
+            if path.is_file():
+                assert password.encode() not in path.read_bytes(), path

@@ -24,7 +24,10 @@ from desktop.core.common.atomic_files import atomic_write_bytes, fsync_dir, sync
 from desktop.core.common.errors import VeilError
 from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
-from desktop.core.network.store import Outgoing, Stored, store
+from desktop.core.network.nodes import WebNode
+from desktop.core.network.outgoing import Outgoing, Stored
+from desktop.core.network.store import store
+from desktop.core.network.web_store import stow
 from desktop.core.share.deck import Deck, DeckSlide, deck_bytes
 from desktop.core.share.writer import ARCHIVE_SUFFIX, WrittenPackage, write_archive, write_package
 
@@ -49,9 +52,12 @@ def encode(image: np.ndarray, fmt: str, fast: bool = False) -> bytes:
     return out.getvalue()
 
 
-def send_dicom(node, objects: Sequence[Outgoing], calling, progress, cancelled) -> Stored:  # noqa: ANN001
-    """C-STORE the de-identified objects to ``node`` (a DicomNode, as ``calling``, a Calling):
-    the network exit, through the gate like every other."""
+def send_dicom(node, objects: Sequence[Outgoing], calling, progress, cancelled, secret: str = "") -> Stored:  # noqa: ANN001
+    """Send the de-identified objects to ``node``: C-STORE to a DicomNode (as ``calling``, a
+    Calling), STOW-RS to a WebNode (signed in with ``secret``): the network exit, through the
+    gate like every other."""
+    if isinstance(node, WebNode):
+        return stow(node, objects, progress, cancelled, secret)
     return store(node, objects, progress, cancelled, calling)
 
 

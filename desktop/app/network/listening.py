@@ -18,7 +18,7 @@ from desktop.app.library.importing import ImportReport
 from desktop.app.network.nodes import calling, list_nodes
 from desktop.app.share.package_import import StagedMembers, import_members
 from desktop.core.library.settings import get_setting, set_settings
-from desktop.core.network.nodes import NodeError
+from desktop.core.network.nodes import DicomNode, NodeError
 from desktop.core.network.scp import Peer, Receiver, StorageServer
 
 PORT_SETTING = "network.scp_port"
@@ -92,7 +92,7 @@ def _audit(home: VeilHome, peer: Peer, outcome: str, received: int, imported: in
 
 def allowed_senders(home: VeilHome, settings: ListenSettings) -> list[str]:
     """The AE titles that may send: every configured node's, or any (an empty list)."""
-    return [] if settings.allow_any else sorted({n.ae_title for n in list_nodes(home)})
+    return [] if settings.allow_any else sorted({n.ae_title for n in list_nodes(home) if isinstance(n, DicomNode)})
 
 
 @contextmanager

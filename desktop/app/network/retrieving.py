@@ -1,5 +1,5 @@
 """Retrieve a study, series or image from a node into the encrypted library (C-GET, or C-MOVE
-to Veil's own storage SCP, :mod:`.listening`), through
+to Veil's own storage SCP, :mod:`.listening`, or WADO-RS from a DICOMweb server), through
 the same import path as files: each object is staged sealed as it arrives, then indexed as one
 import (duplicates recognised, bad objects rejected with a reason). A retrieve that fails
 half-way (the node stops, refuses, or the user cancels) imports nothing of it: the staged
@@ -15,13 +15,14 @@ from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.library.home import VeilHome
 from desktop.app.library.importing import ImportReport
 from desktop.app.network.listening import receiving_for
-from desktop.app.network.nodes import calling, find_node
+from desktop.app.network.nodes import calling, find_node, node_secret
 from desktop.app.share.package_import import StagedMembers, import_members
 from desktop.core.common.errors import VeilError
-from desktop.core.network.nodes import NodeError
+from desktop.core.network.dicomweb import wado
+from desktop.core.network.nodes import NodeError, WebNode
 from desktop.core.network.retrieve import Retrieved, What, get, move
 
-METHODS = ("get", "move")
+METHODS = ("get", "move", "wado")
 
 
 @dataclass
@@ -30,7 +31,7 @@ class RetrieveReport:
     what: What
     retrieved: Retrieved
     imported: ImportReport | None = None
-    method: str = "get"
+    method: str | None = "get"
 
     def headline(self) -> str:
         if self.retrieved.cancelled:
@@ -43,17 +44,26 @@ class RetrieveReport:
                 f"{imported.already_present + len(imported.duplicates)} already in the library{rejected}{failed}.")
 
 
-def retrieve(home: VeilHome, name: str, what: What, method: str = "get", progress: Progress = no_progress,
+def retrieve(home: VeilHome, name: str, what: What, method: str | None = None, progress: Progress = no_progress,
              cancel: CancelToken | None = None) -> RetrieveReport:
-    """Retrieve ``what`` from the node called ``name`` (see the module)."""
-    if method not in METHODS:
-        raise VeilError(f"Retrieve by {method!r} is not available yet; use: {', '.join(METHODS)}.")
+    """Retrieve ``what`` from the node called ``name`` (see the module): by C-GET, C-MOVE, or
+    WADO-RS from a DICOMweb server; ``method`` None: WADO-RS for a server, C-GET for a node."""
     cancel = cancel or CancelToken()
     node = find_node(home, name)
-    members = StagedMembers(home, f"{node.name} (C-{method.upper()})")
+    web = isinstance(node, WebNode)
+    method = method or ("wado" if web else "get")
+    if method not in METHODS:
+        raise VeilError(f"Retrieve by {method!r} is not available; use: {', '.join(METHODS)}.")
+    if web != (method == "wado"):
+        kind = "a DICOMweb server: retrieve by wado" if web else "a DICOM node: retrieve by get or move"
+        raise VeilError(f"{node.name} is {kind}.")
+    members = StagedMembers(home, f"{node.name} ({'WADO-RS' if web else 'C-' + method.upper()})")
     report = RetrieveReport(node.name, what, Retrieved(), method=method)
     try:
-        if method == "move":
+        if isinstance(node, WebNode):
+            report.retrieved = wado(node, what, members.keep, progress, lambda: cancel.cancelled,
+                                    node_secret(home, node))
+        elif method == "move":
             with receiving_for(home, members, node.ae_title) as listen:
                 report.retrieved = move(node, what, listen.ae_title, progress, lambda: cancel.cancelled,
                                         calling(home), lambda: members.staged)

@@ -1,7 +1,8 @@
-"""Send cleaned studies to a DICOM node (a teaching-file PACS, a research archive): a
-disclosure like any other, through the privacy gate. Consent for the purpose, masks burned in,
-the burned-in review, de-identification with a profile into sealed staging (the residual check
-included), then the gate's network writer (C-STORE); the accounting of disclosures names the
+"""Send cleaned studies to a DICOM node (C-STORE) or a DICOMweb server (STOW-RS): a
+teaching-file PACS, a research archive. A disclosure like any other, through the privacy gate.
+Consent for the purpose, masks burned in, the burned-in review, de-identification with a
+profile into sealed staging (the residual check included), then the gate's network writer
+(C-STORE or STOW-RS); the accounting of disclosures names the
 node as the recipient. Identifiable images never go to a node: care goes as a package encrypted
 to the colleague. Without TLS the transfer is not encrypted, as a journal ZIP is not.
 
@@ -27,12 +28,13 @@ from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review
 from desktop.app.gate.review import Reviewed
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import library_key
-from desktop.app.network.nodes import calling, find_node
+from desktop.app.network.nodes import calling, find_node, node_secret
 from desktop.core.common.errors import Cancelled
 from desktop.core.common.faults import fault_point
 from desktop.core.common.sealed import SealedReader
 from desktop.core.consent import Decision
 from desktop.core.deid.profiles import Profile
+from desktop.core.network.nodes import WebNode
 
 SEND_KIND = write_ahead.NETWORK_SEND
 
@@ -86,8 +88,10 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     cancel = cancel or CancelToken()
     node = find_node(home, name)
     report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in)
-    recipient = f"{node.name} (DICOM node {node.describe()})" + (f" for {purpose.recipient}" if purpose.recipient
-                                                                    else "")
+    web = isinstance(node, WebNode)
+    recipient = f"{node.name} ({'' if web else 'DICOM node '}{node.describe()})" + (
+        f" for {purpose.recipient}" if purpose.recipient else "")
+    destination = node.url if isinstance(node, WebNode) else f"dicom://{node.describe()}"
     cleared = enter(home, Selection(tuple(study_uids), (), ()), purpose, Delivery(Channel.NETWORK), cancel=cancel)
     report.consent = cleared.decision
     images = cleared.resolved.images
@@ -116,16 +120,17 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
         sent = [Sent(library_key(i.patient_key), i.study_uid, i.series_uid, i.sop_uid) for i in inputs]
         write_ahead.expect(home, intent, disclosure=pending_disclosure(
             SEND_KIND, cleared.request, cleared.decision, sent, recipient=recipient,
-            destination=f"dicom://{node.describe()}", profile=profile.key))
+            destination=destination, profile=profile.key))
         leaving = sent
         objects = [(f"image {n}", partial(_open_staged, staging / rel, key))
                    for n, (rel, _size, _sha, _crc) in enumerate(report.deid.outputs, 1)]
-        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled)
+        secret = node_secret(home, node) if isinstance(node, WebNode) else ""
+        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled, secret)
         report.sent, report.failed, report.cancelled = stored.sent, stored.failed, stored.cancelled
     except BaseException:
         if leaving:  # some images may have reached the node before it stopped: account for them all
             record_disclosure(home, SEND_KIND, cleared.request, cleared.decision, leaving, recipient=recipient,
-                              destination=f"dicom://{node.describe()}", profile=profile.key, intent=intent)
+                              destination=destination, profile=profile.key, intent=intent)
             _audit(home, report, "interrupted")
         else:
             write_ahead.settle(home, intent, write_ahead.ABANDONED)
@@ -135,7 +140,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     fault_point("network.sent")
     if report.sent:
         report.disclosure = record_disclosure(home, SEND_KIND, cleared.request, cleared.decision, sent,
-                                              recipient=recipient, destination=f"dicom://{node.describe()}",
+                                              recipient=recipient, destination=destination,
                                               profile=profile.key, intent=intent)
     else:
         write_ahead.settle(home, intent, write_ahead.ABANDONED)

@@ -1,6 +1,7 @@
 """A DICOM node (PS3.8 7.1: an Application Entity reached at a host and port, optionally over
-TLS, PS3.15 B.1), as the user configures it: validated, and kept as JSON without secrets
-(a TLS key's file is named, never copied; passwords and tokens live in the keyring).
+TLS, PS3.15 B.1) or a DICOMweb server (PS3.18: a base URL for QIDO-RS, WADO-RS and STOW-RS),
+as the user configures it: validated, and kept as JSON without secrets (a TLS key's file is
+named, never copied; passwords and tokens live in the keyring or the library's sealed store).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from desktop.core.common.errors import VeilError
 
@@ -88,3 +90,65 @@ class DicomNode:
             return cls(str(data["name"]), str(data["ae_title"]), str(data["host"]), int(data["port"]), tls)
         except (KeyError, TypeError, ValueError) as exc:
             raise NodeError(f"A stored node cannot be read ({type(exc).__name__}).") from None
+
+
+#: How a DICOMweb server is signed in to (PS3.18 does not define it: HTTP, RFC 7617 and 6750).
+WEB_AUTH = ("none", "basic", "bearer")
+
+
+@dataclass(frozen=True)
+class WebNode:
+    """A DICOMweb server: its name in Veil, its base URL (the root under which ``/studies``
+    answers) and how Veil signs in. The password or token is never here."""
+
+    name: str
+    url: str
+    auth: str = "none"
+    username: str = ""
+    ca: str = ""  # a CA bundle (PEM) for an https server signed by the hospital's own CA
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise NodeError("A node's name is 1 to 40 letters, digits, spaces, dots, dashes or underscores.")
+        url = self.url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise NodeError("Give the DICOMweb server's address as http://HOST[:PORT]/PATH or https://...")
+        if parts.username or parts.password:
+            raise NodeError("Do not put a user name or password in the address; choose basic sign-in instead.")
+        if parts.query or parts.fragment or any(c.isspace() for c in url):
+            raise NodeError("The DICOMweb address has no query (?...) or fragment (#...).")
+        object.__setattr__(self, "url", url)
+        if self.auth not in WEB_AUTH:
+            raise NodeError(f"Sign-in is one of: {', '.join(WEB_AUTH)}.")
+        if self.auth == "basic" and not self.username.strip():
+            raise NodeError("Basic sign-in needs a user name.")
+        if self.auth != "basic" and self.username:
+            object.__setattr__(self, "username", "")
+
+    @property
+    def needs_secret(self) -> bool:
+        return self.auth != "none"
+
+    def describe(self) -> str:
+        signed = {"none": "", "basic": f" (basic: {self.username})", "bearer": " (bearer token)"}[self.auth]
+        return f"DICOMweb {self.url}{signed}"
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": "dicomweb", **asdict(self)})
+
+
+#: Every kind of node the user configures.
+Node = DicomNode | WebNode
+
+
+def node_from_json(text: str) -> Node:
+    """A stored node of either kind."""
+    try:
+        data: dict[str, Any] = json.loads(text)
+        if data.get("kind") == "dicomweb":
+            return WebNode(str(data["name"]), str(data["url"]), str(data.get("auth", "none")),
+                           str(data.get("username", "")), str(data.get("ca", "")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NodeError(f"A stored node cannot be read ({type(exc).__name__}).") from None
+    return DicomNode.from_json(text)

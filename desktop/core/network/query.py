@@ -140,16 +140,39 @@ def _find(node: DicomNode, identifier: Dataset, calling: Calling) -> tuple[list[
     return found, False
 
 
-def find_studies(node: DicomNode, query: StudyQuery, calling: Calling = VEIL) -> Found:
-    """The studies on ``node`` matching ``query``, newest first."""
-    answers, cut = _find(node, query.identifier(), calling)
-    matches = [StudyMatch(_text(a, "StudyInstanceUID"), _text(a, "PatientName"), _text(a, "PatientID"),
-                          _text(a, "PatientBirthDate"), _text(a, "StudyDate"), _text(a, "StudyTime"),
-                          _text(a, "AccessionNumber"), _text(a, "StudyDescription"), _text(a, "ModalitiesInStudy"),
-                          _number(a, "NumberOfStudyRelatedSeries"), _number(a, "NumberOfStudyRelatedInstances"))
-               for a in answers if _text(a, "StudyInstanceUID")]
+def study_match(answer: Dataset) -> StudyMatch:
+    """One study as a node answered it (C-FIND identifier or QIDO-RS JSON read as a Dataset)."""
+    a = answer
+    return StudyMatch(_text(a, "StudyInstanceUID"), _text(a, "PatientName"), _text(a, "PatientID"),
+                      _text(a, "PatientBirthDate"), _text(a, "StudyDate"), _text(a, "StudyTime"),
+                      _text(a, "AccessionNumber"), _text(a, "StudyDescription"), _text(a, "ModalitiesInStudy"),
+                      _number(a, "NumberOfStudyRelatedSeries"), _number(a, "NumberOfStudyRelatedInstances"))
+
+
+def series_match(answer: Dataset) -> SeriesMatch:
+    """One series as a node answered it."""
+    a = answer
+    return SeriesMatch(_text(a, "SeriesInstanceUID"), _number(a, "SeriesNumber"), _text(a, "Modality"),
+                       _text(a, "SeriesDescription"), _number(a, "NumberOfSeriesRelatedInstances"))
+
+
+def studies_found(answers: list[Dataset], cut: bool) -> Found:
+    """The studies answered, newest first."""
+    matches = [study_match(a) for a in answers if _text(a, "StudyInstanceUID")]
     matches.sort(key=lambda m: (m.study_date, m.study_time), reverse=True)
     return Found(matches, cut)
+
+
+def series_found(answers: list[Dataset], cut: bool) -> Found:
+    """The series answered, by series number."""
+    matches = [series_match(a) for a in answers if _text(a, "SeriesInstanceUID")]
+    matches.sort(key=lambda m: (m.number is None, m.number or 0))
+    return Found(matches, cut)
+
+
+def find_studies(node: DicomNode, query: StudyQuery, calling: Calling = VEIL) -> Found:
+    """The studies on ``node`` matching ``query``, newest first."""
+    return studies_found(*_find(node, query.identifier(), calling))
 
 
 def find_series(node: DicomNode, study_uid: str, calling: Calling = VEIL) -> Found:
@@ -162,9 +185,4 @@ def find_series(node: DicomNode, study_uid: str, calling: Calling = VEIL) -> Fou
     ds.Modality = ""
     ds.SeriesDescription = ""
     ds.NumberOfSeriesRelatedInstances = ""
-    answers, cut = _find(node, ds, calling)
-    matches = [SeriesMatch(_text(a, "SeriesInstanceUID"), _number(a, "SeriesNumber"), _text(a, "Modality"),
-                           _text(a, "SeriesDescription"), _number(a, "NumberOfSeriesRelatedInstances"))
-               for a in answers if _text(a, "SeriesInstanceUID")]
-    matches.sort(key=lambda m: (m.number is None, m.number or 0))
-    return Found(matches, cut)
+    return series_found(*_find(node, ds, calling))

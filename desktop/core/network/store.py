@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -18,18 +17,10 @@ from pynetdicom import build_context
 
 from desktop.core.network.dimse import VEIL, Calling, associated_with
 from desktop.core.network.nodes import DicomNode, NodeError
+from desktop.core.network.outgoing import Outgoing, Stored
 from desktop.core.network.retrieve import MAX_STORAGE_CLASSES
 
-#: (name for messages, opener of the object's bytes).
-Outgoing = tuple[str, Callable[[], bytes]]
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
-
-
-@dataclass
-class Stored:
-    sent: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    cancelled: bool = False
 
 
 def _fit(ds: Dataset, accepted: str) -> Dataset:

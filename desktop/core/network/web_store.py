@@ -1,0 +1,71 @@
+"""STOW-RS (PS3.18 10.5): the objects an export sends, posted to a DICOMweb server in batches
+(multipart/related; type="application/dicom"), each object in its own transfer syntax. The
+server's answer (PS3.18 10.5.3, the Store Instances Response Module) names what it refused
+(Failed SOP Sequence) with a reason. Only the privacy gate's writers call this (an
+import-linter contract): it is an exit.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+
+import requests
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from desktop.core.network.dicomweb import client_for, speaking
+from desktop.core.network.nodes import WebNode
+from desktop.core.network.outgoing import Outgoing, Stored
+
+#: Objects per request: small enough for progress and Cancel, large enough to keep HTTP cheap.
+BATCH = 16
+_REASONS = {0xA700: "the server is out of resources", 0xA900: "the data set does not match the SOP class",
+            0xC000: "the server cannot understand it", 0xC122: "the server does not take this kind of object",
+            0xA770: "the server has no room", 0x0110: "the server failed to process it"}
+
+
+def _batches(count: int) -> list[range]:
+    return [range(start, min(start + BATCH, count)) for start in range(0, count, BATCH)]
+
+
+def _refused(answer: Dataset | None) -> dict[str, str]:
+    """SOP Instance UID -> reason, for each object the server listed as failed."""
+    refused: dict[str, str] = {}
+    for item in (answer.get("FailedSOPSequence", []) if answer is not None else []):
+        code = int(item.get("FailureReason", 0x0110))
+        refused[str(item.get("ReferencedSOPInstanceUID", ""))] = _REASONS.get(code, f"status 0x{code:04X}")
+    return refused
+
+
+def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None] = lambda _d, _t: None,
+         cancelled: Callable[[], bool] = lambda: False, secret: str = "") -> Stored:
+    """Post every object to ``node``; what the server refused is listed, the others counted."""
+    result = Stored()
+    client = client_for(node, secret, timeout=120.0)
+    done = 0
+    for batch in _batches(len(objects)):
+        if cancelled():
+            result.cancelled = True
+            break
+        datasets = [dcmread(io.BytesIO(objects[i][1]())) for i in batch]
+        with speaking(node, f"storing (after {result.sent} image(s) were stored)"):
+            try:
+                answer = client.store_instances(datasets)
+            except requests.exceptions.HTTPError as exc:
+                if exc.response is None or exc.response.status_code != 409:
+                    raise
+                answer = None  # 409 Conflict: none of the batch was stored
+                for i in batch:
+                    result.failed.append((objects[i][0], "the server refused it (HTTP 409)"))
+        if answer is not None:
+            refused = _refused(answer)
+            for i, ds in zip(batch, datasets, strict=True):
+                reason = refused.get(str(ds.SOPInstanceUID))
+                if reason:
+                    result.failed.append((objects[i][0], reason))
+                else:
+                    result.sent += 1
+        done += len(batch)
+        progress(done, len(objects))
+    return result
