@@ -1,6 +1,7 @@
-"""File > Network Nodes: the DICOM nodes (PACS) Veil knows, as Horos' "Locations" and Weasis'
-"DICOM nodes" list them: add, edit, remove, and Test (C-ECHO, off the UI thread) that says
-plainly what failed; and Veil's own AE title and storage port.
+"""File > Network Nodes: the DICOM nodes (PACS) and DICOMweb servers Veil knows, as Horos'
+"Locations" and Weasis' "DICOM nodes" list them: add, edit, remove, and Test (C-ECHO or a
+QIDO-RS search, off the UI thread) that says plainly what failed; and Veil's own AE title and
+storage port.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -25,22 +28,36 @@ from desktop.app.library.home import VeilHome
 from desktop.app.network.listening import listen_settings, set_listen_settings
 from desktop.app.network.nodes import echo_node, list_nodes, remove_node, save_node, set_calling_ae
 from desktop.core.common.errors import VeilError
-from desktop.core.network.nodes import DicomNode, TlsFiles
+from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.common.widgets import label, set_role
 
-COLUMNS = ("Name", "AE title", "Host", "Port", "TLS")
+COLUMNS = ("Name", "Kind", "Address", "Security")
+KINDS = ("DICOM node (DIMSE)", "DICOMweb server")
+SIGN_IN = (("none", "None"), ("basic", "User name and password (basic)"), ("bearer", "Token (bearer)"))
+
+
+def _row(node: Node) -> tuple[str, str, str, str]:
+    """The node as the table shows it."""
+    if isinstance(node, WebNode):
+        signed = dict(SIGN_IN)[node.auth] if node.auth != "none" else ""
+        secure = "TLS" if node.url.startswith("https:") else ""
+        return node.name, "DICOMweb", node.url, ", ".join(x for x in (secure, signed) if x)
+    return node.name, "DICOM", f"{node.ae_title}@{node.host}:{node.port}", "TLS" if node.tls else ""
 
 
 class NodeForm(QDialog):
-    """Add or edit one node."""
+    """Add or edit one node: a DICOM node (AE title, host, port, TLS) or a DICOMweb server
+    (address, sign-in; the password or token typed here goes to the keyring, never shown again)."""
 
-    def __init__(self, node: DicomNode | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, node: Node | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit Node" if node else "Add Node")
         self.name_edit, self.aet_edit, self.host_edit = QLineEdit(self), QLineEdit(self), QLineEdit(self)
         self.name_edit.setPlaceholderText("e.g. Hospital PACS")
+        self.kind_combo = QComboBox(self)
+        self.kind_combo.addItems(KINDS)
         self.aet_edit.setPlaceholderText("e.g. ORTHANC")
         self.host_edit.setPlaceholderText("e.g. pacs.hospital.org or 10.0.0.5")
         self.port_spin = QSpinBox(self)
@@ -51,18 +68,39 @@ class NodeForm(QDialog):
         self.ca_edit.setPlaceholderText("CA certificate that signed the node's (PEM)")
         self.cert_edit.setPlaceholderText("Veil's client certificate (PEM), if the node asks for one")
         self.key_edit.setPlaceholderText("its private key (PEM)")
-        form = QFormLayout()
-        for text, widget in (("Name", self.name_edit), ("AE title", self.aet_edit), ("Host", self.host_edit),
-                             ("Port", self.port_spin), ("", self.tls_box)):
+        dimse = QWidget(self)
+        form = QFormLayout(dimse)
+        form.setContentsMargins(0, 0, 0, 0)
+        for text, widget in (("AE title", self.aet_edit), ("Host", self.host_edit), ("Port", self.port_spin),
+                             ("", self.tls_box)):
             form.addRow(text, widget)
         for text, edit in (("CA", self.ca_edit), ("Certificate", self.cert_edit), ("Key", self.key_edit)):
-            row = QHBoxLayout()
-            row.addWidget(edit, 1)
-            browse = QPushButton("Browse…", self)
-            browse.clicked.connect(lambda _c=False, e=edit: self._browse(e))
-            row.addWidget(browse)
-            form.addRow(text, row)
+            form.addRow(text, self._with_browse(edit))
+        self.url_edit, self.user_edit, self.secret_edit = QLineEdit(self), QLineEdit(self), QLineEdit(self)
+        self.web_ca_edit = QLineEdit(self)
+        self.url_edit.setPlaceholderText("e.g. https://pacs.hospital.org/dicom-web")
+        self.sign_in_combo = QComboBox(self)
+        for key, text in SIGN_IN:
+            self.sign_in_combo.addItem(text, key)
+        self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.web_ca_edit.setPlaceholderText("the site's CA bundle (PEM), if its certificate is not public")
+        web = QWidget(self)
+        web_form = QFormLayout(web)
+        web_form.setContentsMargins(0, 0, 0, 0)
+        web_rows: tuple[tuple[str, QWidget], ...] = (
+            ("Address", self.url_edit), ("Sign-in", self.sign_in_combo), ("User name", self.user_edit),
+            ("Password or token", self.secret_edit), ("CA bundle", self._with_browse(self.web_ca_edit)))
+        for text, web_field in web_rows:
+            web_form.addRow(text, web_field)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(dimse)
+        self.pages.addWidget(web)
+        top = QFormLayout()
+        top.addRow("Name", self.name_edit)
+        top.addRow("Kind", self.kind_combo)
+        self.kind_combo.currentIndexChanged.connect(self.pages.setCurrentIndex)
         self.tls_box.toggled.connect(self._tls_toggled)
+        self.sign_in_combo.currentIndexChanged.connect(self._sign_in_changed)
         self.problem = label("", self, "danger", name="NodeProblem")
         save, cancel = QPushButton("Save", self), QPushButton("Cancel", self)
         save.setDefault(True)
@@ -73,27 +111,58 @@ class NodeForm(QDialog):
         buttons.addWidget(cancel)
         buttons.addWidget(save)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(top)
+        layout.addWidget(self.pages)
         layout.addWidget(self.problem)
         layout.addLayout(buttons)
-        self.node: DicomNode | None = None
+        self.node: Node | None = None
+        self.secret: str | None = None  # None: keep the stored one
+        self.editing = node
         if node is not None:
-            self.name_edit.setText(node.name)
-            self.name_edit.setEnabled(False)  # a node is known by its name
-            self.aet_edit.setText(node.ae_title)
-            self.host_edit.setText(node.host)
-            self.port_spin.setValue(node.port)
-            if node.tls:
-                self.tls_box.setChecked(True)
-                self.ca_edit.setText(node.tls.ca)
-                self.cert_edit.setText(node.tls.certificate)
-                self.key_edit.setText(node.tls.key)
+            self._fill(node)
         self._tls_toggled(self.tls_box.isChecked())
-        self.resize(560, 0)
+        self._sign_in_changed()
+        self.resize(600, 0)
+
+    def _with_browse(self, edit: QLineEdit) -> QWidget:
+        row = QWidget(self)
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(edit, 1)
+        browse = QPushButton("Browse…", row)
+        browse.clicked.connect(lambda _c=False, e=edit: self._browse(e))
+        line.addWidget(browse)
+        return row
+
+    def _fill(self, node: Node) -> None:
+        self.name_edit.setText(node.name)
+        self.name_edit.setEnabled(False)  # a node is known by its name
+        self.kind_combo.setEnabled(False)
+        if isinstance(node, WebNode):
+            self.kind_combo.setCurrentIndex(1)
+            self.url_edit.setText(node.url)
+            self.sign_in_combo.setCurrentIndex([k for k, _t in SIGN_IN].index(node.auth))
+            self.user_edit.setText(node.username)
+            self.web_ca_edit.setText(node.ca)
+            self.secret_edit.setPlaceholderText("unchanged (type to replace it)")
+            return
+        self.aet_edit.setText(node.ae_title)
+        self.host_edit.setText(node.host)
+        self.port_spin.setValue(node.port)
+        if node.tls:
+            self.tls_box.setChecked(True)
+            self.ca_edit.setText(node.tls.ca)
+            self.cert_edit.setText(node.tls.certificate)
+            self.key_edit.setText(node.tls.key)
 
     def _tls_toggled(self, on: bool) -> None:
         for edit in (self.ca_edit, self.cert_edit, self.key_edit):
             edit.setEnabled(on)
+
+    def _sign_in_changed(self) -> None:
+        auth = self.sign_in_combo.currentData()
+        self.user_edit.setEnabled(auth == "basic")
+        self.secret_edit.setEnabled(auth != "none")
 
     def _browse(self, edit: QLineEdit) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, "Choose a PEM file", edit.text(),
@@ -103,10 +172,21 @@ class NodeForm(QDialog):
 
     def _save(self) -> None:
         try:
-            tls = (TlsFiles(self.ca_edit.text().strip(), self.cert_edit.text().strip(), self.key_edit.text().strip())
-                   if self.tls_box.isChecked() else None)
-            self.node = DicomNode(self.name_edit.text().strip(), self.aet_edit.text(), self.host_edit.text(),
-                                  self.port_spin.value(), tls)
+            if self.kind_combo.currentIndex() == 1:
+                auth = str(self.sign_in_combo.currentData())
+                self.node = WebNode(self.name_edit.text().strip(), self.url_edit.text(), auth,
+                                    self.user_edit.text().strip() if auth == "basic" else "",
+                                    self.web_ca_edit.text().strip())
+                typed = self.secret_edit.text()
+                keep = isinstance(self.editing, WebNode) and self.editing.auth == auth and not typed
+                if auth != "none" and not typed and not keep:
+                    raise VeilError(f"Give the {'password' if auth == 'basic' else 'token'}.")
+                self.secret = None if keep else typed
+            else:
+                tls = (TlsFiles(self.ca_edit.text().strip(), self.cert_edit.text().strip(),
+                                self.key_edit.text().strip()) if self.tls_box.isChecked() else None)
+                self.node = DicomNode(self.name_edit.text().strip(), self.aet_edit.text(), self.host_edit.text(),
+                                      self.port_spin.value(), tls)
         except VeilError as exc:
             self.problem.setText(str(exc))
             return
@@ -136,7 +216,7 @@ class NodesDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_current)
         self.test_button = QPushButton("Test", self)
         self.test_button.setObjectName("TestNode")
-        self.test_button.setToolTip("C-ECHO: does the node answer Veil?")
+        self.test_button.setToolTip("C-ECHO (a DICOMweb server: a one-study search): does the node answer Veil?")
         self.test_button.clicked.connect(self.test_current)
         self.status = label("", self, "muted", name="NodesStatus", selectable=True)
         settings = listen_settings(home)
@@ -177,8 +257,7 @@ class NodesDialog(QDialog):
         nodes = list_nodes(self.home)
         self.table.setRowCount(len(nodes))
         for row, node in enumerate(nodes):
-            for column, text in enumerate((node.name, node.ae_title, node.host, str(node.port),
-                                           "yes" if node.tls else "")):
+            for column, text in enumerate(_row(node)):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, node.name)
                 self.table.setItem(row, column, item)
@@ -203,11 +282,11 @@ class NodesDialog(QDialog):
         self.status.setText(text)
         set_role(self.status, role)
 
-    def _form(self, node: DicomNode | None) -> None:
+    def _form(self, node: Node | None) -> None:
         form = NodeForm(node, self)
         if form.exec() and form.node is not None:
             try:
-                save_node(self.home, form.node, replace=node is not None)
+                save_node(self.home, form.node, replace=node is not None, secret=form.secret)
             except VeilError as exc:
                 self.say(str(exc), "danger")
                 return
@@ -237,16 +316,17 @@ class NodesDialog(QDialog):
         self.say(f"Testing {name}…")
         home = self.home
 
-        def done(node: DicomNode) -> None:
+        def done(node: Node) -> None:
             self._update_buttons()
-            self.say(f"{node.name} answered (C-ECHO, {node.describe()}).", "ok")
+            how = "QIDO-RS" if isinstance(node, WebNode) else "C-ECHO"
+            self.say(f"{node.name} answered ({how}, {node.describe()}).", "ok")
 
         def failed(exc: BaseException) -> None:
             self._update_buttons()
             self.say(str(exc) if isinstance(exc, VeilError) else f"The test failed ({type(exc).__name__}).",
                      "danger")
 
-        run_in_background(lambda _p: echo_node(home, name), done, failed, context=self)
+        run_in_background(lambda _p: echo_node(home, name), done, failed, context=self)  # type: ignore[misc]
 
     def save_own(self) -> None:
         try:

@@ -74,3 +74,53 @@ def test_add_test_edit_and_remove_a_node(qtbot, window, home, tmp_path):  # noqa
         dialog.remove_current()
         assert list_nodes(home) == [] and dialog.table.rowCount() == 0
         dialog.close()
+
+
+def test_add_and_test_a_dicomweb_server_with_a_password(qtbot, window, home, tmp_path, memory_keyring):  # noqa: ANN001
+    from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP
+
+    if not DICOMWEB_PLUGIN.exists():
+        pytest.skip(DICOMWEB_SKIP)
+    password = "ui-Secret-42"  # noqa: S105 - the test server's password
+    with running_orthanc(tmp_path / "orthanc", dicomweb=True, user=("veil", password)) as orthanc:
+        window.commands.network_nodes.trigger()
+        dialog = window.network.nodes_dialog
+
+        def web(form: NodeForm) -> None:
+            form.name_edit.setText("Web PACS")
+            form.kind_combo.setCurrentIndex(1)
+            assert form.pages.currentIndex() == 1
+            form.url_edit.setText(orthanc.dicomweb)
+            form.sign_in_combo.setCurrentIndex(1)
+            form.user_edit.setText("veil")
+            form._save()
+            assert "Give the password" in form.problem.text() and form.isVisible()
+            form.secret_edit.setText(password)
+            form._save()
+
+        _fill_form_then(web)
+        dialog.add()
+        assert dialog.table.item(0, 1).text() == "DICOMweb" and dialog.table.item(0, 2).text() == orthanc.dicomweb
+        assert password in memory_keyring.secrets.values()
+        dialog.test_current()
+        qtbot.waitUntil(lambda: "answered" in dialog.status.text(), timeout=ECHO_MS)
+        assert dialog.status.text().startswith("Web PACS answered (QIDO-RS, DICOMweb ")
+
+        def keep_password(form: NodeForm) -> None:
+            assert form.secret_edit.text() == "" and "unchanged" in form.secret_edit.placeholderText()
+            form._save()
+
+        _fill_form_then(keep_password)
+        dialog.edit_current()
+        dialog.test_current()
+        qtbot.waitUntil(lambda: "answered" in dialog.status.text(), timeout=ECHO_MS)
+
+        def wrong_password(form: NodeForm) -> None:
+            form.secret_edit.setText("not-it")
+            form._save()
+
+        _fill_form_then(wrong_password)
+        dialog.edit_current()
+        dialog.test_current()
+        qtbot.waitUntil(lambda: "refused the sign-in" in dialog.status.text(), timeout=ECHO_MS)
+        dialog.close()
