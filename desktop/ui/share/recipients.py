@@ -34,6 +34,7 @@ from desktop.ui.common.widgets import indented, label, set_role, visible_indicat
 from desktop.ui.keys.key_text import contact_key_text, verified_words
 from desktop.ui.keys.passphrase_dialog import password_field
 from desktop.ui.share.pages import WizardPage
+from desktop.ui.share.send_page import NodeChoice
 from desktop.ui.share.widgets import (
     ARCHIVE_FILTER,
     ARCHIVE_SUFFIX,
@@ -58,8 +59,8 @@ class RecipientsPage(WizardPage):
     """Tick colleagues (their keys encrypt the package), or give a passphrase twice."""
 
     title = "Recipients"
-    subtitle = ("Who can open the package: colleagues from your address book (encrypted to their keys), "
-                "anyone you give a passphrase to, or, for de-identified images only, anyone (a plain ZIP).")
+    subtitle = ("Who receives the images: colleagues from your address book (encrypted to their keys), anyone "
+                "you give a passphrase to, or, for de-identified images only, anyone (a plain ZIP) or a DICOM node.")
     #: The person wants to change the address book (the page reloads it afterwards).
     address_book_requested = Signal()
 
@@ -73,8 +74,11 @@ class RecipientsPage(WizardPage):
         self.plain_radio = QRadioButton("No encryption: a de-identified ZIP for a journal or an archive", self)
         self.plain_radio.setObjectName("PlainChoice")
         self.plain_hint = label(PLAIN_HINT, self, "muted", name="PlainHint")
+        self.node_choice = NodeChoice(self)
+        self.node_choice.changed.connect(self.changed)
+        self.node_choice.combo.currentIndexChanged.connect(lambda _i: self.mode_changed.emit())
         group = QButtonGroup(self)
-        for radio in (self.contacts_radio, self.pass_radio, self.plain_radio):
+        for radio in (self.contacts_radio, self.pass_radio, self.plain_radio, self.node_choice.radio):
             visible_indicator(radio)
             group.addButton(radio)
             radio.toggled.connect(self._on_mode)
@@ -135,6 +139,19 @@ class RecipientsPage(WizardPage):
         layout.addSpacing(10)
         layout.addWidget(self.plain_radio)
         layout.addLayout(indented(self.plain_hint))
+        layout.addSpacing(10)
+        layout.addWidget(self.node_choice)
+
+    # -- a DICOM node -----------------------------------------------------------------------
+    def node(self) -> str | None:
+        """The DICOM node the images are sent to, when that is the choice (else None)."""
+        return self.node_choice.node()
+
+    def allow_node(self, refusal: str | None) -> None:
+        """Offer the DICOM node (``refusal`` None), or say why not (care, identifiable images)."""
+        self.node_choice.allow(refusal)
+        if refusal is not None and self.node_choice.radio.isChecked():
+            self.contacts_radio.setChecked(True)
 
     # -- unencrypted ------------------------------------------------------------------------
     def allow_unencrypted(self, allowed: bool) -> None:
@@ -236,6 +253,8 @@ class RecipientsPage(WizardPage):
         self.changed.emit()
 
     def problem(self) -> str | None:
+        if self.node_choice.radio.isChecked():
+            return self.node_choice.problem()
         if self.plain_radio.isChecked():
             return None if self.plain_radio.isEnabled() else PLAIN_UNAVAILABLE
         if self.contacts_radio.isChecked():
@@ -267,16 +286,21 @@ class OutputPage(WizardPage):
         self.summary = QFormLayout()
         self.summary.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.summary.setVerticalSpacing(8)
+        self.node: str | None = None
+        self.file_box = QWidget(self)  # hidden when the images go to a DICOM node
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(self.choose_button)
+        box = QVBoxLayout(self.file_box)
+        box.setContentsMargins(0, 0, 0, 12)
+        box.addLayout(row)
+        box.addWidget(label("The folder is made if missing. The file appears only when the package is "
+                            "complete: a cancelled or failed export leaves nothing behind.", self, "muted"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
-        layout.addWidget(label("The folder is made if missing. The file appears only when the package is "
-                               "complete: a cancelled or failed export leaves nothing behind.", self, "muted"))
-        layout.addSpacing(12)
-        layout.addWidget(label("About to export", self, "section"))
+        layout.addWidget(self.file_box)
+        self.summary_title = label("About to export", self, "section")
+        layout.addWidget(self.summary_title)
         layout.addLayout(self.summary)
         layout.addStretch(1)
 
@@ -297,6 +321,20 @@ class OutputPage(WizardPage):
                          "patient: keep it so." if unencrypted else type(self).subtitle)
         self.changed.emit()
 
+    def set_node(self, node: str | None) -> None:
+        """Send to the DICOM node ``node`` (no file is written), or write a file (None)."""
+        self.node = node
+        self.file_box.setVisible(node is None)
+        self.title = "Check and send" if node is not None else type(self).title
+        self.summary_title.setText("About to send" if node is not None else "About to export")
+        if node is not None:
+            self.subtitle = (f"What leaves, and where it goes. Nothing is sent until you press Send: then the images "
+                             f"are de-identified and sent to {node}.")
+        else:
+            self.subtitle = ("Where the de-identified ZIP is written (not encrypted). Its name says nothing about the "
+                             "patient: keep it so." if self.suffix == ARCHIVE_SUFFIX else type(self).subtitle)
+        self.changed.emit()
+
     def choose(self) -> None:
         """Pick the output's folder and name with the system's file chooser."""
         plain = self.suffix == ARCHIVE_SUFFIX
@@ -314,4 +352,4 @@ class OutputPage(WizardPage):
                                                                                          selectable=True))
 
     def problem(self) -> str | None:
-        return package_path_problem(self.path_edit.text(), self.suffix)
+        return None if self.node is not None else package_path_problem(self.path_edit.text(), self.suffix)

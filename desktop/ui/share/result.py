@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QP
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.formatting import plural
 from desktop.app.keys.contacts import Contact
+from desktop.app.network.sending import SendReport
 from desktop.app.share.sharing import ShareReport
 from desktop.core.common.errors import VeilError
 from desktop.ui.common.widgets import heading, label, rule, set_role
@@ -21,6 +22,7 @@ from desktop.ui.consent.purpose_form import PurposeForm
 from desktop.ui.keys.key_text import contact_key_text
 from desktop.ui.share.pages import ProfilePage, RedactionPage, WizardPage
 from desktop.ui.share.recipients import RecipientsPage
+from desktop.ui.share.send_page import node_text, transit_text
 
 #: Progress phases: de-identifying (instances), then writing (bytes).
 PHASES = {True: ("De-identifying the images…", "Packaging, encrypting and signing…"),
@@ -78,7 +80,11 @@ def summary_rows(studies: Sequence[StudyRow], series: Sequence[SeriesRow], form:
         rows.append(("Burned-in text", "Pixels not read for text (no OCR); you looked at the images", "warning"))
     else:
         rows.append(("Burned-in text", "None flagged", ""))
-    if recipients_page.unencrypted():
+    node = recipients_page.node_choice.chosen_node() if recipients_page.node() else None
+    if node is not None:
+        rows.append(("Sent to", f"{node_text(node)}: named as the recipient in the accounting of disclosures", ""))
+        rows.append(("On the network", *transit_text(node)))
+    elif recipients_page.unencrypted():
         rows.append(("Who can open it", "Anyone who gets the file: a signed ZIP, not encrypted", "warning"))
     else:
         rows.append(("Who can open it", recipients_text(recipients_page.chosen(), recipients_page.passphrase_text()),
@@ -95,6 +101,10 @@ class RunPage(WizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.output: Path | None = None
+        self.node: str | None = None  # sending to this DICOM node (not writing a file)
+        self.node_where = ""
+        self._phases = PHASES[True]
+        self._done = 0
         self._phase = 0
         self._total = -1
         self._deid = True
@@ -132,8 +142,19 @@ class RunPage(WizardPage):
         self.result.hide()
 
     # -- running ------------------------------------------------------------------------------
-    def start(self, output: Path, deidentify: bool) -> None:
-        self.output, self._deid, self._phase, self._total = output, deidentify, 0, -1
+    def set_mode(self, plain: bool, node: str | None) -> None:
+        """Say what the export is about to do: write a package, a plain ZIP, or send to ``node``."""
+        self.title = "Send" if node is not None else type(self).title
+        self.subtitle = (f"The images are de-identified, checked and sent to {node}." if node is not None else
+                         "The images are prepared, packed and signed (not encrypted). Nothing is written until the "
+                         "end." if plain else type(self).subtitle)
+
+    def start(self, output: Path | None, deidentify: bool, node: str | None = None, where: str = "") -> None:
+        """Show progress of writing ``output``, or of sending to ``node`` (``where``: it in words)."""
+        self.output, self.node, self.node_where = output, node, where
+        self._deid, self._phase, self._total = deidentify, 0, -1
+        self._phases = (PHASES[True][0], f"Sending to {node}…") if node is not None else PHASES[deidentify]
+        self._done = 0
         self.result.hide()
         for widget in (self.progress_label, self.progress_bar):
             widget.show()
@@ -141,21 +162,23 @@ class RunPage(WizardPage):
         self.progress_bar.setRange(0, 0)
 
     def cancelling(self) -> None:
-        self.progress_label.setText("Cancelling… (nothing will be written)")
+        self.progress_label.setText("Cancelling… (images already sent stay on the node)" if self.node else
+                                    "Cancelling… (nothing will be written)")
 
     def set_progress(self, done: int, total: int) -> None:
-        phases = PHASES[self._deid]
-        if total != self._total:
+        phases = self._phases
+        if total != self._total or (self.node and done < self._done):  # sending counts the images again
             if self._total >= 0:
                 self._phase = min(self._phase + 1, len(phases) - 1)
             self._total = total
+        self._done = done
         if not self.progress_label.text().startswith("Cancelling"):
             self.progress_label.setText(phases[self._phase])
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(int(1000 * done / total) if total > 0 else 0)
 
     # -- outcome ------------------------------------------------------------------------------
-    def _end(self, title: str, role: str, where: str = "", can_show: bool = False) -> None:
+    def end(self, title: str, role: str, where: str = "", can_show: bool = False) -> None:
         for widget in (self.progress_label, self.progress_bar):
             widget.hide()
         while self.details.rowCount():
@@ -168,7 +191,7 @@ class RunPage(WizardPage):
         self.copy_button.setVisible(can_show)
         self.result.show()
 
-    def _add(self, heading: str, text: str, role: str | None = None, name: str | None = None) -> QLabel:
+    def add(self, heading: str, text: str, role: str | None = None, name: str | None = None) -> QLabel:
         widget = label(text, self, role, selectable=True, name=name)
         title = label(f"{heading}:" if heading else "", self, "muted", wrap=False)
         self.details.addRow(title, widget)
@@ -179,43 +202,84 @@ class RunPage(WizardPage):
     def show_report(self, report: ShareReport) -> None:
         """Show how the export ended (written, or refused with the reason)."""
         if report.package is None:
-            self._end(report.headline(), "danger", self._nothing_left())
+            self.end(report.headline(), "danger", self._nothing_left())
             if report.consent is not None and not report.consent.allowed:
-                self._add("Consent", report.consent.message, "warning", "RefusalReason")
+                self.add("Consent", report.consent.message, "warning", "RefusalReason")
             if report.flagged and not report.request.confirm_burned_in:
-                self._add("Not checked", "\n".join(f.label for f in report.flagged), "warning")
+                self.add("Not checked", "\n".join(f.label for f in report.flagged), "warning")
             if report.deid is not None and report.deid.refused:
-                self._add("", "Go back to choose another profile, or redact the images first.", "muted")
+                self.add("", "Go back to choose another profile, or redact the images first.", "muted")
             return
         package = report.package
-        self._end("✓ " + report.headline(), "ok", f"Saved as {package.path}", can_show=True)
+        self.end("✓ " + report.headline(), "ok", f"Saved as {package.path}", can_show=True)
         plain = report.request.unencrypted
-        self._add("Who can open it", "Anyone who gets the file (a signed ZIP, not encrypted): send it only where the "
+        self.add("Who can open it", "Anyone who gets the file (a signed ZIP, not encrypted): send it only where the "
                   "purpose says" if plain else recipients_text(report.request.recipients, report.request.passphrase),
                   "warning" if plain else None, name="ResultRecipients")
         if report.consent is not None:
             consent = report.consent
             if consent.overridden:
-                self._add("Consent", f"⚠ Overridden for the patient's care: {consent.justification}", "warning")
+                self.add("Consent", f"⚠ Overridden for the patient's care: {consent.justification}", "warning")
             else:
-                self._add("Consent", f"✓ Allows {consent.purpose.title}.", "ok")
+                self.add("Consent", f"✓ Allows {consent.purpose.title}.", "ok")
             for limit in consent.limits:
-                self._add("Patient's limit", f"{limit} (tell the recipient)", "warning", "ResultLimit")
+                self.add("Patient's limit", f"{limit} (tell the recipient)", "warning", "ResultLimit")
         if report.request.confirm_burned_in and report.flagged:
-            self._add("Burned-in text", f"You confirmed {plural(len(report.flagged), 'image')}; the manifest says so.")
-        self._add("Accounting", "Recorded in the accounting of disclosures of every patient in it (Consent > "
+            self.add("Burned-in text", f"You confirmed {plural(len(report.flagged), 'image')}; the manifest says so.")
+        self.add("Accounting", "Recorded in the accounting of disclosures of every patient in it (Consent > "
                   "Accounting of Disclosures…) and in the audit log.", name="ResultAccounting")
-        self._add("Archive id" if plain else "Package id", f"{package.manifest.package_id}. " + (
+        self.add("Archive id" if plain else "Package id", f"{package.manifest.package_id}. " + (
             "Any DICOM viewer opens the unzipped folder (DICOMDIR); its README says how to check the signature."
             if plain else "The recipient opens it in Veil (File > Open Package…) or with the age tool."), "muted")
 
+    def show_sent(self, report: SendReport) -> None:
+        """How a send to a DICOM node ended: sent (some refused by the node, or cancelled part
+        way), or refused by the privacy gate with the reason."""
+        where = self.node_where or report.node
+        if report.refused or not report.sent:
+            self.end(report.headline(), "warning" if report.cancelled else "danger")
+            if report.consent is not None and not report.consent.allowed:
+                self.add("Consent", report.consent.message, "warning", "RefusalReason")
+            if report.flagged and not report.confirm_burned_in:
+                self.add("Not checked", "\n".join(f.label for f in report.flagged), "warning")
+        else:
+            self.end(("✓ " if not report.failed and not report.cancelled else "⚠ ") + report.headline(),
+                     "ok" if not report.failed and not report.cancelled else "warning")
+            self.add("Recipient", where, name="ResultRecipients")
+            if report.consent is not None:
+                self.add("Consent", f"✓ Allows {report.consent.purpose.title}.", "ok")
+                for limit in report.consent.limits:
+                    self.add("Patient's limit", f"{limit} (tell the node's owner)", "warning", "ResultLimit")
+            if report.confirm_burned_in and report.flagged:
+                self.add("Burned-in text", f"You confirmed {plural(len(report.flagged), 'image')}.")
+            self.add("Accounting", f"Recorded in the accounting of disclosures of every patient in it, naming {where} "
+                     "as the recipient (Consent > Accounting of Disclosures…), and in the audit log.",
+                     name="ResultAccounting")
+        for name, reason in report.failed:
+            self.add("Not stored", f"{name}: {reason}", "danger", "SendFailed")
+        if report.refused:
+            self.add("", "Go back to change something and send again, or close the wizard.", "muted")
+
     def show_stopped(self, message: str, cancelled: bool) -> None:
-        """The export was cancelled or failed: say so, and that no file is left."""
-        self._end("Export cancelled." if cancelled else "Export failed.", "warning" if cancelled else "danger",
-                  self._nothing_left())
+        """The export was cancelled or failed: say so, and that no file is left (or, sending to a
+        node, that the accounting counts whatever may have reached it)."""
+        what = "Send" if self.node else "Export"
+        self.end(f"{what} cancelled." if cancelled else f"{what} failed.", "warning" if cancelled else "danger",
+                  "" if self.node else self._nothing_left())
         if not cancelled:
-            self._add("Why", message, "danger", "ExportError")
-        self._add("", "Go back to change something and export again, or close the wizard.", "muted")
+            self.add("Why", message, "danger", "ExportError")
+        if self.node:
+            self.add("What left", "Nothing was sent." if cancelled else "Any image that may have reached "
+                      f"{self.node} is counted in the accounting of disclosures (Consent > Accounting of "
+                      "Disclosures…).", "muted", "SendLeft")
+        self.add("", f"Go back to change something and {what.lower()} again, or close the wizard.", "muted")
+
+    def show_outcome(self, report: ShareReport | SendReport) -> None:
+        """How the export (a package written, or images sent to a node) ended."""
+        if isinstance(report, SendReport):
+            self.show_sent(report)
+        else:
+            self.show_report(report)
 
     def _nothing_left(self) -> str:
         if self.output is None:

@@ -26,6 +26,9 @@ TEACHING_PRESET = "teaching"
 class TeachingFileWizard(ShareWizard):
     """The share wizard for ``case`` (see the module); ``studies`` are its studies' rows."""
 
+    node_unavailable = ("A teaching case leaves as a package, with its case documents beside the key images: "
+                        "not to a DICOM node.")
+
     def __init__(self, home: VeilHome, case: TeachingCase, studies: Sequence[StudyRow],
                  parent: QWidget | None = None) -> None:
         self.teaching_case = case

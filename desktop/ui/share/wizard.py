@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from desktop.app.browsing.catalogue import SeriesRow, StudyRow
 from desktop.app.common.tasks import CancelToken, Progress
@@ -30,6 +30,8 @@ from desktop.app.consent.purpose_rules import (
 from desktop.app.gate.text_flags import SelectionReview, review_selection, selection_of
 from desktop.app.keys.contacts import list_contacts
 from desktop.app.library.home import VeilHome
+from desktop.app.network.nodes import list_nodes
+from desktop.app.network.sending import SendReport
 from desktop.app.share.sharing import ShareReport, ShareRequest, export_package
 from desktop.core.common.errors import Cancelled, VeilError
 from desktop.core.consent import Decision, Purpose
@@ -37,11 +39,13 @@ from desktop.core.deid.profiles import load_presets
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.cancel_then_close import CancelThenClose
 from desktop.ui.common.errors import describe_unexpected, message_for
-from desktop.ui.common.widgets import heading, label, single_shot, throttled
+from desktop.ui.common.widgets import single_shot, throttled
+from desktop.ui.share.frame import build_frame, retitle_steps
 from desktop.ui.share.pages import ProfilePage, PurposePage, RedactionPage, WizardPage
 from desktop.ui.share.recipients import OutputPage, RecipientsPage
 from desktop.ui.share.result import RunPage, prepare_output, summary_rows
 from desktop.ui.share.selection_page import SelectionPage, StudyNode, Ticks, load_tree
+from desktop.ui.share.send_page import final, node_refusal, node_text, send_op
 from desktop.ui.share.widgets import WIZARD_STYLE
 
 log = logging.getLogger("veil.ui")
@@ -59,11 +63,13 @@ class ShareWizard(CancelThenClose, QDialog):
     esc_closes = False  # the result page says what a cancel left (nothing)
     window_close_closes = False
 
-    #: The export ended with a package, or refused: its ShareReport.
+    #: The export ended with a package, or refused: its ShareReport (sent to a node: its SendReport).
     exported = Signal(object)
     busy_changed = Signal(bool)
     #: Open this series (UID) in the viewer, to redact it.
     view_requested = Signal(str)
+    #: Why this wizard never sends to a DICOM node, whatever the purpose (None: it may).
+    node_unavailable: str | None = None
 
     def __init__(self, home: VeilHome, studies: Sequence[StudyRow], series: Sequence[SeriesRow] = (),
                  parent: QWidget | None = None, instance_uids: Sequence[str] = ()) -> None:
@@ -79,7 +85,7 @@ class ShareWizard(CancelThenClose, QDialog):
         self.series = list(series)
         self._opened_with: Ticks = (tuple(s.study_uid for s in self.studies),
                                     tuple(s.series_uid for s in self.series), tuple(instance_uids))
-        self.last_report: ShareReport | None = None
+        self.last_report: ShareReport | SendReport | None = None
         self._token: CancelToken | None = None
         self._flag_token: CancelToken | None = None  # the running review
         self._checked_identifiable = False
@@ -106,54 +112,10 @@ class ShareWizard(CancelThenClose, QDialog):
 
     # -- construction ---------------------------------------------------------------------------
     def _build(self) -> None:
-        rail = QFrame(self)
-        rail.setObjectName("StepRail")
-        rail.setFixedWidth(210)
-        rail_layout = QVBoxLayout(rail)
-        rail_layout.setContentsMargins(8, 10, 8, 10)
-        self.steps: list[QLabel] = []
-        for n, page in enumerate(self.pages, start=1):
-            step = QLabel(f"{n}   {page.title}", rail)
-            step.setProperty("step", "todo")
-            rail_layout.addWidget(step)
-            self.steps.append(step)
-        rail_layout.addStretch(1)
-        self.title = heading("", self, 1.35)
-        self.title.setObjectName("PageTitle")
-        self.subtitle = label("", self, "muted", name="PageSubtitle")
-        self.stack = QStackedWidget(self)
-        for page in self.pages:
-            self.stack.addWidget(page)
-        self.problem_label = label("", self, "warning", name="WizardProblem")
-        self.back_button = QPushButton("Back", self)
-        self.back_button.setObjectName("BackButton")
-        self.next_button = QPushButton("Next", self)
-        self.next_button.setObjectName("NextButton")
-        self.next_button.setProperty("primary", True)
-        self.next_button.setDefault(True)
-        self.close_button = QPushButton("Cancel", self)
-        self.close_button.setObjectName("CloseButton")
-        body = QVBoxLayout()
-        body.setContentsMargins(12, 0, 0, 0)
-        body.addWidget(self.title)
-        body.addWidget(self.subtitle)
-        body.addSpacing(10)
-        body.addWidget(self.stack, 1)
-        top = QHBoxLayout()
-        top.addWidget(rail)
-        top.addLayout(body, 1)
-        footer = QHBoxLayout()
-        footer.addWidget(self.problem_label, 1)
-        footer.addStretch(1)  # the buttons keep their size while no problem is shown
-        footer.addSpacing(12)
-        footer.addWidget(self.close_button)
-        footer.addWidget(self.back_button)
-        footer.addWidget(self.next_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 14, 14, 12)
-        layout.addLayout(top, 1)
-        layout.addSpacing(8)
-        layout.addLayout(footer)
+        f = build_frame(self, self.pages)
+        self.steps, self.title, self.subtitle, self.stack = f.steps, f.title, f.subtitle, f.stack
+        self.problem_label, self.back_button, self.next_button = f.problem_label, f.back_button, f.next_button
+        self.close_button = f.close_button
 
     def _connect(self) -> None:
         for page in self.pages:
@@ -188,6 +150,7 @@ class ShareWizard(CancelThenClose, QDialog):
             purpose = self.purpose_page.form.purpose()
             if purpose is not None and needs_colleague(purpose.purpose) and not self.recipients_page.chosen():
                 self.recipients_page.tick(purpose.recipient)
+            self.recipients_page.node_choice.set_whole_studies(not (self.series_uids or self.instance_uids))
         if page is self.output_page:
             self.output_page.set_summary(self.summary())
         self.stack.setCurrentIndex(index)
@@ -221,14 +184,16 @@ class ShareWizard(CancelThenClose, QDialog):
         problem = None if running else page.problem()
         self.problem_label.setText(problem or "")
         self.problem_label.setVisible(problem is not None)
-        written = running and self.last_report is not None and self.last_report.package is not None
+        written = running and final(self.last_report)
         self.back_button.setEnabled(self.stack.currentIndex() > 0 and not self.busy)
         self.back_button.setVisible(not written)  # a written package is final: export again from the start
         self.next_button.setVisible(not running)
         self.next_button.setEnabled(problem is None and not self.busy)
-        self.next_button.setText("Export" if page is self.output_page else "Next")
-        self.close_button.setText("Cancel Export" if self.busy else "Close" if running else "Cancel")
-        self.close_button.setToolTip("Stop the export: nothing is written" if self.busy else "Close the wizard")
+        verb = "Send" if self.output_page.node is not None else "Export"
+        self.next_button.setText(verb if page is self.output_page else "Next")
+        self.close_button.setText(f"Cancel {verb}" if self.busy else "Close" if running else "Cancel")
+        self.close_button.setToolTip(("Stop sending" if self.output_page.node else "Stop the export: nothing is "
+                                      "written") if self.busy else "Close the wizard")
 
     def summary(self) -> list[tuple[str, str, str]]:
         """(heading, text, role) rows: everything the export will do."""
@@ -296,15 +261,17 @@ class ShareWizard(CancelThenClose, QDialog):
         self._consent_timer.start()
 
     def _on_mode_changed(self) -> None:
-        plain = self.recipients_page.unencrypted()
+        plain, node = self.recipients_page.unencrypted(), self.recipients_page.node()
         self.output_page.set_unencrypted(plain)
-        self.run_page.subtitle = ("The images are prepared, packed and signed (not encrypted). Nothing is written "
-                                  "until the end." if plain else type(self.run_page).subtitle)
+        self.output_page.set_node(node)
+        self.run_page.set_mode(plain, node)
+        retitle_steps(self.steps, self.pages)
 
     def _allow_unencrypted(self) -> None:
         """Offer the plain ZIP only where the app allows it (de-identified, not for care)."""
-        self.recipients_page.allow_unencrypted(
-            unencrypted_allowed(self.purpose_page.form.current(), self.profile_page.identifiable))
+        purpose, identifiable = self.purpose_page.form.current(), self.profile_page.identifiable
+        self.recipients_page.allow_unencrypted(unencrypted_allowed(purpose, identifiable))
+        self.recipients_page.allow_node(node_refusal(purpose, identifiable) or self.node_unavailable)
 
     def _on_profile_changed(self) -> None:
         self._allow_unencrypted()
@@ -404,6 +371,9 @@ class ShareWizard(CancelThenClose, QDialog):
         run_in_background(lambda _p: list_contacts(home), self.recipients_page.set_contacts,
                           lambda exc: self._log(exc, "Address book"), key=f"share-contacts-{id(self)}",
                           context=self)
+        choice = self.recipients_page.node_choice  # and the DICOM nodes (File > Network Nodes)
+        run_in_background(lambda _p: list_nodes(home), choice.set_nodes, lambda exc: choice.show_failure(
+            message_for(exc)), key=f"share-nodes-{id(self)}", context=self)
 
     def open_address_book(self) -> None:
         """The address book over the wizard; the recipients are read again when it closes."""
@@ -436,20 +406,25 @@ class ShareWizard(CancelThenClose, QDialog):
                             review=self.redaction_page.panel.review)
 
     def export(self) -> None:
-        """Write the package in the background, showing progress, with Cancel."""
+        """Write the package (or send to the DICOM node) in the background, showing progress, with Cancel."""
         request = self.request()
         if self.busy or request is None:
             return
         token = CancelToken()
         self._set_busy(token)
         self.go(self.pages.index(self.run_page))
-        self.run_page.start(request.output, not request.identifiable)
-        home = self.home
+        home, node, chosen = self.home, self.recipients_page.node(), self.recipients_page.node_choice.chosen_node()
+        if node is not None:
+            self.run_page.start(None, True, node, node_text(chosen) if chosen is not None else node)
+        else:
+            self.run_page.start(request.output, not request.identifiable)
 
-        def op(progress: Progress) -> ShareReport:
+        def package(progress: Progress) -> ShareReport:
             prepare_output(request.output)
             return export_package(home, request, throttled(progress), token)
 
+        op: Callable[[Progress], ShareReport | SendReport] = (package if node is None else
+                                                              send_op(home, node, request, token))
         run_in_background(op, self._on_exported, self._on_export_failed, self.run_page.set_progress,
                           key=f"share-export-{id(self)}", context=self)
 
@@ -475,10 +450,10 @@ class ShareWizard(CancelThenClose, QDialog):
         then()
         self._update_nav()
 
-    def _on_exported(self, report: ShareReport) -> None:
+    def _on_exported(self, report: ShareReport | SendReport) -> None:
         self.last_report = report
         self.exported.emit(report)
-        self._finish(lambda: self.run_page.show_report(report))
+        self._finish(lambda: self.run_page.show_outcome(report))
 
     def _on_export_failed(self, exc: BaseException) -> None:
         self._log(exc, "Export")
