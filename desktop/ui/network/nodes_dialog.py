@@ -35,6 +35,7 @@ from desktop.ui.common.widgets import label, set_role
 
 COLUMNS = ("Name", "Kind", "Address", "Security")
 KINDS = ("DICOM node (DIMSE)", "DICOMweb server")
+LABEL_WIDTH = 130
 SIGN_IN = (("none", "None"), ("basic", "User name and password (basic)"), ("bearer", "Token (bearer)"))
 
 
@@ -110,6 +111,11 @@ class NodeForm(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(cancel)
         buttons.addWidget(save)
+        for each in (top, form, web_form):  # one label column across the three forms
+            for row in range(each.rowCount()):
+                item = each.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                if item is not None and item.widget() is not None:
+                    item.widget().setMinimumWidth(LABEL_WIDTH)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.pages)
