@@ -7,7 +7,9 @@
 VEIL_PASSPHRASE_FILE, no keyring: PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring), imports
 four pydicom test files (a CT, an MR, a 30-frame ultrasound, an RGB secondary capture), records
 one site-wide teaching policy, opens the real windows through the app's public constructors and
-menu actions, and saves each with ``QWidget.grab()`` at a fixed size. It runs under
+menu actions, and saves each with ``QWidget.grab()`` at a fixed size. Query/Retrieve searches a
+real Orthanc (tests/orthanc.py, loaded with the same four files) when one is installed, else
+shows a node that refuses. It runs under
 QT_QPA_PLATFORM=offscreen (the default here) or any display such as Xvfb.
 
 What is fixed so two runs give the same pixels:
@@ -34,6 +36,7 @@ after-image) and exits 1 if a shot is missing or differs by more than --toleranc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -60,9 +63,11 @@ from desktop.app.cases import casebook  # noqa: E402
 from desktop.app.consent.consenting import add_consent  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
 from desktop.app.library.importing import import_paths  # noqa: E402
+from desktop.app.network.nodes import save_node  # noqa: E402
 from desktop.core.cases.annotations import Kind  # noqa: E402
 from desktop.core.cases.case import KeyView  # noqa: E402
 from desktop.core.consent import EVERY_PATIENT, Basis, ConsentRecord, Purpose, Scope  # noqa: E402
+from desktop.core.network.nodes import DicomNode  # noqa: E402
 
 # -- every desktop.ui module the script uses, in this one place: update it when modules move --
 from desktop.ui.common import background  # noqa: E402
@@ -85,7 +90,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "07_record_consent": (1080, 860), "08_consent_records": (1320, 560), "09_open_package": (760, 330),
     "10_export_slides": (720, 780), "11_passphrase": (520, 320), "12_about": (0, 0),  # 0: its own size
     "13_case_editor": (1100, 760), "14_annotate": (900, 820), "15_case_export": (820, 480),
-    "16_teaching_cases": (1000, 520),
+    "16_teaching_cases": (1000, 520), "17_query_retrieve": (1100, 720),
 }
 #: Regions painted flat grey before saving, as shot name -> (x, y, width, height): none needed yet.
 BLANK: dict[str, list[tuple[int, int, int, int]]] = {}
@@ -121,6 +126,7 @@ class Shooter:
                       (today.isoformat(), FIXED_DAY.isoformat())]
         self.today = QDate(today.year, today.month, today.day)
         self.names: list[str] = []
+        self.tmp = tmp
 
     def _swap(self, text: str) -> str:
         for old, new in self.swaps:
@@ -302,6 +308,7 @@ def shoot_windows(app: QApplication, s: Shooter, home: VeilHome) -> int:
     s.shoot_and_close("11_passphrase", passphrase)
     s.shoot_and_close("12_about", show_about(window))
     shoot_case(app, s, window, home, ct.study_uid)
+    shoot_query(app, s, window, home, s.tmp / "incoming")
 
     # the viewer last: its mask is saved in the library
     viewer = window.open_viewer(ct)
@@ -349,6 +356,36 @@ def shoot_case(app: QApplication, s: Shooter, window: MainWindow, home: VeilHome
     s.shoot_and_close("15_case_export", window.cases.export_cases([case_id], [case.title]))
     editor.close()
     s.shoot_and_close("16_teaching_cases", window.cases.show_cases())
+
+
+def shoot_query(app: QApplication, s: Shooter, window: MainWindow, home: VeilHome, incoming: Path) -> None:
+    """Query/Retrieve: the four studies found on a real Orthanc (tests/orthanc.py, loaded with the
+    same files), the CT expanded to its series and chosen; without Orthanc, a node that refuses."""
+    from tests.orthanc import ORTHANC, running_orthanc
+
+    with contextlib.ExitStack() as stack:
+        if ORTHANC is not None:
+            orthanc = stack.enter_context(running_orthanc(s.tmp / "orthanc", {"veil": ("VEIL", 11112)}))
+            for path in sorted(incoming.rglob("*.dcm")):
+                orthanc.upload(path)
+            save_node(home, DicomNode("Hospital PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port))
+        else:
+            save_node(home, DicomNode("Hospital PACS", "ORTHANC", "127.0.0.1", 9))  # nothing listens on port 9
+        window.commands.query_retrieve.trigger()
+        panel = window.network.query_panel
+        if panel is None:
+            raise SystemExit("ui_screens: the Query/Retrieve panel did not open")
+        panel.resize(*SIZES["17_query_retrieve"])
+        panel.search()
+        settle(app, lambda: not panel.busy, "the search")
+        if ORTHANC is not None:
+            ct = next((r for r in range(panel.model.rowCount()) if panel.model.index(r, 4).data() == "CT"), None)
+            if ct is None:
+                raise SystemExit(f"ui_screens: the search found no CT: {panel.status.text()}")
+            panel.tree.setCurrentIndex(panel.model.index(ct, 0))
+            panel.tree.expand(panel.model.index(ct, 0))
+            settle(app, lambda: panel.model.state_of(panel.model.index(ct, 0)) == "known", "the CT's series")
+        s.shoot_and_close("17_query_retrieve", panel)
 
 
 # -- compare -------------------------------------------------------------------------------------

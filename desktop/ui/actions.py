@@ -22,6 +22,7 @@ class Actions:
     new_case: QAction
     teaching_cases: QAction
     network_nodes: QAction
+    query_retrieve: QAction
     open_package: QAction
     key_card: QAction
     address_book: QAction
@@ -41,7 +42,7 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.teaching_cases, self.network_nodes,
+                self.teaching_cases, self.network_nodes, self.query_retrieve,
                 self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book,
                 self.lock_now, self.lock_settings]
 
@@ -112,6 +113,9 @@ def create_actions(window: QMainWindow) -> Actions:
                                "keywords and diagnosis, with its consent state", "Ctrl+Shift+T"),
         network_nodes=_action(window, "&Network Nodes…", "The PACS and archives Veil queries, retrieves from "
                               "and sends to; test each (C-ECHO); Veil's own AE title and storage port"),
+        query_retrieve=_action(window, "&Query/Retrieve…", "Find studies on a PACS (patient, accession numbers, "
+                               "dates, modality) and retrieve them into the library (C-GET or C-MOVE)",
+                               "Ctrl+Shift+Q"),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
         find=_action(window, "&Filter Studies", "Type to filter the studies shown",
                      "Ctrl+F"),
@@ -148,7 +152,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.addSeparator()
     file_menu.addActions([actions.new_case, actions.teaching_cases])
     file_menu.addSeparator()
-    file_menu.addAction(actions.network_nodes)
+    file_menu.addActions([actions.query_retrieve, actions.network_nodes])
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         a.open_study.triggered.connect(self._open_selected)
         a.teaching_cases.triggered.connect(self.cases.show_cases)
         a.network_nodes.triggered.connect(lambda: self.network.show_nodes(self.home))
+        a.query_retrieve.triggered.connect(lambda: self.network.show_query(self.home, self.refresh))
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
         a.address_book.triggered.connect(self.share.address_book)
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
                        a.record_consent, a.consent_records):
             self.browser.add_study_action(action)
         self.browser.add_series_action(self.share.export_series_action)
+        self.browser.add_tool_action(a.query_retrieve)
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -483,6 +485,7 @@ class MainWindow(QMainWindow):
             self.deid_dialog.close()
         self.consent.close_all()
         self.share.close_all()
+        self.network.close_all()  # a search or retrieve is cancelled; its window closes once stopped
         for viewer in list(self.viewers):
             viewer.close()
         event.accept()

@@ -154,6 +154,7 @@ class StudyBrowser(QWidget):
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.filter_bar)
         top.addWidget(self.shown_label)
+        self._top = top
         studies = QWidget(self)
         studies_layout = QVBoxLayout(studies)
         studies_layout.setContentsMargins(0, 0, 0, 0)
@@ -258,6 +259,12 @@ class StudyBrowser(QWidget):
         """Offer ``action`` in the context menu of the series list."""
         self.series_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.series_view.addAction(action)
+
+    def add_tool_action(self, action: QAction) -> None:
+        """Offer ``action`` as a button at the end of the filter row (File > Query/Retrieve)."""
+        button = QToolButton(self)
+        button.setDefaultAction(action)
+        self._top.addWidget(button)
 
     def selected_series(self) -> list[SeriesRow]:
         """The series selected in the series list (else its current one, if any)."""

@@ -1,1 +1,1 @@
-"""The DICOM network in the window: nodes (and, to come, the query panel)."""
+"""The DICOM network in the window: Network Nodes and the Query/Retrieve panel."""
