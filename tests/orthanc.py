@@ -83,10 +83,11 @@ class Orthanc:
 @contextmanager
 def running_orthanc(folder: Path, modalities: dict[str, tuple[str, int]] | None = None,
                     aet: str = "ORTHANC", tls: dict[str, object] | None = None, dicomweb: bool = False,
-                    user: tuple[str, str] | None = None) -> Iterator[Orthanc]:
+                    user: tuple[str, str] | None = None, extra: dict[str, object] | None = None) -> Iterator[Orthanc]:
     """Orthanc on 127.0.0.1; ``modalities`` are the peers it knows (name -> (AE title, port));
     ``tls``: its DICOM TLS options (DicomTlsCertificate, DicomTlsPrivateKey, ...); ``dicomweb``:
-    with its DICOMweb plugin at ``/dicom-web``; ``user``: HTTP basic authentication required."""
+    with its DICOMweb plugin at ``/dicom-web``; ``user``: HTTP basic authentication required;
+    ``extra``: more configuration (e.g. ``AcceptedTransferSyntaxes``)."""
     assert ORTHANC is not None, SKIP_REASON
     folder.mkdir(parents=True, exist_ok=True)
     http_port, dicom_port = free_port(), free_port()
@@ -103,6 +104,7 @@ def running_orthanc(folder: Path, modalities: dict[str, tuple[str, int]] | None 
     if dicomweb:
         assert DICOMWEB_PLUGIN.exists(), DICOMWEB_SKIP
         config.update({"Plugins": [str(DICOMWEB_PLUGIN)], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}})
+    config.update(extra or {})
     if user:
         config.update({"AuthenticationEnabled": True, "RegisteredUsers": {user[0]: user[1]}})
     (folder / "orthanc.json").write_text(json.dumps(config))

@@ -52,13 +52,14 @@ def encode(image: np.ndarray, fmt: str, fast: bool = False) -> bytes:
     return out.getvalue()
 
 
-def send_dicom(node, objects: Sequence[Outgoing], calling, progress, cancelled, secret: str = "") -> Stored:  # noqa: ANN001
+def send_dicom(node, objects: Sequence[Outgoing], calling, progress, cancelled, secret: str = "",  # noqa: ANN001
+               leaving=lambda: None) -> Stored:  # noqa: ANN001
     """Send the de-identified objects to ``node``: C-STORE to a DicomNode (as ``calling``, a
     Calling), STOW-RS to a WebNode (signed in with ``secret``): the network exit, through the
-    gate like every other."""
+    gate like every other. ``leaving`` is called before anything is transmitted."""
     if isinstance(node, WebNode):
-        return stow(node, objects, progress, cancelled, secret)
-    return store(node, objects, progress, cancelled, calling)
+        return stow(node, objects, progress, cancelled, secret, leaving)
+    return store(node, objects, progress, cancelled, calling, leaving)
 
 
 def write_deck(path: Path, deck: Deck) -> int:

@@ -103,6 +103,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     staging = write_ahead.staging_folder(home, "send", secrets.token_hex(8))
     intent = write_ahead.begin(home, SEND_KIND, home.path / "network" / node.name, staging)
     leaving: list[Sent] = []  # set once objects may reach the node: from then on, always accounted for
+    # (a node that refuses the connection, or the sign-in, received nothing: no disclosure)
     try:
         key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
         staging.mkdir(mode=0o700, parents=True)
@@ -121,11 +122,15 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
         write_ahead.expect(home, intent, disclosure=pending_disclosure(
             SEND_KIND, cleared.request, cleared.decision, sent, recipient=recipient,
             destination=destination, profile=profile.key))
-        leaving = sent
+
+        def on_leaving() -> None:  # the first object is about to be transmitted
+            leaving[:] = sent
+
         objects = [(f"image {n}", partial(_open_staged, staging / rel, key))
                    for n, (rel, _size, _sha, _crc) in enumerate(report.deid.outputs, 1)]
         secret = node_secret(home, node) if isinstance(node, WebNode) else ""
-        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled, secret)
+        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled, secret,
+                                  on_leaving)
         report.sent, report.failed, report.cancelled = stored.sent, stored.failed, stored.cancelled
     except BaseException:
         if leaving:  # some images may have reached the node before it stopped: account for them all
@@ -138,7 +143,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     fault_point("network.sent")
-    if report.sent:
+    if leaving:  # transmitted, even if the node then refused to keep some: accounted for
         report.disclosure = record_disclosure(home, SEND_KIND, cleared.request, cleared.decision, sent,
                                               recipient=recipient, destination=destination,
                                               profile=profile.key, intent=intent)

@@ -33,8 +33,10 @@ def _fit(ds: Dataset, accepted: str) -> Dataset:
 
 
 def store(node: DicomNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None] = lambda _d, _t: None,
-          cancelled: Callable[[], bool] = lambda: False, calling: Calling = VEIL) -> Stored:
-    """Send every object to ``node``; what the node refused is listed, the others counted."""
+          cancelled: Callable[[], bool] = lambda: False, calling: Calling = VEIL,
+          leaving: Callable[[], None] = lambda: None) -> Stored:
+    """Send every object to ``node``; what the node refused is listed, the others counted.
+    ``leaving`` is called before each C-STORE: from then on an object may have reached the node."""
     classes: dict[str, set[str]] = {}
     for _name, opener in objects:
         header = dcmread(io.BytesIO(opener()), stop_before_pixels=True)
@@ -58,7 +60,9 @@ def store(node: DicomNode, objects: Sequence[Outgoing], progress: Callable[[int,
                 result.failed.append((name, "the node accepts neither this kind of object nor its transfer syntax"))
                 continue
             try:
-                status = assoc.send_c_store(_fit(ds, target))
+                fitted = _fit(ds, target)
+                leaving()
+                status = assoc.send_c_store(fitted)
             except (ValueError, RuntimeError, NotImplementedError) as exc:
                 result.failed.append((name, f"it could not be sent ({type(exc).__name__})"))
                 continue

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Sequence
 
 import requests
+from dicomweb_client.api import DICOMwebClient
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
@@ -38,11 +39,28 @@ def _refused(answer: Dataset | None) -> dict[str, str]:
     return refused
 
 
+def _reachable(node: WebNode, client: DICOMwebClient) -> None:
+    """Before anything is posted: the server answers and takes the sign-in (one-match QIDO-RS).
+    A refusal, an unknown host, a certificate or a sign-in the server refuses is raised here,
+    when nothing has left; a server that offers no search (404, 405) is tried all the same."""
+    with speaking(node, "signing in"):
+        try:
+            client.search_for_studies(limit=1)
+        except requests.exceptions.HTTPError as exc:
+            if exc.response is not None and exc.response.status_code in (401, 403):
+                raise
+        except ValueError:
+            pass
+
+
 def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None] = lambda _d, _t: None,
-         cancelled: Callable[[], bool] = lambda: False, secret: str = "") -> Stored:
-    """Post every object to ``node``; what the server refused is listed, the others counted."""
+         cancelled: Callable[[], bool] = lambda: False, secret: str = "",
+         leaving: Callable[[], None] = lambda: None) -> Stored:
+    """Post every object to ``node``; what the server refused is listed, the others counted.
+    ``leaving`` is called before each request: from then on objects may have reached the server."""
     result = Stored()
     client = client_for(node, secret, timeout=120.0)
+    _reachable(node, client)
     done = 0
     for batch in _batches(len(objects)):
         if cancelled():
@@ -51,6 +69,7 @@ def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, in
         datasets = [dcmread(io.BytesIO(objects[i][1]())) for i in batch]
         with speaking(node, f"storing (after {result.sent} image(s) were stored)"):
             try:
+                leaving()
                 answer = client.store_instances(datasets)
             except requests.exceptions.HTTPError as exc:
                 if exc.response is None or exc.response.status_code != 409:

@@ -34,7 +34,7 @@ from desktop.core.library.settings import get_settings
 from desktop.core.network.nodes import NodeError, WebNode
 from desktop.core.network.query import StudyQuery
 from desktop.core.network.retrieve import What
-from tests.conftest import PASSPHRASE, pydicom_test_files, teaching
+from tests.conftest import pydicom_test_files, teaching
 from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP, ORTHANC, SKIP_REASON, free_port, running_orthanc
 from tests.planting import PATIENT, find_forms
 from tests.planting.pixels import plant_file
@@ -209,3 +209,12 @@ def test_stow_sends_de_identified_images_accounted_to_the_server(tmp_path, home)
         save_node(home, WebNode("Gone", f"http://127.0.0.1:{orthanc_free}/dicom-web"))
         with pytest.raises(NodeError, match="refused the connection"):
             send_studies(home, "Gone", [str(original.StudyInstanceUID)], teaching(home), preset("teaching"))
+        save_node(home, WebNode("Wrong password", orthanc.dicomweb, "basic", "veil"), secret="not-it")
+        with pytest.raises(NodeError, match="refused the sign-in"):
+            send_studies(home, "Wrong password", [str(original.StudyInstanceUID)], teaching(home),
+                         preset("teaching"))
+        conn = home.connect()
+        try:  # nothing reached either: the accounting still holds only the one real send
+            assert conn.execute("SELECT count(*) FROM disclosures").fetchone()[0] == 1
+        finally:
+            conn.close()

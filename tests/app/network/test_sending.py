@@ -89,8 +89,8 @@ def test_a_node_that_stops_while_sending_is_still_accounted_for(sending, monkeyp
     teaching(home)
     real = store_module.store
 
-    def stop_after_association(node, objects, progress, cancelled, calling):  # noqa: ANN001, ANN202
-        real(node, objects[:1], progress, cancelled, calling)
+    def stop_after_association(node, objects, progress, cancelled, calling, leaving):  # noqa: ANN001, ANN202
+        real(node, objects[:1], progress, cancelled, calling, leaving)
         raise NodeError("Teaching PACS stopped answering after 1 image(s).")
 
     monkeypatch.setattr("desktop.app.gate.writing.store", stop_after_association)
@@ -100,5 +100,39 @@ def test_a_node_that_stops_while_sending_is_still_accounted_for(sending, monkeyp
     try:
         assert conn.execute("SELECT COUNT(*) FROM disclosures").fetchone()[0] == 1  # what may have left, counted
         assert conn.execute("SELECT COUNT(*) FROM write_intents WHERE state = 'pending'").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("source", ["MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "MR_small_RLE.dcm"])
+def test_a_node_that_takes_only_uncompressed_images_gets_them_decompressed_losslessly(tmp_path, home, source):  # noqa: ANN001
+    """PS3.5 10.1: every node takes Implicit VR Little Endian; an image in a syntax the node
+    does not take is decompressed (lossless: the same pixel values), never refused or re-encoded lossily."""
+    uncompressed = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"]
+    with running_orthanc(tmp_path / "orthanc", extra={"AcceptedTransferSyntaxes": uncompressed}) as orthanc:
+        original = pydicom.dcmread(pydicom_test_files() / source)
+        (tmp_path / "in").mkdir()
+        original.save_as(tmp_path / "in" / "image.dcm")
+        import_paths(home, [tmp_path / "in"])
+        save_node(home, DicomNode("Plain PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port))
+        report = send_studies(home, "Plain PACS", [str(original.StudyInstanceUID)], teaching(home),
+                              preset("teaching"))
+        assert report.sent == 1 and not report.failed, report.headline()
+        stored = pydicom.dcmread(io.BytesIO(orthanc.stored()[0]))
+        assert stored.file_meta.TransferSyntaxUID in uncompressed
+        assert (stored.pixel_array == original.pixel_array).all()
+
+
+def test_a_node_that_refuses_the_connection_received_nothing_and_no_disclosure_is_recorded(sending):  # noqa: ANN001
+    home, _orthanc, study, _sop = sending
+    save_node(home, DicomNode("Closed PACS", "CLOSED", "127.0.0.1", free_port()))
+    with pytest.raises(Exception, match="refused the connection"):
+        send_studies(home, "Closed PACS", [study], teaching(home), preset("teaching"))
+    from desktop.app.durability import write_ahead
+
+    conn = home.connect()
+    try:
+        assert conn.execute("SELECT count(*) FROM disclosures").fetchone()[0] == 0
+        assert write_ahead.pending_intents(conn) == []  # settled: nothing for a restart to account for
     finally:
         conn.close()
