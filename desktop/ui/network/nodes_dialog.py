@@ -114,9 +114,9 @@ class NodeForm(QDialog):
         for each in (top, form, web_form):  # one label column across the three forms
             for row in range(each.rowCount()):
                 item = each.itemAt(row, QFormLayout.ItemRole.LabelRole)
-                widget = item.widget() if item is not None else None
-                if widget is not None:
-                    widget.setMinimumWidth(LABEL_WIDTH)
+                label_widget = item.widget() if item is not None else None
+                if label_widget is not None:
+                    label_widget.setMinimumWidth(LABEL_WIDTH)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.pages)
