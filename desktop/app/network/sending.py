@@ -83,8 +83,10 @@ def _open_staged(path: Path, key: bytes) -> bytes:
 
 def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: ExportPurpose, profile: Profile,
                  confirm_burned_in: bool = False, progress: Progress = no_progress,
-                 cancel: CancelToken | None = None) -> SendReport:
-    """Send ``study_uids``, de-identified with ``profile``, to the node called ``name`` (see the module)."""
+                 cancel: CancelToken | None = None, series_uids: Sequence[str] = (),
+                 instance_uids: Sequence[str] = ()) -> SendReport:
+    """Send ``study_uids`` (only ``series_uids`` or ``instance_uids`` of them, when given),
+    de-identified with ``profile``, to the node called ``name`` (see the module)."""
     cancel = cancel or CancelToken()
     node = find_node(home, name)
     report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in)
@@ -92,7 +94,8 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     recipient = f"{node.name} ({'' if web else 'DICOM node '}{node.describe()})" + (
         f" for {purpose.recipient}" if purpose.recipient else "")
     destination = node.url if isinstance(node, WebNode) else f"dicom://{node.describe()}"
-    cleared = enter(home, Selection(tuple(study_uids), (), ()), purpose, Delivery(Channel.NETWORK), cancel=cancel)
+    selection = Selection(tuple(study_uids), tuple(series_uids), tuple(instance_uids))
+    cleared = enter(home, selection, purpose, Delivery(Channel.NETWORK), cancel=cancel)
     report.consent = cleared.decision
     images = cleared.resolved.images
     if cleared.decision.allowed:

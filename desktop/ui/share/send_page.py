@@ -4,8 +4,8 @@ The recipients page offers it beside the colleagues, the passphrase and the plai
 :func:`desktop.app.network.sending.send_studies` off the UI thread (:func:`send_op`), which
 passes the privacy gate as every exit does and records the disclosure naming the node.
 
-Identifiable images never go to a node: care goes as a package encrypted to the colleague. A
-node receives whole studies, so the choice asks for every image of the ticked studies.
+Identifiable images never go to a node: care goes as a package encrypted to the colleague. The
+node receives what is ticked on What leaves (whole studies, some series, or some images).
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ NO_NODE = "No DICOM node configured — File > Network Nodes"
 CARE_TO_NODE = ("Care goes as a package encrypted to the colleague: identifiable images never go to a DICOM "
                 "node.")
 IDENTIFIABLE_TO_NODE = "Identifiable images never go to a DICOM node: choose a de-identification profile."
-WHOLE_STUDIES = ("A DICOM node receives whole studies: on What leaves, tick every image of the studies, or "
-                 "export a package.")
 CHOOSE_NODE = "Choose the DICOM node to send to."
 
 
@@ -77,7 +75,6 @@ class NodeChoice(QWidget):
         self.loaded = False
         self._refusal: str | None = None
         self._failure: str | None = None
-        self.whole_studies = True
         self.radio = QRadioButton(NODE_CHOICE, self)
         self.radio.setObjectName("NodeChoice")
         visible_indicator(self.radio)
@@ -123,11 +120,6 @@ class NodeChoice(QWidget):
         self._refusal = refusal
         self._update()
 
-    def set_whole_studies(self, whole: bool) -> None:
-        """Whether every image of the ticked studies leaves (a node receives whole studies)."""
-        self.whole_studies = whole
-        self._update()
-
     def unavailable(self) -> str | None:
         """Why the choice is not offered now (None: it is)."""
         if self._refusal is not None:
@@ -159,8 +151,6 @@ class NodeChoice(QWidget):
         self.combo.setVisible(bool(self.nodes))
         if why is not None:
             text, role = why, "muted" if self._refusal is not None else "warning"
-        elif self.radio.isChecked() and not self.whole_studies:
-            text, role = WHOLE_STUDIES, "warning"
         else:
             text, role = NODE_HINT, "muted"
         self.note.setText(text)
@@ -179,7 +169,7 @@ class NodeChoice(QWidget):
             return why
         if self.chosen() is None:
             return CHOOSE_NODE
-        return None if self.whole_studies else WHOLE_STUDIES
+        return None
 
 
 def final(report: ShareReport | SendReport | None) -> bool:
@@ -197,9 +187,8 @@ def send_op(home: VeilHome, node: str, request: ShareRequest,
     def op(progress: Progress) -> SendReport:
         if profile is None:
             raise VeilError(IDENTIFIABLE_TO_NODE)
-        if request.series_uids or request.instance_uids:
-            raise VeilError(WHOLE_STUDIES)
         return send_studies(home, node, request.study_uids, request.purpose, profile,
-                            confirm_burned_in=request.confirm_burned_in, progress=throttled(progress), cancel=token)
+                            confirm_burned_in=request.confirm_burned_in, progress=throttled(progress), cancel=token,
+                            series_uids=request.series_uids, instance_uids=request.instance_uids)
 
     return op

@@ -150,7 +150,6 @@ class ShareWizard(CancelThenClose, QDialog):
             purpose = self.purpose_page.form.purpose()
             if purpose is not None and needs_colleague(purpose.purpose) and not self.recipients_page.chosen():
                 self.recipients_page.tick(purpose.recipient)
-            self.recipients_page.node_choice.set_whole_studies(not (self.series_uids or self.instance_uids))
         if page is self.output_page:
             self.output_page.set_summary(self.summary())
         self.stack.setCurrentIndex(index)

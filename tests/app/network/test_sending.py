@@ -136,3 +136,24 @@ def test_a_node_that_refuses_the_connection_received_nothing_and_no_disclosure_i
         assert write_ahead.pending_intents(conn) == []  # settled: nothing for a restart to account for
     finally:
         conn.close()
+
+
+def test_only_the_ticked_series_goes_to_the_node(tmp_path, home):  # noqa: ANN001
+    from benchmarks.synthetic import write_series
+
+    with running_orthanc(tmp_path / "orthanc") as orthanc:
+        first = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in" / "a", 3, "Quisenberry^Marguerite",
+                             "QX4471902")
+        study = pydicom.dcmread(first[0], stop_before_pixels=True)
+        second = pydicom.uid.generate_uid()
+        for n, path in enumerate(write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "b", 2,
+                                              "Quisenberry^Marguerite", "QX4471902")):
+            ds = pydicom.dcmread(path)  # a second series of the same study
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = study.StudyInstanceUID, second
+            ds.save_as(tmp_path / "in" / f"b{n}.dcm")
+        import_paths(home, [tmp_path / "in"])
+        save_node(home, DicomNode("Teaching PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port))
+        report = send_studies(home, "Teaching PACS", [str(study.StudyInstanceUID)], teaching(home),
+                              preset("teaching"), series_uids=[str(study.SeriesInstanceUID)])
+        assert report.sent == 3 and not report.failed, report.headline()
+        assert len(orthanc.stored()) == 3

@@ -16,7 +16,7 @@ from desktop.app.network.nodes import save_node
 from desktop.core.consent import Purpose
 from desktop.core.network.nodes import DicomNode
 from desktop.ui.share.result import RunPage
-from desktop.ui.share.send_page import CARE_TO_NODE, NO_NODE, WHOLE_STUDIES, NodeChoice
+from desktop.ui.share.send_page import CARE_TO_NODE, NO_NODE, NodeChoice
 from tests.conftest import pydicom_test_files, teaching
 from tests.orthanc import ORTHANC, SKIP_REASON, free_port, running_orthanc
 from tests.planting import PATIENT, find_forms
@@ -156,15 +156,14 @@ def test_without_a_node_the_choice_says_where_to_add_one(qtbot, window, home, tm
     assert choice.radio.toolTip() == NO_NODE
 
 
-def test_a_node_receives_whole_studies(qtbot):
+def test_a_node_once_chosen_has_no_problem_left(qtbot):
     choice = NodeChoice()
     qtbot.addWidget(choice)
     choice.show()
     choice.set_nodes([DicomNode(NODE, "PACS", "127.0.0.1", 104)])
+    assert choice.node() is None  # not ticked: the images go elsewhere
     choice.radio.setChecked(True)
     assert choice.problem() is None and choice.node() == NODE
-    choice.set_whole_studies(False)  # only some series or images ticked on What leaves
-    assert choice.problem() == WHOLE_STUDIES and choice.note.text() == WHOLE_STUDIES
 
 
 @needs_orthanc
