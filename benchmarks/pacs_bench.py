@@ -1,6 +1,6 @@
-"""PACS retrieve speed (issue 18, point 4, the retrieve half): a 500-image CT study retrieved
-from a local Orthanc into Veil's encrypted library, beside dcmtk doing the same transfer into a
-plain folder, in the same run.
+"""PACS speed (issue 18, point 4): a 500-image CT study retrieved from a local Orthanc into
+Veil's encrypted library, beside dcmtk doing the same transfer into a plain folder; then sent
+back de-identified, beside de-identifying to a folder plus dcmtk's ``storescu``; in the same run.
 
 Data (generated in a temp folder, never in the repo): 500 images of a CT series made from
 pydicom's ``CT_small.dcm`` (128 x 128, 16-bit), uploaded into a throw-away Orthanc on loopback.
@@ -9,6 +9,11 @@ Veil: :func:`desktop.app.network.retrieving.retrieve` by C-GET and by C-MOVE (it
 each object staged sealed, then indexed as one import, audited.
 dcmtk: ``getscu`` (C-GET into a folder) and ``movescu`` with ``storescp`` (C-MOVE), writing plain
 files (no encryption, no index): the floor of the same transfer.
+
+Send: :func:`desktop.app.network.sending.send_studies` (the privacy gate: consent, burned-in
+review, de-identification into sealed staging, C-STORE, the disclosure recorded) beside
+``veil deid --study`` into a plain folder (the same gate and profile) followed by ``storescu``
+of that folder; the target: the send no slower than the two together.
 
     .venv/bin/python benchmarks/pacs_bench.py [--images 500] [--repeat 2]
 """
@@ -34,10 +39,13 @@ from benchmarks.synthetic import write_series  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
 from desktop.app.network.listening import set_listen_settings  # noqa: E402
 from desktop.app.network.nodes import save_node  # noqa: E402
+from desktop.app.deid.deidentifying import deidentify_studies  # noqa: E402
 from desktop.app.network.retrieving import retrieve  # noqa: E402
+from desktop.app.network.sending import send_studies  # noqa: E402
+from desktop.core.deid.profiles import preset  # noqa: E402
 from desktop.core.network.nodes import DicomNode  # noqa: E402
 from desktop.core.network.retrieve import What  # noqa: E402
-from tests.conftest import pydicom_test_files  # noqa: E402
+from tests.conftest import pydicom_test_files, teaching  # noqa: E402
 from tests.orthanc import free_port, running_orthanc  # noqa: E402
 
 
@@ -45,6 +53,26 @@ def _timed(work) -> float:  # noqa: ANN001
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
+
+
+def _send_half(root: Path, n: int, pacs, study: str, times: dict[str, list[float]]) -> None:  # noqa: ANN001
+    """Send the retrieved study back de-identified (Veil), and de-identify it to a folder then
+    ``storescu`` it (the floor), timed apart."""
+    home = VeilHome.open(root / f"home-get-{n}")
+    purpose = teaching(home)
+    times["veil send"].append(_timed(lambda: _sent(send_studies(home, "PACS", [study], purpose,
+                                                                     preset("teaching")))))
+    out = root / f"deid-{n}"
+    times["veil deid to folder"].append(_timed(lambda: deidentify_studies(
+        home, preset("teaching"), [study], out, purpose=purpose)))
+    times["dcmtk storescu"].append(_timed(lambda: subprocess.run(
+        ["storescu", "-aet", "DCMTK", "-aec", pacs.aet, "+sd", "+r", "127.0.0.1", str(pacs.dicom_port), str(out)],
+        check=True, capture_output=True)))
+
+
+def _sent(report) -> None:  # noqa: ANN001
+    if report.refused or report.failed or not report.sent:
+        raise SystemExit(f"the send did not complete: {report.headline()}")
 
 
 def main() -> int:
@@ -68,7 +96,8 @@ def main() -> int:
             study = str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
             size = sum(p.stat().st_size for p in paths)
             times: dict[str, list[float]] = {"veil C-GET": [], "veil C-MOVE": [], "dcmtk getscu": [],
-                                             "dcmtk movescu+storescp": []}
+                                             "dcmtk movescu+storescp": [], "veil send": [],
+                                             "veil deid to folder": [], "dcmtk storescu": []}
             for n in range(args.repeat):
                 for method in ("get", "move"):
                     home = VeilHome.open(root / f"home-{method}-{n}")
@@ -95,12 +124,15 @@ def main() -> int:
                 finally:
                     scp.terminate()
                     scp.wait()
+                _send_half(root, n, pacs, study, times)
         print(f"{args.images} CT images ({size / 1e6:.1f} MB) from a local Orthanc, best of {args.repeat}:")
         best = {k: min(v) for k, v in times.items()}
         for name, seconds in best.items():
             print(f"  {name:24s} {seconds:6.2f} s  (median {statistics.median(times[name]):.2f} s)")
         print(f"  ratio C-GET  veil/dcmtk: {best['veil C-GET'] / best['dcmtk getscu']:.2f}")
         print(f"  ratio C-MOVE veil/dcmtk: {best['veil C-MOVE'] / best['dcmtk movescu+storescp']:.2f}")
+        floor = best["veil deid to folder"] + best["dcmtk storescu"]
+        print(f"  ratio send veil/(deid to folder + storescu): {best['veil send'] / floor:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

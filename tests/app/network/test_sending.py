@@ -157,3 +157,21 @@ def test_only_the_ticked_series_goes_to_the_node(tmp_path, home):  # noqa: ANN00
                               preset("teaching"), series_uids=[str(study.SeriesInstanceUID)])
         assert report.sent == 3 and not report.failed, report.headline()
         assert len(orthanc.stored()) == 3
+
+
+def test_a_node_that_serves_one_association_at_a_time_still_gets_every_image(tmp_path, home):  # noqa: ANN001
+    """Veil sends over several associations at once; a node with one DICOM thread (the others
+    wait or are refused) still stores every image, without a wait for the time-out."""
+    from benchmarks.synthetic import write_series
+    from desktop.core.network import store as store_module
+
+    with running_orthanc(tmp_path / "orthanc", extra={"DicomThreadsCount": 1}) as orthanc:
+        paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", 8, "Quisenberry^Marguerite",
+                             "QX4471902")
+        import_paths(home, [tmp_path / "in"])
+        save_node(home, DicomNode("One thread", orthanc.aet, "127.0.0.1", orthanc.dicom_port))
+        assert store_module.ASSOCIATIONS > 1
+        report = send_studies(home, "One thread", [str(pydicom.dcmread(paths[0]).StudyInstanceUID)],
+                              teaching(home), preset("teaching"))
+        assert report.sent == 8 and not report.failed, report.headline()
+        assert len(orthanc.stored()) == 8
