@@ -218,3 +218,19 @@ def test_stow_sends_de_identified_images_accounted_to_the_server(tmp_path, home)
             assert conn.execute("SELECT count(*) FROM disclosures").fetchone()[0] == 1
         finally:
             conn.close()
+
+
+def test_wado_retrieves_one_instance_then_its_series(server, home):  # noqa: ANN001
+    orthanc, paths = server
+    _web(orthanc, home)
+    first = pydicom.dcmread(paths[2], stop_before_pixels=True)
+    study, series, sop = str(first.StudyInstanceUID), str(first.SeriesInstanceUID), str(first.SOPInstanceUID)
+    one = retrieve(home, "Web PACS", What(study, series, sop))
+    assert one.retrieved.received == 1 and _instances(home) == 1
+    conn = home.connect()
+    try:
+        assert conn.execute("SELECT sop_instance_uid FROM instances").fetchone()[0] == sop
+    finally:
+        conn.close()
+    whole = retrieve(home, "Web PACS", What(study, series))
+    assert whole.retrieved.received == 6 and _instances(home) == 6

@@ -92,3 +92,25 @@ def test_a_cancelled_retrieve_imports_nothing(pacs):  # noqa: ANN001
     report = retrieve(home, "PACS", What(study), progress=progress, cancel=token)
     assert report.retrieved.cancelled and report.headline().startswith("Retrieve from PACS cancelled")
     assert _instances(home) == 0 and not _staged(home)
+
+
+@pytest.mark.parametrize("method", ["get", "move"])
+def test_a_series_and_then_one_image_are_retrieved_alone(pacs, method):  # noqa: ANN001
+    from desktop.app.network.listening import set_listen_settings
+
+    home, orthanc, study = pacs
+    set_listen_settings(home, orthanc.rest("GET", "/modalities?expand")["veil"]["Port"], allow_any=False)
+    series = orthanc.rest("GET", "/series")
+    instances = orthanc.rest("GET", "/instances")
+    assert len(series) == 1 and len(instances) == 12
+    series_uid = orthanc.rest("GET", f"/series/{series[0]}")["MainDicomTags"]["SeriesInstanceUID"]
+    sop_uid = orthanc.rest("GET", f"/instances/{instances[3]}")["MainDicomTags"]["SOPInstanceUID"]
+    one = retrieve(home, "PACS", What(study, series_uid, sop_uid), method=method)
+    assert one.what.level == "IMAGE" and one.retrieved.received == 1 and _instances(home) == 1
+    conn = home.connect()
+    try:
+        assert conn.execute("SELECT sop_instance_uid FROM instances").fetchone()[0] == sop_uid
+    finally:
+        conn.close()
+    whole = retrieve(home, "PACS", What(study, series_uid), method=method)
+    assert whole.what.level == "SERIES" and whole.retrieved.received == 12 and _instances(home) == 12
