@@ -23,6 +23,7 @@ class Actions:
     teaching_cases: QAction
     network_nodes: QAction
     query_retrieve: QAction
+    receive_images: QAction
     open_package: QAction
     key_card: QAction
     address_book: QAction
@@ -42,7 +43,7 @@ class Actions:
     def needing_library(self) -> list[QAction]:
         """Actions that make sense only once the library is open."""
         return [self.import_files, self.import_folder, self.load_samples, self.find, self.verify_audit,
-                self.teaching_cases, self.network_nodes, self.query_retrieve,
+                self.teaching_cases, self.network_nodes, self.query_retrieve, self.receive_images,
                 self.audit_report, self.breach_report, self.open_package, self.key_card, self.address_book,
                 self.lock_now, self.lock_settings]
 
@@ -116,6 +117,9 @@ def create_actions(window: QMainWindow) -> Actions:
         query_retrieve=_action(window, "&Query/Retrieve…", "Find studies on a PACS (patient, accession numbers, "
                                "dates, modality) and retrieve them into the library (C-GET or C-MOVE)",
                                "Ctrl+Shift+Q"),
+        receive_images=_action(window, "&Receive Images from the Network", "Open Veil's storage port so that "
+                               "the PACS can send images (C-STORE) into the library, until unticked or Veil "
+                               "closes; Veil's AE title, port and allowed senders are in Network Nodes"),
         quit=_action(window, "&Quit", "Quit Veil", "Ctrl+Q"),  # StandardKey.Quit is empty on some desktops
         find=_action(window, "&Filter Studies", "Type to filter the studies shown",
                      "Ctrl+F"),
@@ -130,6 +134,7 @@ def create_actions(window: QMainWindow) -> Actions:
     )
     # Ctrl+L locks from any Veil window (a viewer too), not just the main one.
     actions.lock_now.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    actions.receive_images.setCheckable(True)  # off at every start: a port opens only when asked
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.cancel_import.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -152,7 +157,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> None:
     file_menu.addSeparator()
     file_menu.addActions([actions.new_case, actions.teaching_cases])
     file_menu.addSeparator()
-    file_menu.addActions([actions.query_retrieve, actions.network_nodes])
+    file_menu.addActions([actions.query_retrieve, actions.receive_images, actions.network_nodes])
     file_menu.addSeparator()
     file_menu.addAction(actions.cancel_import)
     file_menu.addSeparator()

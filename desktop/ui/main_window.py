@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         a.teaching_cases.triggered.connect(self.cases.show_cases)
         a.network_nodes.triggered.connect(lambda: self.network.show_nodes(self.home))
         a.query_retrieve.triggered.connect(lambda: self.network.show_query(self.home, self.refresh))
+        self.network.attach_receiving(a.receive_images, self)  # stopped by network.close_all() on closing
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
         a.address_book.triggered.connect(self.share.address_book)

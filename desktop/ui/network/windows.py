@@ -1,5 +1,5 @@
 """The network windows of the main window: Network Nodes and Query/Retrieve (each one at a
-time, raised if open)."""
+time, raised if open), and File > Receive Images from the Network (:mod:`.receiving`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from desktop.app.library.home import VeilHome
 from desktop.ui.network.nodes_dialog import NodesDialog
 from desktop.ui.network.query_panel import QueryPanel
+from desktop.ui.network.receiving import Receiving, ReceivingHost
 
 
 class NetworkWindows(QObject):
@@ -20,6 +22,12 @@ class NetworkWindows(QObject):
         self.parent_widget = parent_widget
         self.nodes_dialog: NodesDialog | None = None
         self.query_panel: QueryPanel | None = None
+        self.receiving: Receiving | None = None
+
+    def attach_receiving(self, action: QAction, host: ReceivingHost) -> Receiving:
+        """File > Receive Images from the Network: Veil's storage SCP while ``action`` is ticked."""
+        self.receiving = Receiving(action, host, self.parent_widget, lambda: self.show_nodes(host.home))
+        return self.receiving
 
     def show_nodes(self, home: VeilHome | None) -> NodesDialog | None:
         """File > Network Nodes."""
@@ -29,6 +37,8 @@ class NetworkWindows(QObject):
             self.nodes_dialog = NodesDialog(home, self.parent_widget)
             if self.query_panel is not None:
                 self.nodes_dialog.finished.connect(self.query_panel.reload_nodes)
+            if self.receiving is not None:  # new port, AE title or senders: a running receiver restarts
+                self.nodes_dialog.finished.connect(self.receiving.settings_changed)
         self.nodes_dialog.show()
         self.nodes_dialog.raise_()
         return self.nodes_dialog
@@ -55,7 +65,9 @@ class NetworkWindows(QObject):
         return self.query_panel is not None and shiboken6.isValid(self.query_panel) and self.query_panel.busy
 
     def close_all(self) -> None:
-        """The window closes: cancel what runs, close the network windows."""
+        """The window closes: cancel what runs, close the network windows, stop receiving."""
+        if self.receiving is not None:
+            self.receiving.close()
         for window in (self.nodes_dialog, self.query_panel):
             if window is not None and shiboken6.isValid(window):
                 window.close()
