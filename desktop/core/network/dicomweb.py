@@ -20,12 +20,15 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom import dcmwrite
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 
 from desktop.core.network.nodes import NodeError, WebNode
 from desktop.core.network.query import MAX_MATCHES, Found, StudyQuery, series_found, studies_found
 from desktop.core.network.retrieve import Keep, Progress, Retrieved, What
 
 TIMEOUT_S = 15.0
+#: The most instances one retrieve takes: a server that sends more is cut off.
+MAX_INSTANCES = 100_000
 #: Any transfer syntax the server holds the object in: stored as received (PS3.18 8.7.3.5.2).
 AS_STORED = (("application/dicom", "*"),)
 _STUDY_FIELDS = ("StudyInstanceUID", "PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime",
@@ -52,8 +55,9 @@ def session_for(node: WebNode, secret: str = "") -> requests.Session:
     return session
 
 
-def client_for(node: WebNode, secret: str = "", timeout: float = TIMEOUT_S) -> DICOMwebClient:
-    client = DICOMwebClient(node.url, session=session_for(node, secret), timeout=timeout)
+def client_for(node: WebNode, secret: str = "", timeout: float | None = None) -> DICOMwebClient:
+    """A client of ``node``, each request given ``timeout`` seconds (default :data:`TIMEOUT_S`)."""
+    client = DICOMwebClient(node.url, session=session_for(node, secret), timeout=timeout or TIMEOUT_S)
     client.set_http_retry_params(retry=False)  # a refusal is said at once, not after minutes of back-off
     return client
 
@@ -87,13 +91,16 @@ def speaking(node: WebNode, doing: str) -> Iterator[None]:
             raise NodeError(f"{node.name} has no DICOMweb service at {node.url} or not the object asked for "
                             "(HTTP 404); check the address (often it ends in /dicom-web or /dicomweb).") from None
         raise NodeError(f"{node.name} answered HTTP {status} while {doing}.") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError, InvalidDicomError) as exc:
         raise NodeError(f"{node.name} did not answer as a DICOMweb server while {doing} "
                         f"({type(exc).__name__}).") from None
 
 
 def _datasets(answers: list[dict[str, Any]]) -> list[Dataset]:
-    return [Dataset.from_json(answer) for answer in answers]
+    """The matches as Datasets; a server that ignores the limit is cut at it (one more, to know)."""
+    if not isinstance(answers, list):
+        raise ValueError("not a list of matches")
+    return [Dataset.from_json(answer) for answer in answers[:MAX_MATCHES + 1]]
 
 
 def ping(node: WebNode, secret: str = "") -> None:
@@ -137,7 +144,9 @@ def count_instances(node: WebNode, what: What, secret: str = "") -> int:
         return 1
     with speaking(node, "counting the images"):
         answers = client_for(node, secret).search_for_instances(
-            what.study_uid, what.series_uid or None, fields=("SOPInstanceUID",), limit=100000)
+            what.study_uid, what.series_uid or None, fields=("SOPInstanceUID",), limit=MAX_INSTANCES)
+    if not isinstance(answers, list):
+        raise NodeError(f"{node.name} did not answer as a DICOMweb server while counting the images.")
     return len(answers)
 
 
@@ -153,6 +162,8 @@ def wado(node: WebNode, what: What, keep: Keep, progress: Progress = lambda _d, 
     """Retrieve ``what`` (WADO-RS), each instance handed to ``keep`` as it arrives, as stored on
     the server. Cancelling closes the stream; the result says it was cancelled."""
     total = count_instances(node, what, secret)
+    if total == 0:
+        raise NodeError(f"{node.name} holds no image of that {what.level.lower()}.")
     result = Retrieved()
     client = client_for(node, secret, timeout=max(TIMEOUT_S, 60.0))
     with speaking(node, "retrieving"):
@@ -171,6 +182,9 @@ def wado(node: WebNode, what: What, keep: Keep, progress: Progress = lambda _d, 
                 if close is not None:
                     close()
                 break
+            if result.received >= MAX_INSTANCES:
+                raise NodeError(f"{node.name} sent more than {MAX_INSTANCES} images for one retrieve; Veil stopped "
+                                "and kept nothing of it.")
             keep(f"{ds.get('SOPInstanceUID', result.received + 1)}.dcm", part10_bytes(ds))
             result.received += 1
             progress(result.received, max(total, result.received))
