@@ -36,10 +36,10 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 import pydicom  # noqa: E402
 
 from benchmarks.synthetic import write_series  # noqa: E402
+from desktop.app.deid.deidentifying import deidentify_studies  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
 from desktop.app.network.listening import set_listen_settings  # noqa: E402
 from desktop.app.network.nodes import save_node  # noqa: E402
-from desktop.app.deid.deidentifying import deidentify_studies  # noqa: E402
 from desktop.app.network.retrieving import retrieve  # noqa: E402
 from desktop.app.network.sending import send_studies  # noqa: E402
 from desktop.core.deid.profiles import preset  # noqa: E402
