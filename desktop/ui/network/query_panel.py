@@ -2,12 +2,13 @@
 "Query/Retrieve" window and Weasis' DICOM query do.
 
 Choose a node (File > Network Nodes keeps them), fill the search fields (:mod:`.query_form`),
-Search: a C-FIND per accession number (or one), the studies merged. A study expands to its
-series, asked for when first expanded. Retrieve pulls the selected studies or series by C-GET
-(the node sends back on Veil's own association) or C-MOVE (to Veil's storage port) into the
-library, one after the other, with progress and Cancel; each study is in the browser once it
-is imported (``retrieved``). Every exchange with the node runs off the UI thread; closing the
-window while it runs cancels it first (:class:`CancelThenClose`).
+Search: a C-FIND (QIDO-RS on a DICOMweb server) per accession number (or one), the studies
+merged. A study expands to its series, asked for when first expanded. Retrieve pulls the
+selected studies or series by C-GET (the node sends back on Veil's own association) or C-MOVE
+(to Veil's storage port), or by WADO-RS from a DICOMweb server, into the library, one after
+the other, with progress and Cancel; each study is in the browser once it is imported
+(``retrieved``). Every exchange with the node runs off the UI thread; closing the window while
+it runs cancels it first (:class:`CancelThenClose`).
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ class QueryPanel(CancelThenClose, QDialog):
         self.nodes_button = QPushButton("Network Nodes…", self)
         self.nodes_button.setToolTip("Add, edit and test the PACS Veil knows")
         self.nodes_button.clicked.connect(self.nodes_requested)
-        self.no_nodes = label("No node yet: add the PACS (its AE title, host and port) in Network Nodes.", self,
-                              "warning", name="NoNodes")
+        self.no_nodes = label("No node yet: add the PACS (its AE title, host and port, or its DICOMweb address) "
+                              "in Network Nodes.", self, "warning", name="NoNodes")
         self.form = QueryForm(self)
         self.form.submitted.connect(self.search)
         self.form.problem.connect(lambda text: self.say(text, "danger"))
@@ -224,21 +225,27 @@ class QueryPanel(CancelThenClose, QDialog):
         self._offer_methods()
         self.no_nodes.setVisible(not names)
         self.nodes_button.setText("Network Nodes…" if names else "Add a Node…")
-        if names == [self.node_combo.itemText(i) for i in range(self.node_combo.count())]:
-            return
-        blocked = self.node_combo.blockSignals(True)  # one change of node, if any, not one per step
-        self.node_combo.clear()
-        self.node_combo.addItems(names)
-        if chosen in names:
-            self.node_combo.setCurrentText(chosen)
-        for number, name in enumerate(names):
+        if names != [self.node_combo.itemText(i) for i in range(self.node_combo.count())]:
+            blocked = self.node_combo.blockSignals(True)  # one change of node, if any, not one per step
+            self.node_combo.clear()
+            self.node_combo.addItems(names)
+            if chosen in names:
+                self.node_combo.setCurrentText(chosen)
+            self.node_combo.blockSignals(blocked)
+            self._node_changed(self.node_combo.currentText())
+        for number, name in enumerate(names):  # where each is, as edited (a node's kind may have changed)
             self.node_combo.setItemData(number, self._nodes[name].describe(), Qt.ItemDataRole.ToolTipRole)
-        self.node_combo.blockSignals(blocked)
-        self._node_changed(self.node_combo.currentText())
+        self._show_where()
         self._update_buttons()
+
+    def _show_where(self) -> None:
+        """The chosen node's address (AE@host:port, or the DICOMweb URL) as the chooser's tooltip."""
+        node = self._nodes.get(self.node_combo.currentText())
+        self.node_combo.setToolTip(node.describe() if node is not None else "The nodes of File > Network Nodes")
 
     def _node_changed(self, name: str) -> None:
         self._offer_methods()
+        self._show_where()
         if self.results_node is not None and name != self.results_node and not self._busy:
             self.model.set_studies([])  # another node's studies: not to be retrieved from this one
             self.results_node = None

@@ -11,6 +11,7 @@ node receives what is ticked on What leaves (whole studies, some series, or some
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QRadioButton, QVBoxLayout, QWidget
@@ -22,6 +23,7 @@ from desktop.app.network.sending import SendReport, send_studies
 from desktop.app.share.sharing import ShareReport, ShareRequest
 from desktop.core.common.errors import VeilError
 from desktop.core.consent import Purpose
+from desktop.core.network.nodes import WebNode
 from desktop.ui.common.widgets import indented, label, set_role, throttled, visible_indicator
 
 NODE_CHOICE = "Send to a DICOM node: de-identified images, to a teaching-file PACS or a research archive"
@@ -44,9 +46,15 @@ def node_text(node: object) -> str:
 
 
 def transit_text(node: object) -> tuple[str, str]:
-    """(words, theme role): whether the images travel encrypted to ``node``."""
-    url = str(getattr(node, "url", "") or getattr(node, "base_url", ""))
-    if getattr(node, "tls", None) is not None or url.startswith("https://"):
+    """(words, theme role): whether the images travel encrypted to ``node``: a DICOM node's
+    TLS, a DICOMweb server's https (over http its sign-in travels readable too)."""
+    if isinstance(node, WebNode):
+        if urlsplit(node.url).scheme == "https":
+            return "Encrypted on the network (HTTPS).", ""
+        signed = {"none": "", "basic": " and the password", "bearer": " and the token"}[node.auth]
+        return (f"Not encrypted on the network (http, not https): the images{signed} travel readable; send only "
+                "inside the hospital's network.", "warning")
+    if getattr(node, "tls", None) is not None:
         return "Encrypted on the network (TLS).", ""
     return ("Not encrypted on the network (the node has no TLS): send only inside the hospital's network.",
             "warning")
