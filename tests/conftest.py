@@ -74,6 +74,15 @@ def passphrase_home(veil_home: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: 
     return VeilHome.open(veil_home, prompt=lambda _creating: PASSPHRASE)
 
 
+def instance_count(home) -> int:  # noqa: ANN001 - a VeilHome
+    """How many images the library of ``home`` holds."""
+    conn = home.connect()
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def pydicom_test_files() -> Path:
     import pydicom
 

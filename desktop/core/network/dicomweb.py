@@ -12,9 +12,11 @@ with no DICOMweb service behind it. STOW-RS, an exit, is in :mod:`.web_store`.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from dicomweb_client.api import DICOMwebClient
@@ -96,6 +98,24 @@ def speaking(node: WebNode, doing: str) -> Iterator[None]:
                         f"({type(exc).__name__}).") from None
 
 
+def qido(node: WebNode, secret: str, path: str, params: dict[str, str | int],
+         fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """A QIDO-RS search (PS3.18 10.6) of ``path`` (``studies``, ``studies/UID/series``...).
+    The matching values keep ``*`` and ``?`` as they are (PS3.18 8.3.4.1: wildcards), which a
+    server may not decode when percent-encoded."""
+    pairs = [(key, str(value)) for key, value in params.items()] + [("includefield", f) for f in fields]
+    query = "&".join(f"{quote(key, safe='')}={quote(value, safe='*?,-.')}" for key, value in pairs)
+    response = session_for(node, secret).get(f"{node.url}/{path}?{query}", timeout=TIMEOUT_S,
+                                             headers={"Accept": "application/dicom+json"})
+    response.raise_for_status()
+    if response.status_code == 204 or not response.content:
+        return []
+    answers = response.json()
+    if not isinstance(answers, list):
+        raise ValueError("not a list of matches")
+    return answers
+
+
 def _datasets(answers: list[dict[str, Any]]) -> list[Dataset]:
     """The matches as Datasets; a server that ignores the limit is cut at it (one more, to know)."""
     if not isinstance(answers, list):
@@ -106,15 +126,15 @@ def _datasets(answers: list[dict[str, Any]]) -> list[Dataset]:
 def ping(node: WebNode, secret: str = "") -> None:
     """Ask ``node`` for one study (a QIDO-RS search): returns when it answered as DICOMweb."""
     with speaking(node, "searching"):
-        answers = client_for(node, secret).search_for_studies(limit=1)
-        if not isinstance(answers, list):
-            raise ValueError("not a list of matches")
+        qido(node, secret, "studies", {"limit": 1})
 
 
 def _filters(query: StudyQuery) -> dict[str, str]:
     """PS3.18 8.3.4: the attribute matching of a QIDO-RS search, as C-FIND's (PS3.4 C.2.2.2)."""
     identifier = query.identifier()
-    wanted = {"PatientName": str(identifier.PatientName), "PatientID": identifier.PatientID,
+    # The name's ^ as a wildcard: an unencoded ^ is not allowed in a URL (RFC 3986) and a server
+    # may not decode %5E; the answers are then matched exactly here (:func:`_name_matches`).
+    wanted = {"PatientName": str(identifier.PatientName).replace("^", "*"), "PatientID": identifier.PatientID,
               "AccessionNumber": identifier.AccessionNumber, "StudyDate": identifier.StudyDate,
               "ModalitiesInStudy": identifier.ModalitiesInStudy, "StudyDescription": identifier.StudyDescription}
     return {key: value for key, value in wanted.items() if value}
@@ -123,17 +143,25 @@ def _filters(query: StudyQuery) -> dict[str, str]:
 def find_studies(node: WebNode, query: StudyQuery, secret: str = "") -> Found:
     """The studies on ``node`` matching ``query`` (QIDO-RS), newest first, at most MAX_MATCHES."""
     with speaking(node, "searching"):
-        answers = client_for(node, secret).search_for_studies(
-            limit=MAX_MATCHES + 1, fields=_STUDY_FIELDS, search_filters=_filters(query))
+        answers = qido(node, secret, "studies", {**_filters(query), "limit": MAX_MATCHES + 1}, _STUDY_FIELDS)
         found = _datasets(answers)
-    return studies_found(found[:MAX_MATCHES], len(found) > MAX_MATCHES)
+    cut = len(found) > MAX_MATCHES
+    if "^" in query.patient_name:
+        found = [ds for ds in found if _name_matches(query.patient_name, str(ds.get("PatientName", "")))]
+    return studies_found(found[:MAX_MATCHES], cut)
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """PS3.4 C.2.2.2.4: ``*`` any run, ``?`` one character; case-insensitive as Veil's C-FIND."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None
 
 
 def find_series(node: WebNode, study_uid: str, secret: str = "") -> Found:
     """The series of one study on ``node`` (QIDO-RS), by series number."""
     with speaking(node, "searching the study's series"):
-        answers = client_for(node, secret).search_for_series(study_uid, limit=MAX_MATCHES + 1,
-                                                              fields=_SERIES_FIELDS)
+        answers = qido(node, secret, f"studies/{quote(study_uid, safe='')}/series", {"limit": MAX_MATCHES + 1},
+                       _SERIES_FIELDS)
         found = _datasets(answers)
     return series_found(found[:MAX_MATCHES], len(found) > MAX_MATCHES)
 
@@ -142,12 +170,10 @@ def count_instances(node: WebNode, what: What, secret: str = "") -> int:
     """How many instances ``what`` holds on the node (QIDO-RS), for the progress bar."""
     if what.sop_uid:
         return 1
+    path = f"studies/{quote(what.study_uid, safe='')}" + (
+        f"/series/{quote(what.series_uid, safe='')}" if what.series_uid else "")
     with speaking(node, "counting the images"):
-        answers = client_for(node, secret).search_for_instances(
-            what.study_uid, what.series_uid or None, fields=("SOPInstanceUID",), limit=MAX_INSTANCES)
-    if not isinstance(answers, list):
-        raise NodeError(f"{node.name} did not answer as a DICOMweb server while counting the images.")
-    return len(answers)
+        return len(qido(node, secret, f"{path}/instances", {"limit": MAX_INSTANCES}, ("SOPInstanceUID",)))
 
 
 def part10_bytes(ds: Dataset) -> bytes:

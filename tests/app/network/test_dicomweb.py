@@ -34,7 +34,7 @@ from desktop.core.library.settings import get_settings
 from desktop.core.network.nodes import NodeError, WebNode
 from desktop.core.network.query import StudyQuery
 from desktop.core.network.retrieve import What
-from tests.conftest import pydicom_test_files, teaching
+from tests.conftest import instance_count, pydicom_test_files, teaching
 from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP, ORTHANC, SKIP_REASON, free_port, running_orthanc
 from tests.planting import PATIENT, find_forms
 from tests.planting.pixels import plant_file
@@ -67,13 +67,6 @@ def _web(orthanc, home: VeilHome, secret: str = PASSWORD) -> WebNode:  # noqa: A
     save_node(home, node, secret=secret)
     return node
 
-
-def _instances(home: VeilHome) -> int:
-    conn = home.connect()
-    try:
-        return int(conn.execute("SELECT count(*) FROM instances").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_the_password_is_in_the_keyring_never_in_the_settings_and_the_server_answers(server, home, memory_keyring):
@@ -148,7 +141,7 @@ def test_wado_retrieves_into_the_library_as_stored(server, home):  # noqa: ANN00
     seen: list[tuple[int, int]] = []
     report = retrieve(home, "Web PACS", What(study), progress=lambda d, t: seen.append((d, t)))
     assert report.method == "wado" and report.retrieved.received == 6 and report.imported.imported == 6
-    assert seen[-1] == (6, 6) and _instances(home) == 6
+    assert seen[-1] == (6, 6) and instance_count(home) == 6
     assert "Retrieved 6 object(s) from Web PACS: 6 new" in report.headline()
     jpeg2000 = pydicom.dcmread(pydicom_test_files() / "JPEG2000.dcm", stop_before_pixels=True)
     again = retrieve(home, "Web PACS", What(str(jpeg2000.StudyInstanceUID)))
@@ -176,7 +169,7 @@ def test_a_cancelled_wado_retrieve_imports_nothing(server, home):  # noqa: ANN00
             token.cancel()
 
     report = retrieve(home, "Web PACS", What(study), progress=progress, cancel=token)
-    assert report.retrieved.cancelled and _instances(home) == 0
+    assert report.retrieved.cancelled and instance_count(home) == 0
     assert "nothing of it was imported" in report.headline()
     assert not list((home.path / "objects").rglob("*.tmp*")) if (home.path / "objects").exists() else True
 
@@ -226,11 +219,23 @@ def test_wado_retrieves_one_instance_then_its_series(server, home):  # noqa: ANN
     first = pydicom.dcmread(paths[2], stop_before_pixels=True)
     study, series, sop = str(first.StudyInstanceUID), str(first.SeriesInstanceUID), str(first.SOPInstanceUID)
     one = retrieve(home, "Web PACS", What(study, series, sop))
-    assert one.retrieved.received == 1 and _instances(home) == 1
+    assert one.retrieved.received == 1 and instance_count(home) == 1
     conn = home.connect()
     try:
         assert conn.execute("SELECT sop_instance_uid FROM instances").fetchone()[0] == sop
     finally:
         conn.close()
     whole = retrieve(home, "Web PACS", What(study, series))
-    assert whole.retrieved.received == 6 and _instances(home) == 6
+    assert whole.retrieved.received == 6 and instance_count(home) == 6
+
+
+def test_qido_matches_a_name_with_wildcards_and_the_name_separator(server, home):  # noqa: ANN001
+    """PS3.18 8.3.4.1: ``*`` reaches the server as it is (percent-encoded, Orthanc matches
+    nothing); the name separator ``^`` is asked as a wildcard, then matched exactly by Veil."""
+    orthanc, _paths = server
+    _web(orthanc, home)
+    for name in ("Quisen*", "Quisenberry^Marguerite", "quisenberry*", "*berry^Marg*"):
+        found = query_studies(home, "Web PACS", StudyQuery(patient_name=name))
+        assert [m.patient_id for m in found.matches] == ["QX4471902"], name
+    for name in ("Quisenberry^Margaret", "Marguerite^Quisenberry", "Quisenberry^Marguerite^Extra"):
+        assert query_studies(home, "Web PACS", StudyQuery(patient_name=name)).matches == [], name

@@ -18,7 +18,7 @@ from desktop.app.network.nodes import save_node
 from desktop.app.network.retrieving import retrieve
 from desktop.core.network.nodes import DicomNode
 from desktop.core.network.retrieve import What
-from tests.conftest import pydicom_test_files
+from tests.conftest import instance_count, pydicom_test_files
 from tests.orthanc import ORTHANC, SKIP_REASON, free_port, running_orthanc
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
@@ -38,13 +38,6 @@ def pacs(tmp_path):  # noqa: ANN201 - (home, orthanc, study UID, Orthanc's study
         yield home, orthanc, str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID), study["ID"]
 
 
-def _instances(home: VeilHome) -> int:
-    conn = home.connect()
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
-    finally:
-        conn.close()
-
 
 def _audit(home: VeilHome, action: str) -> list[dict]:
     return [line for line in (json.loads(x) for x in home.audit_path.read_text().splitlines())
@@ -55,7 +48,7 @@ def test_c_move_to_veils_own_storage_scp(pacs):  # noqa: ANN001
     home, _orthanc, study, _id = pacs
     report = retrieve(home, "PACS", What(study), method="move")
     assert report.retrieved.received == 5 and report.imported is not None and report.imported.imported == 5
-    assert _instances(home) == 5 and _audit(home, "network.retrieve")[-1]["method"] == "move"
+    assert instance_count(home) == 5 and _audit(home, "network.retrieve")[-1]["method"] == "move"
 
 
 def test_orthanc_pushes_a_study_into_the_library(pacs):  # noqa: ANN001
@@ -65,7 +58,7 @@ def test_orthanc_pushes_a_study_into_the_library(pacs):  # noqa: ANN001
         orthanc.rest("POST", "/modalities/veil/store", json.dumps({"Resources": [study_id],
                                                                    "Synchronous": True}).encode())
         assert arrived.wait(30)
-    assert _instances(home) == 5
+    assert instance_count(home) == 5
     received = _audit(home, "network.received")[-1]
     assert received["sender"] == "ORTHANC" and received["outcome"] == "completed" and received["imported"] == 5
     assert "QX4471902" not in home.audit_path.read_text()
@@ -81,4 +74,4 @@ def test_a_sender_that_is_not_a_configured_node_is_refused(pacs, tmp_path):  # n
         with pytest.raises(urllib.error.HTTPError):
             orthanc.rest("POST", "/modalities/veil/store", json.dumps({"Resources": [study_id],
                                                                        "Synchronous": True}).encode())
-    assert _instances(other) == 0 and _audit(other, "network.received") == []
+    assert instance_count(other) == 0 and _audit(other, "network.received") == []

@@ -18,7 +18,7 @@ from desktop.app.network.retrieving import retrieve
 from desktop.app.share.package_import import StagedMembers
 from desktop.core.network.nodes import DicomNode, NodeError
 from desktop.core.network.retrieve import What
-from tests.conftest import pydicom_test_files
+from tests.conftest import instance_count, pydicom_test_files
 from tests.orthanc import ORTHANC, SKIP_REASON, free_port, running_orthanc
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
@@ -36,13 +36,6 @@ def pacs(tmp_path):  # noqa: ANN201 - (home, orthanc, study UID): a library that
         yield home, orthanc, str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
 
 
-def _instances(home: VeilHome) -> int:
-    conn = home.connect()
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
-    finally:
-        conn.close()
-
 
 def _staged(home: VeilHome) -> list:
     return [p for p in home.objects.tmp.rglob("*") if p.is_file()]
@@ -54,7 +47,7 @@ def test_a_study_retrieved_by_c_get_is_in_the_library_and_audited(pacs):  # noqa
     report = retrieve(home, "PACS", What(study), progress=lambda d, t: seen.append((d, t)))
     assert report.retrieved.received == 12 and report.imported is not None and report.imported.imported == 12
     assert report.headline() == "Retrieved 12 object(s) from PACS: 12 new, 0 already in the library."
-    assert _instances(home) == 12 and seen and seen[-1][1] == 12
+    assert instance_count(home) == 12 and seen and seen[-1][1] == 12
     again = retrieve(home, "PACS", What(study))
     assert again.headline() == "Retrieved 12 object(s) from PACS: 0 new, 12 already in the library."
     lines = [json.loads(line) for line in home.audit_path.read_text().splitlines()]
@@ -76,7 +69,7 @@ def test_a_node_killed_mid_transfer_imports_nothing_of_it(pacs, monkeypatch):  #
     monkeypatch.setattr(StagedMembers, "keep", keep_then_kill)
     with pytest.raises(NodeError, match="stopped mid-transfer after 3 image"):
         retrieve(home, "PACS", What(study))
-    assert _instances(home) == 0 and not _staged(home)
+    assert instance_count(home) == 0 and not _staged(home)
     lines = [json.loads(line) for line in home.audit_path.read_text().splitlines()]
     assert lines[-1]["action"] == "network.retrieve" and lines[-1]["outcome"] == "failed"
 
@@ -91,7 +84,7 @@ def test_a_cancelled_retrieve_imports_nothing(pacs):  # noqa: ANN001
 
     report = retrieve(home, "PACS", What(study), progress=progress, cancel=token)
     assert report.retrieved.cancelled and report.headline().startswith("Retrieve from PACS cancelled")
-    assert _instances(home) == 0 and not _staged(home)
+    assert instance_count(home) == 0 and not _staged(home)
 
 
 @pytest.mark.parametrize("method", ["get", "move"])
@@ -106,11 +99,11 @@ def test_a_series_and_then_one_image_are_retrieved_alone(pacs, method):  # noqa:
     series_uid = orthanc.rest("GET", f"/series/{series[0]}")["MainDicomTags"]["SeriesInstanceUID"]
     sop_uid = orthanc.rest("GET", f"/instances/{instances[3]}")["MainDicomTags"]["SOPInstanceUID"]
     one = retrieve(home, "PACS", What(study, series_uid, sop_uid), method=method)
-    assert one.what.level == "IMAGE" and one.retrieved.received == 1 and _instances(home) == 1
+    assert one.what.level == "IMAGE" and one.retrieved.received == 1 and instance_count(home) == 1
     conn = home.connect()
     try:
         assert conn.execute("SELECT sop_instance_uid FROM instances").fetchone()[0] == sop_uid
     finally:
         conn.close()
     whole = retrieve(home, "PACS", What(study, series_uid), method=method)
-    assert whole.what.level == "SERIES" and whole.retrieved.received == 12 and _instances(home) == 12
+    assert whole.what.level == "SERIES" and whole.retrieved.received == 12 and instance_count(home) == 12

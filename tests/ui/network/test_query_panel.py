@@ -20,7 +20,7 @@ from desktop.app.share.package_import import StagedMembers
 from desktop.core.network.nodes import DicomNode
 from desktop.ui.main_window import MainWindow
 from desktop.ui.network.query_panel import QueryPanel
-from tests.conftest import pydicom_test_files
+from tests.conftest import instance_count, pydicom_test_files
 from tests.orthanc import ORTHANC, SKIP_REASON, Orthanc, free_port, running_orthanc
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
@@ -77,13 +77,6 @@ def _row(panel: QueryPanel, row: int, parent=None) -> list[str]:  # noqa: ANN001
     parent_index = parent if parent is not None else model.index(-1, -1)
     return [str(model.index(row, c, parent_index).data() or "") for c in range(model.columnCount())]
 
-
-def _instances(home: VeilHome) -> int:
-    conn = home.connect()
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def _slow_keep(monkeypatch, seconds: float) -> None:  # noqa: ANN001 - each retrieved image kept slowly
@@ -176,7 +169,7 @@ def test_retrieve_by_c_get_shows_progress_and_the_study_appears_in_the_library(q
     assert panel.status.property("role") == "ok" and not panel.progress.isVisible()
     assert max(seen) >= CT_IMAGES - 1 and len(set(seen)) > 2  # the bar moved as the images came
     qtbot.waitUntil(lambda: window.catalogue is not None and not window.catalogue.empty, timeout=NETWORK_MS)
-    assert [s.study_uid for s in window.catalogue.studies] == [ct] and _instances(home) == CT_IMAGES
+    assert [s.study_uid for s in window.catalogue.studies] == [ct] and instance_count(home) == CT_IMAGES
     assert window.browser.visible_study_count() == 1 and window.pages.currentWidget() is window.browser
 
 
@@ -194,7 +187,7 @@ def test_cancel_mid_retrieve_imports_nothing(qtbot, window, home, pacs, monkeypa
     qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
     assert panel.status.text() == "Retrieve from PACS cancelled: nothing of what was being retrieved was imported."
     assert panel.status.property("role") == "warning" and panel.search_button.isEnabled()
-    assert _instances(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
+    assert instance_count(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
     window.refresh()
     qtbot.wait(300)
     assert window.catalogue is not None and window.catalogue.empty
@@ -212,7 +205,7 @@ def test_closing_the_window_mid_retrieve_cancels_then_closes(qtbot, window, home
     panel.close()
     assert panel.isVisible() and panel.status.text().startswith("Cancelling")  # open until the work stops
     qtbot.waitUntil(lambda: not panel.isVisible(), timeout=NETWORK_MS)
-    assert not panel.busy and _instances(home) == 0
+    assert not panel.busy and instance_count(home) == 0
 
 
 def test_no_node_and_a_refusing_node_are_said_plainly(qtbot, window, home):  # noqa: ANN001

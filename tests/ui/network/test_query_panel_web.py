@@ -14,13 +14,13 @@ from desktop.app.network.nodes import save_node
 from desktop.core.network.nodes import DicomNode, WebNode
 from desktop.ui.main_window import MainWindow
 from desktop.ui.network.query_panel import QueryPanel
+from tests.conftest import instance_count
 from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP, ORTHANC, SKIP_REASON, Orthanc, free_port, running_orthanc
 from tests.ui.network.test_query_panel import (
     CT,
     CT_IMAGES,
     MR,
     NETWORK_MS,
-    _instances,
     _row,
     _search,
     _slow_keep,
@@ -110,10 +110,6 @@ def test_qido_shows_the_study_and_its_series_and_only_wado_is_offered(qtbot, win
         f"ORTHANC@127.0.0.1:{orthanc.dicom_port}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "desktop/core/network/dicomweb.py lets dicomweb-client percent-encode the search values (* as %2A, ^ as %5E, "
-    "+ as %2B); Orthanc 1.10.1 with DICOMweb 1.7 then matches none of them (a raw * or ^ matches), so a patient "
-    "name or a description finds nothing on it. Remove this mark once the core sends them as Orthanc reads them."))
 def test_a_patient_name_from_its_start_finds_the_study(qtbot, window, home, web_pacs):  # noqa: ANN001
     orthanc, ct, _mr = web_pacs
     panel = _open_panel(window, home, orthanc)
@@ -146,7 +142,7 @@ def test_retrieve_by_wado_shows_progress_and_the_study_appears_in_the_library(qt
     assert panel.status.property("role") == "ok" and not panel.progress.isVisible()
     assert max(seen) >= CT_IMAGES - 1 and len(set(seen)) > 2  # the bar moved as the images came
     qtbot.waitUntil(lambda: window.catalogue is not None and not window.catalogue.empty, timeout=NETWORK_MS)
-    assert [s.study_uid for s in window.catalogue.studies] == [ct] and _instances(home) == CT_IMAGES
+    assert [s.study_uid for s in window.catalogue.studies] == [ct] and instance_count(home) == CT_IMAGES
     assert window.browser.visible_study_count() == 1 and window.pages.currentWidget() is window.browser
 
 
@@ -164,7 +160,7 @@ def test_cancel_mid_wado_retrieve_imports_nothing(qtbot, window, home, web_pacs,
     qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
     assert panel.status.text() == f"Retrieve from {NODE} cancelled: nothing of what was being retrieved was imported."
     assert panel.status.property("role") == "warning" and panel.search_button.isEnabled()
-    assert _instances(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
+    assert instance_count(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
     window.refresh()
     qtbot.wait(300)
     assert window.catalogue is not None and window.catalogue.empty
