@@ -89,6 +89,43 @@ def _slow_keep(monkeypatch, seconds: float) -> None:  # noqa: ANN001 - each retr
     monkeypatch.setattr(StagedMembers, "keep", slowly)
 
 
+def retrieve_and_see_it_arrive(qtbot, window: MainWindow, home: VeilHome, panel: QueryPanel, node: str,  # noqa: ANN001
+                               ct: str) -> None:
+    """Press Retrieve on the selected study: the bar moves, the status says what came, the
+    browser lists the study (the check both kinds of node share)."""
+    seen: list[int] = []
+    panel.progress.valueChanged.connect(seen.append)
+    qtbot.mouseClick(panel.retrieve_button, Qt.MouseButton.LeftButton)
+    assert panel.busy and panel.cancel_button.isVisible() and not panel.search_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.value() > 0, timeout=NETWORK_MS)
+    assert panel.progress.maximum() == CT_IMAGES and panel.progress_label.text().startswith("Retrieving the study: ")
+    assert panel.progress_label.text().endswith(f" of {CT_IMAGES} images received")
+    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
+    assert panel.status.text() == (f"Retrieved {CT_IMAGES} object(s) from {node}: {CT_IMAGES} new, "
+                                   "0 already in the library.")
+    assert panel.status.property("role") == "ok" and not panel.progress.isVisible()
+    assert max(seen) >= CT_IMAGES - 1 and len(set(seen)) > 2  # the bar moved as the images came
+    qtbot.waitUntil(lambda: window.catalogue is not None and not window.catalogue.empty, timeout=NETWORK_MS)
+    assert [s.study_uid for s in window.catalogue.studies] == [ct] and instance_count(home) == CT_IMAGES
+    assert window.browser.visible_study_count() == 1 and window.pages.currentWidget() is window.browser
+
+
+def cancel_and_see_nothing_kept(qtbot, window: MainWindow, home: VeilHome, panel: QueryPanel,  # noqa: ANN001
+                                node: str) -> None:
+    """Retrieve the selected study, Cancel once two images came: nothing imported, nothing staged."""
+    panel.retrieve_selected()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=NETWORK_MS)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.status.text().startswith("Cancelling") and not panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
+    assert panel.status.text() == f"Retrieve from {node} cancelled: nothing of what was being retrieved was imported."
+    assert panel.status.property("role") == "warning" and panel.search_button.isEnabled()
+    assert instance_count(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
+    window.refresh()
+    qtbot.wait(300)
+    assert window.catalogue is not None and window.catalogue.empty
+
+
 def test_a_search_shows_the_study_and_expanding_it_its_series(qtbot, window, home, pacs):  # noqa: ANN001
     orthanc, ct, _mr = pacs
     panel = _open_panel(window, home, orthanc)
@@ -156,21 +193,7 @@ def test_retrieve_by_c_get_shows_progress_and_the_study_appears_in_the_library(q
     panel.tree.selectionModel().select(panel.model.index(0, 0), panel.tree.selectionModel().SelectionFlag.Rows
                                        | panel.tree.selectionModel().SelectionFlag.Select)
     assert panel.method_combo.currentText() == "C-GET" and panel.retrieve_button.isEnabled()
-    seen: list[int] = []
-    panel.progress.valueChanged.connect(seen.append)
-    qtbot.mouseClick(panel.retrieve_button, Qt.MouseButton.LeftButton)
-    assert panel.busy and panel.cancel_button.isVisible() and not panel.search_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.value() > 0, timeout=NETWORK_MS)
-    assert panel.progress.maximum() == CT_IMAGES and panel.progress_label.text().startswith("Retrieving the study: ")
-    assert panel.progress_label.text().endswith(f" of {CT_IMAGES} images received")
-    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
-    assert panel.status.text() == (f"Retrieved {CT_IMAGES} object(s) from PACS: {CT_IMAGES} new, "
-                                   "0 already in the library.")
-    assert panel.status.property("role") == "ok" and not panel.progress.isVisible()
-    assert max(seen) >= CT_IMAGES - 1 and len(set(seen)) > 2  # the bar moved as the images came
-    qtbot.waitUntil(lambda: window.catalogue is not None and not window.catalogue.empty, timeout=NETWORK_MS)
-    assert [s.study_uid for s in window.catalogue.studies] == [ct] and instance_count(home) == CT_IMAGES
-    assert window.browser.visible_study_count() == 1 and window.pages.currentWidget() is window.browser
+    retrieve_and_see_it_arrive(qtbot, window, home, panel, "PACS", ct)
 
 
 def test_cancel_mid_retrieve_imports_nothing(qtbot, window, home, pacs, monkeypatch):  # noqa: ANN001
@@ -180,17 +203,7 @@ def test_cancel_mid_retrieve_imports_nothing(qtbot, window, home, pacs, monkeypa
     panel.form.id_edit.setText("QX4471902")
     _search(qtbot, panel, "1 study on PACS")
     panel.tree.setCurrentIndex(panel.model.index(0, 0))
-    panel.retrieve_selected()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=NETWORK_MS)
-    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    assert panel.status.text().startswith("Cancelling") and not panel.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
-    assert panel.status.text() == "Retrieve from PACS cancelled: nothing of what was being retrieved was imported."
-    assert panel.status.property("role") == "warning" and panel.search_button.isEnabled()
-    assert instance_count(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
-    window.refresh()
-    qtbot.wait(300)
-    assert window.catalogue is not None and window.catalogue.empty
+    cancel_and_see_nothing_kept(qtbot, window, home, panel, "PACS")
 
 
 def test_closing_the_window_mid_retrieve_cancels_then_closes(qtbot, window, home, pacs, monkeypatch):  # noqa: ANN001

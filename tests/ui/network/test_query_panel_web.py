@@ -14,7 +14,6 @@ from desktop.app.network.nodes import save_node
 from desktop.core.network.nodes import DicomNode, WebNode
 from desktop.ui.main_window import MainWindow
 from desktop.ui.network.query_panel import QueryPanel
-from tests.conftest import instance_count
 from tests.orthanc import DICOMWEB_PLUGIN, DICOMWEB_SKIP, ORTHANC, SKIP_REASON, Orthanc, free_port, running_orthanc
 from tests.ui.network.test_query_panel import (
     CT,
@@ -25,6 +24,8 @@ from tests.ui.network.test_query_panel import (
     _search,
     _slow_keep,
     _study,
+    cancel_and_see_nothing_kept,
+    retrieve_and_see_it_arrive,
 )
 
 pytestmark = [pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON),
@@ -128,22 +129,7 @@ def test_retrieve_by_wado_shows_progress_and_the_study_appears_in_the_library(qt
     _search(qtbot, panel, f"1 study on {NODE}")
     _select_first(panel)
     assert panel.method_combo.currentText() == "WADO-RS" and panel.retrieve_button.isEnabled()
-    seen: list[int] = []
-    panel.progress.valueChanged.connect(seen.append)
-    qtbot.mouseClick(panel.retrieve_button, Qt.MouseButton.LeftButton)
-    assert panel.busy and panel.cancel_button.isVisible() and not panel.search_button.isEnabled()
-    assert panel.status.text() == f"Retrieving 1 item from {NODE} by WADO-RS…"
-    qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.value() > 0, timeout=NETWORK_MS)
-    assert panel.progress.maximum() == CT_IMAGES and panel.progress_label.text().startswith("Retrieving the study: ")
-    assert panel.progress_label.text().endswith(f" of {CT_IMAGES} images received")
-    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
-    assert panel.status.text() == (f"Retrieved {CT_IMAGES} object(s) from {NODE}: {CT_IMAGES} new, "
-                                   "0 already in the library.")
-    assert panel.status.property("role") == "ok" and not panel.progress.isVisible()
-    assert max(seen) >= CT_IMAGES - 1 and len(set(seen)) > 2  # the bar moved as the images came
-    qtbot.waitUntil(lambda: window.catalogue is not None and not window.catalogue.empty, timeout=NETWORK_MS)
-    assert [s.study_uid for s in window.catalogue.studies] == [ct] and instance_count(home) == CT_IMAGES
-    assert window.browser.visible_study_count() == 1 and window.pages.currentWidget() is window.browser
+    retrieve_and_see_it_arrive(qtbot, window, home, panel, NODE, ct)
 
 
 def test_cancel_mid_wado_retrieve_imports_nothing(qtbot, window, home, web_pacs, monkeypatch):  # noqa: ANN001
@@ -153,17 +139,7 @@ def test_cancel_mid_wado_retrieve_imports_nothing(qtbot, window, home, web_pacs,
     panel.form.id_edit.setText("QX4471902")
     _search(qtbot, panel, f"1 study on {NODE}")
     _select_first(panel)
-    panel.retrieve_selected()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=NETWORK_MS)
-    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    assert panel.status.text().startswith("Cancelling") and not panel.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: not panel.busy, timeout=NETWORK_MS)
-    assert panel.status.text() == f"Retrieve from {NODE} cancelled: nothing of what was being retrieved was imported."
-    assert panel.status.property("role") == "warning" and panel.search_button.isEnabled()
-    assert instance_count(home) == 0 and not [p for p in home.objects.tmp.rglob("*") if p.is_file()]
-    window.refresh()
-    qtbot.wait(300)
-    assert window.catalogue is not None and window.catalogue.empty
+    cancel_and_see_nothing_kept(qtbot, window, home, panel, NODE)
 
 
 def test_a_wrong_password_is_said_in_the_status_line(qtbot, window, home, web_pacs):  # noqa: ANN001
