@@ -19,6 +19,9 @@ pending by a process that no longer runs:
   and final files of a folder that was only partly renamed into place), audited as
   ``export.abandoned``.
 
+A send to a node (:data:`NETWORK_SEND`) leaves nothing to look at: it counts as visible once it
+was marked *leaving* (:func:`mark_leaving`, committed before its first object is transmitted).
+
 (:mod:`desktop.app.startup.recovery` does that, and sweeps what no intent names.)
 HIPAA 45 CFR 164.528 (every disclosure accounted for), 164.312(b) (audit controls).
 """
@@ -52,7 +55,7 @@ COARSE_CLOCK = 0.05
 
 PENDING, DONE, ABANDONED, RECOVERED = "pending", "done", "abandoned", "recovered"
 #: Staging folders under VEIL_HOME/tmp that only a live process may hold.
-STAGING_PREFIXES = ("share-", "open-", "slides-")
+STAGING_PREFIXES = ("share-", "open-", "slides-", "send-")
 
 
 def _now() -> str:
@@ -113,16 +116,39 @@ def _raise_if_full(home: VeilHome, exc: BaseException) -> None:
 
 
 def expect(home: VeilHome, intent: int, finals: Sequence[str] = (), disclosure: Disclosure | None = None,
-           audit: tuple[str, dict] | None = None) -> None:
+           audit: tuple[str, dict] | None = None, leaving: bool | None = None) -> None:
     """Before the output becomes visible: the files that will appear (relative to the target
-    folder; none for a single file) and what to account for and audit if a crash follows."""
+    folder; none for a single file) and what to account for and audit if a crash follows.
+    ``leaving``: a send (:data:`NETWORK_SEND`) says False here, then :func:`mark_leaving` just
+    before its first object is transmitted."""
     target = _target_of(home, intent)
-    payload = {"finals": list(finals),
-               # Files already there (an earlier export to the same folder): never removed, and no
-               # proof that this one completed.
-               "kept": [name for name in finals if target is not None and (target / name).exists()],
-               "disclosure": _disclosure_json(disclosure) if disclosure is not None else None,
-               "audit": list(audit) if audit is not None else None}
+    payload: dict[str, object] = {
+        "finals": list(finals),
+        # Files already there (an earlier export to the same folder): never removed, and no
+        # proof that this one completed.
+        "kept": [name for name in finals if target is not None and (target / name).exists()],
+        "disclosure": _disclosure_json(disclosure) if disclosure is not None else None,
+        "audit": list(audit) if audit is not None else None}
+    if leaving is not None:
+        payload["leaving"] = leaving
+    _store_payload(home, intent, payload)
+
+
+def mark_leaving(home: VeilHome, intent: int) -> None:
+    """A send's first object is about to be transmitted: committed before it goes, so a crash
+    from here on is accounted for as a disclosure, and one before it (nothing reached the node)
+    is not."""
+    conn = home.connect()
+    try:
+        row = conn.execute("SELECT payload FROM write_intents WHERE id = ?", (intent,)).fetchone()
+    finally:
+        conn.close()
+    payload = json.loads(str(row[0]) if row and row[0] else "{}")
+    payload["leaving"] = True
+    _store_payload(home, intent, payload)
+
+
+def _store_payload(home: VeilHome, intent: int, payload: dict) -> None:
     try:
         conn = home.connect()
         try:
@@ -239,8 +265,8 @@ def output_complete(p: PendingIntent) -> bool:
     finals = p.payload.get("finals") or []
     if p.payload.get("disclosure") is None and p.payload.get("audit") is None:
         return False  # it crashed before it knew what it would write: nothing was renamed yet
-    if p.kind == NETWORK_SEND:  # objects may have reached the node: nothing to look at, always accounted for
-        return True
+    if p.kind == NETWORK_SEND:  # nothing to look at on the node: accounted for once an object may have left
+        return bool(p.payload.get("leaving", True))  # (an intent from before "leaving" was kept: it may have)
     if finals:  # every file in place, written since it began (one there before proves nothing)
         return all(_written_since(p.target / name, p.started) for name in finals)
     try:  # a file there before the export began (overwritten only at the end) is not its output

@@ -6,19 +6,23 @@ profile into sealed staging (the residual check included), then the gate's netwo
 node as the recipient. Identifiable images never go to a node: care goes as a package encrypted
 to the colleague. Without TLS the transfer is not encrypted, as a journal ZIP is not.
 
-The disclosure is expected in the write-ahead log before the first object leaves: a crash while
-sending still accounts for every image that may have reached the node.
+The disclosure is expected in the write-ahead log once the images are staged, and the intent is
+marked *leaving* (committed) just before the first object is transmitted: a crash from then on
+still accounts for every image that may have reached the node, and a restart after a crash
+before it records no disclosure for images that never left (the staging is removed).
 """
 
 from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from desktop.app.common.formatting import megabytes
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
 from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disclosure
 from desktop.app.consent.export_consent import ExportPurpose
@@ -51,6 +55,7 @@ class SendReport(Reviewed):
     cancelled: bool = False
     disclosure: int | None = None
     confirm_burned_in: bool = False
+    library: str = ""  # the Veil library, where the images are de-identified before they go
 
     @property
     def refused(self) -> bool:
@@ -67,6 +72,10 @@ class SendReport(Reviewed):
         if self.flagged and not self.confirm_burned_in:
             return (f"{len(self.flagged)} image(s) may carry burned-in identity and have no redaction mask: redact "
                     "them, or confirm you checked them. Nothing was sent.")
+        if self.deid is not None and self.deid.disk_full:  # the staging, in the library: not the node's disk
+            return (f"Send to {self.node} stopped: the disk holding the Veil library ({self.library}) is full (the "
+                    f"images are de-identified there before they go: about {megabytes(self.deid.disk_full)} "
+                    "needed). Nothing was sent; free some space and send again.")
         if self.deid is not None and (self.deid.refused or self.deid.rejected):
             return self.deid.headline().replace("written", "sent")
         if self.cancelled and not self.sent:
@@ -89,7 +98,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     de-identified with ``profile``, to the node called ``name`` (see the module)."""
     cancel = cancel or CancelToken()
     node = find_node(home, name)
-    report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in)
+    report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in, library=str(home.path))
     web = isinstance(node, WebNode)
     recipient = f"{node.name} ({'' if web else 'DICOM node '}{node.describe()})" + (
         f" for {purpose.recipient}" if purpose.recipient else "")
@@ -106,6 +115,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     staging = write_ahead.staging_folder(home, "send", secrets.token_hex(8))
     intent = write_ahead.begin(home, SEND_KIND, home.path / "network" / node.name, staging)
     leaving: list[Sent] = []  # set once objects may reach the node: from then on, always accounted for
+    first = threading.Lock()
     # (a node that refuses the connection, or the sign-in, received nothing: no disclosure)
     try:
         key = secrets.token_bytes(32)  # lives only in memory: the staged copies die with it
@@ -118,21 +128,29 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
             raise Cancelled("The send was cancelled; nothing was sent.")
         if report.refused or report.deid.disk_full:
             write_ahead.settle(home, intent, write_ahead.ABANDONED)
-            _audit(home, report, "refused")
+            _audit(home, report, "failed-disk-full" if report.deid.disk_full else "refused")
             return report
         write = writers(cleared, report.review, confirm_burned_in)
         sent = [Sent(library_key(i.patient_key), i.study_uid, i.series_uid, i.sop_uid) for i in inputs]
         write_ahead.expect(home, intent, disclosure=pending_disclosure(
             SEND_KIND, cleared.request, cleared.decision, sent, recipient=recipient,
-            destination=destination, profile=profile.key))
+            destination=destination, profile=profile.key), leaving=False)
+        fault_point("network.expected")
 
-        def on_leaving() -> None:  # the first object is about to be transmitted
-            leaving[:] = sent
+        def on_leaving() -> None:  # an object is about to be transmitted (on any of the associations' threads)
+            with first:  # the first is committed before it goes: a crash from here on is accounted for
+                if not leaving:
+                    write_ahead.mark_leaving(home, intent)
+                    leaving[:] = sent
+
+        def sending_progress(done: int, total: int) -> None:
+            progress(done, total)
+            fault_point("network.object-sent")  # the crash tests: killed with objects on the node
 
         objects = [(f"image {n}", partial(_open_staged, staging / rel, key))
                    for n, (rel, _size, _sha, _crc) in enumerate(report.deid.outputs, 1)]
         secret = node_secret(home, node) if isinstance(node, WebNode) else ""
-        stored = write.send_dicom(node, objects, calling(home), progress, lambda: cancel.cancelled, secret,
+        stored = write.send_dicom(node, objects, calling(home), sending_progress, lambda: cancel.cancelled, secret,
                                   on_leaving)
         report.sent, report.failed, report.cancelled = stored.sent, stored.failed, stored.cancelled
     except BaseException:
