@@ -100,6 +100,13 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     from desktop.core.audit.log import os_user
     from desktop.core.consent import Basis, ConsentRecord
 
+    if args.not_required == "":  # --not-required alone: the site's own policy
+        from desktop.app.site.defaults import site_policy
+
+        policy = site_policy()
+        if policy is None:
+            raise VeilError("Name the site policy (--not-required POLICY): the site file names none ('veil site').")
+        args.not_required = policy.name
     kinds = [k for k in (args.consent, args.waiver, args.not_required) if k]
     if len(kinds) != 1:
         raise VeilError("Give exactly one of --consent METHOD, --waiver REFERENCE or --not-required POLICY.")
@@ -239,8 +246,9 @@ def add_consent_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--consent", choices=METHODS, help="the patient consented, this way")
     p.add_argument("--waiver", metavar="REFERENCE", help="an ethics committee / IRB waiver, by its reference")
     p.add_argument("--committee", help="the committee that granted the waiver")
-    p.add_argument("--not-required", metavar="POLICY",
-                   help="not required for de-identified exports under this site policy")
+    p.add_argument("--not-required", metavar="POLICY", nargs="?", const="",
+                   help="not required for de-identified exports under this site policy (alone: the policy "
+                        "the site file names, see 'veil site')")
     p.add_argument("--obtained-by", help="who obtained the consent")
     p.add_argument("--witness", help="the witness of a verbal consent")
     p.add_argument("--obtained-on", type=_day, help="the day it was given (default: today)")

@@ -122,6 +122,11 @@ def _templates(args: argparse.Namespace) -> list[Template]:
 
     templates = (load_templates(resource_path("redaction", "templates.json"))
                  if getattr(args, "templates", False) or getattr(args, "redact", False) else [])
+    if templates:  # with Veil's own: those the site file adds ('veil site')
+        from desktop.app.site.defaults import site_defaults
+
+        for site_file in site_defaults().templates:
+            templates += load_templates(site_file)
     for extra in args.template_file or []:
         templates += load_templates(Path(extra))
     return templates

@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from desktop import __version__
 from desktop.app.common.log_policy import configure_logging
 from desktop.cli.audit import add_audit_commands
 from desktop.cli.cases import add_case_commands
@@ -21,8 +20,10 @@ from desktop.cli.keys import add_share_commands
 from desktop.cli.library import add_library_commands
 from desktop.cli.network import add_network_commands
 from desktop.cli.packages import add_package_commands
+from desktop.cli.site import add_site_commands
 from desktop.cli.slides import add_slides_commands
 from desktop.cli.support import disk_full_message, forward_audit
+from desktop.cli.version import VersionAction
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
 
@@ -35,7 +36,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="veil", description="Share medical images without leaking the patient.")
-    parser.add_argument("--version", action="version", version=f"veil {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--home", help="the Veil home folder (default: $VEIL_HOME, else your user data folder)")
     sub = parser.add_subparsers(dest="command")
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_slides_commands(sub)
     add_case_commands(sub)
     add_network_commands(sub)
+    add_site_commands(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from desktop.app.common.formatting import dicom_date, person_name
 from desktop.app.network.nodes import (
     echo_node,
+    is_site_node,
     list_nodes,
     parse_day,
     query_accessions,
@@ -67,7 +68,7 @@ def cmd_nodes_list(args: argparse.Namespace) -> int:
     if not nodes:
         print("No node yet. Add one: veil nodes add NAME --aet AE --host HOST --port PORT")
     for node in nodes:
-        print(f"{node.name}\t{node.describe()}")
+        print(f"{node.name}\t{node.describe()}" + ("\t(from the site)" if is_site_node(node) else ""))
     return 0
 
 

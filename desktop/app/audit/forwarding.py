@@ -4,7 +4,9 @@ PS3.15 Annex A.5, :mod:`desktop.core.audit.atna`) in an RFC 5424 message over TC
 (RFC 6587, RFC 5425; :mod:`desktop.core.audit.syslog`), so that a copy lives off the
 workstation.
 
-Configuration and position live in the library's ``settings`` table (keys ``audit.forward.*``):
+A site may preset the collector in its ``site.json`` (:mod:`desktop.app.site.defaults`): locked,
+it is always the destination; unlocked, it is until the user configures forwarding. Otherwise
+configuration and position live in the library's ``settings`` table (keys ``audit.forward.*``):
 the destination, and the last line forwarded (its sequence number and hash, and the
 destination it was forwarded to). Lines are read from the index, the trail's source
 (``audit.log`` is its copy), so only committed lines are ever sent.
@@ -37,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.app.library.home import VeilHome
+from desktop.app.site.defaults import site_defaults
 from desktop.core.audit.atna import AtnaTable, AuditSource, audit_message, load_table
 from desktop.core.audit.events import AuditEvent
 from desktop.core.audit.log import line_hash
@@ -57,6 +60,7 @@ HOST, PORT, TRANSPORT = PREFIX + "host", PREFIX + "port", PREFIX + "transport"
 CA, CERT, KEY = PREFIX + "ca", PREFIX + "cert", PREFIX + "key"
 SEQ, HASH, FOR = PREFIX + "seq", PREFIX + "hash", PREFIX + "position_for"
 ERROR, ERROR_AT, SENT_AT = PREFIX + "error", PREFIX + "error_at", PREFIX + "sent_at"
+SITE = "site"  # in the values read, never stored: the destination is the site file's (host:port)
 LOCK_NAME = ".audit-forward.lock"
 CHUNK = 100  # messages per connection, confirmed together
 LIMIT = 1000  # messages per call, so one call stays short
@@ -97,6 +101,7 @@ class ForwardStatus:
     error: str
     error_at: str
     sent_at: str
+    from_site: bool = False  # the destination is the site file's (site.json)
 
     @property
     def pending(self) -> int:
@@ -117,7 +122,11 @@ def destination_of(values: dict[str, str]) -> Destination | None:
 def configure(home: VeilHome, destination: Destination | None) -> None:
     """Forward to ``destination`` from now on (None: stop forwarding), and audit the change. A
     destination other than the one the position belongs to starts from the first line: a new
-    collector receives the whole trail."""
+    collector receives the whole trail. A collector the site file locks cannot be changed."""
+    site = site_defaults()
+    if site.collector is not None and site.collector.locked:
+        raise AuditError(f"Audit forwarding is set by the site file {site.path} (to {site.collector.destination}); "
+                         "it cannot be changed here. Ask whoever manages Veil at your site (IT).")
     if destination is not None:
         for label, file in (("CA", destination.ca_file), ("client certificate", destination.cert_file),
                             ("client key", destination.key_file)):
@@ -148,7 +157,7 @@ def forwarding_status(home: VeilHome) -> ForwardStatus:
     """The configuration, position and last error, as ``veil audit forward --status`` shows."""
     conn = home.connect()
     try:
-        values = get_settings(conn, PREFIX)
+        values = _settings(conn)
         head = (index.last_audit_line(conn) or (0, ""))[0]
     finally:
         conn.close()
@@ -157,7 +166,7 @@ def forwarding_status(home: VeilHome) -> ForwardStatus:
     except (VeilError, ValueError):
         destination = None
     return ForwardStatus(destination, int(values.get(SEQ) or 0), head, values.get(ERROR, ""),
-                         values.get(ERROR_AT, ""), values.get(SENT_AT, ""))
+                         values.get(ERROR_AT, ""), values.get(SENT_AT, ""), bool(values.get(SITE)))
 
 
 def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, force: bool = False,
@@ -167,11 +176,11 @@ def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, 
     if conn is None:
         own = home.connect()
         try:
-            values = get_settings(own, PREFIX)
+            values = _settings(own)
         finally:
             own.close()
     else:
-        values = get_settings(conn, PREFIX)
+        values = _settings(conn)
     if not values.get(HOST):
         return ForwardResult("off")
     key = str(home.path)
@@ -207,7 +216,7 @@ def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, 
 def _forward_locked(home: VeilHome, limit: int) -> ForwardResult:
     conn = home.connect()
     try:
-        values = get_settings(conn, PREFIX)  # again, under the lock: another process may have moved it
+        values = _settings(conn)  # again, under the lock: another process may have moved it
         position = int(values.get(SEQ) or 0)
         head = (index.last_audit_line(conn) or (0, ""))[0]
         try:
@@ -217,6 +226,13 @@ def _forward_locked(home: VeilHome, limit: int) -> ForwardResult:
                                                  "with 'veil audit forward --to HOST:PORT'.")
         if destination is None:
             return ForwardResult("off")
+        where = _where(destination)
+        if values.get(FOR) != where and (values.get(SITE) or values.get(FOR)):
+            # the position is another collector's (the site's collector came or went): this one
+            # receives the whole trail, as configure() arranges for a collector the user sets
+            _write(conn, {SEQ: "0", HASH: "", FOR: where})
+            values.update({SEQ: "0", HASH: "", FOR: where})
+            position = 0
         if position >= head:
             return ForwardResult("done", position=position, head=head)
         try:
@@ -335,6 +351,21 @@ def _event(line: bytes) -> AuditEvent | None:
         return None
     details = {k: v for k, v in record.items() if k not in ("seq", "time", "user", "action", "prev")}
     return AuditEvent(seq, moment, user, action, details)
+
+
+def _settings(conn: database.Connection) -> dict[str, str]:
+    """The forwarding settings of the library, with the site file's collector in force: always
+    when the site locks it, else until the user has configured forwarding (on or off). The
+    site's destination is marked under :data:`SITE` (not a stored key)."""
+    values = get_settings(conn, PREFIX)
+    collector = site_defaults().collector
+    if collector is None or not (collector.locked or HOST not in values):
+        return values
+    where = collector.destination
+    values.update({HOST: where.host, PORT: str(where.port), TRANSPORT: where.transport,
+                   CA: str(where.ca_file or ""), CERT: str(where.cert_file or ""), KEY: str(where.key_file or ""),
+                   SITE: _where(where)})
+    return values
 
 
 def _write(conn: database.Connection, values: dict[str, str]) -> None:

@@ -4,6 +4,10 @@ hospital's images are; they stay inside the library), a server's password or tok
 keyring or sealed (:mod:`desktop.core.keys.node_secrets`), and the use cases that reach them:
 echo (C-ECHO, or a QIDO-RS ping) and query (C-FIND or QIDO-RS), each recorded in the audit log
 with the node's name, never a query's patient values nor a secret.
+
+Nodes the site presets (``site.json``, :mod:`desktop.app.site.defaults`) are listed with the
+user's own and win over a user's node of the same name; a user cannot change or remove them
+(only give a DICOMweb server's password or token, which stays the user's).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import replace
 from datetime import date
 
 from desktop.app.library.home import VeilHome
+from desktop.app.site.defaults import site_defaults
 from desktop.core.keys import node_secrets
 from desktop.core.library.settings import get_setting, get_settings, set_settings
 from desktop.core.network import dicomweb
@@ -36,18 +41,35 @@ MAX_NODES = 200
 MAX_ACCESSIONS = 500
 
 
-def list_nodes(home: VeilHome) -> list[Node]:
-    """Every node, by name."""
+def _user_nodes(home: VeilHome) -> list[Node]:
+    """The nodes the user added to this library."""
     conn = home.connect()
     try:
         stored = get_settings(conn, NODE_PREFIX)
     finally:
         conn.close()
-    nodes = []
-    for _key, value in sorted(stored.items()):
-        if value:  # a removed node is kept as an empty value
-            nodes.append(node_from_json(value))
+    return [node_from_json(value) for _key, value in sorted(stored.items()) if value]  # removed: ''
+
+
+def list_nodes(home: VeilHome) -> list[Node]:
+    """Every node, by name: the site's (see :func:`is_site_node`) and the user's."""
+    site = site_defaults().nodes
+    names = {n.name.casefold() for n in site}
+    nodes = [*site, *(n for n in _user_nodes(home) if n.name.casefold() not in names)]
     return sorted(nodes, key=lambda n: n.name.casefold())
+
+
+def is_site_node(node: Node | str) -> bool:
+    """Whether the node (or the node of that name) is preset by the site file."""
+    return site_defaults().node(node if isinstance(node, str) else node.name) is not None
+
+
+def _refuse_site_node(name: str, doing: str) -> None:
+    """A NodeError when ``name`` is the site's: it comes from the site file, not the user."""
+    defaults = site_defaults()
+    if defaults.node(name) is not None:
+        raise NodeError(f"{name!r} comes from the site file {defaults.path}; it cannot be {doing} here. "
+                        "Ask whoever manages Veil at your site (IT) to change it.")
 
 
 def find_node(home: VeilHome, name: str) -> Node:
@@ -61,7 +83,14 @@ def find_node(home: VeilHome, name: str) -> Node:
 def save_node(home: VeilHome, node: Node, replace: bool = False, secret: str | None = None) -> None:
     """Keep ``node`` (``replace``: over the one of that name); a DICOMweb server's ``secret``
     (password or token) goes to the keyring or is sealed; None keeps the one stored."""
-    existing = {n.name.casefold(): n for n in list_nodes(home)}
+    site = site_defaults().node(node.name)
+    if site is not None:
+        if not (replace and secret is not None and site == node and isinstance(node, WebNode)):
+            _refuse_site_node(node.name, "changed")
+        elif isinstance(node, WebNode):
+            _keep_site_secret(home, node, secret or "")
+        return
+    existing = {n.name.casefold(): n for n in _user_nodes(home)}
     if node.name.casefold() in existing and not replace:
         raise NodeError(f"A node called {node.name!r} exists already; remove it first, or edit it.")
     if node.name.casefold() not in existing and len(existing) >= MAX_NODES:
@@ -78,6 +107,17 @@ def save_node(home: VeilHome, node: Node, replace: bool = False, secret: str | N
     conn = home.connect()
     try:
         home.record(conn, "network.node-saved", lambda c: set_settings(c, changes), node=node.name, **details)
+    finally:
+        conn.close()
+
+
+def _keep_site_secret(home: VeilHome, node: WebNode, secret: str) -> None:
+    """Keep the user's password or token for a DICOMweb server the site presets."""
+    changes = _keep_secret(home, node, secret if node.needs_secret else "")
+    conn = home.connect()
+    try:
+        home.record(conn, "network.node-saved", lambda c: set_settings(c, changes) if changes else None,
+                    node=node.name, kind="dicomweb", auth=node.auth, site=True)
     finally:
         conn.close()
 
@@ -106,7 +146,9 @@ def node_secret(home: VeilHome, node: WebNode) -> str:
 
 
 def remove_node(home: VeilHome, name: str) -> Node:
+    """Forget the user's node called ``name`` (a NodeError for one the site presets)."""
     node = find_node(home, name)
+    _refuse_site_node(node.name, "removed")
     changes = {NODE_PREFIX + node.name.casefold(): ""}
     if isinstance(node, WebNode):
         changes.update(_keep_secret(home, node, ""))

@@ -22,3 +22,9 @@ def resources_root() -> Path:
 def resource_path(*parts: str) -> Path:
     """The data file (or folder) ``parts`` under Veil's resources, e.g. ``("deid", "profiles")``."""
     return resources_root().joinpath(*parts)
+
+
+def read_resource(*parts: str) -> bytes:
+    """The bytes of the data file ``parts`` under Veil's resources, read through
+    :mod:`importlib.resources` (works from any installation, zipped or not); OSError if missing."""
+    return resources.files(RESOURCE_PACKAGE).joinpath(*parts).read_bytes()

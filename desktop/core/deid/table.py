@@ -13,6 +13,7 @@ attribute's Type in the IOD.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,8 @@ from desktop.core.common.errors import VeilError
 from desktop.core.common.resources import resource_path
 
 TABLE_FILE = ("deid", "ps3.15-annex-e-table-e.1-1.json")
+#: Where each table in ``resources/deid`` comes from: the standard's edition and the file's SHA-256.
+SOURCES_FILE = ("deid", "sources.json")
 ACTIONS = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
 
 #: Option name -> (column of the table, title as PS3.15 E.3 and CID 7050 name it).
@@ -130,6 +133,18 @@ def load_table(path: Path | None = None) -> ConfidentialityTable:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VeilError(f"The de-identification table cannot be read ({type(exc).__name__}: {exc}).") from None
     return ConfidentialityTable(rows)
+
+
+def table_edition() -> str:
+    """The DICOM edition Table E.1-1 was taken from (e.g. ``2024e``), as ``resources/deid/sources.json``
+    records it for the table's exact bytes; ``unknown`` when the record is missing or names other bytes."""
+    try:
+        record = json.loads(resource_path(*SOURCES_FILE).read_text(encoding="utf-8"))[TABLE_FILE[-1]]
+        digest = hashlib.sha256(resource_path(*TABLE_FILE).read_bytes()).hexdigest()
+        edition = str(record["edition"])
+        return edition if digest == record["sha256"] else f"unknown (the table is not the {edition} one)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
 
 
 def decide(table: ConfidentialityTable, tag: int, options: frozenset[str] | set[str] = frozenset()) -> Decision | None:

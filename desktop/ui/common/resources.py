@@ -1,4 +1,6 @@
-"""Files the window shows that are not code: the application icon."""
+"""Files the window shows that are not code: the application icon, package data of
+``desktop.resources`` (``icons/veil.svg``) read through :mod:`importlib.resources`, so the
+window has its icon in a wheel or a bundle as in a checkout."""
 
 from __future__ import annotations
 
@@ -8,22 +10,25 @@ from PySide6.QtCore import QByteArray, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from desktop.core.common.resources import resource_path
+from desktop.core.common.resources import read_resource, resource_path
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+#: The application icon, under ``desktop/resources``.
+APP_ICON_FILE = ("icons", "veil.svg")
 
 
-def icon_path(name: str = "veil.svg") -> Path:
+def icon_path(name: str = APP_ICON_FILE[-1]) -> Path:
     """Where the named icon lives (``resources/icons``)."""
-    return resource_path("icons", name)
+    return resource_path(APP_ICON_FILE[0], name)
 
 
 def app_icon() -> QIcon:
     """The Veil icon, rendered at the usual sizes (empty icon if the file is missing)."""
-    path = icon_path()
-    if not path.is_file():
+    try:
+        svg = read_resource(*APP_ICON_FILE)
+    except OSError:
         return QIcon()
-    renderer = QSvgRenderer(QByteArray(path.read_bytes()))
+    renderer = QSvgRenderer(QByteArray(svg))
     icon = QIcon()
     for size in ICON_SIZES:
         pixmap = QPixmap(QSize(size, size))

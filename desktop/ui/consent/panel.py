@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from desktop.app.browsing.catalogue import Catalogue, StudyRow
 from desktop.app.consent.consenting import Patient, Withdrawal, consents_of, find_patient, study_label, withdraw_consent
 from desktop.app.library.home import VeilHome
+from desktop.app.site.defaults import site_policy
 from desktop.core.consent import Basis, ConsentRecord, Purpose, RecordState, state_on
 from desktop.ui.common import theme
 from desktop.ui.common.background import run_in_background
@@ -59,6 +60,9 @@ def basis_words(r: ConsentRecord) -> str:
         return text + (f"; witness {r.witness}" if r.witness else "")
     if r.basis is Basis.WAIVER:
         return f"Ethics committee waiver\nRef. {r.waiver_reference}" + (f", {r.committee}" if r.committee else "")
+    policy = site_policy()  # the site file's own policy: its text too
+    if policy is not None and policy.text and policy.name.casefold() == r.policy.strip().casefold():
+        return f"Site policy (de-identified only)\n{r.policy}\n{policy.text}"
     return f"Site policy (de-identified only)\n{r.policy}"
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.app.library.home import VeilHome
 from desktop.app.network.listening import listen_settings, set_listen_settings
-from desktop.app.network.nodes import echo_node, list_nodes, remove_node, save_node, set_calling_ae
+from desktop.app.network.nodes import echo_node, is_site_node, list_nodes, remove_node, save_node, set_calling_ae
 from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode
 from desktop.ui.common.background import run_in_background
@@ -40,12 +40,14 @@ SIGN_IN = (("none", "None"), ("basic", "User name and password (basic)"), ("bear
 
 
 def _row(node: Node) -> tuple[str, str, str, str]:
-    """The node as the table shows it."""
+    """The node as the table shows it (a node the site file presets is marked "from the site")."""
+    site = "from the site" if is_site_node(node) else ""
     if isinstance(node, WebNode):
         signed = dict(SIGN_IN)[node.auth] if node.auth != "none" else ""
         secure = "TLS" if node.url.startswith("https:") else ""
-        return node.name, "DICOMweb", node.url, ", ".join(x for x in (secure, signed) if x)
-    return node.name, "DICOM", f"{node.ae_title}@{node.host}:{node.port}", "TLS" if node.tls else ""
+        return node.name, "DICOMweb", node.url, ", ".join(x for x in (secure, signed, site) if x)
+    return node.name, "DICOM", f"{node.ae_title}@{node.host}:{node.port}", ", ".join(
+        x for x in ("TLS" if node.tls else "", site) if x)
 
 
 class NodeForm(QDialog):
@@ -284,6 +286,7 @@ class NodesDialog(QDialog):
         chosen = self.current() is not None
         for button in (self.edit_button, self.remove_button, self.test_button):
             button.setEnabled(chosen)
+        self.remove_button.setEnabled(chosen and not is_site_node(self.current() or ""))
 
     def say(self, text: str, role: str = "muted") -> None:
         self.status.setText(text)
