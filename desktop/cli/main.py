@@ -31,7 +31,7 @@ from desktop.core.common.errors import VeilError
 def cmd_gui(args: argparse.Namespace) -> int:
     from desktop.ui.launch import run_app
 
-    return run_app(home=args.home)
+    return run_app(home=args.home, package=getattr(args, "package", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.add_argument("package", nargs="?", metavar="NAME.veil",
+                   help="a share package to verify and import once the library is open (a double-click on it)")
     p.set_defaults(func=cmd_gui)
 
     add_library_commands(sub)
