@@ -40,7 +40,8 @@ ln -sf veil "$DIST/veil/veil-gui"
 # The menu entry, icon and MIME type in share/, and the installer beside `veil`: a downloaded
 # bundle installs with its own dist/veil/install.sh (packaging/README.md).
 mkdir -p "$DIST/veil/share"
-cp "$ROOT/packaging/veil.desktop" "$ROOT/packaging/veil.svg" "$ROOT/packaging/veil-package.xml" "$DIST/veil/share/"
+cp "$ROOT/packaging/veil.desktop" "$ROOT/desktop/resources/icons/veil.svg" "$ROOT/packaging/veil-package.xml" \
+    "$DIST/veil/share/"
 for script in packaging/install.sh packaging/uninstall.sh scripts/desktop-integration.sh; do
     [ -f "$ROOT/$script" ] && cp "$ROOT/$script" "$DIST/veil/"
 done
