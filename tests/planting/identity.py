@@ -292,6 +292,15 @@ def find_forms(text: str, identity: Identity = PATIENT) -> list[Form]:
     return [f for f in identity.forms if f.needle in lowered and f.pattern.search(text)]
 
 
+def assert_no_identity(data: bytes, identity: Identity = PATIENT) -> None:
+    """What left Veil (a stored file's bytes) holds no form of ``identity``: no name or ID in any
+    written form, not the family name in any case, not the ID's digits."""
+    text = data.decode("latin-1")
+    assert not find_forms(text, identity), find_forms(text, identity)
+    assert identity.family.lower() not in text.lower() and identity.patient_id not in text
+    assert identity.id_digits not in text
+
+
 # =============================================================================================
 # Planting: the header
 # =============================================================================================
