@@ -11,6 +11,7 @@ import ctypes
 import gc
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -79,14 +80,42 @@ def _loadable(soname: str) -> bool:
     return True
 
 
+def x_display_answers(display: str, timeout: float = 5.0) -> bool:
+    """Whether the X server named by ``display`` accepts a connection from us (its socket answers
+    and its authorisation, through libxcb as Qt does); True when libxcb itself is missing (the
+    library check names it). A server that does not answer within ``timeout`` seconds counts as
+    not answering (an unreachable TCP display would otherwise hold the start for minutes)."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    answer: list[bool] = []
+
+    def connect() -> None:
+        connection = xcb.xcb_connect(display.encode(), None)
+        answer.append(xcb.xcb_connection_has_error(connection) == 0)
+        xcb.xcb_disconnect(connection)
+
+    trying = threading.Thread(target=connect, name="veil-display-check", daemon=True)
+    trying.start()
+    trying.join(timeout)
+    return bool(answer and answer[0])
+
+
 def display_problem(env: Mapping[str, str] | None = None, platform: str | None = None,
-                    loadable: Callable[[str], bool] = _loadable) -> str | None:
+                    loadable: Callable[[str], bool] = _loadable,
+                    answers: Callable[[str], bool] = x_display_answers) -> str | None:
     """Why Veil's window cannot open here, said before Qt is started (Qt aborts the process, with a
     hint about xcb-cursor, when it finds no display); None when it can, as far as can be told.
 
     On Linux a window needs an X11 (DISPLAY) or Wayland (WAYLAND_DISPLAY) display, unless
     QT_QPA_PLATFORM names a plugin that needs none (offscreen, vnc, ...); on X11, the libraries
-    of Qt's xcb plugin must be installed.
+    of Qt's xcb plugin must be installed and the display must answer (a stale DISPLAY, an X
+    server that has gone, or one this user may not use).
     """
     env = os.environ if env is None else env
     if not (platform or sys.platform).startswith("linux"):
@@ -105,6 +134,10 @@ def display_problem(env: Mapping[str, str] | None = None, platform: str | None =
         return (f"Veil's window cannot open: Qt's X11 (xcb) platform needs {' '.join(missing)}, not installed here.\n"
                 f"On Debian/Ubuntu: sudo apt-get install {' '.join(missing)}\n"
                 "(the README's \"System packages\" lists all that Qt needs). " + _USE_THE_COMMAND_LINE)
+    if x11 and xcb and not answers(env["DISPLAY"]):
+        return (f"Veil's window cannot open: the X display {env['DISPLAY']} does not answer (its X server is not\n"
+                "running, or this session may not use it: check DISPLAY, and XAUTHORITY with sudo or su). "
+                + _USE_THE_COMMAND_LINE)
     return None
 
 

@@ -5,13 +5,15 @@ display whose Qt xcb plugin cannot load names the missing system package."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from desktop.ui.launch import XCB_LIBRARIES, display_problem
+from desktop.ui.launch import XCB_LIBRARIES, _loadable, display_problem, x_display_answers
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 and Wayland are Linux's")
 
@@ -52,7 +54,51 @@ def test_the_packages_named_are_those_the_readme_lists():
 
 
 def test_an_x11_display_with_every_library_is_no_problem():
-    assert display_problem({"DISPLAY": ":0"}, "linux", loadable=lambda soname: True) is None
+    assert display_problem({"DISPLAY": ":0"}, "linux", loadable=lambda soname: True,
+                           answers=lambda display: True) is None
+
+
+def test_a_display_that_does_not_answer_is_named_before_qt_aborts():
+    problem = display_problem({"DISPLAY": ":0"}, "linux", loadable=lambda soname: True,
+                              answers=lambda display: False)
+    assert problem is not None and problem.startswith("Veil's window cannot open: the X display :0 does not answer")
+    assert "veil ls" in problem
+
+
+def _free_display() -> str:
+    number = next(n for n in range(180, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    return f":{number}"
+
+
+@pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb is not installed (scripts/run-tests installs it)")
+def test_the_display_check_connects_as_qt_would(tmp_path):
+    display = _free_display()
+    assert not x_display_answers(display)  # no server there
+    server = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{display[1:]}").exists() and x_display_answers(display):
+                break
+            time.sleep(0.1)
+        assert x_display_answers(display)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.skipif(not all(_loadable(soname) for soname in XCB_LIBRARIES.values()),
+                    reason="Qt's xcb libraries are not all installed (scripts/run-tests installs them where it can)")
+def test_a_stale_display_exits_2_with_the_reason_and_qt_never_starts(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(DISPLAY=_free_display(), VEIL_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-m", "desktop", "gui"], env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 2, done.stderr
+    assert f"the X display {env['DISPLAY']} does not answer" in done.stderr
+    assert "Qt platform plugin" not in done.stderr and "Aborted" not in done.stderr
+    assert not (tmp_path / "home").exists()
 
 
 @pytest.mark.parametrize("env", [
