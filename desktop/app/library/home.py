@@ -17,14 +17,15 @@ import contextlib
 import fcntl
 import logging
 import os
+import platform
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keyring
-import platformdirs
 from keyring.backends import fail as keyring_fail
 
+from desktop.app.platform.paths import platform_paths
 from desktop.core.audit import AuditLog, Verification, mirror, verify_log
 from desktop.core.audit import head as audit_head
 from desktop.core.audit.log import GENESIS, line_hash
@@ -49,7 +50,7 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("VEIL_HOME")
     if env:
         return Path(env).expanduser().resolve()
-    return platformdirs.user_data_path("veil", appauthor=False)
+    return Path(platform_paths(platform.system()).user_data)
 
 
 @contextlib.contextmanager
