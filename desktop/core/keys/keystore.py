@@ -37,6 +37,7 @@ from desktop.core.common.errors import KeyStoreError
 from desktop.core.dicom.input_budget import OverBudget, open_regular
 from desktop.core.keys import key_file
 from desktop.core.keys.key_file import KEYSTORE_FILE, SCRYPT_N, SCRYPT_P, SCRYPT_R, altered
+from desktop.core.keys.keyring_choice import backend_facts, is_protected_backend
 
 __all__ = ["KEYRING_SERVICE", "KEYSTORE_FILE", "MIN_PASSPHRASE_LENGTH", "SCRYPT_N", "SCRYPT_P",
            "SCRYPT_R", "LibraryKeys", "PassphrasePrompt", "keyring_available", "needs_passphrase",
@@ -92,23 +93,10 @@ class LibraryKeys:
         return f"LibraryKeys(home_id={self.home_id!r}, method={self.method!r})"
 
 
-#: Backends that write secrets to a file in clear (or barely obscured): never a keyring for us.
-_INSECURE_BACKENDS = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
-
-
 def keyring_available() -> bool:
-    """True when ``keyring`` has a real, protected backend to store secrets in."""
-    backend = keyring.get_keyring()
-    name = type(backend).__module__ + "." + type(backend).__name__
-    if name.startswith(_INSECURE_BACKENDS) or "plaintext" in name.lower():
-        return False
-    if name == "keyring.backends.chainer.ChainerBackend":
-        return bool(getattr(backend, "backends", []))
-    priority = getattr(backend, "priority", 1)
-    try:
-        return float(priority) > 0
-    except (TypeError, ValueError, OverflowError):  # a backend whose priority is not a number
-        return True
+    """True when ``keyring`` has a real, protected backend to store secrets in
+    (:func:`~desktop.core.keys.keyring_choice.is_protected_backend` decides which)."""
+    return is_protected_backend(*backend_facts(keyring.get_keyring()))
 
 
 def passphrase_from_file(path: str | os.PathLike[str]) -> str:
