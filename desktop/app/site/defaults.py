@@ -12,7 +12,8 @@ every user of the workstation starts with (``docs/SITE.md`` describes the format
 
 The file sits in the platform's site configuration folder (``platformdirs``: on Linux
 ``/etc/xdg/veil/site.json``, on Windows ``C:\\ProgramData\\veil\\site.json``, on macOS
-``/Library/Application Support/veil/site.json``); ``$VEIL_SITE_CONFIG`` names another file.
+``/Library/Application Support/veil/site.json``); ``$VEIL_SITE_CONFIG`` names another file only
+where that one does not exist (:func:`site_config_path`).
 
 Robust by design: no file means no site defaults. A file that cannot be read, is not JSON, or
 holds a wrong value is reported (logged as a warning naming the file and what is wrong, and by
@@ -25,12 +26,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from desktop.app.platform.paths import platform_paths
 from desktop.core.audit.syslog import Destination
 from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, Node, NodeError, TlsFiles, WebNode
@@ -79,15 +82,31 @@ class SiteDefaults:
         return next((n for n in self.nodes if n.name.casefold() == wanted), None)
 
 
+def fixed_site_config_path() -> Path:
+    """The site file in the platform's own site folder, whatever the environment says: Linux's
+    (and the other Unixes') ``/etc/xdg/veil/site.json``, macOS' ``/Library/Application
+    Support/veil/site.json``, Windows' ``%PROGRAMDATA%\\veil\\site.json`` (asked of the shell)."""
+    system = platform.system()
+    if system == "Windows":
+        return Path(platform_paths(system).site_config_file)
+    if system == "Darwin":
+        return Path("/Library/Application Support/veil") / FILE_NAME
+    return Path("/etc/xdg/veil") / FILE_NAME
+
+
 def site_config_path() -> Path:
-    """Where the site file is read from: ``$VEIL_SITE_CONFIG``, else the platform's site
-    configuration folder (``platformdirs.site_config_path``) / ``site.json``."""
+    """Where the site file is read from. The platform's own file (:func:`fixed_site_config_path`),
+    when there is one, is the site's and always wins: a user cannot step around its locked audit
+    collector or its nodes by naming another file. Only where there is none does
+    ``$VEIL_SITE_CONFIG`` name the file (tests, a site that keeps it elsewhere), else the platform's
+    site configuration folder as platformdirs finds it (``$XDG_CONFIG_DIRS`` on Linux)."""
+    fixed = fixed_site_config_path()
+    if os.path.lexists(fixed):
+        return fixed
     named = os.environ.get(ENV_VAR)
     if named:
         return Path(named).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.site_config_path("veil", appauthor=False)) / FILE_NAME
+    return Path(platform_paths(platform.system()).site_config_file)
 
 
 def site_defaults() -> SiteDefaults:

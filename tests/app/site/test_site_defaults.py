@@ -28,6 +28,7 @@ def site_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "etc" / "veil" / "site.json"
     path.parent.mkdir(parents=True)
     monkeypatch.setenv(site.ENV_VAR, str(path))
+    monkeypatch.setattr(site, "fixed_site_config_path", lambda: tmp_path / "no-platform-site-file.json")
 
     def write(content: dict | str) -> Path:
         path.write_text(content if isinstance(content, str) else json.dumps(content))
@@ -45,6 +46,33 @@ def test_no_site_file_means_no_defaults(tmp_path, monkeypatch):
     defaults = site.site_defaults()
     assert not defaults.found and defaults.nodes == () and defaults.collector is None and defaults.policy is None
     assert defaults.problems == ()
+
+
+def test_the_platforms_own_site_file_wins_over_one_a_user_names(tmp_path, monkeypatch):
+    """A user cannot step around the site's locked collector by pointing VEIL_SITE_CONFIG (or
+    XDG_CONFIG_DIRS) at a file of their own: the platform's file, where it exists, is the one read."""
+    fixed = tmp_path / "etc-xdg-veil-site.json"
+    fixed.write_text(json.dumps({"audit_collector": {"host": "127.0.0.1", "port": 6514, "transport": "tcp"}}))
+    own = tmp_path / "mine.json"
+    own.write_text(json.dumps({}))
+    monkeypatch.setattr(site, "fixed_site_config_path", lambda: fixed)
+    monkeypatch.setenv(site.ENV_VAR, str(own))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path))
+    assert site.site_config_path() == fixed
+    collector = site.site_defaults().collector
+    assert collector is not None and collector.locked
+    fixed.unlink()
+    assert site.site_config_path() == own and site.site_defaults().collector is None
+
+
+@pytest.mark.parametrize(("system", "expected"), [
+    ("Linux", "/etc/xdg/veil/site.json"), ("FreeBSD", "/etc/xdg/veil/site.json"),
+    ("Darwin", "/Library/Application Support/veil/site.json"),
+])
+def test_the_platforms_own_site_file_is_where_the_environment_cannot_move_it(monkeypatch, system, expected):
+    monkeypatch.setattr(site.platform, "system", lambda: system)
+    monkeypatch.setenv("XDG_CONFIG_DIRS", "/tmp/elsewhere")
+    assert site.fixed_site_config_path() == Path(expected)
 
 
 def test_the_default_location_is_the_platforms_site_config_folder(monkeypatch):
