@@ -42,7 +42,7 @@ ArchitecturesInstallIn64BitMode=x64compatible
 MinVersion=10.0
 ; Explorer is told the associations changed (SHChangeNotify) after install and uninstall.
 ChangesAssociations=yes
-UninstallDisplayIcon={app}\veil.exe
+UninstallDisplayIcon={app}\veil-gui.exe
 UninstallDisplayName=Veil
 OutputDir=..\..\dist
 OutputBaseFilename=veil-{#AppVersion}-setup
@@ -58,7 +58,7 @@ SignedUninstaller=yes
 Source: "{#DistDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
-Name: "{autoprograms}\Veil"; Filename: "{app}\veil.exe"; Parameters: "gui"; Comment: "Share medical images without leaking the patient"
+Name: "{autoprograms}\Veil"; Filename: "{app}\veil-gui.exe"; Comment: "Share medical images without leaking the patient"
 
 [Registry]
 ; .veil -> Veil.Package: the values go on uninstall, and the .veil key with them when nothing else
@@ -66,8 +66,8 @@ Name: "{autoprograms}\Veil"; Filename: "{app}\veil.exe"; Parameters: "gui"; Comm
 Root: HKA; Subkey: "Software\Classes\.veil"; ValueType: string; ValueName: ""; ValueData: "Veil.Package"; Flags: uninsdeletevalue uninsdeletekeyifempty
 Root: HKA; Subkey: "Software\Classes\.veil"; ValueType: string; ValueName: "Content Type"; ValueData: "application/x-veil-package"; Flags: uninsdeletevalue uninsdeletekeyifempty
 Root: HKA; Subkey: "Software\Classes\Veil.Package"; ValueType: string; ValueName: ""; ValueData: "Veil share package"; Flags: uninsdeletekey
-Root: HKA; Subkey: "Software\Classes\Veil.Package\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\veil.exe"",0"; Flags: uninsdeletekey
-Root: HKA; Subkey: "Software\Classes\Veil.Package\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\veil.exe"" gui ""%1"""; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\Veil.Package\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\veil-gui.exe"",0"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\Veil.Package\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\veil-gui.exe"" ""%1"""; Flags: uninsdeletekey
 
 [Run]
-Filename: "{app}\veil.exe"; Parameters: "gui"; Description: "Start Veil"; Flags: nowait postinstall skipifsilent
+Filename: "{app}\veil-gui.exe"; Description: "Start Veil"; Flags: nowait postinstall skipifsilent

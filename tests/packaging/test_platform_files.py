@@ -117,7 +117,7 @@ def test_the_installer_writes_exactly_the_association_the_code_names() -> None:
     assert {e["Root"] for e in entries} == {"HKA"}  # HKLM for everyone, HKCU for one user
     assert {e["ValueType"] for e in entries} == {"string"}
     written = [RegistryValue(e["Subkey"], e["ValueName"], e["ValueData"]) for e in entries]
-    assert written == windows_registry_entries(r"{app}\veil.exe")
+    assert written == windows_registry_entries(r"{app}\veil-gui.exe")
     progid = [e for e in entries if e["Subkey"].startswith(r"Software\Classes\Veil.Package")]
     assert all("uninsdeletekey" in e["Flags"].split() for e in progid)
 
@@ -129,4 +129,28 @@ def test_the_installer_asks_for_whom_and_announces_the_association() -> None:
     assert setup["PrivilegesRequiredOverridesAllowed"] == "dialog"
     assert setup["ChangesAssociations"] == "yes"
     (shortcut,) = [_iss_parameters(line) for line in _iss_section(text, "Icons")]
-    assert (shortcut["Filename"], shortcut["Parameters"]) == (r"{app}\veil.exe", "gui")
+    assert shortcut["Filename"] == r"{app}\veil-gui.exe" and "Parameters" not in shortcut  # no console window
+
+
+def _bundle_entry():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bundle_entry", PACKAGING / "bundle_entry.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("argv", "window"), [
+    (["/opt/veil/veil-gui"], True),  # Linux: the menu entry's symlink
+    (["/opt/veil/veil-gui", "/home/u/case.veil"], True),
+    ([r"C:\Program Files\Veil\veil-gui.exe", r"C:\Users\u\case.veil"], True),  # Windows: the association
+    (["/Applications/Veil.app/Contents/MacOS/veil", "/Users/u/Case.VEIL"], True),  # macOS: opened in Finder
+    (["/opt/veil/veil"], False),  # the command line (which opens the window itself with no command)
+    (["/opt/veil/veil", "open", "case.veil"], False),
+    (["/opt/veil/veil", "--help"], False),
+    ([r"C:\Program Files\Veil\veil.exe", "import", "--samples"], False),
+])
+def test_the_bundle_starts_the_window_or_the_command_line_as_it_was_asked(argv, window) -> None:
+    assert _bundle_entry().opens_the_window(argv) is window

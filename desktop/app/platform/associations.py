@@ -16,6 +16,7 @@ times, so a double-click on a package opens Veil wherever it is installed:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +59,13 @@ def linux_mime_glob() -> str:
 
 
 def windows_registry_entries(exe: str) -> list[RegistryValue]:
-    """The values that associate ``.veil`` with ``exe`` (the full path of ``veil.exe``), under
-    ``Software\\Classes`` of whichever hive the installer writes to.
+    """The values that associate ``.veil`` with ``exe`` (the full path of ``veil-gui.exe``, the
+    bundle's windowed executable, which opens no console window), under ``Software\\Classes``
+    of whichever hive the installer writes to.
 
     The extension names the ProgID and the MIME type; the ProgID carries the description, the
-    icon (the first icon resource of ``veil.exe``) and the command a double-click runs (the
-    window, ``gui``, with the file's path as one quoted argument).
+    icon (the first icon resource of ``veil-gui.exe``) and the command a double-click runs (the
+    window, with the file's path as one quoted argument).
     """
     extension_key = f"{CLASSES}\\{EXTENSION}"
     progid_key = f"{CLASSES}\\{WINDOWS_PROGID}"
@@ -72,7 +74,7 @@ def windows_registry_entries(exe: str) -> list[RegistryValue]:
         RegistryValue(extension_key, "Content Type", MIME_TYPE),
         RegistryValue(progid_key, "", DESCRIPTION),
         RegistryValue(f"{progid_key}\\DefaultIcon", "", f'"{exe}",0'),
-        RegistryValue(f"{progid_key}\\shell\\open\\command", "", f'"{exe}" gui "%1"'),
+        RegistryValue(f"{progid_key}\\shell\\open\\command", "", f'"{exe}" "%1"'),
     ]
 
 
@@ -101,6 +103,13 @@ def windows_reg_file(exe: str, hive: str = "HKEY_CURRENT_USER") -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+def apple_version(version: str) -> str:
+    """``version`` as Apple's bundle versions must be: one to three integers joined by dots (the
+    leading release numbers of a PEP 440 version: ``0.2.0.dev3`` -> ``0.2.0``, ``1.0rc1`` -> ``1.0``)."""
+    found = re.match(r"\d+(?:\.\d+){0,2}", version.strip())
+    return found.group(0) if found else "0"
+
+
 def macos_info_plist(version: str) -> dict[str, Any]:
     """The ``Info.plist`` entries of ``Veil.app`` (version ``version``): the app's identity and
     the ``.veil`` type, exported by the app (it defines the type) and claimed as a document
@@ -109,8 +118,8 @@ def macos_info_plist(version: str) -> dict[str, Any]:
         "CFBundleIdentifier": BUNDLE_IDENTIFIER,
         "CFBundleName": "Veil",
         "CFBundleDisplayName": "Veil",
-        "CFBundleShortVersionString": version,
-        "CFBundleVersion": version,
+        "CFBundleShortVersionString": apple_version(version),
+        "CFBundleVersion": apple_version(version),
         "NSHighResolutionCapable": True,
         "CFBundleDocumentTypes": [{
             "CFBundleTypeName": DESCRIPTION,

@@ -27,7 +27,7 @@ from desktop.app.platform.associations import (
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGING = ROOT / "packaging"
 FREEDESKTOP = "{http://www.freedesktop.org/standards/shared-mime-info}"
-EXE = r"C:\Program Files\Veil\veil.exe"
+EXE = r"C:\Program Files\Veil\veil-gui.exe"
 
 
 def test_the_names_are_the_ones_the_packaging_docs_give():
@@ -67,7 +67,7 @@ def test_windows_entries_map_the_extension_to_the_progid_and_the_progid_to_the_w
         RegistryValue(r"Software\Classes\.veil", "Content Type", MIME_TYPE),
         RegistryValue(r"Software\Classes\Veil.Package", "", DESCRIPTION),
         RegistryValue(r"Software\Classes\Veil.Package\DefaultIcon", "", f'"{EXE}",0'),
-        RegistryValue(r"Software\Classes\Veil.Package\shell\open\command", "", f'"{EXE}" gui "%1"'),
+        RegistryValue(r"Software\Classes\Veil.Package\shell\open\command", "", f'"{EXE}" "%1"'),
     ]
     assert all(not e.subkey.upper().startswith(("HKEY", "HKCU", "HKLM", "HKCR")) for e in entries)
 
@@ -96,7 +96,7 @@ def test_the_reg_file_holds_every_entry_escaped(hive, root):
     text = windows_reg_file(EXE, hive)
     assert text.startswith("Windows Registry Editor Version 5.00\r\n\r\n[")
     assert "\n" not in text.replace("\r\n", "")
-    assert r'@="\"C:\\Program Files\\Veil\\veil.exe\" gui \"%1\""' in text
+    assert r'@="\"C:\\Program Files\\Veil\\veil-gui.exe\" \"%1\""' in text
     parsed = _parse_reg(text)
     expected: dict[str, dict[str, str]] = {}
     for entry in windows_registry_entries(EXE):
@@ -124,3 +124,11 @@ def test_the_info_plist_exports_the_type_and_claims_it_as_the_viewer():
     assert exported["UTTypeConformsTo"] == ["public.data"]
     assert exported["UTTypeTagSpecification"] == {"public.filename-extension": ["veil"],
                                                   "public.mime-type": [MIME_TYPE]}
+
+
+@pytest.mark.parametrize(("version", "apple"), [
+    ("0.1.0", "0.1.0"), ("0.2.0.dev3", "0.2.0"), ("1.0rc1", "1.0"), ("2", "2"), ("1.2.3.4", "1.2.3"), ("dev", "0"),
+])
+def test_the_app_bundle_version_is_what_apple_accepts(version, apple):
+    plist = macos_info_plist(version)
+    assert plist["CFBundleShortVersionString"] == plist["CFBundleVersion"] == apple
