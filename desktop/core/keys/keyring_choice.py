@@ -11,8 +11,8 @@ desktop that is the system's own store, which protects secrets with the user's l
 What is never trusted: the backends of ``keyrings.alt`` (files in clear or barely obscured,
 including its "encrypted" file keyring, whose passphrase prompt Veil cannot drive), the null
 and fail backends (they store nothing), anything calling itself plaintext, a backend whose
-priority says it is not usable here (<= 0), and a chainer that chains none of the trusted
-kind. Where no trusted backend exists, Veil wraps the key with a passphrase instead
+priority says it is not usable here (<= 0), and a chainer that chains any untrusted one.
+Where no trusted backend exists, Veil wraps the key with a passphrase instead
 (:mod:`desktop.core.keys.keystore`).
 
 The decision takes names and numbers, not backend objects, so every system's answer can be
@@ -72,13 +72,15 @@ def is_protected_backend(qualified_name: str, priority: float | None, chained: S
 
     ``priority`` is the backend's own (None when it has none that is a number: not held
     against it). A chainer is judged by ``chained``, the backends it would try (keyring leaves
-    out those of priority <= 0 itself): protected when one of them is; its own priority, low
-    whenever it chains fewer than two, says nothing about them.
+    out those of priority <= 0 itself): protected only when it chains some and every one of
+    them is (it writes to the first that takes the secret, so a locked Secret Service would
+    send the key on to a plaintext file beside it); its own priority, low whenever it chains
+    fewer than two, says nothing about them.
     """
     if qualified_name.startswith(INSECURE_PREFIXES) or "plaintext" in qualified_name.lower():
         return False
     if qualified_name == CHAINER:
-        return any(is_protected_backend(name, None) for name in chained)
+        return bool(chained) and all(is_protected_backend(name, None) for name in chained)
     return priority is None or (not math.isnan(priority) and priority > 0)
 
 

@@ -64,7 +64,10 @@ def test_a_backend_not_usable_here_is_not(priority):
 
 def test_a_chainer_is_judged_by_what_it_chains():
     assert CHAINER == _name(chainer.ChainerBackend)
-    assert is_protected_backend(CHAINER, 10.0, [KEYRINGS_ALT[0], _name(SecretService.Keyring)])
+    # the chainer writes to the first backend that takes the secret: a plaintext file beside a
+    # locked Secret Service would receive the key, so one untrusted backend is one too many
+    assert not is_protected_backend(CHAINER, 10.0, [_name(SecretService.Keyring), KEYRINGS_ALT[0]])
+    assert is_protected_backend(CHAINER, 10.0, [_name(SecretService.Keyring), _name(kwallet.DBusKeyring)])
     assert is_protected_backend(CHAINER, -1.0, [_name(macOS.Keyring)])  # its own priority: low with one backend
     assert not is_protected_backend(CHAINER, 10.0, list(KEYRINGS_ALT))
     assert not is_protected_backend(CHAINER, 10.0, [])
