@@ -23,13 +23,12 @@ and keeps the order (a chunk cut off mid-way may arrive twice: the collector see
 Calls are cheap when forwarding is off (one settings read), never raise for network trouble
 (the result says what failed), make at most one connection attempt, and after a failure wait
 (in memory, growing to :data:`MAX_BACKOFF` seconds) before trying again unless forced. Two
-processes at once: an exclusive, non-blocking ``flock`` on ``VEIL_HOME/.audit-forward.lock``;
+processes at once: an exclusive, non-blocking lock (``flock`` on POSIX) on ``VEIL_HOME/.audit-forward.lock``;
 the one that does not get it returns "busy" (the other is forwarding).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -51,6 +50,7 @@ from desktop.core.audit.syslog import (
     SyslogConnection,
     syslog_message,
 )
+from desktop.core.common import file_locks
 from desktop.core.common.errors import AuditError, VeilError
 from desktop.core.library import database, index
 from desktop.core.library.settings import get_settings, set_settings
@@ -192,9 +192,7 @@ def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, 
     except OSError as exc:
         return ForwardResult("failed", error=f"The forwarding lock cannot be opened ({exc.strerror}).")
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not file_locks.lock(lock, blocking=False):
             return ForwardResult("busy", position=int(values.get(SEQ) or 0))
         try:
             result = _forward_locked(home, limit)

@@ -14,7 +14,6 @@ before every verification) writes what it lacks from the index.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import platform
@@ -29,6 +28,7 @@ from desktop.app.platform.paths import platform_paths
 from desktop.core.audit import AuditLog, Verification, mirror, verify_log
 from desktop.core.audit import head as audit_head
 from desktop.core.audit.log import GENESIS, line_hash
+from desktop.core.common import file_locks
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point
 from desktop.core.keys import LibraryKeys, PassphrasePrompt, open_library_keys
@@ -57,7 +57,7 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
 def _exclusive(lock_path: Path) -> Iterator[None]:
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        file_locks.lock(fd)
         yield
     finally:
         os.close(fd)

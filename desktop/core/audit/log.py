@@ -20,7 +20,6 @@ stays for callers without an index.
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import hashlib
 import hmac
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop.core.common import file_locks
 from desktop.core.common.errors import AuditError
 
 GENESIS = "0" * 64
@@ -47,7 +47,7 @@ def os_user() -> str:
 
 
 class AuditLog:
-    """Appends to one audit file; safe across threads and processes (an exclusive flock)."""
+    """Appends to one audit file; safe across threads and processes (an exclusive file lock)."""
 
     def __init__(self, path: Path, identifier_key: bytes) -> None:
         self.path = Path(path)
@@ -66,7 +66,7 @@ class AuditLog:
         """
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            file_locks.lock(fd)
             seq, prev, torn = _tail(fd)
             if after is not None:
                 seq, prev = after

@@ -17,7 +17,6 @@ Veil could; those bytes are cut and reported, so the caller records their size a
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.audit.log import is_record, line_hash
+from desktop.core.common import file_locks
 
 #: Bytes read from the end of the file to find its last line (doubled until one fits).
 _TAIL_BLOCK = 8192
@@ -59,10 +59,10 @@ class CatchUp:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[int]:
     """``audit.log`` opened for appending (created if missing, owner-only) under an exclusive
-    ``flock``; the descriptor. Raises OSError."""
+    lock (``flock`` on POSIX); the descriptor. Raises OSError."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        file_locks.lock(fd)
         yield fd
     finally:
         os.close(fd)

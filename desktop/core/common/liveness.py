@@ -2,22 +2,26 @@
 
 A pid is reused (after a reboot, or by any process once the old one ended) and means nothing in
 another PID namespace. So each Veil process that leaves work in progress under a home holds an
-exclusive ``flock`` on a file of its own, ``.life/<token>.lock`` beside ``tmp``, for as long as it runs
-(:func:`life_token`); the kernel drops the lock when the process ends, however it ends (kill -9
-included). Another process asks :func:`token_alive`: a lock it cannot take is held by a live
-process. Tokens are ``<pid>x<random>``: the pid is only a hint for people reading the folder.
+exclusive lock (``flock`` on POSIX, :mod:`desktop.core.common.file_locks`) on a file of its own,
+``.life/<token>.lock`` beside ``tmp``, for as long as it runs (:func:`life_token`); the kernel
+drops the lock when the process ends, however it ends (kill -9 included). Another process asks
+:func:`token_alive`: a lock it cannot take is held by a live process. Tokens are
+``<pid>x<random>``: the pid is only a hint for people reading the folder.
 """
 
 from __future__ import annotations
 
 import atexit
-import fcntl
 import os
 import secrets
 from pathlib import Path
 
+from desktop.core.common import file_locks
+
 LIFE_FOLDER = ".life"
 _HELD: dict[str, tuple[str, int]] = {}  # life folder -> (token, fd), for this process
+#: Windows has no O_CLOEXEC: os.open makes descriptors non-inheritable there anyway.
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def life_folder(tmp: Path) -> Path:
@@ -49,9 +53,9 @@ def life_token(tmp: Path) -> str:
     # Locked under a name no sweep looks at, then renamed into place: no other process ever
     # sees the lock file unlocked (and takes this live process for a dead one).
     staged = folder / f".{token}.new"
-    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        file_locks.lock(fd)
         os.rename(staged, folder / f"{token}.lock")
     except BaseException:
         os.close(fd)
@@ -68,20 +72,17 @@ def token_alive(tmp: Path, token: str) -> bool:
         return True
     path = life_folder(tmp) / f"{token}.lock"
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDWR | _CLOEXEC)
     except FileNotFoundError:
         return False
     except OSError:
         return True  # cannot tell: never take a live process's work for a leftover
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        return not file_locks.lock(fd, blocking=False)
     except OSError:
         return True
     finally:
         os.close(fd)
-    return False
 
 
 def sweep_dead_tokens(tmp: Path) -> int:

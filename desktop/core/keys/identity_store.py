@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import keyring.errors
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from desktop.core.common import file_locks
 from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.common.errors import KeyStoreError
 from desktop.core.keys.keystore import KEYRING_SERVICE, LibraryKeys
@@ -53,7 +53,7 @@ def identity_lock(home: Path) -> Iterator[None]:
     """Hold the home's identity lock, so two first uses at once do not each make an identity."""
     fd = os.open(Path(home) / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        file_locks.lock(fd)
         yield
     finally:
         os.close(fd)
