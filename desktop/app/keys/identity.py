@@ -17,6 +17,7 @@ from desktop.app.library.home import VeilHome
 from desktop.core.audit.log import os_user
 from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.common.errors import KeyStoreError, VeilError
+from desktop.core.common.portable import account_full_name
 from desktop.core.keys.identity_store import (
     identity_lock,
     load_identity_secret,
@@ -44,14 +45,7 @@ class MyDetails:
 
 def default_name() -> str:
     """The OS account's full name, else its user name: the card's name until the user sets one."""
-    full = ""
-    try:
-        import pwd
-
-        full = pwd.getpwuid(os.getuid()).pw_gecos.split(",")[0].strip()
-    except (ImportError, KeyError, AttributeError):
-        pass
-    for candidate in (full, os_user().strip()):
+    for candidate in (account_full_name(), os_user().strip()):
         if candidate and candidate.isprintable() and len(candidate) <= 200:
             return candidate
     return "Veil user"

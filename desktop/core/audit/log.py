@@ -31,6 +31,7 @@ from pathlib import Path
 
 from desktop.core.common import file_locks
 from desktop.core.common.errors import AuditError
+from desktop.core.common.portable import account_id
 
 GENESIS = "0" * 64
 
@@ -43,7 +44,7 @@ def os_user() -> str:
     try:
         return getpass.getuser()
     except (ImportError, KeyError, OSError):  # no pwd module; a uid not in passwd (OSError from 3.13)
-        return f"uid:{os.getuid()}"
+        return account_id()
 
 
 class AuditLog:

@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from desktop.core.common.portable import sync_folder
+
 if TYPE_CHECKING:
     import ctypes
 
@@ -25,12 +27,8 @@ def temp_name(prefix: str = ".tmp-") -> str:
 
 
 def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new file in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make a rename or a new file in ``folder`` durable (nothing to do on Windows)."""
+    sync_folder(folder)
 
 
 #: The C library once probed for syncfs: False when it has none.

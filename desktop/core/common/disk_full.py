@@ -15,6 +15,7 @@ import errno
 import os
 
 from desktop.core.common.errors import VeilError
+from desktop.core.common.portable import free_space
 
 #: The errors of a disk with no room left (ENOSPC) or a quota spent (EDQUOT).
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -70,11 +71,9 @@ def free_bytes(where: str | os.PathLike[str]) -> int | None:
     """The room left for this process on the disk holding ``where`` (root may use the blocks
     reserved for it); None when it cannot be asked."""
     try:
-        stats = os.statvfs(where)
-    except (OSError, AttributeError):
+        return free_space(where)
+    except OSError:
         return None
-    blocks = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
-    return blocks * stats.f_frsize
 
 
 class Reserve:
