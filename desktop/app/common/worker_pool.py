@@ -3,13 +3,14 @@ and how their tasks are fed and drained (:func:`pooled_results`).
 
 multiprocessing's forkserver listens on a Unix socket at TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX;
 a TMPDIR long enough to push that past sun_path's 108 bytes (NUL included, unix(7)) makes
-``bind()`` fail with "AF_UNIX path too long". The pools then run their work in this process
-instead of failing the whole import or export.
+``bind()`` fail with "AF_UNIX path too long". Windows has no forkserver at all. The pools then
+run their work in this process instead of failing the whole import or export.
 """
 
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -30,7 +31,11 @@ _SOCKET_TAIL = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
 
 
 def forkserver_usable() -> bool:
-    """Whether the forkserver's socket path fits under the temp folder in use."""
+    """Whether a forkserver can start here: multiprocessing has one on this platform (not on
+    Windows, where the pools' callers then work in this process) and its socket path fits under
+    the temp folder in use."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
     return len(tempfile.gettempdir().encode()) + _SOCKET_TAIL <= MAX_SOCKET_PATH
 
 
