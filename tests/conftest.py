@@ -157,3 +157,13 @@ def teaching(home):  # noqa: ANN001, ANN201 - VeilHome -> ExportPurpose
                                         purposes=frozenset({Purpose.TEACHING}), obtained_on=date(2020, 1, 1),
                                         recorded_by="tests", policy=policy))
     return ExportPurpose(Purpose.TEACHING, "Teaching file")
+
+
+#: The longest single tests (the bundle's build and run, about 90 s on one worker): started first,
+#: so that the other worker's share of the suite runs beside them instead of one worker finishing
+#: the run alone on them (pytest-xdist hands tests out in collection order).
+LONGEST_FIRST = ("tests/packaging/test_bundle.py",)
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201, ARG001 - pytest's hook
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(LONGEST_FIRST) else 1)  # stable
