@@ -9,10 +9,13 @@ when that description's last descriptor closes, and so when the process ends, ho
 (SIGKILL included): liveness relies on it to tell a killed process from a live one. A second
 ``open`` of the same file, even in the same process, is a different holder.
 
-Windows: ``msvcrt.locking`` on the file's first byte (``LockFile``). Windows drops it too when
-the handle closes or the process ends. Unlike ``flock`` it is mandatory: while it is held,
-other handles cannot read or write that byte. Blocking waits retry the non-blocking call every
-few milliseconds: ``LK_LOCK`` gives up with an error after ten seconds, where ``flock`` waits.
+Windows: ``msvcrt.locking`` of one byte (``LockFile``) at :data:`LOCK_OFFSET`, 1 GiB into the
+file, far past any data (as SQLite does). Windows drops it too when the handle closes or the
+process ends. Unlike ``flock`` it is mandatory: while it is held, other handles can neither read
+nor write that byte, which is why it is not byte 0: others must still read ``audit.log`` while a
+writer holds it (a lock past the end of a file is allowed and does not grow it). Blocking waits
+retry the non-blocking call every few milliseconds: ``LK_LOCK`` gives up with an error after ten
+seconds, where ``flock`` waits.
 
 ``fcntl`` and ``msvcrt`` are imported when a lock is taken, each on its own platform only, so
 this module (and everything that locks) imports on both.
@@ -29,6 +32,10 @@ from typing import Any
 
 #: Seconds between two tries of a blocking lock on Windows.
 RETRY_INTERVAL = 0.01
+
+#: Where the one locked byte is on Windows (SQLite's PENDING_BYTE, 1 GiB): past what the lock
+#: files hold, and past some three million lines of ``audit.log``.
+LOCK_OFFSET = 0x40000000
 
 
 def _windows() -> bool:
@@ -56,7 +63,7 @@ def unlock(fd: int) -> None:
     """Give back the lock of ``fd`` taken by :func:`lock` (closing ``fd`` gives it back too)."""
     if _windows():
         msvcrt = _msvcrt()
-        with _at_start(fd):
+        with _at_lock_byte(fd):
             msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
         return
     import fcntl
@@ -73,7 +80,7 @@ def _lock_windows(fd: int, blocking: bool) -> bool:
     msvcrt = _msvcrt()
     while True:
         try:
-            with _at_start(fd):
+            with _at_lock_byte(fd):
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError as exc:
             if exc.errno not in _HELD_ERRNOS:
@@ -90,8 +97,9 @@ def _lock_windows(fd: int, blocking: bool) -> bool:
 _HELD_ERRNOS = frozenset({errno.EACCES, errno.EDEADLOCK})
 
 
-class _at_start:  # noqa: N801 - used as a context manager, like contextlib's
-    """Seek ``fd`` to byte 0 (where the lock lives) and back to where it was."""
+class _at_lock_byte:  # noqa: N801 - used as a context manager, like contextlib's
+    """Seek ``fd`` to :data:`LOCK_OFFSET` (``msvcrt.locking`` locks from the current position)
+    and back to where it was."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -99,7 +107,7 @@ class _at_start:  # noqa: N801 - used as a context manager, like contextlib's
 
     def __enter__(self) -> None:
         self.where = os.lseek(self.fd, 0, os.SEEK_CUR)
-        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.lseek(self.fd, LOCK_OFFSET, os.SEEK_SET)
 
     def __exit__(self, *exc: object) -> None:
         os.lseek(self.fd, self.where, os.SEEK_SET)

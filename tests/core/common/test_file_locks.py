@@ -151,21 +151,26 @@ def windows(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], FakeMsvcrt]:
     return install
 
 
-def test_windows_locks_byte_0_without_waiting(windows: Callable[[int], FakeMsvcrt], lock_file: int) -> None:
-    os.write(lock_file, b"some bytes")  # the position is 10: the lock seeks to 0 and back
+def test_windows_locks_one_byte_past_the_data_without_waiting(windows: Callable[[int], FakeMsvcrt],
+                                                              lock_file: int) -> None:
+    """Not byte 0: a Windows lock is mandatory, and others must read the start of audit.log
+    while a writer holds it."""
+    os.write(lock_file, b"some bytes")  # the position is 10: the lock seeks to its byte and back
     fake = windows(0)
     assert file_locks.lock(lock_file) is True
-    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, 0)]
+    assert file_locks.LOCK_OFFSET == 0x40000000
+    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, file_locks.LOCK_OFFSET)]
     assert os.lseek(lock_file, 0, os.SEEK_CUR) == 10
+    assert os.fstat(lock_file).st_size == 10  # seeking past the end does not grow the file
     file_locks.unlock(lock_file)
-    assert fake.calls[1:] == [(lock_file, FakeMsvcrt.LK_UNLCK, 1, 0)]
+    assert fake.calls[1:] == [(lock_file, FakeMsvcrt.LK_UNLCK, 1, file_locks.LOCK_OFFSET)]
     assert os.lseek(lock_file, 0, os.SEEK_CUR) == 10
 
 
 def test_windows_non_blocking_says_false_while_held(windows: Callable[[int], FakeMsvcrt], lock_file: int) -> None:
     fake = windows(1)
     assert file_locks.lock(lock_file, blocking=False) is False
-    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, 0)]  # one try, no wait
+    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, file_locks.LOCK_OFFSET)]  # one try, no wait
     assert file_locks.lock(lock_file, blocking=False) is True
 
 
@@ -174,7 +179,7 @@ def test_windows_blocking_retries_until_free(windows: Callable[[int], FakeMsvcrt
     started = time.monotonic()
     assert file_locks.lock(lock_file) is True
     assert time.monotonic() - started < 5
-    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, 0)] * 26
+    assert fake.calls == [(lock_file, FakeMsvcrt.LK_NBLCK, 1, file_locks.LOCK_OFFSET)] * 26
     assert fake.busy_tries == 0
 
 
