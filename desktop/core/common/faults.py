@@ -16,6 +16,10 @@ from __future__ import annotations
 import os
 import signal
 
+#: SIGKILL on POSIX; Windows has none, and there ``os.kill`` with any other signal is
+#: TerminateProcess, which no ``finally`` or ``atexit`` survives either.
+KILL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
+
 _ARMED = os.environ.get("VEIL_FAULT", "")
 _NAME, _, _NTH = _ARMED.partition("@")
 _COUNT = {"n": int(_NTH) if _NTH.isdigit() and int(_NTH) > 0 else 1}
@@ -27,4 +31,4 @@ def fault_point(name: str) -> None:
         return
     _COUNT["n"] -= 1
     if _COUNT["n"] <= 0:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), KILL)
