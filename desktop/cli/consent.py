@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from desktop.cli.support import STUDY_HELP, open_home, safe
 from desktop.core.common.disk_full import is_disk_full
 from desktop.core.common.errors import VeilError
+from desktop.core.common.portable import BINARY
 
 if TYPE_CHECKING:  # annotations only: the commands import the app late, so the command line starts fast
     from desktop.app.consent.report_files import ReportTable
@@ -220,7 +221,7 @@ def cmd_consent_form(args: argparse.Namespace) -> int:
     data = read_form(home, _resolve(home, args.id))
     out = os.path.abspath(args.output)
     temp = os.path.join(os.path.dirname(out), temp_name())
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()

@@ -52,6 +52,7 @@ from desktop.core.audit.syslog import (
 )
 from desktop.core.common import file_locks
 from desktop.core.common.errors import AuditError, VeilError
+from desktop.core.common.portable import BINARY
 from desktop.core.library import database, index
 from desktop.core.library.settings import get_settings, set_settings
 
@@ -188,7 +189,7 @@ def forward_pending(home: VeilHome, conn: database.Connection | None = None, *, 
     if waiting and not force and time.monotonic() < waiting[0]:
         return ForwardResult("waiting", position=int(values.get(SEQ) or 0), error=values.get(ERROR, ""))
     try:
-        lock = os.open(home.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = os.open(home.path / LOCK_NAME, os.O_RDWR | os.O_CREAT | BINARY, 0o600)
     except OSError as exc:
         return ForwardResult("failed", error=f"The forwarding lock cannot be opened ({exc.strerror}).")
     try:

@@ -22,6 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from desktop.core.common.portable import process_alive
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -91,11 +93,7 @@ def die_with_parent(main_pid: int) -> None:
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            try:
-                os.kill(main_pid, 0)
-            except ProcessLookupError:
+            if not process_alive(main_pid):
                 os._exit(1)
-            except PermissionError:
-                pass
 
     threading.Thread(target=watch, name="veil-parent-watch", daemon=True).start()

@@ -44,6 +44,7 @@ from desktop.app.library.home import VeilHome
 from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.liveness import token_alive
+from desktop.core.common.portable import process_alive
 from desktop.core.library.database import Connection, inserted_id, rollback
 from desktop.core.library.disclosures import DisclosedItem, Disclosure
 from desktop.core.share.file_sink import partial_path
@@ -72,15 +73,7 @@ def owner_alive(home: VeilHome, owner: str, pid: int) -> bool:
 
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` runs (a process of another user counts as running)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def staging_folder(home: VeilHome, prefix: str, token: str) -> Path:

@@ -22,6 +22,7 @@ from PIL import Image
 
 from desktop.core.common.atomic_files import atomic_write_bytes, fsync_dir, sync_filesystem, temp_name
 from desktop.core.common.errors import VeilError
+from desktop.core.common.portable import BINARY
 from desktop.core.deid.staging import TEMP_PREFIX
 from desktop.core.imaging.export import png_bytes, write_png
 from desktop.core.network.nodes import WebNode
@@ -94,7 +95,7 @@ class FolderWriter:
 
     def add(self, name: str, data: bytes) -> None:
         temp = self.root / temp_name(TEMP_PREFIX)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
         self.staged.append((temp, name))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -149,7 +150,7 @@ class ZipWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise VeilError(f"The zip file's folder cannot be made ({exc.strerror or type(exc).__name__}).") from None
-        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
         self.archive = zipfile.ZipFile(os.fdopen(fd, "wb"), "w", zipfile.ZIP_STORED)
 
     def add(self, name: str, data: bytes) -> None:

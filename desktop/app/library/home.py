@@ -31,6 +31,7 @@ from desktop.core.audit.log import GENESIS, line_hash
 from desktop.core.common import file_locks
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.faults import fault_point
+from desktop.core.common.portable import BINARY
 from desktop.core.keys import LibraryKeys, PassphrasePrompt, open_library_keys
 from desktop.core.keys.keystore import KEYRING_SERVICE
 from desktop.core.library import database, index
@@ -55,7 +56,7 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 @contextlib.contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | BINARY, 0o600)
     try:
         file_locks.lock(fd)
         yield

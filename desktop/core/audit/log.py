@@ -31,7 +31,7 @@ from pathlib import Path
 
 from desktop.core.common import file_locks
 from desktop.core.common.errors import AuditError
-from desktop.core.common.portable import account_id
+from desktop.core.common.portable import BINARY, account_id, read_at
 
 GENESIS = "0" * 64
 
@@ -65,7 +65,7 @@ class AuditLog:
         chains onto it even if the file was altered since (the break then shows in
         :func:`verify_log`). Without it, the file's own last line is used.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | BINARY, 0o600)
         try:
             file_locks.lock(fd)
             seq, prev, torn = _tail(fd)
@@ -75,7 +75,7 @@ class AuditLog:
                 # A writer died mid-line: those bytes were never a record. Drop them, and
                 # say so in the chain (with their hash), rather than leave the log unreadable.
                 size = os.fstat(fd).st_size
-                dropped = os.pread(fd, size - torn, torn)
+                dropped = read_at(fd, size - torn, torn)
                 os.ftruncate(fd, torn)
                 seq, prev = self._write(fd, seq, prev, "audit.torn_line_dropped",
                                         {"bytes": len(dropped), "sha256": line_hash(dropped)})
@@ -119,7 +119,7 @@ def _tail(fd: int) -> tuple[int, str, int | None]:
     size = os.fstat(fd).st_size
     block = min(size, 1 << 16)
     while size:
-        data = os.pread(fd, block, size - block)
+        data = read_at(fd, block, size - block)
         end = data.rfind(b"\n")
         start = data.rfind(b"\n", 0, end) + 1 if end > 0 else 0
         if (end == -1 or start == 0) and block < size:

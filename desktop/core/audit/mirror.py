@@ -25,6 +25,7 @@ from pathlib import Path
 
 from desktop.core.audit.log import is_record, line_hash
 from desktop.core.common import file_locks
+from desktop.core.common.portable import BINARY, read_at
 
 #: Bytes read from the end of the file to find its last line (doubled until one fits).
 _TAIL_BLOCK = 8192
@@ -60,7 +61,7 @@ class CatchUp:
 def locked(path: Path) -> Iterator[int]:
     """``audit.log`` opened for appending (created if missing, owner-only) under an exclusive
     lock (``flock`` on POSIX); the descriptor. Raises OSError."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | BINARY, 0o600)
     try:
         file_locks.lock(fd)
         yield fd
@@ -122,7 +123,7 @@ def _tail(fd: int) -> tuple[int, bytes | None, bytes]:
     size = os.fstat(fd).st_size
     block = min(size, _TAIL_BLOCK)
     while True:
-        data = os.pread(fd, block, size - block)
+        data = read_at(fd, block, size - block)
         end = data.rfind(b"\n")
         start = data.rfind(b"\n", 0, end) + 1 if end > 0 else 0
         if block < size and (end == -1 or start == 0):

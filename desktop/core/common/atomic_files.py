@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from desktop.core.common.portable import sync_folder
+from desktop.core.common.portable import BINARY, sync_all_file_systems, sync_folder
 
 if TYPE_CHECKING:
     import ctypes
@@ -39,7 +39,10 @@ def sync_filesystem(path: Path) -> None:
     """Flush every dirty page of the file system holding ``path`` (Linux ``syncfs``).
 
     One call makes a whole batch of written files durable, where an fsync per file would
-    cost a disk flush each; elsewhere it falls back to ``os.sync``.
+    cost a disk flush each; elsewhere it falls back to ``os.sync``. Windows has neither and does
+    nothing here (:func:`desktop.core.common.portable.sync_all_file_systems`): there only the
+    files a writer fsynced itself (atomic writes, audit lines, objects put one by one) are durable
+    before the renames that follow; a batch flushed only by this call may be lost to a power cut.
     """
     global _libc
     if _libc is None:
@@ -58,7 +61,7 @@ def sync_filesystem(path: Path) -> None:
                 return
         finally:
             os.close(fd)
-    os.sync()
+    sync_all_file_systems()
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, prefix: str = ".tmp-") -> None:
@@ -66,7 +69,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, prefix: str =
     named ``prefix`` + random: :data:`OUTPUT_TEMP_PREFIX` in an output folder)."""
     path = Path(path)
     tmp = path.with_name(temp_name(prefix))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -15,7 +15,7 @@ import errno
 import os
 
 from desktop.core.common.errors import VeilError
-from desktop.core.common.portable import free_space
+from desktop.core.common.portable import BINARY, free_space
 
 #: The errors of a disk with no room left (ENOSPC) or a quota spent (EDQUOT).
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -91,7 +91,7 @@ class Reserve:
         self.size = size
 
     def __enter__(self) -> Reserve:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
         try:
             try:
                 os.posix_fallocate(fd, 0, self.size)

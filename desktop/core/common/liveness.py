@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 
 from desktop.core.common import file_locks
+from desktop.core.common.portable import BINARY
 
 LIFE_FOLDER = ".life"
 _HELD: dict[str, tuple[str, int]] = {}  # life folder -> (token, fd), for this process
@@ -53,7 +54,7 @@ def life_token(tmp: Path) -> str:
     # Locked under a name no sweep looks at, then renamed into place: no other process ever
     # sees the lock file unlocked (and takes this live process for a dead one).
     staged = folder / f".{token}.new"
-    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o600)
+    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC | BINARY, 0o600)
     try:
         file_locks.lock(fd)
         os.rename(staged, folder / f"{token}.lock")
@@ -72,7 +73,7 @@ def token_alive(tmp: Path, token: str) -> bool:
         return True
     path = life_folder(tmp) / f"{token}.lock"
     try:
-        fd = os.open(path, os.O_RDWR | _CLOEXEC)
+        fd = os.open(path, os.O_RDWR | _CLOEXEC | BINARY)
     except FileNotFoundError:
         return False
     except OSError:

@@ -7,9 +7,17 @@ File locks are in :mod:`desktop.core.common.file_locks`.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import sys
+from typing import Any
+
+#: Add to the flags of every ``os.open`` of a regular file: Windows opens files in text mode
+#: unless told otherwise (a written ``\n`` becomes ``\r\n``, a read stops at Ctrl-Z), which would
+#: change hashed audit lines, sealed objects and every atomic write. 0 on POSIX, which has no
+#: text mode (tests/core/common/test_binary_opens.py checks every ``os.open`` of desktop/).
+BINARY: int = getattr(os, "O_BINARY", 0)
 
 
 def _windows() -> bool:
@@ -63,3 +71,96 @@ def sync_folder(folder: str | os.PathLike[str]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """Up to ``size`` bytes of ``fd`` from ``offset`` (fewer at the end of the file), leaving its
+    position where it was: ``os.pread`` on POSIX; Windows has none, so there it seeks, reads and
+    seeks back (the audit log and its mirror open a descriptor of their own for each use, under
+    the file's lock: no other thread moves its position meanwhile)."""
+    if hasattr(os, "pread") and not _windows():
+        return os.pread(fd, size, offset)
+    where = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+    finally:
+        os.lseek(fd, where, os.SEEK_SET)
+
+
+def sync_all_file_systems() -> None:
+    """Flush every file system's dirty pages: ``os.sync`` on POSIX. Windows has no such call
+    (flushing a whole volume needs an administrator's handle on it): nothing there, so what was
+    written without its own fsync is not yet durable against a power cut (see
+    :func:`desktop.core.common.atomic_files.sync_filesystem`)."""
+    sync = getattr(os, "sync", None)
+    if sync is not None and not _windows():
+        sync()
+
+
+#: OpenProcess access right enough for GetExitCodeProcess, granted even for most processes of
+#: other users (Windows Vista and later).
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+#: What GetExitCodeProcess says of a process that has not ended.
+STILL_ACTIVE = 259
+#: GetLastError after OpenProcess: the process exists but may not be queried.
+ERROR_ACCESS_DENIED = 5
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a process of another user counts as running).
+
+    POSIX: signal 0 (``kill(pid, 0)``): ProcessLookupError (ESRCH) is no process, PermissionError
+    (EPERM) a process of another user; kill with signal 0 and a pid above 0 raises nothing else.
+    Windows: ``os.kill(pid, 0)`` would send Ctrl-C to a console group there, so ask the process's
+    exit code (OpenProcess, GetExitCodeProcess): STILL_ACTIVE is running; a process that exists but
+    may not be opened (ERROR_ACCESS_DENIED) counts as running, as EPERM does on POSIX. (One that
+    ended with exit code 259 reads as running: Windows cannot tell them apart.)
+    Not a process id (0 or below): False.
+    """
+    if pid <= 0:
+        return False
+    if _windows():
+        return _process_alive_windows(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_KERNEL32: Any = None
+
+
+def _kernel32() -> Any:
+    """kernel32.dll with the prototypes :func:`process_alive` calls (typed loosely: mypy, run on
+    Linux, knows no WinDLL)."""
+    global _KERNEL32
+    if _KERNEL32 is None:
+        kernel32 = getattr(ctypes, "WinDLL")("kernel32", use_last_error=True)  # noqa: B009 - Windows-only
+        kernel32.OpenProcess.argtypes = (ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32)
+        kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized
+        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32))
+        kernel32.GetExitCodeProcess.restype = ctypes.c_int
+        kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+        kernel32.CloseHandle.restype = ctypes.c_int
+        _KERNEL32 = kernel32
+    return _KERNEL32
+
+
+def _process_alive_windows(pid: int) -> bool:
+    kernel32 = _kernel32()
+    handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # No such process (ERROR_INVALID_PARAMETER), or one that may not be opened.
+        last_error = getattr(ctypes, "get_last_error")  # noqa: B009 - Windows-only (mypy runs on Linux)
+        return bool(last_error() == ERROR_ACCESS_DENIED)
+    try:
+        code = ctypes.c_uint32()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # it exists (it was opened) but cannot say: as running, like EPERM
+        return code.value == STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)

@@ -12,6 +12,7 @@ import os
 import secrets
 
 from desktop.core.common.atomic_files import OUTPUT_TEMP_PREFIX
+from desktop.core.common.portable import BINARY
 from desktop.core.common.sealed import seal_bytes
 
 #: Every file staged in an output folder starts so: a crash leaves nothing else there.
@@ -22,7 +23,7 @@ def stage_dicom(folder: str, data: bytes, seal_key: bytes | None) -> str:
     """Write one de-identified instance under a random temp name in ``folder`` (sealed under
     ``seal_key`` when given) and start its writeback; the caller renames it into place."""
     temp = os.path.join(folder, TEMP_PREFIX + secrets.token_hex(8))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             if seal_key is None:

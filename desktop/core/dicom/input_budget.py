@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from pydicom.datadict import DicomDictionary
 
+from desktop.core.common.portable import BINARY
 from desktop.core.dicom.header import DEFLATED, MAX_INFLATED, Buffer, InvalidInstance
 
 GiB = 1 << 30
@@ -134,15 +135,22 @@ def parse_size(text: str) -> int:
     return int(number * scale)
 
 
+#: POSIX open flags that Windows's ``os.open`` lacks: 0 there, where the S_ISREG check below still
+#: refuses what is not a regular file (and ``os.set_blocking`` is POSIX-only on Python 3.11).
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
+_NOCTTY: int = getattr(os, "O_NOCTTY", 0)
+
+
 def open_regular(path: str | os.PathLike[str]) -> int:
     """Open ``path`` for reading without ever blocking (a FIFO or a device put where a file was
     seen would block a plain ``open`` forever) and return the descriptor of a regular file;
     :class:`OverBudget` for anything else. OSError as ``open`` raises it."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _NOCTTY | getattr(os, "O_CLOEXEC", 0) | BINARY)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OverBudget("not a regular file (device, FIFO or socket): not read")
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from desktop.core.common import file_locks
 from desktop.core.common.atomic_files import atomic_write_bytes
 from desktop.core.common.errors import KeyStoreError
+from desktop.core.common.portable import BINARY
 from desktop.core.keys.keystore import KEYRING_SERVICE, LibraryKeys
 
 IDENTITY_FILE = "identity.sealed"
@@ -51,7 +52,7 @@ def storage_of(keys: LibraryKeys) -> str:
 @contextlib.contextmanager
 def identity_lock(home: Path) -> Iterator[None]:
     """Hold the home's identity lock, so two first uses at once do not each make an identity."""
-    fd = os.open(Path(home) / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(Path(home) / _LOCK_FILE, os.O_RDWR | os.O_CREAT | BINARY, 0o600)
     try:
         file_locks.lock(fd)
         yield

@@ -16,6 +16,7 @@ import sqlcipher3.dbapi2 as sqlcipher
 
 from desktop.core.common.disk_full import DiskFullError, is_disk_full
 from desktop.core.common.errors import LibraryError
+from desktop.core.common.portable import BINARY
 
 if TYPE_CHECKING:
     import sqlite3
@@ -51,7 +52,7 @@ def connect(path: Path, key: bytes) -> Connection:
     """Open (or create) the encrypted index at ``path`` and bring its schema up to date."""
     if not Path(path).exists():
         # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | BINARY, 0o600))
     conn: Connection = sqlcipher.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")

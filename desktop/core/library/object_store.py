@@ -11,7 +11,6 @@ object or a whole one; temp names carry the writer's pid so stale ones can be sw
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
 import mmap
@@ -24,6 +23,7 @@ from pathlib import Path
 from desktop.core.common.atomic_files import fsync_dir
 from desktop.core.common.errors import ObjectStoreError
 from desktop.core.common.liveness import life_token, sweep_dead_tokens, token_alive
+from desktop.core.common.portable import BINARY, process_alive
 from desktop.core.common.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
 
 READ_ONLY = stat.S_IRUSR
@@ -104,7 +104,7 @@ class ObjectStore:
         if staged is None:
             return False
         try:
-            fd = os.open(staged, os.O_RDONLY)
+            fd = os.open(staged, os.O_RDONLY | BINARY)
             try:
                 os.fsync(fd)
             finally:
@@ -174,7 +174,7 @@ class ObjectStore:
                     pid = int(owner)
                 except ValueError:
                     continue
-                if pid == os.getpid() or _pid_alive(pid):
+                if pid == os.getpid() or process_alive(pid):
                     continue
             entry.unlink(missing_ok=True)
             removed += 1
@@ -185,11 +185,3 @@ class ObjectStore:
         for sub in sorted(self.root.iterdir()):
             if sub.is_dir():
                 yield from sorted(sub.iterdir())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True

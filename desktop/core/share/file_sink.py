@@ -23,6 +23,7 @@ from types import TracebackType
 
 from desktop.core.common.atomic_files import fsync_dir
 from desktop.core.common.disk_full import DISK_FULL_ERRNOS
+from desktop.core.common.portable import BINARY
 from desktop.core.share.errors import ExportError
 
 try:
@@ -181,7 +182,7 @@ class PartialFile:
         self.output = output
         self.path = partial_path(output)
         self.path.unlink(missing_ok=True)  # ciphertext left by a crash; never plaintext
-        flags, direct = os.O_WRONLY | os.O_CREAT | os.O_EXCL, bool(_O_DIRECT)
+        flags, direct = os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, bool(_O_DIRECT)
         try:
             try:
                 self._fd = os.open(self.path, flags | _O_DIRECT, 0o600)

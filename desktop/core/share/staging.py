@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from desktop.core.common.portable import BINARY
 from desktop.core.share.errors import PackageError, UnsafePackageError
 from desktop.core.share.member_names import check_member_name, collision_key
 
@@ -55,7 +56,7 @@ class Staging:
                     os.mkdir(current, 0o700)
                     self._folders.append(current)
             path = current / parts[-1]
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | BINARY, 0o600)
         except FileExistsError:
             raise UnsafePackageError(f"The package holds {name!r} twice, or as a file and a "
                                      "folder; it was refused and nothing was kept.") from None

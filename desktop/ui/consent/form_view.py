@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLab
 from desktop.app.consent.consenting import MAX_FORM_BYTES, read_form
 from desktop.app.library.home import VeilHome
 from desktop.core.common.errors import VeilError
+from desktop.core.common.portable import BINARY
 from desktop.core.consent import ConsentRecord
 
 FORM_FILTER = "Scanned forms (*.pdf *.png *.jpg *.jpeg *.PDF *.PNG *.JPG *.JPEG);;All files (*)"
@@ -132,7 +133,7 @@ def private_copy(home_path: Path, data: bytes, suffix: str) -> Path:
     if not _live:
         atexit.unregister(_remove_all)
         atexit.register(_remove_all)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | BINARY, 0o600)
     _live.add(path)
     try:
         with os.fdopen(fd, "wb") as fh:

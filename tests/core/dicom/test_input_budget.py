@@ -117,6 +117,23 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
         open_regular(fifo)
 
 
+def test_open_regular_flags_on_posix_and_without_them_on_windows(tmp_path, monkeypatch):
+    from desktop.core.dicom import input_budget
+
+    assert (input_budget._NONBLOCK, input_budget._NOCTTY) == (os.O_NONBLOCK, os.O_NOCTTY)  # POSIX: unchanged
+    path = tmp_path / "a.dcm"
+    path.write_bytes(b"\r\n\x1a data")
+    # Windows's os.open has neither flag, and Python 3.11 there has no os.set_blocking.
+    monkeypatch.setattr(input_budget, "_NONBLOCK", 0)
+    monkeypatch.setattr(input_budget, "_NOCTTY", 0)
+    monkeypatch.delattr(os, "set_blocking")
+    fd = open_regular(path)
+    try:
+        assert os.read(fd, 100) == b"\r\n\x1a data"
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture
 def store(tmp_path):
     return ObjectStore(tmp_path / "objects", tmp_path / "tmp", bytes(32), bytes(32))
