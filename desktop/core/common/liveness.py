@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 
 from desktop.core.common import file_locks
-from desktop.core.common.portable import BINARY
+from desktop.core.common.portable import BINARY, can_rename_open_files
 
 LIFE_FOLDER = ".life"
 _HELD: dict[str, tuple[str, int]] = {}  # life folder -> (token, fd), for this process
@@ -32,8 +32,13 @@ def life_folder(tmp: Path) -> Path:
 
 def _forget_own() -> None:
     """At a normal exit: remove this process's lock files (after a crash, the next sweep does)."""
-    for folder, (token, _fd) in list(_HELD.items()):
+    for folder, (token, fd) in list(_HELD.items()):
         if token.startswith(f"{os.getpid()}x"):
+            if not can_rename_open_files():  # Windows deletes no open file: let go of it first
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             try:
                 os.unlink(Path(folder) / f"{token}.lock")
             except OSError:
@@ -51,19 +56,39 @@ def life_token(tmp: Path) -> str:
         return held[0]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = f"{os.getpid()}x{secrets.token_hex(8)}"
-    # Locked under a name no sweep looks at, then renamed into place: no other process ever
-    # sees the lock file unlocked (and takes this live process for a dead one).
+    fd = _locked_lock_file(folder, token)
+    _HELD[str(folder)] = (token, fd)
+    return token
+
+
+def _locked_lock_file(folder: Path, token: str) -> int:
+    """Make ``<token>.lock`` in ``folder`` and lock it; its descriptor, held until the process ends."""
+    final = folder / f"{token}.lock"
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC | BINARY
+    if not can_rename_open_files():
+        # Windows: an open file can be neither renamed nor deleted, so it is made under its final
+        # name and locked at once. A sweep that probes it in between finds it unlocked but cannot
+        # delete it while it is open here, and the token has no work under it yet to be swept.
+        fd = os.open(final, flags, 0o600)
+        try:
+            file_locks.lock(fd)
+        except BaseException:
+            os.close(fd)
+            final.unlink(missing_ok=True)
+            raise
+        return fd
+    # POSIX: locked under a name no sweep looks at, then renamed into place: no other process
+    # ever sees the lock file unlocked (and takes this live process for a dead one).
     staged = folder / f".{token}.new"
-    fd = os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC | BINARY, 0o600)
+    fd = os.open(staged, flags, 0o600)
     try:
         file_locks.lock(fd)
-        os.rename(staged, folder / f"{token}.lock")
+        os.rename(staged, final)
     except BaseException:
         os.close(fd)
         staged.unlink(missing_ok=True)
         raise
-    _HELD[str(folder)] = (token, fd)
-    return token
+    return fd
 
 
 def token_alive(tmp: Path, token: str) -> bool:
@@ -96,6 +121,9 @@ def sweep_dead_tokens(tmp: Path) -> int:
         return 0
     for entry in entries:
         if entry.suffix == ".lock" and not token_alive(tmp, entry.stem):
-            entry.unlink(missing_ok=True)
+            try:
+                entry.unlink(missing_ok=True)
+            except PermissionError:  # Windows: its process has it open, being made (or a reader)
+                continue
             removed += 1
     return removed

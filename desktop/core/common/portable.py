@@ -164,3 +164,26 @@ def _process_alive_windows(pid: int) -> bool:
         return code.value == STILL_ACTIVE
     finally:
         kernel32.CloseHandle(handle)
+
+
+def remove_file(path: str | os.PathLike[str]) -> None:
+    """Remove the file at ``path`` if it is there. Windows refuses to delete a read-only file
+    (the object store seals its objects read-only: ``chmod 0400``, which Windows keeps as the
+    read-only attribute), so there the attribute is cleared first; POSIX needs only the folder's
+    write permission, and the file's mode is left alone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        if not _windows():
+            raise
+        os.chmod(path, 0o600)
+        os.unlink(path)
+
+
+def can_rename_open_files() -> bool:
+    """Whether a file may be renamed while this process holds it open: POSIX, yes; Windows, no
+    (Python opens files without FILE_SHARE_DELETE, so a rename or delete of an open file fails,
+    and by the same token no other process can delete it)."""
+    return not _windows()

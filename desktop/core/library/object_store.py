@@ -23,7 +23,7 @@ from pathlib import Path
 from desktop.core.common.atomic_files import fsync_dir
 from desktop.core.common.errors import ObjectStoreError
 from desktop.core.common.liveness import life_token, sweep_dead_tokens, token_alive
-from desktop.core.common.portable import BINARY, process_alive
+from desktop.core.common.portable import BINARY, process_alive, remove_file
 from desktop.core.common.sealed import SealedReader, iter_unsealed, peek_unsealed, seal_bytes
 
 READ_ONLY = stat.S_IRUSR
@@ -89,7 +89,7 @@ class ObjectStore:
         folder = os.path.join(self.root, name[:2])
         final = os.path.join(folder, name[2:])
         if os.path.exists(final):
-            os.unlink(staged)
+            remove_file(staged)
             return False
         if folder not in self._folders:
             os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -111,7 +111,7 @@ class ObjectStore:
                 os.close(fd)
             created = self.commit(staged, sha256_hex)
         except BaseException:
-            Path(staged).unlink(missing_ok=True)
+            remove_file(staged)  # read-only once commit sealed it
             raise
         fsync_dir(self.path_for(sha256_hex).parent)
         return created
@@ -154,8 +154,7 @@ class ObjectStore:
 
     def discard(self, sha256_hex: str) -> None:
         """Remove an object that nothing references (never an indexed original)."""
-        path = self.path_for(sha256_hex)
-        path.unlink(missing_ok=True)
+        remove_file(self.path_for(sha256_hex))  # sealed read-only
 
     # -- housekeeping ---------------------------------------------------------------------
     def sweep_stale_temps(self) -> int:
