@@ -3,6 +3,12 @@ in every storage SOP class pynetdicom knows and every transfer syntax pydicom re
 each object as it was sent. Only the calling AE titles it is given may associate (an empty
 list: any). Each association's objects go to a :class:`Receiver` made for it, which hears
 when the association ends (released: whole; aborted or cut: not).
+
+Stopping closes the port, aborts the associations still open (their senders see the abort and
+know those objects were not kept: their receivers hear "not whole"), and waits for the receivers
+still handling an ended association (an import of what was released whole), so that quitting
+never cuts off an import the sender was already told had succeeded: pynetdicom's association
+threads are daemons, which the interpreter kills at exit.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class StorageServer:
         self.timeout = timeout
         self._receivers: dict[int, Receiver] = {}
         self._lock = threading.Lock()
+        self._ending = 0  # receivers in ended() now
+        self._settled = threading.Condition(self._lock)
         self._server: Any = None
 
     def start(self) -> None:
@@ -73,10 +81,18 @@ class StorageServer:
             raise NodeError(f"Veil cannot listen on port {self.port}: {exc.strerror or exc} (another program, or "
                             "another Veil, may be listening there).") from None
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
+    def stop(self, timeout: float | None = None) -> bool:
+        """Close the port, abort the open associations and wait (up to ``timeout`` seconds; None:
+        as long as it takes) for every receiver still handling an ended one; whether they all
+        finished."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            for assoc in list(server.active_associations):
+                assoc.abort()
+                assoc.join(self.timeout)
+        with self._settled:
+            return self._settled.wait_for(lambda: self._ending == 0, timeout)
 
     def _receiver(self, event: evt.Event) -> Receiver:
         key = id(event.assoc)
@@ -100,8 +116,15 @@ class StorageServer:
     def _end(self, event: evt.Event, whole: bool) -> None:
         with self._lock:
             receiver = self._receivers.pop(id(event.assoc), None)
-        if receiver is not None:
+            if receiver is None:
+                return
+            self._ending += 1
+        try:
             receiver.ended(whole)
+        finally:
+            with self._settled:
+                self._ending -= 1
+                self._settled.notify_all()
 
     def _released(self, event: evt.Event) -> None:
         self._end(event, True)
