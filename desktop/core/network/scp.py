@@ -4,8 +4,9 @@ each object as it was sent. Only the calling AE titles it is given may associate
 list: any). Each association's objects go to a :class:`Receiver` made for it, which hears
 when the association ends (released: whole; aborted or cut: not).
 
-Stopping closes the port, aborts the associations still open (their senders see the abort and
-know those objects were not kept: their receivers hear "not whole"), and waits for the receivers
+Stopping closes the port, cuts the connections still open (their senders see the provider abort,
+PS3.8 9.2.2 and AA-4, and know those objects were not kept: their receivers hear "not whole"),
+and waits for the receivers
 still handling an ended association (an import of what was released whole), so that quitting
 never cuts off an import the sender was already told had succeeded: pynetdicom's association
 threads are daemons, which the interpreter kills at exit.
@@ -13,6 +14,7 @@ threads are daemons, which the interpreter kills at exit.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,8 +91,10 @@ class StorageServer:
         if server is not None:
             server.shutdown()
             for assoc in list(server.active_associations):
-                assoc.abort()
-                assoc.join(self.timeout)
+                asked = assoc.dul.state_machine.current_state != "Sta2"
+                _hang_up(assoc)
+                if asked:  # before its A-ASSOCIATE-RQ nothing is kept, and its thread ends at its ACSE timeout
+                    assoc.join(self.timeout)
         with self._settled:
             return self._settled.wait_for(lambda: self._ending == 0, timeout)
 
@@ -131,3 +135,18 @@ class StorageServer:
 
     def _cut(self, event: evt.Event) -> None:
         self._end(event, False)
+
+
+def _hang_up(assoc: Any) -> None:
+    """Close one association's connection under it. Not an A-ABORT request: PS3.8 Table 9-10
+    allows that in no state before the A-ASSOCIATE-RQ has arrived (Sta2) or after the release
+    (Sta13), and a connection can reach either while Veil stops (a port check, a sender
+    releasing); a closed connection is a valid event in every state (Evt17), which both the
+    sender and this side's association handle as a provider abort (AA-4) or an ended one."""
+    connection = getattr(getattr(assoc.dul, "socket", None), "socket", None)
+    if connection is None:
+        return
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: the association ends of itself

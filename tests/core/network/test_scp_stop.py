@@ -5,6 +5,7 @@ knows, and its receiver hears that it was not whole."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -96,3 +97,29 @@ def test_stopping_aborts_an_association_still_sending_and_keeps_nothing_of_it():
             break
         time.sleep(0.1)
     assert assoc.is_aborted  # the sender knows
+
+
+def test_stopping_with_a_connection_that_has_not_yet_asked_to_associate_hangs_it_up():
+    """A port check, or a sender between its connect and its A-ASSOCIATE-RQ (Sta2): an A-ABORT
+    is not allowed there (PS3.8 Table 9-10), so Veil closes the connection; the association's
+    thread ends without an error (pytest fails the test on an exception in any thread)."""
+    receiver = SlowReceiver()
+    server = _server(receiver)
+    waiting = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    try:
+        for _ in range(50):
+            if server._server is not None and server._server.active_associations:
+                break
+            time.sleep(0.1)
+        [assoc] = server._server.active_associations
+        assert assoc.dul.state_machine.current_state == "Sta2"
+        assert server.stop(timeout=10) is True
+        assert waiting.recv(1) == b""  # Veil hung up
+        for _ in range(50):
+            if assoc.dul.state_machine.current_state == "Sta1":
+                break
+            time.sleep(0.1)
+        assert assoc.dul.state_machine.current_state == "Sta1"  # the connection's end, handled without error
+        assert receiver.ended_with == [] and receiver.kept == []
+    finally:
+        waiting.close()
