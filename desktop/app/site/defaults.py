@@ -28,7 +28,7 @@ import logging
 import os
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,45 @@ def site_defaults() -> SiteDefaults:
                    "Veil starts without site defaults.")
         log.warning("%s", problem)
         return SiteDefaults(path, True, problems=(problem,))
-    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+    defaults = _load(str(path), stat.st_mtime_ns, stat.st_size)
+    exposure = _exposed(path) if path == fixed_site_config_path() else None
+    if exposure is None:
+        return defaults
+    return replace(defaults, problems=(*defaults.problems, exposure))
+
+
+#: Who may write the site file and its folder on POSIX: the administrator (root).
+ADMINISTRATOR_UID = 0
+
+
+def _exposed(path: Path) -> str | None:
+    """Why the platform's site file does not hold against the workstation's users, or None: on
+    POSIX a file (or folder) that an account other than the administrator owns, or that its
+    group or everyone may write, lets a user rewrite its locked collector and nodes. Veil still
+    applies the file (dropping a locked setting would be worse) and says so. Windows permissions
+    are ACLs, which the site's deployment tool sets; they are not judged here."""
+    if os.name != "posix":
+        return None
+    for item in (path, path.parent):
+        try:
+            stat = item.stat()
+        except OSError:
+            continue
+        if stat.st_uid != ADMINISTRATOR_UID or stat.st_mode & 0o022:
+            return _exposure_problem(str(path), str(item), stat.st_uid, stat.st_mode & 0o7777)
+    return None
+
+
+@lru_cache(maxsize=4)
+def _exposure_problem(path_text: str, item_text: str, uid: int, mode: int) -> str:
+    """The problem an exposed site file is reported with (logged once per state of the file)."""
+    what = "it" if item_text == path_text else f"its folder {item_text}"
+    problem = (f"The site file {path_text}: {what} can be changed by "
+               f"users other than the administrator (owner uid {uid}, mode {mode:04o}), so its locked settings "
+               "hold against no one; make the file and its folder root-owned and writable only by root "
+               "(chown root:root, chmod 644 for the file and 755 for the folder).")
+    log.warning("%s", problem)
+    return problem
 
 
 @lru_cache(maxsize=4)

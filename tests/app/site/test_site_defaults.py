@@ -4,8 +4,10 @@ be changed), the policy is read; a bad file names itself, is logged, and Veil go
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import os
 import socket
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from desktop.app.audit.forwarding import configure, forward_pending, forwarding_status
 from desktop.app.network.nodes import find_node, is_site_node, list_nodes, remove_node, save_node
 from desktop.app.site import defaults as site
+from desktop.cli.site import cmd_site
 from desktop.core.audit.syslog import Destination
 from desktop.core.common.errors import AuditError
 from desktop.core.network.nodes import DicomNode, NodeError, WebNode
@@ -319,3 +322,49 @@ def test_the_consent_panel_shows_the_sites_policy_text(site_file):
     record = ConsentRecord(basis=Basis.NOT_REQUIRED, scope=Scope(EVERY_PATIENT), purposes=frozenset({Purpose.TEACHING}),
                            obtained_on=date.today(), recorded_by="it", policy="Teaching file policy v3")
     assert basis_words(record).endswith("Teaching file policy v3\nTeaching within the hospital.")
+
+
+@pytest.fixture
+def platform_site_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The platform's own site file (``/etc/xdg/veil/site.json``) with a locked collector, in a
+    folder of its own; the administrator is whoever runs the tests unless a test says otherwise."""
+    folder = tmp_path / "xdg-veil"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    path = folder / "site.json"
+    path.write_text(json.dumps({"audit_collector": {"host": "127.0.0.1", "port": 6514, "transport": "tcp"}}))
+    path.chmod(0o644)
+    monkeypatch.setattr(site, "fixed_site_config_path", lambda: path)
+    monkeypatch.setattr(site, "ADMINISTRATOR_UID", os.getuid())
+    return path
+
+
+def test_a_site_file_only_the_administrator_can_change_raises_no_alarm(platform_site_file):
+    defaults = site.site_defaults()
+    assert defaults.collector is not None and defaults.collector.locked and defaults.problems == ()
+
+
+@pytest.mark.parametrize("writable", ["file", "folder"])
+def test_a_site_file_users_can_rewrite_is_applied_and_reported(platform_site_file, writable, caplog, capsys):
+    """A group- or world-writable site file (or folder) lets any user rewrite the locked
+    collector: Veil still applies it (the lock stays) and says what to fix, in the log and in
+    ``veil site``, which then exits 1."""
+    if writable == "file":
+        platform_site_file.chmod(0o666)
+    else:
+        platform_site_file.parent.chmod(0o777)
+    with caplog.at_level(logging.WARNING):
+        defaults = site.site_defaults()
+    assert defaults.collector is not None and defaults.collector.locked
+    [problem] = defaults.problems
+    assert "can be changed by users other than the administrator" in problem and "chmod 644" in problem
+    assert (f"its folder {platform_site_file.parent} can" in problem) == (writable == "folder")
+    assert problem in caplog.text
+    assert cmd_site(argparse.Namespace()) == 1
+    assert "Problem: " + problem in capsys.readouterr().out
+
+
+def test_a_site_file_owned_by_a_user_is_reported(platform_site_file, monkeypatch):
+    monkeypatch.setattr(site, "ADMINISTRATOR_UID", os.getuid() + 1)
+    [problem] = site.site_defaults().problems
+    assert f"owner uid {os.getuid()}" in problem
