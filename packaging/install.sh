@@ -123,6 +123,15 @@ if [ -e "$target" ] && [ ! -f "$target/veil-install.manifest" ]; then
     exit 1
 fi
 
+# The command on the PATH may be another program's (or a copy a user made): never replaced.
+command_link="$dest$bindir/veil"
+if { [ -e "$command_link" ] || [ -L "$command_link" ]; } &&
+   ! { [ -L "$command_link" ] && [ "$(readlink "$command_link")" = "$app/veil" ]; }; then
+    echo "install.sh: $command_link exists and is not this installation's veil; not replacing it" \
+         "(move it away, or install elsewhere with --prefix)" >&2
+    exit 1
+fi
+
 # 1. The bundle, copied beside the old one, then renamed into place.
 new_manifest="$(mktemp)"
 trap 'rm -f "$new_manifest"' EXIT
@@ -152,8 +161,8 @@ _veil_record mode "$mode"
 
 # 2. The command on the PATH.
 veil_mkdir "$dest$bindir"
-ln -sfn "$app/veil" "$dest$bindir/veil"
-_veil_record link "$dest$bindir/veil" "$app/veil"
+ln -sfn "$app/veil" "$command_link"
+_veil_record link "$command_link" "$app/veil"
 
 # 3. The menu entry, the icon and the MIME type (and the caches, unless staging with DESTDIR).
 if [ -n "$dest" ]; then export VEIL_NO_DATABASES=1; fi

@@ -236,3 +236,18 @@ def test_a_checkout_registers_through_the_same_functions(tmp_path):
     out = run(["-c", f"set -euo pipefail; {script}; echo still-running"],
               env={"HOME": str(home), "XDG_DATA_HOME": str(blocked)})
     assert out == "still-running\n"
+
+
+def test_install_leaves_another_programs_veil_command_alone(tmp_path):
+    """A `veil` already on the PATH that is not this installation's (another program, a user's
+    own script) is not overwritten: the install stops before it copies anything and says why."""
+    tree = tmp_path / "tree"
+    command = tree / "usr" / "local" / "bin" / "veil"
+    command.parent.mkdir(parents=True)
+    command.write_text("#!/bin/sh\necho another program\n")
+    before = listing(tree)
+    bundle = fake_bundle(tmp_path / "dist")
+    done = subprocess.run(["bash", str(INSTALL), "--system", "--prefix", str(tree), str(bundle)], capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 1 and f"{command} exists and is not this installation's veil" in done.stderr
+    assert listing(tree) == before
