@@ -25,7 +25,7 @@ reachable only through this package):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from desktop.app.common.tasks import CancelToken, Progress, no_progress
@@ -47,7 +47,8 @@ __all__ = [
     "GateClosed", "Refusal", "WrittenPackage", "writers", "BindingError", "Candidate", "Channel",
     "Cleared", "Delivery", "Flagged", "Image", "Resolved", "Review", "Selection", "SelectionError",
     "TEXT_PRONE_MODALITIES", "bind", "candidates_of", "enter", "header_flags", "redact_masked", "resolve",
-    "review_images", "run_review", "unverified", "TypedLeak", "find_typed_leaks", "patient_identifiers",
+    "review_images", "review_prepared", "run_review", "unverified", "TypedLeak", "find_typed_leaks",
+    "patient_identifiers",
 ]
 
 
@@ -135,3 +136,19 @@ def review_images(home: VeilHome, images: Sequence[Image], *, progress: Progress
         return shown
     cancel = cancel or CancelToken()
     return run_review(candidates_of(home, images), ocr=ocr, progress=progress, cancelled=lambda: cancel.cancelled)
+
+
+def review_prepared(home: VeilHome, images: Sequence[Image], *, shown: Review | None = None,
+                    seen: Sequence[Flagged] = (), cancel: CancelToken | None = None) -> Review:
+    """Step 3 for an export a person prepared (the wizard, whether it writes a package or sends to
+    a node): the review they were shown, when it read exactly these images, else a new one;
+    with every image flagged on their page (``seen``: header and OCR flags as listed there)
+    kept flagged, so a confirmation covers no fewer images than the person looked at."""
+    review = review_images(home, images, cancel=cancel, shown=shown)
+    known = {f.instance_ref for f in review.flagged}
+    added: list[Flagged] = []
+    for flag in seen:
+        if flag.instance_ref not in known:
+            known.add(flag.instance_ref)
+            added.append(flag)
+    return replace(review, flagged=[*review.flagged, *added]) if added else review

@@ -28,7 +28,7 @@ from desktop.app.consent.disclosing import Sent, pending_disclosure, record_disc
 from desktop.app.consent.export_consent import ExportPurpose
 from desktop.app.deid.deidentifying import DeidReport, deidentify_inputs, inputs_of
 from desktop.app.durability import write_ahead
-from desktop.app.gate import Channel, Delivery, Review, Selection, enter, review_images, writers
+from desktop.app.gate import Channel, Delivery, Flagged, Review, Selection, enter, review_prepared, writers
 from desktop.app.gate.review import Reviewed
 from desktop.app.library.home import VeilHome
 from desktop.app.library.instance_identity import library_key
@@ -93,9 +93,12 @@ def _open_staged(path: Path, key: bytes) -> bytes:
 def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: ExportPurpose, profile: Profile,
                  confirm_burned_in: bool = False, progress: Progress = no_progress,
                  cancel: CancelToken | None = None, series_uids: Sequence[str] = (),
-                 instance_uids: Sequence[str] = ()) -> SendReport:
+                 instance_uids: Sequence[str] = (), shown: Review | None = None,
+                 seen: Sequence[Flagged] = ()) -> SendReport:
     """Send ``study_uids`` (only ``series_uids`` or ``instance_uids`` of them, when given),
-    de-identified with ``profile``, to the node called ``name`` (see the module)."""
+    de-identified with ``profile``, to the node called ``name`` (see the module). ``shown`` and
+    ``seen``: the burned-in review the person was shown and the images flagged on their page
+    (the wizard), reused rather than read again when it read exactly the images that leave."""
     cancel = cancel or CancelToken()
     node = find_node(home, name)
     report = SendReport(node.name, purpose, confirm_burned_in=confirm_burned_in, library=str(home.path))
@@ -108,7 +111,7 @@ def send_studies(home: VeilHome, name: str, study_uids: Sequence[str], purpose: 
     report.consent = cleared.decision
     images = cleared.resolved.images
     if cleared.decision.allowed:
-        report.review = review_images(home, images, cancel=cancel)
+        report.review = review_prepared(home, images, shown=shown, seen=seen, cancel=cancel)
     if report.refused:
         _audit(home, report, "refused")
         return report

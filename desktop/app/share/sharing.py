@@ -48,7 +48,7 @@ from desktop.app.gate import (
     enter,
     find_typed_leaks,
     patient_identifiers,
-    review_images,
+    review_prepared,
     unverified,
     writers,
 )
@@ -361,18 +361,11 @@ def _disk_full(home: VeilHome, output: Path, images: Sequence[Image]) -> DiskFul
 
 
 def _review(home: VeilHome, images: Sequence[Image], request: ShareRequest, cancel: CancelToken) -> Review:
-    """The gate's review of what leaves, with the flags the person already reviewed (the
-    wizard's page) added. Identifiable images for care carry the patient's identity by
-    design: only de-identified exports are reviewed."""
+    """The gate's review of what leaves (:func:`review_prepared`). Identifiable images for care
+    carry the patient's identity by design: only de-identified exports are reviewed."""
     if request.identifiable:
         return Review(candidates=len(images), ocr=True)
-    review = review_images(home, images, cancel=cancel, shown=request.review)
-    seen = {f.instance_ref for f in review.flagged}
-    for flag in request.reviewed or ():
-        if flag.instance_ref not in seen:
-            seen.add(flag.instance_ref)
-            review.flagged.append(flag)
-    return review
+    return review_prepared(home, images, shown=request.review, seen=request.reviewed or (), cancel=cancel)
 
 
 def _check_unencrypted(request: ShareRequest) -> None:

@@ -197,6 +197,7 @@ def send_op(home: VeilHome, node: str, request: ShareRequest,
             raise VeilError(IDENTIFIABLE_TO_NODE)
         return send_studies(home, node, request.study_uids, request.purpose, profile,
                             confirm_burned_in=request.confirm_burned_in, progress=throttled(progress), cancel=token,
-                            series_uids=request.series_uids, instance_uids=request.instance_uids)
+                            series_uids=request.series_uids, instance_uids=request.instance_uids,
+                            shown=request.review, seen=request.reviewed or ())
 
     return op

@@ -173,3 +173,31 @@ def test_a_node_that_serves_one_association_at_a_time_still_gets_every_image(tmp
                               teaching(home), preset("teaching"))
         assert report.sent == 8 and not report.failed, report.headline()
         assert len(orthanc.stored()) == 8
+
+
+def test_a_send_reuses_the_review_the_person_was_shown_and_reads_the_images_once(sending, monkeypatch):  # noqa: ANN001
+    """The wizard's Redaction page reviewed (OCR) the images the person then sends: the send
+    reuses that review when it read exactly the bytes that leave, as a package export does,
+    instead of reading every image again; one it does not cover is read again."""
+    import desktop.app.gate as gate
+
+    home, orthanc, study, _sop = sending
+    images = gate.resolve(home, gate.Selection((study,))).images
+    shown = gate.review_images(home, images)
+    assert shown.covers([i.sha256 for i in images]) and shown.read == 1
+    reviews: list[int] = []
+    real = gate.run_review
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        reviews.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gate, "run_review", counted)
+    report = send_studies(home, "Teaching PACS", [study], teaching(home), preset("teaching"), confirm_burned_in=True,
+                          shown=shown, seen=shown.flagged)
+    assert report.sent == 1 and report.review is shown and reviews == []
+    stale = gate.Review(flagged=list(shown.flagged), basis=("0" * 64,))  # another image's review
+    again = send_studies(home, "Teaching PACS", [study], teaching(home), preset("teaching"), confirm_burned_in=True,
+                         shown=stale)
+    assert again.sent == 1 and again.review is not stale and reviews == [1]
+    assert len(orthanc.stored()) == 1  # the same de-identified image, sent twice

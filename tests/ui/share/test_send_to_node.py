@@ -106,6 +106,8 @@ def test_the_study_goes_to_the_node_de_identified_and_the_node_is_accounted_for(
         assert where in shown and f"naming {where} as the recipient" in shown
         assert not wizard.back_button.isVisible() and wizard.close_button.text() == "Close"  # sent: final
         assert wizard.last_report.sent == 1 and wizard.last_report.disclosure is not None
+        # The Redaction page's review (OCR) is the one the send kept: the images were read once.
+        assert wizard.last_report.review is wizard.redaction_page.panel.review is not None
 
         stored = _stored(orthanc)
         assert len(stored) == 1
