@@ -8,6 +8,7 @@ import-linter contract): it is an exit.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 
 import requests
@@ -21,6 +22,8 @@ from desktop.core.network.outgoing import Outgoing, Stored
 
 #: Objects per request: small enough for progress and Cancel, large enough to keep HTTP cheap.
 BATCH = 16
+#: Requests in flight at once, each on a connection of its own.
+REQUESTS = 3
 _REASONS = {0xA700: "the server is out of resources", 0xA900: "the data set does not match the SOP class",
             0xC000: "the server cannot understand it", 0xC122: "the server does not take this kind of object",
             0xA770: "the server has no room", 0x0110: "the server failed to process it"}
@@ -55,36 +58,78 @@ def _reachable(node: WebNode, client: DICOMwebClient) -> None:
 
 def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None] = lambda _d, _t: None,
          cancelled: Callable[[], bool] = lambda: False, secret: str = "",
-         leaving: Callable[[], None] = lambda: None) -> Stored:
+         leaving: Callable[[], None] = lambda: None, requests_at_once: int = REQUESTS) -> Stored:
     """Post every object to ``node``; what the server refused is listed, the others counted.
-    ``leaving`` is called before each request: from then on objects may have reached the server."""
-    result = Stored()
-    client = client_for(node, secret, timeout=120.0)
-    _reachable(node, client)
-    done = 0
-    for batch in _batches(len(objects)):
-        if cancelled():
-            result.cancelled = True
-            break
-        datasets = [dcmread(io.BytesIO(objects[i][1]())) for i in batch]
-        with speaking(node, f"storing (after {result.sent} image(s) were stored)"):
+    ``leaving`` is called before each request: from then on objects may have reached the server.
+
+    Up to ``requests_at_once`` requests are in flight, each on a connection of its own taking
+    the next batch (a server stores a batch before it answers, so one connection waits most of
+    its time, as one association does for C-STORE)."""
+    _reachable(node, client_for(node, secret, timeout=120.0))
+    posting = _Posting(node, objects, progress, cancelled, leaving)
+    workers = [threading.Thread(target=posting.run, args=(client_for(node, secret, timeout=120.0),),
+                                name=f"veil-stow-{n}", daemon=True)
+               for n in range(1, min(requests_at_once, len(posting.batches)))]
+    for worker in workers:
+        worker.start()
+    posting.run(client_for(node, secret, timeout=120.0))
+    for worker in workers:
+        worker.join()
+    if posting.errors:
+        raise posting.errors[0]
+    return posting.result
+
+
+class _Posting:
+    """The batches left to post, shared by the connections; each takes the next one."""
+
+    def __init__(self, node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None],
+                 cancelled: Callable[[], bool], leaving: Callable[[], None]) -> None:
+        self.node, self.objects, self.progress = node, objects, progress
+        self.cancelled, self.leaving = cancelled, leaving
+        self.batches = _batches(len(objects))
+        self.result = Stored()
+        self.errors: list[BaseException] = []
+        self.next = 0
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def _take(self) -> range | None:
+        with self.lock:
+            if self.errors or self.result.cancelled or self.next >= len(self.batches):
+                return None
+            if self.cancelled():
+                self.result.cancelled = True
+                return None
+            self.next += 1
+            return self.batches[self.next - 1]
+
+    def run(self, client: DICOMwebClient) -> None:
+        try:
+            while (batch := self._take()) is not None:
+                self._post(client, batch)
+        except BaseException as exc:  # noqa: BLE001 - raised again by stow() once every connection stopped
+            with self.lock:
+                self.errors.append(exc)
+
+    def _post(self, client: DICOMwebClient, batch: range) -> None:
+        datasets = [dcmread(io.BytesIO(self.objects[i][1]())) for i in batch]
+        failed: list[tuple[str, str]] = []
+        with speaking(self.node, f"storing (after {self.result.sent} image(s) were stored)"):
             try:
-                leaving()
+                self.leaving()
                 answer = client.store_instances(datasets)
             except requests.exceptions.HTTPError as exc:
                 if exc.response is None or exc.response.status_code != 409:
                     raise
                 answer = None  # 409 Conflict: none of the batch was stored
-                for i in batch:
-                    result.failed.append((objects[i][0], "the server refused it (HTTP 409)"))
+                failed = [(self.objects[i][0], "the server refused it (HTTP 409)") for i in batch]
         if answer is not None:
             refused = _refused(answer)
-            for i, ds in zip(batch, datasets, strict=True):
-                reason = refused.get(str(ds.SOPInstanceUID))
-                if reason:
-                    result.failed.append((objects[i][0], reason))
-                else:
-                    result.sent += 1
-        done += len(batch)
-        progress(done, len(objects))
-    return result
+            failed = [(self.objects[i][0], refused[str(ds.SOPInstanceUID)])
+                      for i, ds in zip(batch, datasets, strict=True) if refused.get(str(ds.SOPInstanceUID))]
+        with self.lock:
+            self.result.failed.extend(failed)
+            self.result.sent += len(batch) - len(failed)
+            self.done += len(batch)
+            self.progress(self.done, len(self.objects))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pydicom
 import pytest
@@ -237,3 +238,43 @@ def test_qido_matches_a_name_with_wildcards_and_the_name_separator(server, home)
         assert [m.patient_id for m in found.matches] == ["QX4471902"], name
     for name in ("Quisenberry^Margaret", "Marguerite^Quisenberry", "Quisenberry^Marguerite^Extra"):
         assert query_studies(home, "Web PACS", StudyQuery(patient_name=name)).matches == [], name
+
+
+def test_stow_posts_batches_on_several_connections_and_every_image_arrives_once(tmp_path, home, monkeypatch):  # noqa: ANN001
+    """A series of 35 images goes in three STOW-RS requests (16 each at most), posted at once on
+    connections of their own rather than one after the other; the server holds each image once,
+    and the progress reaches the whole."""
+    from dicomweb_client.api import DICOMwebClient
+
+    with running_orthanc(tmp_path / "orthanc", dicomweb=True, user=("veil", PASSWORD)) as orthanc:
+        paths = write_series(pydicom_test_files() / "CT_small.dcm", tmp_path / "in", 35, "Quisenberry^Marguerite",
+                             "QX4471902")
+        study = str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
+        import_paths(home, [tmp_path / "in"])
+        _web(orthanc, home)
+        real, lock = DICOMwebClient.store_instances, threading.Lock()
+        in_flight, most, sizes = [0], [0], []
+        all_in = threading.Barrier(2, timeout=30)  # two requests are posted before either answers
+
+        def watched(self, datasets, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+                sizes.append(len(datasets))
+                first_two = len(sizes) <= 2
+            if first_two:
+                all_in.wait()
+            try:
+                return real(self, datasets, *args, **kwargs)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        monkeypatch.setattr(DICOMwebClient, "store_instances", watched)
+        seen: list[tuple[int, int]] = []
+        report = send_studies(home, "Web PACS", [study], teaching(home), preset("teaching"),
+                              progress=lambda done, total: seen.append((done, total)))
+        assert report.sent == 35 and not report.failed, report.headline()
+        assert sorted(sizes) == [3, 16, 16] and most[0] >= 2
+        assert len(orthanc.stored()) == 35
+        assert seen[-1] == (35, 35)
