@@ -26,9 +26,10 @@ from __future__ import annotations
 import errno
 import importlib
 import os
-import sys
 import time
 from typing import Any
+
+from desktop.core.common import portable
 
 #: Seconds between two tries of a blocking lock on Windows.
 RETRY_INTERVAL = 0.01
@@ -38,17 +39,13 @@ RETRY_INTERVAL = 0.01
 LOCK_OFFSET = 0x40000000
 
 
-def _windows() -> bool:
-    return sys.platform == "win32"
-
-
 def lock(fd: int, *, blocking: bool = True) -> bool:
     """Take the exclusive lock of the open file ``fd``.
 
     ``blocking``: wait until it is free, then True. Otherwise True when taken now, False when
     another holder has it. Other errors (a descriptor that is not open, say) raise OSError.
     """
-    if _windows():
+    if portable.is_windows():
         return _lock_windows(fd, blocking)
     import fcntl
 
@@ -61,7 +58,7 @@ def lock(fd: int, *, blocking: bool = True) -> bool:
 
 def unlock(fd: int) -> None:
     """Give back the lock of ``fd`` taken by :func:`lock` (closing ``fd`` gives it back too)."""
-    if _windows():
+    if portable.is_windows():
         msvcrt = _msvcrt()
         with _at_lock_byte(fd):
             msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)

@@ -20,7 +20,8 @@ from typing import Any
 BINARY: int = getattr(os, "O_BINARY", 0)
 
 
-def _windows() -> bool:
+def is_windows() -> bool:
+    """Whether this is Windows, where each function here takes its other path (tests pretend it)."""
     return sys.platform == "win32"
 
 
@@ -28,7 +29,7 @@ def account_id() -> str:
     """Who runs this process when the user name cannot be had: ``uid:<n>`` on POSIX (written so
     into audit lines, which are hashed: keep it unchanged), ``user:<name>`` on Windows, which has
     no uid (``user:unknown`` when Windows cannot say either)."""
-    if _windows():
+    if is_windows():
         try:
             return f"user:{os.getlogin()}"
         except OSError:
@@ -39,7 +40,7 @@ def account_id() -> str:
 def account_full_name() -> str:
     """The account's full name (POSIX: the first field of its passwd GECOS), or "" where there
     is none or the system cannot say (Windows: the caller falls back to the user name)."""
-    if _windows():
+    if is_windows():
         return ""
     try:
         import pwd
@@ -53,7 +54,7 @@ def free_space(where: str | os.PathLike[str]) -> int:
     """Bytes this process may still write on the disk holding ``where``. POSIX: the blocks
     available to it (root also the blocks the file system reserves for root, as ``df`` counts
     them); Windows: the volume's free bytes (``shutil.disk_usage``). Raises OSError."""
-    if _windows() or not hasattr(os, "statvfs"):
+    if is_windows() or not hasattr(os, "statvfs"):
         return shutil.disk_usage(where).free
     stats = os.statvfs(where)
     blocks = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
@@ -64,7 +65,7 @@ def sync_folder(folder: str | os.PathLike[str]) -> None:
     """Make a rename or a new file in ``folder`` durable: fsync the folder on POSIX. Windows
     cannot open a folder with ``os.open`` and has no folder fsync (NTFS journals its metadata):
     nothing to do there."""
-    if _windows():
+    if is_windows():
         return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -78,7 +79,7 @@ def read_at(fd: int, size: int, offset: int) -> bytes:
     position where it was: ``os.pread`` on POSIX; Windows has none, so there it seeks, reads and
     seeks back (the audit log and its mirror open a descriptor of their own for each use, under
     the file's lock: no other thread moves its position meanwhile)."""
-    if hasattr(os, "pread") and not _windows():
+    if hasattr(os, "pread") and not is_windows():
         return os.pread(fd, size, offset)
     where = os.lseek(fd, 0, os.SEEK_CUR)
     try:
@@ -94,7 +95,7 @@ def sync_all_file_systems() -> None:
     written without its own fsync is not yet durable against a power cut (see
     :func:`desktop.core.common.atomic_files.sync_filesystem`)."""
     sync = getattr(os, "sync", None)
-    if sync is not None and not _windows():
+    if sync is not None and not is_windows():
         sync()
 
 
@@ -120,7 +121,7 @@ def process_alive(pid: int) -> bool:
     """
     if pid <= 0:
         return False
-    if _windows():
+    if is_windows():
         return _process_alive_windows(pid)
     try:
         os.kill(pid, 0)
@@ -176,7 +177,7 @@ def remove_file(path: str | os.PathLike[str]) -> None:
     except FileNotFoundError:
         return
     except PermissionError:
-        if not _windows():
+        if not is_windows():
             raise
         os.chmod(path, 0o600)
         os.unlink(path)
@@ -186,4 +187,4 @@ def can_rename_open_files() -> bool:
     """Whether a file may be renamed while this process holds it open: POSIX, yes; Windows, no
     (Python opens files without FILE_SHARE_DELETE, so a rename or delete of an open file fails,
     and by the same token no other process can delete it)."""
-    return not _windows()
+    return not is_windows()

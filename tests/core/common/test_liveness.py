@@ -93,7 +93,7 @@ def test_a_sealed_read_only_object_is_removed_on_windows_too(tmp_path, monkeypat
     monkeypatch.setattr(portable.os, "unlink", _windows_unlink(os.unlink))
     with pytest.raises(PermissionError):  # POSIX: a refusal is not papered over
         portable.remove_file(sealed)
-    monkeypatch.setattr(portable, "_windows", lambda: True)
+    monkeypatch.setattr(portable, "is_windows", lambda: True)
     portable.remove_file(sealed)
     assert not sealed.exists()
     portable.remove_file(sealed)  # already gone: nothing to do
@@ -101,5 +101,5 @@ def test_a_sealed_read_only_object_is_removed_on_windows_too(tmp_path, monkeypat
 
 def test_renaming_open_files_is_posix_only(monkeypatch):
     assert portable.can_rename_open_files() is (sys.platform != "win32")
-    monkeypatch.setattr(portable, "_windows", lambda: True)
+    monkeypatch.setattr(portable, "is_windows", lambda: True)
     assert not portable.can_rename_open_files()
