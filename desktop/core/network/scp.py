@@ -10,11 +10,16 @@ and waits for the receivers
 still handling an ended association (an import of what was released whole), so that quitting
 never cuts off an import the sender was already told had succeeded: pynetdicom's association
 threads are daemons, which the interpreter kills at exit.
+
+Over TLS (PS3.15 B.1, the TLS Secure Transport Connection Profile) the server presents Veil's
+certificate, TLS 1.2 or later, and with a CA asks each sender for a client certificate that CA
+signed (mutual TLS); a sender without one is refused in the handshake, before any association.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from desktop.core.network.nodes import NodeError, check_ae_title
 from desktop.core.network.retrieve import ACCEPTED_SYNTAXES
+from desktop.core.network.server_tls import handshake_in_connection_thread
 
 #: The status a C-STORE gets when Veil cannot keep the object (PS3.4 B.2.3: out of resources).
 REFUSED = 0xA700
@@ -47,10 +53,12 @@ class Peer:
 
 class StorageServer:
     """A storage SCP on ``host``:``port`` as ``ae_title`` (see the module); ``receiver_for``
-    makes the receiver of each association that is accepted."""
+    makes the receiver of each association that is accepted; ``tls`` (a server context, see
+    :func:`desktop.core.network.server_tls.server_tls_context`) makes it TLS only."""
 
     def __init__(self, ae_title: str, port: int, receiver_for: Callable[[Peer], Receiver],
-                 allowed: Sequence[str] = (), host: str = "0.0.0.0", timeout: float = 30.0) -> None:  # noqa: S104
+                 allowed: Sequence[str] = (), host: str = "0.0.0.0", timeout: float = 30.0,  # noqa: S104
+                 tls: ssl.SSLContext | None = None) -> None:
         self.ae_title = check_ae_title(ae_title, "Veil's AE title")
         if not 1 <= port <= 65535:
             raise NodeError("The storage port is a number from 1 to 65535.")
@@ -58,6 +66,7 @@ class StorageServer:
         self.receiver_for = receiver_for
         self.allowed = [check_ae_title(a) for a in allowed]
         self.timeout = timeout
+        self.tls = tls
         self._receivers: dict[int, Receiver] = {}
         self._lock = threading.Lock()
         self._ending = 0  # receivers in ended() now
@@ -78,7 +87,9 @@ class StorageServer:
         handlers: list[Any] = [(evt.EVT_C_STORE, self._store), (evt.EVT_RELEASED, self._released),
                     (evt.EVT_ABORTED, self._cut), (evt.EVT_CONN_CLOSE, self._cut)]
         try:
-            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+            tls = handshake_in_connection_thread(self.tls, self.timeout) if self.tls is not None else None
+            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
+                                           ssl_context=tls)
         except OSError as exc:
             raise NodeError(f"Veil cannot listen on port {self.port}: {exc.strerror or exc} (another program, or "
                             "another Veil, may be listening there).") from None
@@ -91,12 +102,22 @@ class StorageServer:
         if server is not None:
             server.shutdown()
             for assoc in list(server.active_associations):
-                asked = assoc.dul.state_machine.current_state != "Sta2"
+                asked = self._asked(assoc)
                 _hang_up(assoc)
                 if asked:  # before its A-ASSOCIATE-RQ nothing is kept, and its thread ends at its ACSE timeout
                     assoc.join(self.timeout)
         with self._settled:
             return self._settled.wait_for(lambda: self._ending == 0, timeout)
+
+    def _asked(self, assoc: Any) -> bool:
+        """Whether ``assoc`` got past its A-ASSOCIATE-RQ, so stopping waits for its thread: not in
+        Sta2 (connected, nothing asked), nor in Sta1 with nothing kept, which is an association
+        over, or one not yet begun: over TLS the reactor's first read (the handshake) can come
+        before it handles the connection (Evt5), and only ends at the ACSE timeout."""
+        state = assoc.dul.state_machine.current_state
+        with self._lock:
+            kept = id(assoc) in self._receivers
+        return state != "Sta2" and (state != "Sta1" or kept)
 
     def _receiver(self, event: evt.Event) -> Receiver:
         key = id(event.assoc)
@@ -142,7 +163,9 @@ def _hang_up(assoc: Any) -> None:
     allows that in no state before the A-ASSOCIATE-RQ has arrived (Sta2) or after the release
     (Sta13), and a connection can reach either while Veil stops (a port check, a sender
     releasing); a closed connection is a valid event in every state (Evt17), which both the
-    sender and this side's association handle as a provider abort (AA-4) or an ended one."""
+    sender and this side's association handle as a provider abort (AA-4) or an ended one.
+    Over TLS the connection is an ``ssl.SSLSocket``, whose shutdown drops the TLS layer and shuts
+    the TCP connection the same way (no close_notify: the sender sees the connection end)."""
     connection = getattr(getattr(assoc.dul, "socket", None), "socket", None)
     if connection is None:
         return
