@@ -130,14 +130,26 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 def cmd_listen(args: argparse.Namespace) -> int:
     import threading
 
-    from desktop.app.network.listening import listen_settings, listening, set_listen_settings
+    from desktop.app.network.listening import listen_settings, listening, set_listen_settings, set_listen_tls
+    from desktop.core.network.server_tls import ServerTls
 
     home = open_home(args)
     settings = listen_settings(home)
+    if args.no_tls and (args.tls_certificate or args.tls_key or args.tls_ca):
+        raise NodeError("--no-tls goes back to plain TCP: give it without --tls-certificate, --tls-key or --tls-ca.")
+    if args.tls_ca and not (args.tls_certificate or settings.tls):
+        raise NodeError("--tls-ca asks senders for client certificates over TLS: give --tls-certificate and "
+                        "--tls-key too.")
     if args.port is not None or args.allow_any is not None:
         set_listen_settings(home, args.port or settings.port,
                             settings.allow_any if args.allow_any is None else args.allow_any)
-        settings = listen_settings(home)
+    if args.no_tls:
+        set_listen_tls(home, None)
+    elif args.tls_certificate or args.tls_key:
+        set_listen_tls(home, ServerTls(args.tls_certificate or "", args.tls_key or "", args.tls_ca or ""))
+    elif args.tls_ca and settings.tls is not None:
+        set_listen_tls(home, ServerTls(settings.tls.certificate, settings.tls.key, args.tls_ca))
+    settings = listen_settings(home)
 
     def done(peer, report) -> None:  # noqa: ANN001 - a Peer and an ImportReport (None: nothing kept)
         if report is None:
@@ -150,8 +162,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     with listening(home, done):
         who = "any sender" if settings.allow_any else "the configured nodes"
-        print(f"Listening as {settings.ae_title} on port {settings.port} for {who}; Ctrl+C stops.", flush=True)
-        try:
+        try:  # the line inside: Ctrl+C as soon as it is read still stops cleanly
+            print(f"Listening as {settings.ae_title} on port {settings.port} for {who}, {settings.describe()}; "
+                  "Ctrl+C stops.", flush=True)
             threading.Event().wait()
         except KeyboardInterrupt:
             print("Stopped.")
@@ -258,4 +271,10 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
                    help="accept any sender, not only the configured nodes (remembered)")
     p.add_argument("--nodes-only", dest="allow_any", action="store_false",
                    help="accept only the configured nodes again")
+    p.add_argument("--tls-certificate", metavar="PEM", help="receive over TLS (PS3.15 B.1) with this certificate of "
+                   "Veil's (remembered; with --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (PEM, unencrypted)")
+    p.add_argument("--tls-ca", metavar="PEM", help="over TLS, accept only senders whose client certificate this CA "
+                   "signed (remembered)")
+    p.add_argument("--no-tls", action="store_true", help="receive over plain TCP again (forgets the TLS files)")
     p.set_defaults(func=cmd_listen, allow_any=None)

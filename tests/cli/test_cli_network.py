@@ -149,3 +149,68 @@ def test_a_dicomweb_server_from_the_command_line(tmp_path, veil_cli):  # noqa: A
         for path in (tmp_path / "home").rglob("*"):
             if path.is_file():
                 assert password.encode() not in path.read_bytes(), path
+
+
+def _listen(veil_cli, *args: str):  # noqa: ANN001, ANN202 - the fixture; a Popen
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.Popen([sys.executable, "-m", "desktop", "listen", *args], env=veil_cli.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+
+
+def _stop(listener) -> str:  # noqa: ANN001 - a Popen
+    import signal
+
+    listener.send_signal(signal.SIGINT)
+    out, err = listener.communicate(timeout=30)
+    assert listener.returncode == 0 and "Stopped." in out, err
+    return out
+
+
+def test_veil_listen_over_tls_with_client_certificates(tmp_path, veil_cli):  # noqa: ANN001
+    """--tls-certificate, --tls-key and --tls-ca are remembered like --port; the first line says
+    how senders connect; a key that is not the certificate's is named; --no-tls goes back."""
+    import ssl
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    from tests.tls_certs import make_certificates
+
+    certificates = make_certificates(tmp_path / "tls")
+    port = free_port()
+    wrong = veil_cli("listen", "--tls-certificate", str(certificates.server_cert), "--tls-key",
+                     str(certificates.client_key))
+    assert wrong.returncode == 1 and f"Veil's TLS key ({certificates.client_key}) does not belong" in wrong.stderr
+    listener = _listen(veil_cli, "--port", str(port), "--any", "--tls-certificate", str(certificates.server_cert),
+                       "--tls-key", str(certificates.server_key), "--tls-ca", str(certificates.ca))
+    try:
+        first = listener.stdout.readline()
+        assert first == (f"Listening as VEIL on port {port} for any sender, over TLS, client certificates from "
+                         f"{certificates.ca} required; Ctrl+C stops.\n"), first + (
+            listener.stderr.read() if listener.poll() is not None else "")
+        client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(certificates.ca))
+        client.load_cert_chain(str(certificates.client_cert), str(certificates.client_key))
+        ae = AE(ae_title="SENDER")
+        ae.add_requested_context(CTImageStorage)
+        assoc = ae.associate("127.0.0.1", port, ae_title="VEIL", tls_args=(client, "localhost"))
+        assert assoc.is_established
+        assert assoc.send_c_store(pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")).Status == 0x0000
+        assoc.release()
+        assert listener.stdout.readline().startswith("SENDER (127.0.0.1): 1 new image(s)")
+    finally:
+        _stop(listener)
+    remembered = _listen(veil_cli)
+    try:
+        assert "over TLS, client certificates from" in remembered.stdout.readline()
+    finally:
+        _stop(remembered)
+    plain = _listen(veil_cli, "--no-tls")
+    try:
+        assert plain.stdout.readline() == (f"Listening as VEIL on port {port} for any sender, plain TCP, not "
+                                           "encrypted; Ctrl+C stops.\n")
+    finally:
+        _stop(plain)

@@ -75,3 +75,59 @@ def test_a_sender_that_is_not_a_configured_node_is_refused(pacs, tmp_path):  # n
             orthanc.rest("POST", "/modalities/veil/store", json.dumps({"Resources": [study_id],
                                                                        "Synchronous": True}).encode())
     assert instance_count(other) == 0 and _audit(other, "network.received") == []
+
+
+def test_tls_settings_are_saved_checked_and_read_back(tmp_path):  # noqa: ANN001
+    from desktop.app.network.listening import listen_settings, set_listen_tls
+    from desktop.core.network.nodes import NodeError
+    from desktop.core.network.server_tls import ServerTls
+    from tests.tls_certs import make_certificates
+
+    certificates = make_certificates(tmp_path / "tls")
+    home = VeilHome.open(tmp_path / "home")
+    assert listen_settings(home).tls is None and listen_settings(home).describe() == "plain TCP, not encrypted"
+    tls = ServerTls(str(certificates.server_cert), str(certificates.server_key), str(certificates.ca))
+    set_listen_tls(home, tls)
+    assert listen_settings(home).tls == tls
+    assert listen_settings(home).describe() == f"over TLS, client certificates from {certificates.ca} required"
+    with pytest.raises(NodeError, match=r"Veil's TLS key \(.*client.key\) does not belong to Veil's TLS certificate"):
+        set_listen_tls(home, ServerTls(str(certificates.server_cert), str(certificates.client_key)))
+    with pytest.raises(NodeError, match=r"Veil's TLS certificate \(.*gone.pem\) cannot be read"):
+        set_listen_tls(home, ServerTls(str(tmp_path / "gone.pem"), str(certificates.server_key)))
+    assert listen_settings(home).tls == tls  # a refused change leaves the settings as they were
+    set_listen_settings(home, 11113, allow_any=True)
+    assert listen_settings(home).tls == tls  # the port and the senders are saved on their own
+    set_listen_tls(home, None)
+    assert listen_settings(home).tls is None
+
+
+def test_listening_over_tls_imports_what_a_tls_sender_sends(tmp_path):  # noqa: ANN001
+    import ssl
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    from desktop.app.network.listening import set_listen_tls
+    from desktop.core.network.server_tls import ServerTls
+    from tests.tls_certs import make_certificates
+
+    certificates = make_certificates(tmp_path / "tls")
+    home = VeilHome.open(tmp_path / "home")
+    port = free_port()
+    set_listen_settings(home, port, allow_any=True)
+    set_listen_tls(home, ServerTls(str(certificates.server_cert), str(certificates.server_key), str(certificates.ca)))
+    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(certificates.ca))
+    client.load_cert_chain(str(certificates.client_cert), str(certificates.client_key))
+    arrived = threading.Event()
+    with listening(home, lambda _peer, report: arrived.set() if report is not None else None, host="127.0.0.1"):
+        ae = AE(ae_title="SENDER")
+        ae.add_requested_context(CTImageStorage)
+        plain = ae.associate("127.0.0.1", port, ae_title="VEIL")
+        assert not plain.is_established  # plain TCP is not answered
+        assoc = ae.associate("127.0.0.1", port, ae_title="VEIL", tls_args=(client, "localhost"))
+        assert assoc.is_established
+        assert assoc.send_c_store(pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")).Status == 0x0000
+        assoc.release()
+        assert arrived.wait(30)
+    assert instance_count(home) == 1
+    assert _audit(home, "network.received")[-1]["outcome"] == "completed"
