@@ -1,7 +1,7 @@
 """File > Network Nodes: the DICOM nodes (PACS) and DICOMweb servers Veil knows, as Horos'
 "Locations" and Weasis' "DICOM nodes" list them: add, edit, remove, and Test (C-ECHO or a
-QIDO-RS search, off the UI thread) that says plainly what failed; and Veil's own AE title and
-storage port.
+QIDO-RS search, off the UI thread) that says plainly what failed; and Veil's own AE title,
+storage port and TLS files for receiving (:mod:`.receive_tls`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.library.home import VeilHome
-from desktop.app.network.listening import listen_settings, set_listen_settings
+from desktop.app.network.listening import listen_settings, set_listen_settings, set_listen_tls
 from desktop.app.network.nodes import echo_node, is_site_node, list_nodes, remove_node, save_node, set_calling_ae
 from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.common.widgets import label, set_role
+from desktop.ui.network.receive_tls import ReceiveTlsFields
 
 COLUMNS = ("Name", "Kind", "Address", "Security")
 KINDS = ("DICOM node (DIMSE)", "DICOMweb server")
@@ -240,6 +241,7 @@ class NodesDialog(QDialog):
         own.addRow("Veil's AE title", self.aet_edit)
         own.addRow("Storage port", self.port_spin)
         own.addRow("", self.any_box)
+        self.receive_tls = ReceiveTlsFields(own, self, settings.tls)
         save_own = QPushButton("Save", self)
         save_own.clicked.connect(self.save_own)
         own.addRow("", save_own)
@@ -340,9 +342,10 @@ class NodesDialog(QDialog):
 
     def save_own(self) -> None:
         try:
+            set_listen_tls(self.home, self.receive_tls.tls())  # its files checked first: a bad one saves nothing
             title = set_calling_ae(self.home, self.aet_edit.text())
             set_listen_settings(self.home, self.port_spin.value(), self.any_box.isChecked())
         except VeilError as exc:
             self.say(str(exc), "danger")
             return
-        self.say(f"Veil is {title} on port {self.port_spin.value()}.", "ok")
+        self.say(f"Veil is {title} on port {self.port_spin.value()}, {listen_settings(self.home).describe()}.", "ok")

@@ -28,6 +28,7 @@ from desktop.app.network.nodes import list_nodes
 from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, NodeError
 from desktop.core.network.scp import Peer, StorageServer
+from desktop.core.network.server_tls import ServerTls
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.errors import show_error
 from desktop.ui.common.theme import OK
@@ -58,6 +59,8 @@ class Listening:
     server: StorageServer
     stack: ExitStack
     senders: str  # who may send, for a person
+    tls: ServerTls | None = None  # the TLS files it was started with (None: plain TCP)
+    how: str = "plain TCP, not encrypted"  # how senders connect, for a person
 
 
 def arrival_text(peer: Peer, report: ImportReport | None) -> str:
@@ -98,7 +101,7 @@ def start_listening(home: VeilHome, done: Callable[[Peer, ImportReport | None], 
         # the port is taken, or below 1024 without the rights
         rights = " Ports below 1024 need administrator rights." if settings.port < 1024 else ""
         raise NodeError(f"{exc}{rights} {FIX_PORT}") from None
-    return Listening(server, stack, _senders_text(home, list(server.allowed)))
+    return Listening(server, stack, _senders_text(home, list(server.allowed)), settings.tls, settings.describe())
 
 
 def _dot(color: str) -> QIcon:
@@ -172,16 +175,19 @@ class Receiving(QObject):
             return
         self.running = running
         server = running.server
-        self._show(f"Receiving as {server.ae_title} on port {server.port}",
-                   f"Veil's storage SCP accepts images (C-STORE) from {running.senders}. Click for more.")
+        base = f"as {server.ae_title} on port {server.port}"
+        where = base + (" over TLS" if running.tls else "")
+        self._show(f"Receiving {where}",
+                   f"Veil's storage SCP accepts images (C-STORE), {running.how}, from {running.senders}. "
+                   "Click for more.")
         self.menu.clear()
-        for line in (f"Receiving as {server.ae_title} on port {server.port}",
+        for line in (f"Receiving {where}", f"Senders connect {running.how}",
                      f"Accepting images from {running.senders}"):
             self.menu.addAction(line).setEnabled(False)
         self.menu.addSeparator()
         self.menu.addAction("Network Nodes…", self.show_nodes)
         self.menu.addAction("Stop Receiving", lambda: self.action.setChecked(False))
-        self.host.say(f"Receiving images as {server.ae_title} on port {server.port} from {running.senders}.")
+        self.host.say(f"Receiving images {base}, {running.how}, from {running.senders}.")
         self.running_changed.emit(True)
 
     def _failed(self, exc: BaseException) -> None:
@@ -225,7 +231,7 @@ class Receiving(QObject):
         running.stack.close()
 
     def settings_changed(self) -> None:
-        """Network Nodes closed: if Veil's AE title, port or the allowed senders changed, the
+        """Network Nodes closed: if Veil's AE title, port, TLS files or the allowed senders changed, the
         running server restarts with them."""
         running, home = self.running, self.host.home
         if running is None or home is None:
@@ -236,7 +242,8 @@ class Receiving(QObject):
         except VeilError:
             return
         server = running.server
-        if (settings.ae_title, settings.port, senders) != (server.ae_title, server.port, list(server.allowed)):
+        if (settings.ae_title, settings.port, senders, settings.tls) != (server.ae_title, server.port,
+                                                                          list(server.allowed), running.tls):
             self.stop()  # still ticked: it starts again once stopped
 
     def close(self) -> None:
