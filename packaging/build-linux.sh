@@ -42,9 +42,9 @@ ln -sf veil "$DIST/veil/veil-gui"
 mkdir -p "$DIST/veil/share"
 cp "$ROOT/packaging/veil.desktop" "$ROOT/desktop/resources/icons/veil.svg" "$ROOT/packaging/veil-package.xml" \
     "$DIST/veil/share/"
-for script in packaging/install.sh packaging/uninstall.sh scripts/desktop-integration.sh; do
-    [ -f "$ROOT/$script" ] && cp "$ROOT/$script" "$DIST/veil/"
-done
+# (modes set here, not taken from the checkout: a user runs veil/install.sh as it is)
+install -m 0755 "$ROOT/packaging/install.sh" "$ROOT/packaging/uninstall.sh" "$DIST/veil/"
+install -m 0644 "$ROOT/scripts/desktop-integration.sh" "$DIST/veil/"
 
 "$DIST/veil/veil" --version >/dev/null || { echo "veil: the bundle does not start" >&2; exit 1; }
 echo "veil: built $DIST/veil in $(( $(date +%s) - start )) s, $(du -sh "$DIST/veil" | cut -f1)" >&2

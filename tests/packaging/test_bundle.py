@@ -212,3 +212,26 @@ def test_the_bundle_holds_no_path_of_the_build_machine(bundle: Path, tmp_path: P
                 and os.path.isabs(c.co_filename)]
     assert not absolute, absolute[:10]
     assert any(c.co_filename == "desktop/cli/main.py" for c in codes if c is not None and not isinstance(c, bytes))
+
+
+def test_the_bundle_installs_itself_as_the_readme_says(bundle: Path, tmp_path: Path) -> None:
+    """A user who unpacked the bundle runs ``veil/install.sh`` as it is (not through bash: its
+    mode is the bundle's), then the installed ``veil``, then the installed ``uninstall.sh``,
+    which leaves the home as it found it."""
+    home = tmp_path / "user"
+    env = _env(home)
+    before = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    for script in ("install.sh", "uninstall.sh"):
+        assert os.access(bundle / script, os.X_OK), f"{script} in the bundle is not executable"
+    installed = subprocess.run([str(bundle / "install.sh"), "--user"], capture_output=True, text=True, env=env,
+                               cwd=home, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    command = home / ".local" / "bin" / "veil"
+    version = subprocess.run([str(command), "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("veil "), version.stdout + version.stderr
+    entry = home / ".local" / "share" / "applications" / "veil.desktop"
+    assert f'Exec="{home}/.local/opt/veil/veil-gui" %f' in entry.read_text()
+    removed = subprocess.run([str(home / ".local" / "opt" / "veil" / "uninstall.sh"), "--user"], capture_output=True,
+                             text=True, env=env, cwd=home, timeout=300)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == before
