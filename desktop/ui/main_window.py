@@ -142,7 +142,8 @@ class MainWindow(QMainWindow):
         a.teaching_cases.triggered.connect(self.cases.show_cases)
         a.network_nodes.triggered.connect(lambda: self.network.show_nodes(self.home))
         a.query_retrieve.triggered.connect(lambda: self.network.show_query(self.home, self.refresh))
-        self.network.attach_receiving(a.receive_images, self)  # stopped by network.close_all() on closing
+        receiving = self.network.attach_receiving(a.receive_images, self)  # stopped before the window closes
+        receiving.running_changed.connect(lambda on: None if on else self._close_if_waiting())
         a.open_package.triggered.connect(self.share.choose_package)
         a.key_card.triggered.connect(self.share.key_card)
         a.address_book.triggered.connect(self.share.address_book)
@@ -457,27 +458,11 @@ class MainWindow(QMainWindow):
         # Let the drag source finish before the import starts.
         QTimer.singleShot(0, lambda: self.import_paths(paths))
 
-    # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.deid_dialog is not None and self.deid_dialog.busy:
-            # Stop the export first (nothing is written); the window closes once it has stopped.
+        waiting = self._stop_before_closing()
+        if waiting:  # the window closes once that has stopped (_close_if_waiting)
             self._close_when_idle = True
-            self.deid_dialog.request_close()
-            self.cancel_import()
-            self.statusBar().showMessage("Stopping the export before closing…")
-            event.ignore()
-            return
-        if self.share.busy:  # the same for a package being written or opened
-            self._close_when_idle = True
-            self.share.request_close()
-            self.statusBar().showMessage("Stopping the package export or opening before closing…")
-            event.ignore()
-            return
-        if self.imports.busy:
-            # Stop the import first; the window closes when the worker has let go.
-            self._close_when_idle = True
-            self.cancel_import()
-            self.statusBar().showMessage("Stopping the import before closing…")
+            self.statusBar().showMessage(waiting)
             event.ignore()
             return
         if self.report_dialog is not None:
@@ -491,7 +476,25 @@ class MainWindow(QMainWindow):
             viewer.close()
         event.accept()
 
+    def _stop_before_closing(self) -> str | None:
+        """Ask what runs to stop before the window closes; the status bar's words meanwhile (None:
+        nothing runs). Receiving stops importing what senders were told is stored, however long."""
+        if self.deid_dialog is not None and self.deid_dialog.busy:
+            self.deid_dialog.request_close()
+            self.cancel_import()
+            return "Stopping the export before closing…"
+        if self.share.busy:
+            self.share.request_close()
+            return "Stopping the package export or opening before closing…"
+        if self.imports.busy:
+            self.cancel_import()
+            return "Stopping the import before closing…"
+        if self.network.receiving_open:
+            self.network.close_all()
+            return "Stopping receiving, and importing what was received, before closing…"
+        return None
+
     def _close_if_waiting(self) -> None:
         exporting = (self.deid_dialog is not None and self.deid_dialog.busy) or self.share.busy
-        if self._close_when_idle and not self.imports.busy and not exporting:
+        if self._close_when_idle and not self.imports.busy and not exporting and not self.network.receiving_open:
             QTimer.singleShot(0, self.close)

@@ -194,8 +194,15 @@ class Receiving(QObject):
         self.starting = False
         self._hide()
         self._untick()
+        self.running_changed.emit(False)
         if not self._closed:
             show_error(self.parent_widget, exc, "Cannot receive images")
+
+    @property
+    def open(self) -> bool:
+        """The storage SCP runs, starts or stops (a window that closes waits until it has stopped:
+        stopping imports what senders were already told is stored, however long that takes)."""
+        return self.running is not None or self.starting or self.stopping
 
     def stop(self) -> None:
         """Stop the server (off the UI thread); the indicator goes once the port is free."""

@@ -64,6 +64,11 @@ class NetworkWindows(QObject):
         """A search or a retrieve runs."""
         return self.query_panel is not None and shiboken6.isValid(self.query_panel) and self.query_panel.busy
 
+    @property
+    def receiving_open(self) -> bool:
+        """Receiving runs, starts or stops (:attr:`Receiving.open`)."""
+        return self.receiving is not None and self.receiving.open
+
     def close_all(self) -> None:
         """The window closes: cancel what runs, close the network windows, stop receiving."""
         if self.receiving is not None:

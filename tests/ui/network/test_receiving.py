@@ -24,7 +24,7 @@ from desktop.core.network.nodes import DicomNode
 from desktop.ui.common import background
 from desktop.ui.main_window import MainWindow
 from desktop.ui.network.receiving import Receiving
-from tests.conftest import pydicom_test_files
+from tests.conftest import instance_count, pydicom_test_files
 from tests.orthanc import ORTHANC, SKIP_REASON, Orthanc, free_port, running_orthanc
 from tests.ui.ui_helpers import message_boxes
 
@@ -198,3 +198,46 @@ def test_closing_the_window_stops_receiving(qtbot, window, home, pacs):  # noqa:
     assert background.wait_for_all(NETWORK_MS)
     QApplication.processEvents()
     assert not _listens(port) and not window.commands.receive_images.isChecked()
+
+
+def test_closing_the_window_while_a_received_study_imports_waits_for_it(qtbot, window, home, monkeypatch):  # noqa: ANN001
+    """A sender was told its images are stored (C-STORE success, released whole), and Veil is
+    still importing them when the radiologist closes the window: the window stays, says so, and
+    closes once they are in the library, however long that takes; quitting never cuts it off."""
+    import threading
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    import desktop.app.network.listening as listening
+
+    port = free_port()
+    receiving = _receiver(window, home, port, None, allow_any=True)
+    importing, let_go = threading.Event(), threading.Event()
+    real = listening.import_members
+
+    def slow_import(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        importing.set()
+        assert let_go.wait(NETWORK_MS / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(listening, "import_members", slow_import)
+    _tick(qtbot, window, receiving)
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", port, ae_title="VEIL")
+    assert assoc.is_established
+    ct = pydicom.dcmread(pydicom_test_files() / "CT_small.dcm")
+    assert assoc.send_c_store(ct).Status == 0x0000  # the sender is told it is stored
+    assoc.release()
+    assert importing.wait(NETWORK_MS / 1000)
+
+    window.show()
+    window.close()
+    QApplication.processEvents()
+    assert window.isVisible()  # not closed: the import is still running
+    assert "importing what was received" in window.statusBar().currentMessage()
+    let_go.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=NETWORK_MS)
+    assert not _listens(port) and not receiving.open
+    assert instance_count(home) == 1  # in the library, as the sender was told
