@@ -252,3 +252,36 @@ def test_the_bundle_installs_itself_as_the_readme_says(bundle: Path, tmp_path: P
                              text=True, env=env, cwd=home, timeout=300)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == before
+
+
+def test_the_bundle_takes_from_the_system_only_what_its_readme_lists(bundle: Path) -> None:
+    """Every shared library a bundled binary needs (ELF ``NEEDED``, read with ``objdump -p``) is
+    either in the bundle or one the table "What the bundle takes from the system" of
+    packaging/README.md names: a new system dependency cannot slip in unlisted."""
+    import re
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed: the libraries' NEEDED entries were not read")
+    readme = (ROOT / "packaging" / "README.md").read_text()
+    table = readme.split("### What the bundle takes from the system", 1)[1].split("\n\n`QT_RUNTIME_PACKAGES`", 1)[0]
+
+    def base(name: str) -> str:
+        return name.split(".so", 1)[0]
+
+    listed = {base(name) for name in re.findall(r"`((?:lib|ld-linux)[\w+.-]*)`", table)}
+    listed |= {base(f"lib{name}") for name in re.findall(r"`lib(\w+)`", table)}  # `libm`, `libdl` in the glibc row
+    bundled = {p.name for p in bundle.rglob("*")}
+    unlisted: dict[str, str] = {}
+    for path in bundle.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with open(path, "rb") as file:
+            if file.read(4) != b"\x7fELF":
+                continue
+        dump = subprocess.run([objdump, "-p", str(path)], capture_output=True, text=True, timeout=60).stdout
+        for needed in re.findall(r"NEEDED\s+(\S+)", dump):
+            if needed not in bundled and base(needed) not in listed:
+                unlisted.setdefault(needed, str(path.relative_to(bundle)))
+    assert not unlisted, f"system libraries the README does not list (and a file needing each): {unlisted}"
+    assert {"libc", "libGL", "libxcb", "libfontconfig"} <= listed  # the table was read
