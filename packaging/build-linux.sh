@@ -42,6 +42,9 @@ ln -sf veil "$DIST/veil/veil-gui"
 mkdir -p "$DIST/veil/share"
 cp "$ROOT/packaging/veil.desktop" "$ROOT/desktop/resources/icons/veil.svg" "$ROOT/packaging/veil-package.xml" \
     "$DIST/veil/share/"
+# For the site's IT: the site file (site.json, read-only defaults) and the user's guide.
+mkdir -p "$DIST/veil/share/doc"
+install -m 0644 "$ROOT/docs/SITE.md" "$ROOT/README.md" "$DIST/veil/share/doc/"
 # (modes set here, not taken from the checkout: a user runs veil/install.sh as it is)
 install -m 0755 "$ROOT/packaging/install.sh" "$ROOT/packaging/uninstall.sh" "$DIST/veil/"
 install -m 0644 "$ROOT/scripts/desktop-integration.sh" "$DIST/veil/"

@@ -97,6 +97,8 @@ def test_the_bundle_works_as_the_command_line_from_a_fresh_folder(bundle: Path, 
     env = _env(tmp_path / "home")
     version = _veil(bundle, env, "--version")
     assert version.returncode == 0 and version.stdout.startswith("veil "), version.stdout + version.stderr
+    # A site deploying it finds the site file's documentation inside (issue 19: "the bundle documents").
+    assert (bundle / "share" / "doc" / "SITE.md").read_text() == (ROOT / "docs" / "SITE.md").read_text()
     window = subprocess.run([str(bundle / "veil-gui"), "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert window.returncode == 0 and "NAME.veil" in window.stdout, window.stdout + window.stderr  # the menu's entry
 

@@ -58,18 +58,18 @@ def _reachable(node: WebNode, client: DICOMwebClient) -> None:
 
 def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None] = lambda _d, _t: None,
          cancelled: Callable[[], bool] = lambda: False, secret: str = "",
-         leaving: Callable[[], None] = lambda: None, requests_at_once: int = REQUESTS) -> Stored:
+         leaving: Callable[[], None] = lambda: None, requests_at_once: int | None = None) -> Stored:
     """Post every object to ``node``; what the server refused is listed, the others counted.
     ``leaving`` is called before each request: from then on objects may have reached the server.
 
-    Up to ``requests_at_once`` requests are in flight, each on a connection of its own taking
-    the next batch (a server stores a batch before it answers, so one connection waits most of
-    its time, as one association does for C-STORE)."""
+    Up to ``requests_at_once`` (default :data:`REQUESTS`) requests are in flight, each on a
+    connection of its own taking the next batch (a server stores a batch before it answers, so
+    one connection waits most of its time, as one association does for C-STORE)."""
     _reachable(node, client_for(node, secret, timeout=120.0))
     posting = _Posting(node, objects, progress, cancelled, leaving)
     workers = [threading.Thread(target=posting.run, args=(client_for(node, secret, timeout=120.0),),
                                 name=f"veil-stow-{n}", daemon=True)
-               for n in range(1, min(requests_at_once, len(posting.batches)))]
+               for n in range(1, min(requests_at_once or REQUESTS, len(posting.batches)))]
     for worker in workers:
         worker.start()
     posting.run(client_for(node, secret, timeout=120.0))
