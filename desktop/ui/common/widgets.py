@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop.app.common.tasks import Progress
 from desktop.ui.common import theme
@@ -111,3 +111,22 @@ def dialog_footer(problem: QWidget, busy: Sequence[QWidget], buttons: Sequence[Q
     for widget in buttons:
         footer.addWidget(widget)
     return footer
+
+
+def pem_file_row(edit: QLineEdit, parent: QWidget) -> QWidget:
+    """``edit`` (a PEM file's path) with a Browse… button beside it that chooses the file."""
+    row = QWidget(parent)
+    line = QHBoxLayout(row)
+    line.setContentsMargins(0, 0, 0, 0)
+    line.addWidget(edit, 1)
+    browse = QPushButton("Browse…", row)
+
+    def choose() -> None:
+        chosen, _ = QFileDialog.getOpenFileName(parent, "Choose a PEM file", edit.text(),
+                                                "PEM (*.pem *.crt *.key);;All (*)")
+        if chosen:
+            edit.setText(chosen)
+
+    browse.clicked.connect(choose)
+    line.addWidget(browse)
+    return row

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -31,7 +30,7 @@ from desktop.core.common.errors import VeilError
 from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.tables import read_only_rows
-from desktop.ui.common.widgets import label, set_role
+from desktop.ui.common.widgets import label, pem_file_row, set_role
 from desktop.ui.network.receive_tls import ReceiveTlsFields
 
 COLUMNS = ("Name", "Kind", "Address", "Security")
@@ -79,7 +78,7 @@ class NodeForm(QDialog):
                              ("", self.tls_box)):
             form.addRow(text, widget)
         for text, edit in (("CA", self.ca_edit), ("Certificate", self.cert_edit), ("Key", self.key_edit)):
-            form.addRow(text, self._with_browse(edit))
+            form.addRow(text, pem_file_row(edit, self))
         self.url_edit, self.user_edit, self.secret_edit = QLineEdit(self), QLineEdit(self), QLineEdit(self)
         self.web_ca_edit = QLineEdit(self)
         self.url_edit.setPlaceholderText("e.g. https://pacs.hospital.org/dicom-web")
@@ -93,7 +92,7 @@ class NodeForm(QDialog):
         web_form.setContentsMargins(0, 0, 0, 0)
         web_rows: tuple[tuple[str, QWidget], ...] = (
             ("Address", self.url_edit), ("Sign-in", self.sign_in_combo), ("User name", self.user_edit),
-            ("Password or token", self.secret_edit), ("CA bundle", self._with_browse(self.web_ca_edit)))
+            ("Password or token", self.secret_edit), ("CA bundle", pem_file_row(self.web_ca_edit, self)))
         for text, web_field in web_rows:
             web_form.addRow(text, web_field)
         self.pages = QStackedWidget(self)
@@ -134,16 +133,6 @@ class NodeForm(QDialog):
         self._sign_in_changed()
         self.resize(600, 0)
 
-    def _with_browse(self, edit: QLineEdit) -> QWidget:
-        row = QWidget(self)
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(edit, 1)
-        browse = QPushButton("Browse…", row)
-        browse.clicked.connect(lambda _c=False, e=edit: self._browse(e))
-        line.addWidget(browse)
-        return row
-
     def _fill(self, node: Node) -> None:
         self.name_edit.setText(node.name)
         self.name_edit.setEnabled(False)  # a node is known by its name
@@ -173,12 +162,6 @@ class NodeForm(QDialog):
         auth = self.sign_in_combo.currentData()
         self.user_edit.setEnabled(auth == "basic")
         self.secret_edit.setEnabled(auth != "none")
-
-    def _browse(self, edit: QLineEdit) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(self, "Choose a PEM file", edit.text(),
-                                                "PEM (*.pem *.crt *.key);;All (*)")
-        if chosen:
-            edit.setText(chosen)
 
     def _save(self) -> None:
         try:

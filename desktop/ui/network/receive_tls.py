@@ -5,9 +5,10 @@ senders must present (optional), each with Browse…; saved by the section's Sav
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
 
 from desktop.core.network.server_tls import ServerTls
+from desktop.ui.common.widgets import pem_file_row
 
 
 class ReceiveTlsFields:
@@ -24,7 +25,7 @@ class ReceiveTlsFields:
         form.addRow("", self.tls_box)
         for text, edit in (("TLS certificate", self.cert_edit), ("TLS key", self.key_edit),
                            ("Senders' CA", self.ca_edit)):
-            form.addRow(text, self._with_browse(edit))
+            form.addRow(text, pem_file_row(edit, parent))
         if tls is not None:
             self.tls_box.setChecked(True)
             self.cert_edit.setText(tls.certificate)
@@ -39,22 +40,6 @@ class ReceiveTlsFields:
             return None
         return ServerTls(self.cert_edit.text().strip(), self.key_edit.text().strip(), self.ca_edit.text().strip())
 
-    def _with_browse(self, edit: QLineEdit) -> QWidget:
-        row = QWidget(self.parent)
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(edit, 1)
-        browse = QPushButton("Browse…", row)
-        browse.clicked.connect(lambda _c=False, e=edit: self._browse(e))
-        line.addWidget(browse)
-        return row
-
     def _toggled(self, on: bool) -> None:
         for edit in (self.cert_edit, self.key_edit, self.ca_edit):
             edit.setEnabled(on)
-
-    def _browse(self, edit: QLineEdit) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(self.parent, "Choose a PEM file", edit.text(),
-                                                "PEM (*.pem *.crt *.key);;All (*)")
-        if chosen:
-            edit.setText(chosen)
