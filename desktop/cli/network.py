@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -205,16 +206,19 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--aet", help="its AE title")
     p.add_argument("--host", help="its host name or IP address")
     p.add_argument("--port", type=int, help="its DICOM port")
-    p.add_argument("--tls-ca", metavar="FILE", help="TLS: the CA certificate (PEM) that signed the node's")
-    p.add_argument("--tls-cert", metavar="FILE", help="TLS: Veil's client certificate (PEM), if the node asks")
-    p.add_argument("--tls-key", metavar="FILE", help="TLS: its private key (PEM)")
+    p.add_argument("--tls-ca", type=kept_path, metavar="FILE",
+                   help="TLS: the CA certificate (PEM) that signed the node's")
+    p.add_argument("--tls-cert", type=kept_path, metavar="FILE",
+                   help="TLS: Veil's client certificate (PEM), if the node asks")
+    p.add_argument("--tls-key", type=kept_path, metavar="FILE", help="TLS: its private key (PEM)")
     p.add_argument("--dicomweb", metavar="URL", help="a DICOMweb server instead: its base URL, e.g. "
                    "https://pacs.example.org/dicom-web")
     p.add_argument("--auth", choices=("none", "basic", "bearer"), default="none",
                    help="how Veil signs in to the DICOMweb server (the password or token is asked for, or read "
                         "with --secret-stdin, and kept in the keyring or the library's sealed store)")
     p.add_argument("--user", help="the user name for basic sign-in")
-    p.add_argument("--ca", metavar="FILE", help="the CA bundle (PEM) of an https server signed by the site's own CA")
+    p.add_argument("--ca", type=kept_path, metavar="FILE",
+                   help="the CA bundle (PEM) of an https server signed by the site's own CA")
     p.add_argument("--secret-stdin", action="store_true", help="read the password or token from standard input")
     p.set_defaults(func=cmd_nodes_add)
     p = nodes.add_parser("list", help="list the nodes")
@@ -271,10 +275,16 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
                    help="accept any sender, not only the configured nodes (remembered)")
     p.add_argument("--nodes-only", dest="allow_any", action="store_false",
                    help="accept only the configured nodes again")
-    p.add_argument("--tls-certificate", metavar="PEM", help="receive over TLS (PS3.15 B.1) with this certificate of "
-                   "Veil's (remembered; with --tls-key)")
-    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (PEM, unencrypted)")
-    p.add_argument("--tls-ca", metavar="PEM", help="over TLS, accept only senders whose client certificate this CA "
-                   "signed (remembered)")
+    p.add_argument("--tls-certificate", type=kept_path, metavar="PEM",
+                   help="receive over TLS (PS3.15 B.1) with this certificate of Veil's (remembered; with --tls-key)")
+    p.add_argument("--tls-key", type=kept_path, metavar="PEM", help="the certificate's private key (PEM, unencrypted)")
+    p.add_argument("--tls-ca", type=kept_path, metavar="PEM",
+                   help="over TLS, accept only senders whose client certificate this CA signed (remembered)")
     p.add_argument("--no-tls", action="store_true", help="receive over plain TCP again (forgets the TLS files)")
     p.set_defaults(func=cmd_listen, allow_any=None)
+
+
+def kept_path(text: str) -> str:
+    """A file path Veil remembers (a TLS certificate, key or CA), made absolute, so that it
+    still names the file when Veil later runs from another folder or from the menu."""
+    return os.path.abspath(os.path.expanduser(text))

@@ -214,3 +214,19 @@ def test_veil_listen_over_tls_with_client_certificates(tmp_path, veil_cli):  # n
                                            "encrypted; Ctrl+C stops.\n")
     finally:
         _stop(plain)
+
+
+@pytest.mark.parametrize("argv", [
+    ["listen", "--tls-certificate", "certs/veil.pem", "--tls-key", "certs/veil.key", "--tls-ca", "certs/ca.pem"],
+    ["nodes", "add", "PACS", "--aet", "PACS", "--host", "pacs", "--port", "104", "--tls-ca", "certs/ca.pem",
+     "--tls-cert", "certs/veil.pem", "--tls-key", "certs/veil.key"],
+])
+def test_tls_files_given_relative_are_remembered_as_absolute_paths(tmp_path, monkeypatch, argv):  # noqa: ANN001
+    """A file named relative to the folder `veil` ran in is kept as an absolute path: the next
+    `veil listen`, or the app started from the menu, runs in another folder."""
+    from desktop.cli.main import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    args = vars(build_parser().parse_args(argv))
+    files = {k: v for k, v in args.items() if k.startswith(("tls_", "ca")) and isinstance(v, str)}
+    assert len(files) == 3 and all(v == str(tmp_path / "certs" / v.rsplit("/", 1)[-1]) for v in files.values()), files
