@@ -10,12 +10,13 @@ import argparse
 import ctypes
 import gc
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
@@ -151,15 +152,33 @@ def run_app(home: str | None = None, package: str | None = None) -> int:
     app = application()
     install_excepthook()
     window = start(home, package)
+    previous = close_on_terminate(window)
     try:
         app.exec()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         uninstall_excepthook()
         background.wait_for_all()
         background.discard_pending()
     code = window.exit_code
     _dispose(window)
     return code
+
+
+def close_on_terminate(window: MainWindow) -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGTERM (the desktop session logging out, ``kill``, systemd) closes the window as its close
+    button does: an export or import is cancelled and leaves nothing, and receiving finishes the
+    import of what senders were told is stored, instead of the process dying where it stands.
+    Python runs a signal handler only between bytecodes, so a timer wakes it while Qt waits.
+    Returns the handler it replaced."""
+    def terminate(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return previous
 
 
 def _dispose(window: MainWindow) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -201,7 +200,7 @@ def test_the_bundle_opens_its_window_under_xvfb(bundle: Path, tmp_path: Path) ->
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["shown"] is not None, f"no window within 120 s: {result}"
     assert result["alive"], f"the app ended by itself: {result}"
-    assert result["rc"] in (0, -signal.SIGTERM), result
+    assert result["rc"] == 0, result  # SIGTERM closed the window as its close button does (launch.close_on_terminate)
     print(f"first window after {result['shown']:.1f} s (found by its {result['by']})")
 
     from PIL import Image
