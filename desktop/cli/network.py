@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -161,7 +162,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
                   f"{report.already_present + len(report.duplicates)} already in the library"
                   f"{f', {len(report.rejected)} rejected' if report.rejected else ''}.", flush=True)
 
-    with listening(home, done):
+    def terminate(_signum: int, _frame: object) -> None:  # systemd's stop, kill: as Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    with listening(home, done):  # leaving it stops the server, which finishes the imports it owes
         who = "any sender" if settings.allow_any else "the configured nodes"
         try:  # the line inside: Ctrl+C as soon as it is read still stops cleanly
             print(f"Listening as {settings.ae_title} on port {settings.port} for {who}, {settings.describe()}; "

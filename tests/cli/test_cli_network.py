@@ -54,7 +54,8 @@ def test_nodes_and_query_from_the_command_line(tmp_path, veil_cli):  # noqa: ANN
     assert "QX4471902" not in audit and "Quisenberry" not in audit and "NOBODY" not in audit
 
 
-def test_veil_listen_receives_until_ctrl_c(tmp_path, veil_cli):  # noqa: ANN001
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl+C; systemd's stop or kill
+def test_veil_listen_receives_until_ctrl_c(tmp_path, veil_cli, stop):  # noqa: ANN001
     import json
     import signal
     import subprocess
@@ -79,7 +80,7 @@ def test_veil_listen_receives_until_ctrl_c(tmp_path, veil_cli):  # noqa: ANN001
             line = listener.stdout.readline()
             assert line.startswith("ORTHANC (127.0.0.1): 3 new image(s)"), line
         finally:
-            listener.send_signal(signal.SIGINT)
+            listener.send_signal(getattr(signal, stop))
             out, err = listener.communicate(timeout=30)
         assert listener.returncode == 0 and "Stopped." in out, err
     assert "Quisenberry" in veil_cli("ls").stdout
