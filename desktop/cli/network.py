@@ -139,6 +139,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     settings = listen_settings(home)
     if args.no_tls and (args.tls_certificate or args.tls_key or args.tls_ca):
         raise NodeError("--no-tls goes back to plain TCP: give it without --tls-certificate, --tls-key or --tls-ca.")
+    if args.no_tls_ca and args.tls_ca:
+        raise NodeError("--no-tls-ca stops asking senders for client certificates: give it without --tls-ca.")
     if args.tls_ca and not (args.tls_certificate or settings.tls):
         raise NodeError("--tls-ca asks senders for client certificates over TLS: give --tls-certificate and "
                         "--tls-key too.")
@@ -147,10 +149,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
                             settings.allow_any if args.allow_any is None else args.allow_any)
     if args.no_tls:
         set_listen_tls(home, None)
-    elif args.tls_certificate or args.tls_key:
-        set_listen_tls(home, ServerTls(args.tls_certificate or "", args.tls_key or "", args.tls_ca or ""))
-    elif args.tls_ca and settings.tls is not None:
-        set_listen_tls(home, ServerTls(settings.tls.certificate, settings.tls.key, args.tls_ca))
+    elif args.tls_certificate or args.tls_key or args.tls_ca or args.no_tls_ca:
+        # what is not given is kept: a renewed certificate keeps the senders' CA (mutual TLS)
+        # unless --no-tls-ca says otherwise
+        old = settings.tls
+        certificate = args.tls_certificate or (old.certificate if old else "")
+        key = args.tls_key or (old.key if old else "")
+        ca = "" if args.no_tls_ca else (args.tls_ca or (old.ca if old else ""))
+        set_listen_tls(home, ServerTls(certificate, key, ca))
     settings = listen_settings(home)
 
     def done(peer, report) -> None:  # noqa: ANN001 - a Peer and an ImportReport (None: nothing kept)
@@ -285,6 +291,8 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", type=kept_path, metavar="PEM", help="the certificate's private key (PEM, unencrypted)")
     p.add_argument("--tls-ca", type=kept_path, metavar="PEM",
                    help="over TLS, accept only senders whose client certificate this CA signed (remembered)")
+    p.add_argument("--no-tls-ca", action="store_true",
+                   help="over TLS, stop asking senders for a client certificate (forgets the senders' CA)")
     p.add_argument("--no-tls", action="store_true", help="receive over plain TCP again (forgets the TLS files)")
     p.set_defaults(func=cmd_listen, allow_any=None)
 

@@ -209,6 +209,18 @@ def test_veil_listen_over_tls_with_client_certificates(tmp_path, veil_cli):  # n
         assert "over TLS, client certificates from" in remembered.stdout.readline()
     finally:
         _stop(remembered)
+    # A renewed certificate keeps mutual TLS: the senders' CA is forgotten only when asked.
+    renewed = _listen(veil_cli, "--tls-certificate", str(certificates.server_cert), "--tls-key",
+                      str(certificates.server_key))
+    try:
+        assert f"over TLS, client certificates from {certificates.ca} required" in renewed.stdout.readline()
+    finally:
+        _stop(renewed)
+    anyone = _listen(veil_cli, "--no-tls-ca")
+    try:
+        assert anyone.stdout.readline().endswith("for any sender, over TLS; Ctrl+C stops.\n")
+    finally:
+        _stop(anyone)
     plain = _listen(veil_cli, "--no-tls")
     try:
         assert plain.stdout.readline() == (f"Listening as VEIL on port {port} for any sender, plain TCP, not "

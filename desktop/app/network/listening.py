@@ -12,6 +12,7 @@ listener and a C-MOVE's server use the same settings. The files are checked when
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,7 +82,9 @@ def set_listen_tls(home: VeilHome, tls: ServerTls | None) -> None:
     """Receive over TLS with ``tls`` (None: plain TCP again), once its files are checked: each
     readable, the certificate and CA PEM certificates, the key Veil's certificate's (PS3.15
     B.1); a NodeError names the file that is not."""
-    if tls is not None:
+    if tls is not None:  # kept absolute: Veil later runs from another folder (the menu, veil listen)
+        tls = ServerTls(*(os.path.abspath(os.path.expanduser(f)) if f else "" for f in (tls.certificate, tls.key,
+                                                                                         tls.ca)))
         server_tls_context(tls)
     conn = home.connect()
     try:

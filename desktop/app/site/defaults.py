@@ -137,23 +137,28 @@ def _exposed(path: Path) -> str | None:
     POSIX a file (or folder) that an account other than the administrator owns, or that its
     group or everyone may write, lets a user rewrite its locked collector and nodes. Veil still
     applies the file (dropping a locked setting would be worse) and says so. Windows permissions
-    are ACLs, which the site's deployment tool sets; they are not judged here."""
+    are ACLs, which the site's deployment tool sets; they are not judged here. A symbolic link is
+    judged by what it leads to as well (the target and its folder), and a folder others may
+    write but only delete their own files from (the sticky bit, as ``/tmp`` or ``/nix/store``)
+    holds a file the administrator owns."""
     if os.name != "posix":
         return None
-    for item in (path, path.parent):
+    real = Path(os.path.realpath(path))
+    for item in dict.fromkeys((path, path.parent, real, real.parent)):
         try:
             stat = item.stat()
         except OSError:
             continue
-        if stat.st_uid != ADMINISTRATOR_UID or stat.st_mode & 0o022:
-            return _exposure_problem(str(path), str(item), stat.st_uid, stat.st_mode & 0o7777)
+        sticky = item.is_dir() and stat.st_mode & 0o1000
+        if stat.st_uid != ADMINISTRATOR_UID or (stat.st_mode & 0o022 and not sticky):
+            what = "it" if item == path else f"its folder {item}" if item.is_dir() else f"the file it links to, {item}"
+            return _exposure_problem(str(path), what, stat.st_uid, stat.st_mode & 0o7777)
     return None
 
 
 @lru_cache(maxsize=4)
-def _exposure_problem(path_text: str, item_text: str, uid: int, mode: int) -> str:
+def _exposure_problem(path_text: str, what: str, uid: int, mode: int) -> str:
     """The problem an exposed site file is reported with (logged once per state of the file)."""
-    what = "it" if item_text == path_text else f"its folder {item_text}"
     problem = (f"The site file {path_text}: {what} can be changed by "
                f"users other than the administrator (owner uid {uid}, mode {mode:04o}), so its locked settings "
                "hold against no one; make the file and its folder root-owned and writable only by root "

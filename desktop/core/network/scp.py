@@ -164,12 +164,13 @@ def _hang_up(assoc: Any) -> None:
     (Sta13), and a connection can reach either while Veil stops (a port check, a sender
     releasing); a closed connection is a valid event in every state (Evt17), which both the
     sender and this side's association handle as a provider abort (AA-4) or an ended one.
-    Over TLS the connection is an ``ssl.SSLSocket``, whose shutdown drops the TLS layer and shuts
-    the TCP connection the same way (no close_notify: the sender sees the connection end)."""
+    Over TLS the connection is an ``ssl.SSLSocket``: the TCP connection under it is shut (the
+    plain socket's shutdown), keeping the TLS layer, so the bytes still buffered are read as TLS
+    records (``SSLSocket.shutdown`` would unwrap first and have them read as plain PDUs)."""
     connection = getattr(getattr(assoc.dul, "socket", None), "socket", None)
     if connection is None:
         return
     try:
-        connection.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(connection, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed: the association ends of itself

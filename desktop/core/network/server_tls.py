@@ -74,10 +74,8 @@ def _check_readable(what: str, path: str) -> None:
 
 
 def _check_holds_certificate(what: str, path: str) -> None:
-    try:
-        with open(path, "rb") as file:
-            text = file.read().decode("ascii")
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    try:  # from the file, as ssl reads it (text beside the PEM blocks, e.g. OpenSSL's Bag Attributes, is skipped)
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
     except (ssl.SSLError, ValueError, OSError):
         raise NodeError(f"{what} ({path}) holds no PEM certificate.") from None
 

@@ -115,7 +115,7 @@ class _Posting:
     def _post(self, client: DICOMwebClient, batch: range) -> None:
         datasets = [dcmread(io.BytesIO(self.objects[i][1]())) for i in batch]
         failed: list[tuple[str, str]] = []
-        with speaking(self.node, f"storing (after {self.result.sent} image(s) were stored)"):
+        with speaking(self.node, "storing the images"):
             try:
                 self.leaving()
                 answer = client.store_instances(datasets)

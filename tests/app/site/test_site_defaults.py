@@ -368,3 +368,21 @@ def test_a_site_file_owned_by_a_user_is_reported(platform_site_file, monkeypatch
     monkeypatch.setattr(site, "ADMINISTRATOR_UID", os.getuid() + 1)
     [problem] = site.site_defaults().problems
     assert f"owner uid {os.getuid()}" in problem
+
+
+def test_a_linked_site_file_is_judged_by_what_it_leads_to(platform_site_file, tmp_path, monkeypatch):
+    """/etc/xdg/veil/site.json as a symbolic link to a file in a folder a user may write: that
+    user can replace the file, so it is reported; a sticky folder (others may delete only their
+    own files, as /tmp or /nix/store) holding the administrator's file is not."""
+    elsewhere = tmp_path / "deploy"
+    elsewhere.mkdir()
+    target = elsewhere / "site.json"
+    target.write_text(platform_site_file.read_text())
+    target.chmod(0o644)
+    platform_site_file.unlink()
+    platform_site_file.symlink_to(target)
+    elsewhere.chmod(0o777)
+    [problem] = site.site_defaults().problems
+    assert f"its folder {elsewhere} can be changed" in problem
+    elsewhere.chmod(0o1777)
+    assert site.site_defaults().problems == ()
