@@ -123,6 +123,11 @@ if [ -e "$target" ] && [ ! -f "$target/veil-install.manifest" ]; then
     exit 1
 fi
 
+if [ -z "$dest" ] && [ -e "$target" ] && veil_running_from "$target"; then
+    echo "install.sh: Veil is running from $target; quit it (and any veil listen) first, then install again" >&2
+    exit 1
+fi
+
 # The command on the PATH may be another program's (or a copy a user made): never replaced.
 command_link="$dest$bindir/veil"
 if { [ -e "$command_link" ] || [ -L "$command_link" ]; } &&

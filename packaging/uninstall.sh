@@ -64,6 +64,11 @@ if [ ! -f "$manifest" ]; then
     exit 1
 fi
 
+if veil_running_from "$app"; then
+    echo "uninstall.sh: Veil is running from $app; quit it (and any veil listen) first, then uninstall again" >&2
+    exit 1
+fi
+
 kinds=() paths=() extras=()
 while IFS=$'\t' read -r kind path extra || [ -n "$kind" ]; do
     [ -n "$kind" ] || continue

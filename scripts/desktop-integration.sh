@@ -15,6 +15,17 @@ _veil_record() {
     if [ -n "${VEIL_MANIFEST:-}" ]; then printf '%s\n' "$*" >> "$VEIL_MANIFEST"; fi
 }
 
+# Whether a process runs an executable inside the folder $1 (Linux: /proc/PID/exe; a user sees
+# their own processes, root everyone's): an installed Veil still running from it, which loads
+# modules from it as it goes and must not have it replaced or removed under it.
+veil_running_from() {
+    local exe
+    for exe in /proc/[0-9]*/exe; do
+        case "$(readlink "$exe" 2>/dev/null)" in "$1"/*) return 0 ;; esac
+    done
+    return 1
+}
+
 # mkdir -p that records each folder it creates, outermost first (uninstall removes them innermost
 # first, and only while empty).
 veil_mkdir() {

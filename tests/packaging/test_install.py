@@ -251,3 +251,28 @@ def test_install_leaves_another_programs_veil_command_alone(tmp_path):
                           text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
     assert done.returncode == 1 and f"{command} exists and is not this installation's veil" in done.stderr
     assert listing(tree) == before
+
+
+def test_a_running_veil_is_neither_replaced_nor_removed_under_it(tmp_path):
+    """While Veil runs from the installed folder (it loads modules from it as it goes), an
+    upgrade or an uninstall stops and says to quit it first; once it has quit, both work."""
+    bundle = fake_bundle(tmp_path / "dist")
+    (bundle / "veil").unlink()
+    shutil.copy2(shutil.which("sleep") or "/bin/sleep", bundle / "veil")  # a real executable: /proc/PID/exe
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    run([str(INSTALL), "--system", "--prefix", str(tree), str(bundle)])
+    running = subprocess.Popen([str(tree / "opt" / "veil" / "veil"), "60"])
+    try:
+        for script in (INSTALL, UNINSTALL):
+            args = [str(script), "--system", "--prefix", str(tree)] + ([str(bundle)] if script == INSTALL else [])
+            done = subprocess.run(["bash", *args], capture_output=True, text=True, timeout=120,
+                                  env={"PATH": "/usr/bin:/bin"})
+            assert done.returncode == 1 and "Veil is running from" in done.stderr, done.stderr
+        assert (tree / "opt" / "veil" / "veil").exists()
+    finally:
+        running.kill()
+        running.wait()
+    run([str(INSTALL), "--system", "--prefix", str(tree), str(bundle)])
+    run([str(UNINSTALL), "--system", "--prefix", str(tree)])
+    assert not (tree / "opt" / "veil").exists()
