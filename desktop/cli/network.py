@@ -144,9 +144,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if args.tls_ca and not (args.tls_certificate or settings.tls):
         raise NodeError("--tls-ca asks senders for client certificates over TLS: give --tls-certificate and "
                         "--tls-key too.")
-    if args.port is not None or args.allow_any is not None:
-        set_listen_settings(home, args.port or settings.port,
-                            settings.allow_any if args.allow_any is None else args.allow_any)
+    if args.port is not None and not 1 <= args.port <= 65535:  # checked before anything is saved
+        raise NodeError("The storage port is a number from 1 to 65535.")
     if args.no_tls:
         set_listen_tls(home, None)
     elif args.tls_certificate or args.tls_key or args.tls_ca or args.no_tls_ca:
@@ -157,6 +156,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
         key = args.tls_key or (old.key if old else "")
         ca = "" if args.no_tls_ca else (args.tls_ca or (old.ca if old else ""))
         set_listen_tls(home, ServerTls(certificate, key, ca))
+    if args.port is not None or args.allow_any is not None:
+        set_listen_settings(home, args.port or settings.port,
+                            settings.allow_any if args.allow_any is None else args.allow_any)
     settings = listen_settings(home)
 
     def done(peer, report) -> None:  # noqa: ANN001 - a Peer and an ImportReport (None: nothing kept)

@@ -243,3 +243,24 @@ def test_tls_files_given_relative_are_remembered_as_absolute_paths(tmp_path, mon
     args = vars(build_parser().parse_args(argv))
     files = {k: v for k, v in args.items() if k.startswith(("tls_", "ca")) and isinstance(v, str)}
     assert len(files) == 3 and all(v == str(tmp_path / "certs" / v.rsplit("/", 1)[-1]) for v in files.values()), files
+
+
+def test_veil_listen_saves_nothing_when_one_setting_is_wrong(tmp_path, veil_cli, monkeypatch):  # noqa: ANN001
+    """A bad TLS key with a new port: neither is kept (the port is not half-changed); a bad port
+    with good TLS files: neither either."""
+    from tests.tls_certs import make_certificates
+
+    certificates = make_certificates(tmp_path / "tls")
+    bad = veil_cli("listen", "--port", "11200", "--tls-certificate", str(certificates.server_cert), "--tls-key",
+                   str(certificates.client_key))
+    assert bad.returncode == 1 and "does not belong" in bad.stderr
+    out_of_range = veil_cli("listen", "--port", "70000", "--tls-certificate", str(certificates.server_cert),
+                            "--tls-key", str(certificates.server_key))
+    assert out_of_range.returncode == 1 and "1 to 65535" in out_of_range.stderr
+    from desktop.app.library.home import VeilHome
+    from desktop.app.network.listening import DEFAULT_PORT, listen_settings
+
+    monkeypatch.setenv("VEIL_PASSPHRASE_FILE", veil_cli.env["VEIL_PASSPHRASE_FILE"])  # type: ignore[attr-defined]
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    settings = listen_settings(VeilHome.open(veil_cli.env["VEIL_HOME"]))  # type: ignore[attr-defined]
+    assert settings.port == DEFAULT_PORT and settings.tls is None

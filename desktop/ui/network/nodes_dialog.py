@@ -27,7 +27,7 @@ from desktop.app.library.home import VeilHome
 from desktop.app.network.listening import listen_settings, set_listen_settings, set_listen_tls
 from desktop.app.network.nodes import echo_node, is_site_node, list_nodes, remove_node, save_node, set_calling_ae
 from desktop.core.common.errors import VeilError
-from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode
+from desktop.core.network.nodes import DicomNode, Node, TlsFiles, WebNode, check_ae_title
 from desktop.ui.common.background import run_in_background
 from desktop.ui.common.tables import read_only_rows
 from desktop.ui.common.widgets import label, pem_file_row, set_role
@@ -324,8 +324,9 @@ class NodesDialog(QDialog):
         run_in_background(lambda _p: echo_node(home, name), done, failed, context=self)  # type: ignore[misc]
 
     def save_own(self) -> None:
-        try:
-            set_listen_tls(self.home, self.receive_tls.tls())  # its files checked first: a bad one saves nothing
+        try:  # everything checked before anything is saved: one bad setting saves none
+            check_ae_title(self.aet_edit.text(), "Veil's AE title")
+            set_listen_tls(self.home, self.receive_tls.tls())  # its files checked first
             title = set_calling_ae(self.home, self.aet_edit.text())
             set_listen_settings(self.home, self.port_spin.value(), self.any_box.isChecked())
         except VeilError as exc:

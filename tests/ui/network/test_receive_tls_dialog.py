@@ -80,3 +80,19 @@ def test_receiving_over_tls_says_so_in_the_status_bar(qtbot, window, home, tmp_p
     assert "over TLS" in receiving.indicator.toolTip()
     window.commands.receive_images.trigger()
     qtbot.waitUntil(lambda: not receiving.stopping and not receiving.indicator.isVisible(), timeout=60_000)
+
+
+def test_a_bad_ae_title_saves_neither_it_nor_the_tls_files(qtbot, home, tmp_path: Path):  # noqa: ANN001
+    """Save checks every setting of the section before it keeps any: one that is wrong (here an
+    AE title of 17 characters, over PS3.5's 16) leaves the TLS files unsaved too."""
+    certificates = make_certificates(tmp_path / "tls")
+    dialog = NodesDialog(home)
+    qtbot.addWidget(dialog)
+    dialog.aet_edit.setText("A" * 17)
+    dialog.receive_tls.tls_box.setChecked(True)
+    dialog.receive_tls.cert_edit.setText(str(certificates.server_cert))
+    dialog.receive_tls.key_edit.setText(str(certificates.server_key))
+    dialog.save_own()
+    assert dialog.status.property("role") == "danger" and "AE title" in dialog.status.text()
+    assert listen_settings(home).tls is None
+    dialog.close()
