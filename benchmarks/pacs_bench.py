@@ -60,7 +60,7 @@ def _send_half(root: Path, n: int, pacs, study: str, times: dict[str, list[float
     ``storescu`` it (the floor), timed apart."""
     home = VeilHome.open(root / f"home-get-{n}")
     purpose = teaching(home)
-    times["veil send"].append(_timed(lambda: _sent(send_studies(home, "PACS", [study], purpose,
+    times["veil send"].append(_timed(lambda: check_sent(send_studies(home, "PACS", [study], purpose,
                                                                      preset("teaching")))))
     out = root / f"deid-{n}"
     times["veil deid to folder"].append(_timed(lambda: deidentify_studies(
@@ -70,7 +70,8 @@ def _send_half(root: Path, n: int, pacs, study: str, times: dict[str, list[float
         check=True, capture_output=True)))
 
 
-def _sent(report) -> None:  # noqa: ANN001
+def check_sent(report) -> None:  # noqa: ANN001 - a SendReport
+    """Stop the benchmark when a send did not send everything (its time would mean nothing)."""
     if report.refused or report.failed or not report.sent:
         raise SystemExit(f"the send did not complete: {report.headline()}")
 

@@ -31,6 +31,7 @@ import pydicom  # noqa: E402
 import requests  # noqa: E402
 
 import desktop.core.network.web_store as web_store  # noqa: E402
+from benchmarks.pacs_bench import check_sent  # noqa: E402
 from benchmarks.synthetic import write_series  # noqa: E402
 from desktop.app.deid.deidentifying import deidentify_studies  # noqa: E402
 from desktop.app.library.home import VeilHome  # noqa: E402
@@ -64,9 +65,7 @@ def _plain_stow(url: str, files: list[Path]) -> None:
 def _veil_send(home: VeilHome, study: str, url: str, at_once: int) -> None:
     save_node(home, WebNode("Web PACS", url), replace=True)
     web_store.REQUESTS = at_once
-    report = send_studies(home, "Web PACS", [study], teaching(home), preset("teaching"))
-    if report.refused or report.failed or not report.sent:
-        raise SystemExit(f"the send did not complete: {report.headline()}")
+    check_sent(send_studies(home, "Web PACS", [study], teaching(home), preset("teaching")))
 
 
 def main() -> int:

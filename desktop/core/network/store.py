@@ -19,7 +19,7 @@ from pynetdicom import build_context
 
 from desktop.core.network.dimse import VEIL, Calling, associated_with
 from desktop.core.network.nodes import DicomNode, NodeError
-from desktop.core.network.outgoing import Outgoing, Stored
+from desktop.core.network.outgoing import Outgoing, SharedWork, Stored
 from desktop.core.network.retrieve import MAX_STORAGE_CLASSES
 
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
@@ -71,42 +71,22 @@ def store(node: DicomNode, objects: Sequence[Outgoing], progress: Callable[[int,
         sending.run(first)
         for worker in workers:
             worker.join()
-    if sending.errors:
-        raise sending.errors[0]
-    return sending.result
+    return sending.outcome()
 
 
-class _Sending:
+class _Sending(SharedWork[Outgoing]):
     """The objects left to send, shared by the associations; each takes the next one."""
 
     def __init__(self, node: DicomNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None],
                  cancelled: Callable[[], bool], leaving: Callable[[], None]) -> None:
-        self.node, self.objects, self.progress = node, objects, progress
-        self.cancelled, self.leaving = cancelled, leaving
-        self.result = Stored()
-        self.errors: list[BaseException] = []
-        self.next = 0
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def _take(self) -> Outgoing | None:
-        with self.lock:
-            if self.errors or self.result.cancelled or self.next >= len(self.objects):
-                return None
-            if self.cancelled():
-                self.result.cancelled = True
-                return None
-            self.next += 1
-            return self.objects[self.next - 1]
+        super().__init__(objects, len(objects), progress, cancelled)
+        self.node, self.leaving = node, leaving
 
     def run(self, assoc: Any) -> None:
-        try:
+        with self.keeping_errors():
             accepted = {(cx.abstract_syntax, cx.transfer_syntax[0]) for cx in assoc.accepted_contexts}
-            while (item := self._take()) is not None:
+            while (item := self.take()) is not None:
                 self._send(assoc, accepted, *item)
-        except BaseException as exc:  # noqa: BLE001 - raised again by store() once every association stopped
-            with self.lock:
-                self.errors.append(exc)
 
     def _send(self, assoc: Any, accepted: set[tuple[str, str]], name: str, opener: Callable[[], bytes]) -> None:
         ds = dcmread(io.BytesIO(opener()))
@@ -130,10 +110,4 @@ class _Sending:
                                     "accounting of disclosures counts every image that may have reached it.")
                 if not (code == 0x0000 or 0xB000 <= code <= 0xBFFF):
                     failure = f"the node refused it (status 0x{code:04X})"
-        with self.lock:
-            if failure is None:
-                self.result.sent += 1
-            else:
-                self.result.failed.append((name, failure))
-            self.done += 1
-            self.progress(self.done, len(self.objects))
+        self.count(1, [] if failure is None else [(name, failure)])

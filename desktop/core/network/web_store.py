@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from desktop.core.network.dicomweb import client_for, speaking
 from desktop.core.network.nodes import WebNode
-from desktop.core.network.outgoing import Outgoing, Stored
+from desktop.core.network.outgoing import Outgoing, SharedWork, Stored
 
 #: Objects per request: small enough for progress and Cancel, large enough to keep HTTP cheap.
 BATCH = 16
@@ -69,48 +69,27 @@ def stow(node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, in
     posting = _Posting(node, objects, progress, cancelled, leaving)
     workers = [threading.Thread(target=posting.run, args=(client_for(node, secret, timeout=120.0),),
                                 name=f"veil-stow-{n}", daemon=True)
-               for n in range(1, min(requests_at_once or REQUESTS, len(posting.batches)))]
+               for n in range(1, min(requests_at_once or REQUESTS, len(posting.items)))]
     for worker in workers:
         worker.start()
     posting.run(client_for(node, secret, timeout=120.0))
     for worker in workers:
         worker.join()
-    if posting.errors:
-        raise posting.errors[0]
-    return posting.result
+    return posting.outcome()
 
 
-class _Posting:
+class _Posting(SharedWork[range]):
     """The batches left to post, shared by the connections; each takes the next one."""
 
     def __init__(self, node: WebNode, objects: Sequence[Outgoing], progress: Callable[[int, int], None],
                  cancelled: Callable[[], bool], leaving: Callable[[], None]) -> None:
-        self.node, self.objects, self.progress = node, objects, progress
-        self.cancelled, self.leaving = cancelled, leaving
-        self.batches = _batches(len(objects))
-        self.result = Stored()
-        self.errors: list[BaseException] = []
-        self.next = 0
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def _take(self) -> range | None:
-        with self.lock:
-            if self.errors or self.result.cancelled or self.next >= len(self.batches):
-                return None
-            if self.cancelled():
-                self.result.cancelled = True
-                return None
-            self.next += 1
-            return self.batches[self.next - 1]
+        super().__init__(_batches(len(objects)), len(objects), progress, cancelled)
+        self.node, self.objects, self.leaving = node, objects, leaving
 
     def run(self, client: DICOMwebClient) -> None:
-        try:
-            while (batch := self._take()) is not None:
+        with self.keeping_errors():
+            while (batch := self.take()) is not None:
                 self._post(client, batch)
-        except BaseException as exc:  # noqa: BLE001 - raised again by stow() once every connection stopped
-            with self.lock:
-                self.errors.append(exc)
 
     def _post(self, client: DICOMwebClient, batch: range) -> None:
         datasets = [dcmread(io.BytesIO(self.objects[i][1]())) for i in batch]
@@ -128,8 +107,4 @@ class _Posting:
             refused = _refused(answer)
             failed = [(self.objects[i][0], refused[str(ds.SOPInstanceUID)])
                       for i, ds in zip(batch, datasets, strict=True) if refused.get(str(ds.SOPInstanceUID))]
-        with self.lock:
-            self.result.failed.extend(failed)
-            self.result.sent += len(batch) - len(failed)
-            self.done += len(batch)
-            self.progress(self.done, len(self.objects))
+        self.count(len(batch), failed)
